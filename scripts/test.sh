@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite: system packages, type-check, build, lint, and every test file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-system-deps.sh
+echo "== type-check"
+npx tsc -p tsconfig.json --noEmit
+echo "== build"
+npx tsc -p tsconfig.build.json
+echo "== lint"
+npx biome check .
+echo "== tests"
+mapfile -t files < <(find src test -name '*.test.ts' | sort)
+node --import tsx --test --test-reporter=spec "${files[@]}"

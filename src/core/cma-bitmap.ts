@@ -1,0 +1,66 @@
+// The allocation bitmap of one CMA range, behind one interface so an index can replace the scan.
+
+import {
+  bitmapClear,
+  bitmapFindNextZeroAreaOff,
+  bitmapSet,
+  bitmapWeight,
+  bitsToWords,
+  findNextBit,
+  longestZeroRun,
+} from './bitmap.ts';
+
+/**
+ * A range's bitmap: `maxno` bits, 1 = allocated. Implementations must give the exact results of
+ * the kernel's lib/bitmap.c; only their speed may differ.
+ */
+export interface CmaBitmap {
+  /** Bits in the bitmap (cma_bitmap_maxno). */
+  readonly maxno: number;
+  /** The u32 words, as the debugfs `bitmap` file shows them. Read-only for callers. */
+  readonly words: Uint32Array;
+  /** bitmap_find_next_zero_area_off over [0, maxno); a value ≥ maxno means none. */
+  findArea(start: number, nr: number, alignMask: number, alignOffset: number): number;
+  /** bitmap_set. */
+  set(start: number, nbits: number): void;
+  /** bitmap_clear. */
+  clear(start: number, nbits: number): void;
+  /** Set bits (bitmap_weight). */
+  weight(): number;
+  /** Longest run of clear bits, in bits. */
+  longestZeroRun(): number;
+  /** First set bit in [from, to), or `to`. */
+  findNextSet(from: number, to: number): number;
+}
+
+/** Makes an empty bitmap of `maxno` bits. */
+export type CmaBitmapFactory = (maxno: number) => CmaBitmap;
+
+/** The kernel's own algorithm: a linear scan from bit 0 on every search. The reference. */
+export class PlainBitmap implements CmaBitmap {
+  readonly words: Uint32Array;
+  constructor(readonly maxno: number) {
+    this.words = new Uint32Array(bitsToWords(maxno));
+  }
+  findArea(start: number, nr: number, alignMask: number, alignOffset: number): number {
+    return bitmapFindNextZeroAreaOff(this.words, this.maxno, start, nr, alignMask, alignOffset);
+  }
+  set(start: number, nbits: number): void {
+    bitmapSet(this.words, start, nbits);
+  }
+  clear(start: number, nbits: number): void {
+    bitmapClear(this.words, start, nbits);
+  }
+  weight(): number {
+    return bitmapWeight(this.words, this.maxno);
+  }
+  longestZeroRun(): number {
+    return longestZeroRun(this.words, this.maxno);
+  }
+  findNextSet(from: number, to: number): number {
+    return findNextBit(this.words, to, from);
+  }
+}
+
+/** The default factory: the plain scan (an indexed implementation may be registered instead). */
+export const plainBitmapFactory: CmaBitmapFactory = (maxno) => new PlainBitmap(maxno);

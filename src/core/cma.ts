@@ -1,0 +1,324 @@
+// A CMA area and its allocator (mm/cma.c): cma_alloc and cma_release with the kernel's formulas.
+//
+// The allocator knows nothing of its views: it reports through the KernelHooks it is given
+// (tracepoints, the kernel log, vmstat and sysfs accounting).
+
+import type { CmaBitmap, CmaBitmapFactory } from './cma-bitmap.ts';
+import type { KernelProfile } from './profile.ts';
+import type { CmaTraceEvent } from './trace-events.ts';
+
+const U64 = 1n << 64n;
+
+/** One physically contiguous range of an area (7.x `struct cma_memrange`; 6.1 has one). */
+export interface CmaRange {
+  readonly basePfn: number;
+  /** Pages in this range. */
+  readonly count: number;
+  readonly bitmap: CmaBitmap;
+}
+
+/** A page range whose migration fails (pinned or busy pages), to rehearse -EBUSY retries. */
+export interface BusyRange {
+  readonly pfn: number;
+  /** Pages. */
+  readonly count: number;
+  /** The error alloc_contig_range returns for it: -16 (EBUSY, retried) or another (fatal). */
+  readonly error: number;
+}
+
+/** Per-area counters of /sys/kernel/mm/cma/<name>/ (u64, wrapping). */
+export interface CmaSysfsCounters {
+  allocPagesSuccess: bigint;
+  allocPagesFail: bigint;
+  releasePagesSuccess: bigint;
+}
+
+/** `struct cma` as the emulator keeps it. */
+export interface CmaArea {
+  readonly name: string;
+  readonly orderPerBit: number;
+  /** Total pages over all ranges. */
+  readonly count: number;
+  /** In index order (the kernel's, not necessarily by address). */
+  readonly ranges: readonly CmaRange[];
+  /** Pages not handed out, exact (7.x available_count; kept for every profile). */
+  availableCount: number;
+  readonly sysfs: CmaSysfsCounters;
+  /** Pages whose migration fails, sorted by pfn. */
+  busy: BusyRange[];
+}
+
+/** What the allocator reports to; the kernel object provides it. */
+export interface KernelHooks {
+  readonly profile: KernelProfile;
+  trace(event: CmaTraceEvent): void;
+  /** pr_err_ratelimited of the failure line, keyed by call site. */
+  logAllocFailure(line: string): void;
+  /** Unratelimited kernel log lines. */
+  log(line: string): void;
+  countVmstat(which: 'cma_alloc_success' | 'cma_alloc_fail'): void;
+}
+
+/** Describes an area to create. */
+export interface AreaSpec {
+  readonly name: string;
+  readonly orderPerBit: number;
+  readonly ranges: readonly { readonly basePfn: number; readonly count: number }[];
+}
+
+/** Creates an empty, activated area. */
+export function createArea(spec: AreaSpec, newBitmap: CmaBitmapFactory): CmaArea {
+  const ranges = spec.ranges.map((r) => ({
+    basePfn: r.basePfn,
+    count: r.count,
+    bitmap: newBitmap(Math.floor(r.count / 2 ** spec.orderPerBit)),
+  }));
+  const count = ranges.reduce((s, r) => s + r.count, 0);
+  return {
+    name: spec.name,
+    orderPerBit: spec.orderPerBit,
+    count,
+    ranges,
+    availableCount: count,
+    sysfs: { allocPagesSuccess: 0n, allocPagesFail: 0n, releasePagesSuccess: 0n },
+    busy: [],
+  };
+}
+
+/** cma_bitmap_aligned_mask: alignment mask in bits for an alignment order in pages. */
+export function cmaBitmapAlignedMask(orderPerBit: number, align: number): number {
+  return align <= orderPerBit ? 0 : 2 ** (align - orderPerBit) - 1;
+}
+
+/** cma_bitmap_aligned_offset: (base & (2^align - 1)) >> order_per_bit. */
+export function cmaBitmapAlignedOffset(basePfn: number, orderPerBit: number, align: number): number {
+  return Math.floor((basePfn % 2 ** align) / 2 ** orderPerBit);
+}
+
+/** cma_bitmap_pages_to_bits: ALIGN(pages, 2^opb) >> opb in 64-bit unsigned arithmetic (wraps). */
+export function cmaBitmapPagesToBits(pages: bigint, orderPerBit: number): bigint {
+  const unit = 1n << BigInt(orderPerBit);
+  return (((pages + unit - 1n) % U64) & ~(unit - 1n)) >> BigInt(orderPerBit);
+}
+
+/** The range holding `pfn`, with its index, or undefined. */
+export function findRange(area: CmaArea, pfn: number): { range: CmaRange; index: number } | undefined {
+  for (let index = 0; index < area.ranges.length; index++) {
+    const range = area.ranges[index]!;
+    if (pfn >= range.basePfn && pfn < range.basePfn + range.count) return { range, index };
+  }
+  return undefined;
+}
+
+/** The error alloc_contig_range(pfn, pfn + count) returns: 0, or a busy range's error. */
+function allocContigRange(area: CmaArea, pfn: number, count: bigint): number {
+  const end = Number(count) + pfn;
+  for (const b of area.busy) {
+    if (b.pfn < end && pfn < b.pfn + b.count) return b.error;
+  }
+  return 0;
+}
+
+function addU64(a: bigint, b: bigint): bigint {
+  return (a + b) % U64;
+}
+
+/** Result of cma_alloc: the first pfn, or null for NULL. */
+export type AllocResult = { readonly pfn: number } | null;
+
+function account(hooks: KernelHooks, area: CmaArea, count: bigint, ok: boolean): void {
+  if (ok) {
+    hooks.countVmstat('cma_alloc_success');
+    area.sysfs.allocPagesSuccess = addU64(area.sysfs.allocPagesSuccess, count);
+  } else {
+    hooks.countVmstat('cma_alloc_fail');
+    area.sysfs.allocPagesFail = addU64(area.sysfs.allocPagesFail, count);
+  }
+}
+
+function logFailure(hooks: KernelHooks, area: CmaArea, count: bigint, ret: number): void {
+  const p = hooks.profile;
+  hooks.logAllocFailure(
+    `cma: ${p.allocFuncName}: ${area.name}: alloc failed, req-size: ${count} pages, ret: ${ret}`,
+  );
+  if (p.dumpOnFailure) for (const line of cmaDebugShowAreas(area, p)) hooks.log(line);
+}
+
+/**
+ * cma_debug_show_areas: the free runs as `<pages>@<bit>`. 6.1 prints one line; 7.x a block
+ * with one `range N:` line per range and a continuation line without the `cma: ` prefix.
+ */
+export function cmaDebugShowAreas(area: CmaArea, profile: KernelProfile): string[] {
+  const unit = 2 ** area.orderPerBit;
+  const runs = (range: CmaRange, leadingPlus: boolean): string => {
+    const parts: string[] = [];
+    let pos = 0;
+    const { bitmap } = range;
+    while (pos < bitmap.maxno) {
+      const start = bitmap.findArea(pos, 1, 0, 0);
+      if (start >= bitmap.maxno) break;
+      const end = bitmap.findNextSet(start, bitmap.maxno);
+      const text = `${(end - start) * unit}@${start}`;
+      parts.push(leadingPlus && start !== 0 ? `+${text}` : text);
+      pos = end;
+    }
+    return leadingPlus ? parts.join('') : parts.join('+');
+  };
+  if (profile.layout === 'classic') {
+    const r = area.ranges[0];
+    const free = r ? r.bitmap.maxno - r.bitmap.weight() : 0;
+    return [
+      `cma: number of available pages: ${r ? runs(r, false) : ''}=> ${free * unit} free of ${area.count} total pages`,
+    ];
+  }
+  const lines = ['cma: number of available pages: '];
+  area.ranges.forEach((r, i) => {
+    lines.push(`cma: range ${i}: ${runs(r, true)}`);
+    lines.push('cma: ');
+  });
+  lines.push(`=> ${area.availableCount} free of ${area.count} total pages`);
+  return lines;
+}
+
+/** One range's search loop (6.1 cma_alloc body; 7.x cma_range_alloc). */
+function rangeAlloc(
+  hooks: KernelHooks,
+  area: CmaArea,
+  range: CmaRange,
+  count: bigint,
+  align: number,
+  state: { ret: number; lastPfn: bigint },
+): number | null {
+  const opb = area.orderPerBit;
+  const mask = cmaBitmapAlignedMask(opb, align);
+  const offset = cmaBitmapAlignedOffset(range.basePfn, opb, align);
+  const bitmapCount = Number(cmaBitmapPagesToBits(count, opb));
+  const { bitmap } = range;
+  let start = 0;
+  for (;;) {
+    if (hooks.profile.checkAvailableCount && count > BigInt(area.availableCount)) return null;
+    const bitmapNo = bitmap.findArea(start, bitmapCount, mask, offset);
+    if (bitmapNo >= bitmap.maxno) return null;
+    bitmap.set(bitmapNo, bitmapCount);
+    // available_count is exact pages; an absurd 6.1 count (spec §6.3) takes none of it
+    const countPages = count <= BigInt(area.count) ? Number(count) : 0;
+    area.availableCount -= countPages;
+    const pfn = range.basePfn + bitmapNo * 2 ** opb;
+    state.lastPfn = BigInt(pfn);
+    const err = allocContigRange(area, pfn, count);
+    if (err === 0) return pfn;
+    bitmap.clear(bitmapNo, bitmapCount);
+    area.availableCount += countPages;
+    state.ret = err;
+    if (err !== -16) return null;
+    hooks.trace({ event: 'cma_alloc_busy_retry', name: area.name, pfn: BigInt(pfn), hasPage: true, count, align });
+    start = bitmapNo + mask + 1;
+  }
+}
+
+/**
+ * cma_alloc(cma, count, align, no_warn=false): first fit, range by range; null on failure.
+ * @param count pages, as the u64 the caller passed (debugfs sign-extends a C int into it)
+ * @param align alignment order in pages
+ */
+export function cmaAlloc(hooks: KernelHooks, area: CmaArea, count: bigint, align: number): AllocResult {
+  const p = hooks.profile;
+  const opb = area.orderPerBit;
+  if (area.count === 0 || count === 0n) {
+    if (p.accountEarlyFailures) account(hooks, area, count, false);
+    return null;
+  }
+  hooks.trace(
+    p.traceFlavour === 'v7'
+      ? {
+          event: 'cma_alloc_start',
+          name: area.name,
+          count,
+          align,
+          availableCount: BigInt(area.availableCount),
+          totalCount: BigInt(area.count),
+        }
+      : { event: 'cma_alloc_start', name: area.name, count, align },
+  );
+  const bitmapCount = cmaBitmapPagesToBits(count, opb);
+  const state = { ret: p.noRoomError as number, lastPfn: U64 - 1n };
+  let pfn: number | null = null;
+  let anyRangeFits = false;
+  for (const range of area.ranges) {
+    if (bitmapCount > BigInt(range.bitmap.maxno)) {
+      state.ret = -16;
+      continue;
+    }
+    anyRangeFits = true;
+    if (p.traceFlavour === 'v7') state.ret = -16;
+    pfn = rangeAlloc(hooks, area, range, count, align, state);
+    if (pfn !== null || state.ret !== -16) break;
+  }
+  if (!anyRangeFits && !p.finishOnOversize) {
+    account(hooks, area, count, false);
+    return null;
+  }
+  if (pfn !== null && bitmapCount === 0n) markPathological(area, pfn);
+  const ret = pfn !== null ? 0 : state.ret;
+  const finishPfn = pfn !== null ? BigInt(pfn) : p.finishPfnOnFailure === 'zero' ? 0n : state.lastPfn;
+  if (pfn === null) logFailure(hooks, area, count, ret);
+  hooks.trace(
+    p.traceFlavour === 'v7'
+      ? { event: 'cma_alloc_finish', name: area.name, pfn: finishPfn, hasPage: pfn !== null, count, align, errorno: ret }
+      : { event: 'cma_alloc_finish', name: area.name, pfn: finishPfn, hasPage: pfn !== null, count, align },
+  );
+  account(hooks, area, count, pfn !== null);
+  return pfn === null ? null : { pfn };
+}
+
+/**
+ * 6.1 quirk (spec §6.3): a count in [2^64 - 2^opb + 1, 2^64 - 1] rounds to 0 bits; the kernel
+ * "finds" a zero-length area, migrates an inverted range and really takes the page at pfn, so
+ * the next allocation there gets -EBUSY. Modelled as one busy page.
+ */
+function markPathological(area: CmaArea, pfn: number): void {
+  area.busy = [...area.busy, { pfn, count: 1, error: -16 }].sort((a, b) => a.pfn - b.pfn);
+}
+
+/**
+ * cma_release(cma, pages, count): clears ceil(count / 2^opb) bits from the pfn's bit and traces
+ * cma_release. Returns false (nothing done) for pages outside the area, as cma_pages_valid /
+ * find_cma_memrange do.
+ * @param count pages
+ */
+export function cmaRelease(hooks: KernelHooks, area: CmaArea, pfn: number, count: bigint): boolean {
+  const p = hooks.profile;
+  const found = findRange(area, pfn);
+  if (!found) return false;
+  const { range } = found;
+  if (p.layout === 'ranges') {
+    if (count > BigInt(area.count) || BigInt(pfn) + count > BigInt(range.basePfn + range.count)) return false;
+  }
+  const opb = area.orderPerBit;
+  const bitmapNo = Math.floor((pfn - range.basePfn) / 2 ** opb);
+  const bits = cmaBitmapPagesToBits(count, opb);
+  // An overrun is only a VM_BUG_ON in 6.1: clear what lies inside the bitmap.
+  const nbits = Math.min(Number(bits), range.bitmap.maxno - bitmapNo);
+  range.bitmap.clear(bitmapNo, nbits);
+  area.availableCount = Math.min(area.count, area.availableCount + Number(count));
+  if (p.sysfsFiles.includes('release_pages_success')) {
+    area.sysfs.releasePagesSuccess = addU64(area.sysfs.releasePagesSuccess, count);
+  }
+  hooks.trace({ event: 'cma_release', name: area.name, pfn: BigInt(pfn), hasPage: true, count });
+  return true;
+}
+
+/** `used` in pages: set bits << opb (6.1) or count - available_count (7.x). */
+export function cmaUsedPages(area: CmaArea, profile: KernelProfile): number {
+  if (profile.usedMode === 'exact') return area.count - area.availableCount;
+  let bits = 0;
+  for (const r of area.ranges) bits += r.bitmap.weight();
+  return bits * 2 ** area.orderPerBit;
+}
+
+/** `maxchunk` in pages: the longest clear run of any one range << opb. */
+export function cmaMaxchunkPages(area: CmaArea): number {
+  let best = 0;
+  for (const r of area.ranges) best = Math.max(best, r.bitmap.longestZeroRun());
+  return best * 2 ** area.orderPerBit;
+}

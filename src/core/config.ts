@@ -1,0 +1,247 @@
+// Area configuration: `--area name=reserved,size=16M` strings and `{"areas": [...]}` files,
+// validated into AreaSpecs with a clear message for every problem.
+
+import type { AreaSpec } from './cma.ts';
+import type { KernelProfile } from './profile.ts';
+
+/** Page size of the emulated machine (4 KiB, x86_64 and arm64-4K). */
+export const PAGE_SIZE = 4096;
+/** pageblock_nr_pages on x86_64: CMA bases are aligned to it. */
+export const PAGEBLOCK_PAGES = 512;
+/** CMA_MAX_NAME - 1. */
+export const CMA_MAX_NAME_LEN = 63;
+/** Where unplaced areas are put, top-down: the end of usable RAM of a 512 MiB x86_64 guest. */
+export const DEFAULT_TOP_PFN = 130048;
+
+/** First pfn above 4 GiB, where areas too large for low memory are placed. */
+export const HIGH_START_PFN = 0x100000;
+
+/** The system a 6.1 x86_64 kernel with `cma=16M` and 512 MiB creates. */
+export const DEFAULT_AREAS: readonly AreaSpec[] = [
+  { name: 'reserved', orderPerBit: 0, ranges: [{ basePfn: 125952, count: 4096 }] },
+];
+
+/** A configuration problem, with a message naming it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** A requested area before placement: ranges may lack a base. */
+export interface AreaRequest {
+  readonly name: string;
+  readonly orderPerBit: number;
+  readonly ranges: readonly { readonly basePfn?: number; readonly count: number }[];
+}
+
+/** Parses a non-negative integer (decimal or 0x hex); throws ConfigError naming `what`. */
+export function parseNumber(text: string, what: string): number {
+  const t = text.trim();
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ConfigError(`${what}: '${text}' is not a number`);
+  const v = Number(t);
+  if (!Number.isSafeInteger(v)) throw new ConfigError(`${what}: '${text}' is too large`);
+  return v;
+}
+
+/** Parses a size with an optional K/M/G/T suffix (bytes) into pages. */
+export function parseSizeToPages(text: string, what: string): number {
+  const m = /^\s*(\d+)\s*([kmgt]?)i?b?\s*$/i.exec(text);
+  if (!m) throw new ConfigError(`${what}: '${text}' is not a size (use e.g. 16M, 1G, 4096K)`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()] ?? 1;
+  const bytes = Number(m[1]) * mult;
+  if (bytes % PAGE_SIZE !== 0) throw new ConfigError(`${what}: '${text}' is not a whole number of 4 KiB pages`);
+  return bytes / PAGE_SIZE;
+}
+
+/** Parses one `--area` value: `name=N,size=S|count=C[,base_pfn=B][,order_per_bit=K][,range=B:C…]`. */
+export function parseAreaOption(text: string): AreaRequest {
+  const fields = new Map<string, string[]>();
+  for (const part of text.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new ConfigError(`--area '${text}': '${part}' is not key=value`);
+    const key = part.slice(0, eq).trim().replaceAll('-', '_');
+    fields.set(key, [...(fields.get(key) ?? []), part.slice(eq + 1)]);
+  }
+  const known = ['name', 'size', 'count', 'base_pfn', 'order_per_bit', 'range'];
+  for (const k of fields.keys()) {
+    if (!known.includes(k)) throw new ConfigError(`--area '${text}': unknown key '${k}' (known: ${known.join(', ')})`);
+  }
+  const one = (k: string): string | undefined => {
+    const v = fields.get(k);
+    if (v && v.length > 1) throw new ConfigError(`--area '${text}': '${k}' given twice`);
+    return v?.[0];
+  };
+  return areaRequest(
+    {
+      name: one('name'),
+      size: one('size'),
+      count: one('count'),
+      base_pfn: one('base_pfn'),
+      order_per_bit: one('order_per_bit'),
+      range: fields.get('range')?.map((r) => {
+        const [b, c, extra] = r.split(':');
+        if (b === undefined || c === undefined || extra !== undefined)
+          throw new ConfigError(`--area '${text}': range '${r}' is not BASE_PFN:COUNT`);
+        return { base_pfn: b, count: c };
+      }),
+    },
+    `--area '${text}'`,
+  );
+}
+
+type Raw = string | number | undefined;
+
+function num(v: Raw, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`${what}: ${v} is not a non-negative integer`);
+    return v;
+  }
+  return parseNumber(v, what);
+}
+
+function areaRequest(
+  raw: {
+    name: Raw;
+    size: Raw;
+    count: Raw;
+    base_pfn: Raw;
+    order_per_bit: Raw;
+    range: { base_pfn: Raw; count: Raw }[] | undefined;
+  },
+  where: string,
+): AreaRequest {
+  if (raw.name === undefined || String(raw.name) === '') throw new ConfigError(`${where}: an area needs a name`);
+  const name = String(raw.name);
+  const orderPerBit = num(raw.order_per_bit, `${where}: order_per_bit`) ?? 0;
+  if (orderPerBit > 30) throw new ConfigError(`${where}: order_per_bit ${orderPerBit} is out of range (0..30)`);
+  if (raw.range && raw.range.length > 0) {
+    if (raw.size !== undefined || raw.count !== undefined || raw.base_pfn !== undefined)
+      throw new ConfigError(`${where}: give either range=BASE:COUNT entries or size/count/base_pfn, not both`);
+    return {
+      name,
+      orderPerBit,
+      ranges: raw.range.map((r, i) => ({
+        basePfn: num(r.base_pfn, `${where}: range ${i} base`) as number,
+        count: num(r.count, `${where}: range ${i} count`) as number,
+      })),
+    };
+  }
+  let count: number | undefined;
+  if (raw.size !== undefined && raw.count !== undefined)
+    throw new ConfigError(`${where}: give size or count, not both`);
+  if (raw.size !== undefined)
+    count = typeof raw.size === 'number' ? num(raw.size, `${where}: size`)! / PAGE_SIZE : parseSizeToPages(raw.size, `${where}: size`);
+  else count = num(raw.count, `${where}: count`);
+  if (count === undefined) throw new ConfigError(`${where}: area '${name}' needs size=… or count=…`);
+  const basePfn = num(raw.base_pfn, `${where}: base_pfn`);
+  return { name, orderPerBit, ranges: [basePfn === undefined ? { count } : { basePfn, count }] };
+}
+
+/** Parses a config file's JSON text: `{"profile"?: "6.1", "areas": [...]}`. */
+export function parseConfigJson(text: string, file = 'config'): { profile?: string; areas: AreaRequest[] } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { areas?: unknown }).areas))
+    throw new ConfigError(`${file}: expected {"areas": [...]}`);
+  const d = doc as { areas: unknown[]; profile?: unknown };
+  const areas = d.areas.map((a, i) => {
+    if (typeof a !== 'object' || a === null) throw new ConfigError(`${file}: areas[${i}] is not an object`);
+    const o = a as Record<string, unknown>;
+    const pick = (...keys: string[]): Raw => {
+      for (const k of keys) {
+        const v = o[k];
+        if (v !== undefined) {
+          if (typeof v !== 'string' && typeof v !== 'number')
+            throw new ConfigError(`${file}: areas[${i}].${k} must be a number or a string`);
+          return v;
+        }
+      }
+      return undefined;
+    };
+    const ranges = o.ranges;
+    if (ranges !== undefined && !Array.isArray(ranges)) throw new ConfigError(`${file}: areas[${i}].ranges must be a list`);
+    return areaRequest(
+      {
+        name: pick('name'),
+        size: pick('size'),
+        count: pick('count'),
+        base_pfn: pick('base_pfn', 'basePfn'),
+        order_per_bit: pick('order_per_bit', 'orderPerBit'),
+        range: (ranges as Record<string, Raw>[] | undefined)?.map((r) => ({
+          base_pfn: r.base_pfn ?? r.basePfn,
+          count: r.count,
+        })),
+      },
+      `${file}: areas[${i}]`,
+    );
+  });
+  if (d.profile !== undefined && typeof d.profile !== 'string') throw new ConfigError(`${file}: profile must be a string`);
+  return d.profile === undefined ? { areas } : { profile: d.profile, areas };
+}
+
+/**
+ * Places areas without a base top-down below DEFAULT_TOP_PFN (as the kernel places `cma=` on a
+ * 512 MiB x86_64 machine) and validates the whole set for the profile.
+ */
+export function resolveAreas(requests: readonly AreaRequest[], profile: KernelProfile): AreaSpec[] {
+  const names = new Set<string>();
+  for (const r of requests) {
+    if (new TextEncoder().encode(r.name).length > CMA_MAX_NAME_LEN)
+      throw new ConfigError(`area '${r.name}': name longer than ${CMA_MAX_NAME_LEN} bytes`);
+    if (r.name.includes('/') || r.name === '.' || r.name === '..')
+      throw new ConfigError(`area '${r.name}': a name cannot contain '/' or be '.' or '..'`);
+    if (names.has(r.name)) throw new ConfigError(`area '${r.name}' is defined twice`);
+    names.add(r.name);
+    if (r.ranges.length > profile.maxRanges)
+      throw new ConfigError(
+        `area '${r.name}': ${r.ranges.length} ranges, but profile ${profile.id} allows ${profile.maxRanges} per area`,
+      );
+    for (const rg of r.ranges) {
+      if (rg.count === 0) throw new ConfigError(`area '${r.name}': size is zero`);
+      if (rg.count < 2 ** r.orderPerBit)
+        throw new ConfigError(`area '${r.name}': ${rg.count} pages is less than one bit (2^${r.orderPerBit} pages)`);
+    }
+  }
+  const placed: { name: string; basePfn: number; count: number }[] = [];
+  for (const r of requests) for (const rg of r.ranges) if (rg.basePfn !== undefined) placed.push({ name: r.name, basePfn: rg.basePfn, count: rg.count });
+  let top = DEFAULT_TOP_PFN;
+  for (const p of placed) if (p.basePfn < top && p.basePfn + p.count > top - 1) top = Math.min(top, p.basePfn);
+  const specs: AreaSpec[] = requests.map((r) => ({
+    name: r.name,
+    orderPerBit: r.orderPerBit,
+    ranges: r.ranges.map((rg) => {
+      if (rg.basePfn !== undefined) return { basePfn: rg.basePfn, count: rg.count };
+      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit);
+      let base = Math.floor((top - rg.count) / align) * align;
+      for (;;) {
+        const clash = placed.find((p) => base < p.basePfn + p.count && p.basePfn < base + rg.count);
+        if (!clash) break;
+        base = Math.floor((clash.basePfn - rg.count) / align) * align;
+      }
+      if (base < 0) {
+        // too big for the low 512 MiB: bottom-up from 4 GiB, as x86 does on large machines
+        base = Math.ceil(Math.max(HIGH_START_PFN, ...placed.map((p) => p.basePfn + p.count)) / align) * align;
+        placed.push({ name: r.name, basePfn: base, count: rg.count });
+        return { basePfn: base, count: rg.count };
+      }
+      placed.push({ name: r.name, basePfn: base, count: rg.count });
+      top = base;
+      return { basePfn: base, count: rg.count };
+    }),
+  }));
+  const all = placed.slice().sort((a, b) => a.basePfn - b.basePfn);
+  for (let i = 1; i < all.length; i++) {
+    const a = all[i - 1]!;
+    const b = all[i]!;
+    if (a.basePfn + a.count > b.basePfn)
+      throw new ConfigError(
+        `areas '${a.name}' [${a.basePfn}, ${a.basePfn + a.count}) and '${b.name}' [${b.basePfn}, ${b.basePfn + b.count}) overlap`,
+      );
+  }
+  return specs;
+}

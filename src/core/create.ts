@@ -1,0 +1,56 @@
+// Building an emulated system from the user's words: a profile id and area options or a config.
+
+import type { CmaBitmapFactory } from './cma-bitmap.ts';
+import type { AreaRequest } from './config.ts';
+import { ConfigError, DEFAULT_AREAS, parseAreaOption, parseConfigJson, resolveAreas } from './config.ts';
+import type { KernelProfile } from './profile.ts';
+import { findProfile, PROFILE_6_1, PROFILES } from './profile.ts';
+import type { SystemOptions } from './system.ts';
+import { CmaSystem } from './system.ts';
+
+/** What a user says about the system to emulate. */
+export interface SystemRequest {
+  /** Profile id ('6.1', '7.3') or a profile; 6.1 by default. */
+  readonly profile?: string | KernelProfile;
+  /** `--area` option strings or parsed requests; the default system when neither this nor config. */
+  readonly areas?: readonly (string | AreaRequest)[];
+  /** The text of a JSON config file (`{"areas": [...]}`), and its name for messages. */
+  readonly configText?: string;
+  readonly configName?: string;
+  readonly bitmapFactory?: CmaBitmapFactory;
+  readonly pointers?: SystemOptions['pointers'];
+  readonly now?: () => number;
+}
+
+/** Resolves a profile id; throws ConfigError listing the known ones. */
+export function profileById(id: string | KernelProfile | undefined): KernelProfile {
+  if (id === undefined) return PROFILE_6_1;
+  if (typeof id !== 'string') return id;
+  const p = findProfile(id);
+  if (!p) throw new ConfigError(`unknown profile '${id}' (known: ${Object.keys(PROFILES).join(', ')})`);
+  return p;
+}
+
+/** Creates an emulated system; throws ConfigError for an invalid configuration. */
+export function createSystem(req: SystemRequest = {}): CmaSystem {
+  let profileId = req.profile;
+  let requests: AreaRequest[] | null = null;
+  if (req.configText !== undefined) {
+    const cfg = parseConfigJson(req.configText, req.configName);
+    requests = cfg.areas;
+    profileId ??= cfg.profile;
+  }
+  if (req.areas && req.areas.length > 0) {
+    requests = [...(requests ?? []), ...req.areas.map((a) => (typeof a === 'string' ? parseAreaOption(a) : a))];
+  }
+  const profile = profileById(profileId);
+  const areas = requests === null ? DEFAULT_AREAS : resolveAreas(requests, profile);
+  const opts: SystemOptions = {
+    profile,
+    areas,
+    ...(req.bitmapFactory ? { bitmapFactory: req.bitmapFactory } : {}),
+    ...(req.pointers ? { pointers: req.pointers } : {}),
+    ...(req.now ? { now: req.now } : {}),
+  };
+  return new CmaSystem(opts);
+}

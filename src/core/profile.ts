@@ -1,0 +1,103 @@
+// Kernel profiles: what differs between kernel versions, kept as data (a set of switches).
+//
+// Nothing else in the core compares versions; it asks the profile for a capability.
+
+/** The trace event flavours of include/trace/events/cma.h. */
+export type TraceFlavour = 'v61' | 'v7';
+
+/** A set of kernel behaviours an emulated system follows. */
+export interface KernelProfile {
+  /** Short id used on the command line (`--profile 6.1`). */
+  readonly id: string;
+  /** What `uname -r` says on the reference kernel. */
+  readonly release: string;
+  /** 'classic': base_pfn/bitmap files per area; 'ranges': ranges/N/ with top-level symlinks. */
+  readonly layout: 'classic' | 'ranges';
+  /** How many physical ranges an area may have (CMA_MAX_RANGES; 1 before multi-range). */
+  readonly maxRanges: number;
+  /** 'bitmap': used = set bits << opb; 'exact': used = count - available_count. */
+  readonly usedMode: 'bitmap' | 'exact';
+  /** Trace event formats. */
+  readonly traceFlavour: TraceFlavour;
+  /** Tracepoint ids as printed in events/cma/<event>/format on the reference build. */
+  readonly traceEventIds: Readonly<Record<TraceEventName, number>>;
+  /** The `signed:` value of the `__data_loc char[] name` field in the format files. */
+  readonly nameFieldSigned: 0 | 1;
+  /** 6.1: count 0 / inactive area / too-large requests still reach the accounting step. */
+  readonly accountEarlyFailures: boolean;
+  /** 7.x: a request larger than the area still gets cma_alloc_finish and the failure log. */
+  readonly finishOnOversize: boolean;
+  /** 7.x: `count > available_count` stops the search (rejects absurd negative counts). */
+  readonly checkAvailableCount: boolean;
+  /** What cma_alloc returns internally when no room is found: -ENOMEM (6.1) or -EBUSY (7.x). */
+  readonly noRoomError: -12 | -16;
+  /** pfn printed by cma_alloc_finish when no page was obtained and no pfn was tried. */
+  readonly finishPfnOnFailure: 'minus-one' | 'zero';
+  /** Function name in the allocation failure log line. */
+  readonly allocFuncName: string;
+  /** Whether the free-area dump (cma_debug_show_areas) follows every failure log line. */
+  readonly dumpOnFailure: boolean;
+  /** Files of /sys/kernel/mm/cma/<name>/, in `ls` order. */
+  readonly sysfsFiles: readonly SysfsFile[];
+  /** The boot log line announcing an area. */
+  readonly reservedLogStyle: 'at-address' | 'in-ranges';
+}
+
+export type TraceEventName = 'cma_alloc_busy_retry' | 'cma_alloc_finish' | 'cma_alloc_start' | 'cma_release';
+
+export type SysfsFile =
+  | 'alloc_pages_fail'
+  | 'alloc_pages_success'
+  | 'available_pages'
+  | 'release_pages_success'
+  | 'total_pages';
+
+/** Linux 6.1 (the reference): one range per area, bitmap-rounded `used`. */
+export const PROFILE_6_1: KernelProfile = {
+  id: '6.1',
+  release: '6.1.192',
+  layout: 'classic',
+  maxRanges: 1,
+  usedMode: 'bitmap',
+  traceFlavour: 'v61',
+  traceEventIds: { cma_alloc_busy_retry: 225, cma_alloc_finish: 226, cma_alloc_start: 227, cma_release: 228 },
+  nameFieldSigned: 1,
+  accountEarlyFailures: true,
+  finishOnOversize: false,
+  checkAvailableCount: false,
+  noRoomError: -12,
+  finishPfnOnFailure: 'minus-one',
+  allocFuncName: 'cma_alloc',
+  dumpOnFailure: false,
+  sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success'],
+  reservedLogStyle: 'at-address',
+};
+
+/** Linux 7.3: multi-range areas, exact `used`, EBUSY inside the kernel, new sysfs files. */
+export const PROFILE_7_3: KernelProfile = {
+  id: '7.3',
+  release: '7.3.4',
+  layout: 'ranges',
+  maxRanges: 8,
+  usedMode: 'exact',
+  traceFlavour: 'v7',
+  traceEventIds: { cma_alloc_busy_retry: 257, cma_alloc_finish: 258, cma_alloc_start: 259, cma_release: 260 },
+  nameFieldSigned: 0,
+  accountEarlyFailures: false,
+  finishOnOversize: true,
+  checkAvailableCount: true,
+  noRoomError: -16,
+  finishPfnOnFailure: 'zero',
+  allocFuncName: '__cma_alloc_frozen',
+  dumpOnFailure: true,
+  sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success', 'available_pages', 'release_pages_success', 'total_pages'],
+  reservedLogStyle: 'in-ranges',
+};
+
+/** Every profile by id. */
+export const PROFILES: Readonly<Record<string, KernelProfile>> = { '6.1': PROFILE_6_1, '7.3': PROFILE_7_3 };
+
+/** Looks a profile up by id (`6.1`, `7.3`); undefined when unknown. */
+export function findProfile(id: string): KernelProfile | undefined {
+  return Object.hasOwn(PROFILES, id) ? PROFILES[id] : undefined;
+}

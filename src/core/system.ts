@@ -1,0 +1,378 @@
+// An emulated kernel: CMA areas with their debugfs, sysfs and tracefs views, the kernel log and
+// vmstat, reached through path-based file operations exactly as user space sees /sys.
+
+import type { AreaSpec, CmaArea, KernelHooks } from './cma.ts';
+import { cmaAlloc, cmaRelease, createArea } from './cma.ts';
+import type { CmaBitmapFactory } from './cma-bitmap.ts';
+import { plainBitmapFactory } from './cma-bitmap.ts';
+import type { AreaState } from './cma-debugfs.ts';
+import { cmaDebugfsRoot } from './cma-debugfs.ts';
+import { cmaSysfsRoot } from './cma-sysfs.ts';
+import type { ErrnoName, Result } from './errno.ts';
+import { fail } from './errno.ts';
+import { KernelLog } from './printk.ts';
+import type { KernelProfile } from './profile.ts';
+import { PROFILE_6_1 } from './profile.ts';
+import type { PointerOptions, TaskContext } from './trace.ts';
+import type { CmaTraceEvent } from './trace-events.ts';
+import { TraceBuffer, tracefsRoot } from './tracefs.ts';
+import type { DirNode, FileNode, OpenFile, VfsNode } from './vfs.ts';
+import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY } from './vfs.ts';
+
+/** Options of an emulated system. */
+export interface SystemOptions {
+  readonly profile?: KernelProfile;
+  readonly areas: readonly AreaSpec[];
+  /** The bitmap implementation (the plain scan unless an index is given). */
+  readonly bitmapFactory?: CmaBitmapFactory;
+  readonly pointers?: Partial<PointerOptions>;
+  /** Milliseconds since the emulated boot (defaults to a monotonic clock). */
+  readonly now?: () => number;
+  /** The task trace lines are attributed to when a caller gives none. */
+  readonly defaultTask?: TaskContext;
+}
+
+/** A change notification for live views. */
+export interface SystemChange {
+  readonly kind: 'area' | 'trace' | 'log';
+  readonly area?: string;
+}
+
+/** stat(2) fields a front end needs. */
+export interface Stat {
+  readonly type: 'file' | 'dir' | 'symlink';
+  readonly mode: number;
+  readonly size: number;
+  readonly nlink: number;
+}
+
+interface Handle {
+  readonly file: OpenFile;
+  pos: number;
+  readonly flags: number;
+}
+
+const decoder = new TextDecoder();
+
+/** Normalises `/sys/kernel/...` or `kernel/...` into path components below /sys. */
+export function sysPathComponents(path: string): string[] {
+  let p = path.replace(/^\/+/, '');
+  if (p === 'sys' || p.startsWith('sys/')) p = p.slice(3);
+  return p.split('/').filter((c) => c !== '' && c !== '.');
+}
+
+/** One emulated kernel. */
+export class CmaSystem implements KernelHooks {
+  readonly profile: KernelProfile;
+  readonly areas: AreaState[];
+  readonly kernelLog: KernelLog;
+  readonly tracing: TraceBuffer;
+  readonly vmstat = { cma_alloc_success: 0, cma_alloc_fail: 0 };
+  corruption: string | null = null;
+  private readonly now: () => number;
+  private currentTask: TaskContext;
+  private readonly defaultTask: TaskContext;
+  private readonly root: DirNode;
+  private readonly handles = new Map<number, Handle>();
+  private nextHandle = 1;
+  private listeners: ((c: SystemChange) => void)[] = [];
+
+  constructor(opts: SystemOptions) {
+    this.profile = opts.profile ?? PROFILE_6_1;
+    const start = performance.now();
+    this.now = opts.now ?? (() => performance.now() - start);
+    this.kernelLog = new KernelLog(this.now);
+    const factory = opts.bitmapFactory ?? plainBitmapFactory;
+    this.areas = opts.areas.map((spec) => ({ area: createArea(spec, factory), records: [] }));
+    this.tracing = new TraceBuffer(
+      this.profile,
+      () => BigInt(Math.round(this.now() * 1e6)),
+      { mode: 'ptrval', structPageSize: 56, hashKey: 0x5eed1234, ...opts.pointers },
+    );
+    this.defaultTask = opts.defaultTask ?? { comm: 'sh', pid: 1 };
+    this.currentTask = this.defaultTask;
+    for (const st of this.areas) for (const line of bootLogLines(st.area, this.profile)) this.kernelLog.print(line);
+    this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
+    this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
+    const debugfs = dir(() => [['cma', cmaDebugfsRoot(this, () => this.areas)]], 0o700);
+    this.root = dir(() => [
+      [
+        'kernel',
+        dir(() => [
+          ['debug', debugfs],
+          ['mm', dir(() => [['cma', cmaSysfsRoot(this.profile, () => this.areas.map((s) => s.area))]])],
+          ['tracing', tracefsRoot(this.profile, this.tracing)],
+        ]),
+      ],
+    ]);
+  }
+
+  // ---- KernelHooks / DebugfsHost ----
+
+  trace(event: CmaTraceEvent): void {
+    this.tracing.record(event, this.currentTask);
+  }
+  log(line: string): void {
+    this.kernelLog.print(line);
+  }
+  logAllocFailure(line: string): void {
+    this.kernelLog.printRatelimited(this.profile.allocFuncName, line);
+  }
+  countVmstat(which: 'cma_alloc_success' | 'cma_alloc_fail'): void {
+    this.vmstat[which]++;
+  }
+  asTask<T>(task: TaskContext, fn: () => T): T {
+    const saved = this.currentTask;
+    this.currentTask = task;
+    try {
+      return fn();
+    } finally {
+      this.currentTask = saved;
+    }
+  }
+  changed(area: string): void {
+    this.emit({ kind: 'area', area });
+  }
+
+  // ---- areas ----
+
+  /** The area named `name`, or undefined. */
+  area(name: string): AreaState | undefined {
+    return this.areas.find((s) => s.area.name === name);
+  }
+
+  /**
+   * cma_alloc(area, count, align) as a driver would call it (not tracked by debugfs `free`).
+   * @param count pages
+   * @param align alignment order in pages
+   */
+  cmaAlloc(name: string, count: number | bigint, align = 0, task: TaskContext = this.defaultTask): Result<{ pfn: number }> {
+    const st = this.area(name);
+    if (!st) return fail('ENOENT');
+    if (this.corruption) return fail('EIO');
+    const r = this.asTask(task, () => cmaAlloc(this, st.area, BigInt(count), align));
+    this.changed(name);
+    return r ? { ok: true, pfn: r.pfn } : fail('ENOMEM');
+  }
+
+  /** cma_release(area, pfn, count); EINVAL when the pages are not in the area. */
+  cmaRelease(name: string, pfn: number, count: number | bigint, task: TaskContext = this.defaultTask): Result<object> {
+    const st = this.area(name);
+    if (!st) return fail('ENOENT');
+    if (this.corruption) return fail('EIO');
+    const ok = this.asTask(task, () => cmaRelease(this, st.area, pfn, BigInt(count)));
+    this.changed(name);
+    return ok ? { ok: true } : fail('EINVAL');
+  }
+
+  /**
+   * Marks pages whose migration fails: an allocation covering any of them gets `error` from
+   * alloc_contig_range (-16 EBUSY: cma_alloc_busy_retry and a retry one step further).
+   */
+  markBusy(name: string, pfn: number, count: number, error = -16): Result<object> {
+    const st = this.area(name);
+    if (!st) return fail('ENOENT');
+    if (!Number.isSafeInteger(pfn) || !Number.isSafeInteger(count) || count <= 0) return fail('EINVAL');
+    if (!Number.isInteger(error) || error >= 0) return fail('EINVAL');
+    st.area.busy = [...st.area.busy, { pfn, count, error }].sort((a, b) => a.pfn - b.pfn);
+    this.changed(name);
+    return { ok: true };
+  }
+
+  /** Forgets the busy pages overlapping [pfn, pfn + count) (all of them without arguments). */
+  clearBusy(name: string, pfn = 0, count = Number.MAX_SAFE_INTEGER): Result<object> {
+    const st = this.area(name);
+    if (!st) return fail('ENOENT');
+    st.area.busy = st.area.busy.filter((b) => !(b.pfn < pfn + count && pfn < b.pfn + b.count));
+    this.changed(name);
+    return { ok: true };
+  }
+
+  // ---- files ----
+
+  private resolve(path: string, followLast: boolean, uid = 0): Result<{ node: VfsNode }> {
+    const parts = sysPathComponents(path);
+    let node: VfsNode = this.root;
+    const stack: VfsNode[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const name = parts[i]!;
+      if (node.kind !== 'dir') return fail('ENOTDIR');
+      if (uid !== 0 && (node.mode & 0o001) === 0) return fail('EACCES');
+      if (name === '..') {
+        node = stack.pop() ?? this.root;
+        continue;
+      }
+      const next: VfsNode | undefined = node.entries().get(name);
+      if (!next) return fail('ENOENT');
+      if (next.kind === 'symlink' && (followLast || i < parts.length - 1)) {
+        // debugfs links are relative to their directory
+        const rest = parts.slice(i + 1).join('/');
+        const base = parts.slice(0, i).join('/');
+        return this.resolve(`${base}/${next.target}${rest ? `/${rest}` : ''}`, followLast, uid);
+      }
+      stack.push(node);
+      node = next;
+    }
+    return { ok: true, node };
+  }
+
+  /** stat (follows symlinks) or lstat. */
+  stat(path: string, follow = true): Result<{ stat: Stat }> {
+    const r = this.resolve(path, follow);
+    if (!r.ok) return r;
+    const n = r.node;
+    if (n.kind === 'dir') {
+      const subdirs = [...n.entries().values()].filter((c) => c.kind === 'dir').length;
+      return { ok: true, stat: { type: 'dir', mode: n.mode, size: 0, nlink: 2 + subdirs } };
+    }
+    if (n.kind === 'symlink') return { ok: true, stat: { type: 'symlink', mode: n.mode, size: 0, nlink: 1 } };
+    return { ok: true, stat: { type: 'file', mode: n.mode, size: n.size, nlink: 1 } };
+  }
+
+  /** Names in a directory, sorted. */
+  readdir(path: string, uid = 0): Result<{ names: string[] }> {
+    const r = this.resolve(path, true, uid);
+    if (!r.ok) return r;
+    if (r.node.kind !== 'dir') return fail('ENOTDIR');
+    if (uid !== 0 && (r.node.mode & 0o004) === 0) return fail('EACCES');
+    return { ok: true, names: [...r.node.entries().keys()] };
+  }
+
+  /** readlink(2). */
+  readlink(path: string): Result<{ target: string }> {
+    const r = this.resolve(path, false);
+    if (!r.ok) return r;
+    if (r.node.kind !== 'symlink') return fail('EINVAL');
+    return { ok: true, target: r.node.target };
+  }
+
+  /** The errno for creating (`create`) or changing (`change`: mkdir, unlink, rename…) at `path`. */
+  modifyErrno(path: string, op: 'create' | 'change'): ErrnoName {
+    const parts = sysPathComponents(path);
+    const parent = this.resolve(parts.slice(0, -1).join('/'), true);
+    if (!parent.ok) return parent.errno;
+    if (parent.node.kind !== 'dir') return 'ENOTDIR';
+    return op === 'create' ? parent.node.createErrno : parent.node.changeErrno;
+  }
+
+  /** open(2): a handle for read/write/close. */
+  open(path: string, flags = O_RDONLY, task: TaskContext = this.defaultTask, uid = 0): Result<{ fh: number }> {
+    const r = this.resolve(path, true, uid);
+    if (!r.ok) return r;
+    if (r.node.kind === 'dir') return (flags & O_ACCMODE) === O_RDONLY ? fail('EISDIR') : fail('EISDIR');
+    const node = r.node as FileNode;
+    if (!mayOpen(node, { flags, task, uid })) return fail('EACCES');
+    const o = node.open({ flags, task, uid });
+    if (!o.ok) return o;
+    const fh = this.nextHandle++;
+    this.handles.set(fh, { file: o.file, pos: 0, flags });
+    return { ok: true, fh };
+  }
+
+  /** read(2) at the handle's position, or pread-like at `pos` (FUSE passes offsets). */
+  read(fh: number, length: number, pos?: number): Result<{ data: Uint8Array }> {
+    const h = this.handles.get(fh);
+    if (!h) return fail('EBADF');
+    if ((h.flags & O_ACCMODE) === 1) return fail('EBADF');
+    const at = pos ?? h.pos;
+    const r = h.file.read(at, length);
+    if (r.ok) h.pos = at + r.data.length;
+    return r;
+  }
+
+  /** write(2): each call is handed to the file on its own, as the kernel does. */
+  write(fh: number, data: Uint8Array, pos?: number): Result<{ written: number }> {
+    const h = this.handles.get(fh);
+    if (!h) return fail('EBADF');
+    if ((h.flags & O_ACCMODE) === O_RDONLY) return fail('EBADF');
+    if (data.length === 0) return { ok: true, written: 0 };
+    const r = h.file.write(data, pos ?? h.pos);
+    if (r.ok) h.pos = (pos ?? h.pos) + r.written;
+    return r;
+  }
+
+  /** close(2). */
+  close(fh: number): Result<object> {
+    const h = this.handles.get(fh);
+    if (!h) return fail('EBADF');
+    h.file.release?.();
+    this.handles.delete(fh);
+    return { ok: true };
+  }
+
+  /** Reads a whole file as `cat` does (open, read until EOF, close). */
+  readFile(path: string, task?: TaskContext): Result<{ data: Uint8Array; text: string }> {
+    const o = this.open(path, O_RDONLY, task);
+    if (!o.ok) return o;
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    for (;;) {
+      const r = this.read(o.fh, 1 << 20);
+      if (!r.ok) {
+        this.close(o.fh);
+        return r;
+      }
+      if (r.data.length === 0) break;
+      chunks.push(r.data.slice());
+      total += r.data.length;
+    }
+    this.close(o.fh);
+    const data = new Uint8Array(total);
+    let off = 0;
+    for (const c of chunks) {
+      data.set(c, off);
+      off += c.length;
+    }
+    return { ok: true, data, text: decoder.decode(data) };
+  }
+
+  /** Writes as `echo TEXT > path` does: open O_WRONLY|O_CREAT|O_TRUNC, one write(), close. */
+  writeFile(path: string, data: string | Uint8Array, task?: TaskContext): Result<{ written: number }> {
+    const o = this.open(path, 0o1101, task);
+    if (!o.ok) return o;
+    const r = this.write(o.fh, typeof data === 'string' ? bytes(data) : data);
+    this.close(o.fh);
+    return r;
+  }
+
+  // ---- other kernel views ----
+
+  /** The cma lines of /proc/vmstat. */
+  procVmstat(): string {
+    return `cma_alloc_success ${this.vmstat.cma_alloc_success}\ncma_alloc_fail ${this.vmstat.cma_alloc_fail}\n`;
+  }
+
+  /** `dmesg`. */
+  dmesg(timestamps = false): string {
+    return this.kernelLog.dmesg(timestamps);
+  }
+
+  /** Subscribes to changes; returns an unsubscribe function. */
+  subscribe(fn: (c: SystemChange) => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== fn);
+    };
+  }
+
+  private emit(c: SystemChange): void {
+    for (const l of this.listeners) l(c);
+  }
+
+  /** The areas as plain data. */
+  areaList(): readonly CmaArea[] {
+    return this.areas.map((s) => s.area);
+  }
+}
+
+/** The boot lines announcing an area (cma_declare_contiguous*, hugetlb_cma_reserve). */
+export function bootLogLines(area: CmaArea, profile: KernelProfile): string[] {
+  const mib = (pages: number) => (pages * 4096) / (1024 * 1024);
+  const r0 = area.ranges[0];
+  if (area.name.startsWith('hugetlb') && profile.layout === 'ranges') {
+    const n = area.ranges.length;
+    return [`cma: Reserved ${mib(area.count)} MiB in ${n} range${n === 1 ? '' : 's'}`];
+  }
+  if (!r0) return [];
+  return [`cma: Reserved ${mib(area.count)} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`];
+}

@@ -1,0 +1,178 @@
+// The ftrace side of the cma tracepoints: event definitions, the ring buffer and the exact text
+// of /sys/kernel/tracing/trace (kernel/trace/trace_output.c, trace.c).
+
+import type { KernelProfile, TraceEventName } from './profile.ts';
+import type { CmaTraceEvent } from './trace-events.ts';
+
+/** The events of the `cma` system, in `ls` order. */
+export const CMA_TRACE_EVENTS: readonly TraceEventName[] = [
+  'cma_alloc_busy_retry',
+  'cma_alloc_finish',
+  'cma_alloc_start',
+  'cma_release',
+];
+
+/** The clocks listed by trace_clock on x86_64, default first. */
+export const TRACE_CLOCKS = ['local', 'global', 'counter', 'uptime', 'perf', 'mono', 'mono_raw', 'boot', 'tai', 'x86-tsc'];
+
+/** Clocks whose timestamps are nanoseconds (printed as seconds.micros); the others print raw. */
+export const TRACE_CLOCK_IN_NS = new Set(['local', 'global', 'perf', 'mono', 'mono_raw', 'boot', 'tai']);
+
+/** How `page=%p` prints a non-NULL page (spec §12.5). */
+export type PointerMode = 'ptrval' | 'hashed' | 'raw';
+
+/** Who caused an event: the task context of the trace line. */
+export interface TaskContext {
+  readonly comm: string;
+  readonly pid: number;
+  readonly cpu?: number;
+}
+
+/** One recorded trace entry. */
+export interface TraceEntry {
+  readonly task: TaskContext;
+  /** Timestamp in the clock of the buffer when recorded: ns for time clocks, a count for counter. */
+  readonly ts: bigint;
+  readonly clock: string;
+  readonly event: CmaTraceEvent;
+  /** Rendered TP_printk text. */
+  readonly text: string;
+}
+
+const FIELD_COMMON = [
+  '\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;',
+  '\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;',
+  '\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;',
+  '\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;',
+];
+
+const ALLOC_CLASS_FIELDS = [
+  'unsigned long pfn;\toffset:16;\tsize:8;\tsigned:0;',
+  'const struct page * page;\toffset:24;\tsize:8;\tsigned:0;',
+  'unsigned long count;\toffset:32;\tsize:8;\tsigned:0;',
+  'unsigned int align;\toffset:40;\tsize:4;\tsigned:0;',
+];
+const ALLOC_CLASS_FMT =
+  '"name=%s pfn=0x%lx page=%p count=%lu align=%u", __get_str(name), REC->pfn, REC->page, REC->count, REC->align';
+
+function eventFields(profile: KernelProfile, event: TraceEventName): { fields: string[]; fmt: string } {
+  switch (event) {
+    case 'cma_alloc_busy_retry':
+      return { fields: ALLOC_CLASS_FIELDS, fmt: ALLOC_CLASS_FMT };
+    case 'cma_alloc_finish':
+      if (profile.traceFlavour === 'v61') return { fields: ALLOC_CLASS_FIELDS, fmt: ALLOC_CLASS_FMT };
+      return {
+        fields: [...ALLOC_CLASS_FIELDS, 'int errorno;\toffset:44;\tsize:4;\tsigned:1;'],
+        fmt: '"name=%s pfn=0x%lx page=%p count=%lu align=%u errorno=%d", __get_str(name), REC->pfn, REC->page, REC->count, REC->align, REC->errorno',
+      };
+    case 'cma_alloc_start':
+      if (profile.traceFlavour === 'v61')
+        return {
+          fields: ['unsigned long count;\toffset:16;\tsize:8;\tsigned:0;', 'unsigned int align;\toffset:24;\tsize:4;\tsigned:0;'],
+          fmt: '"name=%s count=%lu align=%u", __get_str(name), REC->count, REC->align',
+        };
+      return {
+        fields: [
+          'unsigned long request_count;\toffset:16;\tsize:8;\tsigned:0;',
+          'unsigned long available_count;\toffset:24;\tsize:8;\tsigned:0;',
+          'unsigned long total_count;\toffset:32;\tsize:8;\tsigned:0;',
+          'unsigned int align;\toffset:40;\tsize:4;\tsigned:0;',
+        ],
+        fmt: '"name=%s request_count=%lu available_count=%lu total_count=%lu align=%u", __get_str(name), REC->request_count, REC->available_count, REC->total_count, REC->align',
+      };
+    case 'cma_release':
+      return {
+        fields: ALLOC_CLASS_FIELDS.slice(0, 3),
+        fmt: '"name=%s pfn=0x%lx page=%p count=%lu", __get_str(name), REC->pfn, REC->page, REC->count',
+      };
+  }
+}
+
+/** The text of events/cma/<event>/format. */
+export function traceFormatFile(profile: KernelProfile, event: TraceEventName): string {
+  const { fields, fmt } = eventFields(profile, event);
+  return [
+    `name: ${event}`,
+    `ID: ${profile.traceEventIds[event]}`,
+    'format:',
+    ...FIELD_COMMON,
+    '',
+    `\tfield:__data_loc char[] name;\toffset:8;\tsize:4;\tsigned:${profile.nameFieldSigned};`,
+    ...fields.map((f) => `\tfield:${f}`),
+    '',
+    `print fmt: ${fmt}`,
+    '',
+  ].join('\n');
+}
+
+/** Options for rendering `%p`. */
+export interface PointerOptions {
+  readonly mode: PointerMode;
+  /** sizeof(struct page): 56 on the oracle's config, 64 on distribution kernels. */
+  readonly structPageSize: number;
+  /** Key of the fake pointer hash (stable within one emulated boot). */
+  readonly hashKey: number;
+}
+
+/** %p of the struct page of `pfn` (hasPage false → NULL). */
+export function renderPagePointer(pfn: bigint, hasPage: boolean, opts: PointerOptions): string {
+  if (!hasPage) return '0000000000000000';
+  const raw = (0xffffea0000000000n + pfn * BigInt(opts.structPageSize)) & 0xffffffffffffffffn;
+  if (opts.mode === 'ptrval') return '(____ptrval____)';
+  if (opts.mode === 'raw') return raw.toString(16).padStart(16, '0');
+  // a keyed 64→32-bit mix: the right shape, not the kernel's siphash values
+  let h = Number(raw & 0xffffffffn) ^ Number(raw >> 32n) ^ opts.hashKey;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h.toString(16).padStart(16, '0');
+}
+
+/** TP_printk text of one event in the profile's flavour. */
+export function formatEventText(profile: KernelProfile, ev: CmaTraceEvent, ptr: PointerOptions): string {
+  switch (ev.event) {
+    case 'cma_alloc_start':
+      return profile.traceFlavour === 'v7'
+        ? `name=${ev.name} request_count=${ev.count} available_count=${ev.availableCount ?? 0n} total_count=${ev.totalCount ?? 0n} align=${ev.align}`
+        : `name=${ev.name} count=${ev.count} align=${ev.align}`;
+    case 'cma_alloc_finish':
+    case 'cma_alloc_busy_retry': {
+      const base = `name=${ev.name} pfn=0x${ev.pfn.toString(16)} page=${renderPagePointer(ev.pfn, ev.hasPage, ptr)} count=${ev.count} align=${ev.align}`;
+      return ev.event === 'cma_alloc_finish' && profile.traceFlavour === 'v7' ? `${base} errorno=${ev.errorno ?? 0}` : base;
+    }
+    case 'cma_release':
+      return `name=${ev.name} pfn=0x${ev.pfn.toString(16)} page=${renderPagePointer(ev.pfn, ev.hasPage, ptr)} count=${ev.count}`;
+  }
+}
+
+/** The 12-line header of the `trace` file (default options: irq-info on, record-tgid off). */
+export function traceHeader(inBuffer: number, written: number, cpus: number): string {
+  return [
+    '# tracer: nop',
+    '#',
+    `# entries-in-buffer/entries-written: ${inBuffer}/${written}   #P:${cpus}`,
+    '#',
+    '#                                _-----=> irqs-off/BH-disabled',
+    '#                               / _----=> need-resched',
+    '#                              | / _---=> hardirq/softirq',
+    '#                              || / _--=> preempt-depth',
+    '#                              ||| / _-=> migrate-disable',
+    '#                              |||| /     delay',
+    '#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION',
+    '#              | |         |   |||||     |         |',
+    '',
+  ].join('\n');
+}
+
+/** One line of the `trace` file: context, flags, timestamp, event name and text. */
+export function formatTraceLine(e: TraceEntry): string {
+  const cpu = String(e.task.cpu ?? 0).padStart(3, '0');
+  let time: string;
+  if (!TRACE_CLOCK_IN_NS.has(e.clock)) {
+    time = ` ${String(e.ts).padStart(12)}`;
+  } else {
+    const us = (e.ts + 500n) / 1000n; // ns2usecs rounds
+    time = ` ${String(us / 1000000n).padStart(5)}.${String(us % 1000000n).padStart(6, '0')}`;
+  }
+  return `${e.task.comm.padStart(16)}-${String(e.task.pid).padEnd(7)} [${cpu}] .....${time}: ${e.event.event}: ${e.text}\n`;
+}

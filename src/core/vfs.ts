@@ -1,0 +1,212 @@
+// A tiny VFS: the nodes the emulated /sys tree is made of, and the open-file behaviours of
+// libfs simple attributes, debugfs u32 arrays, kernfs (sysfs) and tracefs files.
+
+import type { ErrnoName, Result } from './errno.ts';
+import { fail } from './errno.ts';
+import { parseAttrWrite } from './kstrtox.ts';
+import type { TaskContext } from './trace.ts';
+
+/** open(2) flag bits (x86_64/arm64 values). */
+export const O_ACCMODE = 3;
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_CREAT = 0o100;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+
+/** Who opens a file and how. */
+export interface OpenContext {
+  /** open(2) flags. */
+  readonly flags: number;
+  readonly task: TaskContext;
+  /** Effective uid; 0 = root (CAP_DAC_OVERRIDE). */
+  readonly uid: number;
+}
+
+/** An open file description's behaviour. `pos` is the file position of the call. */
+export interface OpenFile {
+  read(pos: number, length: number): Result<{ data: Uint8Array }>;
+  write(data: Uint8Array, pos: number): Result<{ written: number }>;
+  release?(): void;
+}
+
+export interface FileNode {
+  readonly kind: 'file';
+  readonly mode: number;
+  /** st_size: 0 for debugfs and tracefs, 4096 for sysfs attributes. */
+  readonly size: number;
+  open(ctx: OpenContext): Result<{ file: OpenFile }>;
+}
+
+export interface DirNode {
+  readonly kind: 'dir';
+  readonly mode: number;
+  /** Children in `ls` (sorted) order; computed on demand, so the tree follows the state. */
+  entries(): ReadonlyMap<string, VfsNode>;
+  /** errno for creating, removing or renaming inside (debugfs: EACCES to create, EPERM else). */
+  readonly createErrno: ErrnoName;
+  readonly changeErrno: ErrnoName;
+}
+
+export interface LinkNode {
+  readonly kind: 'symlink';
+  readonly mode: number;
+  readonly target: string;
+}
+
+export type VfsNode = FileNode | DirNode | LinkNode;
+
+const enc = new TextEncoder();
+
+/** Encodes text as the bytes a kernel file returns. */
+export function bytes(text: string): Uint8Array {
+  return enc.encode(text);
+}
+
+/** simple_read_from_buffer: the bytes of `buf` at [pos, pos+length). */
+export function readFromBuffer(buf: Uint8Array, pos: number, length: number): Result<{ data: Uint8Array }> {
+  if (pos >= buf.length) return { ok: true, data: new Uint8Array(0) };
+  return { ok: true, data: buf.subarray(pos, Math.min(buf.length, pos + length)) };
+}
+
+/** A directory whose entries are computed from the state each time. */
+export function dir(entries: () => [string, VfsNode][], mode = 0o755, createErrno: ErrnoName = 'EACCES', changeErrno: ErrnoName = 'EPERM'): DirNode {
+  return {
+    kind: 'dir',
+    mode,
+    createErrno,
+    changeErrno,
+    entries: () => new Map(entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+  };
+}
+
+/** A symbolic link (debugfs_create_symlink: mode 0777). */
+export function symlink(target: string): LinkNode {
+  return { kind: 'symlink', mode: 0o777, target };
+}
+
+/**
+ * A debugfs attribute (DEFINE_DEBUGFS_ATTRIBUTE over libfs simple_attr_*): "%llu\n" text cached
+ * per open; a read at position 0 (or before any read) calls the getter again. A missing getter or
+ * setter gives EACCES from read or write, after open succeeded.
+ */
+export function attrFile(
+  mode: number,
+  get: (() => bigint) | null,
+  set: ((value: bigint, task: TaskContext) => Result<object>) | null,
+): FileNode {
+  return {
+    kind: 'file',
+    mode,
+    size: 0,
+    open(ctx) {
+      let cached: Uint8Array | null = null;
+      return {
+        ok: true,
+        file: {
+          read(pos, length) {
+            if (!get) return fail('EACCES');
+            if (pos === 0 || cached === null || cached.length === 0) cached = bytes(`${get()}\n`);
+            return readFromBuffer(cached, pos, length);
+          },
+          write(data) {
+            if (!set) return fail('EACCES');
+            const parsed = parseAttrWrite(data);
+            if (!parsed.ok) return parsed;
+            const r = set(parsed.value, ctx.task);
+            if (!r.ok) return r;
+            return { ok: true, written: data.length };
+          },
+        },
+      };
+    },
+  };
+}
+
+/** A debugfs u32 array file: the text is generated at open(); it has no write method (EINVAL). */
+export function snapshotFile(mode: number, text: () => string, writeErrno: ErrnoName = 'EINVAL'): FileNode {
+  return {
+    kind: 'file',
+    mode,
+    size: 0,
+    open() {
+      const buf = bytes(text());
+      return {
+        ok: true,
+        file: {
+          read: (pos, length) => readFromBuffer(buf, pos, length),
+          write: () => fail(writeErrno),
+        },
+      };
+    },
+  };
+}
+
+/** A read-only kernfs (sysfs) attribute: 0444, st_size 4096, open for writing is EACCES even for root. */
+export function sysfsFile(show: () => string): FileNode {
+  return {
+    kind: 'file',
+    mode: 0o444,
+    size: 4096,
+    open(ctx) {
+      if ((ctx.flags & O_ACCMODE) !== O_RDONLY) return fail('EACCES');
+      let buf: Uint8Array | null = null;
+      return {
+        ok: true,
+        file: {
+          read(pos, length) {
+            if (pos === 0 || buf === null) buf = bytes(show());
+            return readFromBuffer(buf, pos, length);
+          },
+          write: () => fail('EBADF'),
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A tracefs control file: text generated at open, writes handed to `store` whole (the kernel
+ * parses each write on its own). `onTruncate` runs for an open with O_TRUNC for writing.
+ */
+export function controlFile(
+  mode: number,
+  show: () => string,
+  store: ((text: string, task: TaskContext) => Result<object>) | null,
+  onTruncate?: () => void,
+): FileNode {
+  return {
+    kind: 'file',
+    mode,
+    size: 0,
+    open(ctx) {
+      const writing = (ctx.flags & O_ACCMODE) !== O_RDONLY;
+      if (writing && !store && !onTruncate) return fail('EACCES');
+      if (writing && ctx.flags & O_TRUNC && onTruncate) onTruncate();
+      const buf = bytes(show());
+      return {
+        ok: true,
+        file: {
+          read: (pos, length) => readFromBuffer(buf, pos, length),
+          write(data) {
+            if (!store) return { ok: true, written: data.length };
+            const r = store(new TextDecoder().decode(data), ctx.task);
+            if (!r.ok) return r;
+            return { ok: true, written: data.length };
+          },
+        },
+      };
+    },
+  };
+}
+
+/** Permission check of open(2) for a non-root caller (root passes: CAP_DAC_OVERRIDE). */
+export function mayOpen(node: FileNode, ctx: OpenContext): boolean {
+  if (ctx.uid === 0) return true;
+  const acc = ctx.flags & O_ACCMODE;
+  const wantRead = acc === O_RDONLY || acc === O_RDWR;
+  const wantWrite = acc === O_WRONLY || acc === O_RDWR;
+  // owner is root, so others' bits apply
+  return (!wantRead || (node.mode & 0o004) !== 0) && (!wantWrite || (node.mode & 0o002) !== 0);
+}

@@ -1,0 +1,29 @@
+// `cma-debug exec`: run shell-like commands (echo N > …/alloc, cat …/used) on an emulated system.
+
+import type { Command } from 'commander';
+import { runCommand } from '../../shell/mini-shell.ts';
+import type { SystemFlags } from '../system-options.ts';
+import { addSystemOptions, systemFromFlags } from '../system-options.ts';
+
+export function registerExec(program: Command): void {
+  addSystemOptions(
+    program
+      .command('exec')
+      .description(
+        'run commands on a fresh emulated system, e.g.\n' +
+          "  cma-debug exec 'echo 8 > /sys/kernel/debug/cma/reserved/alloc' 'cat /sys/kernel/debug/cma/reserved/used'",
+      )
+      .argument('<commands...>', 'command lines: echo/printf … > PATH, cat PATH…, ls DIR, dmesg')
+      .option('--transcript', 'print each command as "$ cmd", its output and "rc=N"'),
+  ).action((commands: string[], flags: SystemFlags & { transcript?: boolean }) => {
+    const sys = systemFromFlags(flags);
+    let status = 0;
+    for (const line of commands) {
+      const r = runCommand(sys, line);
+      if (flags.transcript) process.stdout.write(`$ ${line}\n${r.output}rc=${r.status}\n`);
+      else process.stdout.write(r.output);
+      status = r.status;
+    }
+    process.exitCode = status;
+  });
+}

@@ -1,0 +1,52 @@
+// The options every command that builds an emulated system shares: --profile, --area, --config.
+
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
+import { createSystem } from '../../core/create.ts';
+import type { CmaSystem } from '../../core/system.ts';
+
+/** Parsed system options. */
+export interface SystemFlags {
+  profile?: string;
+  area?: string[];
+  config?: string;
+}
+
+/** Adds --profile, --area (repeatable) and --config to a command. */
+export function addSystemOptions(cmd: Command): Command {
+  return cmd
+    .option('--profile <id>', 'kernel profile to emulate: 6.1 (default) or 7.3')
+    .option(
+      '--area <spec>',
+      'an area: name=N,size=16M | count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…] (repeatable)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('--config <file>', 'JSON file {"profile"?, "areas": [...]}; an empty list is a kernel without CMA');
+}
+
+/** Builds the emulated system the flags describe (positional area specs count as --area). */
+export function systemFromFlags(flags: SystemFlags, extraAreas: string[] = [], bitmapFactory?: CmaBitmapFactory): CmaSystem {
+  const areas = [...(flags.area ?? []), ...extraAreas];
+  return createSystem({
+    ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    ...(areas.length > 0 ? { areas } : {}),
+    ...(flags.config !== undefined
+      ? { configText: readConfig(flags.config), configName: flags.config }
+      : {}),
+    ...(bitmapFactory ? { bitmapFactory } : {}),
+  });
+}
+
+function readConfig(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** A user error: printed as one line, exit status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
