@@ -79,7 +79,7 @@ export function findNextBit(map: Words, size: number, offset: number): number {
     word = map[w]!;
   }
   const bit = (w << 5) + ctz32(word);
-  return bit < size ? bit : size;
+  return Math.min(bit, size);
 }
 
 /** find_next_zero_bit: first clear bit ≥ `offset` and < `size`, or `size` if none. */
@@ -93,7 +93,7 @@ export function findNextZeroBit(map: Words, size: number, offset: number): numbe
     word = ~map[w]!;
   }
   const bit = (w << 5) + ctz32(word);
-  return bit < size ? bit : size;
+  return Math.min(bit, size);
 }
 
 /** find_last_bit in [from, to): last set bit, or -1 if none. */

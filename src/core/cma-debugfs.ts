@@ -6,10 +6,10 @@ import { cmaAlloc, cmaMaxchunkPages, cmaRelease, cmaUsedPages } from './cma.ts';
 import type { Result } from './errno.ts';
 import { fail } from './errno.ts';
 import { intToULong, toCInt } from './kstrtox.ts';
+import type { TaskContext } from './trace.ts';
 import { formatU32Array } from './u32-array.ts';
 import type { DirNode, VfsNode } from './vfs.ts';
 import { attrFile, dir, snapshotFile, symlink } from './vfs.ts';
-import type { TaskContext } from './trace.ts';
 
 /** A debugfs allocation record (`struct cma_mem`): first pfn and pages (u64). */
 export interface CmaMemRecord {
@@ -103,11 +103,35 @@ function guarded(fn: (host: DebugfsHost, st: AreaState, pages: number) => Result
 export const CMA_DEBUGFS_FILES: readonly DebugfsFileSpec[] = [
   { name: 'alloc', mode: 0o200, scope: 'area', kind: 'attr', set: guarded(cmaAllocMem) },
   { name: 'free', mode: 0o200, scope: 'area', kind: 'attr', set: guarded(cmaFreeMem) },
-  { name: 'base_pfn', mode: 0o444, scope: 'range', kind: 'attr', get: (_h, st, r) => BigInt(st.area.ranges[r]?.basePfn ?? 0) },
+  {
+    name: 'base_pfn',
+    mode: 0o444,
+    scope: 'range',
+    kind: 'attr',
+    get: (_h, st, r) => BigInt(st.area.ranges[r]?.basePfn ?? 0),
+  },
   { name: 'count', mode: 0o444, scope: 'area', kind: 'attr', get: (_h, st) => BigInt(st.area.count) },
-  { name: 'order_per_bit', mode: 0o444, scope: 'area', kind: 'attr', get: (_h, st) => BigInt(st.area.orderPerBit) },
-  { name: 'used', mode: 0o444, scope: 'area', kind: 'attr', get: (h, st) => BigInt(cmaUsedPages(st.area, h.profile)) },
-  { name: 'maxchunk', mode: 0o444, scope: 'area', kind: 'attr', get: (_h, st) => BigInt(cmaMaxchunkPages(st.area)) },
+  {
+    name: 'order_per_bit',
+    mode: 0o444,
+    scope: 'area',
+    kind: 'attr',
+    get: (_h, st) => BigInt(st.area.orderPerBit),
+  },
+  {
+    name: 'used',
+    mode: 0o444,
+    scope: 'area',
+    kind: 'attr',
+    get: (h, st) => BigInt(cmaUsedPages(st.area, h.profile)),
+  },
+  {
+    name: 'maxchunk',
+    mode: 0o444,
+    scope: 'area',
+    kind: 'attr',
+    get: (_h, st) => BigInt(cmaMaxchunkPages(st.area)),
+  },
   { name: 'bitmap', mode: 0o444, scope: 'range', kind: 'u32array' },
 ];
 

@@ -35,7 +35,11 @@ export function cmaSysfsRoot(profile: KernelProfile, areas: () => readonly CmaAr
       areas().map((area): [string, VfsNode] => [
         area.name.replaceAll('/', '!'),
         dir(
-          () => profile.sysfsFiles.map((f): [string, VfsNode] => [f, sysfsFile(() => `${cmaSysfsValue(area, f)}\n`)]),
+          () =>
+            profile.sysfsFiles.map((f): [string, VfsNode] => [
+              f,
+              sysfsFile(() => `${cmaSysfsValue(area, f)}\n`),
+            ]),
           0o755,
           'EACCES',
           'EPERM',

@@ -211,7 +211,14 @@ function rangeAlloc(
     area.availableCount += countPages;
     state.ret = err;
     if (err !== -16) return null;
-    hooks.trace({ event: 'cma_alloc_busy_retry', name: area.name, pfn: BigInt(pfn), hasPage: true, count, align });
+    hooks.trace({
+      event: 'cma_alloc_busy_retry',
+      name: area.name,
+      pfn: BigInt(pfn),
+      hasPage: true,
+      count,
+      align,
+    });
     start = bitmapNo + mask + 1;
   }
 }
@@ -264,7 +271,15 @@ export function cmaAlloc(hooks: KernelHooks, area: CmaArea, count: bigint, align
   if (pfn === null) logFailure(hooks, area, count, ret);
   hooks.trace(
     p.traceFlavour === 'v7'
-      ? { event: 'cma_alloc_finish', name: area.name, pfn: finishPfn, hasPage: pfn !== null, count, align, errorno: ret }
+      ? {
+          event: 'cma_alloc_finish',
+          name: area.name,
+          pfn: finishPfn,
+          hasPage: pfn !== null,
+          count,
+          align,
+          errorno: ret,
+        }
       : { event: 'cma_alloc_finish', name: area.name, pfn: finishPfn, hasPage: pfn !== null, count, align },
   );
   account(hooks, area, count, pfn !== null);

@@ -48,7 +48,8 @@ export function parseSizeToPages(text: string, what: string): number {
   if (!m) throw new ConfigError(`${what}: '${text}' is not a size (use e.g. 16M, 1G, 4096K)`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[m[2]!.toLowerCase()] ?? 1;
   const bytes = Number(m[1]) * mult;
-  if (bytes % PAGE_SIZE !== 0) throw new ConfigError(`${what}: '${text}' is not a whole number of 4 KiB pages`);
+  if (bytes % PAGE_SIZE !== 0)
+    throw new ConfigError(`${what}: '${text}' is not a whole number of 4 KiB pages`);
   return bytes / PAGE_SIZE;
 }
 
@@ -64,7 +65,8 @@ export function parseAreaOption(text: string): AreaRequest {
   }
   const known = ['name', 'size', 'count', 'base_pfn', 'order_per_bit', 'range'];
   for (const k of fields.keys()) {
-    if (!known.includes(k)) throw new ConfigError(`--area '${text}': unknown key '${k}' (known: ${known.join(', ')})`);
+    if (!known.includes(k))
+      throw new ConfigError(`--area '${text}': unknown key '${k}' (known: ${known.join(', ')})`);
   }
   const one = (k: string): string | undefined => {
     const v = fields.get(k);
@@ -94,7 +96,8 @@ type Raw = string | number | undefined;
 function num(v: Raw, what: string): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v === 'number') {
-    if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`${what}: ${v} is not a non-negative integer`);
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new ConfigError(`${what}: ${v} is not a non-negative integer`);
     return v;
   }
   return parseNumber(v, what);
@@ -111,13 +114,17 @@ function areaRequest(
   },
   where: string,
 ): AreaRequest {
-  if (raw.name === undefined || String(raw.name) === '') throw new ConfigError(`${where}: an area needs a name`);
+  if (raw.name === undefined || String(raw.name) === '')
+    throw new ConfigError(`${where}: an area needs a name`);
   const name = String(raw.name);
   const orderPerBit = num(raw.order_per_bit, `${where}: order_per_bit`) ?? 0;
-  if (orderPerBit > 30) throw new ConfigError(`${where}: order_per_bit ${orderPerBit} is out of range (0..30)`);
+  if (orderPerBit > 30)
+    throw new ConfigError(`${where}: order_per_bit ${orderPerBit} is out of range (0..30)`);
   if (raw.range && raw.range.length > 0) {
     if (raw.size !== undefined || raw.count !== undefined || raw.base_pfn !== undefined)
-      throw new ConfigError(`${where}: give either range=BASE:COUNT entries or size/count/base_pfn, not both`);
+      throw new ConfigError(
+        `${where}: give either range=BASE:COUNT entries or size/count/base_pfn, not both`,
+      );
     return {
       name,
       orderPerBit,
@@ -131,7 +138,10 @@ function areaRequest(
   if (raw.size !== undefined && raw.count !== undefined)
     throw new ConfigError(`${where}: give size or count, not both`);
   if (raw.size !== undefined)
-    count = typeof raw.size === 'number' ? num(raw.size, `${where}: size`)! / PAGE_SIZE : parseSizeToPages(raw.size, `${where}: size`);
+    count =
+      typeof raw.size === 'number'
+        ? num(raw.size, `${where}: size`)! / PAGE_SIZE
+        : parseSizeToPages(raw.size, `${where}: size`);
   else count = num(raw.count, `${where}: count`);
   if (count === undefined) throw new ConfigError(`${where}: area '${name}' needs size=… or count=…`);
   const basePfn = num(raw.base_pfn, `${where}: base_pfn`);
@@ -164,7 +174,8 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
       return undefined;
     };
     const ranges = o.ranges;
-    if (ranges !== undefined && !Array.isArray(ranges)) throw new ConfigError(`${file}: areas[${i}].ranges must be a list`);
+    if (ranges !== undefined && !Array.isArray(ranges))
+      throw new ConfigError(`${file}: areas[${i}].ranges must be a list`);
     return areaRequest(
       {
         name: pick('name'),
@@ -180,7 +191,8 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
       `${file}: areas[${i}]`,
     );
   });
-  if (d.profile !== undefined && typeof d.profile !== 'string') throw new ConfigError(`${file}: profile must be a string`);
+  if (d.profile !== undefined && typeof d.profile !== 'string')
+    throw new ConfigError(`${file}: profile must be a string`);
   return d.profile === undefined ? { areas } : { profile: d.profile, areas };
 }
 
@@ -204,13 +216,18 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
     for (const rg of r.ranges) {
       if (rg.count === 0) throw new ConfigError(`area '${r.name}': size is zero`);
       if (rg.count < 2 ** r.orderPerBit)
-        throw new ConfigError(`area '${r.name}': ${rg.count} pages is less than one bit (2^${r.orderPerBit} pages)`);
+        throw new ConfigError(
+          `area '${r.name}': ${rg.count} pages is less than one bit (2^${r.orderPerBit} pages)`,
+        );
     }
   }
   const placed: { name: string; basePfn: number; count: number }[] = [];
-  for (const r of requests) for (const rg of r.ranges) if (rg.basePfn !== undefined) placed.push({ name: r.name, basePfn: rg.basePfn, count: rg.count });
+  for (const r of requests)
+    for (const rg of r.ranges)
+      if (rg.basePfn !== undefined) placed.push({ name: r.name, basePfn: rg.basePfn, count: rg.count });
   let top = DEFAULT_TOP_PFN;
-  for (const p of placed) if (p.basePfn < top && p.basePfn + p.count > top - 1) top = Math.min(top, p.basePfn);
+  for (const p of placed)
+    if (p.basePfn < top && p.basePfn + p.count > top - 1) top = Math.min(top, p.basePfn);
   const specs: AreaSpec[] = requests.map((r) => ({
     name: r.name,
     orderPerBit: r.orderPerBit,

@@ -41,7 +41,10 @@ export function createSystem(req: SystemRequest = {}): CmaSystem {
     profileId ??= cfg.profile;
   }
   if (req.areas && req.areas.length > 0) {
-    requests = [...(requests ?? []), ...req.areas.map((a) => (typeof a === 'string' ? parseAreaOption(a) : a))];
+    requests = [
+      ...(requests ?? []),
+      ...req.areas.map((a) => (typeof a === 'string' ? parseAreaOption(a) : a)),
+    ];
   }
   const profile = profileById(profileId);
   const areas = requests === null ? DEFAULT_AREAS : resolveAreas(requests, profile);

@@ -90,7 +90,13 @@ export const PROFILE_7_3: KernelProfile = {
   finishPfnOnFailure: 'zero',
   allocFuncName: '__cma_alloc_frozen',
   dumpOnFailure: true,
-  sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success', 'available_pages', 'release_pages_success', 'total_pages'],
+  sysfsFiles: [
+    'alloc_pages_fail',
+    'alloc_pages_success',
+    'available_pages',
+    'release_pages_success',
+    'total_pages',
+  ],
   reservedLogStyle: 'in-ranges',
 };
 

@@ -84,14 +84,16 @@ export class CmaSystem implements KernelHooks {
     this.kernelLog = new KernelLog(this.now);
     const factory = opts.bitmapFactory ?? plainBitmapFactory;
     this.areas = opts.areas.map((spec) => ({ area: createArea(spec, factory), records: [] }));
-    this.tracing = new TraceBuffer(
-      this.profile,
-      () => BigInt(Math.round(this.now() * 1e6)),
-      { mode: 'ptrval', structPageSize: 56, hashKey: 0x5eed1234, ...opts.pointers },
-    );
+    this.tracing = new TraceBuffer(this.profile, () => BigInt(Math.round(this.now() * 1e6)), {
+      mode: 'ptrval',
+      structPageSize: 56,
+      hashKey: 0x5eed1234,
+      ...opts.pointers,
+    });
     this.defaultTask = opts.defaultTask ?? { comm: 'sh', pid: 1 };
     this.currentTask = this.defaultTask;
-    for (const st of this.areas) for (const line of bootLogLines(st.area, this.profile)) this.kernelLog.print(line);
+    for (const st of this.areas)
+      for (const line of bootLogLines(st.area, this.profile)) this.kernelLog.print(line);
     this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
     this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
     const debugfs = dir(() => [['cma', cmaDebugfsRoot(this, () => this.areas)]], 0o700);
@@ -146,7 +148,12 @@ export class CmaSystem implements KernelHooks {
    * @param count pages
    * @param align alignment order in pages
    */
-  cmaAlloc(name: string, count: number | bigint, align = 0, task: TaskContext = this.defaultTask): Result<{ pfn: number }> {
+  cmaAlloc(
+    name: string,
+    count: number | bigint,
+    align = 0,
+    task: TaskContext = this.defaultTask,
+  ): Result<{ pfn: number }> {
     const st = this.area(name);
     if (!st) return fail('ENOENT');
     if (this.corruption) return fail('EIO');
@@ -156,7 +163,12 @@ export class CmaSystem implements KernelHooks {
   }
 
   /** cma_release(area, pfn, count); EINVAL when the pages are not in the area. */
-  cmaRelease(name: string, pfn: number, count: number | bigint, task: TaskContext = this.defaultTask): Result<object> {
+  cmaRelease(
+    name: string,
+    pfn: number,
+    count: number | bigint,
+    task: TaskContext = this.defaultTask,
+  ): Result<object> {
     const st = this.area(name);
     if (!st) return fail('ENOENT');
     if (this.corruption) return fail('EIO');
@@ -256,7 +268,12 @@ export class CmaSystem implements KernelHooks {
   }
 
   /** open(2): a handle for read/write/close. */
-  open(path: string, flags = O_RDONLY, task: TaskContext = this.defaultTask, uid = 0): Result<{ fh: number }> {
+  open(
+    path: string,
+    flags = O_RDONLY,
+    task: TaskContext = this.defaultTask,
+    uid = 0,
+  ): Result<{ fh: number }> {
     const r = this.resolve(path, true, uid);
     if (!r.ok) return r;
     if (r.node.kind === 'dir') return (flags & O_ACCMODE) === O_RDONLY ? fail('EISDIR') : fail('EISDIR');

@@ -13,7 +13,18 @@ export const CMA_TRACE_EVENTS: readonly TraceEventName[] = [
 ];
 
 /** The clocks listed by trace_clock on x86_64, default first. */
-export const TRACE_CLOCKS = ['local', 'global', 'counter', 'uptime', 'perf', 'mono', 'mono_raw', 'boot', 'tai', 'x86-tsc'];
+export const TRACE_CLOCKS = [
+  'local',
+  'global',
+  'counter',
+  'uptime',
+  'perf',
+  'mono',
+  'mono_raw',
+  'boot',
+  'tai',
+  'x86-tsc',
+];
 
 /** Clocks whose timestamps are nanoseconds (printed as seconds.micros); the others print raw. */
 export const TRACE_CLOCK_IN_NS = new Set(['local', 'global', 'perf', 'mono', 'mono_raw', 'boot', 'tai']);
@@ -68,7 +79,10 @@ function eventFields(profile: KernelProfile, event: TraceEventName): { fields: s
     case 'cma_alloc_start':
       if (profile.traceFlavour === 'v61')
         return {
-          fields: ['unsigned long count;\toffset:16;\tsize:8;\tsigned:0;', 'unsigned int align;\toffset:24;\tsize:4;\tsigned:0;'],
+          fields: [
+            'unsigned long count;\toffset:16;\tsize:8;\tsigned:0;',
+            'unsigned int align;\toffset:24;\tsize:4;\tsigned:0;',
+          ],
           fmt: '"name=%s count=%lu align=%u", __get_str(name), REC->count, REC->align',
         };
       return {
@@ -138,7 +152,9 @@ export function formatEventText(profile: KernelProfile, ev: CmaTraceEvent, ptr: 
     case 'cma_alloc_finish':
     case 'cma_alloc_busy_retry': {
       const base = `name=${ev.name} pfn=0x${ev.pfn.toString(16)} page=${renderPagePointer(ev.pfn, ev.hasPage, ptr)} count=${ev.count} align=${ev.align}`;
-      return ev.event === 'cma_alloc_finish' && profile.traceFlavour === 'v7' ? `${base} errorno=${ev.errorno ?? 0}` : base;
+      return ev.event === 'cma_alloc_finish' && profile.traceFlavour === 'v7'
+        ? `${base} errorno=${ev.errorno ?? 0}`
+        : base;
     }
     case 'cma_release':
       return `name=${ev.name} pfn=0x${ev.pfn.toString(16)} page=${renderPagePointer(ev.pfn, ev.hasPage, ptr)} count=${ev.count}`;

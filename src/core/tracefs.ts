@@ -54,7 +54,8 @@ export class TraceBuffer {
     };
     this.written++;
     this.entries.push(entry);
-    if (this.entries.length > TRACE_BUFFER_ENTRIES) this.entries.splice(0, this.entries.length - TRACE_BUFFER_ENTRIES);
+    if (this.entries.length > TRACE_BUFFER_ENTRIES)
+      this.entries.splice(0, this.entries.length - TRACE_BUFFER_ENTRIES);
     for (const l of this.listeners) l(entry);
   }
 
@@ -75,7 +76,9 @@ export class TraceBuffer {
 
   /** The text of the `trace` file. */
   text(): string {
-    return traceHeader(this.entries.length, this.written, this.cpus) + this.entries.map(formatTraceLine).join('');
+    return (
+      traceHeader(this.entries.length, this.written, this.cpus) + this.entries.map(formatTraceLine).join('')
+    );
   }
 
   /** Calls `fn` for every recorded entry; returns an unsubscribe function. */
@@ -135,7 +138,15 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
     ['filter', filterFile()],
   ]);
   return dir(() => [
-    ['trace', controlFile(0o640, () => buf.text(), () => ({ ok: true }), () => buf.reset())],
+    [
+      'trace',
+      controlFile(
+        0o640,
+        () => buf.text(),
+        () => ({ ok: true }),
+        () => buf.reset(),
+      ),
+    ],
     [
       'tracing_on',
       controlFile(
@@ -157,7 +168,20 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
         (text) => buf.setClock(text.trim()),
       ),
     ],
-    ['current_tracer', controlFile(0o640, () => 'nop\n', (text) => (text.trim() === 'nop' ? { ok: true } : fail('EINVAL')))],
-    ['events', dir(() => [['cma', cma], ['enable', enableFile(buf, CMA_TRACE_EVENTS)]])],
+    [
+      'current_tracer',
+      controlFile(
+        0o640,
+        () => 'nop\n',
+        (text) => (text.trim() === 'nop' ? { ok: true } : fail('EINVAL')),
+      ),
+    ],
+    [
+      'events',
+      dir(() => [
+        ['cma', cma],
+        ['enable', enableFile(buf, CMA_TRACE_EVENTS)],
+      ]),
+    ],
   ]);
 }

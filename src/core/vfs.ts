@@ -71,7 +71,12 @@ export function readFromBuffer(buf: Uint8Array, pos: number, length: number): Re
 }
 
 /** A directory whose entries are computed from the state each time. */
-export function dir(entries: () => [string, VfsNode][], mode = 0o755, createErrno: ErrnoName = 'EACCES', changeErrno: ErrnoName = 'EPERM'): DirNode {
+export function dir(
+  entries: () => [string, VfsNode][],
+  mode = 0o755,
+  createErrno: ErrnoName = 'EACCES',
+  changeErrno: ErrnoName = 'EPERM',
+): DirNode {
   return {
     kind: 'dir',
     mode,

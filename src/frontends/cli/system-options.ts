@@ -22,18 +22,23 @@ export function addSystemOptions(cmd: Command): Command {
       'an area: name=N,size=16M | count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…] (repeatable)',
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
-    .option('--config <file>', 'JSON file {"profile"?, "areas": [...]}; an empty list is a kernel without CMA');
+    .option(
+      '--config <file>',
+      'JSON file {"profile"?, "areas": [...]}; an empty list is a kernel without CMA',
+    );
 }
 
 /** Builds the emulated system the flags describe (positional area specs count as --area). */
-export function systemFromFlags(flags: SystemFlags, extraAreas: string[] = [], bitmapFactory?: CmaBitmapFactory): CmaSystem {
+export function systemFromFlags(
+  flags: SystemFlags,
+  extraAreas: string[] = [],
+  bitmapFactory?: CmaBitmapFactory,
+): CmaSystem {
   const areas = [...(flags.area ?? []), ...extraAreas];
   return createSystem({
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
     ...(areas.length > 0 ? { areas } : {}),
-    ...(flags.config !== undefined
-      ? { configText: readConfig(flags.config), configName: flags.config }
-      : {}),
+    ...(flags.config !== undefined ? { configText: readConfig(flags.config), configName: flags.config } : {}),
     ...(bitmapFactory ? { bitmapFactory } : {}),
   });
 }
@@ -42,7 +47,9 @@ function readConfig(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new UsageError(
+      `cannot read config ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }
 

@@ -63,7 +63,9 @@ export function printfFormat(format: string, args: string[]): string {
     const c = format[i]!;
     if (c === '\\' && i + 1 < format.length) {
       const n = format[++i]!;
-      out += ({ n: '\n', t: '\t', r: '\r', '\\': '\\', a: '\x07', '0': '\0' } as Record<string, string>)[n] ?? `\\${n}`;
+      out +=
+        ({ n: '\n', t: '\t', r: '\r', '\\': '\\', a: '\x07', '0': '\0' } as Record<string, string>)[n] ??
+        `\\${n}`;
     } else if (c === '%' && i + 1 < format.length) {
       const n = format[++i]!;
       if (n === '%') out += '%';
@@ -78,7 +80,11 @@ export function printfFormat(format: string, args: string[]): string {
 }
 
 /** Runs one command line as busybox `sh -c` would, against the system. */
-export function runCommand(sys: CmaSystem, line: string, task: TaskContext = { comm: 'sh', pid: 1 }): ShellResult {
+export function runCommand(
+  sys: CmaSystem,
+  line: string,
+  task: TaskContext = { comm: 'sh', pid: 1 },
+): ShellResult {
   let words: string[];
   try {
     words = splitWords(line.trim());

@@ -26,7 +26,9 @@ export function registerAreas(program: Command): void {
     process.stdout.write(`profile ${sys.profile.id} (${sys.profile.release})\n`);
     for (const a of list) {
       const ranges = a.ranges.map((r) => `${r.basePfn}(0x${r.basePfn.toString(16)})+${r.count}`).join(' ');
-      process.stdout.write(`${a.name.padEnd(12)} count=${a.count} order_per_bit=${a.orderPerBit} ranges=${ranges}\n`);
+      process.stdout.write(
+        `${a.name.padEnd(12)} count=${a.count} order_per_bit=${a.orderPerBit} ranges=${ranges}\n`,
+      );
     }
   });
 }
