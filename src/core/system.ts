@@ -92,8 +92,7 @@ export class CmaSystem implements KernelHooks {
     });
     this.defaultTask = opts.defaultTask ?? { comm: 'sh', pid: 1 };
     this.currentTask = this.defaultTask;
-    for (const st of this.areas)
-      for (const line of bootLogLines(st.area, this.profile)) this.kernelLog.print(line);
+    for (const line of bootLog(this.areaList(), this.profile)) this.kernelLog.print(line);
     this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
     this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
     const debugfs = dir(() => [['cma', cmaDebugfsRoot(this, () => this.areas)]], 0o700);
@@ -382,14 +381,42 @@ export class CmaSystem implements KernelHooks {
   }
 }
 
-/** The boot lines announcing an area (cma_declare_contiguous*, hugetlb_cma_reserve). */
+/** The boot lines announcing an area (cma_declare_contiguous*, cma_init_reserved_mem). */
 export function bootLogLines(area: CmaArea, profile: KernelProfile): string[] {
-  const mib = (pages: number) => (pages * 4096) / (1024 * 1024);
   const r0 = area.ranges[0];
-  if (area.name.startsWith('hugetlb') && profile.layout === 'ranges') {
+  if (isHugetlbArea(area) && profile.layout === 'ranges') {
     const n = area.ranges.length;
     return [`cma: Reserved ${mib(area.count)} MiB in ${n} range${n === 1 ? '' : 's'}`];
   }
   if (!r0) return [];
   return [`cma: Reserved ${mib(area.count)} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`];
+}
+
+function mib(pages: number): number {
+  return (pages * 4096) / (1024 * 1024);
+}
+
+function isHugetlbArea(area: CmaArea): boolean {
+  return /^hugetlb\d+$/.test(area.name);
+}
+
+/**
+ * The boot log of all areas in creation order; hugetlb areas (hugetlb_cma_reserve) are
+ * announced by "hugetlb_cma: reserve …" before the first one and "reserved … on node N" after each.
+ */
+export function bootLog(areas: readonly CmaArea[], profile: KernelProfile): string[] {
+  const lines: string[] = [];
+  const huge = areas.filter(isHugetlbArea);
+  const total = huge.reduce((s, a) => s + mib(a.count), 0);
+  const perNode = Math.max(0, ...huge.map((a) => mib(a.count)));
+  let announced = false;
+  for (const a of areas) {
+    if (isHugetlbArea(a) && !announced) {
+      lines.push(`hugetlb_cma: reserve ${total} MiB, up to ${perNode} MiB per node`);
+      announced = true;
+    }
+    lines.push(...bootLogLines(a, profile));
+    if (isHugetlbArea(a)) lines.push(`hugetlb_cma: reserved ${mib(a.count)} MiB on node ${a.name.slice(7)}`);
+  }
+  return lines;
 }
