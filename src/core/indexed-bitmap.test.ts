@@ -1,0 +1,260 @@
+// IndexedBitmap against PlainBitmap (the kernel's linear scan): every result must be identical.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { type CmaBitmap, PlainBitmap } from './cma-bitmap.ts';
+import { IndexedBitmap, indexedBitmapFactory } from './indexed-bitmap.ts';
+
+/** A found area: the exact index, or "none" for every value ≥ maxno (the kernel only tests ≥ maxno). */
+function area(b: CmaBitmap, start: number, nr: number, mask: number, offset: number): number | 'none' {
+  const r = b.findArea(start, nr, mask, offset);
+  return r >= b.maxno ? 'none' : r;
+}
+
+function assertSameState(a: IndexedBitmap, b: PlainBitmap, what: string): void {
+  assert.deepEqual(a.words, b.words, `words after ${what}`);
+  assert.equal(a.weight(), b.weight(), `weight after ${what}`);
+  assert.equal(a.longestZeroRun(), b.longestZeroRun(), `longestZeroRun after ${what}`);
+}
+
+/** Deterministic PRNG (mulberry32) for the long randomised walks. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Op =
+  | { kind: 'set' | 'clear'; at: number; len: number }
+  | { kind: 'find' | 'alloc'; at: number; nr: number; order: number; off: number }
+  | { kind: 'next'; at: number; len: number };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({
+    kind: fc.constantFrom('set' as const, 'clear' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true }),
+    len: fc.oneof(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 5000 })),
+  }),
+  fc.record({
+    kind: fc.constantFrom('find' as const, 'alloc' as const, 'alloc' as const),
+    at: fc.oneof(fc.constant(0), fc.double({ min: 0, max: 1.05, noNaN: true })),
+    nr: fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 3000 })),
+    order: fc.integer({ min: 0, max: 11 }),
+    off: fc.double({ min: 0, max: 1, noNaN: true }),
+  }),
+  fc.record({
+    kind: fc.constant('next' as const),
+    at: fc.double({ min: 0, max: 1, noNaN: true }),
+    len: fc.integer({ min: 0, max: 5000 }),
+  }),
+);
+
+/** Applies one op to both bitmaps and checks every observable result. */
+function step(ix: IndexedBitmap, pl: PlainBitmap, op: Op): void {
+  const maxno = pl.maxno;
+  const at = Math.min(Math.floor(op.at * maxno), Math.max(maxno, 0));
+  switch (op.kind) {
+    case 'set':
+    case 'clear': {
+      if (at >= maxno) return;
+      const len = Math.min(op.len, maxno - at);
+      ix[op.kind](at, len);
+      pl[op.kind](at, len);
+      assertSameState(ix, pl, `${op.kind}(${at}, ${len})`);
+      return;
+    }
+    case 'next': {
+      const to = Math.min(maxno, at + op.len);
+      assert.equal(ix.findNextSet(at, to), pl.findNextSet(at, to), `findNextSet(${at}, ${to})`);
+      return;
+    }
+    default: {
+      const mask = 2 ** op.order - 1;
+      const off = Math.floor(op.off * (mask + 1));
+      const got = area(ix, at, op.nr, mask, off);
+      const want = area(pl, at, op.nr, mask, off);
+      assert.equal(got, want, `findArea(${at}, ${op.nr}, ${mask}, ${off}) on ${maxno} bits`);
+      if (op.kind === 'alloc' && got !== 'none' && op.nr > 0) {
+        ix.set(got, op.nr);
+        pl.set(got, op.nr);
+        assertSameState(ix, pl, `alloc at ${got}`);
+      }
+    }
+  }
+}
+
+describe('IndexedBitmap', () => {
+  it('agrees with PlainBitmap on random op sequences (tiny sizes)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 200 }), fc.array(opArb, { maxLength: 60 }), (maxno, ops) => {
+        const ix = new IndexedBitmap(maxno);
+        const pl = new PlainBitmap(maxno);
+        assertSameState(ix, pl, 'construction');
+        for (const op of ops) step(ix, pl, op);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('agrees with PlainBitmap on random op sequences (sizes up to 20000, not multiples of 32)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 33, max: 20000 }), fc.array(opArb, { maxLength: 120 }), (maxno, ops) => {
+        const ix = new IndexedBitmap(maxno);
+        const pl = new PlainBitmap(maxno);
+        for (const op of ops) step(ix, pl, op);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('agrees on long allocate/release walks that fragment the bitmap', () => {
+    for (const [seed, maxno] of [
+      [1, 65536],
+      [2, 100003],
+      [3, 4099],
+      [4, 262144],
+    ] as const) {
+      const r = rng(seed);
+      const ix = new IndexedBitmap(maxno);
+      const pl = new PlainBitmap(maxno);
+      const live: [number, number][] = [];
+      for (let i = 0; i < 3000; i++) {
+        const used = pl.weight() / maxno;
+        if (live.length > 0 && (r() < 0.3 || (used > 0.8 && r() < 0.7))) {
+          const k = Math.floor(r() * live.length);
+          const [s, n] = live[k]!;
+          live[k] = live[live.length - 1]!;
+          live.pop();
+          ix.clear(s, n);
+          pl.clear(s, n);
+        } else {
+          const nr = Math.max(1, Math.floor(Math.exp(r() * Math.log(maxno / 16))));
+          const order = r() < 0.75 ? Math.min(Math.ceil(Math.log2(nr)), 8) : Math.floor(r() * 11);
+          const mask = 2 ** order - 1;
+          const off = r() < 0.5 ? 0 : Math.floor(r() * (mask + 1));
+          const start = r() < 0.8 ? 0 : Math.floor(r() * maxno);
+          const got = area(ix, start, nr, mask, off);
+          assert.equal(got, area(pl, start, nr, mask, off), `seed ${seed} step ${i}`);
+          if (got !== 'none' && start === 0) {
+            ix.set(got, nr);
+            pl.set(got, nr);
+            live.push([got, nr]);
+          }
+        }
+        assert.equal(ix.weight(), pl.weight());
+        assert.equal(ix.longestZeroRun(), pl.longestZeroRun());
+      }
+      assert.deepEqual(ix.words, pl.words);
+    }
+  });
+
+  it('finds aligned areas among many runs that are long enough but misaligned', () => {
+    // runs of 100 clear bits, each starting 1 past a multiple of 128: nothing of 100 bits is
+    // 64-aligned until the last run, which is made longer
+    const maxno = 128 * 500 + 7;
+    const ix = new IndexedBitmap(maxno);
+    const pl = new PlainBitmap(maxno);
+    ix.set(0, maxno);
+    pl.set(0, maxno);
+    for (let i = 0; i < 500; i++) {
+      const len = i === 400 ? 200 : 100;
+      ix.clear(128 * i + 1, len);
+      pl.clear(128 * i + 1, len);
+    }
+    for (const [nr, mask, off] of [
+      [100, 63, 0],
+      [100, 63, 1],
+      [100, 63, 63],
+      [99, 63, 0],
+      [64, 127, 0],
+      [100, 0, 0],
+      [101, 0, 0],
+      [127, 0, 0],
+      [128, 0, 0],
+    ] as const) {
+      for (const start of [0, 1, 2, 128 * 400, 128 * 400 + 2, maxno - 1, maxno, maxno + 5]) {
+        assert.equal(
+          area(ix, start, nr, mask, off),
+          area(pl, start, nr, mask, off),
+          `${start} ${nr} ${mask} ${off}`,
+        );
+      }
+    }
+    assert.equal(area(ix, 0, 100, 63, 0), 128 * 400 + 64);
+  });
+
+  it('handles the deterministic edge cases', () => {
+    // empty bitmap, zero-length requests, requests larger than the bitmap
+    const z = new IndexedBitmap(0);
+    assert.equal(z.weight(), 0);
+    assert.equal(z.longestZeroRun(), 0);
+    assert.ok(z.findArea(0, 1, 0, 0) >= 0);
+    assert.equal(z.findNextSet(0, 0), 0);
+    for (const maxno of [1, 31, 32, 33, 64, 95, 1024, 1025]) {
+      const ix = new IndexedBitmap(maxno);
+      const pl = new PlainBitmap(maxno);
+      assert.equal(ix.longestZeroRun(), maxno);
+      for (const nr of [0, 1, maxno - 1, maxno, maxno + 1]) {
+        for (const start of [0, 1, maxno - 1, maxno, maxno + 3]) {
+          for (const [mask, off] of [
+            [0, 0],
+            [3, 1],
+            [31, 0],
+            [31, 17],
+          ] as const) {
+            assert.equal(area(ix, start, nr, mask, off), area(pl, start, nr, mask, off));
+            // a zero-length area is the aligned first clear bit, exactly as the kernel returns it
+            if (nr === 0) assert.equal(ix.findArea(start, 0, mask, off), pl.findArea(start, 0, mask, off));
+          }
+        }
+      }
+      // full, then one hole at the end
+      ix.set(0, maxno);
+      pl.set(0, maxno);
+      assertSameState(ix, pl, 'fill');
+      assert.equal(area(ix, 0, 1, 0, 0), 'none');
+      assert.equal(ix.findArea(0, 0, 0, 0), pl.findArea(0, 0, 0, 0));
+      ix.clear(maxno - 1, 1);
+      pl.clear(maxno - 1, 1);
+      assertSameState(ix, pl, 'hole');
+      assert.equal(area(ix, 0, 1, 0, 0), maxno - 1);
+      assert.equal(area(ix, 0, 2, 0, 0), 'none');
+      assert.equal(ix.findNextSet(0, maxno), maxno > 1 ? 0 : 1);
+      assert.equal(ix.findNextSet(maxno - 1, maxno), maxno);
+    }
+  });
+
+  it('absolute alignment: an offset moves the first fit like the kernel (base 0x80200, align 10)', () => {
+    // mask (1 << 10) - 1, offset 0x200: the first 1024-aligned pfn is at bit 512
+    const ix = new IndexedBitmap(4096);
+    assert.equal(ix.findArea(0, 8, 1023, 0x200), 512);
+    ix.set(512, 8);
+    assert.equal(ix.findArea(0, 8, 1023, 0x200), 1536);
+    assert.equal(ix.findArea(513, 1, 0, 0), 520);
+  });
+
+  it('keeps a 64 GiB area (16,777,216 bits) small and exact', () => {
+    const maxno = 16777216;
+    const before = process.memoryUsage().arrayBuffers;
+    const ix = indexedBitmapFactory(maxno);
+    const bytes = process.memoryUsage().arrayBuffers - before;
+    assert.ok(bytes < 20 * 1024 * 1024, `index uses ${bytes} bytes`);
+    assert.equal(ix.longestZeroRun(), maxno);
+    ix.set(0, maxno - 5000);
+    ix.clear(1001, 10);
+    assert.equal(ix.weight(), maxno - 5010);
+    assert.equal(ix.longestZeroRun(), 5000);
+    assert.equal(ix.findArea(0, 10, 0, 0), 1001);
+    assert.equal(ix.findArea(0, 10, 7, 0), maxno - 5000);
+    assert.equal(ix.findArea(0, 4096, 4095, 0), maxno - 4096);
+    assert.ok(ix.findArea(0, 5001, 0, 0) >= maxno);
+    assert.equal(ix.findNextSet(1001, maxno), 1011);
+    assert.equal(ix.findNextSet(maxno - 5000, maxno), maxno);
+  });
+});
