@@ -63,7 +63,7 @@ function maxClear(x: number, t: Uint8Array): number {
   const a = t[lo]!;
   const b = t[hi]!;
   const join = (lo === 0 ? 16 : Math.clz32(lo) - 16) + (hi === 0 ? 16 : 31 - Math.clz32(hi & -hi));
-  return a > b ? (a > join ? a : join) : b > join ? b : join;
+  return a > b ? Math.max(a, join) : Math.max(b, join);
 }
 
 /**
@@ -73,7 +73,7 @@ function runStartInWord(free: number, nr: number): number {
   let m = free | 0;
   let k = 1;
   while (k < nr && m !== 0) {
-    const s = k < nr - k ? k : nr - k;
+    const s = Math.min(k, nr - k);
     m &= m >>> s;
     k += s;
   }
@@ -178,7 +178,7 @@ export class IndexedBitmap implements CmaBitmap {
   /** Clamps [start, start + nbits) to the bitmap; returns [start, end) or null when empty. */
   private clampRange(start: number, nbits: number): [number, number] | null {
     if (!(nbits > 0)) return null;
-    const lo = start < 0 ? 0 : start;
+    const lo = Math.max(start, 0);
     const hi = Math.min(start + nbits, this.maxno);
     return hi > lo ? [lo, hi] : null;
   }
@@ -306,7 +306,7 @@ export class IndexedBitmap implements CmaBitmap {
     }
     if (word !== 0) {
       const bit = (w << 5) + 31 - Math.clz32(word & -word);
-      return bit < to ? bit : to;
+      return Math.min(bit, to);
     }
     // climb to the next node that is not all clear, then go down to its first set bit
     const s = this.s;
@@ -331,7 +331,7 @@ export class IndexedBitmap implements CmaBitmap {
     w = v - leaves;
     const x = this.eff(w);
     const bit = (w << 5) + 31 - Math.clz32(x & -x);
-    return bit < to ? bit : to;
+    return Math.min(bit, to);
   }
 
   findArea(start: number, nr: number, alignMask: number, alignOffset: number): number {
