@@ -1,0 +1,85 @@
+// The event model of a parsed cma trace: plain numbers, one reused object per parser.
+
+/** cma_alloc_start (5.x–7.x; Android's older `count=%u` form too). */
+export const EV_START = 1;
+/** cma_alloc_finish. */
+export const EV_FINISH = 2;
+/** cma_alloc_busy_retry. */
+export const EV_BUSY = 3;
+/** cma_release. */
+export const EV_RELEASE = 4;
+/** 4.x–5.x `cma_alloc`: one event per call, after the search (no start, no retries). */
+export const EV_ALLOC = 5;
+/** Android's `cma_alloc_info` (migration statistics of one call). */
+export const EV_INFO = 6;
+
+export type TraceEventKind =
+  | typeof EV_START
+  | typeof EV_FINISH
+  | typeof EV_BUSY
+  | typeof EV_RELEASE
+  | typeof EV_ALLOC
+  | typeof EV_INFO;
+
+export const EVENT_NAMES: Record<TraceEventKind, string> = {
+  [EV_START]: 'cma_alloc_start',
+  [EV_FINISH]: 'cma_alloc_finish',
+  [EV_BUSY]: 'cma_alloc_busy_retry',
+  [EV_RELEASE]: 'cma_release',
+  [EV_ALLOC]: 'cma_alloc',
+  [EV_INFO]: 'cma_alloc_info',
+};
+
+/**
+ * One cma trace event. The parser passes the SAME object to every callback and overwrites it
+ * for the next line: copy what you keep. `comm()` is decoded lazily and only valid inside the
+ * callback.
+ */
+export interface TraceEvent {
+  kind: TraceEventKind;
+  /** 1-based line number in the input (of the first line for a rejoined split line). */
+  line: number;
+  pid: number;
+  cpu: number;
+  /** Timestamp in µs as printed (`sec.usec`); a raw counter clock's value as is; NaN if none. */
+  ts: number;
+  /** Area name; '' when the event format has none (4.x). */
+  name: string;
+  /** Pages requested (`count`, `request_count`); exact below 2^53, see countBig. */
+  count: number;
+  /** The exact u64 count when it is ≥ 2^53 (e.g. 18446744073709551615), else null. */
+  countBig: bigint | null;
+  /** Alignment order; -1 when the event has none. */
+  align: number;
+  /** pfn; -1 for 0xffffffffffffffff (nothing tried), NaN when the event has none. */
+  pfn: number;
+  /** page != NULL. */
+  hasPage: boolean;
+  /** errorno (6.12+ finish), or null. */
+  errorno: number | null;
+  /** 7.x start: available_count / total_count, -1 when absent. */
+  availableCount: number;
+  totalCount: number;
+  /** Android cma_alloc_info counters (0 when absent). */
+  nrMigrated: number;
+  errIso: number;
+  errMig: number;
+  errTest: number;
+  /** The task name of the line prefix. */
+  comm(): string;
+}
+
+/** An area described by a `# cma_area:` annotation line (gen-trace --annotate). */
+export interface AnnotatedArea {
+  readonly name: string;
+  readonly basePfn: number;
+  readonly count: number;
+  readonly orderPerBit: number;
+}
+
+/** A cma line the parser could not read. */
+export interface MalformedLine {
+  readonly line: number;
+  readonly reason: string;
+  readonly text: string;
+}

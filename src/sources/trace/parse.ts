@@ -1,0 +1,640 @@
+// A streaming parser for ftrace text with cma:* events, working on bytes.
+//
+// Accepts /sys/kernel/tracing/trace, trace_pipe and `trace-cmd report` text of every era:
+// 4.x `cma_alloc`/`cma_release` (no name, `pfn=%lx`), 5.x–6.1 start/finish/busy_retry/release,
+// 6.12's `errorno=`, 7.x's `request_count=/available_count=/total_count=`, and Android's
+// `cma_alloc_info`. Lines are found with one memchr per line; fields are read from bytes in
+// place (no regex, no split, no substring per line). Unknown lines are counted and skipped; a
+// cma line that cannot be read is reported with its line number. The 6.1 unnamed-area quirk
+// (`name=cma0\n` splits every event of that area over two lines) is rejoined.
+
+import type { AnnotatedArea, MalformedLine, TraceEvent, TraceEventKind } from './events.ts';
+import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
+
+/** What the parser saw besides events. */
+export interface ParseStats {
+  /** Bytes consumed. */
+  bytes: number;
+  /** Lines read (a split line counts twice). */
+  lines: number;
+  /** cma events passed to onEvent. */
+  events: number;
+  /** Lines starting with '#' (header, annotations). */
+  headerLines: number;
+  blankLines: number;
+  /** Lines that are not cma events (other tracepoints, trace-cmd headers, noise). */
+  otherLines: number;
+  /** cma_* events this parser does not model (e.g. cma_alloc_at_start). */
+  otherCmaEvents: number;
+  /** cma lines that could not be read. */
+  malformed: number;
+  /** The first `maxMalformedKept` of them. */
+  malformedLines: MalformedLine[];
+  /** Events rejoined from the 6.1 `name=cma%d\n` split. */
+  joinedSplitLines: number;
+  /** `# cma_area:` annotations seen. */
+  annotations: AnnotatedArea[];
+}
+
+/** Parser options. */
+export interface ParseOptions {
+  /** Called for each `# cma_area:` line (gen-trace --annotate), in order. */
+  onAnnotation?: (area: AnnotatedArea) => void;
+  /** Called for each malformed cma line. */
+  onMalformed?: (m: MalformedLine) => void;
+  /** Called after each chunk with the total bytes consumed (for progress bars). */
+  onProgress?: (bytes: number) => void;
+  /** Malformed lines kept in the stats (default 100). */
+  maxMalformedKept?: number;
+}
+
+const SP = 32;
+const COLON = 58;
+const EQ = 61;
+const DOT = 46;
+const DASH = 45;
+const RBRACKET = 93;
+const LBRACKET = 91;
+const RPAREN = 41;
+const LPAREN = 40;
+const NL = 10;
+const CR = 13;
+const HASH = 35;
+
+const F_NAME = 1;
+const F_COUNT = 2;
+const F_PFN = 4;
+const F_PAGE = 8;
+const F_ALIGN = 16;
+
+const TWO53 = 2 ** 53;
+
+function enc(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+const N_START = enc('cma_alloc_start');
+const N_FINISH = enc('cma_alloc_finish');
+const N_BUSY = enc('cma_alloc_busy_retry');
+const N_RELEASE = enc('cma_release');
+const N_ALLOC = enc('cma_alloc');
+const N_INFO = enc('cma_alloc_info');
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 48 && c <= 57;
+}
+
+function sameBytes(buf: Uint8Array, pos: number, lit: Uint8Array): boolean {
+  for (let k = 0; k < lit.length; k++) if (buf[pos + k] !== lit[k]) return false;
+  return true;
+}
+
+const decoder = new TextDecoder('utf-8');
+
+/**
+ * The incremental line parser behind parseTraceStream/parseTraceText. Feed it chunks; it calls
+ * `onEvent` synchronously for every cma event.
+ */
+export class TraceLineParser implements TraceEvent {
+  // ---- the reused event (TraceEvent) ----
+  kind: TraceEventKind = EV_START;
+  line = 0;
+  pid = 0;
+  cpu = 0;
+  ts = Number.NaN;
+  name = '';
+  count = 0;
+  countBig: bigint | null = null;
+  align = -1;
+  pfn = Number.NaN;
+  hasPage = false;
+  errorno: number | null = null;
+  availableCount = -1;
+  totalCount = -1;
+  nrMigrated = 0;
+  errIso = 0;
+  errMig = 0;
+  errTest = 0;
+  private buf: Uint8Array = new Uint8Array(0);
+  private commStart = 0;
+  private commEnd = 0;
+  comm(): string {
+    return decoder.decode(this.buf.subarray(this.commStart, this.commEnd));
+  }
+
+  // ---- parser state ----
+  readonly stats: ParseStats = {
+    bytes: 0,
+    lines: 0,
+    events: 0,
+    headerLines: 0,
+    blankLines: 0,
+    otherLines: 0,
+    otherCmaEvents: 0,
+    malformed: 0,
+    malformedLines: [],
+    joinedSplitLines: 0,
+    annotations: [],
+  };
+  private leftover: Uint8Array | null = null;
+  private split: Uint8Array | null = null;
+  private splitLine = 0;
+  private lastNameBytes: Uint8Array = new Uint8Array(0);
+  private readonly maxKept: number;
+
+  constructor(
+    private readonly onEvent: (ev: TraceEvent) => void,
+    private readonly opts: ParseOptions = {},
+  ) {
+    this.maxKept = opts.maxMalformedKept ?? 100;
+  }
+
+  /** Consumes one chunk of input bytes. */
+  feed(chunk: Uint8Array): void {
+    this.stats.bytes += chunk.length;
+    let pos = 0;
+    if (this.leftover !== null) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) {
+        this.leftover = concat(this.leftover, chunk);
+        this.opts.onProgress?.(this.stats.bytes);
+        return;
+      }
+      const joined = concat(this.leftover, chunk.subarray(0, nl));
+      this.leftover = null;
+      this.lineAt(joined, 0, joined.length);
+      pos = nl + 1;
+    }
+    const len = chunk.length;
+    while (pos < len) {
+      const nl = chunk.indexOf(NL, pos);
+      if (nl < 0) {
+        this.leftover = chunk.slice(pos);
+        break;
+      }
+      this.lineAt(chunk, pos, nl);
+      pos = nl + 1;
+    }
+    this.opts.onProgress?.(this.stats.bytes);
+  }
+
+  /** Flushes a last line without '\n' and a dangling split line. */
+  end(): ParseStats {
+    if (this.leftover !== null) {
+      const l = this.leftover;
+      this.leftover = null;
+      if (l.length > 0) this.lineAt(l, 0, l.length);
+    }
+    if (this.split !== null) {
+      const s = this.split;
+      this.split = null;
+      this.malformedAt(
+        this.splitLine,
+        'event ends after name= (split line without continuation)',
+        s,
+        0,
+        s.length,
+      );
+    }
+    return this.stats;
+  }
+
+  private lineAt(buf: Uint8Array, start: number, end: number): void {
+    const lineNo = ++this.stats.lines;
+    if (end > start && buf[end - 1] === CR) end--;
+    if (this.split !== null) {
+      const s = this.split;
+      this.split = null;
+      // the continuation of `name=cma0\n`: " count=… align=…" (no task prefix, no ": cma_")
+      if (buf[start] === SP && !this.findCma(buf, start, end)) {
+        const joined = concat(s, buf.subarray(start, end));
+        this.stats.joinedSplitLines++;
+        this.parseCmaLine(joined, 0, joined.length, this.splitLine, true);
+        return;
+      }
+      this.malformedAt(
+        this.splitLine,
+        'event ends after name= (split line without continuation)',
+        s,
+        0,
+        s.length,
+      );
+    }
+    if (start === end) {
+      this.stats.blankLines++;
+      return;
+    }
+    if (buf[start] === HASH) {
+      this.stats.headerLines++;
+      if (end - start > 11 && buf[start + 2] === 99 /* c */) this.annotation(buf, start, end);
+      return;
+    }
+    this.parseCmaLine(buf, start, end, lineNo, false);
+  }
+
+  /** Position of the ':' of ": cma_", or 0 (never a valid position: a prefix precedes it). */
+  private findCma(buf: Uint8Array, start: number, end: number): number {
+    const last = end - 6;
+    for (let i = start; i <= last; i++) {
+      if (
+        buf[i] === COLON &&
+        buf[i + 1] === SP &&
+        buf[i + 2] === 99 &&
+        buf[i + 3] === 109 &&
+        buf[i + 4] === 97 &&
+        buf[i + 5] === 95
+      )
+        return i;
+    }
+    return 0;
+  }
+
+  private parseCmaLine(buf: Uint8Array, start: number, end: number, lineNo: number, joined: boolean): void {
+    const i = this.findCma(buf, start, end);
+    if (i === 0) {
+      this.stats.otherLines++;
+      return;
+    }
+    // ---- event name ----
+    const evStart = i + 2;
+    let evEnd = evStart;
+    while (evEnd < end && buf[evEnd] !== COLON && buf[evEnd] !== SP) evEnd++;
+    if (buf[evEnd] !== COLON) {
+      this.stats.otherLines++;
+      return;
+    }
+    const evLen = evEnd - evStart;
+    let kind: TraceEventKind;
+    if (evLen === 15 && sameBytes(buf, evStart, N_START)) kind = EV_START;
+    else if (evLen === 16 && sameBytes(buf, evStart, N_FINISH)) kind = EV_FINISH;
+    else if (evLen === 11 && sameBytes(buf, evStart, N_RELEASE)) kind = EV_RELEASE;
+    else if (evLen === 20 && sameBytes(buf, evStart, N_BUSY)) kind = EV_BUSY;
+    else if (evLen === 9 && sameBytes(buf, evStart, N_ALLOC)) kind = EV_ALLOC;
+    else if (evLen === 14 && sameBytes(buf, evStart, N_INFO)) kind = EV_INFO;
+    else {
+      this.stats.otherCmaEvents++;
+      return;
+    }
+    // ---- prefix, read backwards from the ':' before the event name ----
+    let k = i - 1;
+    let intEnd = k;
+    while (k >= start && isDigit(buf[k])) k--;
+    let ts: number;
+    if (buf[k] === DOT && k < intEnd) {
+      const fracLen = intEnd - k;
+      let frac = 0;
+      for (let q = k + 1; q <= intEnd; q++) frac = frac * 10 + buf[q]! - 48;
+      k--;
+      intEnd = k;
+      while (k >= start && isDigit(buf[k])) k--;
+      let sec = 0;
+      for (let q = k + 1; q <= intEnd; q++) sec = sec * 10 + buf[q]! - 48;
+      ts = sec * 1e6 + (fracLen === 6 ? frac : frac * 10 ** (6 - fracLen));
+    } else if (k < intEnd) {
+      let raw = 0;
+      for (let q = k + 1; q <= intEnd; q++) raw = raw * 10 + buf[q]! - 48;
+      ts = raw;
+    } else {
+      this.malformedAt(lineNo, 'no timestamp before the event name', buf, start, end);
+      return;
+    }
+    while (k >= start && buf[k] === SP) k--;
+    if (buf[k] !== RBRACKET) {
+      // the irq-info flags column (".....", "d..1", ".N...")
+      while (k >= start && buf[k] !== SP) k--;
+      while (k >= start && buf[k] === SP) k--;
+    }
+    if (buf[k] !== RBRACKET) {
+      this.malformedAt(lineNo, 'no [cpu] field', buf, start, end);
+      return;
+    }
+    k--;
+    let cpu = 0;
+    let mul = 1;
+    while (k >= start && isDigit(buf[k])) {
+      cpu += (buf[k]! - 48) * mul;
+      mul *= 10;
+      k--;
+    }
+    if (buf[k] !== LBRACKET) {
+      this.malformedAt(lineNo, 'no [cpu] field', buf, start, end);
+      return;
+    }
+    k--;
+    while (k >= start && buf[k] === SP) k--;
+    if (buf[k] === RPAREN) {
+      // record-tgid: "comm-pid (tgid)"
+      while (k >= start && buf[k] !== LPAREN) k--;
+      k--;
+      while (k >= start && buf[k] === SP) k--;
+    }
+    const pidEnd = k;
+    let pid = 0;
+    mul = 1;
+    while (k >= start && isDigit(buf[k])) {
+      pid += (buf[k]! - 48) * mul;
+      mul *= 10;
+      k--;
+    }
+    if (k === pidEnd || buf[k] !== DASH) {
+      this.malformedAt(lineNo, 'no TASK-PID before the cpu field', buf, start, end);
+      return;
+    }
+    let cs = start;
+    while (cs < k && buf[cs] === SP) cs++;
+
+    // ---- payload ----
+    this.kind = kind;
+    this.line = lineNo;
+    this.pid = pid;
+    this.cpu = cpu;
+    this.ts = ts;
+    this.buf = buf;
+    this.commStart = cs;
+    this.commEnd = k;
+    this.countBig = null;
+    this.align = -1;
+    this.pfn = Number.NaN;
+    this.hasPage = false;
+    this.errorno = null;
+    this.availableCount = -1;
+    this.totalCount = -1;
+    this.nrMigrated = 0;
+    this.errIso = 0;
+    this.errMig = 0;
+    this.errTest = 0;
+    this.name = '';
+    let seen = 0;
+    let p = evEnd + 1;
+    while (p < end && buf[p] === SP) p++;
+    if (
+      p + 5 <= end &&
+      buf[p] === 110 /* n */ &&
+      buf[p + 1] === 97 &&
+      buf[p + 2] === 109 &&
+      buf[p + 3] === 101 &&
+      buf[p + 4] === EQ
+    ) {
+      p += 5;
+      const ns = p;
+      // %s runs to the first " key=" (a name may contain spaces)
+      let ne = -1;
+      for (let q = p; q < end; q++) {
+        if (buf[q] !== SP) continue;
+        let r = q + 1;
+        while (r < end && buf[r] !== SP && buf[r] !== EQ) r++;
+        if (r < end && buf[r] === EQ && r > q + 1) {
+          ne = q;
+          break;
+        }
+      }
+      if (ne < 0) {
+        if (!joined) {
+          // 6.1 `name=cma%d\n`: the fields follow on the next line
+          this.split = buf.slice(start, end);
+          this.splitLine = lineNo;
+          return;
+        }
+        ne = end;
+      }
+      this.name = this.internName(buf, ns, ne);
+      seen |= F_NAME;
+      p = ne;
+    }
+    while (p < end) {
+      while (p < end && buf[p] === SP) p++;
+      if (p >= end) break;
+      const ks = p;
+      while (p < end && buf[p] !== EQ && buf[p] !== SP) p++;
+      if (p >= end || buf[p] !== EQ) {
+        this.malformedAt(lineNo, `expected key=value at column ${ks - start + 1}`, buf, start, end);
+        return;
+      }
+      const kl = p - ks;
+      p++;
+      const vs = p;
+      while (p < end && buf[p] !== SP) p++;
+      const ve = p;
+      const c0 = buf[ks];
+      if (kl === 3 && c0 === 112 /* pfn */) {
+        const v = this.hex(buf, vs, ve);
+        if (Number.isNaN(v)) {
+          this.malformedAt(lineNo, 'bad pfn', buf, start, end);
+          return;
+        }
+        this.pfn = v;
+        seen |= F_PFN;
+      } else if (kl === 4 && c0 === 112 /* page */) {
+        this.hasPage = !isNullPointer(buf, vs, ve);
+        seen |= F_PAGE;
+      } else if ((kl === 5 && c0 === 99) /* count */ || (kl === 13 && c0 === 114) /* request_count */) {
+        const v = this.dec(buf, vs, ve, true);
+        if (Number.isNaN(v)) {
+          this.malformedAt(lineNo, 'bad count', buf, start, end);
+          return;
+        }
+        this.count = v;
+        seen |= F_COUNT;
+      } else if (kl === 5 && c0 === 97 /* align */) {
+        const v = this.dec(buf, vs, ve, false);
+        if (Number.isNaN(v) || v > 63) {
+          this.malformedAt(lineNo, 'bad align', buf, start, end);
+          return;
+        }
+        this.align = v;
+        seen |= F_ALIGN;
+      } else if (kl === 7 && c0 === 101 /* errorno */) {
+        const neg = buf[vs] === DASH;
+        const v = this.dec(buf, neg ? vs + 1 : vs, ve, false);
+        if (Number.isNaN(v)) {
+          this.malformedAt(lineNo, 'bad errorno', buf, start, end);
+          return;
+        }
+        this.errorno = neg ? -v : v;
+      } else if (kl === 15 && c0 === 97 /* available_count */) {
+        this.availableCount = this.dec(buf, vs, ve, false);
+      } else if (kl === 11 && c0 === 116 /* total_count */) {
+        this.totalCount = this.dec(buf, vs, ve, false);
+      } else if (kind === EV_INFO) {
+        const v = this.dec(buf, vs, ve, false);
+        if (kl === 11 && c0 === 110) this.nrMigrated = v;
+        else if (kl === 7 && buf[ks + 4] === 105) this.errIso = v;
+        else if (kl === 7 && buf[ks + 4] === 109) this.errMig = v;
+        else if (kl === 8 && buf[ks + 4] === 116) this.errTest = v;
+      }
+      // other keys (nr_reclaimed, …) are ignored
+    }
+    let need: number;
+    switch (kind) {
+      case EV_START:
+        need = F_NAME | F_COUNT;
+        break;
+      case EV_FINISH:
+      case EV_BUSY:
+        need = F_NAME | F_PFN | F_PAGE | F_COUNT;
+        break;
+      case EV_INFO:
+        need = F_NAME | F_PFN | F_COUNT;
+        break;
+      default:
+        need = F_PFN | F_COUNT;
+    }
+    if ((seen & need) !== need) {
+      const missing = [
+        [F_NAME, 'name'],
+        [F_COUNT, 'count'],
+        [F_PFN, 'pfn'],
+        [F_PAGE, 'page'],
+      ]
+        .filter(([f]) => (need & (f as number)) !== 0 && (seen & (f as number)) === 0)
+        .map(([, n]) => n)
+        .join(', ');
+      this.malformedAt(lineNo, `missing ${missing}`, buf, start, end);
+      return;
+    }
+    if (kind === EV_ALLOC && (seen & F_PAGE) === 0) this.hasPage = this.pfn >= 0;
+    this.stats.events++;
+    this.onEvent(this);
+  }
+
+  private internName(buf: Uint8Array, s: number, e: number): string {
+    const last = this.lastNameBytes;
+    const n = e - s;
+    if (n === last.length) {
+      let same = true;
+      for (let q = 0; q < n; q++) {
+        if (buf[s + q] !== last[q]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.lastName;
+    }
+    this.lastNameBytes = buf.slice(s, e);
+    this.lastName = decoder.decode(this.lastNameBytes);
+    return this.lastName;
+  }
+  private lastName = '';
+
+  /** Hex with or without 0x; 0xffffffffffffffff → -1; NaN when not hex. */
+  private hex(buf: Uint8Array, s: number, e: number): number {
+    if (e - s > 2 && buf[s] === 48 && (buf[s + 1] === 120 || buf[s + 1] === 88)) s += 2;
+    if (s >= e) return Number.NaN;
+    if (e - s > 13) {
+      let text = '';
+      for (let q = s; q < e; q++) text += String.fromCharCode(buf[q]!);
+      if (!/^[0-9a-fA-F]+$/.test(text)) return Number.NaN;
+      const big = BigInt(`0x${text}`);
+      if (big === 0xffffffffffffffffn) return -1;
+      return Number(big);
+    }
+    let v = 0;
+    for (let q = s; q < e; q++) {
+      const c = buf[q]!;
+      let d: number;
+      if (c >= 48 && c <= 57) d = c - 48;
+      else if (c >= 97 && c <= 102) d = c - 87;
+      else if (c >= 65 && c <= 70) d = c - 55;
+      else return Number.NaN;
+      v = v * 16 + d;
+    }
+    return v;
+  }
+
+  /** Unsigned decimal; NaN when not; for counts ≥ 2^53 also sets countBig. */
+  private dec(buf: Uint8Array, s: number, e: number, isCount: boolean): number {
+    if (s >= e) return Number.NaN;
+    let v = 0;
+    for (let q = s; q < e; q++) {
+      const c = buf[q]!;
+      if (c < 48 || c > 57) return Number.NaN;
+      v = v * 10 + c - 48;
+    }
+    if (v >= TWO53) {
+      let text = '';
+      for (let q = s; q < e; q++) text += String.fromCharCode(buf[q]!);
+      const big = BigInt(text);
+      if (isCount) this.countBig = big;
+      return Number(big);
+    }
+    return v;
+  }
+
+  private annotation(buf: Uint8Array, start: number, end: number): void {
+    const text = decoder.decode(buf.subarray(start, end));
+    const m = /^#\s*cma_area:\s*(.*)$/.exec(text);
+    if (!m) return;
+    const kv = new Map<string, string>();
+    for (const part of m[1]!.trim().split(/\s+/)) {
+      const eq = part.indexOf('=');
+      if (eq > 0) kv.set(part.slice(0, eq), part.slice(eq + 1));
+    }
+    const num = (k: string): number => {
+      const v = kv.get(k);
+      return v === undefined || !/^(0x[0-9a-f]+|\d+)$/i.test(v) ? Number.NaN : Number(v);
+    };
+    const a: AnnotatedArea = {
+      name: kv.get('name') ?? '',
+      basePfn: num('base_pfn'),
+      count: num('count'),
+      orderPerBit: kv.has('order_per_bit') ? num('order_per_bit') : 0,
+    };
+    if (a.name === '' || [a.basePfn, a.count, a.orderPerBit].some((x) => !Number.isSafeInteger(x))) {
+      this.malformedAt(this.stats.lines, 'bad # cma_area: annotation', buf, start, end);
+      return;
+    }
+    this.stats.annotations.push(a);
+    this.opts.onAnnotation?.(a);
+  }
+
+  private malformedAt(line: number, reason: string, buf: Uint8Array, start: number, end: number): void {
+    this.stats.malformed++;
+    const m: MalformedLine = {
+      line,
+      reason,
+      text: decoder.decode(buf.subarray(start, Math.min(end, start + 300))),
+    };
+    if (this.stats.malformedLines.length < this.maxKept) this.stats.malformedLines.push(m);
+    this.opts.onMalformed?.(m);
+  }
+}
+
+function isNullPointer(buf: Uint8Array, s: number, e: number): boolean {
+  if (e - s === 6 && buf[s] === LPAREN && buf[s + 1] === 110 /* (null) */) return true;
+  let q = s;
+  if (e - s > 2 && buf[s] === 48 && buf[s + 1] === 120) q += 2;
+  if (q >= e) return false;
+  for (; q < e; q++) if (buf[q] !== 48) return false;
+  return true;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/**
+ * Parses a trace from a stream of byte chunks (a file or stdin stream, a gunzip stream, …),
+ * calling `onEvent` for each cma event with a reused TraceEvent. Constant memory.
+ */
+export async function parseTraceStream(
+  input: AsyncIterable<Uint8Array>,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ParseOptions = {},
+): Promise<ParseStats> {
+  const parser = new TraceLineParser(onEvent, opts);
+  for await (const chunk of input) parser.feed(chunk);
+  return parser.end();
+}
+
+/** Parses a whole trace held in memory (text or bytes). */
+export function parseTraceText(
+  text: string | Uint8Array,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ParseOptions = {},
+): ParseStats {
+  const parser = new TraceLineParser(onEvent, opts);
+  parser.feed(typeof text === 'string' ? new TextEncoder().encode(text) : text);
+  return parser.end();
+}

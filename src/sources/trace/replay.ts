@@ -1,0 +1,920 @@
+// Replays a cma trace on emulated 6.1 areas: places every request with the kernel's formulas,
+// compares with the recorded pfn, resyncs on divergence, rebuilds the allocation table and
+// explains every failure. The model is ../shared/perf-ref/README.md "Replay model".
+
+import { createHash } from 'node:crypto';
+import type { AreaSpec } from '../../core/cma.ts';
+import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
+import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
+import { plainBitmapFactory } from '../../core/cma-bitmap.ts';
+import { formatU32Array } from '../../core/u32-array.ts';
+import type { AnnotatedArea, MalformedLine, TraceEvent } from './events.ts';
+import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START, EVENT_NAMES } from './events.ts';
+import type { TraceSource } from './input.ts';
+import { memorySource } from './input.ts';
+import type { ParseStats } from './parse.ts';
+import { TraceLineParser } from './parse.ts';
+
+/** An area to replay on (a single range, 6.1 style). */
+export interface ReplayAreaSpec {
+  readonly name: string;
+  readonly basePfn: number;
+  /** Pages. */
+  readonly count: number;
+  readonly orderPerBit: number;
+}
+
+/** Why an allocation failed. */
+export type FailureClass = 'exhaustion' | 'fragmentation' | 'oversize' | 'migration';
+
+/** One row of the rebuilt allocation table. */
+export interface AllocationRecord {
+  area: string;
+  /** First pfn as the kernel recorded it (shrinks from the front on partial releases). */
+  pfn: number;
+  /** Pages still held. */
+  pages: number;
+  task: string;
+  pid: number;
+  /** µs (trace timestamps), NaN if the trace had none. */
+  startTs: number;
+  finishTs: number;
+  /** finish - start, µs. */
+  latencyUs: number;
+  busyRetries: number;
+  /** When it was released (completely), or null while live. */
+  releaseTs: number | null;
+  /** Line of the finish event. */
+  line: number;
+}
+
+/** One failed cma_alloc() and its explanation. */
+export interface FailureRecord {
+  area: string;
+  line: number;
+  ts: number;
+  task: string;
+  pid: number;
+  /** Pages requested (approximate above 2^53). */
+  pages: number;
+  align: number;
+  class: FailureClass;
+  /** Free pages in the area at that moment (bitmap-rounded). */
+  freePages: number;
+  /** Pages the request needs in the bitmap (rounded up to 2^order_per_bit). */
+  neededPages: number;
+  busyRetries: number;
+  /** The pfn the finish event printed (-1 = 0xffffffffffffffff), or null (no finish: oversize). */
+  tracePfn: number | null;
+  /** Android cma_alloc_info counters, when the trace had them. */
+  info?: { nrMigrated: number; errIso: number; errMig: number; errTest: number };
+}
+
+/** A placement that disagrees with the trace. */
+export interface Mismatch {
+  line: number;
+  event: string;
+  area: string;
+  pid: number;
+  /** What the kernel recorded: pfn, -1 for none, or null for a NULL page. */
+  tracePfn: number;
+  traceOk: boolean;
+  /** Where our allocator put it (-1: nowhere). */
+  ourPfn: number;
+}
+
+/** An event that cannot be paired or applied. */
+export interface Anomaly {
+  line: number;
+  event: string;
+  reason: string;
+}
+
+/** Final state and counters of one area. */
+export interface AreaResult {
+  name: string;
+  basePfn: number;
+  count: number;
+  orderPerBit: number;
+  /** Bits in the bitmap. */
+  maxno: number;
+  /** debugfs `used` (pages). */
+  used: number;
+  /** debugfs `maxchunk` (pages). */
+  maxchunk: number;
+  /** Highest `used` seen during the replay. */
+  peakUsed: number;
+  /** debugfs `bitmap` text (with the kernel's lost-newline quirk) and its sha256. */
+  bitmapText: string;
+  bitmapSha256: string;
+  /** The final bitmap words (u32 view). */
+  words: Uint32Array;
+  allocStarts: number;
+  allocsOk: number;
+  allocsFailed: number;
+  failedNoSpace: number;
+  failedMigration: number;
+  failedOversize: number;
+  busyRetries: number;
+  releases: number;
+  mismatches: number;
+  /** Allocations still held at the end (when the table is built). */
+  liveAllocations: number;
+}
+
+/** One sample of the used/maxchunk timeline. */
+export interface TimelineSample {
+  event: number;
+  ts: number;
+  /** Per area, in `areas` order. */
+  used: number[];
+  maxchunk: number[];
+}
+
+/** Everything a replay found. */
+export interface ReplayResult {
+  /** cma events replayed (parsed cma events). */
+  events: number;
+  lines: number;
+  otherLines: number;
+  malformed: number;
+  malformedLines: MalformedLine[];
+  joinedSplitLines: number;
+  allocStarts: number;
+  allocs: { ok: number; failed: number };
+  failedBy: { noSpace: number; migration: number; oversize: number };
+  failureClasses: Record<FailureClass, number>;
+  busyRetries: number;
+  releases: number;
+  mismatches: number;
+  /** The first `maxKept` mismatches. */
+  mismatchList: Mismatch[];
+  anomalies: number;
+  anomalyList: Anomaly[];
+  /** Releases of bits that were not set (double free or untraced allocation). */
+  releasesOfFreeBits: number;
+  /** Events of areas that were not replayed. */
+  skippedOtherArea: number;
+  /** Android cma_alloc_info events seen. */
+  infoEvents: number;
+  /** Calls still inside cma_alloc() at the end of the trace. */
+  pendingAtEnd: number;
+  /** Where the areas came from; 'inferred' is a guess (min/max pfn rounded to 512 pages). */
+  areaSource: 'options' | 'annotation' | 'inferred';
+  areas: AreaResult[];
+  /** The first `maxKept` failures (all of them are counted in failureClasses). */
+  failures: FailureRecord[];
+  /** Allocations live at the end, by area then pfn (when the table is built). */
+  allocations: AllocationRecord[];
+  timeline: TimelineSample[] | null;
+  /** Event numbers (1-based, cma events) of failures, for the timeline (capped). */
+  failureEvents: number[];
+}
+
+/** Replay options. */
+export interface ReplayOptions {
+  /**
+   * The areas: a list, or 'auto' (default: the trace's `# cma_area:` annotations, else
+   * inferred), or 'infer' (always guess from the pfns: base rounded down and end rounded up to
+   * 512 pages, order_per_bit 0; mismatches are then expected).
+   */
+  areas?: readonly (ReplayAreaSpec | AreaSpec)[] | 'auto' | 'infer';
+  /** Bitmap implementation (default: the kernel's plain scan). */
+  bitmapFactory?: CmaBitmapFactory;
+  /** After a mismatch, follow the trace (default true) or keep our own placement. */
+  resync?: boolean;
+  /** Build the allocation table (default true). */
+  allocations?: boolean;
+  /** Called for every allocation when it is completely released, and for live ones at the end. */
+  onAllocation?: (rec: AllocationRecord) => void;
+  /** Called for every failure. */
+  onFailure?: (rec: FailureRecord) => void;
+  /** Sample used/maxchunk over time, at most this many points (0/undefined: off). */
+  timelinePoints?: number;
+  /** Mismatches, anomalies and failures kept in the result (default 1000 each). */
+  maxKept?: number;
+  /** Progress in input bytes (compressed bytes for .gz are not known: decompressed bytes). */
+  onProgress?: (bytes: number) => void;
+}
+
+interface AreaState {
+  spec: ReplayAreaSpec;
+  index: number;
+  base: number;
+  opb: number;
+  unit: number;
+  maxno: number;
+  bitmap: CmaBitmap;
+  usedBits: number;
+  peakUsedBits: number;
+  masks: Float64Array;
+  offsets: Float64Array;
+  live: Map<number, AllocationRecord>;
+  r: Omit<
+    AreaResult,
+    'used' | 'maxchunk' | 'peakUsed' | 'bitmapText' | 'bitmapSha256' | 'words' | 'liveAllocations'
+  >;
+}
+
+interface Pending {
+  area: AreaState;
+  count: number;
+  align: number;
+  bits: number;
+  mask: number;
+  offset: number;
+  /** Bit of the placement we hold (bits set), or -1. */
+  held: number;
+  oversize: boolean;
+  startTs: number;
+  busy: number;
+  lastBusyPfn: number;
+}
+
+function toSpec(a: ReplayAreaSpec | AreaSpec | AnnotatedArea): ReplayAreaSpec {
+  if ('ranges' in a) {
+    if (a.ranges.length !== 1)
+      throw new Error(`area ${a.name}: trace replay models 6.1 areas with exactly one range`);
+    return {
+      name: a.name,
+      basePfn: a.ranges[0]!.basePfn,
+      count: a.ranges[0]!.count,
+      orderPerBit: a.orderPerBit,
+    };
+  }
+  return { name: a.name, basePfn: a.basePfn, count: a.count, orderPerBit: a.orderPerBit };
+}
+
+/** Popcount of bits [start, start+n) of a u32 word array. */
+function countSet(words: Uint32Array, start: number, n: number): number {
+  let c = 0;
+  let b = start;
+  const end = start + n;
+  while (b < end) {
+    const w = b >>> 5;
+    const lo = b & 31;
+    const hi = Math.min(32, lo + (end - b));
+    let word = words[w]! >>> lo;
+    if (hi - lo < 32) word &= (1 << (hi - lo)) - 1;
+    word >>>= 0;
+    word -= (word >>> 1) & 0x55555555;
+    word = (word & 0x33333333) + ((word >>> 2) & 0x33333333);
+    c += (((word + (word >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+    b += hi - lo;
+  }
+  return c;
+}
+
+/**
+ * The replay engine. Feed it events (from TraceLineParser) with `event(ev)`, then call
+ * `finish(stats)`. Use replayTrace() unless you drive the parser yourself.
+ */
+export class TraceReplayer {
+  private readonly areas: AreaState[];
+  private readonly byName = new Map<string, AreaState>();
+  private lastName = '\u0000';
+  private lastArea: AreaState | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private readonly resync: boolean;
+  private readonly table: boolean;
+  private readonly maxKept: number;
+  private lastRecord: { pid: number; fail: FailureRecord | null } | null = null;
+  private readonly res: Omit<
+    ReplayResult,
+    | 'events'
+    | 'lines'
+    | 'otherLines'
+    | 'malformed'
+    | 'malformedLines'
+    | 'joinedSplitLines'
+    | 'areas'
+    | 'allocations'
+    | 'pendingAtEnd'
+    | 'timeline'
+  >;
+  private nEvents = 0;
+  private readonly timelineMax: number;
+  private timeline: TimelineSample[] = [];
+  private sampleStep = 1;
+
+  constructor(
+    areas: readonly ReplayAreaSpec[],
+    areaSource: ReplayResult['areaSource'],
+    private readonly opts: ReplayOptions = {},
+  ) {
+    const factory = opts.bitmapFactory ?? plainBitmapFactory;
+    this.resync = opts.resync ?? true;
+    this.table = opts.allocations ?? true;
+    this.maxKept = opts.maxKept ?? 1000;
+    this.timelineMax = opts.timelinePoints ?? 0;
+    this.areas = areas.map((spec, index) => {
+      const opb = spec.orderPerBit;
+      const maxno = Math.floor(spec.count / 2 ** opb);
+      const st: AreaState = {
+        spec,
+        index,
+        base: spec.basePfn,
+        opb,
+        unit: 2 ** opb,
+        maxno,
+        bitmap: factory(maxno),
+        usedBits: 0,
+        peakUsedBits: 0,
+        masks: new Float64Array(64).fill(-1),
+        offsets: new Float64Array(64),
+        live: new Map(),
+        r: {
+          name: spec.name,
+          basePfn: spec.basePfn,
+          count: spec.count,
+          orderPerBit: opb,
+          maxno,
+          allocStarts: 0,
+          allocsOk: 0,
+          allocsFailed: 0,
+          failedNoSpace: 0,
+          failedMigration: 0,
+          failedOversize: 0,
+          busyRetries: 0,
+          releases: 0,
+          mismatches: 0,
+        },
+      };
+      if (this.byName.has(spec.name)) throw new Error(`area ${spec.name} given twice`);
+      this.byName.set(spec.name, st);
+      return st;
+    });
+    this.res = {
+      allocStarts: 0,
+      allocs: { ok: 0, failed: 0 },
+      failedBy: { noSpace: 0, migration: 0, oversize: 0 },
+      failureClasses: { exhaustion: 0, fragmentation: 0, oversize: 0, migration: 0 },
+      busyRetries: 0,
+      releases: 0,
+      mismatches: 0,
+      mismatchList: [],
+      anomalies: 0,
+      anomalyList: [],
+      releasesOfFreeBits: 0,
+      skippedOtherArea: 0,
+      infoEvents: 0,
+      areaSource,
+      failures: [],
+      failureEvents: [],
+    };
+  }
+
+  /** Replays one event (the parser's reused object). */
+  event(ev: TraceEvent): void {
+    this.nEvents++;
+    switch (ev.kind) {
+      case EV_START:
+        this.start(ev);
+        break;
+      case EV_FINISH:
+        this.finishEv(ev);
+        break;
+      case EV_RELEASE:
+        this.release(ev);
+        break;
+      case EV_BUSY:
+        this.busy(ev);
+        break;
+      case EV_ALLOC:
+        this.legacyAlloc(ev);
+        break;
+      case EV_INFO:
+        this.info(ev);
+        break;
+    }
+    if (this.timelineMax > 0 && this.nEvents % this.sampleStep === 0) this.sample(ev.ts);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private area(ev: TraceEvent): AreaState | undefined {
+    const name = ev.name;
+    if (name === this.lastName) return this.lastArea;
+    let a = this.byName.get(name);
+    if (a === undefined && name === '') {
+      // 4.x events carry no name: the only area, or the one holding the pfn
+      if (this.areas.length === 1) a = this.areas[0];
+      else if (ev.pfn >= 0) a = this.areas.find((x) => ev.pfn >= x.base && ev.pfn < x.base + x.spec.count);
+      if (a === undefined) {
+        this.res.skippedOtherArea++;
+        return undefined;
+      }
+      return a;
+    }
+    this.lastName = name;
+    this.lastArea = a;
+    return a;
+  }
+
+  private maskOf(a: AreaState, align: number): number {
+    let m = a.masks[align]!;
+    if (m < 0) {
+      m = cmaBitmapAlignedMask(a.opb, align);
+      a.masks[align] = m;
+      a.offsets[align] = cmaBitmapAlignedOffset(a.base, a.opb, align);
+    }
+    return m;
+  }
+
+  private bitsOf(a: AreaState, ev: TraceEvent): number {
+    if (ev.countBig !== null) return Number(cmaBitmapPagesToBits(ev.countBig, a.opb));
+    return Math.floor((ev.count + a.unit - 1) / a.unit);
+  }
+
+  private setBits(a: AreaState, bit: number, n: number, fresh: boolean): void {
+    if (n <= 0) return;
+    if (!fresh) a.usedBits -= countSet(a.bitmap.words, bit, n);
+    a.bitmap.set(bit, n);
+    a.usedBits += n;
+    if (a.usedBits > a.peakUsedBits) a.peakUsedBits = a.usedBits;
+  }
+
+  private clearBits(a: AreaState, bit: number, n: number): number {
+    if (n <= 0) return 0;
+    const was = countSet(a.bitmap.words, bit, n);
+    a.bitmap.clear(bit, n);
+    a.usedBits -= was;
+    return was;
+  }
+
+  private anomaly(ev: TraceEvent, reason: string): void {
+    this.res.anomalies++;
+    if (this.res.anomalyList.length < this.maxKept)
+      this.res.anomalyList.push({ line: ev.line, event: EVENT_NAMES[ev.kind], reason });
+  }
+
+  private mismatch(ev: TraceEvent, a: AreaState, ourPfn: number): void {
+    this.res.mismatches++;
+    a.r.mismatches++;
+    if (this.res.mismatchList.length < this.maxKept)
+      this.res.mismatchList.push({
+        line: ev.line,
+        event: EVENT_NAMES[ev.kind],
+        area: a.spec.name,
+        pid: ev.pid,
+        tracePfn: ev.pfn,
+        traceOk: ev.hasPage,
+        ourPfn,
+      });
+  }
+
+  /** The bit of a traced pfn inside the area, or -1. */
+  private bitOfPfn(a: AreaState, pfn: number): number {
+    if (!(pfn >= a.base && pfn < a.base + a.spec.count)) return -1;
+    const bit = Math.floor((pfn - a.base) / a.unit);
+    return bit < a.maxno ? bit : -1;
+  }
+
+  private search(a: AreaState, p: Pending, start: number): number {
+    const bit = a.bitmap.findArea(start, p.bits, p.mask, p.offset);
+    if (bit >= a.maxno) return -1;
+    this.setBits(a, bit, p.bits, true);
+    return bit;
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private start(ev: TraceEvent): void {
+    const a = this.area(ev);
+    if (a === undefined) {
+      this.res.skippedOtherArea++;
+      return;
+    }
+    const old = this.pending.get(ev.pid);
+    if (old !== undefined) {
+      if (!old.oversize) {
+        this.anomaly(ev, `pid ${ev.pid} starts a cma_alloc while its previous one has no finish`);
+        if (old.held >= 0) this.clearBits(old.area, old.held, old.bits);
+      }
+      this.pending.delete(ev.pid);
+    }
+    a.r.allocStarts++;
+    this.res.allocStarts++;
+    const align = Math.max(ev.align, 0);
+    const mask = this.maskOf(a, align);
+    const bits = this.bitsOf(a, ev);
+    const p: Pending = {
+      area: a,
+      count: ev.count,
+      align,
+      bits,
+      mask,
+      offset: a.offsets[align]!,
+      held: -1,
+      oversize: bits > a.maxno,
+      startTs: ev.ts,
+      busy: 0,
+      lastBusyPfn: -1,
+    };
+    if (p.oversize) {
+      // 6.1: cma_alloc_start then `goto out`: no finish (7.x prints one, paired below)
+      a.r.failedOversize++;
+      a.r.allocsFailed++;
+      this.res.failedBy.oversize++;
+      this.res.allocs.failed++;
+      this.fail(ev, a, p, 'oversize', null);
+    } else {
+      p.held = this.search(a, p, 0);
+    }
+    this.pending.set(ev.pid, p);
+  }
+
+  private pendingFor(ev: TraceEvent): Pending | undefined {
+    const p = this.pending.get(ev.pid);
+    if (p === undefined) {
+      this.anomaly(ev, `no cma_alloc_start of pid ${ev.pid} before it`);
+      return undefined;
+    }
+    if (p.count !== ev.count || (ev.align >= 0 && p.align !== ev.align) || p.area.spec.name !== ev.name) {
+      this.anomaly(ev, `does not match the pending cma_alloc_start of pid ${ev.pid} (count/align/name)`);
+      this.pending.delete(ev.pid);
+      if (p.held >= 0) this.clearBits(p.area, p.held, p.bits);
+      return undefined;
+    }
+    return p;
+  }
+
+  private busy(ev: TraceEvent): void {
+    if (!this.byName.has(ev.name)) {
+      this.res.skippedOtherArea++;
+      return;
+    }
+    const p = this.pendingFor(ev);
+    if (p === undefined) return;
+    const a = p.area;
+    a.r.busyRetries++;
+    this.res.busyRetries++;
+    p.busy++;
+    p.lastBusyPfn = ev.pfn;
+    const ours = p.held >= 0 ? a.base + p.held * a.unit : -1;
+    let bit = p.held;
+    if (ours !== ev.pfn) {
+      this.mismatch(ev, a, ours);
+      if (this.resync) {
+        const tb = this.bitOfPfn(a, ev.pfn);
+        if (tb < 0) this.anomaly(ev, 'busy pfn outside the area');
+        else bit = tb;
+      }
+    }
+    if (p.held >= 0) this.clearBits(a, p.held, p.bits);
+    p.held = bit < 0 ? -1 : this.search(a, p, bit + p.mask + 1);
+  }
+
+  private finishEv(ev: TraceEvent): void {
+    if (!this.byName.has(ev.name)) {
+      this.res.skippedOtherArea++;
+      return;
+    }
+    const p = this.pendingFor(ev);
+    if (p === undefined) return;
+    this.pending.delete(ev.pid);
+    const a = p.area;
+    if (p.oversize) {
+      // 7.x: finish(pfn=0, errorno=-16) after an oversize start; 6.1 never gets here
+      if (ev.hasPage) this.mismatch(ev, a, -1);
+      return;
+    }
+    const ours = p.held >= 0 ? a.base + p.held * a.unit : -1;
+    if (ev.hasPage) {
+      if (ours !== ev.pfn) {
+        this.mismatch(ev, a, ours);
+        if (this.resync) {
+          if (p.held >= 0) this.clearBits(a, p.held, p.bits);
+          const tb = this.bitOfPfn(a, ev.pfn);
+          if (tb < 0) this.anomaly(ev, 'allocated pfn outside the area');
+          else this.setBits(a, tb, Math.min(p.bits, a.maxno - tb), false);
+        }
+      }
+      a.r.allocsOk++;
+      this.res.allocs.ok++;
+      if (this.table) this.recordAlloc(ev, a, ev.pfn, p);
+      this.lastRecord = { pid: ev.pid, fail: null };
+      return;
+    }
+    a.r.allocsFailed++;
+    this.res.allocs.failed++;
+    if (p.held >= 0) {
+      // alloc_contig_range failed with another error than -EBUSY at the placement
+      if (ours !== ev.pfn) this.mismatch(ev, a, ours);
+      this.clearBits(a, p.held, p.bits);
+      p.held = -1;
+      a.r.failedMigration++;
+      this.res.failedBy.migration++;
+      this.fail(ev, a, p, 'migration', ev.pfn);
+      return;
+    }
+    // no zero area: the pfn is -1, the last busy pfn, or 0 (7.x prints 0 on failure)
+    const okPfn = ev.pfn === -1 || ev.pfn === p.lastBusyPfn || (ev.pfn === 0 && ev.errorno !== null);
+    if (!okPfn) this.mismatch(ev, a, -1);
+    a.r.failedNoSpace++;
+    this.res.failedBy.noSpace++;
+    const free = (a.maxno - a.usedBits) * a.unit;
+    this.fail(ev, a, p, free >= p.bits * a.unit ? 'fragmentation' : 'exhaustion', ev.pfn);
+  }
+
+  private fail(ev: TraceEvent, a: AreaState, p: Pending, cls: FailureClass, tracePfn: number | null): void {
+    this.res.failureClasses[cls]++;
+    if (this.res.failureEvents.length < 20000) this.res.failureEvents.push(this.nEvents);
+    const keep = this.res.failures.length < this.maxKept;
+    if (!keep && !this.opts.onFailure) return;
+    const rec: FailureRecord = {
+      area: a.spec.name,
+      line: ev.line,
+      ts: ev.ts,
+      task: ev.comm(),
+      pid: ev.pid,
+      pages: ev.count,
+      align: p.align,
+      class: cls,
+      freePages: (a.maxno - a.usedBits) * a.unit,
+      neededPages: p.bits * a.unit,
+      busyRetries: p.busy,
+      tracePfn,
+    };
+    if (keep) this.res.failures.push(rec);
+    this.opts.onFailure?.(rec);
+    this.lastRecord = { pid: ev.pid, fail: rec };
+  }
+
+  private recordAlloc(ev: TraceEvent, a: AreaState, pfn: number, p: Pending): void {
+    const rec: AllocationRecord = {
+      area: a.spec.name,
+      pfn,
+      pages: ev.count,
+      task: ev.comm(),
+      pid: ev.pid,
+      startTs: p.startTs,
+      finishTs: ev.ts,
+      latencyUs: ev.ts - p.startTs,
+      busyRetries: p.busy,
+      releaseTs: null,
+      line: ev.line,
+    };
+    const old = a.live.get(pfn);
+    if (old !== undefined) this.opts.onAllocation?.(old);
+    a.live.set(pfn, rec);
+  }
+
+  private release(ev: TraceEvent): void {
+    const a = this.area(ev);
+    if (a === undefined) {
+      if (ev.name !== '') this.res.skippedOtherArea++;
+      return;
+    }
+    a.r.releases++;
+    this.res.releases++;
+    const bit = this.bitOfPfn(a, ev.pfn);
+    if (bit < 0) {
+      this.anomaly(ev, `release of pfn 0x${ev.pfn.toString(16)} outside the area`);
+      return;
+    }
+    let bits = this.bitsOf(a, ev);
+    if (bit + bits > a.maxno) {
+      this.anomaly(ev, 'release runs past the end of the area (clamped)');
+      bits = a.maxno - bit;
+    }
+    const was = this.clearBits(a, bit, bits);
+    if (was !== bits) this.res.releasesOfFreeBits++;
+    if (this.table) {
+      const rec = a.live.get(ev.pfn);
+      if (rec !== undefined) {
+        a.live.delete(ev.pfn);
+        if (ev.count < rec.pages) {
+          // debugfs partial free: the first pages of the record go
+          rec.pfn += ev.count;
+          rec.pages -= ev.count;
+          a.live.set(rec.pfn, rec);
+        } else {
+          rec.releaseTs = ev.ts;
+          this.opts.onAllocation?.(rec);
+        }
+      }
+    }
+  }
+
+  /** 4.x/5.x `cma_alloc`: one event after the whole call; placed atomically. */
+  private legacyAlloc(ev: TraceEvent): void {
+    const a = this.area(ev);
+    if (a === undefined) return;
+    a.r.allocStarts++;
+    this.res.allocStarts++;
+    const align = Math.max(ev.align, 0);
+    const mask = this.maskOf(a, align);
+    const p: Pending = {
+      area: a,
+      count: ev.count,
+      align,
+      bits: this.bitsOf(a, ev),
+      mask,
+      offset: a.offsets[align]!,
+      held: -1,
+      oversize: false,
+      startTs: ev.ts,
+      busy: 0,
+      lastBusyPfn: -1,
+    };
+    p.oversize = p.bits > a.maxno;
+    if (!p.oversize) p.held = this.search(a, p, 0);
+    const ours = p.held >= 0 ? a.base + p.held * a.unit : -1;
+    if (ev.hasPage) {
+      if (ours !== ev.pfn) {
+        this.mismatch(ev, a, ours);
+        if (this.resync) {
+          if (p.held >= 0) this.clearBits(a, p.held, p.bits);
+          const tb = this.bitOfPfn(a, ev.pfn);
+          if (tb >= 0) this.setBits(a, tb, Math.min(p.bits, a.maxno - tb), false);
+        }
+      }
+      a.r.allocsOk++;
+      this.res.allocs.ok++;
+      if (this.table) this.recordAlloc(ev, a, ev.pfn, p);
+      return;
+    }
+    if (p.held >= 0) {
+      // we found room, the kernel did not (busy pages we cannot see)
+      this.mismatch(ev, a, ours);
+      if (this.resync) this.clearBits(a, p.held, p.bits);
+    }
+    a.r.allocsFailed++;
+    this.res.allocs.failed++;
+    if (p.oversize) {
+      a.r.failedOversize++;
+      this.res.failedBy.oversize++;
+      this.fail(ev, a, p, 'oversize', ev.pfn);
+    } else {
+      a.r.failedNoSpace++;
+      this.res.failedBy.noSpace++;
+      const free = (a.maxno - a.usedBits) * a.unit;
+      this.fail(ev, a, p, free >= p.bits * a.unit ? 'fragmentation' : 'exhaustion', ev.pfn);
+    }
+  }
+
+  private info(ev: TraceEvent): void {
+    this.res.infoEvents++;
+    const last = this.lastRecord;
+    if (last !== null && last.pid === ev.pid && last.fail !== null && ev.pfn === -1) {
+      last.fail.info = {
+        nrMigrated: ev.nrMigrated,
+        errIso: ev.errIso,
+        errMig: ev.errMig,
+        errTest: ev.errTest,
+      };
+    }
+  }
+
+  private sample(ts: number): void {
+    this.timeline.push({
+      event: this.nEvents,
+      ts,
+      used: this.areas.map((a) => a.usedBits * a.unit),
+      maxchunk: this.areas.map((a) => a.bitmap.longestZeroRun() * a.unit),
+    });
+    if (this.timeline.length >= 2 * this.timelineMax) {
+      this.timeline = this.timeline.filter((_, i) => i % 2 === 1);
+      this.sampleStep *= 2;
+    }
+  }
+
+  /** Ends the replay: final state of every area, live allocations, counters. */
+  finish(stats: ParseStats): ReplayResult {
+    if (this.timelineMax > 0 && (this.timeline.length === 0 || this.timeline.at(-1)!.event !== this.nEvents))
+      this.sample(Number.NaN);
+    const allocations: AllocationRecord[] = [];
+    const areas = this.areas.map((a): AreaResult => {
+      const words = a.bitmap.words;
+      const text = formatU32Array(words, Math.ceil(a.maxno / 32));
+      const live = [...a.live.values()].sort((x, y) => x.pfn - y.pfn);
+      for (const rec of live) {
+        allocations.push(rec);
+        this.opts.onAllocation?.(rec);
+      }
+      return {
+        ...a.r,
+        used: a.bitmap.weight() * a.unit,
+        maxchunk: a.bitmap.longestZeroRun() * a.unit,
+        peakUsed: a.peakUsedBits * a.unit,
+        bitmapText: text,
+        bitmapSha256: createHash('sha256').update(text).digest('hex'),
+        words,
+        liveAllocations: live.length,
+      };
+    });
+    return {
+      events: stats.events,
+      lines: stats.lines,
+      otherLines: stats.otherLines + stats.otherCmaEvents,
+      malformed: stats.malformed,
+      malformedLines: stats.malformedLines,
+      joinedSplitLines: stats.joinedSplitLines,
+      ...this.res,
+      pendingAtEnd: [...this.pending.values()].filter((p) => !p.oversize).length,
+      areas,
+      allocations,
+      timeline: this.timelineMax > 0 ? this.timeline : null,
+    };
+  }
+}
+
+/** Guesses areas from a trace: per name, [min pfn, max pfn+count) rounded out to 512 pages. */
+export async function inferAreas(source: TraceSource): Promise<ReplayAreaSpec[]> {
+  const seen = new Map<string, { lo: number; hi: number }>();
+  const parser = new TraceLineParser((ev) => {
+    if (ev.kind === EV_START || ev.kind === EV_INFO || !(ev.pfn >= 0)) return;
+    if ((ev.kind === EV_FINISH || ev.kind === EV_ALLOC) && !ev.hasPage) return;
+    const name = ev.name === '' ? 'cma' : ev.name;
+    const end = ev.pfn + (ev.countBig === null ? ev.count : 1);
+    const s = seen.get(name);
+    if (s === undefined) seen.set(name, { lo: ev.pfn, hi: end });
+    else {
+      if (ev.pfn < s.lo) s.lo = ev.pfn;
+      if (end > s.hi) s.hi = end;
+    }
+  });
+  for await (const chunk of source.open()) parser.feed(chunk);
+  parser.end();
+  return [...seen].map(([name, { lo, hi }]) => {
+    const base = Math.floor(lo / 512) * 512;
+    return { name, basePfn: base, count: Math.ceil(hi / 512) * 512 - base, orderPerBit: 0 };
+  });
+}
+
+class NeedAreas extends Error {}
+
+/**
+ * Replays a cma trace (ftrace `trace`/`trace_pipe`/`trace-cmd report` text, any era) on
+ * emulated Linux 6.1 areas, streaming, in constant memory apart from live allocations.
+ *
+ * ```ts
+ * const r = await replayTrace(fileSource('gpu.trace'), {
+ *   areas: [{ name: 'reserved', basePfn: 0x80000, count: 262144, orderPerBit: 0 }],
+ *   bitmapFactory: (maxno) => new PlainBitmap(maxno),   // or an indexed CmaBitmap
+ *   allocations: false,                                   // skip the table for speed
+ * });
+ * r.events; r.allocs.ok; r.allocs.failed; r.releases; r.mismatches;
+ * r.areas[0].used; r.areas[0].maxchunk; r.areas[0].bitmapSha256;
+ * ```
+ *
+ * `source` is a TraceSource (fileSource, memorySource, openTraceSource), a string/bytes, or a
+ * function returning a fresh AsyncIterable<Uint8Array>. Areas default to the trace's
+ * `# cma_area:` lines, else they are inferred (a guess, see ReplayOptions.areas), which needs
+ * a source that can be read twice.
+ */
+export async function replayTrace(
+  source: TraceSource | string | Uint8Array | (() => AsyncIterable<Uint8Array>),
+  opts: ReplayOptions = {},
+): Promise<ReplayResult> {
+  const src: TraceSource =
+    typeof source === 'string' || source instanceof Uint8Array
+      ? memorySource(source)
+      : typeof source === 'function'
+        ? { open: source, size: null, gzip: false, label: '<stream>', dispose: () => {} }
+        : source;
+  const mode = opts.areas ?? 'auto';
+  if (mode === 'infer') return run(src, await inferAreas(src), 'inferred', opts);
+  if (mode !== 'auto') return run(src, mode.map(toSpec), 'options', opts);
+  try {
+    return await run(src, null, 'annotation', opts);
+  } catch (e) {
+    if (!(e instanceof NeedAreas)) throw e;
+    return run(src, await inferAreas(src), 'inferred', opts);
+  }
+}
+
+async function run(
+  src: TraceSource,
+  areas: ReplayAreaSpec[] | null,
+  areaSource: ReplayResult['areaSource'],
+  opts: ReplayOptions,
+): Promise<ReplayResult> {
+  let replayer: TraceReplayer | null = areas === null ? null : new TraceReplayer(areas, areaSource, opts);
+  const annotated: AnnotatedArea[] = [];
+  const parser = new TraceLineParser(
+    (ev) => {
+      if (replayer === null) {
+        if (annotated.length === 0) throw new NeedAreas();
+        replayer = new TraceReplayer(annotated.map(toSpec), 'annotation', opts);
+      }
+      replayer.event(ev);
+    },
+    {
+      onAnnotation: (a) => {
+        annotated.push(a);
+      },
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    },
+  );
+  for await (const chunk of src.open()) parser.feed(chunk);
+  const stats = parser.end();
+  if (replayer === null) {
+    if (annotated.length === 0 && areas === null) {
+      // no cma event at all: an empty replay on no area
+      replayer = new TraceReplayer([], areaSource, opts);
+    } else replayer = new TraceReplayer((areas ?? annotated).map(toSpec), areaSource, opts);
+  }
+  return (replayer as TraceReplayer).finish(stats);
+}
