@@ -1,0 +1,117 @@
+// `cma-debug serve`: the HTTP API and the live dashboard over an emulated system, a /sys-like
+// directory (read-only unless --allow-write) or a snapshot.
+
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { DirectoryTree } from '../../http/fs-tree.ts';
+import { createServer } from '../../http/server.ts';
+import type { ServeSource } from '../../http/source.ts';
+import { systemSource } from '../../http/source.ts';
+import type { SystemFlags } from '../system-options.ts';
+import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
+
+interface ServeFlags extends SystemFlags {
+  root?: string;
+  fromSnapshot?: string;
+  host: string;
+  port: string;
+  token?: string;
+  allowWrite?: boolean;
+  trace: boolean;
+  log?: boolean;
+}
+
+function parsePort(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535)
+    throw new UsageError(`--port: '${text}' is not a port number`);
+  return Number(text);
+}
+
+function sourceFromFlags(flags: ServeFlags, areas: string[]): ServeSource {
+  const chosen = [
+    flags.root !== undefined,
+    flags.fromSnapshot !== undefined,
+    areas.length > 0 || !!flags.area || !!flags.config,
+  ];
+  if (chosen.filter(Boolean).length > 1)
+    throw new UsageError('give one of: area specs/--area/--config, --root DIR, --from-snapshot FILE');
+  if (flags.root !== undefined) {
+    if (!existsSync(flags.root) || !statSync(flags.root).isDirectory())
+      throw new UsageError(`--root ${flags.root}: not a directory`);
+    const tree = new DirectoryTree(flags.root);
+    return {
+      kind: 'tree',
+      label: `directory ${tree.root}${flags.allowWrite ? '' : ' (read-only)'}`,
+      tree,
+      system: null,
+      writable: !!flags.allowWrite,
+    };
+  }
+  if (flags.fromSnapshot !== undefined) {
+    throw new UsageError('--from-snapshot is not available in this build (snapshots are not readable yet)');
+  }
+  const sys = systemFromFlags(flags, areas);
+  if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
+  return systemSource(sys);
+}
+
+export function registerServe(program: Command): void {
+  addSystemOptions(
+    program
+      .command('serve')
+      .description(
+        'serve the HTTP API and the live dashboard (default: the emulated 6.1 system on http://127.0.0.1:8080/)',
+      )
+      .argument('[areas...]', 'area specs, as --area')
+      .option('--root <dir>', 'serve a /sys-like directory (a live /sys or a copy) instead of the emulator')
+      .option('--from-snapshot <file>', 'start the emulator from a snapshot')
+      .option('--host <addr>', 'address to bind', '127.0.0.1')
+      .option('--port <n>', 'port (0 picks a free one)', '8080')
+      .option('--token <token>', 'the bearer token state changes need (default: a random one)')
+      .option('--allow-write', 'allow writes to a --root directory (a live kernel!)')
+      .option('--no-trace', 'do not enable the cma trace events at start (emulator)')
+      .option('--log', 'log every request'),
+  ).action(async (areas: string[], flags: ServeFlags) => {
+    const port = parsePort(flags.port);
+    if (flags.token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(flags.token))
+      throw new UsageError('--token: 8 to 256 printable characters without spaces');
+    const source = sourceFromFlags(flags, areas);
+    const loopback = flags.host === '127.0.0.1' || flags.host === 'localhost' || flags.host === '::1';
+    const { app, token } = await createServer(source, {
+      ...(flags.token !== undefined ? { token: flags.token } : {}),
+      loopbackHostsOnly: loopback,
+      logRequests: !!flags.log,
+    });
+    let address: string;
+    try {
+      address = await app.listen({ host: flags.host, port });
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      throw new UsageError(
+        err.code === 'EADDRINUSE'
+          ? `port ${port} on ${flags.host} is in use (try --port 0 or another port)`
+          : `cannot listen on ${flags.host}:${port}: ${err.code ?? err.message}`,
+      );
+    }
+    const url = address.replace('://[::1]', '://localhost');
+    process.stdout.write(
+      `cma-debug: serving ${source.label}\n` +
+        `  dashboard: ${url}/#token=${encodeURIComponent(token)}\n` +
+        `  API:       ${url}/api  (metrics: ${url}/metrics)\n` +
+        `  token:     ${token}  (send as: Authorization: Bearer ${token})\n` +
+        (loopback
+          ? ''
+          : `  warning: listening on ${flags.host}: anyone who can reach it can read the state\n`) +
+        '  Ctrl-C stops.\n',
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        void app.close().then(resolve, resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  });
+}

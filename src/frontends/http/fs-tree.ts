@@ -1,0 +1,118 @@
+// A directory standing for /sys (a live kernel's /sys, or a copy of one) as a FileTree: the
+// server's /sys/<path> is DIR/<path>. Nothing outside DIR is reachable, symlinks included;
+// writes are one write() of the body into an existing file (never create, never truncate a copy
+// into something else).
+
+import {
+  closeSync,
+  constants,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join, sep } from 'node:path';
+import type { ErrnoName, Result } from '../../core/errno.ts';
+import { ERRNO, fail } from '../../core/errno.ts';
+import type { Stat } from '../../core/system.ts';
+import { sysPathComponents } from '../../core/system.ts';
+import type { FileTree } from './source.ts';
+
+function errnoOf(e: unknown): ErrnoName {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code !== undefined && Object.hasOwn(ERRNO, code) ? (code as ErrnoName) : 'EIO';
+}
+
+/** A FileTree over a directory. */
+export class DirectoryTree implements FileTree {
+  readonly root: string;
+
+  constructor(dir: string) {
+    this.root = realpathSync(dir);
+  }
+
+  private inside(p: string): boolean {
+    return p === this.root || p.startsWith(this.root.endsWith(sep) ? this.root : this.root + sep);
+  }
+
+  /** The real path of `path` (following links), or EACCES when it leaves the tree. */
+  private locate(path: string, follow: boolean): Result<{ file: string }> {
+    const parts = sysPathComponents(path);
+    if (parts.some((p) => p === '..')) return fail('EACCES');
+    const joined = join(this.root, ...parts);
+    try {
+      if (follow) {
+        const real = realpathSync(joined);
+        return this.inside(real) ? { ok: true, file: real } : fail('EACCES');
+      }
+      const parent = realpathSync(dirname(joined));
+      if (!this.inside(parent)) return fail('EACCES');
+      return { ok: true, file: parts.length === 0 ? this.root : join(parent, parts[parts.length - 1]!) };
+    } catch (e) {
+      return fail(errnoOf(e));
+    }
+  }
+
+  stat(path: string, follow = true): Result<{ stat: Stat }> {
+    const l = this.locate(path, follow);
+    if (!l.ok) return l;
+    try {
+      const s = lstatSync(l.file);
+      const type = s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : 'file';
+      return { ok: true, stat: { type, mode: s.mode & 0o7777, size: s.size, nlink: s.nlink } };
+    } catch (e) {
+      return fail(errnoOf(e));
+    }
+  }
+
+  readdir(path: string): Result<{ names: string[] }> {
+    const l = this.locate(path, true);
+    if (!l.ok) return l;
+    try {
+      return { ok: true, names: readdirSync(l.file).sort() };
+    } catch (e) {
+      return fail(errnoOf(e));
+    }
+  }
+
+  readlink(path: string): Result<{ target: string }> {
+    const l = this.locate(path, false);
+    if (!l.ok) return l;
+    try {
+      return { ok: true, target: readlinkSync(l.file) };
+    } catch (e) {
+      return fail(errnoOf(e));
+    }
+  }
+
+  readFile(path: string): Result<{ data: Uint8Array }> {
+    const l = this.locate(path, true);
+    if (!l.ok) return l;
+    try {
+      return { ok: true, data: new Uint8Array(readFileSync(l.file)) };
+    } catch (e) {
+      return fail(errnoOf(e));
+    }
+  }
+
+  writeFile(path: string, data: Uint8Array): Result<{ written: number }> {
+    const l = this.locate(path, true);
+    if (!l.ok) return l;
+    let fd: number;
+    try {
+      fd = openSync(l.file, constants.O_WRONLY);
+    } catch (e) {
+      return fail(errnoOf(e));
+    }
+    try {
+      return { ok: true, written: data.length === 0 ? 0 : writeSync(fd, data) };
+    } catch (e) {
+      return fail(errnoOf(e));
+    } finally {
+      closeSync(fd);
+    }
+  }
+}

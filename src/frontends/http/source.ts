@@ -1,0 +1,50 @@
+// What `cma-debug serve` serves: a file tree (the /sys paths, byte for byte) and, when the state
+// is modelled, the CmaSystem behind it (areas, analysis, explain, log, trace, live changes).
+
+import type { Result } from '../../core/errno.ts';
+import type { Stat } from '../../core/system.ts';
+import { CmaSystem } from '../../core/system.ts';
+
+/** The path operations the file routes need; CmaSystem has them all. */
+export interface FileTree {
+  readFile(path: string): Result<{ data: Uint8Array }>;
+  writeFile(path: string, data: Uint8Array): Result<{ written: number }>;
+  stat(path: string, follow?: boolean): Result<{ stat: Stat }>;
+  readdir(path: string): Result<{ names: string[] }>;
+  readlink(path: string): Result<{ target: string }>;
+}
+
+/** A source the server can serve. */
+export interface ServeSource {
+  /** 'emulator' (createSystem), 'snapshot' (an emulator started from a snapshot) or 'tree'. */
+  readonly kind: 'emulator' | 'snapshot' | 'tree';
+  /** Human description: the profile, the directory or the snapshot file. */
+  readonly label: string;
+  readonly tree: FileTree;
+  /** The modelled system, or null when only files are available (a live tree without a model). */
+  readonly system: CmaSystem | null;
+  /** Whether state-changing requests are allowed at all (a live tree only with --allow-write). */
+  readonly writable: boolean;
+  /** Stops whatever the source runs (polling), if anything. */
+  close?(): void;
+}
+
+/** Serves an existing emulated system (shared with other front ends, e.g. a FUSE mount). */
+export function systemSource(
+  system: CmaSystem,
+  kind: 'emulator' | 'snapshot' = 'emulator',
+  label?: string,
+): ServeSource {
+  return {
+    kind,
+    label: label ?? `emulated Linux ${system.profile.release} (profile ${system.profile.id})`,
+    tree: system,
+    system,
+    writable: true,
+  };
+}
+
+/** Whether `x` is a CmaSystem rather than a ServeSource. */
+export function isSystem(x: CmaSystem | ServeSource): x is CmaSystem {
+  return x instanceof CmaSystem;
+}
