@@ -1,0 +1,294 @@
+// A CmaSystem as plain JSON-able data and back: areas with their bitmaps, debugfs records,
+// sysfs counters and busy pages, vmstat, the kernel log and the trace buffer. Used by
+// `cma-debug mount --state FILE` to survive restarts and crashes.
+
+import type { AreaSpec, BusyRange } from './cma.ts';
+import { ConfigError } from './config.ts';
+import type { KernelProfile, TraceEventName } from './profile.ts';
+import { findProfile, PROFILES } from './profile.ts';
+import { CmaSystem } from './system.ts';
+import type { TraceEntry } from './trace.ts';
+import { CMA_TRACE_EVENTS } from './trace.ts';
+
+/** The version written in every state document. */
+export const STATE_FORMAT = 'cma-debug-state';
+export const STATE_VERSION = 1;
+
+/** One range as saved: its placement and its bitmap words (base64 of little-endian u32). */
+export interface RangeState {
+  readonly basePfn: number;
+  readonly count: number;
+  readonly bitmap: string;
+}
+
+/** One area as saved; u64 values are decimal strings. */
+export interface AreaStateData {
+  readonly name: string;
+  readonly orderPerBit: number;
+  readonly ranges: readonly RangeState[];
+  readonly availableCount: number;
+  readonly sysfs: { allocPagesSuccess: string; allocPagesFail: string; releasePagesSuccess: string };
+  readonly busy: readonly BusyRange[];
+  /** The debugfs LIFO list, oldest first. */
+  readonly records: readonly { pfn: number; count: string }[];
+}
+
+/** A whole system as saved. Trace entries keep bigints as `{"$n": "123"}`. */
+export interface SystemState {
+  readonly format: typeof STATE_FORMAT;
+  readonly version: number;
+  readonly profile: string;
+  /** Emulated milliseconds since boot when saved; the restored clock continues from here. */
+  readonly nowMs: number;
+  readonly areas: readonly AreaStateData[];
+  readonly vmstat: { cma_alloc_success: number; cma_alloc_fail: number };
+  readonly corruption: string | null;
+  readonly kernelLog: readonly { timeMs: number; text: string }[];
+  readonly tracing: {
+    readonly tracingOn: boolean;
+    readonly clock: string;
+    readonly enabled: readonly string[];
+    readonly written: number;
+    readonly counter: string;
+    readonly entries: readonly unknown[];
+  };
+}
+
+// The few private fields of the core's classes a snapshot needs (read and restored here only).
+interface SystemPrivate {
+  now: () => number;
+}
+interface TraceBufferPrivate {
+  counter: bigint;
+}
+
+function wordsToBase64(words: Uint32Array): string {
+  const bytes = new Uint8Array(words.length * 4);
+  const view = new DataView(bytes.buffer);
+  words.forEach((w, i) => {
+    view.setUint32(i * 4, w, true);
+  });
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+function base64ToWords(text: string, nwords: number, what: string): Uint32Array {
+  let bin: string;
+  try {
+    bin = atob(text);
+  } catch {
+    throw new ConfigError(`${what}: bitmap is not base64`);
+  }
+  const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  if (bytes.length !== nwords * 4)
+    throw new ConfigError(`${what}: bitmap has ${bytes.length} bytes, expected ${nwords * 4}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const words = new Uint32Array(nwords);
+  for (let i = 0; i < nwords; i++) words[i] = view.getUint32(i * 4, true);
+  return words;
+}
+
+/** Replaces every bigint in a value by `{"$n": "decimal"}` (JSON has no 64-bit integers). */
+function encodeBig(v: unknown): unknown {
+  if (typeof v === 'bigint') return { $n: v.toString() };
+  if (Array.isArray(v)) return v.map(encodeBig);
+  if (v !== null && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encodeBig(x)]));
+  return v;
+}
+
+function decodeBig(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(decodeBig);
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === '$n' && typeof o.$n === 'string') return BigInt(o.$n);
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, decodeBig(x)]));
+  }
+  return v;
+}
+
+/** Everything a restart needs to continue exactly where `sys` is now. */
+export function systemToState(sys: CmaSystem): SystemState {
+  const tracing = sys.tracing;
+  return {
+    format: STATE_FORMAT,
+    version: STATE_VERSION,
+    profile: sys.profile.id,
+    nowMs: (sys as unknown as SystemPrivate).now(),
+    areas: sys.areas.map((st) => ({
+      name: st.area.name,
+      orderPerBit: st.area.orderPerBit,
+      ranges: st.area.ranges.map((r) => ({
+        basePfn: r.basePfn,
+        count: r.count,
+        bitmap: wordsToBase64(r.bitmap.words),
+      })),
+      availableCount: st.area.availableCount,
+      sysfs: {
+        allocPagesSuccess: st.area.sysfs.allocPagesSuccess.toString(),
+        allocPagesFail: st.area.sysfs.allocPagesFail.toString(),
+        releasePagesSuccess: st.area.sysfs.releasePagesSuccess.toString(),
+      },
+      busy: st.area.busy.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error })),
+      records: st.records.map((m) => ({ pfn: m.pfn, count: m.count.toString() })),
+    })),
+    vmstat: { ...sys.vmstat },
+    corruption: sys.corruption,
+    kernelLog: sys.kernelLog.records.map((r) => ({ timeMs: r.timeMs, text: r.text })),
+    tracing: {
+      tracingOn: tracing.tracingOn,
+      clock: tracing.clock,
+      enabled: [...tracing.enabled],
+      written: tracing.written,
+      counter: (tracing as unknown as TraceBufferPrivate).counter.toString(),
+      entries: tracing.entries.map(encodeBig),
+    },
+  };
+}
+
+/** The JSON text of a state (what `--state FILE` holds). */
+export function stateToJson(state: SystemState): string {
+  return `${JSON.stringify(state)}\n`;
+}
+
+/** The area specs a state was made from, to compare with what a user asked for. */
+export function stateAreaSpecs(state: SystemState): AreaSpec[] {
+  return state.areas.map((a) => ({
+    name: a.name,
+    orderPerBit: a.orderPerBit,
+    ranges: a.ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })),
+  }));
+}
+
+function check(cond: unknown, what: string, problem: string): asserts cond {
+  if (!cond) throw new ConfigError(`${what}: ${problem}`);
+}
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const isU64Text = (v: unknown): v is string => typeof v === 'string' && /^\d{1,20}$/.test(v);
+
+/** Parses and validates a state file's text; throws ConfigError naming the problem. */
+export function parseState(text: string, what = 'state'): SystemState {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${what}: not valid JSON (${(e as Error).message})`);
+  }
+  check(typeof doc === 'object' && doc !== null, what, 'not a cma-debug state');
+  const s = doc as Partial<SystemState>;
+  check(s.format === STATE_FORMAT, what, `not a cma-debug state (format '${String(s.format)}')`);
+  check(s.version === STATE_VERSION, what, `state version ${String(s.version)} is not supported`);
+  check(
+    typeof s.profile === 'string' && findProfile(s.profile),
+    what,
+    `unknown profile '${String(s.profile)}' (known: ${Object.keys(PROFILES).join(', ')})`,
+  );
+  check(typeof s.nowMs === 'number' && Number.isFinite(s.nowMs), what, 'nowMs is missing');
+  check(Array.isArray(s.areas), what, 'areas is not a list');
+  for (const a of s.areas) {
+    const w = `${what}: area '${String(a?.name)}'`;
+    check(typeof a?.name === 'string' && isInt(a.orderPerBit) && a.orderPerBit >= 0, w, 'bad name or order');
+    check(Array.isArray(a.ranges) && a.ranges.length > 0, w, 'no ranges');
+    for (const r of a.ranges)
+      check(isInt(r.basePfn) && isInt(r.count) && typeof r.bitmap === 'string', w, 'bad range');
+    check(isInt(a.availableCount), w, 'bad availableCount');
+    check(
+      isU64Text(a.sysfs?.allocPagesSuccess) &&
+        isU64Text(a.sysfs.allocPagesFail) &&
+        isU64Text(a.sysfs.releasePagesSuccess),
+      w,
+      'bad sysfs counters',
+    );
+    check(
+      Array.isArray(a.busy) &&
+        a.busy.every((b: BusyRange) => isInt(b.pfn) && isInt(b.count) && isInt(b.error)),
+      w,
+      'bad busy list',
+    );
+    check(
+      Array.isArray(a.records) &&
+        a.records.every((m: { pfn: number; count: string }) => isInt(m.pfn) && isU64Text(m.count)),
+      w,
+      'bad records',
+    );
+  }
+  check(isInt(s.vmstat?.cma_alloc_success) && isInt(s.vmstat.cma_alloc_fail), what, 'bad vmstat');
+  check(s.corruption === null || typeof s.corruption === 'string', what, 'bad corruption');
+  check(
+    Array.isArray(s.kernelLog) &&
+      s.kernelLog.every((r) => typeof r.timeMs === 'number' && typeof r.text === 'string'),
+    what,
+    'bad kernel log',
+  );
+  const t = s.tracing;
+  check(
+    t &&
+      typeof t.tracingOn === 'boolean' &&
+      typeof t.clock === 'string' &&
+      Array.isArray(t.enabled) &&
+      t.enabled.every((e) => (CMA_TRACE_EVENTS as readonly string[]).includes(e)) &&
+      isInt(t.written) &&
+      isU64Text(t.counter) &&
+      Array.isArray(t.entries),
+    what,
+    'bad tracing state',
+  );
+  return s as SystemState;
+}
+
+/** Rebuilds a system from a state; the clock continues from the saved time. */
+export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
+  const profile = findProfile(state.profile) as KernelProfile;
+  const t0 = performance.now();
+  const sys = new CmaSystem({
+    profile,
+    areas: stateAreaSpecs(state),
+    now: () => state.nowMs + (performance.now() - t0),
+  });
+  state.areas.forEach((a, i) => {
+    const st = sys.areas[i]!;
+    a.ranges.forEach((r, j) => {
+      const bitmap = st.area.ranges[j]!.bitmap;
+      const words = base64ToWords(r.bitmap, bitmap.words.length, `${what}: area '${a.name}' range ${j}`);
+      // set run by run through the interface, so an indexed bitmap stays consistent
+      let bit = 0;
+      while (bit < bitmap.maxno) {
+        const set = (words[bit >>> 5]! >>> (bit & 31)) & 1;
+        if (!set) {
+          bit++;
+          continue;
+        }
+        let end = bit + 1;
+        while (end < bitmap.maxno && (words[end >>> 5]! >>> (end & 31)) & 1) end++;
+        bitmap.set(bit, end - bit);
+        bit = end;
+      }
+    });
+    st.area.availableCount = a.availableCount;
+    st.area.sysfs.allocPagesSuccess = BigInt(a.sysfs.allocPagesSuccess);
+    st.area.sysfs.allocPagesFail = BigInt(a.sysfs.allocPagesFail);
+    st.area.sysfs.releasePagesSuccess = BigInt(a.sysfs.releasePagesSuccess);
+    st.area.busy = a.busy.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error }));
+    for (const m of a.records) st.records.push({ pfn: m.pfn, count: BigInt(m.count) });
+  });
+  sys.vmstat.cma_alloc_success = state.vmstat.cma_alloc_success;
+  sys.vmstat.cma_alloc_fail = state.vmstat.cma_alloc_fail;
+  sys.corruption = state.corruption;
+  const log = sys.kernelLog.records as { seq: number; timeMs: number; text: string }[];
+  log.length = 0;
+  state.kernelLog.forEach((r, seq) => {
+    log.push({ seq, timeMs: r.timeMs, text: r.text });
+  });
+  const tr = sys.tracing;
+  tr.tracingOn = state.tracing.tracingOn;
+  tr.clock = state.tracing.clock;
+  tr.enabled.clear();
+  for (const e of state.tracing.enabled) tr.enabled.add(e as TraceEventName);
+  tr.written = state.tracing.written;
+  (tr as unknown as TraceBufferPrivate).counter = BigInt(state.tracing.counter);
+  tr.entries = state.tracing.entries.map((e) => decodeBig(e) as TraceEntry);
+  return sys;
+}

@@ -1,0 +1,104 @@
+// `cma-debug mount DIR`: the emulated /sys tree (debugfs cma, sysfs cma, tracefs) as a FUSE
+// filesystem, so shell scripts run unchanged with SYS=DIR.
+
+import type { Command } from 'commander';
+import { ConfigError } from '../../../core/config.ts';
+import { stateAreaSpecs } from '../../../core/state.ts';
+import type { CmaSystem } from '../../../core/system.ts';
+import { CmaFuseMount, loadFuse, prepareMountPoint } from '../../fuse/mount.ts';
+import { StateFile } from '../../fuse/state.ts';
+import type { SystemFlags } from '../system-options.ts';
+import { addSystemOptions, systemFromFlags } from '../system-options.ts';
+
+interface MountFlags extends SystemFlags {
+  state?: string;
+  exactSizes?: boolean;
+}
+
+function describe(sys: CmaSystem): string {
+  return sys
+    .areaList()
+    .map((a) => a.name)
+    .join(', ');
+}
+
+/** The system to serve: the saved one when --state FILE exists, else the one the flags describe. */
+function buildSystem(flags: MountFlags, areas: string[], state: StateFile | null): CmaSystem {
+  const saved = state?.load() ?? null;
+  const asked =
+    flags.area !== undefined || flags.config !== undefined || areas.length > 0 || flags.profile !== undefined;
+  if (!saved || !state) return systemFromFlags(flags, areas);
+  if (asked) {
+    const want = systemFromFlags(flags, areas);
+    const same =
+      want.profile.id === saved.profile &&
+      JSON.stringify(
+        want
+          .areaList()
+          .map((a) => ({
+            name: a.name,
+            orderPerBit: a.orderPerBit,
+            ranges: a.ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })),
+          })),
+      ) === JSON.stringify(stateAreaSpecs(saved));
+    if (!same)
+      throw new ConfigError(
+        `state ${state.path} holds a different system (profile ${saved.profile}, areas ${saved.areas.map((a) => a.name).join(', ')}); drop the area/profile options or use another state file`,
+      );
+  }
+  return state.loadSystem() as CmaSystem;
+}
+
+export function registerMount(program: Command): void {
+  addSystemOptions(
+    program
+      .command('mount')
+      .description(
+        'mount the emulated /sys (kernel/debug/cma, kernel/mm/cma, kernel/tracing) at DIR with FUSE;\n' +
+          'scripts run unchanged with SYS=DIR. Prints DIR when ready; Ctrl-C or SIGTERM unmounts.',
+      )
+      .argument('<dir>', 'an empty directory to mount on')
+      .argument('[areas...]', 'area specs, as --area')
+      .option('--state <file>', 'keep the system in FILE across restarts (saved before each write returns)')
+      .option(
+        '--exact-sizes',
+        'report st_size 0 for debugfs/tracefs files as the kernel does (tools reading with sendfile, like busybox cat, then see them empty)',
+      ),
+  ).action(async (dir: string, areas: string[], flags: MountFlags) => {
+    const log = (line: string) => process.stderr.write(`cma-debug: ${line}\n`);
+    const Fuse = loadFuse();
+    const state = flags.state !== undefined ? new StateFile(flags.state) : null;
+    const sys = buildSystem(flags, areas, state);
+    if (state) {
+      state.checkWritable();
+      state.save(sys);
+    }
+    const abs = prepareMountPoint(dir, log);
+    const mount = new CmaFuseMount(sys, abs, {
+      log,
+      exactSizes: flags.exactSizes === true,
+      ...(state ? { state } : {}),
+    });
+    await mount.mount(Fuse);
+    // fuse-native's handles do not keep the event loop alive on their own
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      mount.unmount().then(
+        () => {
+          clearInterval(keepAlive);
+          log(`unmounted ${abs} (${signal})`);
+          process.exit(0);
+        },
+        () => process.exit(1),
+      );
+    };
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => stop(s));
+    log(
+      `profile ${sys.profile.id}, areas ${describe(sys) || '(none)'}${state ? `, state ${state.path}` : ''}`,
+    );
+    process.stdout.write(`${abs}\n`);
+  });
+}

@@ -1,0 +1,171 @@
+// Test helpers: run `cma-debug mount` as a child process (never serve and read a mount in the
+// same process), run busybox scripts against it, and always unmount in teardown.
+
+import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? 'busybox';
+
+/** Why the FUSE tests cannot run here, or null when they can. */
+export function fuseUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (!existsSync('/dev/fuse')) return 'no /dev/fuse';
+  if (!existsSync(BUSYBOX)) return 'no busybox';
+  return null;
+}
+
+/** Unmounts whatever is at `dir` (lazily), ignoring errors. */
+export function forceUnmount(dir: string): void {
+  spawnSync('fusermount', ['-uz', dir], { stdio: 'ignore' });
+  spawnSync('umount', ['-l', dir], { stdio: 'ignore' });
+}
+
+export function isMounted(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir);
+}
+
+/** A running `cma-debug mount`. */
+export interface Server {
+  readonly dir: string;
+  readonly proc: ChildProcess;
+  stdout: string;
+  stderr: string;
+  /** SIGTERM, wait for exit, and clear the mount whatever happened. */
+  stop(): Promise<void>;
+  /** SIGKILL (a crash): the mount is left stale. */
+  kill(): Promise<void>;
+}
+
+/** The output of a finished process. */
+export interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function waitExit(proc: ChildProcess, ms: number): Promise<boolean> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve(true);
+  return new Promise((res) => {
+    const t = setTimeout(() => res(false), ms);
+    proc.once('exit', () => {
+      clearTimeout(t);
+      res(true);
+    });
+  });
+}
+
+/** Runs the CLI to completion (for error paths). */
+export function cli(args: string[], timeoutMs = 30_000): Promise<Run> {
+  return run(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/frontends/cli/main.ts'), ...args],
+    {},
+    timeoutMs,
+  );
+}
+
+/** Runs a program to completion, collecting its output. */
+export function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<Run> {
+  return new Promise((res, rej) => {
+    const p = spawn(cmd, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      rej(new Error(`${cmd} ${args.join(' ')}: timed out after ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    p.on('error', rej);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      res({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `cma-debug mount DIR ARGS…` on a new directory (or `dir`); resolves when it printed DIR. */
+export async function startMount(args: string[] = [], dir?: string): Promise<Server> {
+  const mnt = dir ?? mkdtempSync(join(tmpdir(), 'cma-mnt-'));
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'src/frontends/cli/main.ts'), 'mount', mnt, ...args],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const server: Server = {
+    dir: mnt,
+    proc,
+    stdout: '',
+    stderr: '',
+    async stop() {
+      proc.kill('SIGTERM');
+      if (!(await waitExit(proc, 10_000))) proc.kill('SIGKILL');
+      await waitExit(proc, 5000);
+      if (isMounted(mnt)) forceUnmount(mnt);
+      if (!dir) rmSync(mnt, { recursive: true, force: true });
+    },
+    async kill() {
+      proc.kill('SIGKILL');
+      await waitExit(proc, 5000);
+    },
+  };
+  proc.stderr?.on('data', (d: Buffer) => {
+    server.stderr += d.toString();
+  });
+  await new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`mount did not become ready: ${server.stderr}`)), 30_000);
+    proc.stdout?.on('data', (d: Buffer) => {
+      server.stdout += d.toString();
+      if (server.stdout.includes('\n')) {
+        clearTimeout(t);
+        res();
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      rej(new Error(`mount exited (${code}): ${server.stderr}`));
+    });
+  });
+  return server;
+}
+
+let bbDir: string | null = null;
+
+/** A directory whose every busybox applet (sh, cat, ls, awk…) is a link to busybox: the PATH for scripts. */
+export function busyboxPath(): string {
+  if (!bbDir) {
+    bbDir = mkdtempSync(join(tmpdir(), 'cma-bb-'));
+    spawnSync(BUSYBOX, ['--install', '-s', bbDir], { stdio: 'ignore' });
+  }
+  return bbDir;
+}
+
+/** Runs a script text with busybox sh, SYS=dir, PATH=busybox applets only. */
+export async function busyboxScript(text: string, sys: string, timeoutMs = 120_000): Promise<Run> {
+  const file = join(mkdtempSync(join(tmpdir(), 'cma-sh-')), 'script.sh');
+  writeFileSync(file, text);
+  try {
+    return await run(join(busyboxPath(), 'sh'), [file], { PATH: busyboxPath(), SYS: sys }, timeoutMs);
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
