@@ -233,6 +233,19 @@ export class TraceLineParser implements TraceEvent {
 
   /** Position of the ':' of ": cma_", or 0 (never a valid position: a prefix precedes it). */
   private findCma(buf: Uint8Array, start: number, end: number): number {
+    // fast path: the kernel's fixed layout puts ": cma_" at column 49
+    // ("%16s-%-7d [%03d] ..... %5lu.%06lu: ")
+    const f = start + 49;
+    if (
+      buf[f] === COLON &&
+      buf[f + 1] === SP &&
+      buf[f + 2] === 99 &&
+      buf[f + 3] === 109 &&
+      buf[f + 4] === 97 &&
+      buf[f + 5] === 95 &&
+      f + 6 <= end
+    )
+      return f;
     const last = end - 6;
     for (let i = start; i <= last; i++) {
       if (
@@ -378,7 +391,19 @@ export class TraceLineParser implements TraceEvent {
       const ns = p;
       // %s runs to the first " key=" (a name may contain spaces)
       let ne = -1;
-      for (let q = p; q < end; q++) {
+      const ln = this.lastNameBytes;
+      const ll = ln.length;
+      if (ll > 0 && buf[p + ll] === SP && p + ll < end) {
+        // fast path: the same name as the previous event, followed by " key="
+        let q = 0;
+        while (q < ll && buf[p + q] === ln[q]) q++;
+        if (q === ll) {
+          let r = p + ll + 1;
+          while (r < end && buf[r] !== SP && buf[r] !== EQ) r++;
+          if (r < end && buf[r] === EQ && r > p + ll + 1) ne = p + ll;
+        }
+      }
+      for (let q = p; ne < 0 && q < end; q++) {
         if (buf[q] !== SP) continue;
         let r = q + 1;
         while (r < end && buf[r] !== SP && buf[r] !== EQ) r++;
