@@ -169,3 +169,55 @@ export async function busyboxScript(text: string, sys: string, timeoutMs = 120_0
     rmSync(file, { force: true });
   }
 }
+
+/**
+ * Makes a golden script run against a mount (SYS=DIR) instead of the kernel:
+ * - `D=/sys/…`, `S=/sys/…`, `T=/sys/…` become `$SYS/…`;
+ * - `uname -r`, `cat /proc/cmdline` and the `/proc/meminfo` greps are dropped (`:`): they print
+ *   the host's kernel, not the CMA interface (their lines are removed from the golden too);
+ * - `grep … /proc/vmstat` reads `$SYS/.cma-debug/vmstat` (the emulator's cma_alloc_* counters;
+ *   the golden's `nr_free_cma` line is removed: it is page-allocator state, not CMA's);
+ * - `dmesg` reads `$SYS/.cma-debug/dmesg` (the emulated kernel log);
+ * - stderr is merged into stdout in order (`exec 2>&1`), as the oracle's console captured both.
+ */
+export function adaptScript(text: string): string {
+  return `exec 2>&1\n${text
+    .replace(/^(\s*[A-Z]+)=\/sys\//gm, '$1=$SYS/')
+    .replace(/^uname -r$/gm, ':')
+    .replace(/^cat \/proc\/cmdline$/gm, ':')
+    .replace(/^(\s*)grep .* \/proc\/meminfo$/gm, '$1:')
+    .replace(/^(\s*grep .*) \/proc\/vmstat$/gm, '$1 $SYS/.cma-debug/vmstat')
+    .replace(/^dmesg /gm, 'cat $SYS/.cma-debug/dmesg ')}`;
+}
+
+/**
+ * The golden lines an emulator cannot print (see adaptScript): `uname -r` (the line after
+ * `== kernel`), /proc/cmdline (`console=…`), /proc/meminfo (`CmaTotal:`, `CmaFree:`) and
+ * /proc/vmstat's `nr_free_cma`.
+ */
+export function dropHostLines(golden: string): string {
+  const out: string[] = [];
+  const lines = golden.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (i > 0 && lines[i - 1] === '== kernel') continue;
+    if (/^console=/.test(l) || /^Cma(Total|Free):/.test(l) || /^nr_free_cma /.test(l)) continue;
+    out.push(l);
+  }
+  return out.join('\n');
+}
+
+/** The oracle README's normalisation of trace lines: PID, flags and timestamp vary per run. */
+export function normaliseTrace(text: string): string {
+  return text.replace(/^( *sh)-[0-9]+ +(\[[0-9]+\]) [^ ]+ +[0-9.]+:/gm, '$1-PID $2 FLAGS TS:');
+}
+
+/** PIDs only (for the counter clock, whose timestamps are deterministic). */
+export function normalisePids(text: string): string {
+  return text.replace(/^( *[^ #][^ ]*)-[0-9]+ +\[/gm, '$1-PID [');
+}
+
+/** Replaces the mount directory by /sys in a transcript (commands echo their paths). */
+export function asSys(text: string, dir: string): string {
+  return text.replaceAll(dir, '/sys');
+}

@@ -180,8 +180,9 @@ export class CmaFuseMount {
   async mount(Fuse: FuseCtor = loadFuse()): Promise<void> {
     const fuse = new Fuse(this.mountPoint, this.ops(), {
       // fuse-native joins options into one -o string: direct_io makes size-0 files readable,
+      // atomic_o_trunc hands O_TRUNC to open (the kernel resets `trace` there, no truncate),
       // zero timeouts make every stat ask us (sizes and modes never go stale)
-      fsname: 'cma-debug,direct_io,attr_timeout=0,entry_timeout=0,negative_timeout=0',
+      fsname: 'cma-debug,direct_io,atomic_o_trunc,attr_timeout=0,entry_timeout=0,negative_timeout=0',
       subtype: 'cma-debug',
       timeout: false,
     });
