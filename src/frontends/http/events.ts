@@ -39,7 +39,7 @@ export class EventHub {
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(
-    private readonly sys: CmaSystem,
+    sys: CmaSystem,
     private readonly intervalMs: number,
   ) {
     this.unsubscribe.push(

@@ -174,6 +174,15 @@ export async function createServer(
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
     forceCloseConnections: true,
+    frameworkErrors: (err, _req, res) => {
+      const reply = res as unknown as FastifyReply;
+      const bad = err.code === 'FST_ERR_BAD_URL';
+      void reply.code(400).send({
+        ok: false,
+        error: bad ? 'BAD_PATH' : (err.code ?? 'BAD_REQUEST'),
+        message: bad ? 'malformed URL (bad percent-encoding)' : err.message,
+      });
+    },
   });
   const hub = source.system ? new EventHub(source.system, opts.eventIntervalMs ?? 50) : null;
 
