@@ -1,0 +1,300 @@
+// `cma-debug replay TRACE`: replay a recorded cma trace on emulated 6.1 areas, compare every
+// placement with the kernel's, explain every failure, draw the timeline, save the final state.
+
+import { createWriteStream, writeFileSync } from 'node:fs';
+import { SingleBar } from 'cli-progress';
+import type { Command } from 'commander';
+import type { CmaBitmapFactory } from '../../../core/cma-bitmap.ts';
+import { plainBitmapFactory } from '../../../core/cma-bitmap.ts';
+import { indexedBitmapFactory } from '../../../core/indexed-bitmap.ts';
+import { readAreas } from '../../../sources/model.ts';
+import type { Snapshot } from '../../../sources/snapshot.ts';
+import { formatSnapshot, readSnapshotFile, treeFromSnapshot } from '../../../sources/snapshot.ts';
+import type { TraceSource } from '../../../sources/trace/input.ts';
+import { openTraceSource } from '../../../sources/trace/input.ts';
+import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
+import { replayTrace } from '../../../sources/trace/replay.ts';
+import { timelinePng, timelineSvg } from '../../../sources/trace/timeline.ts';
+import type { SystemFlags } from '../system-options.ts';
+import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
+
+/** Options shared by replay and plan for choosing areas and the bitmap. */
+export interface TraceAreaFlags extends SystemFlags {
+  fromSnapshot?: string;
+  infer?: boolean;
+  bitmap?: string;
+}
+
+/** The areas the flags name, or 'auto' / 'infer'. */
+export function areasFromFlags(
+  flags: TraceAreaFlags,
+  positional: string[],
+): ReplayAreaSpec[] | 'auto' | 'infer' {
+  const given = [
+    flags.fromSnapshot !== undefined,
+    (flags.area?.length ?? 0) + positional.length > 0 || flags.config !== undefined,
+    !!flags.infer,
+  ].filter(Boolean).length;
+  if (given > 1)
+    throw new UsageError(
+      'give areas in one way only: area specs/--area/--config, --from-snapshot, or --infer',
+    );
+  if (flags.fromSnapshot !== undefined) {
+    try {
+      const snap = readSnapshotFile(flags.fromSnapshot);
+      return readAreas(treeFromSnapshot(snap, flags.fromSnapshot)).map((m) => {
+        if (m.area.ranges.length !== 1)
+          throw new UsageError(
+            `${flags.fromSnapshot}: area ${m.name} has ${m.area.ranges.length} ranges; trace replay models 6.1 single-range areas`,
+          );
+        return {
+          name: m.name,
+          basePfn: m.area.ranges[0]!.basePfn,
+          count: m.area.ranges[0]!.count,
+          orderPerBit: m.area.orderPerBit,
+        };
+      });
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      throw new UsageError((e as Error).message);
+    }
+  }
+  if (flags.infer) return 'infer';
+  if ((flags.area?.length ?? 0) + positional.length > 0 || flags.config !== undefined) {
+    const sys = systemFromFlags(flags, positional);
+    return sys.areaList().map((a) => {
+      if (a.ranges.length !== 1)
+        throw new UsageError(`area ${a.name}: trace replay models 6.1 single-range areas`);
+      return {
+        name: a.name,
+        basePfn: a.ranges[0]!.basePfn,
+        count: a.ranges[0]!.count,
+        orderPerBit: a.orderPerBit,
+      };
+    });
+  }
+  return 'auto';
+}
+
+/** --bitmap plain|indexed. */
+export function bitmapFactoryFromFlag(v: string | undefined): CmaBitmapFactory {
+  if (v === undefined || v === 'indexed') return indexedBitmapFactory;
+  if (v === 'plain') return plainBitmapFactory;
+  throw new UsageError(`--bitmap: '${v}' is not plain or indexed`);
+}
+
+/** A progress bar on stderr for long inputs on a terminal; returns the callback and a stop. */
+export function progressFor(
+  src: TraceSource,
+  quiet: boolean,
+): { onProgress?: (b: number) => void; stop: () => void } {
+  if (quiet || !process.stderr.isTTY || src.size === null || src.size < 16 * 1024 * 1024 || src.gzip)
+    return { stop: () => {} };
+  const bar = new SingleBar({
+    format: 'reading {bar} {percentage}% | {value}/{total} MB',
+    stream: process.stderr,
+    hideCursor: true,
+  });
+  const total = Math.ceil(src.size / 1e6);
+  bar.start(total, 0);
+  let last = 0;
+  return {
+    onProgress: (b) => {
+      const mb = Math.floor(b / 1e6);
+      if (mb !== last) {
+        last = mb;
+        bar.update(Math.min(mb, total));
+      }
+    },
+    stop: () => bar.stop(),
+  };
+}
+
+function hex(n: number): string {
+  return n < 0 ? '-1' : `0x${n.toString(16)}`;
+}
+
+function fmtTs(us: number): string {
+  return Number.isNaN(us) ? '-' : (us / 1e6).toFixed(6);
+}
+
+/** The final state of a replay as a snapshot document that `cat`/`analyze` read. */
+export function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
+  const files: Record<string, string> = {};
+  const dirs = ['kernel', 'kernel/debug', 'kernel/debug/cma'];
+  const writeOnly: string[] = [];
+  for (const a of r.areas) {
+    const d = `kernel/debug/cma/${a.name}`;
+    dirs.push(d);
+    files[`${d}/base_pfn`] = `${a.basePfn}\n`;
+    files[`${d}/count`] = `${a.count}\n`;
+    files[`${d}/order_per_bit`] = `${a.orderPerBit}\n`;
+    files[`${d}/used`] = `${a.used}\n`;
+    files[`${d}/maxchunk`] = `${a.maxchunk}\n`;
+    files[`${d}/bitmap`] = a.bitmapText;
+    writeOnly.push(`${d}/alloc`, `${d}/free`);
+  }
+  return {
+    format: 'cma-debug-snapshot',
+    version: 1,
+    source: `replay of ${label}`,
+    capturedAt: new Date().toISOString(),
+    kernelRelease: null,
+    files,
+    symlinks: {},
+    dirs,
+    writeOnly,
+    unreadable: {},
+  };
+}
+
+function csvField(v: string | number | null): string {
+  const s = v === null ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+interface ReplayFlags extends TraceAreaFlags {
+  json?: boolean;
+  save?: string;
+  timeline?: string;
+  allocations?: string;
+  resync?: boolean;
+  show?: string;
+  quiet?: boolean;
+}
+
+export function registerReplay(program: Command): void {
+  addSystemOptions(
+    program
+      .command('replay')
+      .description(
+        'replay an ftrace cma trace (trace, trace_pipe, trace-cmd report; file, - for stdin, or .gz) on\n' +
+          'emulated 6.1 areas: check every placement against the kernel, explain every failure',
+      )
+      .argument('<trace>', 'trace file, .gz, or - for stdin')
+      .argument(
+        '[areas...]',
+        'area specs, as --area (default: the trace\'s "# cma_area:" lines, else inferred)',
+      )
+      .option('--from-snapshot <file>', 'take the areas from a snapshot file')
+      .option('--infer', 'guess the areas from the pfns in the trace (rounded to 512 pages; a guess)')
+      .option('--json', 'print the result as JSON')
+      .option('--save <file>', 'save the final state as a snapshot (readable by cat/analyze)')
+      .option('--timeline <file>', 'draw used and maxchunk over time (.svg or .png)')
+      .option('--allocations <file>', 'write the whole allocation table as CSV')
+      .option('--no-resync', 'after a mismatch keep our own placement instead of following the trace')
+      .option('--bitmap <kind>', "bitmap implementation: indexed (default) or plain (the kernel's scan)")
+      .option('--show <n>', 'failures/mismatches/anomalies listed in the text report', '10')
+      .option('-q, --quiet', 'no progress bar'),
+  ).action(async (trace: string, positional: string[], flags: ReplayFlags) => {
+    const areas = areasFromFlags(flags, positional);
+    const show = Number(flags.show ?? '10');
+    if (!Number.isInteger(show) || show < 0) throw new UsageError(`--show: '${flags.show}' is not a count`);
+    if (flags.timeline !== undefined && !/\.(svg|png)$/i.test(flags.timeline))
+      throw new UsageError(`--timeline: '${flags.timeline}' must end in .svg or .png`);
+    let src: TraceSource;
+    try {
+      src = await openTraceSource(trace, areas === 'auto' || areas === 'infer');
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const csv = flags.allocations !== undefined ? createWriteStream(flags.allocations) : null;
+    csv?.write('area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts\n');
+    const progress = progressFor(src, !!flags.quiet);
+    let r: ReplayResult;
+    try {
+      r = await replayTrace(src, {
+        areas,
+        bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
+        resync: flags.resync !== false,
+        allocations: true,
+        ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
+        ...(csv
+          ? {
+              onAllocation: (a: AllocationRecord) =>
+                csv.write(
+                  `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}\n`,
+                ),
+            }
+          : {}),
+        ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+      });
+    } catch (e) {
+      progress.stop();
+      if ((e as NodeJS.ErrnoException).code !== undefined || /stdin can only/.test((e as Error).message))
+        throw new UsageError(`${src.label}: ${(e as Error).message}`);
+      throw e;
+    } finally {
+      src.dispose();
+    }
+    progress.stop();
+    if (csv) await new Promise<void>((res) => csv.end(res));
+    if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
+    if (flags.timeline !== undefined) {
+      if (flags.timeline.toLowerCase().endsWith('.png')) writeFileSync(flags.timeline, timelinePng(r));
+      else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${src.label}`));
+    }
+    if (flags.json) {
+      const { timeline: _t, ...rest } = r;
+      const out = {
+        ...rest,
+        areas: r.areas.map(({ words: _w, bitmapText: _b, ...a }) => a),
+        allocations: r.allocations.length,
+      };
+      process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
+    } else process.stdout.write(textReport(r, src.label, show));
+    if (r.mismatches > 0 && r.areaSource !== 'inferred') process.exitCode = 1;
+  });
+}
+
+function textReport(r: ReplayResult, label: string, show: number): string {
+  const o: string[] = [];
+  o.push(
+    `trace ${label}: ${r.lines} lines, ${r.events} cma events, ${r.otherLines} other lines skipped, ${r.malformed} malformed`,
+  );
+  for (const m of r.malformedLines.slice(0, show)) o.push(`  line ${m.line}: ${m.reason}: ${m.text}`);
+  if (r.joinedSplitLines > 0)
+    o.push(`  ${r.joinedSplitLines} events of unnamed areas (name=cma%d\\n) rejoined`);
+  const src = {
+    options: 'areas: from the options',
+    annotation: 'areas: from the trace\'s "# cma_area:" lines',
+    inferred:
+      'areas: INFERRED from the pfns in the trace (base rounded down, end up to 512 pages, order_per_bit 0): a guess, mismatches are expected; give the real areas with --area or --from-snapshot',
+  }[r.areaSource];
+  o.push(src);
+  for (const a of r.areas) {
+    o.push(
+      `area ${a.name}: base_pfn ${hex(a.basePfn)} count ${a.count} order_per_bit ${a.orderPerBit}`,
+      `  allocations: ${a.allocStarts} requested, ${a.allocsOk} ok, ${a.allocsFailed} failed (no room ${a.failedNoSpace}, migration error ${a.failedMigration}, larger than the area ${a.failedOversize}); busy retries ${a.busyRetries}`,
+      `  releases: ${a.releases}   mismatches: ${a.mismatches}`,
+      `  final: used ${a.used}  maxchunk ${a.maxchunk}  peak used ${a.peakUsed}  live allocations ${a.liveAllocations}`,
+      `  bitmap sha256 ${a.bitmapSha256}`,
+    );
+  }
+  if (r.skippedOtherArea > 0) o.push(`events of other areas skipped: ${r.skippedOtherArea}`);
+  const fc = r.failureClasses;
+  o.push(
+    `failures: ${r.allocs.failed} — fragmentation ${fc.fragmentation} (enough free pages, no fitting run), exhaustion ${fc.exhaustion} (not enough free pages), larger than the area ${fc.oversize}, migration error ${fc.migration}`,
+  );
+  for (const f of r.failures.slice(0, show))
+    o.push(
+      `  line ${f.line} ${fmtTs(f.ts)} ${f.task}-${f.pid} ${f.area}: ${f.pages} pages align ${f.align} → ${f.class}: ${f.freePages} pages free, ${f.neededPages} needed${f.busyRetries ? `, after ${f.busyRetries} busy retries` : ''}`,
+    );
+  o.push(`mismatches: ${r.mismatches}`);
+  for (const m of r.mismatchList.slice(0, show))
+    o.push(
+      `  line ${m.line} ${m.event} ${m.area} pid ${m.pid}: kernel ${m.traceOk ? hex(m.tracePfn) : `NULL (pfn ${hex(m.tracePfn)})`}, replay ${hex(m.ourPfn)}`,
+    );
+  o.push(`anomalies: ${r.anomalies}`);
+  for (const a of r.anomalyList.slice(0, show)) o.push(`  line ${a.line} ${a.event}: ${a.reason}`);
+  if (r.pendingAtEnd > 0) o.push(`calls still inside cma_alloc() at the end: ${r.pendingAtEnd}`);
+  const live = [...r.allocations].sort((a, b) => b.pages - a.pages).slice(0, show);
+  if (live.length > 0) {
+    o.push(`largest live allocations at the end (of ${r.allocations.length}):`);
+    for (const a of live)
+      o.push(
+        `  ${a.area} ${hex(a.pfn)} ${a.pages} pages  ${a.task}-${a.pid}  start ${fmtTs(a.startTs)} latency ${Number.isNaN(a.latencyUs) ? '-' : `${a.latencyUs} us`} busy ${a.busyRetries}`,
+      );
+  }
+  return `${o.join('\n')}\n`;
+}
