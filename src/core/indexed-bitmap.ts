@@ -142,91 +142,133 @@ export class IndexedBitmap implements CmaBitmap {
     s[i + 2] = maxClear(x, this.table);
   }
 
-  /** Recomputes internal node v from its children, each `h` bits long. */
-  private combine(v: number, h: number): void {
+  /** Recomputes internal node v from its children, each `h` bits long; true if it changed. */
+  private combine(v: number, h: number): boolean {
     const s = this.s;
     const l = 6 * v;
-    const r = l + 3;
-    const i = 3 * v;
     const lp = s[l]!;
     const ls = s[l + 1]!;
-    const rp = s[r]!;
-    const rs = s[r + 1]!;
-    s[i] = lp === h ? h + rp : lp;
-    s[i + 1] = rs === h ? h + ls : rs;
-    let m = s[l + 2]!;
-    const rm = s[r + 2]!;
-    if (rm > m) m = rm;
-    if (ls + rp > m) m = ls + rp;
-    s[i + 2] = m;
+    const rp = s[l + 3]!;
+    const rs = s[l + 4]!;
+    const pre = lp === h ? h + rp : lp;
+    const suf = rs === h ? h + ls : rs;
+    const max = Math.max(s[l + 2]!, s[l + 5]!, ls + rp);
+    const i = 3 * v;
+    if (s[i] === pre && s[i + 1] === suf && s[i + 2] === max) return false;
+    s[i] = pre;
+    s[i + 1] = suf;
+    s[i + 2] = max;
+    return true;
   }
 
-  /** Recomputes the leaves of words [w0, w1] and their ancestors. */
-  private refresh(w0: number, w1: number): void {
-    for (let w = w0; w <= w1; w++) this.leaf(w);
-    let a = (this.leaves + w0) >>> 1;
-    let b = (this.leaves + w1) >>> 1;
+  /**
+   * Sets (value -1) or clears (value 0) bits [lo, hi), 0 ≤ lo < hi ≤ maxno, and updates the index:
+   * the words and nodes wholly inside the range get constants, only the two edges are recomputed,
+   * and the climb stops at the first level where nothing changed. O(k + log n) for k words.
+   */
+  private fill(lo: number, hi: number, value: number): void {
+    const map = this.words;
+    const s = this.s;
+    const leaves = this.leaves;
+    const w0 = lo >>> 5;
+    const w1 = (hi - 1) >>> 5;
+    const full = value === 0 ? 32 : 0;
+    let delta = 0;
+    // the two edge words
+    const m0 = w0 === w1 ? lowMask(((hi - 1) & 31) + 1) & ~lowMask(lo & 31) : ~lowMask(lo & 31);
+    delta += this.applyWord(w0, m0, value);
+    if (w1 !== w0) delta += this.applyWord(w1, lowMask(((hi - 1) & 31) + 1), value);
+    // the words in between, and their leaves
+    for (let w = w0 + 1; w < w1; w++) {
+      const old = map[w]!;
+      delta += value === 0 ? -popcount32(old) : 32 - popcount32(old);
+      map[w] = value >>> 0;
+      const i = 3 * (leaves + w);
+      s[i] = full;
+      s[i + 1] = full;
+      s[i + 2] = full;
+    }
+    this.setBits += delta;
+    let a = (leaves + w0) >>> 1;
+    let b = (leaves + w1) >>> 1;
     let h = 32;
-    while (a >= 1) {
-      for (let v = a; v <= b; v++) this.combine(v, h);
+    if (a === 0) return; // a single word: the leaf is the root
+    for (;;) {
+      // node a (and b), from their children; interior nodes are constants
+      let changed = false;
+      let v = a;
+      for (;;) {
+        const l = 6 * v;
+        const lp = s[l]!;
+        const ls = s[l + 1]!;
+        const rp = s[l + 3]!;
+        const rs = s[l + 4]!;
+        const pre = lp === h ? h + rp : lp;
+        const suf = rs === h ? h + ls : rs;
+        const lm = s[l + 2]!;
+        const rm = s[l + 5]!;
+        const j = ls + rp;
+        const max = lm > rm ? (lm > j ? lm : j) : rm > j ? rm : j;
+        const i = 3 * v;
+        if (s[i] !== pre || s[i + 1] !== suf || s[i + 2] !== max) {
+          s[i] = pre;
+          s[i + 1] = suf;
+          s[i + 2] = max;
+          changed = true;
+        }
+        if (v === b) break;
+        v = b;
+      }
+      if (b - a > 1) {
+        const len = value === 0 ? 2 * h : 0;
+        for (let u = a + 1; u < b; u++) {
+          const i = 3 * u;
+          s[i] = len;
+          s[i + 1] = len;
+          s[i + 2] = len;
+        }
+        changed = true;
+      }
+      if (!changed || a === 1) return;
       a >>>= 1;
       b >>>= 1;
       h *= 2;
     }
   }
 
+  /** Sets (value -1) or clears (0) the bits of `mask` in word w and recomputes its leaf; returns Δ set bits. */
+  private applyWord(w: number, mask: number, value: number): number {
+    const map = this.words;
+    const old = map[w]!;
+    const nw = (value === 0 ? old & ~mask : old | mask) >>> 0;
+    if (nw === old) return 0;
+    map[w] = nw;
+    this.leaf(w);
+    return popcount32(nw) - popcount32(old);
+  }
+
   /** Clamps [start, start + nbits) to the bitmap; returns [start, end) or null when empty. */
   private clampRange(start: number, nbits: number): [number, number] | null {
     if (!(nbits > 0)) return null;
-    const lo = Math.max(start, 0);
+    const lo = start < 0 ? 0 : start;
     const hi = Math.min(start + nbits, this.maxno);
     return hi > lo ? [lo, hi] : null;
   }
 
   set(start: number, nbits: number): void {
-    const r = this.clampRange(start, nbits);
-    if (!r) return;
-    const [lo, hi] = r;
-    const map = this.words;
-    const w0 = lo >>> 5;
-    const w1 = (hi - 1) >>> 5;
-    let delta = 0;
-    for (let w = w0; w <= w1; w++) {
-      const from = w === w0 ? lo & 31 : 0;
-      const to = w === w1 ? ((hi - 1) & 31) + 1 : 32;
-      const mask = (to === 32 ? -1 : lowMask(to)) & ~lowMask(from);
-      const old = map[w]!;
-      const nw = (old | mask) >>> 0;
-      if (nw !== old) {
-        delta += popcount32(nw) - popcount32(old);
-        map[w] = nw;
-      }
+    if (start >= 0 && nbits > 0 && start + nbits <= this.maxno) this.fill(start, start + nbits, -1);
+    else {
+      const r = this.clampRange(start, nbits);
+      if (r) this.fill(r[0], r[1], -1);
     }
-    this.setBits += delta;
-    this.refresh(w0, w1);
   }
 
   clear(start: number, nbits: number): void {
-    const r = this.clampRange(start, nbits);
-    if (!r) return;
-    const [lo, hi] = r;
-    const map = this.words;
-    const w0 = lo >>> 5;
-    const w1 = (hi - 1) >>> 5;
-    let delta = 0;
-    for (let w = w0; w <= w1; w++) {
-      const from = w === w0 ? lo & 31 : 0;
-      const to = w === w1 ? ((hi - 1) & 31) + 1 : 32;
-      const mask = (to === 32 ? -1 : lowMask(to)) & ~lowMask(from);
-      const old = map[w]!;
-      const nw = (old & ~mask) >>> 0;
-      if (nw !== old) {
-        delta += popcount32(nw) - popcount32(old);
-        map[w] = nw;
-      }
+    if (start >= 0 && nbits > 0 && start + nbits <= this.maxno) this.fill(start, start + nbits, 0);
+    else {
+      const r = this.clampRange(start, nbits);
+      if (r) this.fill(r[0], r[1], 0);
     }
-    this.setBits += delta;
-    this.refresh(w0, w1);
   }
 
   weight(): number {

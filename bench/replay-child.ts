@@ -1,0 +1,133 @@
+// One measured replay, in its own process (bundled by bench/run.ts into .bench/replay-child.mjs so
+// that start-up is plain node, as for a built cma-debug). Prints one JSON line on stdout.
+//
+//   node .bench/replay-child.mjs replay --impl indexed|plain --trace FILE --name N --base-pfn P
+//        --count C --opb K [--max-events N] [--micro]
+//
+// --micro additionally times `used`/`maxchunk` reads on the final state, through the core
+// (cmaUsedPages/cmaMaxchunkPages of an emulated 6.1 system that owns the replayed bitmap) and
+// through the debugfs files (sys.readFile).
+
+import { createHash } from 'node:crypto';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { cmaMaxchunkPages, cmaUsedPages } from '../src/core/cma.ts';
+import { type CmaBitmap, type CmaBitmapFactory, plainBitmapFactory } from '../src/core/cma-bitmap.ts';
+import { createSystem } from '../src/core/create.ts';
+import { indexedBitmapFactory } from '../src/core/indexed-bitmap.ts';
+import { PROFILE_6_1 } from '../src/core/profile.ts';
+import { formatU32Array } from '../src/core/u32-array.ts';
+import { MinReplay } from './replay-min.ts';
+
+function arg(name: string, def?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : def;
+  if (v === undefined) throw new Error(`missing --${name}`);
+  return v;
+}
+
+function vmHwmKb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) : -1;
+}
+
+/** ns per call of fn, over enough calls to take ~50 ms. */
+function timeCalls(fn: () => number): { nsPerCall: number; calls: number; value: number } {
+  let sink = 0;
+  let calls = 0;
+  let batch = 1;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0n;
+  while (elapsed < 50_000_000n) {
+    for (let i = 0; i < batch; i++) sink += fn();
+    calls += batch;
+    batch = Math.min(batch * 2, 1 << 20);
+    elapsed = process.hrtime.bigint() - t0;
+  }
+  return { nsPerCall: Number(elapsed) / calls, calls, value: sink / calls };
+}
+
+function main(): void {
+  const t0 = performance.now();
+  const impl = arg('impl');
+  const trace = arg('trace');
+  const area = {
+    name: arg('name', 'reserved'),
+    basePfn: Number(arg('base-pfn')),
+    count: Number(arg('count')),
+    orderPerBit: Number(arg('opb', '0')),
+  };
+  const maxEvents = Number(arg('max-events', 'Infinity'));
+  const micro = process.argv.includes('--micro');
+  const base: CmaBitmapFactory = impl === 'plain' ? plainBitmapFactory : indexedBitmapFactory;
+
+  // the system (only for --micro) owns the bitmap the replay fills
+  const sys = micro
+    ? createSystem({
+        profile: '6.1',
+        areas: [
+          `name=${area.name},count=${area.count},base_pfn=${area.basePfn},order_per_bit=${area.orderPerBit}`,
+        ],
+        bitmapFactory: base,
+      })
+    : null;
+  const sysBitmap: CmaBitmap | undefined = sys?.areas[0]?.area.ranges[0]?.bitmap;
+  const factory: CmaBitmapFactory = sysBitmap ? () => sysBitmap : base;
+
+  const replay = new MinReplay(area, factory, maxEvents);
+  const fd = openSync(trace, 'r');
+  const buf = new Uint8Array(1 << 20);
+  let bytes = 0;
+  while (replay.wantsMore) {
+    const n = readSync(fd, buf, 0, buf.length, null);
+    if (n <= 0) break;
+    bytes += n;
+    replay.feed(buf.subarray(0, n));
+  }
+  closeSync(fd);
+  const result = replay.end();
+  const tReplay = performance.now();
+
+  const bm = replay.bitmap;
+  const unit = 2 ** area.orderPerBit;
+  const used = bm.weight() * unit;
+  const maxchunk = bm.longestZeroRun() * unit;
+  const text = formatU32Array(bm.words, bm.words.length);
+  const bitmapSha256 = createHash('sha256').update(text).digest('hex');
+  const tEnd = performance.now();
+
+  const out: Record<string, unknown> = {
+    impl,
+    trace,
+    bytesRead: bytes,
+    ...result,
+    usedPages: used,
+    maxchunkPages: maxchunk,
+    bitmapSha256,
+    replayMs: tReplay - t0,
+    debugfsMs: tEnd - tReplay,
+    mainMs: tEnd - t0,
+    vmHwmKb: vmHwmKb(),
+  };
+
+  if (sys && sys.areas[0]) {
+    const a = sys.areas[0].area;
+    const dir = `/sys/kernel/debug/cma/${area.name}`;
+    const readNum = (f: string): number => {
+      const r = sys.readFile(`${dir}/${f}`);
+      if (!r.ok) throw new Error(`read ${f}: ${r.errno}`);
+      return Number(r.text);
+    };
+    if (readNum('used') !== used || readNum('maxchunk') !== maxchunk) throw new Error('debugfs disagrees');
+    out.micro = {
+      bitmapWeight: timeCalls(() => bm.weight()),
+      bitmapLongestZeroRun: timeCalls(() => bm.longestZeroRun()),
+      cmaUsedPages: timeCalls(() => cmaUsedPages(a, PROFILE_6_1)),
+      cmaMaxchunkPages: timeCalls(() => cmaMaxchunkPages(a)),
+      debugfsUsed: timeCalls(() => readNum('used')),
+      debugfsMaxchunk: timeCalls(() => readNum('maxchunk')),
+    };
+  }
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+main();
