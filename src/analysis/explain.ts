@@ -98,7 +98,10 @@ export function explainAlloc(area: CmaArea, profile: KernelProfile, pages: numbe
   const totalBits = area.ranges.reduce((s, x) => s + x.bitmap.maxno, 0);
   if (bits > totalBits) return fail('exhaustion', `larger than the whole area (${area.count} pages)`);
   if (bits * 2 ** opb > freePages)
-    return fail('exhaustion', `needs ${bits * 2 ** opb} pages (${bits} bits) but only ${freePages} are free`);
+    return fail(
+      'exhaustion',
+      `needs ${bits * 2 ** opb} pages (${bits} bit${bits === 1 ? '' : 's'}) but only ${freePages} are free`,
+    );
   if (bits > largestRange)
     return fail('fragmentation', `${freePages} pages are free but no single range holds ${pages} pages`);
   const plain = largestUsablePages(area, 0, runs);

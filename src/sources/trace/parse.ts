@@ -467,7 +467,7 @@ export class TraceLineParser implements TraceEvent {
         }
         this.align = v;
         seen |= F_ALIGN;
-      } else if (kl === 7 && c0 === 101 /* errorno */) {
+      } else if (kl === 7 && c0 === 101 && buf[ks + 3] === 111 /* errorno, not err_iso */) {
         const neg = buf[vs] === DASH;
         const v = this.dec(buf, neg ? vs + 1 : vs, ve, false);
         if (Number.isNaN(v)) {

@@ -1,10 +1,16 @@
 // Every CLI command, registered in the order `--help` lists them.
 
 import type { Command } from 'commander';
+import { registerAnalyze } from './analyze.ts';
 import { registerAreas } from './areas.ts';
+import { registerCat } from './cat.ts';
 import { registerExec } from './exec.ts';
+import { registerExplain } from './explain.ts';
 import { registerMount } from './mount.ts';
+import { registerRender } from './render.ts';
 import { registerServe } from './serve.ts';
+import { registerSnapshot } from './snapshot.ts';
+import { registerStatus } from './status.ts';
 
 /** Adds every command to the program. */
 export function registerCommands(program: Command): void {
@@ -12,4 +18,10 @@ export function registerCommands(program: Command): void {
   registerExec(program);
   registerMount(program);
   registerServe(program);
+  registerSnapshot(program);
+  registerCat(program);
+  registerStatus(program);
+  registerAnalyze(program);
+  registerExplain(program);
+  registerRender(program);
 }

@@ -1,0 +1,117 @@
+// `cma-debug analyze SOURCE [--area NAME] [--json]`: free-run histogram, largest run at each
+// alignment, and the fits / exhaustion / fragmentation verdict for request sizes.
+
+import type { Command } from 'commander';
+import { explainAlloc } from '../../../analysis/explain.ts';
+import { summarizeArea } from '../../../analysis/summary.ts';
+import type { AreaModel } from '../../../sources/model.ts';
+import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import type { SourceFlags } from '../source-options.ts';
+import { addSourceOptions, captureAreas, SOURCE_HELP } from '../source-options.ts';
+import { UsageError } from '../system-options.ts';
+
+/** The JSON object of one area (numbers in pages). */
+export function analyzeAreaJson(m: AreaModel, requests: number[], align: number) {
+  const s = summarizeArea(m.area, m.layout === 'ranges');
+  const profile = profileForLayout(m.layout);
+  return {
+    name: m.name,
+    basePfn: s.basePfn,
+    count: s.count,
+    orderPerBit: s.orderPerBit,
+    layout: m.layout,
+    used: m.reported.used ?? s.used,
+    maxchunk: s.maxchunk,
+    free: s.free,
+    usedFromBitmap: s.usedFromBitmap,
+    reportedUsed: m.reported.used,
+    reportedMaxchunk: m.reported.maxchunk,
+    fragmentation: s.fragmentation,
+    freeRuns: s.freeRunCount,
+    fitsUpTo: s.fitsUpTo,
+    histogram: s.histogram,
+    largestByOrder: s.largestByOrder,
+    ranges: s.ranges,
+    sysfs: Object.fromEntries(Object.entries(m.sysfs).map(([k, v]) => [k, Number(v)])),
+    requests: requests.map((pages) => {
+      const e = explainAlloc(m.area, profile, pages, align);
+      return { pages, align, verdict: e.verdict, ok: e.ok, pfn: e.pfn, reason: e.reason };
+    }),
+    notes: m.notes,
+  };
+}
+
+function text(a: ReturnType<typeof analyzeAreaJson>): string {
+  const out = [
+    `== ${a.name}: ${a.count} pages, order_per_bit ${a.orderPerBit}, ${a.ranges.length} range(s), layout ${a.layout}`,
+    `used ${a.used}  free ${a.free}  maxchunk ${a.maxchunk}  free runs ${a.freeRuns}  fragmentation ${(a.fragmentation * 100).toFixed(1)}% (1 - maxchunk/free)`,
+  ];
+  if (a.reportedMaxchunk !== null && a.reportedMaxchunk !== a.maxchunk)
+    out.push(`warning: the maxchunk file says ${a.reportedMaxchunk} (captured while changing?)`);
+  if (a.ranges.length > 1)
+    a.ranges.forEach((r, i) => {
+      out.push(
+        `range ${i}: base_pfn 0x${r.basePfn.toString(16)} ${r.count} pages, ${r.usedBits} bits used, maxchunk ${r.maxchunk}`,
+      );
+    });
+  out.push(
+    `requests of 1..${a.fitsUpTo} pages fit; ${a.fitsUpTo + 1}..${a.free} fail by fragmentation; more than ${a.free} by exhaustion`,
+  );
+  out.push('free runs (pages): count, total pages');
+  for (const b of a.histogram)
+    out.push(
+      `  ${`${b.minPages}-${b.maxPages}`.padStart(17)}: ${String(b.runs).padStart(6)} ${String(b.pages).padStart(10)}`,
+    );
+  out.push('largest request that fits, by alignment order (2^order pages):');
+  out.push(`  ${a.largestByOrder.map((o) => `${o.order}:${o.pages}`).join('  ')}`);
+  for (const r of a.requests)
+    out.push(
+      `alloc ${r.pages} align ${r.align}: ${r.verdict}${r.pfn !== null ? ` at pfn 0x${r.pfn.toString(16)}` : ''} (${r.reason})`,
+    );
+  for (const n of a.notes) out.push(`note: ${n}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function registerAnalyze(program: Command): void {
+  addSourceOptions(
+    program
+      .command('analyze')
+      .description(
+        `free-run histogram, largest usable run per alignment, fits/exhaustion/fragmentation verdicts\n${SOURCE_HELP}`,
+      )
+      .argument('[source]', 'where to read (default: live /sys)')
+      .option('--area <name>', 'only this area')
+      .option(
+        '--alloc <pages>',
+        'verdict for a request of this many pages (repeatable)',
+        (v: string, p: string[] | undefined) => [...(p ?? []), v],
+      )
+      .option('--align <order>', 'alignment order of the --alloc requests', '0')
+      .option(
+        '--json',
+        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}',
+      ),
+  ).action(
+    async (
+      source: string | undefined,
+      flags: SourceFlags & { area?: string; alloc?: string[]; align: string; json?: boolean },
+    ) => {
+      const requests = (flags.alloc ?? []).map((v) => {
+        if (!/^\d+$/.test(v) || Number(v) === 0)
+          throw new UsageError(`--alloc: '${v}' is not a positive number of pages`);
+        return Number(v);
+      });
+      if (!/^\d+$/.test(flags.align) || Number(flags.align) > 63)
+        throw new UsageError(`--align: '${flags.align}' is not an order`);
+      const { tree, areas } = await captureAreas(source, flags);
+      const chosen = flags.area !== undefined ? [pickArea(areas, flags.area, tree.source)] : areas;
+      if (chosen.length === 0) throw new UsageError(`${tree.source}: no CMA areas`);
+      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align)));
+      if (flags.json)
+        process.stdout.write(
+          `${JSON.stringify({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: out }, null, 2)}\n`,
+        );
+      else process.stdout.write(out.map(text).join('\n'));
+    },
+  );
+}

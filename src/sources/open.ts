@@ -1,0 +1,72 @@
+// Choosing a source from the user's words: a path (directory tree or copy, snapshot file or
+// kernel log, told apart by content), `live`, `--root DIR`, `--adb [SERIAL]`, `--ssh HOST`,
+// `--dmesg FILE`, or an emulated system.
+
+import * as fs from 'node:fs';
+import type { CmaSystem } from '../core/system.ts';
+import { copiedDirSource, liveSource } from './dir-source.ts';
+import { emulatorSource } from './emulator-source.ts';
+import type { KernelLogOptions } from './kernel-log.ts';
+import { kernelLogSource } from './kernel-log.ts';
+import type { RemoteOptions } from './remote.ts';
+import { adbSource, sshSource } from './remote.ts';
+import { snapshotSource } from './snapshot.ts';
+import type { CmaSource } from './source.ts';
+import { SourceError } from './tree.ts';
+
+/** What the user asked for. */
+export type SourceSpec =
+  | { readonly kind: 'live'; readonly root?: string }
+  | { readonly kind: 'path'; readonly path: string }
+  | { readonly kind: 'adb'; readonly serial?: string; readonly remote?: RemoteOptions }
+  | { readonly kind: 'ssh'; readonly host: string; readonly remote?: RemoteOptions }
+  | { readonly kind: 'dmesg'; readonly file: string; readonly log?: KernelLogOptions }
+  | { readonly kind: 'emulator'; readonly system: CmaSystem };
+
+/** What a file path holds, by its first bytes: a snapshot (JSON) or a kernel log. */
+export function fileKind(file: string): 'dir' | 'snapshot' | 'log' {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (e) {
+    throw new SourceError(
+      `${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (e as Error).message}`,
+    );
+  }
+  if (st.isDirectory()) return 'dir';
+  let head: string;
+  try {
+    const fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(256);
+    const n = fs.readSync(fd, buf, 0, 256, 0);
+    fs.closeSync(fd);
+    head = buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    throw new SourceError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
+  }
+  return head.trimStart().startsWith('{') ? 'snapshot' : 'log';
+}
+
+/** The source a spec names. */
+export function openSource(spec: SourceSpec): CmaSource {
+  switch (spec.kind) {
+    case 'live':
+      return liveSource(spec.root ?? '/sys');
+    case 'adb':
+      return adbSource(spec.serial, spec.remote);
+    case 'ssh':
+      return sshSource(spec.host, spec.remote);
+    case 'dmesg':
+      return kernelLogSource(spec.file, spec.log);
+    case 'emulator':
+      return emulatorSource(spec.system);
+    case 'path': {
+      const kind = fileKind(spec.path);
+      if (kind === 'dir') return copiedDirSource(spec.path);
+      if (kind === 'snapshot') return snapshotSource(spec.path);
+      return kernelLogSource(spec.path);
+    }
+  }
+}
