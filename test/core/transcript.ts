@@ -70,7 +70,12 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
     if (i === last) throw new Error(`transcript replay stuck at line ${i + 1}`);
     last = i;
     const line = lines[i]!;
-    let m: RegExpExecArray | null;
+    let m: RegExpExecArray = [] as unknown as RegExpExecArray;
+    const is = (re: RegExp): boolean => {
+      const r = re.exec(line);
+      if (r) m = r;
+      return r !== null;
+    };
     if (line.startsWith('$ ')) {
       const cmd = line.slice(2);
       actual.push(line);
@@ -86,7 +91,7 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
       while (i < lines.length && !lines[i]!.startsWith('==')) copyThrough(lines[i++]!);
       continue;
     }
-    if ((m = /^== ls (\S+)$/.exec(line))) {
+    if (is(/^== ls (\S+)$/)) {
       actual.push(line);
       const names = sys.readdir(m[1]!);
       if (names.ok) actual.push(...names.names);
@@ -124,22 +129,22 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
       i++;
       continue;
     }
-    if ((m = /^(cma_alloc_success|cma_alloc_fail) \d+$/.exec(line))) {
+    if (is(/^(cma_alloc_success|cma_alloc_fail) \d+$/)) {
       actual.push(`${m[1]} ${sys.vmstat[m[1] as 'cma_alloc_success']}`);
       i++;
       continue;
     }
-    if ((m = /^ {2}(\S+?)\/(\w+): /.exec(line)) && !line.startsWith(`  ${S}`)) {
+    if (!line.startsWith(`  ${S}`) && is(/^ {2}(\S+?)\/(\w+): /)) {
       actual.push(`  ${m[1]}/${m[2]}: ${catSubst(sys, `${D}/${m[1]}/${m[2]}`)}`);
       i++;
       continue;
     }
-    if ((m = /^ {2}(\/sys\/kernel\/mm\/cma\/\S+): /.exec(line))) {
+    if (is(/^ {2}(\/sys\/kernel\/mm\/cma\/\S+): /)) {
       actual.push(`  ${m[1]}: ${catSubst(sys, m[1]!)}`);
       i++;
       continue;
     }
-    if ((m = /^ {2}\(no (\S+)\)$/.exec(line))) {
+    if (is(/^ {2}\(no (\S+)\)$/)) {
       actual.push(sys.stat(m[1]!).ok ? '  (present)' : line);
       i++;
       continue;
@@ -152,7 +157,7 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
       i++;
       continue;
     }
-    if ((m = /^ {2}(fd opened before the alloc|opened after the alloc): {1,5}/.exec(line))) {
+    if (is(/^ {2}(fd opened before the alloc|opened after the alloc): {1,5}/)) {
       const label = m[0];
       let text = '';
       const area =
@@ -173,7 +178,7 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
       continue;
     }
     // ---- trace.sh ----
-    if ((m = /^== (\/sys\/kernel\/tracing\/events\/cma\/\w+\/)format$/.exec(line))) {
+    if (is(/^== (\/sys\/kernel\/tracing\/events\/cma\/\w+\/)format$/)) {
       actual.push(line);
       emitLines(catSubst(sys, `${m[1]}format`));
       i = until((l) => l.startsWith('=='));
@@ -207,7 +212,7 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
       i = until((l) => l === '' || l.startsWith('########'));
       continue;
     }
-    if ((m = /^== base_pfn of (\S+): /.exec(line))) {
+    if (is(/^== base_pfn of (\S+): /)) {
       const b = catSubst(sys, `${D}/${m[1]}/base_pfn`);
       actual.push(`== base_pfn of ${m[1]}: ${b} (0x${Number(b).toString(16)})`);
       i++;
