@@ -15,21 +15,42 @@ import { replayTrace } from '../../src/sources/trace/replay.ts';
 const FIX = join(import.meta.dirname, '../fixtures/traces');
 
 interface OracleExpected {
-  areas: { name: string; base_pfn: number; count: number; order_per_bit: number; used: number; maxchunk: number; bitmap: string }[];
+  areas: {
+    name: string;
+    base_pfn: number;
+    count: number;
+    order_per_bit: number;
+    used: number;
+    maxchunk: number;
+    bitmap: string;
+  }[];
 }
 
 describe('replay of traces captured on the real 6.1 kernel', () => {
   for (const n of [1, 2, 3]) {
     it(`capture${n}: 0 mismatches, final used/maxchunk/bitmap as the kernel printed`, async () => {
-      const exp = JSON.parse(readFileSync(join(FIX, `oracle-6.1/capture${n}.expected.json`), 'utf8')) as OracleExpected;
-      const areas = exp.areas.map((a) => ({ name: a.name, basePfn: a.base_pfn, count: a.count, orderPerBit: a.order_per_bit }));
+      const exp = JSON.parse(
+        readFileSync(join(FIX, `oracle-6.1/capture${n}.expected.json`), 'utf8'),
+      ) as OracleExpected;
+      const areas = exp.areas.map((a) => ({
+        name: a.name,
+        basePfn: a.base_pfn,
+        count: a.count,
+        orderPerBit: a.order_per_bit,
+      }));
       for (const bitmapFactory of [plainBitmapFactory, indexedBitmapFactory]) {
-        const r = await replayTrace(fileSource(join(FIX, `oracle-6.1/capture${n}.trace`)), { areas, bitmapFactory });
+        const r = await replayTrace(fileSource(join(FIX, `oracle-6.1/capture${n}.trace`)), {
+          areas,
+          bitmapFactory,
+        });
         assert.equal(r.mismatches, 0, JSON.stringify(r.mismatchList.slice(0, 3)));
         assert.equal(r.anomalies, 0, JSON.stringify(r.anomalyList.slice(0, 3)));
         assert.equal(r.malformed, 0);
         assert.ok(r.allocs.failed > 0, 'the capture has failures');
-        assert.equal(r.failureClasses.exhaustion + r.failureClasses.fragmentation + r.failureClasses.oversize, r.allocs.failed);
+        assert.equal(
+          r.failureClasses.exhaustion + r.failureClasses.fragmentation + r.failureClasses.oversize,
+          r.allocs.failed,
+        );
         for (const e of exp.areas) {
           const a = r.areas.find((x) => x.name === e.name);
           assert.ok(a, e.name);
@@ -73,7 +94,14 @@ describe('replay of gen-trace traces equals ref-replay', () => {
       const ref = JSON.parse(readFileSync(join(dir, `${name}.ref.json`), 'utf8')) as RefReplay;
       const refArea = ref.areas[0]!;
       const areas = name.includes('noannotate')
-        ? [{ name: refArea.name, basePfn: refArea.base_pfn, count: refArea.count, orderPerBit: refArea.order_per_bit }]
+        ? [
+            {
+              name: refArea.name,
+              basePfn: refArea.base_pfn,
+              count: refArea.count,
+              orderPerBit: refArea.order_per_bit,
+            },
+          ]
         : 'auto';
       for (const bitmapFactory of [plainBitmapFactory, indexedBitmapFactory]) {
         const r = await replayTrace(fileSource(join(dir, f)), { areas, bitmapFactory });
@@ -99,12 +127,15 @@ describe('replay of gen-trace traces equals ref-replay', () => {
   }
 });
 
-describe('round trip: the emulator\'s own trace replays into the same state', () => {
+describe("round trip: the emulator's own trace replays into the same state", () => {
   for (const profile of ['6.1', '7.3']) {
     it(`profile ${profile}: debugfs writes, driver allocations with align, busy pages`, async () => {
       const sys = createSystem({
         profile,
-        areas: ['name=reserved,count=4096,base_pfn=125952', 'name=big,count=8192,base_pfn=0x40000,order_per_bit=2'],
+        areas: [
+          'name=reserved,count=4096,base_pfn=125952',
+          'name=big,count=8192,base_pfn=0x40000,order_per_bit=2',
+        ],
       });
       assert.ok(sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n').ok);
       let x = 7;

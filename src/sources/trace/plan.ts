@@ -263,7 +263,8 @@ export function simulateSequence(
         minFree = maxno - used;
         minFreeOp = i;
       }
-      if (seq.transient[i]) {
+      if (seq.transient[i] && i !== stopAfter) {
+        // (kept set when inspecting the worst moment)
         if (bits > 0) bitmap.clear(bit, bits);
         used -= bits;
       } else {
