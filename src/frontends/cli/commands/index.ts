@@ -7,7 +7,9 @@ import { registerCat } from './cat.ts';
 import { registerExec } from './exec.ts';
 import { registerExplain } from './explain.ts';
 import { registerMount } from './mount.ts';
+import { registerPlan } from './plan.ts';
 import { registerRender } from './render.ts';
+import { registerReplay } from './replay.ts';
 import { registerServe } from './serve.ts';
 import { registerSnapshot } from './snapshot.ts';
 import { registerStatus } from './status.ts';
@@ -17,6 +19,8 @@ export function registerCommands(program: Command): void {
   registerAreas(program);
   registerExec(program);
   registerMount(program);
+  registerReplay(program);
+  registerPlan(program);
   registerServe(program);
   registerSnapshot(program);
   registerCat(program);
