@@ -296,6 +296,15 @@ for (const profile of ['6.1', '7.3'] as const) {
       const one = await srv.app.inject({ method: 'GET', url: `/api/areas/${st.area.name}` });
       assert.equal((one.json() as { used: number }).used, 30);
       assert.equal((await srv.app.inject({ method: 'GET', url: '/api/areas/nosuch' })).statusCode, 404);
+      const recs = (
+        await srv.app.inject({ method: 'GET', url: `/api/areas/${st.area.name}/records` })
+      ).json() as {
+        records: { pfn: number; count: number }[];
+      };
+      assert.deepEqual(recs.records, [
+        { pfn: st.area.ranges[0]!.basePfn, count: 10 },
+        { pfn: st.area.ranges[0]!.basePfn + 10, count: 20 },
+      ]);
 
       // buckets: the fill of each group of bits
       const bk = await srv.app.inject({

@@ -321,6 +321,7 @@ export async function createServer(
       'GET /api/areas':
         'every area: name, basePfn, count, orderPerBit, used, free, maxchunk, ranges, counters',
       'GET /api/areas/<name>': 'one area',
+      'GET /api/areas/<name>/records': 'the debugfs allocation records (what `free` releases, newest last)',
       'GET /api/areas/<name>/ranges/<i>/buckets?from=&to=&per=':
         'bitmap fill per bucket of `per` bits, one byte each (0 clear … 255 set)',
       'GET /api/analysis[?area=NAME]': 'free runs, histogram, fragmentation, largest run per alignment',
@@ -360,6 +361,14 @@ export async function createServer(
     const st = sys.area(req.params.name);
     if (!st) return clientError(reply, 404, 'NO_AREA', `no area named '${req.params.name}'`);
     return areaView(st, sys.profile);
+  });
+
+  app.get<{ Params: { name: string } }>('/api/areas/:name/records', async (req, reply) => {
+    const sys = needSystem(reply);
+    if (!sys) return reply;
+    const st = sys.area(req.params.name);
+    if (!st) return clientError(reply, 404, 'NO_AREA', `no area named '${req.params.name}'`);
+    return { records: st.records.map((r) => ({ pfn: r.pfn, count: Number(r.count) })) };
   });
 
   app.get<{ Params: { name: string; range: string }; Querystring: Record<string, string | undefined> }>(

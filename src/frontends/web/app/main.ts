@@ -174,6 +174,7 @@ class AreaCard {
   private busy = false;
   private dirty = false;
   private drawQueued = false;
+  private drawCount = 0;
   private readonly canvas: HTMLCanvasElement;
 
   constructor(view: AreaView) {
@@ -279,6 +280,7 @@ class AreaCard {
         el('div', { class: 'box' }, [
           el('h3', { text: 'free runs by size (pages)' }),
           el('canvas', { class: 'hist', width: '320', height: '120' }),
+          el('div', { class: 'runs-head muted', style: 'font-size:12px' }),
           el('ol', { class: 'runs' }),
         ]),
       ]),
@@ -574,12 +576,8 @@ class AreaCard {
         return li;
       }),
     );
-    const head = el('li', {
-      class: 'muted',
-      style: 'list-style:none;margin-left:-20px',
-      text: `${fmt(a.freeRuns)} free runs; largest:`,
-    });
-    list.prepend(head);
+    $('.runs-head', this.root).textContent =
+      `${fmt(a.freeRuns)} free run${a.freeRuns === 1 ? '' : 's'}; largest:`;
   }
 
   /** Fetches the fill of the visible bits at the canvas's resolution and draws it. */
@@ -611,6 +609,7 @@ class AreaCard {
   private draw(): void {
     const L = this.layout;
     if (!L) return;
+    this.drawCount++;
     const c = this.canvas;
     const dpr = window.devicePixelRatio || 1;
     const w = c.clientWidth;
@@ -662,6 +661,7 @@ class AreaCard {
         ctx.fillRect((i % L.cols) * L.cell, Math.floor(i / L.cols) * L.cell, L.cell, L.cell);
       }
     }
+    c.dataset.drawn = String(this.drawCount);
     const total = this.rangeBits();
     const unit = 2 ** this.view.orderPerBit;
     $('.viewinfo', this.root).textContent =
