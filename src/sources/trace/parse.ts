@@ -118,8 +118,23 @@ export class TraceLineParser implements TraceEvent {
   private commStart = 0;
   private commEnd = 0;
   comm(): string {
-    return decoder.decode(this.buf.subarray(this.commStart, this.commEnd));
+    // cached per pid; the bytes are compared, so a pid reused by another task decodes anew
+    const buf = this.buf;
+    const s = this.commStart;
+    const n = this.commEnd - s;
+    const hit = this.commCache.get(this.pid);
+    if (hit !== undefined && hit.bytes.length === n) {
+      let q = 0;
+      while (q < n && buf[s + q] === hit.bytes[q]) q++;
+      if (q === n) return hit.text;
+    }
+    const bytes = buf.slice(s, s + n);
+    const text = decoder.decode(bytes);
+    if (this.commCache.size > 65536) this.commCache.clear();
+    this.commCache.set(this.pid, { bytes, text });
+    return text;
   }
+  private readonly commCache = new Map<number, { bytes: Uint8Array; text: string }>();
 
   // ---- parser state ----
   readonly stats: ParseStats = {
