@@ -19,35 +19,10 @@ import { adbSource, sshSource } from '../../src/sources/remote.ts';
 import { formatSnapshot, snapshotFromTree, snapshotSource } from '../../src/sources/snapshot.ts';
 import type { CmaSource } from '../../src/sources/source.ts';
 import { readTreeFile } from '../../src/sources/tree.ts';
+import { installFakeRemotes } from './fake-remotes.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cma-contract-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** Stand-in adb/ssh: run the command (adb) or stdin (ssh) with sh, /sys replaced by $FAKE_SYS. */
-export function installFakeRemotes(binDir: string): void {
-  fs.mkdirSync(binDir, { recursive: true });
-  fs.writeFileSync(
-    path.join(binDir, 'adb'),
-    `#!/bin/bash
-[ "$1" = -s ] && shift 2
-[ "$1" = shell ] || { echo "adb: unknown command $1" >&2; exit 1; }
-shift
-[ -n "$FAKE_REMOTE_FAIL" ] && { echo "error: device '$FAKE_REMOTE_FAIL' not found" >&2; exit 1; }
-[ -n "$FAKE_REMOTE_HANG" ] && exec sleep 60
-exec sh -c "$(printf '%s' "$*" | sed "s#^R=/sys#R=$FAKE_SYS#")"
-`,
-    { mode: 0o755 },
-  );
-  fs.writeFileSync(
-    path.join(binDir, 'ssh'),
-    `#!/bin/bash
-[ -n "$FAKE_REMOTE_FAIL" ] && { echo "ssh: connect to host $FAKE_REMOTE_FAIL port 22: Connection refused" >&2; exit 255; }
-[ -n "$FAKE_REMOTE_HANG" ] && exec sleep 60
-sed "s#^R=/sys#R=$FAKE_SYS#" | sh -s
-`,
-    { mode: 0o755 },
-  );
-}
 
 function withEnv<T>(env: Record<string, string>, fn: () => Promise<T>): Promise<T> {
   const saved = { ...process.env };

@@ -11,6 +11,11 @@ import { readDirTree } from '../../src/sources/dir-source.ts';
 import { profileForLayout, readAreas } from '../../src/sources/model.ts';
 import { systemFromSnapshot } from '../../src/sources/snapshot.ts';
 
+function text(r: { ok: true; text: string } | { ok: false }): string {
+  assert.ok(r.ok);
+  return r.text;
+}
+
 const FIX = path.join(import.meta.dirname, '../fixtures/kernels');
 const trees = fs.readdirSync(FIX).filter((n) => /^\d/.test(n));
 
@@ -95,26 +100,26 @@ describe('systemFromSnapshot', () => {
   it('continues from a real 6.1 tree: the next debugfs alloc lands where the kernel put it', () => {
     const sys = systemFromSnapshot(readDirTree(path.join(FIX, '6.1-frag200')));
     const D = '/sys/kernel/debug/cma/reserved';
-    assert.equal(sys.readFile(`${D}/used`).text, '2767\n');
-    assert.equal(sys.readFile(`${D}/maxchunk`).text, '632\n');
+    assert.equal(text(sys.readFile(`${D}/used`)), '2767\n');
+    assert.equal(text(sys.readFile(`${D}/maxchunk`)), '632\n');
     assert.equal(
-      sys.readFile(`${D}/bitmap`).text,
+      text(sys.readFile(`${D}/bitmap`)),
       fs.readFileSync(path.join(FIX, '6.1-frag200/kernel/debug/cma/reserved/bitmap'), 'latin1'),
     );
     // the kernel put 3 pages at 0xbee50 and 40 pages at 0xbfb88 (oracle-next.json)
     assert.deepEqual(sys.cmaAlloc('reserved', 40), { ok: true, pfn: 0xbfb88 });
     assert.ok(sys.writeFile(`${D}/alloc`, '3\n').ok);
     assert.equal(sys.areas.find((s) => s.area.name === 'reserved')!.records[0]!.pfn, 0xbee50);
-    assert.equal(sys.readFile(`${D}/used`).text, '2810\n');
+    assert.equal(text(sys.readFile(`${D}/used`)), '2810\n');
   });
   it('continues from a real 7.3 multi-range tree with the 7.3 profile', () => {
     const sys = systemFromSnapshot(readDirTree(path.join(FIX, '7.3-3ranges')));
     assert.equal(sys.profile.id, '7.3');
     const D = '/sys/kernel/debug/cma/hugetlb0';
-    assert.equal(sys.readFile(`${D}/used`).text, '262852\n');
-    assert.equal(sys.readFile('/sys/kernel/mm/cma/hugetlb0/available_pages').text, `${786432 - 262852}\n`);
+    assert.equal(text(sys.readFile(`${D}/used`)), '262852\n');
+    assert.equal(text(sys.readFile('/sys/kernel/mm/cma/hugetlb0/available_pages')), `${786432 - 262852}\n`);
     assert.equal(sys.readlink(`${D}/base_pfn`).ok, true);
-    assert.equal(sys.readFile(`${D}/ranges/0/base_pfn`).text, `${0x240000}\n`);
+    assert.equal(text(sys.readFile(`${D}/ranges/0/base_pfn`)), `${0x240000}\n`);
     const r = sys.cmaAlloc('hugetlb0', 262144, 18);
     assert.deepEqual(r, { ok: true, pfn: 0x1c0000 });
   });
