@@ -193,7 +193,8 @@ export function adaptScript(text: string): string {
 /**
  * The golden lines an emulator cannot print (see adaptScript): `uname -r` (the line after
  * `== kernel`), /proc/cmdline (`console=…`), /proc/meminfo (`CmaTotal:`, `CmaFree:`) and
- * /proc/vmstat's `nr_free_cma`.
+ * /proc/vmstat's `nr_free_cma`, and the dmesg boot lines `Command line:`, `Kernel command line:` and
+ * `Memory: …K/…K available` (they match `grep cma` only through the command line).
  */
 export function dropHostLines(golden: string): string {
   const out: string[] = [];
@@ -202,6 +203,9 @@ export function dropHostLines(golden: string): string {
     const l = lines[i]!;
     if (i > 0 && lines[i - 1] === '== kernel') continue;
     if (/^console=/.test(l) || /^Cma(Total|Free):/.test(l) || /^nr_free_cma /.test(l)) continue;
+    // boot lines of dmesg that match `grep cma` only because they echo the command line or the
+    // memory map (the same information as /proc/cmdline and /proc/meminfo)
+    if (/^(Kernel )?[Cc]ommand line: /.test(l) || /^Memory: \d+K\/\d+K available /.test(l)) continue;
     out.push(l);
   }
   return out.join('\n');
@@ -220,4 +224,12 @@ export function normalisePids(text: string): string {
 /** Replaces the mount directory by /sys in a transcript (commands echo their paths). */
 export function asSys(text: string, dir: string): string {
   return text.replaceAll(dir, '/sys');
+}
+
+/**
+ * `ls -l` owner columns as the oracle's initramfs printed them: it has no /etc/passwd, so
+ * busybox shows uid/gid 0 as `0 0`; on a host with a passwd file the same inode shows `root root`.
+ */
+export function numericOwners(text: string): string {
+  return text.replace(/^([-dlcbps][-rwxsStT]{9}\s+\d+) root\s+root /gm, '$1 0 0 ');
 }

@@ -276,11 +276,12 @@ export class CmaFuseMount {
       },
       readdir: (p: string, cb: Cb<string[]>) => {
         const x = extraPath(p);
-        if (x === null) return cb(0, ['dmesg', 'vmstat']);
+        // `.` and `..` come from the filesystem in FUSE (ls -a shows them, as on debugfs)
+        if (x === null) return cb(0, ['.', '..', 'dmesg', 'vmstat']);
         if (x !== undefined) return cb(neg('ENOTDIR'));
         const r = sys.readdir(p);
         if (!r.ok) return cb(neg(r.errno));
-        cb(0, p === '/' ? [...r.names, EXTRAS_DIR] : r.names);
+        cb(0, ['.', '..', ...r.names, ...(p === '/' ? [EXTRAS_DIR] : [])]);
       },
       readlink: (p: string, cb: Cb<string>) => {
         const r = sys.readlink(p);

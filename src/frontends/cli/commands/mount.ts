@@ -33,13 +33,11 @@ function buildSystem(flags: MountFlags, areas: string[], state: StateFile | null
     const same =
       want.profile.id === saved.profile &&
       JSON.stringify(
-        want
-          .areaList()
-          .map((a) => ({
-            name: a.name,
-            orderPerBit: a.orderPerBit,
-            ranges: a.ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })),
-          })),
+        want.areaList().map((a) => ({
+          name: a.name,
+          orderPerBit: a.orderPerBit,
+          ranges: a.ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })),
+        })),
       ) === JSON.stringify(stateAreaSpecs(saved));
     if (!same)
       throw new ConfigError(
