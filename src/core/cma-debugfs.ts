@@ -154,30 +154,69 @@ function fileNode(host: DebugfsHost, st: AreaState, spec: DebugfsFileSpec, range
 
 /** The directory of one area, in the profile's layout. */
 export function cmaDebugfsAreaDir(host: DebugfsHost, st: AreaState): DirNode {
-  const classic = host.profile.layout === 'classic';
-  return dir(() => {
-    const out: [string, VfsNode][] = [];
-    for (const spec of CMA_DEBUGFS_FILES) {
-      if (spec.scope === 'area' || classic) out.push([spec.name, fileNode(host, st, spec, 0)]);
-      else out.push([spec.name, symlink(`ranges/0/${spec.name}`)]);
-    }
-    if (!classic) {
-      const rangeSpecs = CMA_DEBUGFS_FILES.filter((s) => s.scope === 'range');
-      out.push([
-        'ranges',
-        dir(() =>
-          st.area.ranges.map((_r, i): [string, VfsNode] => [
-            String(i),
-            dir(() => rangeSpecs.map((s): [string, VfsNode] => [s.name, fileNode(host, st, s, i)])),
-          ]),
-        ),
-      ]);
-    }
-    return out;
-  });
+  if (host.profile.layout === 'ranges') return rangesAreaDir(host, st);
+  return dir(() =>
+    CMA_DEBUGFS_FILES.map((spec): [string, VfsNode] => [spec.name, fileNode(host, st, spec, 0)]),
+  );
 }
 
-/** /sys/kernel/debug/cma: one directory per area. */
+/** Debugfs readdir lists the newest entry first: the reverse of creation order. */
+function newestFirst(created: [string, VfsNode][]): [string, VfsNode][] {
+  return created.slice().reverse();
+}
+
+/**
+ * The 7.x area directory. Creation order (the oracle's `find` shows it reversed): the per-area
+ * files, `ranges/` with `0/`, `1/`, … each holding base_pfn then bitmap, and last the
+ * `base_pfn` and `bitmap` symlinks to range 0.
+ */
+function rangesAreaDir(host: DebugfsHost, st: AreaState): DirNode {
+  const rangeSpecs = CMA_DEBUGFS_FILES.filter((s) => s.scope === 'range');
+  return dir(
+    () =>
+      newestFirst([
+        ...CMA_DEBUGFS_FILES.filter((s) => s.scope === 'area').map((s): [string, VfsNode] => [
+          s.name,
+          fileNode(host, st, s, 0),
+        ]),
+        [
+          'ranges',
+          dir(
+            () =>
+              newestFirst(
+                st.area.ranges.map((_r, i): [string, VfsNode] => [
+                  String(i),
+                  dir(
+                    () =>
+                      newestFirst(
+                        rangeSpecs.map((s): [string, VfsNode] => [s.name, fileNode(host, st, s, i)]),
+                      ),
+                    0o755,
+                    'EACCES',
+                    'EPERM',
+                    'given',
+                  ),
+                ]),
+              ),
+            0o755,
+            'EACCES',
+            'EPERM',
+            'given',
+          ),
+        ],
+        ...rangeSpecs.map((s): [string, VfsNode] => [s.name, symlink(`ranges/0/${s.name}`)]),
+      ]),
+    0o755,
+    'EACCES',
+    'EPERM',
+    'given',
+  );
+}
+
+/** /sys/kernel/debug/cma: one directory per area (7.x: newest area first, as readdir shows). */
 export function cmaDebugfsRoot(host: DebugfsHost, areas: () => readonly AreaState[]): DirNode {
-  return dir(() => areas().map((st): [string, VfsNode] => [st.area.name, cmaDebugfsAreaDir(host, st)]));
+  const entries = () => areas().map((st): [string, VfsNode] => [st.area.name, cmaDebugfsAreaDir(host, st)]);
+  if (host.profile.layout === 'ranges')
+    return dir(() => newestFirst(entries()), 0o755, 'EACCES', 'EPERM', 'given');
+  return dir(entries);
 }

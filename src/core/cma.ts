@@ -224,11 +224,18 @@ function rangeAlloc(
 }
 
 /**
- * cma_alloc(cma, count, align, no_warn=false): first fit, range by range; null on failure.
+ * cma_alloc(cma, count, align, no_warn): first fit, range by range; null on failure.
  * @param count pages, as the u64 the caller passed (debugfs sign-extends a C int into it)
  * @param align alignment order in pages
+ * @param noWarn no failure log (hugetlb's gigantic-page allocations); debugfs never sets it
  */
-export function cmaAlloc(hooks: KernelHooks, area: CmaArea, count: bigint, align: number): AllocResult {
+export function cmaAlloc(
+  hooks: KernelHooks,
+  area: CmaArea,
+  count: bigint,
+  align: number,
+  noWarn = false,
+): AllocResult {
   const p = hooks.profile;
   const opb = area.orderPerBit;
   if (area.count === 0 || count === 0n) {
@@ -268,7 +275,7 @@ export function cmaAlloc(hooks: KernelHooks, area: CmaArea, count: bigint, align
   if (pfn !== null && bitmapCount === 0n) markPathological(area, pfn);
   const ret = pfn !== null ? 0 : state.ret;
   const finishPfn = pfn !== null ? BigInt(pfn) : p.finishPfnOnFailure === 'zero' ? 0n : state.lastPfn;
-  if (pfn === null) logFailure(hooks, area, count, ret);
+  if (pfn === null && !noWarn) logFailure(hooks, area, count, ret);
   hooks.trace(
     p.traceFlavour === 'v7'
       ? {

@@ -41,6 +41,13 @@ export interface KernelProfile {
   readonly sysfsFiles: readonly SysfsFile[];
   /** The boot log line announcing an area. */
   readonly reservedLogStyle: 'at-address' | 'in-ranges';
+  /** sizeof(struct page) on the reference build: `page=` of raw trace pointers is vmemmap + pfn * this. */
+  readonly structPageSize: number;
+  /**
+   * Whether /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages is emulated: 1 GiB pages
+   * taken from the hugetlbN areas with cma_alloc(262144 pages, align 18), as the oracle showed.
+   */
+  readonly giganticHugepages: boolean;
 }
 
 export type TraceEventName = 'cma_alloc_busy_retry' | 'cma_alloc_finish' | 'cma_alloc_start' | 'cma_release';
@@ -71,6 +78,8 @@ export const PROFILE_6_1: KernelProfile = {
   dumpOnFailure: false,
   sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success'],
   reservedLogStyle: 'at-address',
+  structPageSize: 56,
+  giganticHugepages: false,
 };
 
 /** Linux 7.3: multi-range areas, exact `used`, EBUSY inside the kernel, new sysfs files. */
@@ -98,6 +107,8 @@ export const PROFILE_7_3: KernelProfile = {
     'total_pages',
   ],
   reservedLogStyle: 'in-ranges',
+  structPageSize: 64,
+  giganticHugepages: true,
 };
 
 /** Every profile by id. */

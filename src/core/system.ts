@@ -10,6 +10,7 @@ import { cmaDebugfsRoot } from './cma-debugfs.ts';
 import { cmaSysfsRoot } from './cma-sysfs.ts';
 import type { ErrnoName, Result } from './errno.ts';
 import { fail } from './errno.ts';
+import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
 import { KernelLog } from './printk.ts';
 import type { KernelProfile } from './profile.ts';
 import { PROFILE_6_1 } from './profile.ts';
@@ -76,6 +77,8 @@ export class CmaSystem implements KernelHooks {
   private readonly handles = new Map<number, Handle>();
   private nextHandle = 1;
   private listeners: ((c: SystemChange) => void)[] = [];
+  /** 1 GiB hugetlb pages taken from the hugetlbN areas (profiles with giganticHugepages). */
+  readonly gigantic: GiganticPool = new GiganticPool(this, () => this.areaList());
 
   constructor(opts: SystemOptions) {
     this.profile = opts.profile ?? PROFILE_6_1;
@@ -86,7 +89,7 @@ export class CmaSystem implements KernelHooks {
     this.areas = opts.areas.map((spec) => ({ area: createArea(spec, factory), records: [] }));
     this.tracing = new TraceBuffer(this.profile, () => BigInt(Math.round(this.now() * 1e6)), {
       mode: 'ptrval',
-      structPageSize: 56,
+      structPageSize: this.profile.structPageSize,
       hashKey: 0x5eed1234,
       ...opts.pointers,
     });
@@ -101,11 +104,33 @@ export class CmaSystem implements KernelHooks {
         'kernel',
         dir(() => [
           ['debug', debugfs],
-          ['mm', dir(() => [['cma', cmaSysfsRoot(this.profile, () => this.areas.map((s) => s.area))]])],
+          [
+            'mm',
+            dir(() => [
+              ['cma', cmaSysfsRoot(this.profile, () => this.areas.map((s) => s.area))],
+              ...this.hugepagesEntry(),
+            ]),
+          ],
           ['tracing', tracefsRoot(this.profile, this.tracing)],
         ]),
       ],
     ]);
+  }
+
+  /** /sys/kernel/mm/hugepages when the profile has gigantic pages from hugetlbN areas. */
+  private hugepagesEntry(): [string, VfsNode][] {
+    if (!this.profile.giganticHugepages || !this.areas.some((s) => hugetlbNode(s.area) !== undefined))
+      return [];
+    return [
+      [
+        'hugepages',
+        hugepagesSysfsRoot(
+          this.gigantic,
+          (task, fn) => this.asTask(task, fn),
+          () => this.emit({ kind: 'area' }),
+        ),
+      ],
+    ];
   }
 
   // ---- KernelHooks / DebugfsHost ----

@@ -70,19 +70,24 @@ export function readFromBuffer(buf: Uint8Array, pos: number, length: number): Re
   return { ok: true, data: buf.subarray(pos, Math.min(buf.length, pos + length)) };
 }
 
-/** A directory whose entries are computed from the state each time. */
+/**
+ * A directory whose entries are computed from the state each time. Readdir lists them sorted by
+ * name, or in the order given when `order` is 'given' (debugfs: newest first).
+ */
 export function dir(
   entries: () => [string, VfsNode][],
   mode = 0o755,
   createErrno: ErrnoName = 'EACCES',
   changeErrno: ErrnoName = 'EPERM',
+  order: 'name' | 'given' = 'name',
 ): DirNode {
   return {
     kind: 'dir',
     mode,
     createErrno,
     changeErrno,
-    entries: () => new Map(entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    entries: () =>
+      new Map(order === 'given' ? entries() : entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   };
 }
 

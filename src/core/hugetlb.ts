@@ -1,0 +1,141 @@
+// 1 GiB hugetlb pages taken from the hugetlb_cma areas: the part of
+// /sys/kernel/mm/hugepages/hugepages-1048576kB/ that touches CMA.
+//
+// Observed on the 7.3 oracle (golden-7.3/multirange-*.txt): `echo N > nr_hugepages` makes one
+// cma_alloc(hugetlbN, 262144 pages, align 18) per page — trace start/finish with align=18,
+// counted in vmstat and in the area's alloc_pages_success — and `echo 0 > nr_hugepages` gives one
+// cma_release per page, in allocation order, counted in release_pages_success. The debugfs `free`
+// list does not see these pages. What the emulator leaves out: gigantic pages from ordinary memory
+// (a real kernel may fall back to them when the CMA areas are full; here the pool just stops
+// growing), surplus/overcommit pages and per-node files.
+
+import type { CmaArea, KernelHooks } from './cma.ts';
+import { cmaAlloc, cmaRelease } from './cma.ts';
+import type { Result } from './errno.ts';
+import { fail } from './errno.ts';
+import type { TaskContext } from './trace.ts';
+import type { DirNode, FileNode, VfsNode } from './vfs.ts';
+import { bytes, dir, O_ACCMODE, O_RDONLY, readFromBuffer } from './vfs.ts';
+
+/** Pages of one 1 GiB page (x86_64, 4 KiB pages) and its order. */
+export const GIGANTIC_PAGES = 262144;
+export const GIGANTIC_ORDER = 18;
+
+/** A hugetlb_cma area's node (`hugetlbN` → N), or undefined for other areas. */
+export function hugetlbNode(area: CmaArea): number | undefined {
+  const m = /^hugetlb(\d+)$/.exec(area.name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The pool of 1 GiB pages, in allocation order. */
+export class GiganticPool {
+  readonly pages: { area: CmaArea; pfn: number }[] = [];
+  private nextArea = 0;
+
+  constructor(
+    private readonly hooks: KernelHooks,
+    private readonly areas: () => readonly CmaArea[],
+  ) {}
+
+  /** The hugetlb areas by node number. */
+  private hugetlbAreas(): CmaArea[] {
+    return this.areas()
+      .filter((a) => hugetlbNode(a) !== undefined)
+      .sort((a, b) => hugetlbNode(a)! - hugetlbNode(b)!);
+  }
+
+  /** One page: the areas are tried round-robin from the node after the last success. */
+  private grow(): boolean {
+    const areas = this.hugetlbAreas();
+    for (let i = 0; i < areas.length; i++) {
+      const k = (this.nextArea + i) % areas.length;
+      const area = areas[k]!;
+      const r = cmaAlloc(this.hooks, area, BigInt(GIGANTIC_PAGES), GIGANTIC_ORDER, true);
+      if (r) {
+        this.pages.push({ area, pfn: r.pfn });
+        this.nextArea = (k + 1) % areas.length;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** nr_hugepages = count: grows until the areas are full, shrinks oldest page first. */
+  resize(count: bigint): void {
+    while (BigInt(this.pages.length) < count) if (!this.grow()) break;
+    while (BigInt(this.pages.length) > count) {
+      const page = this.pages.shift()!;
+      cmaRelease(this.hooks, page.area, page.pfn, BigInt(GIGANTIC_PAGES));
+    }
+  }
+}
+
+/** kstrtoul(buf, 10): an optional '+', decimal digits, one optional '\n'. */
+function parseDecimal(text: string): Result<{ value: bigint }> {
+  const m = /^\+?(\d+)\n?$/.exec(text);
+  if (!m) return fail('EINVAL');
+  const value = BigInt(m[1]!);
+  if (value >= 1n << 64n) return fail('ERANGE');
+  return { ok: true, value };
+}
+
+/** A kernfs attribute with show and store (0644, st_size 4096); text built at each read at 0. */
+function sysfsRwFile(
+  show: () => string,
+  store: ((text: string, task: TaskContext) => Result<object>) | null,
+): FileNode {
+  return {
+    kind: 'file',
+    mode: store ? 0o644 : 0o444,
+    size: 4096,
+    open(ctx) {
+      if ((ctx.flags & O_ACCMODE) !== O_RDONLY && !store) return fail('EACCES');
+      let buf: Uint8Array | null = null;
+      return {
+        ok: true,
+        file: {
+          read(pos, length) {
+            if (pos === 0 || buf === null) buf = bytes(show());
+            return readFromBuffer(buf, pos, length);
+          },
+          write(data) {
+            if (!store) return fail('EBADF');
+            const r = store(new TextDecoder().decode(data), ctx.task);
+            return r.ok ? { ok: true, written: data.length } : r;
+          },
+        },
+      };
+    },
+  };
+}
+
+/** /sys/kernel/mm/hugepages: the 1 GiB size only. */
+export function hugepagesSysfsRoot(
+  pool: GiganticPool,
+  asTask: <T>(task: TaskContext, fn: () => T) => T,
+  changed: () => void,
+): DirNode {
+  const nr = sysfsRwFile(
+    () => `${pool.pages.length}\n`,
+    (text, task) => {
+      const v = parseDecimal(text);
+      if (!v.ok) return v;
+      asTask(task, () => pool.resize(v.value));
+      changed();
+      return { ok: true };
+    },
+  );
+  const free = sysfsRwFile(() => `${pool.pages.length}\n`, null);
+  const zero = sysfsRwFile(() => '0\n', null);
+  return dir(() => [
+    [
+      'hugepages-1048576kB',
+      dir((): [string, VfsNode][] => [
+        ['free_hugepages', free],
+        ['nr_hugepages', nr],
+        ['resv_hugepages', zero],
+        ['surplus_hugepages', zero],
+      ]),
+    ],
+  ]);
+}
