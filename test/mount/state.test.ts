@@ -70,8 +70,7 @@ test('StateFile: atomic save, missing file, refused garbage left untouched', () 
     f.save(sys);
     const used = f.loadSystem()?.readFile('kernel/debug/cma/reserved/used');
     assert.ok(used?.ok);
-    assert.equal(used.text, '8
-');
+    assert.equal(used.text, '8\n');
     writeFileSync(f.path, '{"format":"cma-debug-state","version":1,"profile":"9.9"}');
     assert.throws(
       () => f.load(),
