@@ -64,6 +64,8 @@ export interface AreaSpec {
   readonly name: string;
   readonly orderPerBit: number;
   readonly ranges: readonly { readonly basePfn: number; readonly count: number }[];
+  /** Pages whose migration fails from the start (pinned pages). */
+  readonly busy?: readonly BusyRange[];
 }
 
 /** Creates an empty, activated area. */
@@ -81,7 +83,7 @@ export function createArea(spec: AreaSpec, newBitmap: CmaBitmapFactory): CmaArea
     ranges,
     availableCount: count,
     sysfs: { allocPagesSuccess: 0n, allocPagesFail: 0n, releasePagesSuccess: 0n },
-    busy: [],
+    busy: [...(spec.busy ?? [])].sort((x, y) => x.pfn - y.pfn),
   };
 }
 

@@ -1,7 +1,7 @@
 // Area configuration: `--area name=reserved,size=16M` strings and `{"areas": [...]}` files,
 // validated into AreaSpecs with a clear message for every problem.
 
-import type { AreaSpec } from './cma.ts';
+import type { AreaSpec, BusyRange } from './cma.ts';
 import type { KernelProfile } from './profile.ts';
 
 /** Page size of the emulated machine (4 KiB, x86_64 and arm64-4K). */
@@ -31,6 +31,8 @@ export interface AreaRequest {
   readonly name: string;
   readonly orderPerBit: number;
   readonly ranges: readonly { readonly basePfn?: number; readonly count: number }[];
+  /** Pinned pages: allocations covering them fail migration with `error` (-16 EBUSY: retried). */
+  readonly busy?: readonly BusyRange[];
 }
 
 /** Parses a non-negative integer (decimal or 0x hex); throws ConfigError naming `what`. */
@@ -63,7 +65,7 @@ export function parseAreaOption(text: string): AreaRequest {
     const key = part.slice(0, eq).trim().replaceAll('-', '_');
     fields.set(key, [...(fields.get(key) ?? []), part.slice(eq + 1)]);
   }
-  const known = ['name', 'size', 'count', 'base_pfn', 'order_per_bit', 'range'];
+  const known = ['name', 'size', 'count', 'base_pfn', 'order_per_bit', 'range', 'busy'];
   for (const k of fields.keys()) {
     if (!known.includes(k))
       throw new ConfigError(`--area '${text}': unknown key '${k}' (known: ${known.join(', ')})`);
@@ -85,6 +87,11 @@ export function parseAreaOption(text: string): AreaRequest {
         if (b === undefined || c === undefined || extra !== undefined)
           throw new ConfigError(`--area '${text}': range '${r}' is not BASE_PFN:COUNT`);
         return { base_pfn: b, count: c };
+      }),
+      busy: fields.get('busy')?.map((b) => {
+        const m = /^([^+:]+)\+([^+:]+)(?::(-?\d+))?$/.exec(b);
+        if (!m) throw new ConfigError(`--area '${text}': busy '${b}' is not PFN+COUNT[:ERROR]`);
+        return { pfn: m[1]!, count: m[2]!, error: m[3] };
       }),
     },
     `--area '${text}'`,
@@ -111,9 +118,19 @@ function areaRequest(
     base_pfn: Raw;
     order_per_bit: Raw;
     range: { base_pfn: Raw; count: Raw }[] | undefined;
+    busy?: { pfn: Raw; count: Raw; error: Raw }[] | undefined;
   },
   where: string,
 ): AreaRequest {
+  const busy = (raw.busy ?? []).map((b, i): BusyRange => {
+    const error = b.error === undefined ? -16 : Number(b.error);
+    if (!Number.isInteger(error) || error >= 0 || error < -4095)
+      throw new ConfigError(`${where}: busy ${i}: error ${b.error} is not a negative errno (e.g. -16)`);
+    const count = num(b.count, `${where}: busy ${i} count`)!;
+    if (count === 0) throw new ConfigError(`${where}: busy ${i}: count is zero`);
+    return { pfn: num(b.pfn, `${where}: busy ${i} pfn`)!, count, error };
+  });
+  const withBusy = (r: AreaRequest): AreaRequest => (busy.length > 0 ? { ...r, busy } : r);
   if (raw.name === undefined || String(raw.name) === '')
     throw new ConfigError(`${where}: an area needs a name`);
   const name = String(raw.name);
@@ -125,14 +142,14 @@ function areaRequest(
       throw new ConfigError(
         `${where}: give either range=BASE:COUNT entries or size/count/base_pfn, not both`,
       );
-    return {
+    return withBusy({
       name,
       orderPerBit,
       ranges: raw.range.map((r, i) => ({
         basePfn: num(r.base_pfn, `${where}: range ${i} base`) as number,
         count: num(r.count, `${where}: range ${i} count`) as number,
       })),
-    };
+    });
   }
   let count: number | undefined;
   if (raw.size !== undefined && raw.count !== undefined)
@@ -145,7 +162,7 @@ function areaRequest(
   else count = num(raw.count, `${where}: count`);
   if (count === undefined) throw new ConfigError(`${where}: area '${name}' needs size=… or count=…`);
   const basePfn = num(raw.base_pfn, `${where}: base_pfn`);
-  return { name, orderPerBit, ranges: [basePfn === undefined ? { count } : { basePfn, count }] };
+  return withBusy({ name, orderPerBit, ranges: [basePfn === undefined ? { count } : { basePfn, count }] });
 }
 
 /** Parses a config file's JSON text: `{"profile"?: "6.1", "areas": [...]}`. */
@@ -174,6 +191,9 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
       return undefined;
     };
     const ranges = o.ranges;
+    const busy = o.busy;
+    if (busy !== undefined && !Array.isArray(busy))
+      throw new ConfigError(`${file}: areas[${i}].busy must be a list`);
     if (ranges !== undefined && !Array.isArray(ranges))
       throw new ConfigError(`${file}: areas[${i}].ranges must be a list`);
     return areaRequest(
@@ -186,6 +206,11 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
         range: (ranges as Record<string, Raw>[] | undefined)?.map((r) => ({
           base_pfn: r.base_pfn ?? r.basePfn,
           count: r.count,
+        })),
+        busy: (busy as Record<string, Raw>[] | undefined)?.map((b) => ({
+          pfn: b.pfn,
+          count: b.count,
+          error: b.error,
         })),
       },
       `${file}: areas[${i}]`,
@@ -231,6 +256,7 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
   const specs: AreaSpec[] = requests.map((r) => ({
     name: r.name,
     orderPerBit: r.orderPerBit,
+    ...(r.busy ? { busy: r.busy } : {}),
     ranges: r.ranges.map((rg) => {
       if (rg.basePfn !== undefined) return { basePfn: rg.basePfn, count: rg.count };
       const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit);
@@ -251,6 +277,17 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
       return { basePfn: base, count: rg.count };
     }),
   }));
+  for (const spec of specs) {
+    for (const b of spec.busy ?? []) {
+      const inside = spec.ranges.some(
+        (rg) => b.pfn >= rg.basePfn && b.pfn + b.count <= rg.basePfn + rg.count,
+      );
+      if (!inside)
+        throw new ConfigError(
+          `area '${spec.name}': busy pages [${b.pfn}, ${b.pfn + b.count}) are outside the area`,
+        );
+    }
+  }
   const all = placed.slice().sort((a, b) => a.basePfn - b.basePfn);
   for (let i = 1; i < all.length; i++) {
     const a = all[i - 1]!;

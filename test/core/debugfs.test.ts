@@ -221,3 +221,25 @@ describe('configuration errors name the problem', () => {
     assert.equal(text(sys, `${D}/reserved/base_pfn`), '125952\n');
   });
 });
+
+describe('pinned pages from the configuration', () => {
+  it('`busy=PFN+COUNT` makes an allocation covering them retry one step further', () => {
+    const sys = createSystem({ areas: ['name=reserved,size=16M,busy=125952+1'] });
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1');
+    assert.ok(sys.writeFile(`${D}/reserved/alloc`, '4\n').ok);
+    assert.ok(text(sys, `${D}/reserved/bitmap`).startsWith('30 '));
+    assert.match(traceLines(sys)[1]!, /^cma_alloc_busy_retry: name=reserved pfn=0x1ec00 /);
+  });
+  it('the JSON config takes busy ranges with an optional error, and rejects ones outside the area', () => {
+    const ok = createSystem({
+      configText:
+        '{"areas":[{"name":"a","count":1024,"base_pfn":4096,"busy":[{"pfn":4096,"count":2,"error":-5}]}]}',
+    });
+    assert.deepEqual(ok.writeFile(`${D}/a/alloc`, '1\n'), { ok: false, errno: 'ENOMEM' });
+    assert.throws(
+      () => createSystem({ areas: ['name=a,count=1024,base_pfn=4096,busy=1+1'] }),
+      /outside the area/,
+    );
+    assert.throws(() => createSystem({ areas: ['name=a,count=1024,busy=4096'] }), /PFN\+COUNT/);
+  });
+});

@@ -19,7 +19,7 @@ export function addSystemOptions(cmd: Command): Command {
     .option('--profile <id>', 'kernel profile to emulate: 6.1 (default) or 7.3')
     .option(
       '--area <spec>',
-      'an area: name=N,size=16M | count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…] (repeatable)',
+      'an area: name=N,size=16M | count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…][,busy=PFN+COUNT[:ERRNO]…] (repeatable)',
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option(
