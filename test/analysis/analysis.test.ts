@@ -25,14 +25,14 @@ function areaWith(opb: number, ranges: { basePfn: number; bits: boolean[] }[]) {
     plainBitmapFactory,
   );
   let used = 0;
-  ranges.forEach((r, i) =>
+  ranges.forEach((r, i) => {
     r.bits.forEach((b, k) => {
       if (b) {
         area.ranges[i]!.bitmap.set(k, 1);
         used++;
       }
-    }),
-  );
+    });
+  });
   area.availableCount = area.count - used * 2 ** opb;
   return area;
 }
