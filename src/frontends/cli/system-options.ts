@@ -5,12 +5,16 @@ import type { Command } from 'commander';
 import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { createSystem } from '../../core/create.ts';
 import type { CmaSystem } from '../../core/system.ts';
+import type { PointerMode } from '../../core/trace.ts';
+
+const POINTER_MODES: readonly PointerMode[] = ['ptrval', 'hashed', 'raw'];
 
 /** Parsed system options. */
 export interface SystemFlags {
   profile?: string;
   area?: string[];
   config?: string;
+  pointers?: string;
 }
 
 /** Adds --profile, --area (repeatable) and --config to a command. */
@@ -25,6 +29,10 @@ export function addSystemOptions(cmd: Command): Command {
     .option(
       '--config <file>',
       'JSON file {"profile"?, "areas": [...]}; an empty list is a kernel without CMA',
+    )
+    .option(
+      '--pointers <mode>',
+      'how trace lines print page=%p: ptrval (before the hash key is ready, as on the oracle; default), hashed, or raw (no_hash_pointers)',
     );
 }
 
@@ -35,7 +43,11 @@ export function systemFromFlags(
   bitmapFactory?: CmaBitmapFactory,
 ): CmaSystem {
   const areas = [...(flags.area ?? []), ...extraAreas];
+  const pointers = flags.pointers;
+  if (pointers !== undefined && !POINTER_MODES.includes(pointers as PointerMode))
+    throw new UsageError(`--pointers: '${pointers}' is not one of ${POINTER_MODES.join(', ')}`);
   return createSystem({
+    ...(pointers !== undefined ? { pointers: { mode: pointers as PointerMode } } : {}),
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
     ...(areas.length > 0 ? { areas } : {}),
     ...(flags.config !== undefined ? { configText: readConfig(flags.config), configName: flags.config } : {}),
