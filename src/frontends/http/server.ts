@@ -20,7 +20,7 @@ import {
   analyzeArea,
   areaView,
   bitmapBuckets,
-  explainAlloc,
+  explainView,
   MAX_BUCKETS,
   prometheusMetrics,
   systemView,
@@ -300,6 +300,7 @@ export async function createServer(
         : undefined;
     const before = allocArea?.records.length ?? 0;
     const r = source.tree.writeFile(path, data);
+    source.afterWrite?.();
     if (!r.ok) return reply.code(httpStatusForErrno(r.errno)).send(errnoBody(r.errno, 'write', path));
     const out: Record<string, unknown> = { ok: true, path, written: r.written };
     if (allocArea && allocArea.records.length > before) {
@@ -347,6 +348,7 @@ export async function createServer(
       : null,
     writable: source.writable,
     modelled: source.system !== null,
+    features: source.features ?? { log: true, trace: true },
   }));
 
   app.get('/api/areas', async (_req, reply) => {
@@ -428,17 +430,30 @@ export async function createServer(
     const align = intParam(req.query, 'align', 0, 63);
     if (typeof pages === 'string') return clientError(reply, 400, 'BAD_PARAM', pages);
     if (typeof align === 'string') return clientError(reply, 400, 'BAD_PARAM', align);
-    return explainAlloc(st, sys.profile, pages, align);
+    return explainView(st, sys.profile, pages, align);
   });
 
+  const needFeature = (reply: FastifyReply, f: 'log' | 'trace'): CmaSystem | null => {
+    if (source.features && !source.features[f]) {
+      void clientError(
+        reply,
+        501,
+        'NOT_AVAILABLE',
+        `no ${f === 'log' ? 'kernel log' : 'trace buffer'} for this source (${source.kind}); read the files under /sys instead`,
+      );
+      return null;
+    }
+    return needSystem(reply);
+  };
+
   app.get('/api/log', async (_req, reply) => {
-    const sys = needSystem(reply);
+    const sys = needFeature(reply, 'log');
     if (!sys) return reply;
     return { records: sys.kernelLog.records, dmesg: sys.dmesg() };
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/trace', async (req, reply) => {
-    const sys = needSystem(reply);
+    const sys = needFeature(reply, 'trace');
     if (!sys) return reply;
     const limit = intParam(req.query, 'limit', 500, 200_000);
     if (typeof limit === 'string') return clientError(reply, 400, 'BAD_PARAM', limit);

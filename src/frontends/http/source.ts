@@ -25,6 +25,10 @@ export interface ServeSource {
   readonly system: CmaSystem | null;
   /** Whether state-changing requests are allowed at all (a live tree only with --allow-write). */
   readonly writable: boolean;
+  /** What the model can show beyond the areas (default: all); a live tree has no emulated log. */
+  readonly features?: { readonly log: boolean; readonly trace: boolean };
+  /** Called after a successful write through the server (a polled model re-reads at once). */
+  afterWrite?(): void;
   /** Stops whatever the source runs (polling), if anything. */
   close?(): void;
 }

@@ -1,12 +1,15 @@
 // What the HTTP API shows of a CmaSystem as data: area summaries, bitmap buckets for drawing,
 // free runs and their histogram, "would N pages fit, where?" and the Prometheus metrics text.
 //
-// Everything here reads the system without changing it (explain works on a copy of the area).
+// Everything here reads the system without changing it; free runs and explain come from
+// src/analysis (the core allocator run on a copy of the area).
 
-import { forEachZeroRun, popcount32 } from '../../core/bitmap.ts';
-import type { CmaArea, KernelHooks } from '../../core/cma.ts';
-import { cmaAlloc, cmaMaxchunkPages, cmaUsedPages } from '../../core/cma.ts';
-import { PlainBitmap } from '../../core/cma-bitmap.ts';
+import type { Explanation } from '../../analysis/explain.ts';
+import { explainAlloc } from '../../analysis/explain.ts';
+import type { HistogramBucket } from '../../analysis/free-runs.ts';
+import { freeRuns, largestUsableByOrder, runHistogram } from '../../analysis/free-runs.ts';
+import { popcount32 } from '../../core/bitmap.ts';
+import { cmaMaxchunkPages, cmaUsedPages } from '../../core/cma.ts';
 import type { AreaState } from '../../core/cma-debugfs.ts';
 import { cmaSysfsCounters } from '../../core/cma-sysfs.ts';
 import type { KernelProfile } from '../../core/profile.ts';
@@ -136,7 +139,7 @@ function countSet(words: Uint32Array, a: number, b: number): number {
 }
 
 /** A free run: a range index, its first bit and its length in bits. */
-export interface FreeRun {
+export interface FreeRunView {
   readonly range: number;
   readonly bit: number;
   readonly bits: number;
@@ -155,47 +158,20 @@ export interface AnalysisView {
   /** 1 - maxchunk / free (0: all free pages in one run; near 1: scattered). */
   readonly fragmentation: number;
   /** Free runs by size in pages: bucket k holds runs of [2^k, 2^(k+1)) pages. */
-  readonly histogram: readonly { minPages: number; maxPages: number; runs: number; pages: number }[];
+  readonly histogram: readonly HistogramBucket[];
   /** The largest runs, largest first (at most `top`). */
-  readonly largest: readonly FreeRun[];
-  /** Largest request that fits at each alignment order 0..10 (pages), from the free runs. */
+  readonly largest: readonly FreeRunView[];
+  /** Largest request that succeeds at each alignment order (pages). */
   readonly largestAligned: readonly { align: number; pages: number }[];
 }
 
-/** Free runs, histogram and fragmentation of an area. */
+/** Free runs, histogram and fragmentation of an area (src/analysis does the work). */
 export function analyzeArea(st: AreaState, profile: KernelProfile, top = 16): AnalysisView {
   const a = st.area;
-  const unit = 2 ** a.orderPerBit;
-  const runs: FreeRun[] = [];
-  a.ranges.forEach((r, range) => {
-    forEachZeroRun(r.bitmap.words, r.bitmap.maxno, (bit, bits) => {
-      runs.push({ range, bit, bits, pfn: r.basePfn + bit * unit, pages: bits * unit });
-    });
-  });
-  const hist: { minPages: number; maxPages: number; runs: number; pages: number }[] = [];
-  for (const run of runs) {
-    const k = Math.floor(Math.log2(run.pages));
-    while (hist.length <= k) {
-      const j = hist.length;
-      hist.push({ minPages: 2 ** j, maxPages: 2 ** (j + 1) - 1, runs: 0, pages: 0 });
-    }
-    hist[k]!.runs++;
-    hist[k]!.pages += run.pages;
-  }
+  const runs = freeRuns(a);
   const used = cmaUsedPages(a, profile);
   const free = a.count - used;
   const maxchunk = cmaMaxchunkPages(a);
-  const largestAligned: { align: number; pages: number }[] = [];
-  for (let align = 0; align <= 10; align++) {
-    const step = 2 ** align;
-    let best = 0;
-    for (const run of runs) {
-      const start = Math.ceil(run.pfn / step) * step;
-      const end = run.pfn + run.pages;
-      if (end > start) best = Math.max(best, end - start);
-    }
-    largestAligned.push({ align, pages: best });
-  }
   const sorted = [...runs].sort((x, y) => y.pages - x.pages || x.pfn - y.pfn);
   return {
     name: a.name,
@@ -205,116 +181,46 @@ export function analyzeArea(st: AreaState, profile: KernelProfile, top = 16): An
     maxchunk,
     freeRuns: runs.length,
     fragmentation: free > 0 ? 1 - maxchunk / free : 0,
-    histogram: hist,
-    largest: sorted.slice(0, top),
-    largestAligned,
+    histogram: runHistogram(runs),
+    largest: sorted
+      .slice(0, top)
+      .map((r) => ({ range: r.range, bit: r.startBit, bits: r.bits, pfn: r.pfn, pages: r.pages })),
+    largestAligned: largestUsableByOrder(a, runs).map((x) => ({ align: x.order, pages: x.pages })),
   };
 }
 
 /** The answer to "would an allocation of N pages fit, and where?". */
-export interface ExplainView {
-  readonly ok: boolean;
+export interface ExplainView extends Explanation {
   readonly area: string;
-  readonly pages: number;
-  readonly align: number;
-  /** First pfn the kernel would hand out, or null. */
-  readonly pfn: number | null;
-  readonly range: number | null;
-  /** Bit in that range's bitmap. */
-  readonly bit: number | null;
-  /** fits | exhaustion | fragmentation | busy | empty-request. */
-  readonly verdict: 'fits' | 'exhaustion' | 'fragmentation' | 'busy' | 'empty-request';
+  /** Pages free and the longest free run, as the debugfs files say. */
   readonly free: number;
   readonly maxchunk: number;
+  /** One line for people. */
   readonly message: string;
 }
 
-function copyArea(a: CmaArea): CmaArea {
-  return {
-    name: a.name,
-    orderPerBit: a.orderPerBit,
-    count: a.count,
-    ranges: a.ranges.map((r) => {
-      const bm = new PlainBitmap(r.bitmap.maxno);
-      bm.words.set(r.bitmap.words);
-      return { basePfn: r.basePfn, count: r.count, bitmap: bm };
-    }),
-    availableCount: a.availableCount,
-    sysfs: { ...a.sysfs },
-    busy: [...a.busy],
-  };
-}
-
 /**
- * Runs the kernel's cma_alloc(count, align) on a copy of the area: the exact first fit (with
- * busy-page retries) the next allocation would get; the system itself is not touched.
+ * The kernel's next cma_alloc(pages, align) on this area, run by the core allocator on a copy
+ * (src/analysis/explain.ts): where it lands or why it fails; the system is not touched.
  */
-export function explainAlloc(
+export function explainView(
   st: AreaState,
   profile: KernelProfile,
   pages: number,
   align: number,
 ): ExplainView {
   const a = st.area;
-  const copy = copyArea(a);
-  let busyRetries = 0;
-  const hooks: KernelHooks = {
-    profile,
-    trace: (e) => {
-      if (e.event === 'cma_alloc_busy_retry') busyRetries++;
-    },
-    logAllocFailure: () => {},
-    log: () => {},
-    countVmstat: () => {},
+  const e = explainAlloc(a, profile, pages, align);
+  const message = e.ok
+    ? `fits: ${pages} pages at pfn ${e.pfn} (0x${e.pfn!.toString(16)}), range ${e.range} bit ${e.bit}`
+    : `fails (${e.verdict}): ${e.reason}`;
+  return {
+    ...e,
+    area: a.name,
+    free: a.count - cmaUsedPages(a, profile),
+    maxchunk: cmaMaxchunkPages(a),
+    message,
   };
-  const used = cmaUsedPages(a, profile);
-  const free = a.count - used;
-  const maxchunk = cmaMaxchunkPages(a);
-  const base = { area: a.name, pages, align, free, maxchunk };
-  if (pages === 0)
-    return {
-      ...base,
-      ok: false,
-      pfn: null,
-      range: null,
-      bit: null,
-      verdict: 'empty-request',
-      message: 'cma_alloc of 0 pages returns NULL',
-    };
-  const r = cmaAlloc(hooks, copy, BigInt(pages), align);
-  if (r) {
-    const unit = 2 ** a.orderPerBit;
-    const idx = a.ranges.findIndex((g) => r.pfn >= g.basePfn && r.pfn < g.basePfn + g.count);
-    const rg = a.ranges[idx]!;
-    const bit = (r.pfn - rg.basePfn) / unit;
-    return {
-      ...base,
-      ok: true,
-      pfn: r.pfn,
-      range: idx,
-      bit,
-      verdict: 'fits',
-      message:
-        `fits: ${pages} pages at pfn ${r.pfn} (0x${r.pfn.toString(16)}), range ${idx} bit ${bit}` +
-        (busyRetries ? ` after ${busyRetries} busy retr${busyRetries === 1 ? 'y' : 'ies'}` : ''),
-    };
-  }
-  let verdict: ExplainView['verdict'];
-  let message: string;
-  if (pages > free) {
-    verdict = 'exhaustion';
-    message = `fails: ${pages} pages requested, only ${free} free (exhaustion)`;
-  } else if (busyRetries > 0) {
-    verdict = 'busy';
-    message = `fails: the runs that fit hold pages that cannot be migrated (${busyRetries} busy retries)`;
-  } else {
-    verdict = 'fragmentation';
-    message =
-      pages <= maxchunk
-        ? `fails: ${free} pages free, largest run ${maxchunk}, none aligned to 2^${align} pages (fragmentation)`
-        : `fails: ${free} pages free but the largest run is ${maxchunk} (fragmentation)`;
-  }
-  return { ...base, ok: false, pfn: null, range: null, bit: null, verdict, message };
 }
 
 /** Escapes a Prometheus label value. */

@@ -3,10 +3,10 @@
 
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DirectoryTree } from '../../http/fs-tree.ts';
 import { createServer } from '../../http/server.ts';
 import type { ServeSource } from '../../http/source.ts';
 import { systemSource } from '../../http/source.ts';
+import { directorySource, SourceSetupError, snapshotSystem } from '../../http/tree-source.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 
@@ -19,6 +19,12 @@ interface ServeFlags extends SystemFlags {
   allowWrite?: boolean;
   trace: boolean;
   log?: boolean;
+  poll: string;
+}
+
+function parsePoll(text: string): number {
+  if (!/^\d{1,7}$/.test(text)) throw new UsageError(`--poll: '${text}' is not a number of milliseconds`);
+  return Number(text);
 }
 
 function parsePort(text: string): number {
@@ -38,17 +44,14 @@ function sourceFromFlags(flags: ServeFlags, areas: string[]): ServeSource {
   if (flags.root !== undefined) {
     if (!existsSync(flags.root) || !statSync(flags.root).isDirectory())
       throw new UsageError(`--root ${flags.root}: not a directory`);
-    const tree = new DirectoryTree(flags.root);
-    return {
-      kind: 'tree',
-      label: `directory ${tree.root}${flags.allowWrite ? '' : ' (read-only)'}`,
-      tree,
-      system: null,
-      writable: !!flags.allowWrite,
-    };
+    return directorySource(flags.root, { allowWrite: !!flags.allowWrite, pollMs: parsePoll(flags.poll) });
   }
+  if (flags.allowWrite)
+    throw new UsageError('--allow-write only applies to --root (the emulator is always writable)');
   if (flags.fromSnapshot !== undefined) {
-    throw new UsageError('--from-snapshot is not available in this build (snapshots are not readable yet)');
+    const sys = snapshotSystem(flags.fromSnapshot);
+    if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
+    return systemSource(sys, 'snapshot', `emulator from ${flags.fromSnapshot} (profile ${sys.profile.id})`);
   }
   const sys = systemFromFlags(flags, areas);
   if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
@@ -69,13 +72,20 @@ export function registerServe(program: Command): void {
       .option('--port <n>', 'port (0 picks a free one)', '8080')
       .option('--token <token>', 'the bearer token state changes need (default: a random one)')
       .option('--allow-write', 'allow writes to a --root directory (a live kernel!)')
+      .option('--poll <ms>', 'how often a --root model re-reads the tree (0: never)', '1000')
       .option('--no-trace', 'do not enable the cma trace events at start (emulator)')
       .option('--log', 'log every request'),
   ).action(async (areas: string[], flags: ServeFlags) => {
     const port = parsePort(flags.port);
     if (flags.token !== undefined && !/^[\x21-\x7e]{8,256}$/.test(flags.token))
       throw new UsageError('--token: 8 to 256 printable characters without spaces');
-    const source = sourceFromFlags(flags, areas);
+    let source: ServeSource;
+    try {
+      source = sourceFromFlags(flags, areas);
+    } catch (e) {
+      if (e instanceof SourceSetupError) throw new UsageError(e.message);
+      throw e;
+    }
     const loopback = flags.host === '127.0.0.1' || flags.host === 'localhost' || flags.host === '::1';
     const { app, token } = await createServer(source, {
       ...(flags.token !== undefined ? { token: flags.token } : {}),

@@ -555,7 +555,7 @@ class AreaCard {
         ctx.fillStyle = '#1d2733';
         if (b.runs > 0) ctx.fillText(String(b.runs), x + 2, h - 19 - bh);
         ctx.fillStyle = '#5d6b7a';
-        if (bw > 16 || i % 2 === 0)
+        if (i % Math.ceil(30 / bw) === 0)
           ctx.fillText(b.minPages >= 1024 ? `${b.minPages / 1024}K` : String(b.minPages), x + 1, h - 4);
       });
     }
@@ -688,12 +688,15 @@ function appendLines(pre: HTMLElement, lines: string[], dropped = 0): void {
 }
 
 async function loadAll(): Promise<void> {
-  const info = await getJson<{ source: { label: string }; writable: boolean; modelled: boolean }>(
-    '/api/info',
-  );
+  const info = await getJson<{
+    source: { label: string };
+    writable: boolean;
+    modelled: boolean;
+    features: { log: boolean; trace: boolean };
+  }>('/api/info');
   $('#source').textContent = `${info.source.label}${info.writable ? '' : ' · read-only'}`;
   if (!info.modelled) {
-    $('#areas').textContent = 'This source serves its /sys files only (no modelled areas in this build).';
+    $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
     return;
   }
   const sys = await getJson<{ areas: AreaView[] }>('/api/areas');
@@ -708,18 +711,25 @@ async function loadAll(): Promise<void> {
     void card.refresh();
   }
   if (sys.areas.length === 0) box.textContent = 'This kernel has no CMA areas.';
-  const trace = await getJson<{ enabled: string[]; lines: string[] }>('/api/trace?limit=200');
-  $<HTMLInputElement>('#trace-enable').checked = trace.enabled.length > 0;
   const tpre = $('#trace');
   tpre.textContent = '';
-  appendLines(tpre, trace.lines);
-  const log = await getJson<{ records: { text: string }[] }>('/api/log');
+  if (info.features.trace) {
+    const trace = await getJson<{ enabled: string[]; lines: string[] }>('/api/trace?limit=200');
+    $<HTMLInputElement>('#trace-enable').checked = trace.enabled.length > 0;
+    appendLines(tpre, trace.lines);
+  } else {
+    tpre.textContent = 'No trace buffer for this source.';
+    $<HTMLInputElement>('#trace-enable').disabled = true;
+  }
   const lpre = $('#log');
   lpre.textContent = '';
-  appendLines(
-    lpre,
-    log.records.slice(-200).map((r) => r.text),
-  );
+  if (info.features.log) {
+    const log = await getJson<{ records: { text: string }[] }>('/api/log');
+    appendLines(
+      lpre,
+      log.records.slice(-200).map((r) => r.text),
+    );
+  } else lpre.textContent = 'No kernel log for this source.';
 }
 
 function connect(): void {

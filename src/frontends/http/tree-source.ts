@@ -1,0 +1,131 @@
+// The sources `serve` builds from real-kernel material (src/sources): a /sys-like directory
+// served file by file with a read-only model that follows it by polling, and an emulator
+// continuing from a snapshot file or a copied tree.
+
+import { realpathSync, statSync } from 'node:fs';
+import type { CmaSystem } from '../../core/system.ts';
+import { dirShape, readDirTree } from '../../sources/dir-source.ts';
+import { loadWords, readAreas } from '../../sources/model.ts';
+import { systemFromSnapshot, systemFromSnapshotFile } from '../../sources/snapshot.ts';
+import { SourceError } from '../../sources/tree.ts';
+import { DirectoryTree } from './fs-tree.ts';
+import type { ServeSource } from './source.ts';
+
+/** A source problem, in one line. */
+export class SourceSetupError extends Error {
+  override readonly name = 'SourceSetupError';
+}
+
+function isLive(dir: string): boolean {
+  try {
+    return realpathSync(dir) === '/sys';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Copies the state of `dir` into the model `sys` (same areas): bitmaps, available counts, sysfs
+ * counters; announces the areas that changed. Returns the names of changed areas.
+ */
+export function refreshModel(sys: CmaSystem, dir: string): string[] {
+  const models = readAreas(readDirTree(dir, { live: isLive(dir) }));
+  const changed: string[] = [];
+  for (const m of models) {
+    const st = sys.area(m.name);
+    if (!st || st.area.ranges.length !== m.area.ranges.length) continue;
+    let differs = st.area.availableCount !== m.area.availableCount;
+    st.area.ranges.forEach((r, i) => {
+      const src = m.area.ranges[i]!.bitmap.words;
+      const dst = r.bitmap.words;
+      for (let w = 0; w < dst.length && !differs; w++) if (dst[w] !== src[w]) differs = true;
+      if (differs) {
+        r.bitmap.clear(0, r.bitmap.maxno);
+        loadWords(r.bitmap, src);
+      }
+    });
+    const s = st.area.sysfs;
+    const next = {
+      allocPagesSuccess: m.sysfs.alloc_pages_success ?? 0n,
+      allocPagesFail: m.sysfs.alloc_pages_fail ?? 0n,
+      releasePagesSuccess: m.sysfs.release_pages_success ?? 0n,
+    };
+    if (
+      s.allocPagesSuccess !== next.allocPagesSuccess ||
+      s.allocPagesFail !== next.allocPagesFail ||
+      s.releasePagesSuccess !== next.releasePagesSuccess
+    )
+      differs = true;
+    Object.assign(s, next);
+    st.area.availableCount = m.area.availableCount;
+    if (differs) {
+      changed.push(m.name);
+      sys.changed(m.name);
+    }
+  }
+  return changed;
+}
+
+/**
+ * A /sys-like directory (the live /sys or a copy): files served as they are, writes only with
+ * `allowWrite`; areas, analysis, explain and metrics from a model re-read every `pollMs`.
+ */
+export function directorySource(dir: string, opts: { allowWrite: boolean; pollMs: number }): ServeSource {
+  let shape: ReturnType<typeof dirShape>;
+  try {
+    shape = dirShape(dir, isLive(dir));
+  } catch (e) {
+    throw new SourceSetupError((e as Error).message);
+  }
+  if (shape.kind !== 'sys')
+    throw new SourceSetupError(
+      `--root ${dir}: expected a /sys-like directory (with kernel/debug/cma); ` +
+        `for a copy of the cma directory or of one area use --from-snapshot ${dir}`,
+    );
+  const tree = new DirectoryTree(dir);
+  let system: CmaSystem | null = null;
+  let note = '';
+  try {
+    system = systemFromSnapshot(readDirTree(dir, { live: isLive(dir) }));
+  } catch (e) {
+    if (!(e instanceof SourceError)) throw e;
+    note = ` (files only: ${e.message})`;
+  }
+  let timer: NodeJS.Timeout | null = null;
+  const refresh = () => {
+    if (!system) return;
+    try {
+      refreshModel(system, dir);
+    } catch {
+      // a half-written copy or a transient read error: keep the last good state
+    }
+  };
+  if (system && opts.pollMs > 0) {
+    timer = setInterval(refresh, opts.pollMs);
+    timer.unref();
+  }
+  return {
+    kind: 'tree',
+    label: `directory ${tree.root}${opts.allowWrite ? '' : ' (read-only)'}${note}`,
+    tree,
+    system,
+    writable: opts.allowWrite,
+    features: { log: false, trace: false },
+    afterWrite: refresh,
+    close: () => {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
+
+/** An emulator continuing from a snapshot file or a copied directory tree. */
+export function snapshotSystem(path: string): CmaSystem {
+  try {
+    if (statSync(path).isDirectory()) return systemFromSnapshot(readDirTree(path));
+    return systemFromSnapshotFile(path);
+  } catch (e) {
+    if (e instanceof SourceError || (e as NodeJS.ErrnoException).code !== undefined)
+      throw new SourceSetupError(`--from-snapshot ${path}: ${(e as Error).message}`);
+    throw e;
+  }
+}
