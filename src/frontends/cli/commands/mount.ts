@@ -5,14 +5,35 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../../core/config.ts';
 import { stateAreaSpecs } from '../../../core/state.ts';
 import type { CmaSystem } from '../../../core/system.ts';
+import { systemFromSnapshotFile } from '../../../sources/snapshot.ts';
 import { CmaFuseMount, loadFuse, prepareMountPoint } from '../../fuse/mount.ts';
 import { StateFile } from '../../fuse/state.ts';
 import type { SystemFlags } from '../system-options.ts';
-import { addSystemOptions, systemFromFlags } from '../system-options.ts';
+import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 
 interface MountFlags extends SystemFlags {
   state?: string;
   exactSizes?: boolean;
+  fromSnapshot?: string;
+}
+
+/** The system the flags describe: a snapshot to continue from, or areas/config/profile. */
+function freshSystem(flags: MountFlags, areas: string[]): CmaSystem {
+  if (flags.fromSnapshot === undefined) return systemFromFlags(flags, areas);
+  if (
+    flags.area !== undefined ||
+    flags.config !== undefined ||
+    areas.length > 0 ||
+    flags.profile !== undefined
+  )
+    throw new UsageError(
+      '--from-snapshot takes its areas and profile from the snapshot: drop --area/--config/--profile',
+    );
+  try {
+    return systemFromSnapshotFile(flags.fromSnapshot);
+  } catch (e) {
+    throw new UsageError(`--from-snapshot ${flags.fromSnapshot}: ${(e as Error).message}`);
+  }
 }
 
 function describe(sys: CmaSystem): string {
@@ -27,9 +48,9 @@ function buildSystem(flags: MountFlags, areas: string[], state: StateFile | null
   const saved = state?.load() ?? null;
   const asked =
     flags.area !== undefined || flags.config !== undefined || areas.length > 0 || flags.profile !== undefined;
-  if (!saved || !state) return systemFromFlags(flags, areas);
+  if (!saved || !state) return freshSystem(flags, areas);
   if (asked) {
-    const want = systemFromFlags(flags, areas);
+    const want = freshSystem(flags, areas);
     const same =
       want.profile.id === saved.profile &&
       JSON.stringify(
@@ -57,6 +78,10 @@ export function registerMount(program: Command): void {
       )
       .argument('<dir>', 'an empty directory to mount on')
       .argument('[areas...]', 'area specs, as --area')
+      .option(
+        '--from-snapshot <file>',
+        'continue from a snapshot of a real device (cma-debug snapshot -o FILE)',
+      )
       .option('--state <file>', 'keep the system in FILE across restarts (saved before each write returns)')
       .option(
         '--exact-sizes',

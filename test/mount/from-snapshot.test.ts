@@ -1,0 +1,47 @@
+// `cma-debug mount --from-snapshot`: continue experiments on a copy of a real 6.1 device's state.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { busyboxScript, cli, fuseUnavailable, ROOT, type Server, startMount } from './helpers.ts';
+
+const skip = fuseUnavailable();
+const TREE = join(ROOT, 'test/fixtures/kernels/6.1-frag90');
+const kernelFile = (area: string, f: string) => readFileSync(join(TREE, 'kernel/debug/cma', area, f), 'utf8');
+
+describe('mount --from-snapshot', { skip: skip ?? false }, () => {
+  let server: Server;
+  before(async () => {
+    const snap = join(mkdtempSync(join(tmpdir(), 'cma-snap-')), 'device.json');
+    const r = await cli(['snapshot', TREE, '-o', snap]);
+    assert.equal(r.code, 0, r.stderr);
+    server = await startMount(['--from-snapshot', snap]);
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  it('shows the captured bitmaps, used and maxchunk, and allocates into the captured holes', async () => {
+    const r = await busyboxScript(
+      'D=$SYS/kernel/debug/cma/reserved; cat $D/used $D/maxchunk $D/bitmap; echo 1 > $D/alloc; cat $D/used',
+      server.dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const used = Number(kernelFile('reserved', 'used'));
+    assert.equal(
+      r.stdout,
+      kernelFile('reserved', 'used') +
+        kernelFile('reserved', 'maxchunk') +
+        kernelFile('reserved', 'bitmap') +
+        `${used + 1}\n`,
+    );
+  });
+
+  it('refuses area options together with a snapshot', async () => {
+    const r = await cli(['mount', '/tmp', '--from-snapshot', 'x.json', '--area', 'name=a,count=8']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--from-snapshot takes its areas/);
+  });
+});
