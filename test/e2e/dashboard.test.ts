@@ -174,6 +174,46 @@ describe('dashboard in headless Chromium', {
     assert.deepEqual(await pixel('huge', 3, 3), [0x2b, 0x3a, 0x55]);
   });
 
+  it('zooms and pans a 16M-granule bitmap down to single granules', async () => {
+    const info = () => card('huge').locator('.viewinfo').textContent();
+    const drawnNow = () => card('huge').locator('canvas.bitmap').getAttribute('data-drawn');
+    for (let i = 0; i < 20; i++) {
+      const d = await drawnNow();
+      await card('huge').locator('.zoom-in').click();
+      await page.waitForFunction(
+        (x) =>
+          document
+            .querySelector('section.area[data-area="huge"] canvas.bitmap')
+            ?.getAttribute('data-drawn') !== x,
+        d,
+      );
+      if (/per cell/.test((await info()) ?? '')) break;
+    }
+    assert.match((await info()) ?? '', /1 bit = 1 page per cell/);
+    // the middle of the area: 8,000,000 pages are used, so the boundary is further right
+    const shown = /showing bits ([\d,]+)–([\d,]+)/.exec((await info()) ?? '');
+    assert.ok(shown);
+    const box = (await card('huge').locator('canvas.bitmap').boundingBox())!;
+    const d = await drawnNow();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2, box.y + 10, { steps: 4 });
+    await page.mouse.up();
+    await page.waitForFunction(
+      (x) =>
+        document.querySelector('section.area[data-area="huge"] canvas.bitmap')?.getAttribute('data-drawn') !==
+        x,
+      d,
+    );
+    const panned = /showing bits ([\d,]+)/.exec((await info()) ?? '');
+    assert.ok(
+      Number(panned![1]!.replaceAll(',', '')) > Number(shown[1]!.replaceAll(',', '')),
+      'dragging up moves forward',
+    );
+    await card('huge').locator('.zoom-reset').click();
+    await card('huge').locator('.viewinfo', { hasText: 'bits per pixel' }).waitFor();
+  });
+
   it('explains where an allocation would go', async () => {
     await card('reserved').locator('.explain-pages').fill('100');
     await card('reserved').locator('.explain-btn').click();
