@@ -145,10 +145,12 @@ function areaRequest(
     return withBusy({
       name,
       orderPerBit,
-      ranges: raw.range.map((r, i) => ({
-        basePfn: num(r.base_pfn, `${where}: range ${i} base`) as number,
-        count: num(r.count, `${where}: range ${i} count`) as number,
-      })),
+      ranges: raw.range.map((r, i) => {
+        const count = num(r.count, `${where}: range ${i} count`);
+        if (count === undefined) throw new ConfigError(`${where}: range ${i} needs a count`);
+        const basePfn = num(r.base_pfn, `${where}: range ${i} base`);
+        return basePfn === undefined ? { count } : { basePfn, count };
+      }),
     });
   }
   let count: number | undefined;
@@ -203,10 +205,22 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
         count: pick('count'),
         base_pfn: pick('base_pfn', 'basePfn'),
         order_per_bit: pick('order_per_bit', 'orderPerBit'),
-        range: (ranges as Record<string, Raw>[] | undefined)?.map((r) => ({
-          base_pfn: r.base_pfn ?? r.basePfn,
-          count: r.count,
-        })),
+        range: (ranges as unknown[] | undefined)?.map((r, j) => {
+          if (typeof r !== 'object' || r === null || Array.isArray(r))
+            throw new ConfigError(`${file}: areas[${i}].ranges[${j}] is not an object`);
+          const o = r as Record<string, unknown>;
+          const field = (...keys: string[]): Raw => {
+            for (const k of keys) {
+              const v = o[k];
+              if (v === undefined) continue;
+              if (typeof v !== 'string' && typeof v !== 'number')
+                throw new ConfigError(`${file}: areas[${i}].ranges[${j}].${k} must be a number or a string`);
+              return v;
+            }
+            return undefined;
+          };
+          return { base_pfn: field('base_pfn', 'basePfn'), count: field('count') };
+        }),
         busy: (busy as Record<string, Raw>[] | undefined)?.map((b) => ({
           pfn: b.pfn,
           count: b.count,
@@ -238,6 +252,20 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
       throw new ConfigError(
         `area '${r.name}': ${r.ranges.length} ranges, but profile ${profile.id} allows ${profile.maxRanges} per area`,
       );
+    if (r.ranges.length > 1) {
+      // cma_declare_contiguous_multi: every range is pageblock-aligned and whole bits
+      const unit = 2 ** r.orderPerBit;
+      r.ranges.forEach((rg, i) => {
+        if (rg.count % unit !== 0)
+          throw new ConfigError(
+            `area '${r.name}': range ${i} has ${rg.count} pages, not a multiple of 2^${r.orderPerBit} (order_per_bit)`,
+          );
+        if (rg.basePfn !== undefined && rg.basePfn % Math.max(PAGEBLOCK_PAGES, unit) !== 0)
+          throw new ConfigError(
+            `area '${r.name}': range ${i} base_pfn ${rg.basePfn} is not aligned to ${Math.max(PAGEBLOCK_PAGES, unit)} pages`,
+          );
+      });
+    }
     for (const rg of r.ranges) {
       if (rg.count === 0) throw new ConfigError(`area '${r.name}': size is zero`);
       if (rg.count < 2 ** r.orderPerBit)
@@ -294,7 +322,9 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
     const b = all[i]!;
     if (a.basePfn + a.count > b.basePfn)
       throw new ConfigError(
-        `areas '${a.name}' [${a.basePfn}, ${a.basePfn + a.count}) and '${b.name}' [${b.basePfn}, ${b.basePfn + b.count}) overlap`,
+        a.name === b.name
+          ? `area '${a.name}': ranges [${a.basePfn}, ${a.basePfn + a.count}) and [${b.basePfn}, ${b.basePfn + b.count}) overlap`
+          : `areas '${a.name}' [${a.basePfn}, ${a.basePfn + a.count}) and '${b.name}' [${b.basePfn}, ${b.basePfn + b.count}) overlap`,
       );
   }
   return specs;
