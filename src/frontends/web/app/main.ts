@@ -73,6 +73,7 @@ function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
+const sizeLabel = (n: number) => (n >= 2 ** 20 ? `${n / 2 ** 20}M` : n >= 1024 ? `${n / 1024}K` : String(n));
 const hex = (n: number) => `0x${n.toString(16)}`;
 const mib = (pages: number) => `${((pages * 4096) / 2 ** 20).toFixed(pages * 4096 < 2 ** 20 ? 2 : 1)} MiB`;
 
@@ -555,8 +556,7 @@ class AreaCard {
         ctx.fillStyle = '#1d2733';
         if (b.runs > 0) ctx.fillText(String(b.runs), x + 2, h - 19 - bh);
         ctx.fillStyle = '#5d6b7a';
-        if (i % Math.ceil(30 / bw) === 0)
-          ctx.fillText(b.minPages >= 1024 ? `${b.minPages / 1024}K` : String(b.minPages), x + 1, h - 4);
+        if (i % Math.ceil(30 / bw) === 0) ctx.fillText(sizeLabel(b.minPages), x + 1, h - 4);
       });
     }
     const list = $('.runs', this.root);
