@@ -1,6 +1,9 @@
-// Replays a cma trace on emulated 6.1 areas: places every request with the kernel's formulas,
+// Replays a cma trace on emulated areas: places every request with the kernel's formulas,
 // compares with the recorded pfn, resyncs on divergence, rebuilds the allocation table and
-// explains every failure. The model is ../shared/perf-ref/README.md "Replay model".
+// explains every failure. The model is ../shared/perf-ref/README.md "Replay model" (6.1); 7.x
+// traces (`available_count=` in cma_alloc_start) and multi-range areas follow the 7.x
+// cma_alloc (spec §8.5): ranges tried in index order, first fit in each, a block never spans
+// two ranges, `count > available_count` stops the search, `used` counts exact pages.
 
 import { createHash } from 'node:crypto';
 import type { AreaSpec } from '../../core/cma.ts';
@@ -15,13 +18,19 @@ import { memorySource } from './input.ts';
 import type { ParseStats } from './parse.ts';
 import { TraceLineParser } from './parse.ts';
 
-/** An area to replay on (a single range, 6.1 style). */
+/** An area to replay on: one range (6.1 style), or several (7.x) given in `ranges`. */
 export interface ReplayAreaSpec {
   readonly name: string;
+  /** Range 0's base pfn (what the kernel's top-level `base_pfn` shows). */
   readonly basePfn: number;
-  /** Pages. */
+  /** Pages (of all ranges). */
   readonly count: number;
   readonly orderPerBit: number;
+  /**
+   * 7.x multi-range areas: the ranges in the kernel's INDEX order (not address order; the
+   * allocator tries them in this order). Absent or one entry: a single range basePfn/count.
+   */
+  readonly ranges?: readonly { readonly basePfn: number; readonly count: number }[];
 }
 
 /** Why an allocation failed. */
@@ -90,25 +99,53 @@ export interface Anomaly {
   reason: string;
 }
 
+/** Final state of one range of an area (`ranges/N/` on 7.x). */
+export interface RangeResult {
+  basePfn: number;
+  /** Pages. */
+  count: number;
+  /** Bits in this range's bitmap. */
+  maxno: number;
+  /** Set bits << order_per_bit. */
+  usedBitsPages: number;
+  /** Longest free run of this range (pages). */
+  maxchunk: number;
+  /** `ranges/N/bitmap` text and its sha256. */
+  bitmapText: string;
+  bitmapSha256: string;
+  words: Uint32Array;
+}
+
 /** Final state and counters of one area. */
 export interface AreaResult {
   name: string;
+  /** Range 0's base pfn. */
   basePfn: number;
+  /** Pages of all ranges. */
   count: number;
   orderPerBit: number;
-  /** Bits in the bitmap. */
+  /** Bits in the bitmaps (all ranges). */
   maxno: number;
-  /** debugfs `used` (pages). */
+  /**
+   * debugfs `used` (pages): set bits << order_per_bit (6.1), or count - available_count in
+   * exact pages when the trace is 7.x (usedMode 'exact').
+   */
   used: number;
-  /** debugfs `maxchunk` (pages). */
+  /** 'exact' once a 7.x cma_alloc_start (with available_count) of this area was replayed. */
+  usedMode: 'bits' | 'exact';
+  /** Exact pages not handed out (7.x available_count; meaningful in 'exact' mode). */
+  availablePages: number;
+  /** debugfs `maxchunk` (pages): the longest free run of any one range. */
   maxchunk: number;
-  /** Highest `used` seen during the replay. */
+  /** Highest `used` seen during the replay (in the same mode as `used`). */
   peakUsed: number;
-  /** debugfs `bitmap` text (with the kernel's lost-newline quirk) and its sha256. */
+  /** debugfs `bitmap` text of range 0 (with the kernel's lost-newline quirk) and its sha256. */
   bitmapText: string;
   bitmapSha256: string;
-  /** The final bitmap words (u32 view). */
+  /** The final bitmap words of range 0 (u32 view). */
   words: Uint32Array;
+  /** Every range in index order (one for 6.1 areas). */
+  ranges: RangeResult[];
   allocStarts: number;
   allocsOk: number;
   allocsFailed: number;
@@ -197,9 +234,22 @@ export interface ReplayOptions {
   onProgress?: (bytes: number) => void;
 }
 
+/** One range of an area (7.x `struct cma_memrange`). */
+interface RangeState {
+  index: number;
+  base: number;
+  /** Pages. */
+  count: number;
+  maxno: number;
+  bitmap: CmaBitmap;
+  /** cma_bitmap_aligned_offset per align order (-1: not computed yet). */
+  offsets: Float64Array;
+}
+
 interface AreaState {
   spec: ReplayAreaSpec;
   index: number;
+  /** Range 0 (the whole area on 6.1): base, bitmap, offsets; maxno is the total of all ranges. */
   base: number;
   opb: number;
   unit: number;
@@ -210,9 +260,32 @@ interface AreaState {
   masks: Float64Array;
   offsets: Float64Array;
   live: Map<number, AllocationRecord>;
+  /** Every range, index order; ranges[0].bitmap === bitmap. */
+  ranges: RangeState[];
+  /** More than one range: every event goes through the range-aware (7.x) path. */
+  multi: boolean;
+  /** The largest range, in bits (a request needing more is larger than every range). */
+  maxRangeBits: number;
+  /** Exact pages not handed out (7.x available_count). */
+  avail: number;
+  /** A 7.x cma_alloc_start of this area was seen: `used` is exact. */
+  exact: boolean;
+  /** Highest count - avail. */
+  peakExact: number;
+  /** total_count of the trace was checked against the area. */
+  totalChecked: boolean;
   r: Omit<
     AreaResult,
-    'used' | 'maxchunk' | 'peakUsed' | 'bitmapText' | 'bitmapSha256' | 'words' | 'liveAllocations'
+    | 'used'
+    | 'usedMode'
+    | 'availablePages'
+    | 'maxchunk'
+    | 'peakUsed'
+    | 'bitmapText'
+    | 'bitmapSha256'
+    | 'words'
+    | 'ranges'
+    | 'liveAllocations'
   >;
 }
 
@@ -229,21 +302,37 @@ interface Pending {
   startTs: number;
   busy: number;
   lastBusyPfn: number;
+  /** Range-aware (7.x) call: the range of `held` (null: the 6.1 single-range path). */
+  rng: RangeState | null;
+  /** Pages taken from available_count while held (0 for absurd counts, as the kernel). */
+  pages: number;
+  /** 7.x start: the allocator stops when count > available_count. */
+  v7: boolean;
 }
 
-function toSpec(a: ReplayAreaSpec | AreaSpec | AnnotatedArea): ReplayAreaSpec {
-  if ('ranges' in a) {
-    if (a.ranges.length !== 1)
-      throw new Error(`area ${a.name}: trace replay models 6.1 areas with exactly one range`);
-    return {
-      name: a.name,
-      basePfn: a.ranges[0]!.basePfn,
-      count: a.ranges[0]!.count,
-      orderPerBit: a.orderPerBit,
-    };
+/** A replay area from the core's AreaSpec, a ReplayAreaSpec or an annotation. */
+export function toReplaySpec(a: ReplayAreaSpec | AreaSpec | AnnotatedArea): ReplayAreaSpec {
+  const ranges = 'ranges' in a ? a.ranges : undefined;
+  if (ranges === undefined || ranges.length === 0) {
+    if (!('basePfn' in a)) throw new Error(`area ${a.name}: no ranges`);
+    return { name: a.name, basePfn: a.basePfn, count: a.count, orderPerBit: a.orderPerBit };
   }
-  return { name: a.name, basePfn: a.basePfn, count: a.count, orderPerBit: a.orderPerBit };
+  for (const r of ranges)
+    if (!Number.isSafeInteger(r.basePfn) || !Number.isSafeInteger(r.count) || r.basePfn < 0 || r.count <= 0)
+      throw new Error(`area ${a.name}: bad range ${r.basePfn}:${r.count}`);
+  const r0 = ranges[0]!;
+  const count = ranges.reduce((s, r) => s + r.count, 0);
+  if (ranges.length === 1) return { name: a.name, basePfn: r0.basePfn, count, orderPerBit: a.orderPerBit };
+  return {
+    name: a.name,
+    basePfn: r0.basePfn,
+    count,
+    orderPerBit: a.orderPerBit,
+    ranges: ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })),
+  };
 }
+
+const toSpec = toReplaySpec;
 
 /** Popcount of bits [start, start+n) of a u32 word array. */
 function countSet(words: Uint32Array, start: number, n: number): number {
@@ -309,24 +398,47 @@ export class TraceReplayer {
     this.timelineMax = opts.timelinePoints ?? 0;
     this.areas = areas.map((spec, index) => {
       const opb = spec.orderPerBit;
-      const maxno = Math.floor(spec.count / 2 ** opb);
+      const geo =
+        spec.ranges !== undefined && spec.ranges.length > 0
+          ? spec.ranges
+          : [{ basePfn: spec.basePfn, count: spec.count }];
+      const ranges = geo.map((g, i): RangeState => {
+        const rmaxno = Math.floor(g.count / 2 ** opb);
+        return {
+          index: i,
+          base: g.basePfn,
+          count: g.count,
+          maxno: rmaxno,
+          bitmap: factory(rmaxno),
+          offsets: new Float64Array(64).fill(-1),
+        };
+      });
+      const maxno = ranges.reduce((s, r) => s + r.maxno, 0);
+      const total = geo.reduce((s, g) => s + g.count, 0);
       const st: AreaState = {
         spec,
         index,
-        base: spec.basePfn,
+        base: ranges[0]!.base,
         opb,
         unit: 2 ** opb,
         maxno,
-        bitmap: factory(maxno),
+        bitmap: ranges[0]!.bitmap,
         usedBits: 0,
         peakUsedBits: 0,
         masks: new Float64Array(64).fill(-1),
         offsets: new Float64Array(64),
         live: new Map(),
+        ranges,
+        multi: ranges.length > 1,
+        maxRangeBits: Math.max(...ranges.map((r) => r.maxno)),
+        avail: total,
+        exact: false,
+        peakExact: 0,
+        totalChecked: false,
         r: {
           name: spec.name,
-          basePfn: spec.basePfn,
-          count: spec.count,
+          basePfn: ranges[0]!.base,
+          count: total,
           orderPerBit: opb,
           maxno,
           allocStarts: 0,
@@ -399,7 +511,7 @@ export class TraceReplayer {
     if (a === undefined && name === '') {
       // 4.x events carry no name: the only area, or the one holding the pfn
       if (this.areas.length === 1) a = this.areas[0];
-      else if (ev.pfn >= 0) a = this.areas.find((x) => ev.pfn >= x.base && ev.pfn < x.base + x.spec.count);
+      else if (ev.pfn >= 0) a = this.areas.find((x) => this.rangeOf(x, ev.pfn) !== null);
       if (a === undefined) {
         this.res.skippedOtherArea++;
         return undefined;
@@ -489,9 +601,13 @@ export class TraceReplayer {
     if (old !== undefined) {
       if (!old.oversize) {
         this.anomaly(ev, `pid ${ev.pid} starts a cma_alloc while its previous one has no finish`);
-        if (old.held >= 0) this.clearBits(old.area, old.held, old.bits);
+        if (old.held >= 0) this.dropHeld(old);
       }
       this.pending.delete(ev.pid);
+    }
+    if (a.multi || ev.availableCount >= 0) {
+      this.startRanges(ev, a);
+      return;
     }
     a.r.allocStarts++;
     this.res.allocStarts++;
@@ -510,6 +626,9 @@ export class TraceReplayer {
       startTs: ev.ts,
       busy: 0,
       lastBusyPfn: -1,
+      rng: null,
+      pages: 0,
+      v7: false,
     };
     if (p.oversize) {
       // 6.1: cma_alloc_start then `goto out`: no finish (7.x prints one, paired below)
@@ -533,7 +652,7 @@ export class TraceReplayer {
     if (p.count !== ev.count || (ev.align >= 0 && p.align !== ev.align) || p.area.spec.name !== ev.name) {
       this.anomaly(ev, `does not match the pending cma_alloc_start of pid ${ev.pid} (count/align/name)`);
       this.pending.delete(ev.pid);
-      if (p.held >= 0) this.clearBits(p.area, p.held, p.bits);
+      if (p.held >= 0) this.dropHeld(p);
       return undefined;
     }
     return p;
@@ -546,6 +665,10 @@ export class TraceReplayer {
     }
     const p = this.pendingFor(ev);
     if (p === undefined) return;
+    if (p.rng !== null) {
+      this.busyRanges(ev, p);
+      return;
+    }
     const a = p.area;
     a.r.busyRetries++;
     this.res.busyRetries++;
@@ -573,6 +696,10 @@ export class TraceReplayer {
     const p = this.pendingFor(ev);
     if (p === undefined) return;
     this.pending.delete(ev.pid);
+    if (p.rng !== null) {
+      this.finishRanges(ev, p);
+      return;
+    }
     const a = p.area;
     if (p.oversize) {
       // 7.x: finish(pfn=0, errorno=-16) after an oversize start; 6.1 never gets here
@@ -669,6 +796,12 @@ export class TraceReplayer {
     }
     a.r.releases++;
     this.res.releases++;
+    // available_count += count (exact pages; only read in 7.x mode)
+    a.avail = Math.min(a.spec.count, a.avail + ev.count);
+    if (a.multi) {
+      this.releaseRanges(ev, a);
+      return;
+    }
     const bit = this.bitOfPfn(a, ev.pfn);
     if (bit < 0) {
       this.anomaly(ev, `release of pfn 0x${ev.pfn.toString(16)} outside the area`);
@@ -681,6 +814,11 @@ export class TraceReplayer {
     }
     const was = this.clearBits(a, bit, bits);
     if (was !== bits) this.res.releasesOfFreeBits++;
+    this.releaseRecord(ev, a);
+  }
+
+  /** The allocation table's side of a release. */
+  private releaseRecord(ev: TraceEvent, a: AreaState): void {
     if (this.table) {
       const rec = a.live.get(ev.pfn);
       if (rec !== undefined) {
@@ -702,6 +840,10 @@ export class TraceReplayer {
   private legacyAlloc(ev: TraceEvent): void {
     const a = this.area(ev);
     if (a === undefined) return;
+    if (a.multi) {
+      this.anomaly(ev, `a 4.x/5.x cma_alloc event on the multi-range area ${a.spec.name} (not replayed)`);
+      return;
+    }
     a.r.allocStarts++;
     this.res.allocStarts++;
     const align = Math.max(ev.align, 0);
@@ -718,6 +860,9 @@ export class TraceReplayer {
       startTs: ev.ts,
       busy: 0,
       lastBusyPfn: -1,
+      rng: null,
+      pages: 0,
+      v7: false,
     };
     p.oversize = p.bits > a.maxno;
     if (!p.oversize) p.held = this.search(a, p, 0);
@@ -755,6 +900,236 @@ export class TraceReplayer {
     }
   }
 
+  // ------------------------------------------- range-aware path (7.x traces, multi-range areas)
+
+  /** Releases a held placement of either path (bits, and available_count on the 7.x path). */
+  private dropHeld(p: Pending): void {
+    if (p.rng === null) this.clearBits(p.area, p.held, p.bits);
+    else {
+      this.clearBitsR(p.area, p.rng, p.held, p.bits);
+      p.area.avail += p.pages;
+    }
+    p.held = -1;
+  }
+
+  /** The range holding a pfn (inside its bitmap), or null. */
+  private rangeOf(a: AreaState, pfn: number): RangeState | null {
+    for (const r of a.ranges) {
+      if (pfn >= r.base && pfn < r.base + r.count)
+        return Math.floor((pfn - r.base) / a.unit) < r.maxno ? r : null;
+    }
+    return null;
+  }
+
+  private setBitsR(a: AreaState, r: RangeState, bit: number, n: number, fresh: boolean): void {
+    if (n <= 0) return;
+    if (!fresh) a.usedBits -= countSet(r.bitmap.words, bit, n);
+    r.bitmap.set(bit, n);
+    a.usedBits += n;
+    if (a.usedBits > a.peakUsedBits) a.peakUsedBits = a.usedBits;
+  }
+
+  private clearBitsR(a: AreaState, r: RangeState, bit: number, n: number): number {
+    if (n <= 0) return 0;
+    const was = countSet(r.bitmap.words, bit, n);
+    r.bitmap.clear(bit, n);
+    a.usedBits -= was;
+    return was;
+  }
+
+  /** Takes `pages` from available_count (a placement the kernel made). */
+  private take(a: AreaState, pages: number): void {
+    a.avail -= pages;
+    const used = a.spec.count - a.avail;
+    if (used > a.peakExact) a.peakExact = used;
+  }
+
+  /**
+   * The 7.x allocator from range `ri`, bit `start`: ranges in index order, first fit in each
+   * (cma_range_alloc), the next range only when this one has no room; a range too small for
+   * the request is skipped; count > available_count stops the search. Holds the placement
+   * (bits set, available_count taken) in p.rng/p.held, or sets p.held = -1.
+   */
+  private placeRanges(a: AreaState, p: Pending, ri: number, start: number): void {
+    const ranges = a.ranges;
+    for (; ri < ranges.length; ri++, start = 0) {
+      const r = ranges[ri]!;
+      if (p.bits > r.maxno) continue;
+      if (p.v7 && p.count > a.avail) break;
+      let offset = p.align < 64 ? r.offsets[p.align]! : -1;
+      if (offset < 0) {
+        offset = cmaBitmapAlignedOffset(r.base, a.opb, p.align);
+        if (p.align < 64) r.offsets[p.align] = offset;
+      }
+      const bit = r.bitmap.findArea(start, p.bits, p.mask, offset);
+      if (bit >= r.maxno) continue;
+      this.setBitsR(a, r, bit, p.bits, true);
+      this.take(a, p.pages);
+      p.rng = r;
+      p.held = bit;
+      return;
+    }
+    p.held = -1;
+  }
+
+  private startRanges(ev: TraceEvent, a: AreaState): void {
+    const v7 = ev.availableCount >= 0;
+    if (v7) this.checkCounters(ev, a);
+    a.r.allocStarts++;
+    this.res.allocStarts++;
+    const align = Math.max(ev.align, 0);
+    const bits = this.bitsOf(a, ev);
+    const p: Pending = {
+      area: a,
+      count: ev.count,
+      align,
+      bits,
+      mask: align < 64 ? this.maskOf(a, align) : cmaBitmapAlignedMask(a.opb, align),
+      offset: 0,
+      held: -1,
+      // larger than every range; or (7.x) more pages than the area, e.g. a count that wraps to 0 bits
+      oversize: bits > a.maxRangeBits || (v7 && ev.count > a.spec.count),
+      startTs: ev.ts,
+      busy: 0,
+      lastBusyPfn: -1,
+      rng: a.ranges[0]!,
+      pages: ev.count <= a.spec.count ? ev.count : 0,
+      v7,
+    };
+    if (p.oversize) {
+      a.r.failedOversize++;
+      a.r.allocsFailed++;
+      this.res.failedBy.oversize++;
+      this.res.allocs.failed++;
+      this.fail(ev, a, p, 'oversize', null);
+    } else this.placeRanges(a, p, 0, 0);
+    this.pending.set(ev.pid, p);
+  }
+
+  /**
+   * 7.x start: total_count must be the area's size (once), and available_count ours whenever
+   * no other call of the area is in flight (in-flight calls may or may not have taken theirs).
+   */
+  private checkCounters(ev: TraceEvent, a: AreaState): void {
+    a.exact = true;
+    if (!a.totalChecked) {
+      a.totalChecked = true;
+      if (ev.totalCount >= 0 && ev.totalCount !== a.spec.count)
+        this.anomaly(
+          ev,
+          `total_count=${ev.totalCount} but area ${a.spec.name} has ${a.spec.count} pages: the areas do not match the trace`,
+        );
+    }
+    if (ev.availableCount === a.avail) return;
+    for (const q of this.pending.values()) if (q.area === a && !q.oversize) return;
+    this.anomaly(
+      ev,
+      `available_count=${ev.availableCount} but the replay has ${a.avail}${this.resync ? ' (following the trace)' : ''}`,
+    );
+    if (this.resync) a.avail = ev.availableCount;
+  }
+
+  private pfnOf(a: AreaState, p: Pending): number {
+    return p.held >= 0 ? p.rng!.base + p.held * a.unit : -1;
+  }
+
+  private busyRanges(ev: TraceEvent, p: Pending): void {
+    const a = p.area;
+    a.r.busyRetries++;
+    this.res.busyRetries++;
+    p.busy++;
+    p.lastBusyPfn = ev.pfn;
+    const ours = this.pfnOf(a, p);
+    let r: RangeState | null = p.held >= 0 ? p.rng : null;
+    let bit = p.held;
+    if (ours !== ev.pfn) {
+      this.mismatch(ev, a, ours);
+      if (this.resync) {
+        r = this.rangeOf(a, ev.pfn);
+        if (r === null) this.anomaly(ev, 'busy pfn outside the area');
+        else bit = Math.floor((ev.pfn - r.base) / a.unit);
+      }
+    }
+    if (p.held >= 0) this.dropHeld(p);
+    // EBUSY: the search goes on in the same range after the block, then the next ranges
+    if (r !== null && bit >= 0) this.placeRanges(a, p, r.index, bit + p.mask + 1);
+  }
+
+  private finishRanges(ev: TraceEvent, p: Pending): void {
+    const a = p.area;
+    if (p.oversize) {
+      // 7.x: finish(pfn=0, errorno=-16); a page here is a mismatch
+      if (ev.hasPage) this.mismatch(ev, a, -1);
+      return;
+    }
+    const ours = this.pfnOf(a, p);
+    if (ev.hasPage) {
+      if (ours !== ev.pfn) {
+        this.mismatch(ev, a, ours);
+        if (this.resync) {
+          if (p.held >= 0) this.dropHeld(p);
+          const r = this.rangeOf(a, ev.pfn);
+          if (r === null) this.anomaly(ev, 'allocated pfn outside the area');
+          else {
+            const tb = Math.floor((ev.pfn - r.base) / a.unit);
+            this.setBitsR(a, r, tb, Math.min(p.bits, r.maxno - tb), false);
+            this.take(a, p.pages);
+          }
+        }
+      }
+      a.r.allocsOk++;
+      this.res.allocs.ok++;
+      if (this.table) this.recordAlloc(ev, a, ev.pfn, p);
+      this.lastRecord = { pid: ev.pid, fail: null };
+      return;
+    }
+    a.r.allocsFailed++;
+    this.res.allocs.failed++;
+    const zero = ev.pfn === 0 && ev.errorno !== null; // 7.x prints pfn 0 for every failure
+    if (p.held >= 0) {
+      // the migration failed with another error than -EBUSY at the placement
+      if (ours !== ev.pfn && !zero) this.mismatch(ev, a, ours);
+      this.dropHeld(p);
+      a.r.failedMigration++;
+      this.res.failedBy.migration++;
+      this.fail(ev, a, p, 'migration', ev.pfn);
+      return;
+    }
+    if (!(ev.pfn === -1 || ev.pfn === p.lastBusyPfn || zero)) this.mismatch(ev, a, -1);
+    a.r.failedNoSpace++;
+    this.res.failedBy.noSpace++;
+    const free = (a.maxno - a.usedBits) * a.unit;
+    this.fail(ev, a, p, free >= p.bits * a.unit ? 'fragmentation' : 'exhaustion', ev.pfn);
+  }
+
+  /** cma_release on a multi-range area: the range that holds the pfn. */
+  private releaseRanges(ev: TraceEvent, a: AreaState): void {
+    const r = this.rangeOf(a, ev.pfn);
+    if (r === null) {
+      this.anomaly(ev, `release of pfn 0x${ev.pfn.toString(16)} outside the area's ranges`);
+      return;
+    }
+    const bit = Math.floor((ev.pfn - r.base) / a.unit);
+    let bits = this.bitsOf(a, ev);
+    if (bit + bits > r.maxno) {
+      this.anomaly(ev, `release runs past the end of range ${r.index} (clamped)`);
+      bits = r.maxno - bit;
+    }
+    if (this.clearBitsR(a, r, bit, bits) !== bits) this.res.releasesOfFreeBits++;
+    this.releaseRecord(ev, a);
+  }
+
+  private usedPages(a: AreaState): number {
+    return a.exact ? a.spec.count - a.avail : a.usedBits * a.unit;
+  }
+
+  private maxchunkBits(a: AreaState): number {
+    if (!a.multi) return a.bitmap.longestZeroRun();
+    let best = 0;
+    for (const r of a.ranges) best = Math.max(best, r.bitmap.longestZeroRun());
+    return best;
+  }
+
   private info(ev: TraceEvent): void {
     this.res.infoEvents++;
     const last = this.lastRecord;
@@ -772,8 +1147,8 @@ export class TraceReplayer {
     this.timeline.push({
       event: this.nEvents,
       ts,
-      used: this.areas.map((a) => a.usedBits * a.unit),
-      maxchunk: this.areas.map((a) => a.bitmap.longestZeroRun() * a.unit),
+      used: this.areas.map((a) => this.usedPages(a)),
+      maxchunk: this.areas.map((a) => this.maxchunkBits(a) * a.unit),
     });
     if (this.timeline.length >= 2 * this.timelineMax) {
       this.timeline = this.timeline.filter((_, i) => i % 2 === 1);
@@ -787,21 +1162,37 @@ export class TraceReplayer {
       this.sample(Number.NaN);
     const allocations: AllocationRecord[] = [];
     const areas = this.areas.map((a): AreaResult => {
-      const words = a.bitmap.words;
-      const text = formatU32Array(words, Math.ceil(a.maxno / 32));
+      const ranges = a.ranges.map((r): RangeResult => {
+        const text = formatU32Array(r.bitmap.words, Math.ceil(r.maxno / 32));
+        return {
+          basePfn: r.base,
+          count: r.count,
+          maxno: r.maxno,
+          usedBitsPages: r.bitmap.weight() * a.unit,
+          maxchunk: r.bitmap.longestZeroRun() * a.unit,
+          bitmapText: text,
+          bitmapSha256: createHash('sha256').update(text).digest('hex'),
+          words: r.bitmap.words,
+        };
+      });
+      const r0 = ranges[0]!;
       const live = [...a.live.values()].sort((x, y) => x.pfn - y.pfn);
       for (const rec of live) {
         allocations.push(rec);
         this.opts.onAllocation?.(rec);
       }
+      const bitsPages = ranges.reduce((s, r) => s + r.usedBitsPages, 0);
       return {
         ...a.r,
-        used: a.bitmap.weight() * a.unit,
-        maxchunk: a.bitmap.longestZeroRun() * a.unit,
-        peakUsed: a.peakUsedBits * a.unit,
-        bitmapText: text,
-        bitmapSha256: createHash('sha256').update(text).digest('hex'),
-        words,
+        used: a.exact ? a.spec.count - a.avail : bitsPages,
+        usedMode: a.exact ? 'exact' : 'bits',
+        availablePages: a.avail,
+        maxchunk: ranges.reduce((m, r) => Math.max(m, r.maxchunk), 0),
+        peakUsed: a.exact ? a.peakExact : a.peakUsedBits * a.unit,
+        bitmapText: r0.bitmapText,
+        bitmapSha256: r0.bitmapSha256,
+        words: r0.words,
+        ranges,
         liveAllocations: live.length,
       };
     });
