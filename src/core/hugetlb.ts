@@ -5,9 +5,10 @@
 // cma_alloc(hugetlbN, 262144 pages, align 18) per page — trace start/finish with align=18,
 // counted in vmstat and in the area's alloc_pages_success — and `echo 0 > nr_hugepages` gives one
 // cma_release per page, in allocation order, counted in release_pages_success. The debugfs `free`
-// list does not see these pages. What the emulator leaves out: gigantic pages from ordinary memory
-// (a real kernel may fall back to them when the CMA areas are full; here the pool just stops
-// growing), surplus/overcommit pages and per-node files.
+// list does not see these pages. A failed attempt (areas full) traces start + finish errorno=-16
+// and counts as a failure, with no log line (no_warn). What the emulator leaves out: gigantic
+// pages from ordinary memory (the oracle's 8 GiB guest then took a third page outside CMA; here
+// the pool stops growing at the CMA capacity), surplus/overcommit/demote and per-node files.
 
 import type { CmaArea, KernelHooks } from './cma.ts';
 import { cmaAlloc, cmaRelease } from './cma.ts';
@@ -27,9 +28,14 @@ export function hugetlbNode(area: CmaArea): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** The pool of 1 GiB pages, in allocation order. */
+/**
+ * The pool of 1 GiB pages as the kernel's free list, head first. One `nr_hugepages` write adds
+ * its new pages at the head in allocation order, and shrinking frees from the head: so a batch is
+ * freed oldest first, and the newest batch before older ones (oracle: 3 pages then `1` freed the
+ * first two; 1 + 1 then `1` freed the second).
+ */
 export class GiganticPool {
-  readonly pages: { area: CmaArea; pfn: number }[] = [];
+  pages: { area: CmaArea; pfn: number }[] = [];
   private nextArea = 0;
 
   constructor(
@@ -45,14 +51,14 @@ export class GiganticPool {
   }
 
   /** One page: the areas are tried round-robin from the node after the last success. */
-  private grow(): boolean {
+  private grow(batch: { area: CmaArea; pfn: number }[]): boolean {
     const areas = this.hugetlbAreas();
     for (let i = 0; i < areas.length; i++) {
       const k = (this.nextArea + i) % areas.length;
       const area = areas[k]!;
       const r = cmaAlloc(this.hooks, area, BigInt(GIGANTIC_PAGES), GIGANTIC_ORDER, true);
       if (r) {
-        this.pages.push({ area, pfn: r.pfn });
+        batch.push({ area, pfn: r.pfn });
         this.nextArea = (k + 1) % areas.length;
         return true;
       }
@@ -60,9 +66,11 @@ export class GiganticPool {
     return false;
   }
 
-  /** nr_hugepages = count: grows until the areas are full, shrinks oldest page first. */
+  /** nr_hugepages = count: grows until the areas are full, shrinks from the free list's head. */
   resize(count: bigint): void {
-    while (BigInt(this.pages.length) < count) if (!this.grow()) break;
+    const batch: { area: CmaArea; pfn: number }[] = [];
+    while (BigInt(this.pages.length + batch.length) < count) if (!this.grow(batch)) break;
+    this.pages = [...batch, ...this.pages];
     while (BigInt(this.pages.length) > count) {
       const page = this.pages.shift()!;
       cmaRelease(this.hooks, page.area, page.pfn, BigInt(GIGANTIC_PAGES));
