@@ -15,6 +15,7 @@ interface MountFlags extends SystemFlags {
   state?: string;
   exactSizes?: boolean;
   fromSnapshot?: string;
+  serve?: string;
 }
 
 /** The system the flags describe: a snapshot to continue from, or areas/config/profile. */
@@ -79,6 +80,10 @@ export function registerMount(program: Command): void {
       .argument('<dir>', 'an empty directory to mount on')
       .argument('[areas...]', 'area specs, as --area')
       .option(
+        '--serve <port>',
+        'also serve the HTTP API and dashboard of the same system on 127.0.0.1:PORT (0: a free port), so the dashboard follows shells writing to the mount',
+      )
+      .option(
         '--from-snapshot <file>',
         'continue from a snapshot of a real device (cma-debug snapshot -o FILE)',
       )
@@ -89,6 +94,9 @@ export function registerMount(program: Command): void {
       ),
   ).action(async (dir: string, areas: string[], flags: MountFlags) => {
     const log = (line: string) => process.stderr.write(`cma-debug: ${line}\n`);
+    const servePort = flags.serve === undefined ? 0 : Number(flags.serve);
+    if (!Number.isInteger(servePort) || servePort < 0 || servePort > 65535)
+      throw new UsageError(`--serve: '${flags.serve}' is not a port`);
     const Fuse = loadFuse();
     const state = flags.state !== undefined ? new StateFile(flags.state) : null;
     const sys = buildSystem(flags, areas, state);
@@ -122,6 +130,12 @@ export function registerMount(program: Command): void {
     log(
       `profile ${sys.profile.id}, areas ${describe(sys) || '(none)'}${state ? `, state ${state.path}` : ''}`,
     );
+    if (flags.serve !== undefined) {
+      const { createServer } = await import('../../http/server.ts');
+      const { app, token } = await createServer(sys, { loopbackHostsOnly: true });
+      const address = await app.listen({ host: '127.0.0.1', port: servePort });
+      log(`dashboard ${address}/#token=${encodeURIComponent(token)} (token ${token})`);
+    }
     process.stdout.write(`${abs}\n`);
   });
 }
