@@ -16,6 +16,8 @@ program
   .showHelpAfterError()
   .exitOverride();
 registerCommands(program);
+// the command list shows each command's first description line; `cma-debug CMD --help` shows all
+for (const cmd of program.commands) if (!cmd.summary()) cmd.summary(cmd.description().split('\n')[0] ?? '');
 
 try {
   await program.parseAsync(process.argv);
