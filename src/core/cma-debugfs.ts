@@ -155,8 +155,15 @@ function fileNode(host: DebugfsHost, st: AreaState, spec: DebugfsFileSpec, range
 /** The directory of one area, in the profile's layout. */
 export function cmaDebugfsAreaDir(host: DebugfsHost, st: AreaState): DirNode {
   if (host.profile.layout === 'ranges') return rangesAreaDir(host, st);
-  return dir(() =>
-    CMA_DEBUGFS_FILES.map((spec): [string, VfsNode] => [spec.name, fileNode(host, st, spec, 0)]),
+  return dir(
+    () =>
+      newestFirst(
+        CMA_DEBUGFS_FILES.map((spec): [string, VfsNode] => [spec.name, fileNode(host, st, spec, 0)]),
+      ),
+    0o755,
+    'EACCES',
+    'EPERM',
+    'given',
   );
 }
 
@@ -213,10 +220,8 @@ function rangesAreaDir(host: DebugfsHost, st: AreaState): DirNode {
   );
 }
 
-/** /sys/kernel/debug/cma: one directory per area (7.x: newest area first, as readdir shows). */
+/** /sys/kernel/debug/cma: one directory per area, newest area first as readdir shows (6.1 and 7.x). */
 export function cmaDebugfsRoot(host: DebugfsHost, areas: () => readonly AreaState[]): DirNode {
   const entries = () => areas().map((st): [string, VfsNode] => [st.area.name, cmaDebugfsAreaDir(host, st)]);
-  if (host.profile.layout === 'ranges')
-    return dir(() => newestFirst(entries()), 0o755, 'EACCES', 'EPERM', 'given');
-  return dir(entries);
+  return dir(() => newestFirst(entries()), 0o755, 'EACCES', 'EPERM', 'given');
 }

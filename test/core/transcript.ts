@@ -94,12 +94,21 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
     if (is(/^== ls (\S+)$/)) {
       actual.push(line);
       const names = sys.readdir(m[1]!);
-      if (names.ok) actual.push(...names.names);
+      if (names.ok) actual.push(...[...names.names].sort());
       i = until((l) => l.startsWith('==') || l.startsWith('  '));
       if (m[1] === S && names.ok) {
-        for (const a of names.names) {
+        for (const a of [...names.names].sort()) {
           const files = sys.readdir(`${S}/${a}`);
-          actual.push(`  ${a}: ${files.ok ? files.names.map((f) => `${f} `).join('') : ''}`);
+          actual.push(
+            `  ${a}: ${
+              files.ok
+                ? [...files.names]
+                    .sort()
+                    .map((f) => `${f} `)
+                    .join('')
+                : ''
+            }`,
+          );
         }
         i = until((l) => l.startsWith('=='));
       }
@@ -108,9 +117,9 @@ export function replayTranscript(sys: CmaSystem, golden: string): Replay {
     if (line === `== ls -l ${D}/<first area>`) {
       actual.push(line);
       const first = sys.readdir(D);
-      const area = first.ok ? first.names[0] : undefined;
+      const area = first.ok ? [...first.names].sort()[0] : undefined;
       const files = area ? sys.readdir(`${D}/${area}`) : undefined;
-      for (const f of files?.ok ? files.names : []) {
+      for (const f of files?.ok ? [...files.names].sort() : []) {
         const st = sys.stat(`${D}/${area}/${f}`, false);
         if (st.ok && (st.stat.type === 'file' || st.stat.type === 'dir'))
           actual.push(`${modeString(st.stat.mode, st.stat.type)} ${f}`);

@@ -132,7 +132,14 @@ export function runCommand(
     case 'ls': {
       const r = sys.readdir(args[0] ?? '/sys');
       if (!r.ok) return { output: `ls: ${args[0]}: ${STRERROR[r.errno]}\n`, status: 1 };
-      return { output: r.names.map((n) => `${n}\n`).join(''), status: 0 };
+      // busybox ls sorts; readdir order is the kernel's (newest first in debugfs)
+      return {
+        output: [...r.names]
+          .sort()
+          .map((n) => `${n}\n`)
+          .join(''),
+        status: 0,
+      };
     }
     case 'dmesg':
       return { output: sys.dmesg(), status: 0 };
