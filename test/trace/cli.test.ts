@@ -58,7 +58,7 @@ describe('cma-debug replay / plan', () => {
     const areas = readAreas(treeFromSnapshot(readSnapshotFile(snap), snap));
     assert.equal(areas[0]!.reported.used, 2794);
     assert.equal(areas[0]!.reported.maxchunk, 899);
-    assert.match(readFileSync(svg, 'utf8'), /^<svg[^]*polyline[^]*<\/svg>\n$/);
+    assert.match(readFileSync(svg, 'utf8'), /^<svg[\s\S]*polyline[\s\S]*<\/svg>\n$/);
     const rows = readFileSync(csv, 'utf8').trim().split('\n');
     assert.equal(rows[0], 'area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts');
     assert.equal(rows.length - 1, 276); // every successful allocation, released or live
