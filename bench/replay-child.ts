@@ -1,8 +1,12 @@
 // One measured replay, in its own process (bundled by bench/run.ts into .bench/replay-child.mjs so
 // that start-up is plain node, as for a built cma-debug). Prints one JSON line on stdout.
 //
-//   node .bench/replay-child.mjs replay --impl indexed|plain --trace FILE --name N --base-pfn P
-//        --count C --opb K [--max-events N] [--micro]
+//   node .bench/replay-child.mjs --impl indexed|plain --trace FILE --name N --base-pfn P
+//        --count C --opb K [--engine trace|min] [--micro]
+//
+// --engine trace (default) is the project's replay, replayTrace() of src/sources/trace (streaming
+// byte parser + 6.1 replay engine, allocation table off). --engine min is bench/replay-min.ts, a
+// bench-only minimal replayer kept to measure the cost of the replay loop itself.
 //
 // --micro additionally times `used`/`maxchunk` reads on the final state, through the core
 // (cmaUsedPages/cmaMaxchunkPages of an emulated 6.1 system that owns the replayed bitmap) and
@@ -16,6 +20,8 @@ import { createSystem } from '../src/core/create.ts';
 import { indexedBitmapFactory } from '../src/core/indexed-bitmap.ts';
 import { PROFILE_6_1 } from '../src/core/profile.ts';
 import { formatU32Array } from '../src/core/u32-array.ts';
+import { fileSource } from '../src/sources/trace/input.ts';
+import { replayTrace } from '../src/sources/trace/replay.ts';
 import { MinReplay } from './replay-min.ts';
 
 function arg(name: string, def?: string): string {
@@ -46,7 +52,7 @@ function timeCalls(fn: () => number): { nsPerCall: number; calls: number; value:
   return { nsPerCall: Number(elapsed) / calls, calls, value: sink / calls };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const t0 = performance.now();
   const impl = arg('impl');
   const trace = arg('trace');
@@ -57,6 +63,7 @@ function main(): void {
     orderPerBit: Number(arg('opb', '0')),
   };
   const maxEvents = Number(arg('max-events', 'Infinity'));
+  const engine = arg('engine', 'trace');
   const micro = process.argv.includes('--micro');
   const base: CmaBitmapFactory = impl === 'plain' ? plainBitmapFactory : indexedBitmapFactory;
 
@@ -73,31 +80,64 @@ function main(): void {
   const sysBitmap: CmaBitmap | undefined = sys?.areas[0]?.area.ranges[0]?.bitmap;
   const factory: CmaBitmapFactory = sysBitmap ? () => sysBitmap : base;
 
-  const replay = new MinReplay(area, factory, maxEvents);
-  const fd = openSync(trace, 'r');
-  const buf = new Uint8Array(1 << 20);
+  let made: CmaBitmap | undefined;
+  const capture: CmaBitmapFactory = (maxno) => {
+    made = factory(maxno);
+    return made;
+  };
+  let result: Record<string, unknown>;
   let bytes = 0;
-  while (replay.wantsMore) {
-    const n = readSync(fd, buf, 0, buf.length, null);
-    if (n <= 0) break;
-    bytes += n;
-    replay.feed(buf.subarray(0, n));
+  if (engine === 'min') {
+    const replay = new MinReplay(area, capture, maxEvents);
+    const fd = openSync(trace, 'r');
+    const buf = new Uint8Array(1 << 20);
+    while (replay.wantsMore) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      bytes += n;
+      replay.feed(buf.subarray(0, n));
+    }
+    closeSync(fd);
+    result = { ...replay.end() };
+  } else {
+    const r = await replayTrace(fileSource(trace), {
+      areas: [area],
+      bitmapFactory: capture,
+      allocations: false,
+    });
+    const a = r.areas[0];
+    result = {
+      events: r.events,
+      allocsOk: r.allocs.ok,
+      allocsFailed: r.allocs.failed,
+      busyRetries: r.busyRetries,
+      releases: r.releases,
+      mismatches: r.mismatches,
+      anomalies: r.anomalies,
+      malformed: r.malformed,
+      engineUsed: a?.used,
+      engineMaxchunk: a?.maxchunk,
+      engineSha256: a?.bitmapSha256,
+    };
   }
-  closeSync(fd);
-  const result = replay.end();
   const tReplay = performance.now();
+  if (!made) throw new Error('the replay made no bitmap');
 
-  const bm = replay.bitmap;
+  const bm: CmaBitmap = made;
   const unit = 2 ** area.orderPerBit;
   const used = bm.weight() * unit;
   const maxchunk = bm.longestZeroRun() * unit;
-  const text = formatU32Array(bm.words, bm.words.length);
-  const bitmapSha256 = createHash('sha256').update(text).digest('hex');
+  // the engine already hashed the debugfs text; the minimal replayer did not
+  const bitmapSha256 =
+    typeof result.engineSha256 === 'string'
+      ? result.engineSha256
+      : createHash('sha256').update(formatU32Array(bm.words, bm.words.length)).digest('hex');
   const tEnd = performance.now();
 
   const out: Record<string, unknown> = {
     impl,
     trace,
+    engine,
     bytesRead: bytes,
     ...result,
     usedPages: used,
@@ -130,4 +170,7 @@ function main(): void {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-main();
+main().catch((e: unknown) => {
+  process.stderr.write(`replay-child: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(2);
+});

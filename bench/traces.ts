@@ -13,6 +13,7 @@ import {
   rmSync,
   statSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 
@@ -111,4 +112,47 @@ export function ensureTrace(
   if (made) return made;
   const sha = sha256File(path);
   throw new Error(`gen-trace output for ${id} has sha256 ${sha}, the perf-ref README says ${expectSha}`);
+}
+
+/**
+ * The first `events` event lines of a trace (with its header) as another file, made once:
+ * capped runs (the plain scan on 64 GiB) replay this file, so every program sees the same input.
+ */
+export function truncatedTrace(src: TraceFile, events: number): string {
+  const dst = src.path.replace(/\.trace$/, `.first${events}.trace`);
+  const stampPath = `${dst}.stamp.json`;
+  const key = JSON.stringify({ src: src.sha256, events });
+  if (existsSync(dst) && existsSync(stampPath) && readFileSync(stampPath, 'utf8').trim() === key) return dst;
+  const fd = openSync(src.path, 'r');
+  const out = openSync(dst, 'w');
+  const buf = Buffer.alloc(1 << 20);
+  let seen = 0;
+  let atLineStart = true;
+  let isEvent = false;
+  try {
+    outer: for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      for (let i = 0; i < n; i++) {
+        const c = buf[i]!;
+        if (atLineStart) {
+          isEvent = c !== 35; // '#'
+          atLineStart = false;
+        }
+        if (c === 10) {
+          atLineStart = true;
+          if (isEvent && ++seen === events) {
+            writeSync(out, buf, 0, i + 1);
+            break outer;
+          }
+        }
+      }
+      writeSync(out, buf, 0, n);
+    }
+  } finally {
+    closeSync(fd);
+    closeSync(out);
+  }
+  writeFileSync(stampPath, `${key}\n`);
+  return dst;
 }

@@ -1,10 +1,15 @@
 // IndexedBitmap against PlainBitmap (the kernel's linear scan): every result must be identical.
 
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type CmaBitmap, PlainBitmap } from './cma-bitmap.ts';
-import { IndexedBitmap, indexedBitmapFactory } from './indexed-bitmap.ts';
+import {
+  IndexedBitmap,
+  indexedBitmapFactory,
+  setMaxAlignSummaries,
+  setSummaryAfterTries,
+} from './indexed-bitmap.ts';
 
 /** A found area: the exact index, or "none" for every value ≥ maxno (the kernel only tests ≥ maxno). */
 function area(b: CmaBitmap, start: number, nr: number, mask: number, offset: number): number | 'none' {
@@ -89,172 +94,194 @@ function step(ix: IndexedBitmap, pl: PlainBitmap, op: Op): void {
   }
 }
 
-describe('IndexedBitmap', () => {
-  it('agrees with PlainBitmap on random op sequences (tiny sizes)', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 200 }), fc.array(opArb, { maxLength: 60 }), (maxno, ops) => {
+// The aligned summaries are made only for alignments that search expensively; every test runs
+// with them off, with them made at the first aligned search, and with the default policy.
+const MODES = [
+  { name: 'no aligned summaries', max: 0, after: 20000 },
+  { name: 'aligned summaries at once', max: 16, after: -1 },
+  { name: 'default policy', max: 16, after: 20000 },
+] as const;
+
+for (const mode of MODES)
+  describe(`IndexedBitmap (${mode.name})`, () => {
+    beforeEach(() => {
+      setMaxAlignSummaries(mode.max);
+      setSummaryAfterTries(mode.after);
+    });
+    after(() => {
+      setMaxAlignSummaries(16);
+      setSummaryAfterTries(20000);
+    });
+
+    it('agrees with PlainBitmap on random op sequences (tiny sizes)', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: 200 }), fc.array(opArb, { maxLength: 60 }), (maxno, ops) => {
+          const ix = new IndexedBitmap(maxno);
+          const pl = new PlainBitmap(maxno);
+          assertSameState(ix, pl, 'construction');
+          for (const op of ops) step(ix, pl, op);
+        }),
+        { numRuns: 400 },
+      );
+    });
+
+    it('agrees with PlainBitmap on random op sequences (sizes up to 20000, not multiples of 32)', () => {
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 33, max: 20000 }),
+          fc.array(opArb, { maxLength: 120 }),
+          (maxno, ops) => {
+            const ix = new IndexedBitmap(maxno);
+            const pl = new PlainBitmap(maxno);
+            for (const op of ops) step(ix, pl, op);
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+
+    it('agrees on long allocate/release walks that fragment the bitmap', () => {
+      for (const [seed, maxno] of [
+        [1, 65536],
+        [2, 100003],
+        [3, 4099],
+        [4, 262144],
+      ] as const) {
+        const r = rng(seed);
         const ix = new IndexedBitmap(maxno);
         const pl = new PlainBitmap(maxno);
-        assertSameState(ix, pl, 'construction');
-        for (const op of ops) step(ix, pl, op);
-      }),
-      { numRuns: 400 },
-    );
-  });
+        const live: [number, number][] = [];
+        for (let i = 0; i < 3000; i++) {
+          const used = pl.weight() / maxno;
+          if (live.length > 0 && (r() < 0.3 || (used > 0.8 && r() < 0.7))) {
+            const k = Math.floor(r() * live.length);
+            const [s, n] = live[k]!;
+            live[k] = live[live.length - 1]!;
+            live.pop();
+            ix.clear(s, n);
+            pl.clear(s, n);
+          } else {
+            const nr = Math.max(1, Math.floor(Math.exp(r() * Math.log(maxno / 16))));
+            const order = r() < 0.75 ? Math.min(Math.ceil(Math.log2(nr)), 8) : Math.floor(r() * 11);
+            const mask = 2 ** order - 1;
+            const off = r() < 0.5 ? 0 : Math.floor(r() * (mask + 1));
+            const start = r() < 0.8 ? 0 : Math.floor(r() * maxno);
+            const got = area(ix, start, nr, mask, off);
+            assert.equal(got, area(pl, start, nr, mask, off), `seed ${seed} step ${i}`);
+            if (got !== 'none' && start === 0) {
+              ix.set(got, nr);
+              pl.set(got, nr);
+              live.push([got, nr]);
+            }
+          }
+          assert.equal(ix.weight(), pl.weight());
+          assert.equal(ix.longestZeroRun(), pl.longestZeroRun());
+        }
+        assert.deepEqual(ix.words, pl.words);
+      }
+    });
 
-  it('agrees with PlainBitmap on random op sequences (sizes up to 20000, not multiples of 32)', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 33, max: 20000 }), fc.array(opArb, { maxLength: 120 }), (maxno, ops) => {
-        const ix = new IndexedBitmap(maxno);
-        const pl = new PlainBitmap(maxno);
-        for (const op of ops) step(ix, pl, op);
-      }),
-      { numRuns: 150 },
-    );
-  });
-
-  it('agrees on long allocate/release walks that fragment the bitmap', () => {
-    for (const [seed, maxno] of [
-      [1, 65536],
-      [2, 100003],
-      [3, 4099],
-      [4, 262144],
-    ] as const) {
-      const r = rng(seed);
+    it('finds aligned areas among many runs that are long enough but misaligned', () => {
+      // runs of 100 clear bits, each starting 1 past a multiple of 128: nothing of 100 bits is
+      // 64-aligned until the last run, which is made longer
+      const maxno = 128 * 500 + 7;
       const ix = new IndexedBitmap(maxno);
       const pl = new PlainBitmap(maxno);
-      const live: [number, number][] = [];
-      for (let i = 0; i < 3000; i++) {
-        const used = pl.weight() / maxno;
-        if (live.length > 0 && (r() < 0.3 || (used > 0.8 && r() < 0.7))) {
-          const k = Math.floor(r() * live.length);
-          const [s, n] = live[k]!;
-          live[k] = live[live.length - 1]!;
-          live.pop();
-          ix.clear(s, n);
-          pl.clear(s, n);
-        } else {
-          const nr = Math.max(1, Math.floor(Math.exp(r() * Math.log(maxno / 16))));
-          const order = r() < 0.75 ? Math.min(Math.ceil(Math.log2(nr)), 8) : Math.floor(r() * 11);
-          const mask = 2 ** order - 1;
-          const off = r() < 0.5 ? 0 : Math.floor(r() * (mask + 1));
-          const start = r() < 0.8 ? 0 : Math.floor(r() * maxno);
-          const got = area(ix, start, nr, mask, off);
-          assert.equal(got, area(pl, start, nr, mask, off), `seed ${seed} step ${i}`);
-          if (got !== 'none' && start === 0) {
-            ix.set(got, nr);
-            pl.set(got, nr);
-            live.push([got, nr]);
-          }
-        }
-        assert.equal(ix.weight(), pl.weight());
-        assert.equal(ix.longestZeroRun(), pl.longestZeroRun());
-      }
-      assert.deepEqual(ix.words, pl.words);
-    }
-  });
-
-  it('finds aligned areas among many runs that are long enough but misaligned', () => {
-    // runs of 100 clear bits, each starting 1 past a multiple of 128: nothing of 100 bits is
-    // 64-aligned until the last run, which is made longer
-    const maxno = 128 * 500 + 7;
-    const ix = new IndexedBitmap(maxno);
-    const pl = new PlainBitmap(maxno);
-    ix.set(0, maxno);
-    pl.set(0, maxno);
-    for (let i = 0; i < 500; i++) {
-      const len = i === 400 ? 200 : 100;
-      ix.clear(128 * i + 1, len);
-      pl.clear(128 * i + 1, len);
-    }
-    for (const [nr, mask, off] of [
-      [100, 63, 0],
-      [100, 63, 1],
-      [100, 63, 63],
-      [99, 63, 0],
-      [64, 127, 0],
-      [100, 0, 0],
-      [101, 0, 0],
-      [127, 0, 0],
-      [128, 0, 0],
-    ] as const) {
-      for (const start of [0, 1, 2, 128 * 400, 128 * 400 + 2, maxno - 1, maxno, maxno + 5]) {
-        assert.equal(
-          area(ix, start, nr, mask, off),
-          area(pl, start, nr, mask, off),
-          `${start} ${nr} ${mask} ${off}`,
-        );
-      }
-    }
-    assert.equal(area(ix, 0, 100, 63, 0), 128 * 400 + 64);
-  });
-
-  it('handles the deterministic edge cases', () => {
-    // empty bitmap, zero-length requests, requests larger than the bitmap
-    const z = new IndexedBitmap(0);
-    assert.equal(z.weight(), 0);
-    assert.equal(z.longestZeroRun(), 0);
-    assert.ok(z.findArea(0, 1, 0, 0) >= 0);
-    assert.equal(z.findNextSet(0, 0), 0);
-    for (const maxno of [1, 31, 32, 33, 64, 95, 1024, 1025]) {
-      const ix = new IndexedBitmap(maxno);
-      const pl = new PlainBitmap(maxno);
-      assert.equal(ix.longestZeroRun(), maxno);
-      for (const nr of [0, 1, maxno - 1, maxno, maxno + 1]) {
-        for (const start of [0, 1, maxno - 1, maxno, maxno + 3]) {
-          for (const [mask, off] of [
-            [0, 0],
-            [3, 1],
-            [31, 0],
-            [31, 17],
-          ] as const) {
-            assert.equal(area(ix, start, nr, mask, off), area(pl, start, nr, mask, off));
-            // a zero-length area is the aligned first clear bit, exactly as the kernel returns it
-            if (nr === 0) assert.equal(ix.findArea(start, 0, mask, off), pl.findArea(start, 0, mask, off));
-          }
-        }
-      }
-      // full, then one hole at the end
       ix.set(0, maxno);
       pl.set(0, maxno);
-      assertSameState(ix, pl, 'fill');
-      assert.equal(area(ix, 0, 1, 0, 0), 'none');
-      assert.equal(ix.findArea(0, 0, 0, 0), pl.findArea(0, 0, 0, 0));
-      ix.clear(maxno - 1, 1);
-      pl.clear(maxno - 1, 1);
-      assertSameState(ix, pl, 'hole');
-      assert.equal(area(ix, 0, 1, 0, 0), maxno - 1);
-      assert.equal(area(ix, 0, 2, 0, 0), 'none');
-      assert.equal(ix.findNextSet(0, maxno), maxno > 1 ? 0 : 1);
-      assert.equal(ix.findNextSet(maxno - 1, maxno), maxno);
-    }
-  });
+      for (let i = 0; i < 500; i++) {
+        const len = i === 400 ? 200 : 100;
+        ix.clear(128 * i + 1, len);
+        pl.clear(128 * i + 1, len);
+      }
+      for (const [nr, mask, off] of [
+        [100, 63, 0],
+        [100, 63, 1],
+        [100, 63, 63],
+        [99, 63, 0],
+        [64, 127, 0],
+        [100, 0, 0],
+        [101, 0, 0],
+        [127, 0, 0],
+        [128, 0, 0],
+      ] as const) {
+        for (const start of [0, 1, 2, 128 * 400, 128 * 400 + 2, maxno - 1, maxno, maxno + 5]) {
+          assert.equal(
+            area(ix, start, nr, mask, off),
+            area(pl, start, nr, mask, off),
+            `${start} ${nr} ${mask} ${off}`,
+          );
+        }
+      }
+      assert.equal(area(ix, 0, 100, 63, 0), 128 * 400 + 64);
+    });
 
-  it('absolute alignment: an offset moves the first fit like the kernel (base 0x80200, align 10)', () => {
-    // mask (1 << 10) - 1, offset 0x200: the first 1024-aligned pfn is at bit 512
-    const ix = new IndexedBitmap(4096);
-    assert.equal(ix.findArea(0, 8, 1023, 0x200), 512);
-    ix.set(512, 8);
-    assert.equal(ix.findArea(0, 8, 1023, 0x200), 1536);
-    assert.equal(ix.findArea(513, 1, 0, 0), 520);
-  });
+    it('handles the deterministic edge cases', () => {
+      // empty bitmap, zero-length requests, requests larger than the bitmap
+      const z = new IndexedBitmap(0);
+      assert.equal(z.weight(), 0);
+      assert.equal(z.longestZeroRun(), 0);
+      assert.ok(z.findArea(0, 1, 0, 0) >= 0);
+      assert.equal(z.findNextSet(0, 0), 0);
+      for (const maxno of [1, 31, 32, 33, 64, 95, 1024, 1025]) {
+        const ix = new IndexedBitmap(maxno);
+        const pl = new PlainBitmap(maxno);
+        assert.equal(ix.longestZeroRun(), maxno);
+        for (const nr of [0, 1, maxno - 1, maxno, maxno + 1]) {
+          for (const start of [0, 1, maxno - 1, maxno, maxno + 3]) {
+            for (const [mask, off] of [
+              [0, 0],
+              [3, 1],
+              [31, 0],
+              [31, 17],
+            ] as const) {
+              assert.equal(area(ix, start, nr, mask, off), area(pl, start, nr, mask, off));
+              // a zero-length area is the aligned first clear bit, exactly as the kernel returns it
+              if (nr === 0) assert.equal(ix.findArea(start, 0, mask, off), pl.findArea(start, 0, mask, off));
+            }
+          }
+        }
+        // full, then one hole at the end
+        ix.set(0, maxno);
+        pl.set(0, maxno);
+        assertSameState(ix, pl, 'fill');
+        assert.equal(area(ix, 0, 1, 0, 0), 'none');
+        assert.equal(ix.findArea(0, 0, 0, 0), pl.findArea(0, 0, 0, 0));
+        ix.clear(maxno - 1, 1);
+        pl.clear(maxno - 1, 1);
+        assertSameState(ix, pl, 'hole');
+        assert.equal(area(ix, 0, 1, 0, 0), maxno - 1);
+        assert.equal(area(ix, 0, 2, 0, 0), 'none');
+        assert.equal(ix.findNextSet(0, maxno), maxno > 1 ? 0 : 1);
+        assert.equal(ix.findNextSet(maxno - 1, maxno), maxno);
+      }
+    });
 
-  it('keeps a 64 GiB area (16,777,216 bits) small and exact', () => {
-    const maxno = 16777216;
-    const before = process.memoryUsage().arrayBuffers;
-    const ix = indexedBitmapFactory(maxno);
-    const bytes = process.memoryUsage().arrayBuffers - before;
-    assert.ok(bytes < 20 * 1024 * 1024, `index uses ${bytes} bytes`);
-    assert.equal(ix.longestZeroRun(), maxno);
-    ix.set(0, maxno - 5000);
-    ix.clear(1001, 10);
-    assert.equal(ix.weight(), maxno - 5010);
-    assert.equal(ix.longestZeroRun(), 5000);
-    assert.equal(ix.findArea(0, 10, 0, 0), 1001);
-    assert.equal(ix.findArea(0, 10, 7, 0), maxno - 5000);
-    assert.equal(ix.findArea(0, 4096, 4095, 0), maxno - 4096);
-    assert.ok(ix.findArea(0, 5001, 0, 0) >= maxno);
-    assert.equal(ix.findNextSet(1001, maxno), 1011);
-    assert.equal(ix.findNextSet(maxno - 5000, maxno), maxno);
+    it('absolute alignment: an offset moves the first fit like the kernel (base 0x80200, align 10)', () => {
+      // mask (1 << 10) - 1, offset 0x200: the first 1024-aligned pfn is at bit 512
+      const ix = new IndexedBitmap(4096);
+      assert.equal(ix.findArea(0, 8, 1023, 0x200), 512);
+      ix.set(512, 8);
+      assert.equal(ix.findArea(0, 8, 1023, 0x200), 1536);
+      assert.equal(ix.findArea(513, 1, 0, 0), 520);
+    });
+
+    it('keeps a 64 GiB area (16,777,216 bits) small and exact', () => {
+      const maxno = 16777216;
+      const before = process.memoryUsage().arrayBuffers;
+      const ix = indexedBitmapFactory(maxno);
+      const bytes = process.memoryUsage().arrayBuffers - before;
+      assert.ok(bytes < 20 * 1024 * 1024, `index uses ${bytes} bytes`);
+      assert.equal(ix.longestZeroRun(), maxno);
+      ix.set(0, maxno - 5000);
+      ix.clear(1001, 10);
+      assert.equal(ix.weight(), maxno - 5010);
+      assert.equal(ix.longestZeroRun(), 5000);
+      assert.equal(ix.findArea(0, 10, 0, 0), 1001);
+      assert.equal(ix.findArea(0, 10, 7, 0), maxno - 5000);
+      assert.equal(ix.findArea(0, 4096, 4095, 0), maxno - 4096);
+      assert.ok(ix.findArea(0, 5001, 0, 0) >= maxno);
+      assert.equal(ix.findNextSet(1001, maxno), 1011);
+      assert.equal(ix.findNextSet(maxno - 5000, maxno), maxno);
+    });
   });
-});

@@ -86,6 +86,57 @@ function lowMask(n: number): number {
   return n === 0 ? 0 : (0xffffffff >>> (32 - n)) | 0;
 }
 
+/**
+ * Per alignment A = mask + 1 ≥ 2 and shift sh = offset & mask: for every node, the longest clear
+ * stretch that starts at an aligned bit c ((c + sh) & mask == 0) inside the node, cut at the node's
+ * end. With it the search descends straight to the first aligned fit instead of trying every run
+ * that is long enough but not aligned (the bulk of the work on a fragmented 64 GiB area).
+ */
+interface AlignSummary {
+  readonly mask: number;
+  readonly shift: number;
+  readonly am: Int32Array;
+}
+
+/** Summaries kept per bitmap; further alignments use the unaligned search plus verification. */
+let MAX_SUMMARIES = 16;
+/** Test and bench hook: how many aligned summaries a bitmap may keep (0 = none). */
+export function setMaxAlignSummaries(n: number): void {
+  MAX_SUMMARIES = n;
+}
+
+/** Extra runs tried by the searches of one alignment before a summary is made for it. */
+let SUMMARY_AFTER_TRIES = 20000;
+
+/** …and only when they are more than this many per set/clear so far. */
+let SUMMARY_TRIES_PER_UPDATE = 16;
+
+/** Test and bench hook: the tries-per-update ratio above. */
+export function setSummaryTriesPerUpdate(n: number): void {
+  SUMMARY_TRIES_PER_UPDATE = n;
+}
+
+/** Test and bench hook: the threshold above (negative: a summary at the first aligned search). */
+export function setSummaryAfterTries(n: number): void {
+  SUMMARY_AFTER_TRIES = n;
+}
+
+/** First c ≥ x with (c + sh) & m == 0 (integer arithmetic; callers keep x + sh + m < 2^31). */
+function alignedFrom(x: number, m: number, sh: number): number {
+  return ((x + sh + m) & ~m) - sh;
+}
+
+/** Longest clear stretch in word x (bit 0 = bit `ws`) that starts at an aligned bit, cut at bit 31. */
+function leafAligned(x: number, ws: number, m: number, sh: number): number {
+  let best = 0;
+  for (let c = alignedFrom(ws, m, sh); c < ws + 32; c += m + 1) {
+    const k = c - ws;
+    const run = Math.min(lowClear(x >>> k), 32 - k);
+    if (run > best) best = run;
+  }
+  return best;
+}
+
 /** The index: same results as PlainBitmap, found in O(log n) per clear run of length ≥ nr. */
 export class IndexedBitmap implements CmaBitmap {
   readonly words: Uint32Array;
@@ -97,6 +148,16 @@ export class IndexedBitmap implements CmaBitmap {
   private readonly tailMask: number;
   private readonly table: Uint8Array;
   private setBits = 0;
+  /** Aligned summaries, made on first use of an alignment (see AlignSummary). */
+  private readonly summaries: AlignSummary[] = [];
+  /** Summary by log2(alignment), for the common case of one offset per alignment. */
+  private readonly summaryByOrder: (AlignSummary | undefined)[] = [];
+  /** Per log2(alignment): runs tried beyond the first few by unaligned searches, since the last summary. */
+  private readonly triesByOrder: number[] = new Array<number>(32).fill(0);
+  /** End of the run firstFit() found, or -1 when it did not see it. */
+  private runEnd = -1;
+  /** set/clear calls so far (for the summary policy). */
+  private updates = 0;
 
   constructor(readonly maxno: number) {
     if (!Number.isInteger(maxno) || maxno < 0 || maxno > 2 ** 31) {
@@ -167,6 +228,7 @@ export class IndexedBitmap implements CmaBitmap {
    * and the climb stops at the first level where nothing changed. O(k + log n) for k words.
    */
   private fill(lo: number, hi: number, value: number): void {
+    this.updates++;
     const map = this.words;
     const s = this.s;
     const leaves = this.leaves;
@@ -192,7 +254,12 @@ export class IndexedBitmap implements CmaBitmap {
     let a = (leaves + w0) >>> 1;
     let b = (leaves + w1) >>> 1;
     let h = 32;
-    if (a === 0) return; // a single word: the leaf is the root
+    let topChanged = 32;
+    if (a === 0) {
+      // a single word: the leaf is the root
+      for (const sm of this.summaries) this.fillSummary(sm, w0, w1, value, 0);
+      return;
+    }
     for (;;) {
       // node a (and b), from their children; interior nodes are constants
       let changed = false;
@@ -229,11 +296,193 @@ export class IndexedBitmap implements CmaBitmap {
         }
         changed = true;
       }
-      if (!changed || a === 1) return;
+      if (changed) topChanged = 2 * h;
+      if (!changed || a === 1) break;
       a >>>= 1;
       b >>>= 1;
       h *= 2;
     }
+    for (const sm of this.summaries) this.fillSummary(sm, w0, w1, value, topChanged);
+  }
+
+  /**
+   * Updates one aligned summary after fill(): the edge leaves and nodes are recomputed, the ones
+   * inside the range get constants. `topChanged` is the size of the largest node whose pre/suf/max
+   * changed; above it the climb stops as soon as no summary value changes.
+   */
+  private fillSummary(sm: AlignSummary, w0: number, w1: number, value: number, topChanged: number): void {
+    const { am, mask: m, shift: sh } = sm;
+    const s = this.s;
+    const leaves = this.leaves;
+    const base = 32 * leaves;
+    let changed = false;
+    for (let w = w0; w <= w1; w++) {
+      const v = leaves + w;
+      let nv: number;
+      if (w === w0 || w === w1) {
+        const x = this.eff(w);
+        nv = x === -1 ? 0 : leafAligned(x, w << 5, m, sh);
+      } else if (value === 0) {
+        // a clear word: from its first aligned bit to its end
+        const c = alignedFrom(w << 5, m, sh) - (w << 5);
+        nv = c < 32 ? 32 - c : 0;
+      } else nv = 0;
+      if (am[v] !== nv) {
+        am[v] = nv;
+        changed = true;
+      }
+    }
+    let a = (leaves + w0) >>> 1;
+    let b = (leaves + w1) >>> 1;
+    let h = 32;
+    while (a >= 1 && (changed || h <= topChanged)) {
+      changed = false;
+      let v = a;
+      for (;;) {
+        const l = 6 * v;
+        const ls = s[l + 1]!;
+        let best = Math.max(am[2 * v]!, am[2 * v + 1]!);
+        if (ls > 0) {
+          const lEnd = (2 * v + 1) * h - base;
+          const c = alignedFrom(lEnd - ls, m, sh);
+          if (c < lEnd && lEnd - c + s[l + 3]! > best) best = lEnd - c + s[l + 3]!;
+        }
+        if (am[v] !== best) {
+          am[v] = best;
+          changed = true;
+        }
+        if (v === b) break;
+        v = b;
+      }
+      if (b - a > 1) {
+        for (let u = a + 1; u < b; u++) {
+          let nv = 0;
+          if (value === 0) {
+            const start = u * 2 * h - base;
+            const c = alignedFrom(start, m, sh);
+            nv = c < start + 2 * h ? start + 2 * h - c : 0;
+          }
+          am[u] = nv;
+        }
+        changed = true;
+      }
+      a >>>= 1;
+      b >>>= 1;
+      h *= 2;
+    }
+  }
+
+  /**
+   * The summary for (mask, offset), or undefined: one is made for an alignment only once its
+   * searches have had to try many long-enough-but-misaligned runs (each summary costs about one
+   * more tree update per set/clear, so alignments that search cheaply do without).
+   */
+  private summaryFor(mask: number, offset: number, order: number): AlignSummary | undefined {
+    const sh = offset & mask;
+    const hit = this.summaryByOrder[order];
+    if (hit && hit.shift === sh) return hit;
+    const tries = this.triesByOrder[order]!;
+    // worth it when this alignment's extra tries outnumber the set/clear calls it would slow down
+    const worth =
+      SUMMARY_AFTER_TRIES < 0 ||
+      (tries > SUMMARY_AFTER_TRIES && tries > SUMMARY_TRIES_PER_UPDATE * this.updates);
+    if (this.summaries.length === 0 && !worth) return undefined;
+    for (const sm of this.summaries) if (sm.mask === mask && sm.shift === sh) return sm;
+    if (!worth) return undefined;
+    // the aligned arithmetic stays in int32
+    if (this.summaries.length >= MAX_SUMMARIES || 32 * this.leaves + 2 * (mask + 1) >= 2 ** 31)
+      return undefined;
+    const sm: AlignSummary = { mask, shift: sh, am: new Int32Array(2 * this.leaves) };
+    this.buildSummary(sm);
+    this.summaries.push(sm);
+    this.summaryByOrder[order] ??= sm;
+    return sm;
+  }
+
+  private buildSummary(sm: AlignSummary): void {
+    const { am, mask: m, shift: sh } = sm;
+    const s = this.s;
+    const leaves = this.leaves;
+    const base = 32 * leaves;
+    for (let w = 0; w < leaves; w++) {
+      const x = this.eff(w);
+      am[leaves + w] = x === -1 ? 0 : leafAligned(x, w << 5, m, sh);
+    }
+    let h = 32;
+    for (let lvl = leaves >>> 1; lvl >= 1; lvl >>>= 1) {
+      for (let v = lvl; v < 2 * lvl; v++) {
+        const ls = s[6 * v + 1]!;
+        let best = Math.max(am[2 * v]!, am[2 * v + 1]!);
+        if (ls > 0) {
+          const lEnd = (2 * v + 1) * h - base;
+          const c = alignedFrom(lEnd - ls, m, sh);
+          if (c < lEnd && lEnd - c + s[6 * v + 3]! > best) best = lEnd - c + s[6 * v + 3]!;
+        }
+        am[v] = best;
+      }
+      h *= 2;
+    }
+  }
+
+  /**
+   * First c ≥ p with (c + sh) & mask == 0 and bits [c, c + nr) clear, or -1: the summary's
+   * descent. `carry` is where the clear run that reaches the current node began (bits < p count
+   * as set); its first aligned bit is the only candidate that run offers.
+   */
+  private alignedFit(p: number, nr: number, sm: AlignSummary): number {
+    const { am, mask: m, shift: sh } = sm;
+    const step = m + 1;
+    const s = this.s;
+    const leaves = this.leaves;
+    const base = 32 * leaves;
+    let w = p >>> 5;
+    const ws = w << 5;
+    const x = this.eff(w) | lowMask(p & 31);
+    for (let c = alignedFrom(p, m, sh); c < ws + 32; c += step) {
+      const k = c - ws;
+      if (Math.min(lowClear(x >>> k), 32 - k) >= nr) return c;
+    }
+    let carry = ws + 32 - highClear(x);
+    let v = leaves + w;
+    let len = 32;
+    for (;;) {
+      while (v & 1) {
+        if (v === 1) return -1;
+        v >>>= 1;
+        len *= 2;
+      }
+      v++;
+      const start = v * len - base;
+      const pre = s[3 * v]!;
+      const c = alignedFrom(carry, m, sh);
+      if (c + nr <= start + pre) return c;
+      if (am[v]! >= nr) break;
+      if (pre !== len) carry = start + len - s[3 * v + 1]!;
+    }
+    while (v < leaves) {
+      len >>>= 1;
+      const l = 2 * v;
+      const lStart = l * len - base;
+      const lp = s[3 * l]!;
+      let c = alignedFrom(carry, m, sh);
+      if (c + nr <= lStart + lp) return c;
+      if (am[l]! >= nr) {
+        v = l;
+        continue;
+      }
+      if (lp !== len) carry = lStart + len - s[3 * l + 1]!;
+      v = l + 1;
+      c = alignedFrom(carry, m, sh);
+      if (c + nr <= lStart + len + s[3 * v]!) return c;
+    }
+    w = v - leaves;
+    const y = this.eff(w);
+    const ys = w << 5;
+    for (let c = alignedFrom(ys, m, sh); c < ys + 32; c += step) {
+      const k = c - ys;
+      if (Math.min(lowClear(y >>> k), 32 - k) >= nr) return c;
+    }
+    throw new Error('IndexedBitmap: aligned summary out of step with the bitmap');
   }
 
   /** Sets (value -1) or clears (0) the bits of `mask` in word w and recomputes its leaf; returns Δ set bits. */
@@ -281,7 +530,8 @@ export class IndexedBitmap implements CmaBitmap {
 
   /**
    * Start of the first clear run of at least `nr` bits (1 ≤ nr) that begins at or after `p`,
-   * counting only its bits ≥ p; -1 if there is none. `p` < maxno.
+   * counting only its bits ≥ p; -1 if there is none. `p` < maxno. Sets `runEnd` to the end of
+   * that run when the search saw it (a set bit or maxno), else -1.
    */
   private firstFit(p: number, nr: number): number {
     const s = this.s;
@@ -291,7 +541,11 @@ export class IndexedBitmap implements CmaBitmap {
     const x = this.eff(w) | lowMask(p & 31);
     if (nr <= 32) {
       const at = runStartInWord(~x, nr);
-      if (at >= 0) return (w << 5) + at;
+      if (at >= 0) {
+        const run = at + lowClear(x >>> at);
+        this.runEnd = run < 32 ? (w << 5) + run : -1;
+        return (w << 5) + at;
+      }
     }
     let carry = highClear(x);
     let v = leaves + w;
@@ -304,7 +558,10 @@ export class IndexedBitmap implements CmaBitmap {
       }
       v++;
       const pre = s[3 * v]!;
-      if (carry + pre >= nr) return v * len - base - carry;
+      if (carry + pre >= nr) {
+        this.runEnd = pre < len ? v * len - base + pre : -1;
+        return v * len - base - carry;
+      }
       if (s[3 * v + 2]! >= nr) break;
       carry = pre === len ? carry + len : s[3 * v + 1]!;
     }
@@ -313,17 +570,28 @@ export class IndexedBitmap implements CmaBitmap {
       len >>>= 1;
       const l = 2 * v;
       const lp = s[3 * l]!;
-      if (carry + lp >= nr) return l * len - base - carry;
+      if (carry + lp >= nr) {
+        this.runEnd = lp < len ? l * len - base + lp : -1;
+        return l * len - base - carry;
+      }
       if (s[3 * l + 2]! >= nr) {
         v = l;
         continue;
       }
       carry = lp === len ? carry + len : s[3 * l + 1]!;
       v = l + 1;
-      if (carry + s[3 * v]! >= nr) return v * len - base - carry;
+      const rp = s[3 * v]!;
+      if (carry + rp >= nr) {
+        this.runEnd = rp < len ? v * len - base + rp : -1;
+        return v * len - base - carry;
+      }
     }
     w = v - leaves;
-    return (w << 5) + runStartInWord(~this.eff(w), nr);
+    const y = this.eff(w);
+    const at = runStartInWord(~y, nr);
+    const run = at + lowClear(y >>> at);
+    this.runEnd = run < 32 ? (w << 5) + run : -1;
+    return (w << 5) + at;
   }
 
   /** First clear bit ≥ from, or maxno (find_next_zero_bit). */
@@ -385,17 +653,34 @@ export class IndexedBitmap implements CmaBitmap {
       return alignUp(z + alignOffset, alignMask) - alignOffset;
     }
     if (nr > this.s[5]!) return maxno + nr;
+    let order = -1;
+    if (alignMask > 0 && start < maxno) {
+      order = 31 - Math.clz32(alignMask + 1);
+      const sm = this.summaryFor(alignMask, alignOffset, order);
+      if (sm) {
+        if (sm.am[1]! < nr) return maxno + nr;
+        const c = this.alignedFit(start, nr, sm);
+        return c < 0 ? maxno + nr : c;
+      }
+    }
     let p = start;
+    let tries = 0;
+    const small = 32 * this.leaves + 2 * alignMask + alignOffset < 2 ** 31;
     while (p < maxno) {
       const x = this.firstFit(p, nr);
       if (x < 0) break;
-      const c = alignUp(x + alignOffset, alignMask) - alignOffset;
+      if (++tries === 4 && order >= 0) this.triesByOrder[order] = (this.triesByOrder[order] ?? 0) + 4;
+      else if (tries > 4 && order >= 0) this.triesByOrder[order]!++;
+      const c = small
+        ? ((x + alignOffset + alignMask) & ~alignMask) - alignOffset
+        : alignUp(x + alignOffset, alignMask) - alignOffset;
       if (c === x) return c;
       const end = c + nr;
       if (end > maxno) break;
-      const set = this.findNextSet(x + nr, end);
-      if (set >= end) return c;
-      p = set + 1;
+      let runEnd = this.runEnd;
+      if (runEnd < 0) runEnd = this.findNextSet(x + nr, end);
+      if (runEnd >= end) return c;
+      p = runEnd + 1;
     }
     return maxno + nr;
   }
