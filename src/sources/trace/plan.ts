@@ -12,7 +12,7 @@ import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
 import { TraceLineParser } from './parse.ts';
 import type { ReplayAreaSpec } from './replay.ts';
-import { inferAreas } from './replay.ts';
+import { inferAreas, toReplaySpec } from './replay.ts';
 
 /** How requests that failed in the recording are treated. */
 export type FailedPolicy = 'transient' | 'hold' | 'skip';
@@ -67,9 +67,14 @@ export interface PlanChoice {
 export interface AreaPlan {
   name: string;
   basePfn: number;
-  /** The area as recorded (or given), for comparison. */
+  /** The area as recorded (or given), for comparison: pages of all its ranges. */
   recordedCount: number;
   recordedOrderPerBit: number;
+  /**
+   * Ranges of the recorded area. The plan is always for ONE contiguous range at `basePfn`
+   * (range 0's base): a multi-range (7.x) area's workload is sized as a single-range area.
+   */
+  recordedRanges: number;
   requests: number;
   releases: number;
   failedInTrace: number;
@@ -367,14 +372,7 @@ export function planOrderPerBit(
 }
 
 function toSpec(a: ReplayAreaSpec | AreaSpec): ReplayAreaSpec {
-  if ('ranges' in a)
-    return {
-      name: a.name,
-      basePfn: a.ranges[0]!.basePfn,
-      count: a.ranges[0]!.count,
-      orderPerBit: a.orderPerBit,
-    };
-  return a;
+  return toReplaySpec(a);
 }
 
 /**
@@ -426,6 +424,7 @@ export async function planTrace(
       basePfn: spec.basePfn,
       recordedCount: spec.count,
       recordedOrderPerBit: spec.orderPerBit,
+      recordedRanges: spec.ranges?.length ?? 1,
       requests: seq.allocs,
       releases: seq.releases,
       failedInTrace: seq.failedInTrace,

@@ -26,7 +26,8 @@ export function registerPlan(program: Command): void {
       .command('plan')
       .description(
         'size a CMA area for the workload recorded in a trace: the smallest size (per order_per_bit)\n' +
-          'on which the sequence of requests and releases never fails, with the headroom at the worst moment',
+          'on which the sequence of requests and releases never fails, with the headroom at the worst moment;\n' +
+          'it plans single-range areas (one contiguous range; a multi-range area is sized as one range)',
       )
       .argument('<trace>', 'trace file, .gz, or - for stdin')
       .argument('[areas...]', 'area specs, as --area (only base_pfn and name matter)')
@@ -90,8 +91,12 @@ export function registerPlan(program: Command): void {
         'areas: INFERRED from the pfns (a guess); the base pfn matters for aligned requests, give it with --area',
       );
     for (const a of r.areas) {
+      if (a.recordedRanges > 1)
+        o.push(
+          `note: area ${a.name} was recorded with ${a.recordedRanges} ranges; plan sizes single-range areas: the sizes below are for ONE contiguous range at base_pfn 0x${a.basePfn.toString(16)} (range 0), not per range`,
+        );
       o.push(
-        `area ${a.name} (base_pfn 0x${a.basePfn.toString(16)}; recorded: ${a.recordedCount} pages, order_per_bit ${a.recordedOrderPerBit}): ${a.requests} requests, ${a.releases} releases, ${a.failedInTrace} failed in the recording${a.unknownReleases ? `, ${a.unknownReleases} releases of allocations older than the trace (ignored)` : ''}`,
+        `area ${a.name} (base_pfn 0x${a.basePfn.toString(16)}; recorded: ${a.recordedCount} pages${a.recordedRanges > 1 ? ` in ${a.recordedRanges} ranges` : ''}, order_per_bit ${a.recordedOrderPerBit}): ${a.requests} requests, ${a.releases} releases, ${a.failedInTrace} failed in the recording${a.unknownReleases ? `, ${a.unknownReleases} releases of allocations older than the trace (ignored)` : ''}`,
       );
       o.push(
         '  order_per_bit        bits       pages        size   peak used    headroom  maxchunk@worst  worst line',

@@ -1,5 +1,6 @@
-// `cma-debug replay TRACE`: replay a recorded cma trace on emulated 6.1 areas, compare every
-// placement with the kernel's, explain every failure, draw the timeline, save the final state.
+// `cma-debug replay TRACE`: replay a recorded cma trace on emulated areas (6.1, or 7.x with
+// multi-range areas), compare every placement with the kernel's, explain every failure, draw
+// the timeline, save the final state.
 
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { SingleBar } from 'cli-progress';
@@ -12,8 +13,13 @@ import type { Snapshot } from '../../../sources/snapshot.ts';
 import { formatSnapshot, readSnapshotFile, treeFromSnapshot } from '../../../sources/snapshot.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
-import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
-import { replayTrace } from '../../../sources/trace/replay.ts';
+import type {
+  AllocationRecord,
+  AreaResult,
+  ReplayAreaSpec,
+  ReplayResult,
+} from '../../../sources/trace/replay.ts';
+import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { timelinePng, timelineSvg } from '../../../sources/trace/timeline.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
@@ -42,18 +48,10 @@ export function areasFromFlags(
   if (flags.fromSnapshot !== undefined) {
     try {
       const snap = readSnapshotFile(flags.fromSnapshot);
-      return readAreas(treeFromSnapshot(snap, flags.fromSnapshot)).map((m) => {
-        if (m.area.ranges.length !== 1)
-          throw new UsageError(
-            `${flags.fromSnapshot}: area ${m.name} has ${m.area.ranges.length} ranges; trace replay models 6.1 single-range areas`,
-          );
-        return {
-          name: m.name,
-          basePfn: m.area.ranges[0]!.basePfn,
-          count: m.area.ranges[0]!.count,
-          orderPerBit: m.area.orderPerBit,
-        };
-      });
+      // 7.x snapshots keep the ranges in the kernel's index order
+      return readAreas(treeFromSnapshot(snap, flags.fromSnapshot)).map((m) =>
+        toReplaySpec({ name: m.name, orderPerBit: m.area.orderPerBit, ranges: m.area.ranges }),
+      );
     } catch (e) {
       if (e instanceof UsageError) throw e;
       throw new UsageError((e as Error).message);
@@ -61,17 +59,26 @@ export function areasFromFlags(
   }
   if (flags.infer) return 'infer';
   if ((flags.area?.length ?? 0) + positional.length > 0 || flags.config !== undefined) {
-    const sys = systemFromFlags(flags, positional);
-    return sys.areaList().map((a) => {
-      if (a.ranges.length !== 1)
-        throw new UsageError(`area ${a.name}: trace replay models 6.1 single-range areas`);
-      return {
-        name: a.name,
-        basePfn: a.ranges[0]!.basePfn,
-        count: a.ranges[0]!.count,
-        orderPerBit: a.orderPerBit,
-      };
-    });
+    // several range= in an area describe a 7.x kernel: without --profile, read them as 7.3
+    const multi = [...(flags.area ?? []), ...positional].some(
+      (spec) => (spec.match(/(?:^|,)\s*range=/g)?.length ?? 0) > 1,
+    );
+    const f = flags.profile === undefined && multi ? { ...flags, profile: '7.3' } : flags;
+    let sys: ReturnType<typeof systemFromFlags>;
+    try {
+      sys = systemFromFlags(f, positional);
+    } catch (e) {
+      // (a config file with several ranges and no "profile" is read as 7.3 too)
+      if (f.profile !== undefined) throw e;
+      try {
+        sys = systemFromFlags({ ...flags, profile: '7.3' }, positional);
+      } catch {
+        throw e;
+      }
+    }
+    return sys
+      .areaList()
+      .map((a) => toReplaySpec({ name: a.name, orderPerBit: a.orderPerBit, ranges: a.ranges }));
   }
   return 'auto';
 }
@@ -118,20 +125,47 @@ function fmtTs(us: number): string {
   return Number.isNaN(us) ? '-' : (us / 1e6).toFixed(6);
 }
 
-/** The final state of a replay as a snapshot document that `cat`/`analyze` read. */
+/** Whether an area is shown in the 7.x layout (`ranges/N/`, symlinks, exact `used`). */
+function rangesLayout(a: AreaResult): boolean {
+  return a.ranges.length > 1 || a.usedMode === 'exact';
+}
+
+/**
+ * The final state of a replay as a snapshot document that `cat`/`analyze` read: the 6.1 layout,
+ * or for multi-range areas and 7.x traces the 7.x one (ranges/N/base_pfn and bitmap in index
+ * order, base_pfn/bitmap symlinks to range 0, sysfs total_pages/available_pages).
+ */
 export function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
   const files: Record<string, string> = {};
+  const symlinks: Record<string, string> = {};
   const dirs = ['kernel', 'kernel/debug', 'kernel/debug/cma'];
   const writeOnly: string[] = [];
+  const sysfs = r.areas.some(rangesLayout);
+  if (sysfs) dirs.push('kernel/mm', 'kernel/mm/cma');
   for (const a of r.areas) {
     const d = `kernel/debug/cma/${a.name}`;
     dirs.push(d);
-    files[`${d}/base_pfn`] = `${a.basePfn}\n`;
     files[`${d}/count`] = `${a.count}\n`;
     files[`${d}/order_per_bit`] = `${a.orderPerBit}\n`;
     files[`${d}/used`] = `${a.used}\n`;
     files[`${d}/maxchunk`] = `${a.maxchunk}\n`;
-    files[`${d}/bitmap`] = a.bitmapText;
+    if (rangesLayout(a)) {
+      dirs.push(`${d}/ranges`);
+      a.ranges.forEach((rg, i) => {
+        dirs.push(`${d}/ranges/${i}`);
+        files[`${d}/ranges/${i}/base_pfn`] = `${rg.basePfn}\n`;
+        files[`${d}/ranges/${i}/bitmap`] = rg.bitmapText;
+      });
+      symlinks[`${d}/base_pfn`] = 'ranges/0/base_pfn';
+      symlinks[`${d}/bitmap`] = 'ranges/0/bitmap';
+      const s = `kernel/mm/cma/${a.name}`;
+      dirs.push(s);
+      files[`${s}/total_pages`] = `${a.count}\n`;
+      files[`${s}/available_pages`] = `${a.usedMode === 'exact' ? a.availablePages : a.count - a.used}\n`;
+    } else {
+      files[`${d}/base_pfn`] = `${a.basePfn}\n`;
+      files[`${d}/bitmap`] = a.bitmapText;
+    }
     writeOnly.push(`${d}/alloc`, `${d}/free`);
   }
   return {
@@ -141,7 +175,7 @@ export function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
     capturedAt: new Date().toISOString(),
     kernelRelease: null,
     files,
-    symlinks: {},
+    symlinks,
     dirs,
     writeOnly,
     unreadable: {},
@@ -169,7 +203,8 @@ export function registerReplay(program: Command): void {
       .command('replay')
       .description(
         'replay an ftrace cma trace (trace, trace_pipe, trace-cmd report; file, - for stdin, or .gz) on\n' +
-          'emulated 6.1 areas: check every placement against the kernel, explain every failure',
+          'emulated areas (6.1; 7.x traces and multi-range areas: range=BASE:COUNT… in index order):\n' +
+          'check every placement against the kernel, explain every failure',
       )
       .argument('<trace>', 'trace file, .gz, or - for stdin')
       .argument(
@@ -238,7 +273,10 @@ export function registerReplay(program: Command): void {
       const { timeline: _t, ...rest } = r;
       const out = {
         ...rest,
-        areas: r.areas.map(({ words: _w, bitmapText: _b, ...a }) => a),
+        areas: r.areas.map(({ words: _w, bitmapText: _b, ranges, ...a }) => ({
+          ...a,
+          ranges: ranges.map(({ words: _rw, bitmapText: _rb, ...rg }) => rg),
+        })),
         allocations: r.allocations.length,
       };
       process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
@@ -264,17 +302,24 @@ function textReport(r: ReplayResult, label: string, show: number): string {
   o.push(src);
   for (const a of r.areas) {
     o.push(
-      `area ${a.name}: base_pfn ${hex(a.basePfn)} count ${a.count} order_per_bit ${a.orderPerBit}`,
-      `  allocations: ${a.allocStarts} requested, ${a.allocsOk} ok, ${a.allocsFailed} failed (no room ${a.failedNoSpace}, migration error ${a.failedMigration}, larger than the area ${a.failedOversize}); busy retries ${a.busyRetries}`,
+      `area ${a.name}: ${a.ranges.length > 1 ? `${a.ranges.length} ranges` : `base_pfn ${hex(a.basePfn)}`} count ${a.count} order_per_bit ${a.orderPerBit}`,
+      `  allocations: ${a.allocStarts} requested, ${a.allocsOk} ok, ${a.allocsFailed} failed (no room ${a.failedNoSpace}, migration error ${a.failedMigration}, larger than ${a.ranges.length > 1 ? 'every range' : 'the area'} ${a.failedOversize}); busy retries ${a.busyRetries}`,
       `  releases: ${a.releases}   mismatches: ${a.mismatches}`,
-      `  final: used ${a.used}  maxchunk ${a.maxchunk}  peak used ${a.peakUsed}  live allocations ${a.liveAllocations}`,
-      `  bitmap sha256 ${a.bitmapSha256}`,
+      `  final: used ${a.used}${a.usedMode === 'exact' ? ' (exact pages, 7.x)' : ''}  maxchunk ${a.maxchunk}  peak used ${a.peakUsed}  live allocations ${a.liveAllocations}`,
     );
+    if (a.ranges.length > 1)
+      o.push(
+        ...a.ranges.map(
+          (rg, i) =>
+            `  range ${i}: base_pfn ${hex(rg.basePfn)} count ${rg.count}  set bits ${rg.usedBitsPages} pages  maxchunk ${rg.maxchunk}  bitmap sha256 ${rg.bitmapSha256}`,
+        ),
+      );
+    else o.push(`  bitmap sha256 ${a.bitmapSha256}`);
   }
   if (r.skippedOtherArea > 0) o.push(`events of other areas skipped: ${r.skippedOtherArea}`);
   const fc = r.failureClasses;
   o.push(
-    `failures: ${r.allocs.failed} — fragmentation ${fc.fragmentation} (enough free pages, no fitting run), exhaustion ${fc.exhaustion} (not enough free pages), larger than the area ${fc.oversize}, migration error ${fc.migration}`,
+    `failures: ${r.allocs.failed} — fragmentation ${fc.fragmentation} (enough free pages, no fitting run), exhaustion ${fc.exhaustion} (not enough free pages), larger than the area (or than every range) ${fc.oversize}, migration error ${fc.migration}`,
   );
   for (const f of r.failures.slice(0, show))
     o.push(
