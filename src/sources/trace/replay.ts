@@ -1239,7 +1239,9 @@ class NeedAreas extends Error {}
 
 /**
  * Replays a cma trace (ftrace `trace`/`trace_pipe`/`trace-cmd report` text, any era) on
- * emulated Linux 6.1 areas, streaming, in constant memory apart from live allocations.
+ * emulated areas, streaming, in constant memory apart from live allocations. 6.1-era events use
+ * the 6.1 allocator; 7.x events (`available_count=`) and multi-range areas (`ranges`, in the
+ * kernel's index order) the 7.x one, with exact `used`.
  *
  * ```ts
  * const r = await replayTrace(fileSource('gpu.trace'), {
@@ -1249,6 +1251,8 @@ class NeedAreas extends Error {}
  * });
  * r.events; r.allocs.ok; r.allocs.failed; r.releases; r.mismatches;
  * r.areas[0].used; r.areas[0].maxchunk; r.areas[0].bitmapSha256;
+ * // 7.x: { name: 'hugetlb0', orderPerBit: 9, ranges: [{ basePfn: 0x240000, count: 262144 }, …] }
+ * // (as toReplaySpec() builds it); r.areas[0].ranges[i].bitmapText, .usedMode === 'exact'
  * ```
  *
  * `source` is a TraceSource (fileSource, memorySource, openTraceSource), a string/bytes, or a
