@@ -98,6 +98,33 @@ interface AlignSummary {
   readonly am: Int32Array;
 }
 
+/**
+ * When the alignment is a block of 32 bits or more and the offset is 0 (an area whose base is
+ * aligned to it, the usual case), the aligned bits are exactly the starts of the tree's nodes of
+ * that size, so the summary is needed only above them: one number per node larger than a block
+ * (1/16 of the tree for 1024-bit alignment), updated only when a block's free prefix or suffix
+ * changed. Cheap enough to keep for every alignment that is used.
+ */
+interface BlockSummary {
+  readonly mask: number;
+  /** Block size in bits (mask + 1). */
+  readonly size: number;
+  /** log2(size / 32): leaf index >>> shift is the block's node. */
+  readonly shift: number;
+  /** Node v (of size > block) → longest clear stretch starting at a block start inside v. */
+  readonly am: Int32Array;
+}
+
+let BLOCK_SUMMARIES = true;
+
+/** A block summary is made once its alignment's extra tries exceed this many per set/clear. */
+const BLOCK_TRIES_PER_UPDATE = 2;
+
+/** Test and bench hook: use block summaries (default true). */
+export function setBlockSummaries(on: boolean): void {
+  BLOCK_SUMMARIES = on;
+}
+
 /** Summaries kept per bitmap; further alignments use the unaligned search plus verification. */
 let MAX_SUMMARIES = 16;
 /** Test and bench hook: how many aligned summaries a bitmap may keep (0 = none). */
@@ -152,6 +179,9 @@ export class IndexedBitmap implements CmaBitmap {
   private readonly summaries: AlignSummary[] = [];
   /** Summary by log2(alignment), for the common case of one offset per alignment. */
   private readonly summaryByOrder: (AlignSummary | undefined)[] = [];
+  /** Block summaries by log2(block size), and as a list. */
+  private readonly blocks: (BlockSummary | undefined)[] = [];
+  private readonly blockList: BlockSummary[] = [];
   /** Per log2(alignment): runs tried beyond the first few by unaligned searches, since the last summary. */
   private readonly triesByOrder: number[] = new Array<number>(32).fill(0);
   /** End of the run firstFit() found, or -1 when it did not see it. */
@@ -255,6 +285,8 @@ export class IndexedBitmap implements CmaBitmap {
     let b = (leaves + w1) >>> 1;
     let h = 32;
     let topChanged = 32;
+    let topPreSuf = 32;
+    let edgesChanged = false;
     if (a === 0) {
       // a single word: the leaf is the root
       for (const sm of this.summaries) this.fillSummary(sm, w0, w1, value, 0);
@@ -277,9 +309,13 @@ export class IndexedBitmap implements CmaBitmap {
         const j = ls + rp;
         const max = lm > rm ? (lm > j ? lm : j) : rm > j ? rm : j;
         const i = 3 * v;
-        if (s[i] !== pre || s[i + 1] !== suf || s[i + 2] !== max) {
+        if (s[i] !== pre || s[i + 1] !== suf) {
           s[i] = pre;
           s[i + 1] = suf;
+          s[i + 2] = max;
+          changed = true;
+          edgesChanged = true;
+        } else if (s[i + 2] !== max) {
           s[i + 2] = max;
           changed = true;
         }
@@ -295,14 +331,143 @@ export class IndexedBitmap implements CmaBitmap {
           s[i + 2] = len;
         }
         changed = true;
+        edgesChanged = true;
       }
       if (changed) topChanged = 2 * h;
+      if (edgesChanged) topPreSuf = 2 * h;
+      edgesChanged = false;
       if (!changed || a === 1) break;
       a >>>= 1;
       b >>>= 1;
       h *= 2;
     }
     for (const sm of this.summaries) this.fillSummary(sm, w0, w1, value, topChanged);
+    for (const bs of this.blockList) if (topPreSuf >= bs.size) this.fillBlock(bs, w0, w1, value, topPreSuf);
+  }
+
+  /**
+   * Updates a block summary after fill(): only nodes larger than a block, and only when the
+   * pre/suf of some node of block size or more changed (`topPreSuf`: the largest such size).
+   */
+  private fillBlock(bs: BlockSummary, w0: number, w1: number, value: number, topPreSuf: number): void {
+    const { am, size, mask: m } = bs;
+    const s = this.s;
+    const base = 32 * this.leaves;
+    const k = bs.shift;
+    // nodes of size 2·size containing w0 and w1
+    let a = (this.leaves + w0) >>> (k + 1);
+    let b = (this.leaves + w1) >>> (k + 1);
+    let h = size;
+    let changed = false;
+    while (a >= 1 && (changed || h <= topPreSuf)) {
+      changed = false;
+      let v = a;
+      for (;;) {
+        const l = 6 * v;
+        const ls = s[l + 1]!;
+        const rp = s[l + 3]!;
+        let best = h === size ? Math.max(s[l]!, rp) : Math.max(am[2 * v]!, am[2 * v + 1]!);
+        if (ls > 0) {
+          const lEnd = (2 * v + 1) * h - base;
+          const c = (lEnd - ls + m) & ~m;
+          if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
+        }
+        if (am[v] !== best) {
+          am[v] = best;
+          changed = true;
+        }
+        if (v === b) break;
+        v = b;
+      }
+      if (b - a > 1) {
+        const len = value === 0 ? 2 * h : 0;
+        for (let u = a + 1; u < b; u++) am[u] = len;
+        changed = true;
+      }
+      a >>>= 1;
+      b >>>= 1;
+      h *= 2;
+    }
+  }
+
+  /** The block summary for alignment `size` (offset 0), made on first use. */
+  private blockFor(mask: number, order: number): BlockSummary {
+    let bs = this.blocks[order];
+    if (bs) return bs;
+    const size = mask + 1;
+    const shift = order - 5;
+    bs = { mask, size, shift, am: new Int32Array((32 * this.leaves) / size) };
+    const { am } = bs;
+    const s = this.s;
+    const base = 32 * this.leaves;
+    let h = size;
+    for (let lvl = (16 * this.leaves) / size; lvl >= 1; lvl >>>= 1) {
+      for (let v = lvl; v < 2 * lvl; v++) {
+        const l = 6 * v;
+        const ls = s[l + 1]!;
+        const rp = s[l + 3]!;
+        let best = h === size ? Math.max(s[l]!, rp) : Math.max(am[2 * v]!, am[2 * v + 1]!);
+        if (ls > 0) {
+          const lEnd = (2 * v + 1) * h - base;
+          const c = (lEnd - ls + mask) & ~mask;
+          if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
+        }
+        am[v] = best;
+      }
+      h *= 2;
+    }
+    this.blocks[order] = bs;
+    this.blockList.push(bs);
+    return bs;
+  }
+
+  /**
+   * First c ≥ p, c a multiple of the block size, with bits [c, c + nr) clear, or -1. The blocks
+   * are the tree's nodes of that size: the descent stops at them.
+   */
+  private blockFit(p: number, nr: number, bs: BlockSummary): number {
+    const { am, size, mask: m } = bs;
+    const s = this.s;
+    const leaves = this.leaves;
+    const base = 32 * leaves;
+    const c0 = (p + m) & ~m;
+    if (c0 >= this.maxno) return -1;
+    let v = (leaves + (c0 >>> 5)) >>> bs.shift;
+    let len = size;
+    const pre0 = s[3 * v]!;
+    if (nr <= pre0) return c0;
+    let carry = pre0 === len ? c0 : c0 + len - s[3 * v + 1]!;
+    for (;;) {
+      while (v & 1) {
+        if (v === 1) return -1;
+        v >>>= 1;
+        len *= 2;
+      }
+      v++;
+      const start = v * len - base;
+      const pre = s[3 * v]!;
+      const c = (carry + m) & ~m;
+      if (c + nr <= start + pre) return c;
+      if ((len === size ? pre : am[v]!) >= nr) break;
+      if (pre !== len) carry = start + len - s[3 * v + 1]!;
+    }
+    while (len > size) {
+      len >>>= 1;
+      const l = 2 * v;
+      const lStart = l * len - base;
+      const lp = s[3 * l]!;
+      let c = (carry + m) & ~m;
+      if (c + nr <= lStart + lp) return c;
+      if ((len === size ? lp : am[l]!) >= nr) {
+        v = l;
+        continue;
+      }
+      if (lp !== len) carry = lStart + len - s[3 * l + 1]!;
+      v = l + 1;
+      c = (carry + m) & ~m;
+      if (c + nr <= lStart + len + s[3 * v]!) return c;
+    }
+    return v * len - base;
   }
 
   /**
@@ -656,11 +821,33 @@ export class IndexedBitmap implements CmaBitmap {
     let order = -1;
     if (alignMask > 0 && start < maxno) {
       order = 31 - Math.clz32(alignMask + 1);
-      const sm = this.summaryFor(alignMask, alignOffset, order);
-      if (sm) {
-        if (sm.am[1]! < nr) return maxno + nr;
-        const c = this.alignedFit(start, nr, sm);
-        return c < 0 ? maxno + nr : c;
+      if (
+        order >= 5 &&
+        (alignOffset & alignMask) === 0 &&
+        2 * (alignMask + 1) <= 32 * this.leaves &&
+        BLOCK_SUMMARIES
+      ) {
+        let bs = this.blocks[order];
+        if (!bs) {
+          const tries = this.triesByOrder[order]!;
+          if (
+            SUMMARY_AFTER_TRIES < 0 ||
+            (tries > SUMMARY_AFTER_TRIES && tries > BLOCK_TRIES_PER_UPDATE * this.updates)
+          )
+            bs = this.blockFor(alignMask, order);
+        }
+        if (bs) {
+          if (bs.am[1]! < nr) return maxno + nr;
+          const c = this.blockFit(start, nr, bs);
+          return c < 0 ? maxno + nr : c;
+        }
+      } else {
+        const sm = this.summaryFor(alignMask, alignOffset, order);
+        if (sm) {
+          if (sm.am[1]! < nr) return maxno + nr;
+          const c = this.alignedFit(start, nr, sm);
+          return c < 0 ? maxno + nr : c;
+        }
       }
     }
     let p = start;
