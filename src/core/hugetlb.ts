@@ -15,8 +15,8 @@ import { cmaAlloc, cmaRelease } from './cma.ts';
 import type { Result } from './errno.ts';
 import { fail } from './errno.ts';
 import type { TaskContext } from './trace.ts';
-import type { DirNode, FileNode, VfsNode } from './vfs.ts';
-import { bytes, dir, O_ACCMODE, O_RDONLY, readFromBuffer } from './vfs.ts';
+import type { DirNode, VfsNode } from './vfs.ts';
+import { dir, sysfsFile } from './vfs.ts';
 
 /** Pages of one 1 GiB page (x86_64, 4 KiB pages) and its order. */
 export const GIGANTIC_PAGES = 262144;
@@ -87,43 +87,13 @@ function parseDecimal(text: string): Result<{ value: bigint }> {
   return { ok: true, value };
 }
 
-/** A kernfs attribute with show and store (0644, st_size 4096); text built at each read at 0. */
-function sysfsRwFile(
-  show: () => string,
-  store: ((text: string, task: TaskContext) => Result<object>) | null,
-): FileNode {
-  return {
-    kind: 'file',
-    mode: store ? 0o644 : 0o444,
-    size: 4096,
-    open(ctx) {
-      if ((ctx.flags & O_ACCMODE) !== O_RDONLY && !store) return fail('EACCES');
-      let buf: Uint8Array | null = null;
-      return {
-        ok: true,
-        file: {
-          read(pos, length) {
-            if (pos === 0 || buf === null) buf = bytes(show());
-            return readFromBuffer(buf, pos, length);
-          },
-          write(data) {
-            if (!store) return fail('EBADF');
-            const r = store(new TextDecoder().decode(data), ctx.task);
-            return r.ok ? { ok: true, written: data.length } : r;
-          },
-        },
-      };
-    },
-  };
-}
-
 /** /sys/kernel/mm/hugepages: the 1 GiB size only. */
 export function hugepagesSysfsRoot(
   pool: GiganticPool,
   asTask: <T>(task: TaskContext, fn: () => T) => T,
   changed: () => void,
 ): DirNode {
-  const nr = sysfsRwFile(
+  const nr = sysfsFile(
     () => `${pool.pages.length}\n`,
     (text, task) => {
       const v = parseDecimal(text);
@@ -133,8 +103,8 @@ export function hugepagesSysfsRoot(
       return { ok: true };
     },
   );
-  const free = sysfsRwFile(() => `${pool.pages.length}\n`, null);
-  const zero = sysfsRwFile(() => '0\n', null);
+  const free = sysfsFile(() => `${pool.pages.length}\n`, null);
+  const zero = sysfsFile(() => '0\n', null);
   return dir(() => [
     [
       'hugepages-1048576kB',

@@ -153,14 +153,21 @@ export function snapshotFile(mode: number, text: () => string, writeErrno: Errno
   };
 }
 
-/** A read-only kernfs (sysfs) attribute: 0444, st_size 4096, open for writing is EACCES even for root. */
-export function sysfsFile(show: () => string): FileNode {
+/**
+ * A kernfs (sysfs) attribute: st_size 4096, text built at each read at position 0. Without a
+ * `store` it is 0444 and opening it for writing is EACCES even for root; with one it is 0644 and
+ * each write is handed to `store` whole.
+ */
+export function sysfsFile(
+  show: () => string,
+  store: ((text: string, task: TaskContext) => Result<object>) | null = null,
+): FileNode {
   return {
     kind: 'file',
-    mode: 0o444,
+    mode: store ? 0o644 : 0o444,
     size: 4096,
     open(ctx) {
-      if ((ctx.flags & O_ACCMODE) !== O_RDONLY) return fail('EACCES');
+      if ((ctx.flags & O_ACCMODE) !== O_RDONLY && !store) return fail('EACCES');
       let buf: Uint8Array | null = null;
       return {
         ok: true,
@@ -169,7 +176,11 @@ export function sysfsFile(show: () => string): FileNode {
             if (pos === 0 || buf === null) buf = bytes(show());
             return readFromBuffer(buf, pos, length);
           },
-          write: () => fail('EBADF'),
+          write(data) {
+            if (!store) return fail('EBADF');
+            const r = store(new TextDecoder().decode(data), ctx.task);
+            return r.ok ? { ok: true, written: data.length } : r;
+          },
         },
       };
     },
