@@ -2,7 +2,7 @@
 // that start-up is plain node, as for a built cma-debug). Prints one JSON line on stdout.
 //
 //   node .bench/replay-child.mjs --impl indexed|plain --trace FILE --name N --base-pfn P
-//        --count C --opb K [--engine trace|min] [--micro]
+//        --count C --opb K [--engine trace|min] [--sync-read] [--micro]
 //
 // --engine trace (default) is the project's replay, replayTrace() of src/sources/trace (streaming
 // byte parser + 6.1 replay engine, allocation table off). --engine min is bench/replay-min.ts, a
@@ -50,6 +50,21 @@ function timeCalls(fn: () => number): { nsPerCall: number; calls: number; value:
     elapsed = process.hrtime.bigint() - t0;
   }
   return { nsPerCall: Number(elapsed) / calls, calls, value: sink / calls };
+}
+
+/** The file as 1 MiB chunks read synchronously (a fresh buffer per chunk). */
+async function* syncChunks(path: string): AsyncGenerator<Uint8Array> {
+  const fd = openSync(path, 'r');
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) return;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function main(): Promise<void> {
@@ -100,7 +115,10 @@ async function main(): Promise<void> {
     closeSync(fd);
     result = { ...replay.end() };
   } else {
-    const r = await replayTrace(fileSource(trace), {
+    // --sync-read: chunks read with readSync instead of fileSource's createReadStream (to measure
+    // the stream's cost; the default is the project's own fileSource)
+    const source = process.argv.includes('--sync-read') ? () => syncChunks(trace) : fileSource(trace);
+    const r = await replayTrace(source, {
       areas: [area],
       bitmapFactory: capture,
       allocations: false,

@@ -118,7 +118,12 @@ interface BlockSummary {
 let BLOCK_SUMMARIES = true;
 
 /** A block summary is made once its alignment's extra tries exceed this many per set/clear. */
-const BLOCK_TRIES_PER_UPDATE = 2;
+let BLOCK_TRIES_PER_UPDATE = 6;
+
+/** Bench hook: the ratio above. */
+export function setBlockTriesPerUpdate(n: number): void {
+  BLOCK_TRIES_PER_UPDATE = n;
+}
 
 /** Test and bench hook: use block summaries (default true). */
 export function setBlockSummaries(on: boolean): void {
