@@ -4,13 +4,13 @@
 import type { AreaSpec, CmaArea, KernelHooks } from './cma.ts';
 import { cmaAlloc, cmaRelease, createArea } from './cma.ts';
 import type { CmaBitmapFactory } from './cma-bitmap.ts';
-import { plainBitmapFactory } from './cma-bitmap.ts';
 import type { AreaState } from './cma-debugfs.ts';
 import { cmaDebugfsRoot } from './cma-debugfs.ts';
 import { cmaSysfsRoot } from './cma-sysfs.ts';
 import type { ErrnoName, Result } from './errno.ts';
 import { fail } from './errno.ts';
 import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
+import { indexedBitmapFactory } from './indexed-bitmap.ts';
 import { KernelLog } from './printk.ts';
 import type { KernelProfile } from './profile.ts';
 import { PROFILE_6_1 } from './profile.ts';
@@ -24,7 +24,7 @@ import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY } from './vfs.ts';
 export interface SystemOptions {
   readonly profile?: KernelProfile;
   readonly areas: readonly AreaSpec[];
-  /** The bitmap implementation (the plain scan unless an index is given). */
+  /** The bitmap implementation: the index by default; plainBitmapFactory is the kernel's scan. */
   readonly bitmapFactory?: CmaBitmapFactory;
   readonly pointers?: Partial<PointerOptions>;
   /** Milliseconds since the emulated boot (defaults to a monotonic clock). */
@@ -55,6 +55,15 @@ interface Handle {
 
 const decoder = new TextDecoder();
 
+/** A whole file's bytes; `text` decodes them on demand. */
+class FileContents {
+  readonly ok = true as const;
+  constructor(readonly data: Uint8Array) {}
+  get text(): string {
+    return decoder.decode(this.data);
+  }
+}
+
 /** Normalises `/sys/kernel/...` or `kernel/...` into path components below /sys. */
 export function sysPathComponents(path: string): string[] {
   let p = path.replace(/^\/+/, '');
@@ -75,6 +84,7 @@ export class CmaSystem implements KernelHooks {
   private readonly defaultTask: TaskContext;
   private readonly root: DirNode;
   private readonly handles = new Map<number, Handle>();
+  private readonly resolved = new Map<string, { ok: true; node: VfsNode }>();
   private nextHandle = 1;
   private listeners: ((c: SystemChange) => void)[] = [];
   /** 1 GiB hugetlb pages taken from the hugetlbN areas (profiles with giganticHugepages). */
@@ -85,7 +95,9 @@ export class CmaSystem implements KernelHooks {
     const start = performance.now();
     this.now = opts.now ?? (() => performance.now() - start);
     this.kernelLog = new KernelLog(this.now);
-    const factory = opts.bitmapFactory ?? plainBitmapFactory;
+    // the index gives the kernel's exact placements (differential tests against PlainBitmap) and
+    // O(1) used/maxchunk, so large areas stay fast
+    const factory = opts.bitmapFactory ?? indexedBitmapFactory;
     this.areas = opts.areas.map((spec) => ({ area: createArea(spec, factory), records: [] }));
     this.tracing = new TraceBuffer(this.profile, () => BigInt(Math.round(this.now() * 1e6)), {
       mode: 'ptrval',
@@ -227,6 +239,17 @@ export class CmaSystem implements KernelHooks {
   // ---- files ----
 
   private resolve(path: string, followLast: boolean, uid = 0): Result<{ node: VfsNode }> {
+    // the tree's shape is fixed after boot, so root's successful lookups can be remembered
+    if (uid !== 0) return this.walk(path, followLast, uid);
+    const key = followLast ? path : `\0${path}`;
+    const hit = this.resolved.get(key);
+    if (hit) return hit;
+    const r = this.walk(path, followLast, 0);
+    if (r.ok && this.resolved.size < 4096) this.resolved.set(key, r);
+    return r;
+  }
+
+  private walk(path: string, followLast: boolean, uid: number): Result<{ node: VfsNode }> {
     const parts = sysPathComponents(path);
     let node: VfsNode = this.root;
     const stack: VfsNode[] = [];
@@ -244,7 +267,7 @@ export class CmaSystem implements KernelHooks {
         // debugfs links are relative to their directory
         const rest = parts.slice(i + 1).join('/');
         const base = parts.slice(0, i).join('/');
-        return this.resolve(`${base}/${next.target}${rest ? `/${rest}` : ''}`, followLast, uid);
+        return this.walk(`${base}/${next.target}${rest ? `/${rest}` : ''}`, followLast, uid);
       }
       stack.push(node);
       node = next;
@@ -354,17 +377,22 @@ export class CmaSystem implements KernelHooks {
         return r;
       }
       if (r.data.length === 0) break;
-      chunks.push(r.data.slice());
+      chunks.push(r.data);
       total += r.data.length;
     }
     this.close(o.fh);
-    const data = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) {
-      data.set(c, off);
-      off += c.length;
+    let data: Uint8Array;
+    // the bytes belong to this open file's private buffer, which nobody touches after close
+    if (chunks.length === 1) data = chunks[0]!;
+    else {
+      data = new Uint8Array(total);
+      let off = 0;
+      for (const c of chunks) {
+        data.set(c, off);
+        off += c.length;
+      }
     }
-    return { ok: true, data, text: decoder.decode(data) };
+    return new FileContents(data);
   }
 
   /** Writes as `echo TEXT > path` does: open O_WRONLY|O_CREAT|O_TRUNC, one write(), close. */

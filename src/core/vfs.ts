@@ -59,9 +59,16 @@ export type VfsNode = FileNode | DirNode | LinkNode;
 
 const enc = new TextEncoder();
 
-/** Encodes text as the bytes a kernel file returns. */
+/** Encodes text as the bytes a kernel file returns (short ASCII without TextEncoder's call cost). */
 export function bytes(text: string): Uint8Array {
-  return enc.encode(text);
+  if (text.length > 64) return enc.encode(text);
+  const out = new Uint8Array(text.length);
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c > 0x7f) return enc.encode(text);
+    out[k] = c;
+  }
+  return out;
 }
 
 /** simple_read_from_buffer: the bytes of `buf` at [pos, pos+length). */
@@ -71,8 +78,10 @@ export function readFromBuffer(buf: Uint8Array, pos: number, length: number): Re
 }
 
 /**
- * A directory whose entries are computed from the state each time. Readdir lists them sorted by
- * name, or in the order given when `order` is 'given' (debugfs: newest first).
+ * A directory. Its entries are computed on first use and kept: an emulated kernel's tree does not
+ * change shape after boot (areas and ranges are fixed; file state lives in the nodes' closures).
+ * Readdir lists them sorted by name, or in the order given when `order` is 'given' (debugfs:
+ * newest first).
  */
 export function dir(
   entries: () => [string, VfsNode][],
@@ -81,13 +90,18 @@ export function dir(
   changeErrno: ErrnoName = 'EPERM',
   order: 'name' | 'given' = 'name',
 ): DirNode {
+  let cache: ReadonlyMap<string, VfsNode> | null = null;
   return {
     kind: 'dir',
     mode,
     createErrno,
     changeErrno,
-    entries: () =>
-      new Map(order === 'given' ? entries() : entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    entries: () => {
+      cache ??= new Map(
+        order === 'given' ? entries() : entries().sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
+      return cache;
+    },
   };
 }
 

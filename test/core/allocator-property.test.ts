@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
 import { createSystem } from '../../src/core/create.ts';
+import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
 
 interface RefAlloc {
@@ -162,72 +164,79 @@ function check(sys: CmaSystem, ref: Reference): void {
   );
 }
 
+const BITMAPS = [
+  ['the plain scan', plainBitmapFactory],
+  ['the index', indexedBitmapFactory],
+] as const;
+
 describe('the 6.1 allocator against a plain first-fit reference', () => {
-  for (const opb of [0, 1, 2, 9]) {
-    it(`order_per_bit ${opb}: every placement, the bitmap, used and maxchunk after any alloc/free/busy sequence`, () => {
-      fc.assert(
-        fc.property(
-          fc
-            .integer({ min: 1, max: 24 })
-            .chain((units) =>
-              fc.tuple(
-                fc.constant(units * 32 * 2 ** opb + (opb === 0 ? 0 : 0)),
-                fc.integer({ min: 0, max: 64 }).map((k) => 0x80000 + k * 512),
+  for (const [label, bitmapFactory] of BITMAPS)
+    for (const opb of [0, 1, 2, 9]) {
+      it(`${label}, order_per_bit ${opb}: every placement, the bitmap, used and maxchunk after any alloc/free/busy sequence`, () => {
+        fc.assert(
+          fc.property(
+            fc
+              .integer({ min: 1, max: 24 })
+              .chain((units) =>
+                fc.tuple(
+                  fc.constant(units * 32 * 2 ** opb + (opb === 0 ? 0 : 0)),
+                  fc.integer({ min: 0, max: 64 }).map((k) => 0x80000 + k * 512),
+                ),
+              )
+              .chain(([count, base]) =>
+                fc.tuple(fc.constant(count), fc.constant(base), fc.array(opArb(count), { maxLength: 60 })),
               ),
-            )
-            .chain(([count, base]) =>
-              fc.tuple(fc.constant(count), fc.constant(base), fc.array(opArb(count), { maxLength: 60 })),
-            ),
-          ([count, base, ops]) => {
-            const sys = createSystem({
-              areas: [`name=t,count=${count},base_pfn=${base},order_per_bit=${opb}`],
-            });
-            const ref = new Reference(base, count, opb);
-            for (const o of ops) {
-              switch (o.kind) {
-                case 'alloc': {
-                  const r = sys.writeFile('/sys/kernel/debug/cma/t/alloc', `${o.pages}\n`);
-                  const want = ref.alloc(o.pages, 0);
-                  assert.equal(r.ok, want !== null, `alloc ${o.pages}`);
-                  if (!r.ok) assert.equal(r.errno, 'ENOMEM');
-                  if (want !== null) ref.records.push({ pfn: want, pages: o.pages });
-                  break;
+            ([count, base, ops]) => {
+              const sys = createSystem({
+                areas: [`name=t,count=${count},base_pfn=${base},order_per_bit=${opb}`],
+                bitmapFactory,
+              });
+              const ref = new Reference(base, count, opb);
+              for (const o of ops) {
+                switch (o.kind) {
+                  case 'alloc': {
+                    const r = sys.writeFile('/sys/kernel/debug/cma/t/alloc', `${o.pages}\n`);
+                    const want = ref.alloc(o.pages, 0);
+                    assert.equal(r.ok, want !== null, `alloc ${o.pages}`);
+                    if (!r.ok) assert.equal(r.errno, 'ENOMEM');
+                    if (want !== null) ref.records.push({ pfn: want, pages: o.pages });
+                    break;
+                  }
+                  case 'free':
+                    assert.ok(sys.writeFile('/sys/kernel/debug/cma/t/free', `${o.pages}\n`).ok);
+                    ref.free(o.pages);
+                    break;
+                  case 'driver': {
+                    const r = sys.cmaAlloc('t', o.pages, o.align);
+                    const want = ref.alloc(o.pages, o.align);
+                    assert.equal(r.ok ? r.pfn : null, want, `cma_alloc(${o.pages}, align ${o.align})`);
+                    if (want !== null) ref.drivers.push({ pfn: want, pages: o.pages });
+                    break;
+                  }
+                  case 'release': {
+                    if (ref.drivers.length === 0) break;
+                    const [a] = ref.drivers.splice(o.which % ref.drivers.length, 1);
+                    assert.ok(sys.cmaRelease('t', a!.pfn, a!.pages).ok);
+                    ref.release(a!.pfn, a!.pages);
+                    break;
+                  }
+                  case 'busy':
+                    assert.ok(sys.markBusy('t', base + o.at, o.pages).ok);
+                    ref.busy.push({ pfn: base + o.at, count: o.pages });
+                    break;
+                  case 'unbusy':
+                    sys.clearBusy('t');
+                    ref.busy.length = 0;
+                    break;
                 }
-                case 'free':
-                  assert.ok(sys.writeFile('/sys/kernel/debug/cma/t/free', `${o.pages}\n`).ok);
-                  ref.free(o.pages);
-                  break;
-                case 'driver': {
-                  const r = sys.cmaAlloc('t', o.pages, o.align);
-                  const want = ref.alloc(o.pages, o.align);
-                  assert.equal(r.ok ? r.pfn : null, want, `cma_alloc(${o.pages}, align ${o.align})`);
-                  if (want !== null) ref.drivers.push({ pfn: want, pages: o.pages });
-                  break;
-                }
-                case 'release': {
-                  if (ref.drivers.length === 0) break;
-                  const [a] = ref.drivers.splice(o.which % ref.drivers.length, 1);
-                  assert.ok(sys.cmaRelease('t', a!.pfn, a!.pages).ok);
-                  ref.release(a!.pfn, a!.pages);
-                  break;
-                }
-                case 'busy':
-                  assert.ok(sys.markBusy('t', base + o.at, o.pages).ok);
-                  ref.busy.push({ pfn: base + o.at, count: o.pages });
-                  break;
-                case 'unbusy':
-                  sys.clearBusy('t');
-                  ref.busy.length = 0;
-                  break;
+                check(sys, ref);
               }
-              check(sys, ref);
-            }
-          },
-        ),
-        { numRuns: opb === 9 ? 40 : 120 },
-      );
-    });
-  }
+            },
+          ),
+          { numRuns: opb === 9 ? 40 : 120 },
+        );
+      });
+    }
 
   it('counts vmstat calls and sysfs pages for every outcome', () => {
     const sys = createSystem({ areas: ['name=t,count=1024,base_pfn=0x80000'] });
