@@ -54,14 +54,6 @@ export interface SystemState {
   };
 }
 
-// The few private fields of the core's classes a snapshot needs (read and restored here only).
-interface SystemPrivate {
-  now: () => number;
-}
-interface TraceBufferPrivate {
-  counter: bigint;
-}
-
 function wordsToBase64(words: Uint32Array): string {
   const bytes = new Uint8Array(words.length * 4);
   const view = new DataView(bytes.buffer);
@@ -116,7 +108,7 @@ export function systemToState(sys: CmaSystem): SystemState {
     format: STATE_FORMAT,
     version: STATE_VERSION,
     profile: sys.profile.id,
-    nowMs: (sys as unknown as SystemPrivate).now(),
+    nowMs: sys.uptimeMs(),
     areas: sys.areas.map((st) => ({
       name: st.area.name,
       orderPerBit: st.area.orderPerBit,
@@ -142,7 +134,7 @@ export function systemToState(sys: CmaSystem): SystemState {
       clock: tracing.clock,
       enabled: [...tracing.enabled],
       written: tracing.written,
-      counter: (tracing as unknown as TraceBufferPrivate).counter.toString(),
+      counter: tracing.counter.toString(),
       entries: tracing.entries.map(encodeBig),
     },
   };
@@ -288,7 +280,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   tr.enabled.clear();
   for (const e of state.tracing.enabled) tr.enabled.add(e as TraceEventName);
   tr.written = state.tracing.written;
-  (tr as unknown as TraceBufferPrivate).counter = BigInt(state.tracing.counter);
+  tr.counter = BigInt(state.tracing.counter);
   tr.entries = state.tracing.entries.map((e) => decodeBig(e) as TraceEntry);
   return sys;
 }

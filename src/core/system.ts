@@ -145,6 +145,11 @@ export class CmaSystem implements KernelHooks {
     ];
   }
 
+  /** Milliseconds since the emulated boot. */
+  uptimeMs(): number {
+    return this.now();
+  }
+
   // ---- KernelHooks / DebugfsHost ----
 
   trace(event: CmaTraceEvent): void {

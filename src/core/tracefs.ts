@@ -27,7 +27,8 @@ export class TraceBuffer {
   readonly enabled = new Set<TraceEventName>();
   entries: TraceEntry[] = [];
   written = 0;
-  private counter = 0n;
+  /** The counter clock's value (trace_clock_counter: one tick per event and per buffer reset). */
+  counter = 0n;
   private listeners: ((e: TraceEntry) => void)[] = [];
 
   constructor(
