@@ -181,6 +181,14 @@ export class TraceLineParser implements TraceEvent {
     }
     const len = chunk.length;
     while (pos < len) {
+      // the common 6.1 line, parsed without looking for its end first
+      if (this.split === null) {
+        const next = this.fastLine(chunk, pos);
+        if (next > 0) {
+          pos = next;
+          continue;
+        }
+      }
       const nl = chunk.indexOf(NL, pos);
       if (nl < 0) {
         this.leftover = chunk.slice(pos);
@@ -244,6 +252,225 @@ export class TraceLineParser implements TraceEvent {
       return;
     }
     this.parseCmaLine(buf, start, end, lineNo, false);
+  }
+
+  /**
+   * The fast path: one line of the kernel's fixed 6.1 layout
+   * (`%16s-%-7d [%03d] <5 flags> %5lu.%06lu: cma_<event>: name=<same name as the previous
+   * event> <the event's keys in their TP_printk order>\n`), read with one pass over its bytes.
+   * Returns the position after its '\n', or -1 (nothing consumed, nothing changed) for anything
+   * else, which then takes the general path. For every line it accepts it yields exactly the
+   * event the general path yields.
+   */
+  private fastLine(buf: Uint8Array, s: number): number {
+    // never read past the chunk (an out-of-bounds read deoptimizes this function): the last
+    // lines of a chunk take the general path
+    const lim = buf.length;
+    if (s + 256 > lim) return -1;
+    // ": cma_" at column 49, "-" at 16, " [ddd] " at 24..30, "<flags> " at 31..36, "." at 42
+    if (
+      buf[s + 49] !== COLON ||
+      buf[s + 50] !== SP ||
+      buf[s + 51] !== 99 ||
+      buf[s + 52] !== 109 ||
+      buf[s + 53] !== 97 ||
+      buf[s + 54] !== 95 ||
+      buf[s + 16] !== DASH ||
+      buf[s + 24] !== SP ||
+      buf[s + 25] !== LBRACKET ||
+      buf[s + 29] !== RBRACKET ||
+      buf[s + 30] !== SP ||
+      buf[s + 36] !== SP ||
+      buf[s + 42] !== DOT ||
+      buf[s] === HASH
+    )
+      return -1;
+    // pid: digits from 17, then spaces up to 24
+    let q = s + 17;
+    let pid = 0;
+    let c = buf[q]!;
+    if (!(c >= 48 && c <= 57)) return -1;
+    do {
+      pid = pid * 10 + c - 48;
+      c = buf[++q]!;
+    } while (c >= 48 && c <= 57);
+    while (q < s + 24) if (buf[q++] !== SP) return -1;
+    // cpu: three digits
+    const c0 = buf[s + 26]! - 48;
+    const c1 = buf[s + 27]! - 48;
+    const c2 = buf[s + 28]! - 48;
+    if (c0 < 0 || c0 > 9 || c1 < 0 || c1 > 9 || c2 < 0 || c2 > 9) return -1;
+    // flags: five non-space bytes (none a ']')
+    for (q = s + 31; q < s + 36; q++) if (buf[q] === SP || buf[q] === RBRACKET || buf[q] === NL) return -1;
+    // seconds: spaces, then at least one digit up to 41
+    q = s + 37;
+    while (q < s + 41 && buf[q] === SP) q++;
+    let sec = 0;
+    for (; q < s + 42; q++) {
+      c = buf[q]!;
+      if (!(c >= 48 && c <= 57)) return -1;
+      sec = sec * 10 + c - 48;
+    }
+    let frac = 0;
+    for (q = s + 43; q < s + 49; q++) {
+      c = buf[q]!;
+      if (!(c >= 48 && c <= 57)) return -1;
+      frac = frac * 10 + c - 48;
+    }
+    // the event name
+    let kind: TraceEventKind;
+    let p: number;
+    if (buf[s + 55] === 114 /* r */) {
+      if (!sameBytes(buf, s + 51, N_RELEASE) || buf[s + 62] !== COLON) return -1;
+      kind = EV_RELEASE;
+      p = s + 63;
+    } else {
+      const d = buf[s + 61];
+      if (d === 115 /* s */) {
+        if (!sameBytes(buf, s + 51, N_START) || buf[s + 66] !== COLON) return -1;
+        kind = EV_START;
+        p = s + 67;
+      } else if (d === 102 /* f */) {
+        if (!sameBytes(buf, s + 51, N_FINISH) || buf[s + 67] !== COLON) return -1;
+        kind = EV_FINISH;
+        p = s + 68;
+      } else if (d === 98 /* b */) {
+        if (!sameBytes(buf, s + 51, N_BUSY) || buf[s + 71] !== COLON) return -1;
+        kind = EV_BUSY;
+        p = s + 72;
+      } else return -1;
+    }
+    // " name=" + the previous event's name + " "
+    if (
+      buf[p] !== SP ||
+      buf[p + 1] !== 110 ||
+      buf[p + 2] !== 97 ||
+      buf[p + 3] !== 109 ||
+      buf[p + 4] !== 101 ||
+      buf[p + 5] !== EQ
+    )
+      return -1;
+    p += 6;
+    const ln = this.lastNameBytes;
+    const ll = ln.length;
+    // after the name at most ~100 bytes are read; every loop below is bounded
+    if (ll === 0 || p + ll + 128 > lim) return -1;
+    for (let k = 0; k < ll; k++) if (buf[p + k] !== ln[k]) return -1;
+    p += ll;
+    if (buf[p] !== SP) return -1;
+    p++;
+    let pfn = Number.NaN;
+    let hasPage = false;
+    if (kind !== EV_START) {
+      // "pfn=0x<1..13 hex digits, or 16 f>"
+      if (buf[p] !== 112 || buf[p + 1] !== 102 || buf[p + 2] !== 110 || buf[p + 3] !== EQ) return -1;
+      if (buf[p + 4] !== 48 || buf[p + 5] !== 120) return -1;
+      p += 6;
+      const hs = p;
+      pfn = 0;
+      for (;;) {
+        c = buf[p]!;
+        if (p - hs > 16) return -1;
+        if (c >= 48 && c <= 57) pfn = pfn * 16 + c - 48;
+        else if (c >= 97 && c <= 102) pfn = pfn * 16 + c - 87;
+        else break;
+        p++;
+      }
+      const hl = p - hs;
+      if (hl === 0 || c !== SP) return -1;
+      if (hl > 13) {
+        if (hl !== 16) return -1;
+        for (let k = hs; k < p; k++) if (buf[k] !== 102) return -1;
+        pfn = -1;
+      }
+      p++;
+      // "page=<pointer>"
+      if (
+        buf[p] !== 112 ||
+        buf[p + 1] !== 97 ||
+        buf[p + 2] !== 103 ||
+        buf[p + 3] !== 101 ||
+        buf[p + 4] !== EQ
+      )
+        return -1;
+      p += 5;
+      const vs = p;
+      while (p < vs + 40 && buf[p] !== SP && buf[p] !== NL) p++;
+      if (buf[p] !== SP || p === vs) return -1;
+      hasPage = !isNullPointer(buf, vs, p);
+      p++;
+    }
+    // "count=<1..15 digits>"
+    if (
+      buf[p] !== 99 ||
+      buf[p + 1] !== 111 ||
+      buf[p + 2] !== 117 ||
+      buf[p + 3] !== 110 ||
+      buf[p + 4] !== 116 ||
+      buf[p + 5] !== EQ
+    )
+      return -1;
+    p += 6;
+    let ds = p;
+    let count = 0;
+    c = buf[p]!;
+    while (c >= 48 && c <= 57 && p - ds < 16) {
+      count = count * 10 + c - 48;
+      c = buf[++p]!;
+    }
+    if (p === ds || p - ds > 15) return -1;
+    let align = -1;
+    if (kind !== EV_RELEASE) {
+      // " align=<1..2 digits, ≤ 63>"
+      if (
+        c !== SP ||
+        buf[p + 1] !== 97 ||
+        buf[p + 2] !== 108 ||
+        buf[p + 3] !== 105 ||
+        buf[p + 4] !== 103 ||
+        buf[p + 5] !== 110 ||
+        buf[p + 6] !== EQ
+      )
+        return -1;
+      p += 7;
+      ds = p;
+      align = 0;
+      c = buf[p]!;
+      while (c >= 48 && c <= 57 && p - ds < 3) {
+        align = align * 10 + c - 48;
+        c = buf[++p]!;
+      }
+      if (p === ds || p - ds > 2 || align > 63) return -1;
+    }
+    if (c !== NL) return -1;
+    // accepted: the same fields the general path sets
+    let cs = s;
+    while (cs < s + 16 && buf[cs] === SP) cs++;
+    const st = this.stats;
+    this.kind = kind;
+    this.line = ++st.lines;
+    this.pid = pid;
+    this.cpu = c0 * 100 + c1 * 10 + c2;
+    this.ts = sec * 1e6 + frac;
+    this.buf = buf;
+    this.commStart = cs;
+    this.commEnd = s + 16;
+    this.count = count;
+    this.countBig = null;
+    this.align = align;
+    this.pfn = pfn;
+    this.hasPage = hasPage;
+    this.errorno = null;
+    this.availableCount = -1;
+    this.totalCount = -1;
+    this.nrMigrated = 0;
+    this.errIso = 0;
+    this.errMig = 0;
+    this.errTest = 0;
+    this.name = this.lastName;
+    st.events++;
+    this.onEvent(this);
+    return p + 1;
   }
 
   /** Position of the ':' of ": cma_", or 0 (never a valid position: a prefix precedes it). */
