@@ -324,6 +324,16 @@ async function main(): Promise<void> {
     outfile: childPath,
     logLevel: 'warning',
   });
+  // the trace parse worker, next to the child (replayTrace parses files on it)
+  await build({
+    entryPoints: [join(root, 'src/sources/trace/parse-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    outfile: join(benchDir, 'parse-worker.mjs'),
+    logLevel: 'warning',
+  });
 
   const cases = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.quick ? c.quick : true));
   const cpus = (await import('node:os')).cpus();

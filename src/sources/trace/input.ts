@@ -26,6 +26,8 @@ export interface TraceSource {
   readonly gzip: boolean;
   /** Human name for messages. */
   readonly label: string;
+  /** The file on disk, when the source is one (a parse worker can then read it itself). */
+  readonly path?: string;
   /** Removes temporary files (stdin spooled to disk). */
   dispose(): void;
 }
@@ -59,6 +61,7 @@ export function fileSource(path: string): TraceSource {
     size,
     gzip,
     label: path,
+    path,
     open: () => {
       const raw = createReadStream(path, { highWaterMark: CHUNK });
       return gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK })) : raw;

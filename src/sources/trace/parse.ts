@@ -46,6 +46,8 @@ export interface ParseOptions {
   onProgress?: (bytes: number) => void;
   /** Malformed lines kept in the stats (default 100). */
   maxMalformedKept?: number;
+  /** Use the fast path for the common 6.1 line layout (default true; false only to test it). */
+  fastPath?: boolean;
 }
 
 const SP = 32;
@@ -128,7 +130,7 @@ export class TraceLineParser implements TraceEvent {
       while (q < n && buf[s + q] === hit.bytes[q]) q++;
       if (q === n) return hit.text;
     }
-    const bytes = buf.slice(s, s + n);
+    const bytes = copyOf(buf, s, s + n);
     const text = decoder.decode(bytes);
     if (this.commCache.size > 65536) this.commCache.clear();
     this.commCache.set(this.pid, { bytes, text });
@@ -161,7 +163,9 @@ export class TraceLineParser implements TraceEvent {
     private readonly opts: ParseOptions = {},
   ) {
     this.maxKept = opts.maxMalformedKept ?? 100;
+    this.fast = opts.fastPath ?? true;
   }
+  private readonly fast: boolean;
 
   /** Consumes one chunk of input bytes. */
   feed(chunk: Uint8Array): void {
@@ -182,7 +186,7 @@ export class TraceLineParser implements TraceEvent {
     const len = chunk.length;
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
-      if (this.split === null) {
+      if (this.split === null && this.fast) {
         const next = this.fastLine(chunk, pos);
         if (next > 0) {
           pos = next;
@@ -191,7 +195,7 @@ export class TraceLineParser implements TraceEvent {
       }
       const nl = chunk.indexOf(NL, pos);
       if (nl < 0) {
-        this.leftover = chunk.slice(pos);
+        this.leftover = copyOf(chunk, pos, chunk.length);
         break;
       }
       this.lineAt(chunk, pos, nl);
@@ -657,7 +661,7 @@ export class TraceLineParser implements TraceEvent {
       if (ne < 0) {
         if (!joined) {
           // 6.1 `name=cma%d\n`: the fields follow on the next line
-          this.split = buf.slice(start, end);
+          this.split = copyOf(buf, start, end);
           this.splitLine = lineNo;
           return;
         }
@@ -776,7 +780,7 @@ export class TraceLineParser implements TraceEvent {
       }
       if (same) return this.lastName;
     }
-    this.lastNameBytes = buf.slice(s, e);
+    this.lastNameBytes = copyOf(buf, s, e);
     this.lastName = decoder.decode(this.lastNameBytes);
     return this.lastName;
   }
@@ -872,6 +876,11 @@ function isNullPointer(buf: Uint8Array, s: number, e: number): boolean {
   if (q >= e) return false;
   for (; q < e; q++) if (buf[q] !== 48) return false;
   return true;
+}
+
+/** A copy of bytes [s, e) (Buffer#slice would alias: chunks may be reused by the caller). */
+function copyOf(buf: Uint8Array, s: number, e: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(buf, s, e);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -15,7 +15,8 @@ import type { AnnotatedArea, MalformedLine, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START, EVENT_NAMES } from './events.ts';
 import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
-import type { ParseStats } from './parse.ts';
+import { parallelParseAvailable, parseFileParallel } from './parallel.ts';
+import type { ParseOptions, ParseStats } from './parse.ts';
 import { TraceLineParser } from './parse.ts';
 
 /** An area to replay on: one range (6.1 style), or several (7.x) given in `ranges`. */
@@ -232,7 +233,16 @@ export interface ReplayOptions {
   maxKept?: number;
   /** Progress in input bytes (compressed bytes for .gz are not known: decompressed bytes). */
   onProgress?: (bytes: number) => void;
+  /**
+   * Parse on a worker thread while this thread replays (same events, same order, same
+   * result). Only for plain files (TraceSource.path, not gzip); otherwise ignored.
+   * 'auto' (default): for files of 8 MiB or more.
+   */
+  parallel?: boolean | 'auto';
 }
+
+/** Files from this size on are parsed on a worker thread by default (ReplayOptions.parallel). */
+export const PARALLEL_MIN_BYTES = 8 << 20;
 
 /** One range of an area (7.x `struct cma_memrange`). */
 interface RangeState {
@@ -1289,23 +1299,34 @@ async function run(
 ): Promise<ReplayResult> {
   let replayer: TraceReplayer | null = areas === null ? null : new TraceReplayer(areas, areaSource, opts);
   const annotated: AnnotatedArea[] = [];
-  const parser = new TraceLineParser(
-    (ev) => {
-      if (replayer === null) {
-        if (annotated.length === 0) throw new NeedAreas();
-        replayer = new TraceReplayer(annotated.map(toSpec), 'annotation', opts);
-      }
-      replayer.event(ev);
+  const onEvent = (ev: TraceEvent): void => {
+    if (replayer === null) {
+      if (annotated.length === 0) throw new NeedAreas();
+      replayer = new TraceReplayer(annotated.map(toSpec), 'annotation', opts);
+    }
+    replayer.event(ev);
+  };
+  const parseOpts: ParseOptions = {
+    onAnnotation: (a) => {
+      annotated.push(a);
     },
-    {
-      onAnnotation: (a) => {
-        annotated.push(a);
-      },
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    },
-  );
-  for await (const chunk of src.open()) parser.feed(chunk);
-  const stats = parser.end();
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  };
+  const par = opts.parallel ?? 'auto';
+  let stats: ParseStats;
+  if (
+    par !== false &&
+    src.path !== undefined &&
+    !src.gzip &&
+    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES) &&
+    parallelParseAvailable()
+  ) {
+    stats = await parseFileParallel(src.path, onEvent, parseOpts);
+  } else {
+    const parser = new TraceLineParser(onEvent, parseOpts);
+    for await (const chunk of src.open()) parser.feed(chunk);
+    stats = parser.end();
+  }
   if (replayer === null) {
     if (annotated.length === 0 && areas === null) {
       // no cma event at all: an empty replay on no area

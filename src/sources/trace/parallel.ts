@@ -1,0 +1,177 @@
+// Parsing a trace file on a second thread: a worker (parse-worker.ts) reads and parses the file
+// while the calling thread consumes the events, in file order, with the same callbacks and the
+// same reused-event contract as parseTraceStream(). Memory stays bounded: at most MAX_INFLIGHT
+// batches of BATCH_EVENTS events exist at a time.
+
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { TraceEvent, TraceEventKind } from './events.ts';
+import { EV_START } from './events.ts';
+import { type BatchMessage, F, type WorkerData } from './parallel-format.ts';
+import type { ParseOptions, ParseStats } from './parse.ts';
+
+const MAX_INFLIGHT = 4;
+
+/**
+ * The worker script next to this module (.js when built, .mjs when bundled, .ts from source).
+ * From source, `tsxApi` is tsx's ESM API, which the worker registers before importing the
+ * script (a loader registered in this thread or given with --import does not reach workers).
+ */
+function workerScript(): { url: URL; tsxApi?: string } | null {
+  for (const ext of ['.js', '.mjs', '.ts']) {
+    const url = new URL(`./parse-worker${ext}`, import.meta.url);
+    if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
+    if (ext !== '.ts') return { url };
+    try {
+      return { url, tsxApi: import.meta.resolve('tsx/esm/api') };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** True when a parse worker can be started here. */
+export function parallelParseAvailable(): boolean {
+  return workerScript() !== null;
+}
+
+/** The event handed to onEvent, refilled from each batch record. */
+class BatchEvent implements TraceEvent {
+  kind: TraceEventKind = EV_START;
+  line = 0;
+  pid = 0;
+  cpu = 0;
+  ts = Number.NaN;
+  name = '';
+  count = 0;
+  countBig: bigint | null = null;
+  align = -1;
+  pfn = Number.NaN;
+  hasPage = false;
+  errorno: number | null = null;
+  availableCount = -1;
+  totalCount = -1;
+  nrMigrated = 0;
+  errIso = 0;
+  errMig = 0;
+  errTest = 0;
+  commText = '';
+  comm(): string {
+    return this.commText;
+  }
+}
+
+/**
+ * Parses a (plain, not gzip) trace file on a worker thread, calling `onEvent` on this thread
+ * for each cma event in order. If onEvent throws, the worker is stopped and the promise
+ * rejects with that error. Read errors reject with an Error carrying the errno `code`.
+ */
+export function parseFileParallel(
+  path: string,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ParseOptions = {},
+): Promise<ParseStats> {
+  const script = workerScript();
+  if (script === null) return Promise.reject(new Error('no trace parse worker script next to parallel.ts'));
+  const inflight = new SharedArrayBuffer(4);
+  const flag = new Int32Array(inflight);
+  const data: WorkerData = {
+    kind: 'cma-trace-parse',
+    path,
+    inflight,
+    maxInflight: MAX_INFLIGHT,
+    maxMalformedKept: opts.maxMalformedKept ?? 100,
+    wantMalformed: opts.onMalformed !== undefined,
+  };
+  const worker = script.tsxApi
+    ? new Worker(
+        `import(${JSON.stringify(script.tsxApi)}).then((a) => { a.register(); return import(${JSON.stringify(script.url.href)}); });`,
+        { eval: true, workerData: data },
+      )
+    : new Worker(script.url, { workerData: data });
+  const ev = new BatchEvent();
+  return new Promise<ParseStats>((resolve, reject) => {
+    let done = false;
+    const fail = (e: unknown): void => {
+      if (done) return;
+      done = true;
+      void worker.terminate();
+      reject(e);
+    };
+    worker.on('message', (m: BatchMessage) => {
+      if (done) return;
+      try {
+        switch (m.t) {
+          case 'b': {
+            const f = new Float64Array(m.buf);
+            const { names, comms, extras } = m;
+            for (let i = 0, o = 0; i < m.n; i++, o += F) {
+              ev.kind = f[o] as TraceEventKind;
+              ev.line = f[o + 1]!;
+              ev.pid = f[o + 2]!;
+              ev.cpu = f[o + 3]!;
+              ev.ts = f[o + 4]!;
+              ev.name = names[f[o + 5]!]!;
+              ev.commText = comms[f[o + 6]!]!;
+              ev.count = f[o + 7]!;
+              ev.align = f[o + 8]!;
+              ev.pfn = f[o + 9]!;
+              ev.hasPage = f[o + 10] === 1;
+              const x = f[o + 11]!;
+              if (x < 0) {
+                ev.countBig = null;
+                ev.errorno = null;
+                ev.availableCount = -1;
+                ev.totalCount = -1;
+                ev.nrMigrated = 0;
+                ev.errIso = 0;
+                ev.errMig = 0;
+                ev.errTest = 0;
+              } else {
+                const e = extras[x]!;
+                ev.countBig = e.countBig;
+                ev.errorno = e.errorno;
+                ev.availableCount = e.availableCount;
+                ev.totalCount = e.totalCount;
+                ev.nrMigrated = e.nrMigrated;
+                ev.errIso = e.errIso;
+                ev.errMig = e.errMig;
+                ev.errTest = e.errTest;
+              }
+              onEvent(ev);
+            }
+            Atomics.sub(flag, 0, 1);
+            Atomics.notify(flag, 0);
+            opts.onProgress?.(m.bytes);
+            break;
+          }
+          case 'a':
+            opts.onAnnotation?.(m.a);
+            break;
+          case 'm':
+            opts.onMalformed?.(m.m);
+            break;
+          case 'e':
+            done = true;
+            opts.onProgress?.(m.stats.bytes);
+            resolve(m.stats);
+            break;
+          case 'x': {
+            const err = new Error(m.message) as NodeJS.ErrnoException;
+            if (m.code !== undefined) err.code = m.code;
+            fail(err);
+            break;
+          }
+        }
+      } catch (e) {
+        fail(e);
+      }
+    });
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!done) fail(new Error(`the trace parse worker stopped (exit code ${code})`));
+    });
+  });
+}

@@ -1,0 +1,136 @@
+// The worker half of parseFileParallel() (parallel.ts): reads a trace file, parses it with
+// TraceLineParser and posts the events as compact Float64Array batches (transferred, not
+// copied), in order. At most `maxInflight` batches are unprocessed at any time: the worker
+// blocks on a shared counter that the main thread decrements (bounded memory).
+
+import { closeSync, openSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { TraceEvent } from './events.ts';
+import { BATCH_EVENTS, type BatchExtra, type BatchMessage, F, type WorkerData } from './parallel-format.ts';
+import { TraceLineParser } from './parse.ts';
+
+const port = parentPort;
+const data = workerData as WorkerData | undefined;
+if (port !== null && data !== undefined && data.kind === 'cma-trace-parse') run(data);
+
+function run(d: WorkerData): void {
+  const p = port!;
+  const flag = new Int32Array(d.inflight);
+  let f64 = new Float64Array(BATCH_EVENTS * F);
+  let n = 0;
+  let names: string[] = [];
+  let nameIds = new Map<string, number>();
+  let comms: string[] = [];
+  let commIds = new Map<string, number>();
+  let extras: BatchExtra[] = [];
+  let bytes = 0;
+
+  const flush = (): void => {
+    if (n === 0) return;
+    // back-pressure: only this thread increments, so the count can only fall after the check
+    for (;;) {
+      const v = Atomics.load(flag, 0);
+      if (v < d.maxInflight) break;
+      Atomics.wait(flag, 0, v);
+    }
+    Atomics.add(flag, 0, 1);
+    const msg: BatchMessage = { t: 'b', buf: f64.buffer as ArrayBuffer, n, names, comms, extras, bytes };
+    p.postMessage(msg, [f64.buffer as ArrayBuffer]);
+    f64 = new Float64Array(BATCH_EVENTS * F);
+    n = 0;
+    names = [];
+    nameIds = new Map();
+    comms = [];
+    commIds = new Map();
+    extras = [];
+  };
+
+  const onEvent = (ev: TraceEvent): void => {
+    const o = n * F;
+    f64[o] = ev.kind;
+    f64[o + 1] = ev.line;
+    f64[o + 2] = ev.pid;
+    f64[o + 3] = ev.cpu;
+    f64[o + 4] = ev.ts;
+    let ni = nameIds.get(ev.name);
+    if (ni === undefined) {
+      ni = names.length;
+      names.push(ev.name);
+      nameIds.set(ev.name, ni);
+    }
+    f64[o + 5] = ni;
+    const comm = ev.comm();
+    let ci = commIds.get(comm);
+    if (ci === undefined) {
+      ci = comms.length;
+      comms.push(comm);
+      commIds.set(comm, ci);
+    }
+    f64[o + 6] = ci;
+    f64[o + 7] = ev.count;
+    f64[o + 8] = ev.align;
+    f64[o + 9] = ev.pfn;
+    f64[o + 10] = ev.hasPage ? 1 : 0;
+    if (
+      ev.countBig !== null ||
+      ev.errorno !== null ||
+      ev.availableCount !== -1 ||
+      ev.totalCount !== -1 ||
+      ev.nrMigrated !== 0 ||
+      ev.errIso !== 0 ||
+      ev.errMig !== 0 ||
+      ev.errTest !== 0
+    ) {
+      f64[o + 11] = extras.length;
+      extras.push({
+        countBig: ev.countBig,
+        errorno: ev.errorno,
+        availableCount: ev.availableCount,
+        totalCount: ev.totalCount,
+        nrMigrated: ev.nrMigrated,
+        errIso: ev.errIso,
+        errMig: ev.errMig,
+        errTest: ev.errTest,
+      });
+    } else f64[o + 11] = -1;
+    if (++n === BATCH_EVENTS) flush();
+  };
+
+  try {
+    const parser = new TraceLineParser(onEvent, {
+      // in order with the events around them
+      onAnnotation: (a) => {
+        flush();
+        p.postMessage({ t: 'a', a } satisfies BatchMessage);
+      },
+      ...(d.wantMalformed
+        ? {
+            onMalformed: (m) => {
+              flush();
+              p.postMessage({ t: 'm', m } satisfies BatchMessage);
+            },
+          }
+        : {}),
+      maxMalformedKept: d.maxMalformedKept,
+    });
+    const fd = openSync(d.path, 'r');
+    try {
+      // one reused buffer: the parser copies what it keeps across chunks
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        const got = readSync(fd, buf, 0, buf.length, null);
+        if (got <= 0) break;
+        bytes += got;
+        parser.feed(got === buf.length ? buf : buf.subarray(0, got));
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const stats = parser.end();
+    flush();
+    p.postMessage({ t: 'e', stats } satisfies BatchMessage);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    p.postMessage({ t: 'x', message: err.message ?? String(e), code: err.code } satisfies BatchMessage);
+  }
+}

@@ -1,0 +1,197 @@
+// The parser's fast path against its general path, and the parallel (worker) replay against the
+// single-thread one: the same events, fields and results, on every fixture trace and on
+// hand-made lines that are almost, but not quite, the common 6.1 layout.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
+import type { TraceEvent } from '../../src/sources/trace/events.ts';
+import { fileSource } from '../../src/sources/trace/input.ts';
+import { parseFileParallel } from '../../src/sources/trace/parallel.ts';
+import { TraceLineParser } from '../../src/sources/trace/parse.ts';
+import { replayTrace } from '../../src/sources/trace/replay.ts';
+
+const FIX = join(import.meta.dirname, '../fixtures/traces');
+
+function fixtures(): { name: string; bytes: Uint8Array }[] {
+  const out: { name: string; bytes: Uint8Array }[] = [];
+  for (const dir of ['gen-trace', 'oracle-6.1', 'oracle-7.3']) {
+    for (const f of readdirSync(join(FIX, dir)).sort()) {
+      if (f.endsWith('.trace.gz'))
+        out.push({ name: `${dir}/${f}`, bytes: gunzipSync(readFileSync(join(FIX, dir, f))) });
+      else if (f.endsWith('.trace'))
+        out.push({ name: `${dir}/${f}`, bytes: readFileSync(join(FIX, dir, f)) });
+    }
+  }
+  return out;
+}
+
+function snap(ev: TraceEvent): unknown[] {
+  return [
+    ev.kind,
+    ev.line,
+    ev.pid,
+    ev.cpu,
+    ev.ts,
+    ev.name,
+    ev.count,
+    ev.countBig,
+    ev.align,
+    ev.pfn,
+    ev.hasPage,
+    ev.errorno,
+    ev.availableCount,
+    ev.totalCount,
+    ev.nrMigrated,
+    ev.errIso,
+    ev.errMig,
+    ev.errTest,
+    ev.comm(),
+  ];
+}
+
+/** Events and stats, fed in chunks of `chunk` bytes (copied into one reused buffer). */
+function parseAll(bytes: Uint8Array, fastPath: boolean, chunk: number): { evs: unknown[][]; stats: unknown } {
+  const evs: unknown[][] = [];
+  const p = new TraceLineParser((ev) => evs.push(snap(ev)), { fastPath });
+  const buf = Buffer.alloc(chunk);
+  for (let pos = 0; pos < bytes.length; pos += chunk) {
+    const n = Math.min(chunk, bytes.length - pos);
+    buf.set(bytes.subarray(pos, pos + n));
+    p.feed(buf.subarray(0, n));
+  }
+  return { evs, stats: p.end() };
+}
+
+const L = (
+  comm: string,
+  pid: number,
+  rest: string,
+  ts = '  100.000012',
+  cpu = '002',
+  flags = '.....',
+): string => `${comm.padStart(16)}-${String(pid).padEnd(7)} [${cpu}] ${flags} ${ts}: ${rest}`;
+
+/** Lines at and around the edge of the fast path's layout. */
+const EDGE = [
+  '# tracer: nop',
+  L('kworker/u16:3', 799, 'cma_alloc_start: name=reserved count=256 align=8'),
+  L(
+    'kworker/u16:3',
+    799,
+    'cma_alloc_finish: name=reserved pfn=0x80000 page=0000000035a66047 count=256 align=8',
+  ),
+  L('GLThread 12', 893, 'cma_release: name=reserved pfn=0x80000 page=0000000035a66047 count=256'),
+  L('a-b-1', 12, 'cma_alloc_start: name=reserved count=1 align=0'),
+  L('x', 1234567, 'cma_alloc_start: name=reserved count=1 align=0'),
+  L(
+    'x',
+    5,
+    'cma_alloc_finish: name=reserved pfn=0xffffffffffffffff page=0000000000000000 count=1316 align=8',
+  ),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=0xfffffffffffffffe page=0000000000000000 count=1 align=8'),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=0x1fffffffffffff page=0000000000000000 count=1 align=8'),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=0xABC page=(null) count=1 align=8'),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=80000 page=0x0 count=1 align=8'),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=0x80000 page= count=1 align=8'),
+  L('x', 5, 'cma_alloc_busy_retry: name=reserved pfn=0x80008 page=00000000b7b13d95 count=2 align=1'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=18446744073709551615 align=8'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=999999999999999 align=8'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=64'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=063'),
+  L('x', 5, 'cma_alloc_start: name=reserved  count=1 align=3'),
+  L('x', 5, 'cma_alloc_start:  name=reserved count=1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3 extra=1'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3 '),
+  `${L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3')}\r`,
+  L('x', 5, 'cma_alloc_start: name=reserved x count=1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=other count=1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=other count=2 align=3'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '123456.000001'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '     .000001'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100 000001'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '02x'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', 'd.h1.'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', '.. ..'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', '...]]'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=+1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=reserved count= align=3'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align='),
+  L(
+    'x',
+    5,
+    'cma_alloc_info: name=reserved pfn=0xffffffffffffffff count=4 nr_migrated=1 err_iso=0 err_mig=2 err_test=0',
+  ),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=0x0 page=0000000000000000 count=4 align=2 errorno=-16'),
+  L('x', 5, 'cma_alloc_start: name=cma0'),
+  ' count=4 align=2',
+  L('x', 5, 'cma_alloc_start: name=cma0'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  L('x', 5, 'cma_alloc_startx: name=reserved count=1 align=3'),
+  L('x', 5, 'cma_releasx: name=reserved pfn=0x1 page=0000000035a66047 count=1'),
+  L('seventeen-chars-x', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  `#${L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3').slice(1)}`,
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+].join('\n');
+
+describe('parser fast path', () => {
+  const cases = [{ name: 'edge lines', bytes: new TextEncoder().encode(EDGE) }, ...fixtures()];
+  for (const c of cases) {
+    it(`${c.name}: same events and stats as the general path, in chunks of any size`, () => {
+      const whole = parseAll(c.bytes, false, c.bytes.length + 1);
+      assert.ok(whole.evs.length > 0);
+      for (const chunk of [c.bytes.length + 1, 4096, 333, 61]) {
+        const fast = parseAll(c.bytes, true, chunk);
+        assert.deepEqual(fast.stats, whole.stats, `stats, chunk ${chunk}`);
+        assert.deepEqual(fast.evs, whole.evs, `events, chunk ${chunk}`);
+      }
+    });
+  }
+});
+
+describe('parallel replay (parse worker)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cma-par-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const c of fixtures()) {
+    it(`${c.name}: the same result as the single-thread replay`, async () => {
+      const path = join(dir, c.name.replaceAll('/', '_'));
+      writeFileSync(path, c.bytes);
+      const ref = await replayTrace(fileSource(path), {
+        parallel: false,
+        bitmapFactory: indexedBitmapFactory,
+      });
+      const par = await replayTrace(fileSource(path), {
+        parallel: true,
+        bitmapFactory: indexedBitmapFactory,
+      });
+      assert.deepEqual(par, ref);
+    });
+  }
+  it('parses the events in order with every field, and reports a missing file with its code', async () => {
+    const path = join(dir, 'edge.trace');
+    writeFileSync(path, EDGE);
+    const evs: unknown[][] = [];
+    const stats = await parseFileParallel(path, (ev) => evs.push(snap(ev)));
+    const ref = parseAll(new TextEncoder().encode(EDGE), true, 1 << 20);
+    assert.deepEqual(evs, ref.evs);
+    assert.deepEqual(stats, ref.stats);
+    await assert.rejects(
+      parseFileParallel(join(dir, 'missing'), () => {}),
+      { code: 'ENOENT' },
+    );
+  });
+  it('stops the worker and rejects with the error onEvent throws', async () => {
+    const path = join(dir, 'edge2.trace');
+    writeFileSync(path, EDGE);
+    await assert.rejects(
+      parseFileParallel(path, () => {
+        throw new Error('stop here');
+      }),
+      /stop here/,
+    );
+  });
+});
