@@ -170,6 +170,12 @@ function leafAligned(x: number, ws: number, m: number, sh: number): number {
 }
 
 /** The index: same results as PlainBitmap, found in O(log n) per clear run of length ≥ nr. */
+/** a.fill(v, i, e): a loop for short ranges (the native call costs more), native for long ones. */
+function fillI32(a: Int32Array | Uint32Array, v: number, i: number, e: number): void {
+  if (e - i <= 16) for (; i < e; i++) a[i] = v;
+  else a.fill(v, i, e);
+}
+
 export class IndexedBitmap implements CmaBitmap {
   readonly words: Uint32Array;
   /** Leaves in the tree (a power of two ≥ the number of words). */
@@ -275,15 +281,26 @@ export class IndexedBitmap implements CmaBitmap {
     const m0 = w0 === w1 ? lowMask(((hi - 1) & 31) + 1) & ~lowMask(lo & 31) : ~lowMask(lo & 31);
     delta += this.applyWord(w0, m0, value);
     if (w1 !== w0) delta += this.applyWord(w1, lowMask(((hi - 1) & 31) + 1), value);
-    // the words in between, and their leaves
-    for (let w = w0 + 1; w < w1; w++) {
-      const old = map[w]!;
-      delta += value === 0 ? -popcount32(old) : 32 - popcount32(old);
-      map[w] = value >>> 0;
-      const i = 3 * (leaves + w);
-      s[i] = full;
-      s[i + 1] = full;
-      s[i + 2] = full;
+    // the words in between, and their leaves (pre = suf = max = full): native fills
+    if (w1 - w0 > 1) {
+      // set bits before: usually none (a set) or all (a clear); popcount only otherwise
+      let or = 0;
+      let and = -1;
+      for (let w = w0 + 1; w < w1; w++) {
+        const x = map[w]!;
+        or |= x;
+        and &= x;
+      }
+      let was: number;
+      if (or === 0) was = 0;
+      else if (and === -1) was = 32 * (w1 - w0 - 1);
+      else {
+        was = 0;
+        for (let w = w0 + 1; w < w1; w++) was += popcount32(map[w]!);
+      }
+      delta += value === 0 ? -was : 32 * (w1 - w0 - 1) - was;
+      fillI32(map, value >>> 0, w0 + 1, w1);
+      fillI32(s, full, 3 * (leaves + w0 + 1), 3 * (leaves + w1));
     }
     this.setBits += delta;
     let a = (leaves + w0) >>> 1;
@@ -328,13 +345,7 @@ export class IndexedBitmap implements CmaBitmap {
         v = b;
       }
       if (b - a > 1) {
-        const len = value === 0 ? 2 * h : 0;
-        for (let u = a + 1; u < b; u++) {
-          const i = 3 * u;
-          s[i] = len;
-          s[i + 1] = len;
-          s[i + 2] = len;
-        }
+        fillI32(s, value === 0 ? 2 * h : 0, 3 * (a + 1), 3 * b);
         changed = true;
         edgesChanged = true;
       }

@@ -1,10 +1,17 @@
 // What parse-worker.ts sends to parallel.ts: event batches of F numbers per event.
 
+import type { MessagePort } from 'node:worker_threads';
 import type { AnnotatedArea, MalformedLine } from './events.ts';
 import type { ParseStats } from './parse.ts';
 
-/** Numbers per event: kind, line, pid, cpu, ts, name id, comm id, count, align, pfn, hasPage, extra index. */
+/**
+ * Numbers per event: kind, line, pid, cpu, ts, name id, comm length (its bytes are at
+ * COMM_BYTES × event in the batch's comm bytes; -1: the comm is in the event's extra), count,
+ * align, pfn, hasPage, extra index (-1: none).
+ */
 export const F = 12;
+/** Comm bytes kept per event (the kernel's TASK_COMM_LEN is 16). */
+export const COMM_BYTES = 16;
 /** Events per batch (8192 × 12 × 8 bytes = 768 KiB). */
 export const BATCH_EVENTS = 8192;
 
@@ -18,6 +25,8 @@ export interface BatchExtra {
   errIso: number;
   errMig: number;
   errTest: number;
+  /** The comm when it is longer than COMM_BYTES. */
+  comm: string | null;
 }
 
 export interface WorkerData {
@@ -26,6 +35,8 @@ export interface WorkerData {
   /** Int32 count of batches posted and not yet processed. */
   inflight: SharedArrayBuffer;
   maxInflight: number;
+  /** Where the main thread returns processed batch buffers (RecycledBuffers). */
+  recycle: MessagePort;
   maxMalformedKept: number;
   /** Post every malformed line as it is found (the caller has onMalformed). */
   wantMalformed: boolean;
@@ -35,10 +46,11 @@ export type BatchMessage =
   | {
       t: 'b';
       buf: ArrayBuffer;
+      /** COMM_BYTES bytes per event. */
+      commBuf: ArrayBuffer;
       n: number;
-      /** Names and comms by id, for this batch only. */
+      /** Names by id, for this batch only. */
       names: string[];
-      comms: string[];
       extras: BatchExtra[];
       /** Bytes read so far. */
       bytes: number;
@@ -47,3 +59,9 @@ export type BatchMessage =
   | { t: 'm'; m: MalformedLine }
   | { t: 'e'; stats: ParseStats }
   | { t: 'x'; message: string; code: string | undefined };
+
+/** Buffers of a processed batch, handed back to the worker. */
+export interface RecycledBuffers {
+  buf: ArrayBuffer;
+  commBuf: ArrayBuffer;
+}

@@ -5,10 +5,16 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
 import { EV_START } from './events.ts';
-import { type BatchMessage, F, type WorkerData } from './parallel-format.ts';
+import {
+  type BatchMessage,
+  COMM_BYTES,
+  F,
+  type RecycledBuffers,
+  type WorkerData,
+} from './parallel-format.ts';
 import type { ParseOptions, ParseStats } from './parse.ts';
 
 const MAX_INFLIGHT = 4;
@@ -37,6 +43,8 @@ export function parallelParseAvailable(): boolean {
   return workerScript() !== null;
 }
 
+const decoder = new TextDecoder('utf-8');
+
 /** The event handed to onEvent, refilled from each batch record. */
 class BatchEvent implements TraceEvent {
   kind: TraceEventKind = EV_START;
@@ -57,9 +65,29 @@ class BatchEvent implements TraceEvent {
   errIso = 0;
   errMig = 0;
   errTest = 0;
+  /** The comm: its bytes at commAt (commLen of them), or commText when commLen < 0. */
+  commBytes: Uint8Array = new Uint8Array(0);
+  commAt = 0;
+  commLen = 0;
   commText = '';
+  /** Decoded comms by pid (bytes compared: a pid reused by another task decodes anew). */
+  private readonly cache = new Map<number, { bytes: Uint8Array; text: string }>();
   comm(): string {
-    return this.commText;
+    const n = this.commLen;
+    if (n < 0) return this.commText;
+    const buf = this.commBytes;
+    const s = this.commAt;
+    const hit = this.cache.get(this.pid);
+    if (hit !== undefined && hit.bytes.length === n) {
+      let q = 0;
+      while (q < n && buf[s + q] === hit.bytes[q]) q++;
+      if (q === n) return hit.text;
+    }
+    const bytes = buf.slice(s, s + n);
+    const text = decoder.decode(bytes);
+    if (this.cache.size > 65536) this.cache.clear();
+    this.cache.set(this.pid, { bytes, text });
+    return text;
   }
 }
 
@@ -77,10 +105,12 @@ export function parseFileParallel(
   if (script === null) return Promise.reject(new Error('no trace parse worker script next to parallel.ts'));
   const inflight = new SharedArrayBuffer(4);
   const flag = new Int32Array(inflight);
+  const recycle = new MessageChannel();
   const data: WorkerData = {
     kind: 'cma-trace-parse',
     path,
     inflight,
+    recycle: recycle.port2,
     maxInflight: MAX_INFLIGHT,
     maxMalformedKept: opts.maxMalformedKept ?? 100,
     wantMalformed: opts.onMalformed !== undefined,
@@ -88,15 +118,16 @@ export function parseFileParallel(
   const worker = script.tsxApi
     ? new Worker(
         `import(${JSON.stringify(script.tsxApi)}).then((a) => { a.register(); return import(${JSON.stringify(script.url.href)}); });`,
-        { eval: true, workerData: data },
+        { eval: true, workerData: data, transferList: [recycle.port2] },
       )
-    : new Worker(script.url, { workerData: data });
+    : new Worker(script.url, { workerData: data, transferList: [recycle.port2] });
   const ev = new BatchEvent();
   return new Promise<ParseStats>((resolve, reject) => {
     let done = false;
     const fail = (e: unknown): void => {
       if (done) return;
       done = true;
+      recycle.port1.close();
       void worker.terminate();
       reject(e);
     };
@@ -106,7 +137,8 @@ export function parseFileParallel(
         switch (m.t) {
           case 'b': {
             const f = new Float64Array(m.buf);
-            const { names, comms, extras } = m;
+            const { names, extras } = m;
+            ev.commBytes = new Uint8Array(m.commBuf);
             for (let i = 0, o = 0; i < m.n; i++, o += F) {
               ev.kind = f[o] as TraceEventKind;
               ev.line = f[o + 1]!;
@@ -114,7 +146,8 @@ export function parseFileParallel(
               ev.cpu = f[o + 3]!;
               ev.ts = f[o + 4]!;
               ev.name = names[f[o + 5]!]!;
-              ev.commText = comms[f[o + 6]!]!;
+              ev.commAt = i * COMM_BYTES;
+              ev.commLen = f[o + 6]!;
               ev.count = f[o + 7]!;
               ev.align = f[o + 8]!;
               ev.pfn = f[o + 9]!;
@@ -139,9 +172,14 @@ export function parseFileParallel(
                 ev.errIso = e.errIso;
                 ev.errMig = e.errMig;
                 ev.errTest = e.errTest;
+                if (e.comm !== null) ev.commText = e.comm;
               }
               onEvent(ev);
             }
+            recycle.port1.postMessage({ buf: m.buf, commBuf: m.commBuf } satisfies RecycledBuffers, [
+              m.buf,
+              m.commBuf,
+            ]);
             Atomics.sub(flag, 0, 1);
             Atomics.notify(flag, 0);
             opts.onProgress?.(m.bytes);
@@ -155,6 +193,7 @@ export function parseFileParallel(
             break;
           case 'e':
             done = true;
+            recycle.port1.close();
             opts.onProgress?.(m.stats.bytes);
             resolve(m.stats);
             break;

@@ -1,12 +1,22 @@
 // The worker half of parseFileParallel() (parallel.ts): reads a trace file, parses it with
-// TraceLineParser and posts the events as compact Float64Array batches (transferred, not
-// copied), in order. At most `maxInflight` batches are unprocessed at any time: the worker
-// blocks on a shared counter that the main thread decrements (bounded memory).
+// TraceLineParser and posts the events as compact batches (a Float64Array of F numbers per
+// event and COMM_BYTES bytes of task name per event, transferred, not copied), in order. At most
+// `maxInflight` batches are unprocessed at any time: the worker blocks on a shared counter that
+// the main thread decrements (bounded memory). The main thread hands processed buffers back on
+// `recycle`; they are reused.
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { TraceEvent } from './events.ts';
-import { BATCH_EVENTS, type BatchExtra, type BatchMessage, F, type WorkerData } from './parallel-format.ts';
+import {
+  BATCH_EVENTS,
+  type BatchExtra,
+  type BatchMessage,
+  COMM_BYTES,
+  F,
+  type RecycledBuffers,
+  type WorkerData,
+} from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
 
 const port = parentPort;
@@ -16,12 +26,19 @@ if (port !== null && data !== undefined && data.kind === 'cma-trace-parse') run(
 function run(d: WorkerData): void {
   const p = port!;
   const flag = new Int32Array(d.inflight);
-  let f64 = new Float64Array(BATCH_EVENTS * F);
+  const fresh = (): void => {
+    const r = receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined;
+    f64 = r ? new Float64Array(r.buf) : new Float64Array(BATCH_EVENTS * F);
+    comm = r ? new Uint8Array(r.commBuf) : new Uint8Array(BATCH_EVENTS * COMM_BYTES);
+  };
+  let f64 = new Float64Array(0);
+  let comm = new Uint8Array(0);
+  fresh();
   let n = 0;
   let names: string[] = [];
   let nameIds = new Map<string, number>();
-  let comms: string[] = [];
-  let commIds = new Map<string, number>();
+  let lastName: string | null = null;
+  let lastNameId = 0;
   let extras: BatchExtra[] = [];
   let bytes = 0;
 
@@ -34,17 +51,19 @@ function run(d: WorkerData): void {
       Atomics.wait(flag, 0, v);
     }
     Atomics.add(flag, 0, 1);
-    const msg: BatchMessage = { t: 'b', buf: f64.buffer as ArrayBuffer, n, names, comms, extras, bytes };
-    p.postMessage(msg, [f64.buffer as ArrayBuffer]);
-    f64 = new Float64Array(BATCH_EVENTS * F);
+    const buf = f64.buffer as ArrayBuffer;
+    const commBuf = comm.buffer as ArrayBuffer;
+    const msg: BatchMessage = { t: 'b', buf, commBuf, n, names, extras, bytes };
+    p.postMessage(msg, [buf, commBuf]);
+    fresh();
     n = 0;
     names = [];
     nameIds = new Map();
-    comms = [];
-    commIds = new Map();
+    lastName = null;
     extras = [];
   };
 
+  let parser: TraceLineParser;
   const onEvent = (ev: TraceEvent): void => {
     const o = n * F;
     f64[o] = ev.kind;
@@ -52,26 +71,26 @@ function run(d: WorkerData): void {
     f64[o + 2] = ev.pid;
     f64[o + 3] = ev.cpu;
     f64[o + 4] = ev.ts;
-    let ni = nameIds.get(ev.name);
-    if (ni === undefined) {
-      ni = names.length;
-      names.push(ev.name);
-      nameIds.set(ev.name, ni);
+    const name = ev.name;
+    if (name !== lastName) {
+      let ni = nameIds.get(name);
+      if (ni === undefined) {
+        ni = names.length;
+        names.push(name);
+        nameIds.set(name, ni);
+      }
+      lastName = name;
+      lastNameId = ni;
     }
-    f64[o + 5] = ni;
-    const comm = ev.comm();
-    let ci = commIds.get(comm);
-    if (ci === undefined) {
-      ci = comms.length;
-      comms.push(comm);
-      commIds.set(comm, ci);
-    }
-    f64[o + 6] = ci;
+    f64[o + 5] = lastNameId;
+    const cl = parser.copyComm(comm, n * COMM_BYTES, COMM_BYTES);
+    f64[o + 6] = cl;
     f64[o + 7] = ev.count;
     f64[o + 8] = ev.align;
     f64[o + 9] = ev.pfn;
     f64[o + 10] = ev.hasPage ? 1 : 0;
     if (
+      cl < 0 ||
       ev.countBig !== null ||
       ev.errorno !== null ||
       ev.availableCount !== -1 ||
@@ -91,13 +110,14 @@ function run(d: WorkerData): void {
         errIso: ev.errIso,
         errMig: ev.errMig,
         errTest: ev.errTest,
+        comm: cl < 0 ? ev.comm() : null,
       });
     } else f64[o + 11] = -1;
     if (++n === BATCH_EVENTS) flush();
   };
 
   try {
-    const parser = new TraceLineParser(onEvent, {
+    parser = new TraceLineParser(onEvent, {
       // in order with the events around them
       onAnnotation: (a) => {
         flush();

@@ -137,6 +137,18 @@ export class TraceLineParser implements TraceEvent {
     return text;
   }
   private readonly commCache = new Map<number, { bytes: Uint8Array; text: string }>();
+  /**
+   * Copies the task name's bytes (of the current event, inside the callback) to out[at..] and
+   * returns their number, or -1 (nothing copied) when there are more than `max`.
+   */
+  copyComm(out: Uint8Array, at: number, max: number): number {
+    const s = this.commStart;
+    const n = this.commEnd - s;
+    if (n > max) return -1;
+    const buf = this.buf;
+    for (let q = 0; q < n; q++) out[at + q] = buf[s + q]!;
+    return n;
+  }
 
   // ---- parser state ----
   readonly stats: ParseStats = {

@@ -10,6 +10,7 @@ import type { AreaSpec } from '../../core/cma.ts';
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { plainBitmapFactory } from '../../core/cma-bitmap.ts';
+import { IndexedBitmap } from '../../core/indexed-bitmap.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { AnnotatedArea, MalformedLine, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START, EVENT_NAMES } from './events.ts';
@@ -265,6 +266,8 @@ interface AreaState {
   unit: number;
   maxno: number;
   bitmap: CmaBitmap;
+  /** bitmap.weight() is a kept count (IndexedBitmap), not a scan. */
+  countedWeight: boolean;
   usedBits: number;
   peakUsedBits: number;
   masks: Float64Array;
@@ -433,6 +436,7 @@ export class TraceReplayer {
         unit: 2 ** opb,
         maxno,
         bitmap: ranges[0]!.bitmap,
+        countedWeight: ranges[0]!.bitmap instanceof IndexedBitmap,
         usedBits: 0,
         peakUsedBits: 0,
         masks: new Float64Array(64).fill(-1),
@@ -558,8 +562,17 @@ export class TraceReplayer {
 
   private clearBits(a: AreaState, bit: number, n: number): number {
     if (n <= 0) return 0;
-    const was = countSet(a.bitmap.words, bit, n);
-    a.bitmap.clear(bit, n);
+    const bm = a.bitmap;
+    if (a.countedWeight) {
+      // the index counts its set bits: what the clear removed, without a popcount of the range
+      const before = bm.weight();
+      bm.clear(bit, n);
+      const was = before - bm.weight();
+      a.usedBits -= was;
+      return was;
+    }
+    const was = countSet(bm.words, bit, n);
+    bm.clear(bit, n);
     a.usedBits -= was;
     return was;
   }
