@@ -171,7 +171,13 @@ function leafAligned(x: number, ws: number, m: number, sh: number): number {
 
 /** The index: same results as PlainBitmap, found in O(log n) per clear run of length ≥ nr. */
 /** a.fill(v, i, e): a loop for short ranges (the native call costs more), native for long ones. */
-function fillI32(a: Int32Array | Uint32Array, v: number, i: number, e: number): void {
+function fillI32(a: Int32Array, v: number, i: number, e: number): void {
+  if (e - i <= 16) for (; i < e; i++) a[i] = v;
+  else a.fill(v, i, e);
+}
+
+/** The same for the words (a separate function: one array type per call site stays fast). */
+function fillU32(a: Uint32Array, v: number, i: number, e: number): void {
   if (e - i <= 16) for (; i < e; i++) a[i] = v;
   else a.fill(v, i, e);
 }
@@ -299,7 +305,7 @@ export class IndexedBitmap implements CmaBitmap {
         for (let w = w0 + 1; w < w1; w++) was += popcount32(map[w]!);
       }
       delta += value === 0 ? -was : 32 * (w1 - w0 - 1) - was;
-      fillI32(map, value >>> 0, w0 + 1, w1);
+      fillU32(map, value >>> 0, w0 + 1, w1);
       fillI32(s, full, 3 * (leaves + w0 + 1), 3 * (leaves + w1));
     }
     this.setBits += delta;

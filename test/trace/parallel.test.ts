@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import type { TraceEvent } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
-import { parseFileParallel } from '../../src/sources/trace/parallel.ts';
+import { parseFileParallel, setParallelHeadBytes } from '../../src/sources/trace/parallel.ts';
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 
@@ -156,29 +156,58 @@ describe('parser fast path', () => {
 describe('parallel replay (parse worker)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cma-par-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => setParallelHeadBytes(4 << 20));
   for (const c of fixtures()) {
-    it(`${c.name}: the same result as the single-thread replay`, async () => {
+    it(`${c.name}: the same result as the single-thread replay (worker from byte 0, 1000, none)`, async () => {
       const path = join(dir, c.name.replaceAll('/', '_'));
       writeFileSync(path, c.bytes);
       const ref = await replayTrace(fileSource(path), {
         parallel: false,
         bitmapFactory: indexedBitmapFactory,
       });
-      const par = await replayTrace(fileSource(path), {
-        parallel: true,
-        bitmapFactory: indexedBitmapFactory,
-      });
-      assert.deepEqual(par, ref);
+      for (const head of [0, 1000, 4 << 20]) {
+        setParallelHeadBytes(head);
+        const par = await replayTrace(fileSource(path), {
+          parallel: true,
+          bitmapFactory: indexedBitmapFactory,
+        });
+        assert.deepEqual(par, ref, `head ${head}`);
+      }
     });
   }
+  it('a head that ends inside a split `name=cma0` event: this thread reads on, same result', async () => {
+    const c = fixtures().find((f) => f.name.includes('unnamed-cma0-split'))!;
+    const text = new TextDecoder().decode(c.bytes);
+    const at = text.indexOf('name=cma0\n');
+    assert.ok(at > 0);
+    const path = join(dir, 'split.trace');
+    writeFileSync(path, c.bytes);
+    const ref = await replayTrace(fileSource(path), { parallel: false });
+    const one = parseAll(c.bytes, true, 1 << 20);
+    for (const head of [at + 10, at + 11, at + 20]) {
+      setParallelHeadBytes(head);
+      const evs: unknown[][] = [];
+      const stats = await parseFileParallel(path, (ev) => evs.push(snap(ev)));
+      assert.deepEqual(stats, one.stats, `head ${head}`);
+      assert.deepEqual(evs, one.evs, `head ${head}`);
+      assert.deepEqual(await replayTrace(fileSource(path), { parallel: true }), ref);
+    }
+  });
   it('parses the events in order with every field, and reports a missing file with its code', async () => {
     const path = join(dir, 'edge.trace');
     writeFileSync(path, EDGE);
-    const evs: unknown[][] = [];
-    const stats = await parseFileParallel(path, (ev) => evs.push(snap(ev)));
     const ref = parseAll(new TextEncoder().encode(EDGE), true, 1 << 20);
-    assert.deepEqual(evs, ref.evs);
-    assert.deepEqual(stats, ref.stats);
+    for (const head of [0, 500, 1 << 20]) {
+      setParallelHeadBytes(head);
+      const evs: unknown[][] = [];
+      const progress: number[] = [];
+      const stats = await parseFileParallel(path, (ev) => evs.push(snap(ev)), {
+        onProgress: (b) => progress.push(b),
+      });
+      assert.deepEqual(evs, ref.evs, `head ${head}`);
+      assert.deepEqual(stats, ref.stats, `head ${head}`);
+      assert.equal(progress.at(-1), EDGE.length);
+    }
     await assert.rejects(
       parseFileParallel(join(dir, 'missing'), () => {}),
       { code: 'ENOENT' },
@@ -187,11 +216,14 @@ describe('parallel replay (parse worker)', () => {
   it('stops the worker and rejects with the error onEvent throws', async () => {
     const path = join(dir, 'edge2.trace');
     writeFileSync(path, EDGE);
-    await assert.rejects(
-      parseFileParallel(path, () => {
-        throw new Error('stop here');
-      }),
-      /stop here/,
-    );
+    for (const head of [0, 1 << 20]) {
+      setParallelHeadBytes(head);
+      await assert.rejects(
+        parseFileParallel(path, () => {
+          throw new Error('stop here');
+        }),
+        /stop here/,
+      );
+    }
   });
 });

@@ -32,6 +32,9 @@ export interface BatchExtra {
 export interface WorkerData {
   kind: 'cma-trace-parse';
   path: string;
+  /** Byte offset to start at (a line start), and the lines before it. */
+  start: number;
+  firstLine: number;
   /** Int32 count of batches posted and not yet processed. */
   inflight: SharedArrayBuffer;
   maxInflight: number;

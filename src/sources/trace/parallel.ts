@@ -3,7 +3,7 @@
 // same reused-event contract as parseTraceStream(). Memory stays bounded: at most MAX_INFLIGHT
 // batches of BATCH_EVENTS events exist at a time.
 
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
@@ -15,7 +15,9 @@ import {
   type RecycledBuffers,
   type WorkerData,
 } from './parallel-format.ts';
-import type { ParseOptions, ParseStats } from './parse.ts';
+import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
+
+const NL = 10;
 
 const MAX_INFLIGHT = 4;
 
@@ -91,24 +93,112 @@ class BatchEvent implements TraceEvent {
   }
 }
 
+let headBytes = 4 << 20;
+
+/** Test hook: bytes parsed on the calling thread while the worker starts (default 4 MiB). */
+export function setParallelHeadBytes(n: number): void {
+  headBytes = n;
+}
+
 /**
  * Parses a (plain, not gzip) trace file on a worker thread, calling `onEvent` on this thread
- * for each cma event in order. If onEvent throws, the worker is stopped and the promise
- * rejects with that error. Read errors reject with an Error carrying the errno `code`.
+ * for each cma event in order. The first few MiB (up to a line end) are parsed on this thread
+ * while the worker starts; the worker parses the rest. If onEvent throws, the worker is stopped
+ * and the promise rejects with that error. Read errors reject with an Error carrying the errno
+ * `code`.
  */
-export function parseFileParallel(
+export async function parseFileParallel(
   path: string,
   onEvent: (ev: TraceEvent) => void,
   opts: ParseOptions = {},
 ): Promise<ParseStats> {
   const script = workerScript();
-  if (script === null) return Promise.reject(new Error('no trace parse worker script next to parallel.ts'));
+  if (script === null) throw new Error('no trace parse worker script next to parallel.ts');
+  const fd = openSync(path, 'r');
+  let open = true;
+  const close = (): void => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  let worker: Worker | null = null;
+  try {
+    // the head: up to the last line end in the first headBytes
+    const size = fstatSync(fd).size;
+    const head = Buffer.allocUnsafe(Math.min(headBytes, size));
+    let got = 0;
+    while (got < head.length) {
+      const n = readSync(fd, head, got, head.length - got, got);
+      if (n <= 0) break;
+      got += n;
+    }
+    const cut = got >= size ? got : head.lastIndexOf(NL, got - 1) + 1;
+    let lines = 0;
+    for (let i = head.indexOf(NL); i >= 0 && i < cut; i = head.indexOf(NL, i + 1)) lines++;
+    const tail = cut < size ? startWorker(script, path, cut, lines, opts) : null;
+    worker = tail?.worker ?? null;
+    const parser = new TraceLineParser(onEvent, opts);
+    parser.feed(head.subarray(0, cut));
+    if (tail !== null && parser.splitPending) {
+      // the cut fell inside a split event: this thread reads the rest itself
+      void tail.worker.terminate();
+      worker = null;
+      const buf = Buffer.allocUnsafe(1 << 20);
+      let pos = cut;
+      for (;;) {
+        const n = readSync(fd, buf, 0, buf.length, pos);
+        if (n <= 0) break;
+        pos += n;
+        parser.feed(buf.subarray(0, n));
+      }
+      return parser.end();
+    }
+    const first = parser.end();
+    if (tail === null) return first;
+    close();
+    const rest = await tail.run(onEvent);
+    worker = null;
+    return mergeStats(first, rest, opts.maxMalformedKept ?? 100);
+  } catch (e) {
+    if (worker !== null) void worker.terminate();
+    throw e;
+  } finally {
+    close();
+  }
+}
+
+/** Stats of a head and the rest that follows it. */
+function mergeStats(a: ParseStats, b: ParseStats, maxKept: number): ParseStats {
+  return {
+    bytes: a.bytes + b.bytes,
+    lines: b.lines,
+    events: a.events + b.events,
+    headerLines: a.headerLines + b.headerLines,
+    blankLines: a.blankLines + b.blankLines,
+    otherLines: a.otherLines + b.otherLines,
+    otherCmaEvents: a.otherCmaEvents + b.otherCmaEvents,
+    malformed: a.malformed + b.malformed,
+    malformedLines: [...a.malformedLines, ...b.malformedLines].slice(0, maxKept),
+    joinedSplitLines: a.joinedSplitLines + b.joinedSplitLines,
+    annotations: [...a.annotations, ...b.annotations],
+  };
+}
+
+/** Starts the worker on bytes [start, end of file); `run` then delivers its events. */
+function startWorker(
+  script: { url: URL; tsxApi?: string },
+  path: string,
+  start: number,
+  firstLine: number,
+  opts: ParseOptions,
+): { worker: Worker; run: (onEvent: (ev: TraceEvent) => void) => Promise<ParseStats> } {
   const inflight = new SharedArrayBuffer(4);
   const flag = new Int32Array(inflight);
   const recycle = new MessageChannel();
   const data: WorkerData = {
     kind: 'cma-trace-parse',
     path,
+    start,
+    firstLine,
     inflight,
     recycle: recycle.port2,
     maxInflight: MAX_INFLIGHT,
@@ -121,96 +211,106 @@ export function parseFileParallel(
         { eval: true, workerData: data, transferList: [recycle.port2] },
       )
     : new Worker(script.url, { workerData: data, transferList: [recycle.port2] });
-  const ev = new BatchEvent();
-  return new Promise<ParseStats>((resolve, reject) => {
-    let done = false;
-    const fail = (e: unknown): void => {
-      if (done) return;
-      done = true;
-      recycle.port1.close();
-      void worker.terminate();
-      reject(e);
-    };
-    worker.on('message', (m: BatchMessage) => {
-      if (done) return;
-      try {
-        switch (m.t) {
-          case 'b': {
-            const f = new Float64Array(m.buf);
-            const { names, extras } = m;
-            ev.commBytes = new Uint8Array(m.commBuf);
-            for (let i = 0, o = 0; i < m.n; i++, o += F) {
-              ev.kind = f[o] as TraceEventKind;
-              ev.line = f[o + 1]!;
-              ev.pid = f[o + 2]!;
-              ev.cpu = f[o + 3]!;
-              ev.ts = f[o + 4]!;
-              ev.name = names[f[o + 5]!]!;
-              ev.commAt = i * COMM_BYTES;
-              ev.commLen = f[o + 6]!;
-              ev.count = f[o + 7]!;
-              ev.align = f[o + 8]!;
-              ev.pfn = f[o + 9]!;
-              ev.hasPage = f[o + 10] === 1;
-              const x = f[o + 11]!;
-              if (x < 0) {
-                ev.countBig = null;
-                ev.errorno = null;
-                ev.availableCount = -1;
-                ev.totalCount = -1;
-                ev.nrMigrated = 0;
-                ev.errIso = 0;
-                ev.errMig = 0;
-                ev.errTest = 0;
-              } else {
-                const e = extras[x]!;
-                ev.countBig = e.countBig;
-                ev.errorno = e.errorno;
-                ev.availableCount = e.availableCount;
-                ev.totalCount = e.totalCount;
-                ev.nrMigrated = e.nrMigrated;
-                ev.errIso = e.errIso;
-                ev.errMig = e.errMig;
-                ev.errTest = e.errTest;
-                if (e.comm !== null) ev.commText = e.comm;
+  // messages wait in the queue until run() listens (it is called before this thread yields);
+  // an error of a worker stopped before that is of no interest
+  worker.on('error', () => {});
+  const run = (onEvent: (ev: TraceEvent) => void): Promise<ParseStats> => {
+    const ev = new BatchEvent();
+    /** ev has fields of an extra (they are reset before the next event without one). */
+    let dirty = false;
+    return new Promise<ParseStats>((resolve, reject) => {
+      let done = false;
+      const fail = (e: unknown): void => {
+        if (done) return;
+        done = true;
+        recycle.port1.close();
+        void worker.terminate();
+        reject(e);
+      };
+      worker.on('message', (m: BatchMessage) => {
+        if (done) return;
+        try {
+          switch (m.t) {
+            case 'b': {
+              const f = new Float64Array(m.buf);
+              const { names, extras } = m;
+              ev.commBytes = new Uint8Array(m.commBuf);
+              for (let i = 0, o = 0; i < m.n; i++, o += F) {
+                ev.kind = f[o] as TraceEventKind;
+                ev.line = f[o + 1]!;
+                ev.pid = f[o + 2]!;
+                ev.cpu = f[o + 3]!;
+                ev.ts = f[o + 4]!;
+                ev.name = names[f[o + 5]!]!;
+                ev.commAt = i * COMM_BYTES;
+                ev.commLen = f[o + 6]!;
+                ev.count = f[o + 7]!;
+                ev.align = f[o + 8]!;
+                ev.pfn = f[o + 9]!;
+                ev.hasPage = f[o + 10] === 1;
+                const x = f[o + 11]!;
+                if (x >= 0) {
+                  const e = extras[x]!;
+                  ev.countBig = e.countBig;
+                  ev.errorno = e.errorno;
+                  ev.availableCount = e.availableCount;
+                  ev.totalCount = e.totalCount;
+                  ev.nrMigrated = e.nrMigrated;
+                  ev.errIso = e.errIso;
+                  ev.errMig = e.errMig;
+                  ev.errTest = e.errTest;
+                  if (e.comm !== null) ev.commText = e.comm;
+                  dirty = true;
+                } else if (dirty) {
+                  ev.countBig = null;
+                  ev.errorno = null;
+                  ev.availableCount = -1;
+                  ev.totalCount = -1;
+                  ev.nrMigrated = 0;
+                  ev.errIso = 0;
+                  ev.errMig = 0;
+                  ev.errTest = 0;
+                  dirty = false;
+                }
+                onEvent(ev);
               }
-              onEvent(ev);
+              recycle.port1.postMessage({ buf: m.buf, commBuf: m.commBuf } satisfies RecycledBuffers, [
+                m.buf,
+                m.commBuf,
+              ]);
+              Atomics.sub(flag, 0, 1);
+              Atomics.notify(flag, 0);
+              opts.onProgress?.(m.bytes);
+              break;
             }
-            recycle.port1.postMessage({ buf: m.buf, commBuf: m.commBuf } satisfies RecycledBuffers, [
-              m.buf,
-              m.commBuf,
-            ]);
-            Atomics.sub(flag, 0, 1);
-            Atomics.notify(flag, 0);
-            opts.onProgress?.(m.bytes);
-            break;
+            case 'a':
+              opts.onAnnotation?.(m.a);
+              break;
+            case 'm':
+              opts.onMalformed?.(m.m);
+              break;
+            case 'e':
+              done = true;
+              recycle.port1.close();
+              opts.onProgress?.(start + m.stats.bytes);
+              resolve(m.stats);
+              break;
+            case 'x': {
+              const err = new Error(m.message) as NodeJS.ErrnoException;
+              if (m.code !== undefined) err.code = m.code;
+              fail(err);
+              break;
+            }
           }
-          case 'a':
-            opts.onAnnotation?.(m.a);
-            break;
-          case 'm':
-            opts.onMalformed?.(m.m);
-            break;
-          case 'e':
-            done = true;
-            recycle.port1.close();
-            opts.onProgress?.(m.stats.bytes);
-            resolve(m.stats);
-            break;
-          case 'x': {
-            const err = new Error(m.message) as NodeJS.ErrnoException;
-            if (m.code !== undefined) err.code = m.code;
-            fail(err);
-            break;
-          }
+        } catch (e) {
+          fail(e);
         }
-      } catch (e) {
-        fail(e);
-      }
+      });
+      worker.on('error', fail);
+      worker.on('exit', (code) => {
+        if (!done) fail(new Error(`the trace parse worker stopped (exit code ${code})`));
+      });
     });
-    worker.on('error', fail);
-    worker.on('exit', (code) => {
-      if (!done) fail(new Error(`the trace parse worker stopped (exit code ${code})`));
-    });
-  });
+  };
+  return { worker, run };
 }

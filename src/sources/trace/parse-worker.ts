@@ -132,15 +132,18 @@ function run(d: WorkerData): void {
           }
         : {}),
       maxMalformedKept: d.maxMalformedKept,
+      firstLine: d.firstLine,
     });
     const fd = openSync(d.path, 'r');
     try {
       // one reused buffer: the parser copies what it keeps across chunks
       const buf = Buffer.allocUnsafe(1 << 20);
+      let pos = d.start;
       for (;;) {
-        const got = readSync(fd, buf, 0, buf.length, null);
+        const got = readSync(fd, buf, 0, buf.length, pos);
         if (got <= 0) break;
-        bytes += got;
+        pos += got;
+        bytes = pos;
         parser.feed(got === buf.length ? buf : buf.subarray(0, got));
       }
     } finally {

@@ -48,6 +48,8 @@ export interface ParseOptions {
   maxMalformedKept?: number;
   /** Use the fast path for the common 6.1 line layout (default true; false only to test it). */
   fastPath?: boolean;
+  /** Lines before the input (it starts at a line start): line numbers continue from there. */
+  firstLine?: number;
 }
 
 const SP = 32;
@@ -176,6 +178,12 @@ export class TraceLineParser implements TraceEvent {
   ) {
     this.maxKept = opts.maxMalformedKept ?? 100;
     this.fast = opts.fastPath ?? true;
+    this.stats.lines = opts.firstLine ?? 0;
+  }
+
+  /** A `name=cma%d` line waits for its continuation (the input must not be cut here). */
+  get splitPending(): boolean {
+    return this.split !== null || this.leftover !== null;
   }
   private readonly fast: boolean;
 

@@ -377,10 +377,59 @@ export class TraceReplayer {
   private lastName = '\u0000';
   private lastArea: AreaState | undefined;
   private readonly pending = new Map<number, Pending>();
+  /** Pending objects of finished 6.1 calls, reused (fewer allocations per event). */
+  private readonly freePending: Pending[] = [];
+
+  /** A 6.1 single-range call: nothing held yet. */
+  private newPending(
+    area: AreaState,
+    count: number,
+    align: number,
+    bits: number,
+    mask: number,
+    offset: number,
+    startTs: number,
+  ): Pending {
+    const p = this.freePending.pop();
+    if (p === undefined)
+      return {
+        area,
+        count,
+        align,
+        bits,
+        mask,
+        offset,
+        held: -1,
+        oversize: false,
+        startTs,
+        busy: 0,
+        lastBusyPfn: -1,
+        rng: null,
+        pages: 0,
+        v7: false,
+      };
+    p.area = area;
+    p.count = count;
+    p.align = align;
+    p.bits = bits;
+    p.mask = mask;
+    p.offset = offset;
+    p.held = -1;
+    p.oversize = false;
+    p.startTs = startTs;
+    p.busy = 0;
+    p.lastBusyPfn = -1;
+    p.rng = null;
+    p.pages = 0;
+    p.v7 = false;
+    return p;
+  }
   private readonly resync: boolean;
   private readonly table: boolean;
   private readonly maxKept: number;
-  private lastRecord: { pid: number; fail: FailureRecord | null } | null = null;
+  /** The last finished call (for Android's cma_alloc_info that follows it): pid (-1: none) and failure. */
+  private lastPid = -1;
+  private lastFail: FailureRecord | null = null;
   private readonly res: Omit<
     ReplayResult,
     | 'events'
@@ -518,6 +567,11 @@ export class TraceReplayer {
 
   // ---------------------------------------------------------------- helpers
 
+  /** byName.has(name), without the lookup for the name of the last area looked up. */
+  private known(name: string): boolean {
+    return (name === this.lastName && this.lastArea !== undefined) || this.byName.has(name);
+  }
+
   private area(ev: TraceEvent): AreaState | undefined {
     const name = ev.name;
     if (name === this.lastName) return this.lastArea;
@@ -637,22 +691,8 @@ export class TraceReplayer {
     const align = Math.max(ev.align, 0);
     const mask = this.maskOf(a, align);
     const bits = this.bitsOf(a, ev);
-    const p: Pending = {
-      area: a,
-      count: ev.count,
-      align,
-      bits,
-      mask,
-      offset: a.offsets[align]!,
-      held: -1,
-      oversize: bits > a.maxno,
-      startTs: ev.ts,
-      busy: 0,
-      lastBusyPfn: -1,
-      rng: null,
-      pages: 0,
-      v7: false,
-    };
+    const p = this.newPending(a, ev.count, align, bits, mask, a.offsets[align]!, ev.ts);
+    p.oversize = bits > a.maxno;
     if (p.oversize) {
       // 6.1: cma_alloc_start then `goto out`: no finish (7.x prints one, paired below)
       a.r.failedOversize++;
@@ -682,7 +722,7 @@ export class TraceReplayer {
   }
 
   private busy(ev: TraceEvent): void {
-    if (!this.byName.has(ev.name)) {
+    if (!this.known(ev.name)) {
       this.res.skippedOtherArea++;
       return;
     }
@@ -712,7 +752,7 @@ export class TraceReplayer {
   }
 
   private finishEv(ev: TraceEvent): void {
-    if (!this.byName.has(ev.name)) {
+    if (!this.known(ev.name)) {
       this.res.skippedOtherArea++;
       return;
     }
@@ -723,6 +763,12 @@ export class TraceReplayer {
       this.finishRanges(ev, p);
       return;
     }
+    this.finish61(ev, p);
+    // the call is over and nothing refers to p any more: reuse it for a later start
+    if (this.freePending.length < 1024) this.freePending.push(p);
+  }
+
+  private finish61(ev: TraceEvent, p: Pending): void {
     const a = p.area;
     if (p.oversize) {
       // 7.x: finish(pfn=0, errorno=-16) after an oversize start; 6.1 never gets here
@@ -743,7 +789,8 @@ export class TraceReplayer {
       a.r.allocsOk++;
       this.res.allocs.ok++;
       if (this.table) this.recordAlloc(ev, a, ev.pfn, p);
-      this.lastRecord = { pid: ev.pid, fail: null };
+      this.lastPid = ev.pid;
+      this.lastFail = null;
       return;
     }
     a.r.allocsFailed++;
@@ -789,7 +836,8 @@ export class TraceReplayer {
     };
     if (keep) this.res.failures.push(rec);
     this.opts.onFailure?.(rec);
-    this.lastRecord = { pid: ev.pid, fail: rec };
+    this.lastPid = ev.pid;
+    this.lastFail = rec;
   }
 
   private recordAlloc(ev: TraceEvent, a: AreaState, pfn: number, p: Pending): void {
@@ -1103,7 +1151,8 @@ export class TraceReplayer {
       a.r.allocsOk++;
       this.res.allocs.ok++;
       if (this.table) this.recordAlloc(ev, a, ev.pfn, p);
-      this.lastRecord = { pid: ev.pid, fail: null };
+      this.lastPid = ev.pid;
+      this.lastFail = null;
       return;
     }
     a.r.allocsFailed++;
@@ -1155,9 +1204,9 @@ export class TraceReplayer {
 
   private info(ev: TraceEvent): void {
     this.res.infoEvents++;
-    const last = this.lastRecord;
-    if (last !== null && last.pid === ev.pid && last.fail !== null && ev.pfn === -1) {
-      last.fail.info = {
+    const fail = this.lastFail;
+    if (this.lastPid === ev.pid && fail !== null && ev.pfn === -1) {
+      fail.info = {
         nrMigrated: ev.nrMigrated,
         errIso: ev.errIso,
         errMig: ev.errMig,
