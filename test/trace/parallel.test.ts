@@ -156,7 +156,7 @@ describe('parser fast path', () => {
 describe('parallel replay (parse worker)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cma-par-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  after(() => setParallelHeadBytes(4 << 20));
+  after(() => setParallelHeadBytes(0));
   for (const c of fixtures()) {
     it(`${c.name}: the same result as the single-thread replay (worker from byte 0, 1000, none)`, async () => {
       const path = join(dir, c.name.replaceAll('/', '_'));

@@ -35,6 +35,7 @@ function run(d: WorkerData): void {
   let comm = new Uint8Array(0);
   fresh();
   let n = 0;
+  let cap = 256;
   let names: string[] = [];
   let nameIds = new Map<string, number>();
   let lastName: string | null = null;
@@ -56,6 +57,8 @@ function run(d: WorkerData): void {
     const msg: BatchMessage = { t: 'b', buf, commBuf, n, names, extras, bytes };
     p.postMessage(msg, [buf, commBuf]);
     fresh();
+    // the first batches are small: the main thread starts replaying sooner
+    cap = Math.min(2 * cap, BATCH_EVENTS);
     n = 0;
     names = [];
     nameIds = new Map();
@@ -113,7 +116,7 @@ function run(d: WorkerData): void {
         comm: cl < 0 ? ev.comm() : null,
       });
     } else f64[o + 11] = -1;
-    if (++n === BATCH_EVENTS) flush();
+    if (++n === cap) flush();
   };
 
   try {
