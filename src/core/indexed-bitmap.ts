@@ -219,13 +219,19 @@ export class IndexedBitmap implements CmaBitmap {
     this.leaves = leaves;
     this.tailMask = maxno & 31 ? ~lowMask(maxno & 31) : 0;
     this.s = new Int32Array(6 * leaves);
-    this.rebuild();
+    this.rebuild(true);
   }
 
   /** Recomputes every node from the words (also used after bulk loads). */
-  private rebuild(): void {
+  private rebuild(empty = false): void {
     const leaves = this.leaves;
-    for (let w = 0; w < leaves; w++) this.leaf(w);
+    if (empty) {
+      // all words clear: every full leaf is (32, 32, 32); the last word has the tail; leaves
+      // past the words stay (0, 0, 0)
+      const n = this.words.length;
+      if (n > 1) this.s.fill(32, 3 * leaves, 3 * (leaves + n - 1));
+      if (n > 0) this.leaf(n - 1);
+    } else for (let w = 0; w < leaves; w++) this.leaf(w);
     let h = 32;
     for (let lvl = leaves >>> 1; lvl >= 1; lvl >>>= 1) {
       for (let v = lvl; v < 2 * lvl; v++) this.combine(v, h);

@@ -113,11 +113,31 @@ export function setParallelHeadBytes(n: number): void {
  * and the promise rejects with that error. Read errors reject with an Error carrying the errno
  * `code`.
  */
-export async function parseFileParallel(
+export function parseFileParallel(
   path: string,
   onEvent: (ev: TraceEvent) => void,
   opts: ParseOptions = {},
 ): Promise<ParseStats> {
+  let started: ParallelParse;
+  try {
+    started = startParallelParse(path, opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return started.run(onEvent);
+}
+
+/** A parse whose worker is already starting: `run` delivers the events; `cancel` stops it. */
+export interface ParallelParse {
+  run(onEvent: (ev: TraceEvent) => void): Promise<ParseStats>;
+  cancel(): void;
+}
+
+/**
+ * Starts parseFileParallel's worker now (it takes a few tens of ms to boot: do other set-up
+ * meanwhile), and returns what runs the parse. Call `run` or `cancel` exactly once.
+ */
+export function startParallelParse(path: string, opts: ParseOptions = {}): ParallelParse {
   const script = workerScript();
   if (script === null) throw new Error('no trace parse worker script next to parallel.ts');
   const fd = openSync(path, 'r');
@@ -127,49 +147,62 @@ export async function parseFileParallel(
     open = false;
   };
   let worker: Worker | null = null;
+  let tail: ReturnType<typeof startWorker> | null;
+  let head: Buffer;
+  let cut: number;
   try {
     // the head: up to the last line end in the first headBytes
     const size = fstatSync(fd).size;
-    const head = Buffer.allocUnsafe(Math.min(headBytes, size));
+    head = Buffer.allocUnsafe(Math.min(headBytes, size));
     let got = 0;
     while (got < head.length) {
       const n = readSync(fd, head, got, head.length - got, got);
       if (n <= 0) break;
       got += n;
     }
-    const cut = got >= size ? got : head.lastIndexOf(NL, got - 1) + 1;
+    cut = got >= size ? got : head.lastIndexOf(NL, got - 1) + 1;
     let lines = 0;
     for (let i = head.indexOf(NL); i >= 0 && i < cut; i = head.indexOf(NL, i + 1)) lines++;
-    const tail = cut < size ? startWorker(script, path, cut, lines, opts) : null;
+    tail = cut < size ? startWorker(script, path, cut, lines, opts) : null;
     worker = tail?.worker ?? null;
-    const parser = new TraceLineParser(onEvent, opts);
-    parser.feed(head.subarray(0, cut));
-    if (tail !== null && parser.splitPending) {
-      // the cut fell inside a split event: this thread reads the rest itself
-      void tail.worker.terminate();
-      worker = null;
-      const buf = Buffer.allocUnsafe(1 << 20);
-      let pos = cut;
-      for (;;) {
-        const n = readSync(fd, buf, 0, buf.length, pos);
-        if (n <= 0) break;
-        pos += n;
-        parser.feed(buf.subarray(0, n));
-      }
-      return parser.end();
-    }
-    const first = parser.end();
-    if (tail === null) return first;
-    close();
-    const rest = await tail.run(onEvent);
-    worker = null;
-    return mergeStats(first, rest, opts.maxMalformedKept ?? 100);
   } catch (e) {
-    if (worker !== null) void worker.terminate();
-    throw e;
-  } finally {
     close();
+    throw e;
   }
+  const cancel = (): void => {
+    if (worker !== null) void worker.terminate();
+    worker = null;
+    close();
+  };
+  const run = async (onEvent: (ev: TraceEvent) => void): Promise<ParseStats> => {
+    try {
+      const parser = new TraceLineParser(onEvent, opts);
+      parser.feed(head.subarray(0, cut));
+      if (tail !== null && parser.splitPending) {
+        // the cut fell inside a split event: this thread reads the rest itself
+        void tail.worker.terminate();
+        worker = null;
+        const buf = Buffer.allocUnsafe(1 << 20);
+        let pos = cut;
+        for (;;) {
+          const n = readSync(fd, buf, 0, buf.length, pos);
+          if (n <= 0) break;
+          pos += n;
+          parser.feed(buf.subarray(0, n));
+        }
+        return parser.end();
+      }
+      const first = parser.end();
+      if (tail === null) return first;
+      close();
+      const rest = await tail.run(onEvent);
+      worker = null;
+      return mergeStats(first, rest, opts.maxMalformedKept ?? 100);
+    } finally {
+      cancel();
+    }
+  };
+  return { run, cancel };
 }
 
 /** Stats of a head and the rest that follows it. */

@@ -16,7 +16,7 @@ import type { AnnotatedArea, MalformedLine, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START, EVENT_NAMES } from './events.ts';
 import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
-import { parallelParseAvailable, parseFileParallel } from './parallel.ts';
+import { type ParallelParse, startParallelParse } from './parallel.ts';
 import type { ParseOptions, ParseStats } from './parse.ts';
 import { TraceLineParser } from './parse.ts';
 
@@ -1359,8 +1359,36 @@ async function run(
   areaSource: ReplayResult['areaSource'],
   opts: ReplayOptions,
 ): Promise<ReplayResult> {
-  let replayer: TraceReplayer | null = areas === null ? null : new TraceReplayer(areas, areaSource, opts);
   const annotated: AnnotatedArea[] = [];
+  const parseOpts: ParseOptions = {
+    onAnnotation: (a) => {
+      annotated.push(a);
+    },
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  };
+  // the parse worker boots while this thread builds the areas (a 64 GiB index takes a while)
+  const par = opts.parallel ?? 'auto';
+  let parallel: ParallelParse | null = null;
+  if (
+    par !== false &&
+    src.path !== undefined &&
+    !src.gzip &&
+    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES)
+  ) {
+    try {
+      parallel = startParallelParse(src.path, parseOpts);
+    } catch {
+      // no worker script, or the file cannot be opened: the stream path reports it as before
+      parallel = null;
+    }
+  }
+  let replayer: TraceReplayer | null;
+  try {
+    replayer = areas === null ? null : new TraceReplayer(areas, areaSource, opts);
+  } catch (e) {
+    parallel?.cancel();
+    throw e;
+  }
   const onEvent = (ev: TraceEvent): void => {
     if (replayer === null) {
       if (annotated.length === 0) throw new NeedAreas();
@@ -1368,22 +1396,9 @@ async function run(
     }
     replayer.event(ev);
   };
-  const parseOpts: ParseOptions = {
-    onAnnotation: (a) => {
-      annotated.push(a);
-    },
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  };
-  const par = opts.parallel ?? 'auto';
   let stats: ParseStats;
-  if (
-    par !== false &&
-    src.path !== undefined &&
-    !src.gzip &&
-    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES) &&
-    parallelParseAvailable()
-  ) {
-    stats = await parseFileParallel(src.path, onEvent, parseOpts);
+  if (parallel !== null) {
+    stats = await parallel.run(onEvent);
   } else {
     const parser = new TraceLineParser(onEvent, parseOpts);
     for await (const chunk of src.open()) parser.feed(chunk);
