@@ -298,7 +298,16 @@ export class IndexedBitmap implements CmaBitmap {
       // set bits before: usually none (a set) or all (a clear); popcount only otherwise
       let or = 0;
       let and = -1;
-      for (let w = w0 + 1; w < w1; w++) {
+      let w = w0 + 1;
+      for (; w + 4 <= w1; w += 4) {
+        const x0 = map[w]!;
+        const x1 = map[w + 1]!;
+        const x2 = map[w + 2]!;
+        const x3 = map[w + 3]!;
+        or |= x0 | x1 | x2 | x3;
+        and &= x0 & x1 & x2 & x3;
+      }
+      for (; w < w1; w++) {
         const x = map[w]!;
         or |= x;
         and &= x;
