@@ -227,3 +227,32 @@ describe('parallel replay (parse worker)', () => {
     }
   });
 });
+
+describe('pending calls keyed by pid', () => {
+  it('pids above 65536 replay exactly like small ones (same counters, same bitmap)', async () => {
+    for (const c of fixtures().filter((f) => f.name.startsWith('gen-trace/gpu'))) {
+      const text = new TextDecoder().decode(c.bytes);
+      // every other task gets pid + 900000 (the %-7d field still fits)
+      const big = text.replace(/^(.{16})-(\d+)( *)\[/gm, (_m, comm: string, pid: string, sp: string) => {
+        const n = Number(pid);
+        const p = n % 2 === 0 ? String(n + 900000) : pid;
+        return `${comm}-${p}${' '.repeat(Math.max(1, pid.length + sp.length - p.length))}[`;
+      });
+      assert.notEqual(big, text);
+      const a = await replayTrace(text, { bitmapFactory: indexedBitmapFactory, allocations: false });
+      const b = await replayTrace(big, { bitmapFactory: indexedBitmapFactory, allocations: false });
+      const pick = (r: typeof a) => [
+        r.events,
+        r.allocs,
+        r.releases,
+        r.busyRetries,
+        r.mismatches,
+        r.anomalies,
+        r.pendingAtEnd,
+        r.failedBy,
+        r.areas.map((x) => [x.used, x.maxchunk, x.bitmapSha256]),
+      ];
+      assert.deepEqual(pick(b), pick(a), c.name);
+    }
+  });
+});
