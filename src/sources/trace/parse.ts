@@ -419,9 +419,11 @@ export class TraceLineParser implements TraceEvent {
         return -1;
       p += 5;
       const vs = p;
-      while (p < vs + 40 && buf[p] !== SP && buf[p] !== NL) p++;
-      if (buf[p] !== SP || p === vs) return -1;
-      hasPage = !isNullPointer(buf, vs, p);
+      // %p: hex digits; NULL is all '0' (a "0x" or "(null)" form goes through isNullPointer)
+      let nonZero = 0;
+      for (c = buf[p]!; c !== SP && c !== NL && p < vs + 40; c = buf[++p]!) nonZero |= c ^ 48;
+      if (c !== SP || p === vs) return -1;
+      hasPage = buf[vs] === LPAREN || buf[vs + 1] === 120 ? !isNullPointer(buf, vs, p) : nonZero !== 0;
       p++;
     }
     // "count=<1..15 digits>"
