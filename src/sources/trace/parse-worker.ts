@@ -92,7 +92,8 @@ function run(d: WorkerData): void {
     f64[o + 8] = ev.align;
     f64[o + 9] = ev.pfn;
     f64[o + 10] = ev.hasPage ? 1 : 0;
-    if (
+    if (parser.fastEvent) f64[o + 11] = -1;
+    else if (
       cl < 0 ||
       ev.countBig !== null ||
       ev.errorno !== null ||

@@ -118,6 +118,11 @@ export class TraceLineParser implements TraceEvent {
   errIso = 0;
   errMig = 0;
   errTest = 0;
+  /**
+   * The current event came from the fast path: its rare fields (countBig, errorno, 7.x and
+   * Android counters) are their defaults and its comm is at most 16 bytes.
+   */
+  fastEvent = false;
   private buf: Uint8Array = new Uint8Array(0);
   private commStart = 0;
   private commEnd = 0;
@@ -494,6 +499,7 @@ export class TraceLineParser implements TraceEvent {
     this.errMig = 0;
     this.errTest = 0;
     this.name = this.lastName;
+    this.fastEvent = true;
     st.events++;
     this.onEvent(this);
     return p + 1;
@@ -785,6 +791,7 @@ export class TraceLineParser implements TraceEvent {
       return;
     }
     if (kind === EV_ALLOC && (seen & F_PAGE) === 0) this.hasPage = this.pfn >= 0;
+    this.fastEvent = false;
     this.stats.events++;
     this.onEvent(this);
   }
