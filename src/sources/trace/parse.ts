@@ -83,6 +83,23 @@ const N_RELEASE = enc('cma_release');
 const N_ALLOC = enc('cma_alloc');
 const N_INFO = enc('cma_alloc_info');
 
+/** Four bytes as DataView#getInt32(…, true) reads them. */
+function le32(text: string): number {
+  const b = enc(text);
+  return b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24) | 0;
+}
+// the event names after "cma_" (column 55), four bytes at a time (overlapping at the end)
+const W_RELE = le32('rele');
+const W_EASE = le32('ease');
+const W_ALLO = le32('allo');
+const W_C_ST = le32('c_st');
+const W_TART = le32('tart');
+const W_C_FI = le32('c_fi');
+const W_NISH = le32('nish');
+const W_C_BU = le32('c_bu');
+const W_SY_R = le32('sy_r');
+const W_ETRY = le32('etry');
+
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 48 && c <= 57;
 }
@@ -191,6 +208,8 @@ export class TraceLineParser implements TraceEvent {
     return this.split !== null || this.leftover !== null;
   }
   private readonly fast: boolean;
+  /** A DataView of the chunk fastLine() reads (same offsets as the chunk). */
+  private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   /** Consumes one chunk of input bytes. */
   feed(chunk: Uint8Array): void {
@@ -209,6 +228,9 @@ export class TraceLineParser implements TraceEvent {
       pos = nl + 1;
     }
     const len = chunk.length;
+    if (this.fast) {
+      this.dv = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    }
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
@@ -349,22 +371,42 @@ export class TraceLineParser implements TraceEvent {
     // the event name
     let kind: TraceEventKind;
     let p: number;
+    const dv = this.dv;
+    const at = s + 55;
     if (buf[s + 55] === 114 /* r */) {
-      if (!sameBytes(buf, s + 51, N_RELEASE) || buf[s + 62] !== COLON) return -1;
+      if (dv.getInt32(at, true) !== W_RELE || dv.getInt32(at + 3, true) !== W_EASE || buf[s + 62] !== COLON)
+        return -1;
       kind = EV_RELEASE;
       p = s + 63;
     } else {
+      if (dv.getInt32(at, true) !== W_ALLO) return -1;
       const d = buf[s + 61];
       if (d === 115 /* s */) {
-        if (!sameBytes(buf, s + 51, N_START) || buf[s + 66] !== COLON) return -1;
+        if (
+          dv.getInt32(at + 4, true) !== W_C_ST ||
+          dv.getInt32(at + 7, true) !== W_TART ||
+          buf[s + 66] !== COLON
+        )
+          return -1;
         kind = EV_START;
         p = s + 67;
       } else if (d === 102 /* f */) {
-        if (!sameBytes(buf, s + 51, N_FINISH) || buf[s + 67] !== COLON) return -1;
+        if (
+          dv.getInt32(at + 4, true) !== W_C_FI ||
+          dv.getInt32(at + 8, true) !== W_NISH ||
+          buf[s + 67] !== COLON
+        )
+          return -1;
         kind = EV_FINISH;
         p = s + 68;
       } else if (d === 98 /* b */) {
-        if (!sameBytes(buf, s + 51, N_BUSY) || buf[s + 71] !== COLON) return -1;
+        if (
+          dv.getInt32(at + 4, true) !== W_C_BU ||
+          dv.getInt32(at + 8, true) !== W_SY_R ||
+          dv.getInt32(at + 12, true) !== W_ETRY ||
+          buf[s + 71] !== COLON
+        )
+          return -1;
         kind = EV_BUSY;
         p = s + 72;
       } else return -1;
