@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     vmHwmKb: vmHwmKb(),
   };
 
-  if (sys && sys.areas[0]) {
+  if (sys?.areas[0]) {
     const a = sys.areas[0].area;
     const dir = `/sys/kernel/debug/cma/${area.name}`;
     const readNum = (f: string): number => {
