@@ -7,7 +7,6 @@ import { type CmaBitmap, PlainBitmap } from './cma-bitmap.ts';
 import {
   IndexedBitmap,
   indexedBitmapFactory,
-  setBlockSummaries,
   setMaxAlignSummaries,
   setSummaryAfterTries,
 } from './indexed-bitmap.ts';

@@ -350,7 +350,7 @@ export class IndexedBitmap implements CmaBitmap {
         const lm = s[l + 2]!;
         const rm = s[l + 5]!;
         const j = ls + rp;
-        const max = lm > rm ? (lm > j ? lm : j) : rm > j ? rm : j;
+        const max = lm > rm ? Math.max(lm, j) : Math.max(rm, j);
         const i = 3 * v;
         if (s[i] !== pre || s[i + 1] !== suf) {
           s[i] = pre;
@@ -701,7 +701,7 @@ export class IndexedBitmap implements CmaBitmap {
   /** Clamps [start, start + nbits) to the bitmap; returns [start, end) or null when empty. */
   private clampRange(start: number, nbits: number): [number, number] | null {
     if (!(nbits > 0)) return null;
-    const lo = start < 0 ? 0 : start;
+    const lo = Math.max(start, 0);
     const hi = Math.min(start + nbits, this.maxno);
     return hi > lo ? [lo, hi] : null;
   }
