@@ -328,7 +328,7 @@ export class CmaSystem implements KernelHooks {
   ): Result<{ fh: number }> {
     const r = this.resolve(path, true, uid);
     if (!r.ok) return r;
-    if (r.node.kind === 'dir') return (flags & O_ACCMODE) === O_RDONLY ? fail('EISDIR') : fail('EISDIR');
+    if (r.node.kind === 'dir') return fail('EISDIR');
     const node = r.node as FileNode;
     if (!mayOpen(node, { flags, task, uid })) return fail('EACCES');
     const o = node.open({ flags, task, uid });
@@ -373,21 +373,24 @@ export class CmaSystem implements KernelHooks {
   readFile(path: string, task?: TaskContext): Result<{ data: Uint8Array; text: string }> {
     const o = this.open(path, O_RDONLY, task);
     if (!o.ok) return o;
+    const r = this.readAll(o.fh);
+    this.close(o.fh);
+    return r;
+  }
+
+  /** Reads an open file from its position to EOF, as `cat` does after open. */
+  readAll(fh: number): Result<{ data: Uint8Array; text: string }> {
     const chunks: Uint8Array[] = [];
     let total = 0;
     for (;;) {
-      const r = this.read(o.fh, 1 << 20);
-      if (!r.ok) {
-        this.close(o.fh);
-        return r;
-      }
+      const r = this.read(fh, 1 << 20);
+      if (!r.ok) return r;
       if (r.data.length === 0) break;
       chunks.push(r.data);
       total += r.data.length;
     }
-    this.close(o.fh);
     let data: Uint8Array;
-    // the bytes belong to this open file's private buffer, which nobody touches after close
+    // the bytes are the open file's private buffer, which only this handle's reads ever see
     if (chunks.length === 1) data = chunks[0]!;
     else {
       data = new Uint8Array(total);
@@ -442,7 +445,7 @@ export class CmaSystem implements KernelHooks {
 /** The boot lines announcing an area (cma_declare_contiguous*, cma_init_reserved_mem). */
 export function bootLogLines(area: CmaArea, profile: KernelProfile): string[] {
   const r0 = area.ranges[0];
-  if (isHugetlbArea(area) && profile.layout === 'ranges') {
+  if (isHugetlbArea(area) && profile.reservedLogStyle === 'in-ranges') {
     const n = area.ranges.length;
     return [`cma: Reserved ${mib(area.count)} MiB in ${n} range${n === 1 ? '' : 's'}`];
   }

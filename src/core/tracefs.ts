@@ -25,8 +25,10 @@ export class TraceBuffer {
   tracingOn = true;
   clock = 'local';
   readonly enabled = new Set<TraceEventName>();
-  entries: TraceEntry[] = [];
   written = 0;
+  /** Recorded entries; the kept ones start at `head` (the oldest are dropped in batches). */
+  private buf: TraceEntry[] = [];
+  private head = 0;
   /** The counter clock's value (trace_clock_counter: one tick per event and per buffer reset). */
   counter = 0n;
   private listeners: ((e: TraceEntry) => void)[] = [];
@@ -54,15 +56,37 @@ export class TraceBuffer {
       text: formatEventText(this.profile, event, this.pointers),
     };
     this.written++;
-    this.entries.push(entry);
-    if (this.entries.length > TRACE_BUFFER_ENTRIES)
-      this.entries.splice(0, this.entries.length - TRACE_BUFFER_ENTRIES);
+    this.buf.push(entry);
+    if (this.buf.length - this.head > TRACE_BUFFER_ENTRIES) {
+      // overwrite the oldest entry; compact only now and then, so recording stays O(1)
+      this.head++;
+      if (this.head >= TRACE_BUFFER_ENTRIES / 4) this.compact();
+    }
     for (const l of this.listeners) l(entry);
+  }
+
+  /** The entries in the buffer, oldest first. */
+  get entries(): readonly TraceEntry[] {
+    this.compact();
+    return this.buf;
+  }
+
+  /** Replaces the buffer's contents (restoring a saved state). */
+  set entries(entries: readonly TraceEntry[]) {
+    this.buf = entries.slice(-TRACE_BUFFER_ENTRIES);
+    this.head = 0;
+  }
+
+  private compact(): void {
+    if (this.head === 0) return;
+    this.buf = this.buf.slice(this.head);
+    this.head = 0;
   }
 
   /** `echo > trace`: empties the buffer and the written count. */
   reset(): void {
-    this.entries = [];
+    this.buf = [];
+    this.head = 0;
     this.written = 0;
     if (this.clock === 'counter') this.counter++;
   }

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { ConfigError } from '../../src/core/config.ts';
 import { createSystem } from '../../src/core/create.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
+import { TRACE_BUFFER_ENTRIES } from '../../src/core/tracefs.ts';
 import { O_RDONLY, O_WRONLY } from '../../src/core/vfs.ts';
 
 const D = '/sys/kernel/debug/cma';
@@ -241,5 +242,23 @@ describe('pinned pages from the configuration', () => {
       /outside the area/,
     );
     assert.throws(() => createSystem({ areas: ['name=a,count=1024,busy=4096'] }), /PFN\+COUNT/);
+  });
+});
+
+describe('the trace ring buffer', () => {
+  it('keeps the newest TRACE_BUFFER_ENTRIES entries while counting every write', () => {
+    const sys = createSystem();
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1');
+    const total = TRACE_BUFFER_ENTRIES + 70_000;
+    for (let k = 0; k < total; k++)
+      sys.tracing.record(
+        { event: 'cma_release', name: 'reserved', pfn: BigInt(k), hasPage: true, count: 1n },
+        { comm: 'sh', pid: 1 },
+      );
+    const entries = sys.tracing.entries;
+    assert.equal(entries.length, TRACE_BUFFER_ENTRIES);
+    assert.equal(sys.tracing.written, total);
+    assert.equal((entries[0]!.event as { pfn: bigint }).pfn, BigInt(total - TRACE_BUFFER_ENTRIES));
+    assert.equal((entries.at(-1)!.event as { pfn: bigint }).pfn, BigInt(total - 1));
   });
 });

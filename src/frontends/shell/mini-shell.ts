@@ -120,7 +120,7 @@ export function runCommand(
           status = 1;
           continue;
         }
-        const r = sys.readFile(path, task);
+        const r = sys.readAll(o.fh);
         sys.close(o.fh);
         if (!r.ok) {
           output += `cat: read error: ${STRERROR[r.errno]}\n`;
