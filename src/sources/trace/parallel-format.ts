@@ -12,7 +12,7 @@ import type { ParseStats } from './parse.ts';
 export const F = 12;
 /** Comm bytes kept per event (the kernel's TASK_COMM_LEN is 16). */
 export const COMM_BYTES = 16;
-/** Events per batch (8192 × 12 × 8 bytes = 768 KiB). */
+/** Events per batch at most (8192 × 12 × 8 bytes = 768 KiB). */
 export const BATCH_EVENTS = 8192;
 
 /** The rarely set fields of an event (7.x, 6.12, Android, counts ≥ 2^53). */
@@ -63,4 +63,122 @@ export type BatchMessage =
 export interface RecycledBuffers {
   buf: ArrayBuffer;
   commBuf: ArrayBuffer;
+}
+
+/**
+ * Packs parsed events into batches (the worker's half; the calling thread uses it too for the
+ * head it parses while the worker boots, so that both halves reach onEvent the same way).
+ * `event(ev, parser)` appends one event; a full batch (or flush()) goes to `emit`, which owns
+ * the buffers from then on. `fresh` supplies the buffers of the next batch.
+ */
+export class BatchEncoder {
+  private f64: Float64Array;
+  private comm: Uint8Array;
+  private n = 0;
+  private cap: number;
+  private names: string[] = [];
+  private nameIds = new Map<string, number>();
+  private lastName: string | null = null;
+  private lastNameId = 0;
+  private extras: BatchExtra[] = [];
+  /** Bytes read so far (reported with each batch, for progress). */
+  bytes = 0;
+
+  constructor(
+    private readonly emit: (msg: Extract<BatchMessage, { t: 'b' }>) => void,
+    private readonly fresh: () => RecycledBuffers | undefined,
+    /** Events in the first batch; later ones double up to BATCH_EVENTS (the consumer starts sooner). */
+    firstCap = 256,
+  ) {
+    this.cap = Math.min(firstCap, BATCH_EVENTS);
+    [this.f64, this.comm] = this.buffers();
+  }
+
+  private buffers(): [Float64Array, Uint8Array] {
+    const r = this.fresh();
+    return r
+      ? [new Float64Array(r.buf), new Uint8Array(r.commBuf)]
+      : [new Float64Array(BATCH_EVENTS * F), new Uint8Array(BATCH_EVENTS * COMM_BYTES)];
+  }
+
+  /** Appends the parser's current event. */
+  event(
+    ev: TraceEvent & { copyComm(out: Uint8Array, at: number, max: number): number; fastEvent: boolean },
+  ): void {
+    const f64 = this.f64;
+    const n = this.n;
+    const o = n * F;
+    f64[o] = ev.kind;
+    f64[o + 1] = ev.line;
+    f64[o + 2] = ev.pid;
+    f64[o + 3] = ev.cpu;
+    f64[o + 4] = ev.ts;
+    const name = ev.name;
+    if (name !== this.lastName) {
+      let ni = this.nameIds.get(name);
+      if (ni === undefined) {
+        ni = this.names.length;
+        this.names.push(name);
+        this.nameIds.set(name, ni);
+      }
+      this.lastName = name;
+      this.lastNameId = ni;
+    }
+    f64[o + 5] = this.lastNameId;
+    const cl = ev.copyComm(this.comm, n * COMM_BYTES, COMM_BYTES);
+    f64[o + 6] = cl;
+    f64[o + 7] = ev.count;
+    f64[o + 8] = ev.align;
+    f64[o + 9] = ev.pfn;
+    f64[o + 10] = ev.hasPage ? 1 : 0;
+    if (ev.fastEvent) f64[o + 11] = -1;
+    else if (
+      cl < 0 ||
+      ev.countBig !== null ||
+      ev.errorno !== null ||
+      ev.availableCount !== -1 ||
+      ev.totalCount !== -1 ||
+      ev.nrMigrated !== 0 ||
+      ev.errIso !== 0 ||
+      ev.errMig !== 0 ||
+      ev.errTest !== 0
+    ) {
+      f64[o + 11] = this.extras.length;
+      this.extras.push({
+        countBig: ev.countBig,
+        errorno: ev.errorno,
+        availableCount: ev.availableCount,
+        totalCount: ev.totalCount,
+        nrMigrated: ev.nrMigrated,
+        errIso: ev.errIso,
+        errMig: ev.errMig,
+        errTest: ev.errTest,
+        comm: cl < 0 ? ev.comm() : null,
+      });
+    } else f64[o + 11] = -1;
+    this.n = n + 1;
+    if (this.n === this.cap) this.flush();
+  }
+
+  /** Emits the events appended so far as one batch (nothing when there are none). */
+  flush(): void {
+    if (this.n === 0) return;
+    const msg = {
+      t: 'b' as const,
+      buf: this.f64.buffer as ArrayBuffer,
+      commBuf: this.comm.buffer as ArrayBuffer,
+      n: this.n,
+      names: this.names,
+      extras: this.extras,
+      bytes: this.bytes,
+    };
+    this.n = 0;
+    this.cap = Math.min(2 * this.cap, BATCH_EVENTS);
+    this.names = [];
+    this.nameIds = new Map();
+    this.lastName = null;
+    this.extras = [];
+    this.emit(msg);
+    [this.f64, this.comm] = this.buffers();
+  }
 }

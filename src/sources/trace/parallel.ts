@@ -9,6 +9,8 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
 import { EV_START } from './events.ts';
 import {
+  BATCH_EVENTS,
+  BatchEncoder,
   type BatchMessage,
   COMM_BYTES,
   F,
@@ -93,15 +95,69 @@ class BatchEvent implements TraceEvent {
   }
 }
 
+/** Hands the events of batches to onEvent, through one reused BatchEvent. */
+class BatchDecoder {
+  private readonly ev = new BatchEvent();
+  /** ev has fields of an extra (they are reset before the next event without one). */
+  private dirty = false;
+
+  deliver(m: Extract<BatchMessage, { t: 'b' }>, onEvent: (ev: TraceEvent) => void): void {
+    const ev = this.ev;
+    const f = new Float64Array(m.buf);
+    const { names, extras } = m;
+    ev.commBytes = new Uint8Array(m.commBuf);
+    for (let i = 0, o = 0; i < m.n; i++, o += F) {
+      ev.kind = f[o] as TraceEventKind;
+      ev.line = f[o + 1]!;
+      ev.pid = f[o + 2]!;
+      ev.cpu = f[o + 3]!;
+      ev.ts = f[o + 4]!;
+      ev.name = names[f[o + 5]!]!;
+      ev.commAt = i * COMM_BYTES;
+      ev.commLen = f[o + 6]!;
+      ev.count = f[o + 7]!;
+      ev.align = f[o + 8]!;
+      ev.pfn = f[o + 9]!;
+      ev.hasPage = f[o + 10] === 1;
+      const x = f[o + 11]!;
+      if (x >= 0) {
+        const e = extras[x]!;
+        ev.countBig = e.countBig;
+        ev.errorno = e.errorno;
+        ev.availableCount = e.availableCount;
+        ev.totalCount = e.totalCount;
+        ev.nrMigrated = e.nrMigrated;
+        ev.errIso = e.errIso;
+        ev.errMig = e.errMig;
+        ev.errTest = e.errTest;
+        if (e.comm !== null) ev.commText = e.comm;
+        this.dirty = true;
+      } else if (this.dirty) {
+        ev.countBig = null;
+        ev.errorno = null;
+        ev.availableCount = -1;
+        ev.totalCount = -1;
+        ev.nrMigrated = 0;
+        ev.errIso = 0;
+        ev.errMig = 0;
+        ev.errTest = 0;
+        this.dirty = false;
+      }
+      onEvent(ev);
+    }
+  }
+}
+
 /**
- * Bytes parsed on the calling thread while the worker starts. 0 by default: measured on the
- * 1 GiB bench traces, any head made the whole replay slower (40–70 ms), because the head runs
- * cold code and makes the replay see two event classes (polymorphic property reads) instead of
- * one.
+ * Bytes parsed on the calling thread while the worker boots: none by default. Measured on the 1
+ * GiB bench traces (2 cores), any head made the whole replay slower (a 4 MiB head +30 ms, 16 MiB
+ * +60 ms), even with its events going through the same batches as the worker's: the worker's
+ * boot and V8's background compilers need the second core, and this thread's wait for the first
+ * batch is shorter than what the head costs.
  */
 let headBytes = 0;
 
-/** Test hook: see headBytes. */
+/** Test hook: the head's size in bytes. */
 export function setParallelHeadBytes(n: number): void {
   headBytes = n;
 }
@@ -176,8 +232,41 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
   };
   const run = async (onEvent: (ev: TraceEvent) => void): Promise<ParseStats> => {
     try {
-      const parser = new TraceLineParser(onEvent, opts);
-      parser.feed(head.subarray(0, cut));
+      const decoder = new BatchDecoder();
+      // the head: parsed here into batches that are delivered at once (their buffers reused)
+      let spare: RecycledBuffers | undefined;
+      const enc = new BatchEncoder(
+        (m) => {
+          decoder.deliver(m, onEvent);
+          spare = { buf: m.buf, commBuf: m.commBuf };
+        },
+        () => spare,
+        BATCH_EVENTS,
+      );
+      const parser = new TraceLineParser(() => enc.event(parser), {
+        ...opts,
+        // in order with the events before them
+        ...(opts.onAnnotation
+          ? {
+              onAnnotation: (a) => {
+                enc.flush();
+                opts.onAnnotation?.(a);
+              },
+            }
+          : {}),
+        ...(opts.onMalformed
+          ? {
+              onMalformed: (m) => {
+                enc.flush();
+                opts.onMalformed?.(m);
+              },
+            }
+          : {}),
+      });
+      const headLen = cut;
+      for (let at = 0; at < headLen; at += 1 << 20) {
+        parser.feed(head.subarray(at, Math.min(at + (1 << 20), headLen)));
+      }
       if (tail !== null && parser.splitPending) {
         // the cut fell inside a split event: this thread reads the rest itself
         void tail.worker.terminate();
@@ -190,12 +279,15 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
           pos += n;
           parser.feed(buf.subarray(0, n));
         }
-        return parser.end();
+        const stats = parser.end();
+        enc.flush();
+        return stats;
       }
       const first = parser.end();
+      enc.flush();
       if (tail === null) return first;
       close();
-      const rest = await tail.run(onEvent);
+      const rest = await tail.run(onEvent, decoder);
       worker = null;
       return mergeStats(first, rest, opts.maxMalformedKept ?? 100);
     } finally {
@@ -229,7 +321,10 @@ function startWorker(
   start: number,
   firstLine: number,
   opts: ParseOptions,
-): { worker: Worker; run: (onEvent: (ev: TraceEvent) => void) => Promise<ParseStats> } {
+): {
+  worker: Worker;
+  run: (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder) => Promise<ParseStats>;
+} {
   const inflight = new SharedArrayBuffer(4);
   const flag = new Int32Array(inflight);
   const recycle = new MessageChannel();
@@ -253,10 +348,7 @@ function startWorker(
   // messages wait in the queue until run() listens (it is called before this thread yields);
   // an error of a worker stopped before that is of no interest
   worker.on('error', () => {});
-  const run = (onEvent: (ev: TraceEvent) => void): Promise<ParseStats> => {
-    const ev = new BatchEvent();
-    /** ev has fields of an extra (they are reset before the next event without one). */
-    let dirty = false;
+  const run = (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder): Promise<ParseStats> => {
     return new Promise<ParseStats>((resolve, reject) => {
       let done = false;
       const fail = (e: unknown): void => {
@@ -271,48 +363,7 @@ function startWorker(
         try {
           switch (m.t) {
             case 'b': {
-              const f = new Float64Array(m.buf);
-              const { names, extras } = m;
-              ev.commBytes = new Uint8Array(m.commBuf);
-              for (let i = 0, o = 0; i < m.n; i++, o += F) {
-                ev.kind = f[o] as TraceEventKind;
-                ev.line = f[o + 1]!;
-                ev.pid = f[o + 2]!;
-                ev.cpu = f[o + 3]!;
-                ev.ts = f[o + 4]!;
-                ev.name = names[f[o + 5]!]!;
-                ev.commAt = i * COMM_BYTES;
-                ev.commLen = f[o + 6]!;
-                ev.count = f[o + 7]!;
-                ev.align = f[o + 8]!;
-                ev.pfn = f[o + 9]!;
-                ev.hasPage = f[o + 10] === 1;
-                const x = f[o + 11]!;
-                if (x >= 0) {
-                  const e = extras[x]!;
-                  ev.countBig = e.countBig;
-                  ev.errorno = e.errorno;
-                  ev.availableCount = e.availableCount;
-                  ev.totalCount = e.totalCount;
-                  ev.nrMigrated = e.nrMigrated;
-                  ev.errIso = e.errIso;
-                  ev.errMig = e.errMig;
-                  ev.errTest = e.errTest;
-                  if (e.comm !== null) ev.commText = e.comm;
-                  dirty = true;
-                } else if (dirty) {
-                  ev.countBig = null;
-                  ev.errorno = null;
-                  ev.availableCount = -1;
-                  ev.totalCount = -1;
-                  ev.nrMigrated = 0;
-                  ev.errIso = 0;
-                  ev.errMig = 0;
-                  ev.errTest = 0;
-                  dirty = false;
-                }
-                onEvent(ev);
-              }
+              decoder.deliver(m, onEvent);
               recycle.port1.postMessage({ buf: m.buf, commBuf: m.commBuf } satisfies RecycledBuffers, [
                 m.buf,
                 m.commBuf,

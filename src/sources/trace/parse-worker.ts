@@ -7,16 +7,7 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import type { TraceEvent } from './events.ts';
-import {
-  BATCH_EVENTS,
-  type BatchExtra,
-  type BatchMessage,
-  COMM_BYTES,
-  F,
-  type RecycledBuffers,
-  type WorkerData,
-} from './parallel-format.ts';
+import { BatchEncoder, type BatchMessage, type RecycledBuffers, type WorkerData } from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
 
 const port = parentPort;
@@ -26,99 +17,22 @@ if (port !== null && data !== undefined && data.kind === 'cma-trace-parse') run(
 function run(d: WorkerData): void {
   const p = port!;
   const flag = new Int32Array(d.inflight);
-  const fresh = (): void => {
-    const r = receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined;
-    f64 = r ? new Float64Array(r.buf) : new Float64Array(BATCH_EVENTS * F);
-    comm = r ? new Uint8Array(r.commBuf) : new Uint8Array(BATCH_EVENTS * COMM_BYTES);
-  };
-  let f64 = new Float64Array(0);
-  let comm = new Uint8Array(0);
-  fresh();
-  let n = 0;
-  let cap = 256;
-  let names: string[] = [];
-  let nameIds = new Map<string, number>();
-  let lastName: string | null = null;
-  let lastNameId = 0;
-  let extras: BatchExtra[] = [];
-  let bytes = 0;
-
-  const flush = (): void => {
-    if (n === 0) return;
-    // back-pressure: only this thread increments, so the count can only fall after the check
-    for (;;) {
-      const v = Atomics.load(flag, 0);
-      if (v < d.maxInflight) break;
-      Atomics.wait(flag, 0, v);
-    }
-    Atomics.add(flag, 0, 1);
-    const buf = f64.buffer as ArrayBuffer;
-    const commBuf = comm.buffer as ArrayBuffer;
-    const msg: BatchMessage = { t: 'b', buf, commBuf, n, names, extras, bytes };
-    p.postMessage(msg, [buf, commBuf]);
-    fresh();
-    // the first batches are small: the main thread starts replaying sooner
-    cap = Math.min(2 * cap, BATCH_EVENTS);
-    n = 0;
-    names = [];
-    nameIds = new Map();
-    lastName = null;
-    extras = [];
-  };
-
-  let parser: TraceLineParser;
-  const onEvent = (ev: TraceEvent): void => {
-    const o = n * F;
-    f64[o] = ev.kind;
-    f64[o + 1] = ev.line;
-    f64[o + 2] = ev.pid;
-    f64[o + 3] = ev.cpu;
-    f64[o + 4] = ev.ts;
-    const name = ev.name;
-    if (name !== lastName) {
-      let ni = nameIds.get(name);
-      if (ni === undefined) {
-        ni = names.length;
-        names.push(name);
-        nameIds.set(name, ni);
+  const enc = new BatchEncoder(
+    (msg) => {
+      // back-pressure: only this thread increments, so the count can only fall after the check
+      for (;;) {
+        const v = Atomics.load(flag, 0);
+        if (v < d.maxInflight) break;
+        Atomics.wait(flag, 0, v);
       }
-      lastName = name;
-      lastNameId = ni;
-    }
-    f64[o + 5] = lastNameId;
-    const cl = parser.copyComm(comm, n * COMM_BYTES, COMM_BYTES);
-    f64[o + 6] = cl;
-    f64[o + 7] = ev.count;
-    f64[o + 8] = ev.align;
-    f64[o + 9] = ev.pfn;
-    f64[o + 10] = ev.hasPage ? 1 : 0;
-    if (parser.fastEvent) f64[o + 11] = -1;
-    else if (
-      cl < 0 ||
-      ev.countBig !== null ||
-      ev.errorno !== null ||
-      ev.availableCount !== -1 ||
-      ev.totalCount !== -1 ||
-      ev.nrMigrated !== 0 ||
-      ev.errIso !== 0 ||
-      ev.errMig !== 0 ||
-      ev.errTest !== 0
-    ) {
-      f64[o + 11] = extras.length;
-      extras.push({
-        countBig: ev.countBig,
-        errorno: ev.errorno,
-        availableCount: ev.availableCount,
-        totalCount: ev.totalCount,
-        nrMigrated: ev.nrMigrated,
-        errIso: ev.errIso,
-        errMig: ev.errMig,
-        errTest: ev.errTest,
-        comm: cl < 0 ? ev.comm() : null,
-      });
-    } else f64[o + 11] = -1;
-    if (++n === cap) flush();
-  };
+      Atomics.add(flag, 0, 1);
+      p.postMessage(msg satisfies BatchMessage, [msg.buf, msg.commBuf]);
+    },
+    () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
+  );
+  const flush = (): void => enc.flush();
+  let parser: TraceLineParser;
+  const onEvent = (): void => enc.event(parser);
 
   try {
     parser = new TraceLineParser(onEvent, {
@@ -147,7 +61,7 @@ function run(d: WorkerData): void {
         const got = readSync(fd, buf, 0, buf.length, pos);
         if (got <= 0) break;
         pos += got;
-        bytes = pos;
+        enc.bytes = pos;
         parser.feed(got === buf.length ? buf : buf.subarray(0, got));
       }
     } finally {
