@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
+echo "== wasm (assembly/ → src/core/wasm/)"
+node scripts/build-wasm.mjs
 echo "== type-check"
 npx tsc -p tsconfig.json --noEmit
 echo "== build"

@@ -7,6 +7,8 @@ import { type CmaBitmap, PlainBitmap } from './cma-bitmap.ts';
 import {
   IndexedBitmap,
   indexedBitmapFactory,
+  MAX_INDEXED_BITS,
+  setBlockSummaries,
   setMaxAlignSummaries,
   setSummaryAfterTries,
 } from './indexed-bitmap.ts';
@@ -109,10 +111,12 @@ for (const mode of MODES)
     beforeEach(() => {
       setMaxAlignSummaries(mode.max);
       setSummaryAfterTries(mode.after);
+      setBlockSummaries(mode.blocks);
     });
     after(() => {
       setMaxAlignSummaries(16);
       setSummaryAfterTries(20000);
+      setBlockSummaries(true);
     });
 
     it('agrees with PlainBitmap on random op sequences (tiny sizes)', () => {
@@ -287,3 +291,54 @@ for (const mode of MODES)
       assert.equal(ix.findNextSet(maxno - 5000, maxno), maxno);
     });
   });
+
+describe('IndexedBitmap: the TypeScript face of the wasm index', () => {
+  after(() => setSummaryAfterTries(20000));
+  it('keeps `words` current when the wasm memory grows for a summary made later', () => {
+    setSummaryAfterTries(20000);
+    const maxno = 1 << 20;
+    const ix = new IndexedBitmap(maxno);
+    const pl = new PlainBitmap(maxno);
+    const before = ix.words;
+    for (let i = 0; i < 2000; i++) {
+      ix.set(i * 500 + 3, 200);
+      pl.set(i * 500 + 3, 200);
+    }
+    // every aligned search now makes its summaries at once: the memory grows
+    setSummaryAfterTries(-1);
+    for (const [nr, order, off] of [
+      [100, 3, 1],
+      [300, 9, 0],
+      [64, 6, 5],
+    ] as const) {
+      const mask = 2 ** order - 1;
+      assert.equal(area(ix, 0, nr, mask, off), area(pl, 0, nr, mask, off));
+    }
+    ix.set(7, 1);
+    pl.set(7, 1);
+    assert.deepEqual(ix.words, pl.words);
+    assert.notEqual(ix.words.buffer, before.buffer, 'a fresh view after the growth');
+  });
+  it('answers alignments beyond int32 arithmetic exactly (the kernel scan on the same words)', () => {
+    const ix = new IndexedBitmap(4096);
+    const pl = new PlainBitmap(4096);
+    ix.set(0, 100);
+    pl.set(0, 100);
+    for (const [mask, off] of [
+      [2 ** 31 - 1, 0],
+      [2 ** 40 - 1, 2 ** 39],
+      [2 ** 30 - 1, 17],
+      [2 ** 12 - 1, 2 ** 31],
+    ] as const) {
+      // a zero-length area is the aligned first clear bit, exactly; otherwise found or none
+      assert.equal(ix.findArea(0, 0, mask, off), pl.findArea(0, 0, mask, off));
+      for (const nr of [1, 50]) assert.equal(area(ix, 0, nr, mask, off), area(pl, 0, nr, mask, off));
+    }
+  });
+  it('takes up to MAX_INDEXED_BITS; the factory scans above it', () => {
+    assert.throws(() => new IndexedBitmap(MAX_INDEXED_BITS + 1), RangeError);
+    assert.throws(() => new IndexedBitmap(-1), RangeError);
+    assert.ok(indexedBitmapFactory(1000) instanceof IndexedBitmap);
+    assert.ok(indexedBitmapFactory(MAX_INDEXED_BITS + 32) instanceof PlainBitmap);
+  });
+});

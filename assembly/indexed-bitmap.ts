@@ -1,0 +1,804 @@
+// The indexed CMA bitmap, compiled to WebAssembly (AssemblyScript; `npm run build:wasm`).
+// src/core/indexed-bitmap.ts is its TypeScript face (one instance, one memory, per bitmap) and
+// documents the algorithm; this file is the same algorithm on raw memory. It runs as fast as the
+// JIT-compiled TypeScript once that is warm, and at that speed from the first call: a replay of a
+// 1 GiB trace does not pay V8's warm-up of the hottest code (about 80 ms of 500).
+//
+// Memory (byte offsets from __heap_base, each 64-byte aligned):
+//   T   65536 × u8   longest clear run of each 16-bit value
+//   W   nWords × u32 the bitmap words (the debugfs `bitmap`), read by the TypeScript side
+//   S   6·leaves × i32  pre, suf, max of node v at 3v, 3v+1, 3v+2 (node 1 = root, leaf of word w =
+//                    leaves + w); bits past maxno and leaves past the words count as set
+//   then, made on first use: block summaries and aligned summaries (never freed).
+//
+// All positions are bit indices < 2^31; the TypeScript side keeps larger arguments away.
+
+// ---- per-bitmap state
+let maxno: i32 = 0;
+let nWords: i32 = 0;
+let leaves: i32 = 0;
+let tailMask: i32 = 0;
+let setBits: i32 = 0;
+let updates: f64 = 0;
+let runEnd: i32 = -1;
+let T: usize = 0;
+let W: usize = 0;
+let S: usize = 0;
+let heapTop: usize = 0;
+
+// ---- policy (module-level settings of the TypeScript side, copied in by setPolicy)
+let blockSummariesOn: bool = true;
+let blockTriesPerUpdate: f64 = 6;
+let maxSummaries: i32 = 16;
+let summaryAfterTries: f64 = 20000;
+let summaryTriesPerUpdate: f64 = 16;
+
+// Static tables (zeroed data, below __heap_base; no allocator is used at all).
+/** Extra runs tried by unaligned searches, per log2(alignment) (f64 × 32). */
+const TRIES: usize = memory.data(32 * 8);
+/** Block summaries (alignment ≥ 32 bits, offset 0), by order: am over the nodes larger than a block (usize × 32, 0 = none). */
+const BLOCK_AM: usize = memory.data(32 * 4);
+/** The orders that have one, in the order they were made (i32 × 32). */
+const BLOCK_LIST: usize = memory.data(32 * 4);
+let nBlocks: i32 = 0;
+/** Aligned summaries: mask, shift and am (over every node) of each (i32 × 16 each). */
+const SM_MASK: usize = memory.data(16 * 4);
+const SM_SHIFT: usize = memory.data(16 * 4);
+const SM_AM: usize = memory.data(16 * 4);
+let nSumm: i32 = 0;
+/** Summary by log2(alignment), as index + 1 (0 = none) (i32 × 32). */
+const SUMMARY_BY_ORDER: usize = memory.data(32 * 4);
+
+@inline function tries(order: i32): f64 {
+  return load<f64>(TRIES + (<usize>order << 3));
+}
+@inline function addTries(order: i32, n: f64): void {
+  store<f64>(TRIES + (<usize>order << 3), tries(order) + n);
+}
+@inline function geti(table: usize, i: i32): i32 {
+  return load<i32>(table + (<usize>i << 2));
+}
+@inline function seti(table: usize, i: i32, v: i32): void {
+  store<i32>(table + (<usize>i << 2), v);
+}
+@inline function blockAm(order: i32): usize {
+  return <usize>load<u32>(BLOCK_AM + (<usize>order << 2));
+}
+@inline function smAm(i: i32): usize {
+  return <usize>load<u32>(SM_AM + (<usize>i << 2));
+}
+
+// ---- memory helpers
+
+@inline function wd(i: i32): i32 {
+  return load<i32>(W + (<usize>i << 2));
+}
+@inline function sg(i: i32): i32 {
+  return load<i32>(S + (<usize>i << 2));
+}
+@inline function ss(i: i32, v: i32): void {
+  store<i32>(S + (<usize>i << 2), v);
+}
+@inline function ag(am: usize, i: i32): i32 {
+  return load<i32>(am + (<usize>i << 2));
+}
+@inline function as_(am: usize, i: i32, v: i32): void {
+  store<i32>(am + (<usize>i << 2), v);
+}
+
+function alloc(bytes: usize): usize {
+  const at = (heapTop + 63) & ~(<usize>63);
+  const end = at + bytes;
+  const have = <usize>memory.size() << 16;
+  if (end > have) {
+    if (memory.grow(<i32>((end - have + 65535) >>> 16)) < 0) unreachable();
+  }
+  heapTop = end;
+  return at;
+}
+
+/** n i32 values v from ptr (v = 0 is a byte fill). */
+function fillI32(ptr: usize, v: i32, n: i32): void {
+  if (n <= 0) return;
+  if (v == 0) {
+    memory.fill(ptr, 0, <usize>n << 2);
+    return;
+  }
+  const end = ptr + (<usize>n << 2);
+  let p = ptr;
+  if (n >= 8) {
+    const vv = i32x4.splat(v);
+    for (; p + 16 <= end; p += 16) v128.store(p, vv);
+  }
+  for (; p < end; p += 4) store<i32>(p, v);
+}
+
+// ---- word arithmetic
+
+@inline function lowClear(x: i32): i32 {
+  return x == 0 ? 32 : ctz<i32>(x);
+}
+@inline function highClear(x: i32): i32 {
+  return clz<i32>(x);
+}
+function maxClear(x: i32): i32 {
+  if (x == 0) return 32;
+  if (x == -1) return 0;
+  const lo = x & 0xffff;
+  const hi = x >>> 16;
+  const a = <i32>load<u8>(T + <usize>lo);
+  const b = <i32>load<u8>(T + <usize>hi);
+  const join = (lo == 0 ? 16 : clz<i32>(lo) - 16) + (hi == 0 ? 16 : ctz<i32>(hi));
+  return max(max(a, b), join);
+}
+@inline function lowMask(n: i32): i32 {
+  return n == 0 ? 0 : <i32>(<u32>0xffffffff >>> <u32>(32 - n));
+}
+/** Lowest bit at which nr (1..32) consecutive bits of `free` are 1, or -1 (runs cut at bit 31). */
+function runStartInWord(free: i32, nr: i32): i32 {
+  let m = free;
+  let k = 1;
+  while (k < nr && m != 0) {
+    const s = min(k, nr - k);
+    m &= m >>> s;
+    k += s;
+  }
+  if (m == 0) return -1;
+  return ctz<i32>(m);
+}
+@inline function alignedFrom(x: i32, m: i32, sh: i32): i32 {
+  return ((x + sh + m) & ~m) - sh;
+}
+function leafAligned(x: i32, ws: i32, m: i32, sh: i32): i32 {
+  let best = 0;
+  for (let c = alignedFrom(ws, m, sh); c < ws + 32; c += m + 1) {
+    const k = c - ws;
+    const run = min(lowClear(x >>> k), 32 - k);
+    if (run > best) best = run;
+  }
+  return best;
+}
+@inline function eff(w: i32): i32 {
+  if (w >= nWords) return -1;
+  return w == nWords - 1 ? wd(w) | tailMask : wd(w);
+}
+
+// ---- set-up
+
+function buildTable(): void {
+  // from the 8-bit table: longest run in each half, or across the middle
+  const t8 = alloc(256);
+  for (let v = 0; v < 256; v++) {
+    let best = 0;
+    let cur = 0;
+    for (let b = 0; b < 8; b++) {
+      if ((v >>> b) & 1) cur = 0;
+      else if (++cur > best) best = cur;
+    }
+    store<u8>(t8 + <usize>v, <u8>best);
+  }
+  for (let v = 0; v < 65536; v++) {
+    const lo = v & 0xff;
+    const hi = v >>> 8;
+    const a = <i32>load<u8>(t8 + <usize>lo);
+    const b = <i32>load<u8>(t8 + <usize>hi);
+    const join = (lo == 0 ? 8 : clz<i32>(lo) - 24) + (hi == 0 ? 8 : ctz<i32>(hi));
+    store<u8>(T + <usize>v, <u8>max(max(a, b), join));
+  }
+}
+
+/** Makes the empty bitmap of n bits; returns the byte offset of its words. */
+export function init(n: i32): usize {
+  maxno = n;
+  nWords = <i32>((<u32>n + 31) >>> 5);
+  let l = 1;
+  while (l < nWords) l *= 2;
+  leaves = l;
+  tailMask = n & 31 ? ~lowMask(n & 31) : 0;
+  heapTop = __heap_base;
+  T = alloc(65536);
+  buildTable();
+  W = alloc(<usize>nWords << 2);
+  S = alloc(<usize>(6 * leaves) << 2);
+  memory.fill(W, 0, <usize>nWords << 2);
+  // all words clear: every full leaf is (32, 32, 32); the last word has the tail; leaves past
+  // the words stay (0, 0, 0)
+  fillI32(S, 0, 6 * leaves);
+  if (nWords > 1) fillI32(S + (<usize>(3 * leaves) << 2), 32, 3 * (nWords - 1));
+  if (nWords > 0) leaf(nWords - 1);
+  let h = 32;
+  for (let lvl = leaves >>> 1; lvl >= 1; lvl >>>= 1) {
+    for (let v = lvl; v < 2 * lvl; v++) combine(v, h);
+    h *= 2;
+  }
+  setBits = 0;
+  return W;
+}
+
+export function setPolicy(blocksOn: i32, blockTries: f64, maxSumm: i32, after: f64, perUpdate: f64): void {
+  blockSummariesOn = blocksOn != 0;
+  blockTriesPerUpdate = blockTries;
+  maxSummaries = min(maxSumm, 16);
+  summaryAfterTries = after;
+  summaryTriesPerUpdate = perUpdate;
+}
+
+function leaf(w: i32): void {
+  const x = eff(w);
+  const i = 3 * (leaves + w);
+  ss(i, lowClear(x));
+  ss(i + 1, highClear(x));
+  ss(i + 2, maxClear(x));
+}
+
+function combine(v: i32, h: i32): void {
+  const l = 6 * v;
+  const lp = sg(l);
+  const ls = sg(l + 1);
+  const rp = sg(l + 3);
+  const rs = sg(l + 4);
+  ss(3 * v, lp == h ? h + rp : lp);
+  ss(3 * v + 1, rs == h ? h + ls : rs);
+  ss(3 * v + 2, max(max(sg(l + 2), sg(l + 5)), ls + rp));
+}
+
+// ---- updates
+
+/** Sets (value -1) or clears (0) the bits of `mask` in word w and recomputes its leaf; Δ set bits. */
+function applyWord(w: i32, mask: i32, value: i32): i32 {
+  const p = W + (<usize>w << 2);
+  const old = load<i32>(p);
+  const nw = value == 0 ? old & ~mask : old | mask;
+  if (nw == old) return 0;
+  store<i32>(p, nw);
+  leaf(w);
+  return popcnt<i32>(nw) - popcnt<i32>(old);
+}
+
+/**
+ * Sets (value -1) or clears (0) bits [lo, hi), 0 ≤ lo < hi ≤ maxno: the words and nodes wholly
+ * inside get constants, the two edges are recomputed, and the climb stops at the first level
+ * where nothing changed. O(k + log n) for k words.
+ */
+function fill(lo: i32, hi: i32, value: i32): void {
+  updates++;
+  const w0 = lo >>> 5;
+  const w1 = (hi - 1) >>> 5;
+  let delta = 0;
+  const m0 = w0 == w1 ? lowMask(((hi - 1) & 31) + 1) & ~lowMask(lo & 31) : ~lowMask(lo & 31);
+  delta += applyWord(w0, m0, value);
+  if (w1 != w0) delta += applyWord(w1, lowMask(((hi - 1) & 31) + 1), value);
+  if (w1 - w0 > 1) {
+    // set bits before: usually none (a set) or all (a clear); a popcount only otherwise
+    let or = 0;
+    let and = -1;
+    for (let w = w0 + 1; w < w1; w++) {
+      const x = wd(w);
+      or |= x;
+      and &= x;
+    }
+    let was = 0;
+    if (or == 0) was = 0;
+    else if (and == -1) was = 32 * (w1 - w0 - 1);
+    else for (let w = w0 + 1; w < w1; w++) was += popcnt<i32>(wd(w));
+    delta += value == 0 ? -was : 32 * (w1 - w0 - 1) - was;
+    memory.fill(W + (<usize>(w0 + 1) << 2), <u8>value, <usize>(w1 - w0 - 1) << 2);
+    fillI32(S + (<usize>(3 * (leaves + w0 + 1)) << 2), value == 0 ? 32 : 0, 3 * (w1 - w0 - 1));
+  }
+  setBits += delta;
+  let a = (leaves + w0) >>> 1;
+  let b = (leaves + w1) >>> 1;
+  let h = 32;
+  let topChanged = 32;
+  let topPreSuf = 32;
+  if (a == 0) {
+    // a single word: the leaf is the root
+    for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, 0);
+    return;
+  }
+  while (true) {
+    let changed = false;
+    let edgesChanged = false;
+    let v = a;
+    while (true) {
+      const l = 6 * v;
+      const lp = sg(l);
+      const ls = sg(l + 1);
+      const rp = sg(l + 3);
+      const rs = sg(l + 4);
+      const pre = lp == h ? h + rp : lp;
+      const suf = rs == h ? h + ls : rs;
+      const mx = max(max(sg(l + 2), sg(l + 5)), ls + rp);
+      const i = 3 * v;
+      if (sg(i) != pre || sg(i + 1) != suf) {
+        ss(i, pre);
+        ss(i + 1, suf);
+        ss(i + 2, mx);
+        changed = true;
+        edgesChanged = true;
+      } else if (sg(i + 2) != mx) {
+        ss(i + 2, mx);
+        changed = true;
+      }
+      if (v == b) break;
+      v = b;
+    }
+    if (b - a > 1) {
+      fillI32(S + (<usize>(3 * (a + 1)) << 2), value == 0 ? 2 * h : 0, 3 * (b - a - 1));
+      changed = true;
+      edgesChanged = true;
+    }
+    if (changed) topChanged = 2 * h;
+    if (edgesChanged) topPreSuf = 2 * h;
+    if (!changed || a == 1) break;
+    a >>>= 1;
+    b >>>= 1;
+    h *= 2;
+  }
+  for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, topChanged);
+  for (let i = 0; i < nBlocks; i++) {
+    const order = geti(BLOCK_LIST, i);
+    if (topPreSuf >= 1 << order) fillBlock(order, w0, w1, value, topPreSuf);
+  }
+}
+
+export function set(start: i32, n: i32): void {
+  if (n > 0) fill(start, start + n, -1);
+}
+
+export function clear(start: i32, n: i32): void {
+  if (n > 0) fill(start, start + n, 0);
+}
+
+export function weight(): i32 {
+  return setBits;
+}
+
+export function longestZeroRun(): i32 {
+  return sg(5);
+}
+
+// ---- block summaries
+
+/** After fill(): only nodes larger than a block, only when some pre/suf of block size or more changed. */
+function fillBlock(order: i32, w0: i32, w1: i32, value: i32, topPreSuf: i32): void {
+  const am = blockAm(order);
+  const size = 1 << order;
+  const m = size - 1;
+  const base = 32 * leaves;
+  const k = order - 5;
+  let a = (leaves + w0) >>> (k + 1);
+  let b = (leaves + w1) >>> (k + 1);
+  let h = size;
+  let changed = false;
+  while (a >= 1 && (changed || h <= topPreSuf)) {
+    changed = false;
+    let v = a;
+    while (true) {
+      const l = 6 * v;
+      const ls = sg(l + 1);
+      const rp = sg(l + 3);
+      let best = h == size ? max(sg(l), rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
+      if (ls > 0) {
+        const lEnd = (2 * v + 1) * h - base;
+        const c = (lEnd - ls + m) & ~m;
+        if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
+      }
+      if (ag(am, v) != best) {
+        as_(am, v, best);
+        changed = true;
+      }
+      if (v == b) break;
+      v = b;
+    }
+    if (b - a > 1) {
+      fillI32(am + (<usize>(a + 1) << 2), value == 0 ? 2 * h : 0, b - a - 1);
+      changed = true;
+    }
+    a >>>= 1;
+    b >>>= 1;
+    h *= 2;
+  }
+}
+
+function blockFor(order: i32): usize {
+  let am = blockAm(order);
+  if (am != 0) return am;
+  const size = 1 << order;
+  const mask = size - 1;
+  am = alloc(<usize>((32 * leaves) / size) << 2);
+  const base = 32 * leaves;
+  let h = size;
+  for (let lvl = (16 * leaves) / size; lvl >= 1; lvl >>>= 1) {
+    for (let v = lvl; v < 2 * lvl; v++) {
+      const l = 6 * v;
+      const ls = sg(l + 1);
+      const rp = sg(l + 3);
+      let best = h == size ? max(sg(l), rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
+      if (ls > 0) {
+        const lEnd = (2 * v + 1) * h - base;
+        const c = (lEnd - ls + mask) & ~mask;
+        if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
+      }
+      as_(am, v, best);
+    }
+    h *= 2;
+  }
+  store<u32>(BLOCK_AM + (<usize>order << 2), <u32>am);
+  seti(BLOCK_LIST, nBlocks++, order);
+  return am;
+}
+
+/** First c ≥ p, a multiple of the block size, with bits [c, c + nr) clear, or -1. */
+function blockFit(p: i32, nr: i32, order: i32): i32 {
+  const am = blockAm(order);
+  const size = 1 << order;
+  const m = size - 1;
+  const base = 32 * leaves;
+  const c0 = (p + m) & ~m;
+  if (c0 >= maxno) return -1;
+  let v = (leaves + (c0 >>> 5)) >>> (order - 5);
+  let len = size;
+  const pre0 = sg(3 * v);
+  if (nr <= pre0) return c0;
+  let carry = pre0 == len ? c0 : c0 + len - sg(3 * v + 1);
+  while (true) {
+    while (v & 1) {
+      if (v == 1) return -1;
+      v >>>= 1;
+      len *= 2;
+    }
+    v++;
+    const start = v * len - base;
+    const pre = sg(3 * v);
+    const c = (carry + m) & ~m;
+    if (c + nr <= start + pre) return c;
+    if ((len == size ? pre : ag(am, v)) >= nr) break;
+    if (pre != len) carry = start + len - sg(3 * v + 1);
+  }
+  while (len > size) {
+    len >>>= 1;
+    const l = 2 * v;
+    const lStart = l * len - base;
+    const lp = sg(3 * l);
+    let c = (carry + m) & ~m;
+    if (c + nr <= lStart + lp) return c;
+    if ((len == size ? lp : ag(am, l)) >= nr) {
+      v = l;
+      continue;
+    }
+    if (lp != len) carry = lStart + len - sg(3 * l + 1);
+    v = l + 1;
+    c = (carry + m) & ~m;
+    if (c + nr <= lStart + len + sg(3 * v)) return c;
+  }
+  return v * len - base;
+}
+
+// ---- aligned summaries
+
+function fillSummary(i: i32, w0: i32, w1: i32, value: i32, topChanged: i32): void {
+  const am = smAm(i);
+  const m = geti(SM_MASK, i);
+  const sh = geti(SM_SHIFT, i);
+  const base = 32 * leaves;
+  let changed = false;
+  for (let w = w0; w <= w1; w++) {
+    const v = leaves + w;
+    let nv: i32;
+    if (w == w0 || w == w1) {
+      const x = eff(w);
+      nv = x == -1 ? 0 : leafAligned(x, w << 5, m, sh);
+    } else if (value == 0) {
+      // a clear word: from its first aligned bit to its end
+      const c = alignedFrom(w << 5, m, sh) - (w << 5);
+      nv = c < 32 ? 32 - c : 0;
+    } else nv = 0;
+    if (ag(am, v) != nv) {
+      as_(am, v, nv);
+      changed = true;
+    }
+  }
+  let a = (leaves + w0) >>> 1;
+  let b = (leaves + w1) >>> 1;
+  let h = 32;
+  while (a >= 1 && (changed || h <= topChanged)) {
+    changed = false;
+    let v = a;
+    while (true) {
+      const l = 6 * v;
+      const ls = sg(l + 1);
+      let best = max(ag(am, 2 * v), ag(am, 2 * v + 1));
+      if (ls > 0) {
+        const lEnd = (2 * v + 1) * h - base;
+        const c = alignedFrom(lEnd - ls, m, sh);
+        if (c < lEnd && lEnd - c + sg(l + 3) > best) best = lEnd - c + sg(l + 3);
+      }
+      if (ag(am, v) != best) {
+        as_(am, v, best);
+        changed = true;
+      }
+      if (v == b) break;
+      v = b;
+    }
+    if (b - a > 1) {
+      for (let u = a + 1; u < b; u++) {
+        let nv = 0;
+        if (value == 0) {
+          const start = u * 2 * h - base;
+          const c = alignedFrom(start, m, sh);
+          nv = c < start + 2 * h ? start + 2 * h - c : 0;
+        }
+        as_(am, u, nv);
+      }
+      changed = true;
+    }
+    a >>>= 1;
+    b >>>= 1;
+    h *= 2;
+  }
+}
+
+/** The summary for (mask, offset) as index + 1, or 0 (see the TypeScript side's policy). */
+function summaryFor(mask: i32, offset: i32, order: i32): i32 {
+  const sh = offset & mask;
+  const hit = geti(SUMMARY_BY_ORDER, order);
+  if (hit != 0 && geti(SM_SHIFT, hit - 1) == sh) return hit;
+  const t = tries(order);
+  const worth = summaryAfterTries < 0 || (t > summaryAfterTries && t > summaryTriesPerUpdate * updates);
+  if (nSumm == 0 && !worth) return 0;
+  for (let i = 0; i < nSumm; i++) if (geti(SM_MASK, i) == mask && geti(SM_SHIFT, i) == sh) return i + 1;
+  if (!worth) return 0;
+  // the aligned arithmetic stays in int32
+  if (nSumm >= maxSummaries || <f64>(32 * leaves) + 2 * (<f64>mask + 1) >= 2147483648.0) return 0;
+  const i = nSumm++;
+  seti(SM_MASK, i, mask);
+  seti(SM_SHIFT, i, sh);
+  store<u32>(SM_AM + (<usize>i << 2), <u32>alloc(<usize>(2 * leaves) << 2));
+  buildSummary(i);
+  if (geti(SUMMARY_BY_ORDER, order) == 0) seti(SUMMARY_BY_ORDER, order, i + 1);
+  return i + 1;
+}
+
+function buildSummary(i: i32): void {
+  const am = smAm(i);
+  const m = geti(SM_MASK, i);
+  const sh = geti(SM_SHIFT, i);
+  const base = 32 * leaves;
+  for (let w = 0; w < leaves; w++) {
+    const x = eff(w);
+    as_(am, leaves + w, x == -1 ? 0 : leafAligned(x, w << 5, m, sh));
+  }
+  let h = 32;
+  for (let lvl = leaves >>> 1; lvl >= 1; lvl >>>= 1) {
+    for (let v = lvl; v < 2 * lvl; v++) {
+      const ls = sg(6 * v + 1);
+      let best = max(ag(am, 2 * v), ag(am, 2 * v + 1));
+      if (ls > 0) {
+        const lEnd = (2 * v + 1) * h - base;
+        const c = alignedFrom(lEnd - ls, m, sh);
+        if (c < lEnd && lEnd - c + sg(6 * v + 3) > best) best = lEnd - c + sg(6 * v + 3);
+      }
+      as_(am, v, best);
+    }
+    h *= 2;
+  }
+}
+
+/** First c ≥ p with (c + sh) & mask == 0 and bits [c, c + nr) clear, or -1: the summary's descent. */
+function alignedFit(p: i32, nr: i32, i: i32): i32 {
+  const am = smAm(i);
+  const m = geti(SM_MASK, i);
+  const sh = geti(SM_SHIFT, i);
+  const step = m + 1;
+  const base = 32 * leaves;
+  let w = p >>> 5;
+  const ws = w << 5;
+  const x = eff(w) | lowMask(p & 31);
+  for (let c = alignedFrom(p, m, sh); c < ws + 32; c += step) {
+    const k = c - ws;
+    if (min(lowClear(x >>> k), 32 - k) >= nr) return c;
+  }
+  let carry = ws + 32 - highClear(x);
+  let v = leaves + w;
+  let len = 32;
+  while (true) {
+    while (v & 1) {
+      if (v == 1) return -1;
+      v >>>= 1;
+      len *= 2;
+    }
+    v++;
+    const start = v * len - base;
+    const pre = sg(3 * v);
+    const c = alignedFrom(carry, m, sh);
+    if (c + nr <= start + pre) return c;
+    if (ag(am, v) >= nr) break;
+    if (pre != len) carry = start + len - sg(3 * v + 1);
+  }
+  while (v < leaves) {
+    len >>>= 1;
+    const l = 2 * v;
+    const lStart = l * len - base;
+    const lp = sg(3 * l);
+    let c = alignedFrom(carry, m, sh);
+    if (c + nr <= lStart + lp) return c;
+    if (ag(am, l) >= nr) {
+      v = l;
+      continue;
+    }
+    if (lp != len) carry = lStart + len - sg(3 * l + 1);
+    v = l + 1;
+    c = alignedFrom(carry, m, sh);
+    if (c + nr <= lStart + len + sg(3 * v)) return c;
+  }
+  w = v - leaves;
+  const y = eff(w);
+  const ys = w << 5;
+  for (let c = alignedFrom(ys, m, sh); c < ys + 32; c += step) {
+    const k = c - ys;
+    if (min(lowClear(y >>> k), 32 - k) >= nr) return c;
+  }
+  unreachable();
+  return -1;
+}
+
+// ---- searches
+
+/**
+ * Start of the first clear run of at least nr bits (1 ≤ nr) that begins at or after p, counting
+ * only its bits ≥ p; -1 if none. p < maxno. Sets runEnd to that run's end when seen, else -1.
+ */
+function firstFit(p: i32, nr: i32): i32 {
+  const base = 32 * leaves;
+  let w = p >>> 5;
+  const x = eff(w) | lowMask(p & 31);
+  if (nr <= 32) {
+    const at = runStartInWord(~x, nr);
+    if (at >= 0) {
+      const run = at + lowClear(x >>> at);
+      runEnd = run < 32 ? (w << 5) + run : -1;
+      return (w << 5) + at;
+    }
+  }
+  let carry = highClear(x);
+  let v = leaves + w;
+  let len = 32;
+  while (true) {
+    while (v & 1) {
+      if (v == 1) return -1;
+      v >>>= 1;
+      len *= 2;
+    }
+    v++;
+    const pre = sg(3 * v);
+    if (carry + pre >= nr) {
+      runEnd = pre < len ? v * len - base + pre : -1;
+      return v * len - base - carry;
+    }
+    if (sg(3 * v + 2) >= nr) break;
+    carry = pre == len ? carry + len : sg(3 * v + 1);
+  }
+  // node v holds a clear run of ≥ nr bits that does not start with the carry: go down to it
+  while (v < leaves) {
+    len >>>= 1;
+    const l = 2 * v;
+    const lp = sg(3 * l);
+    if (carry + lp >= nr) {
+      runEnd = lp < len ? l * len - base + lp : -1;
+      return l * len - base - carry;
+    }
+    if (sg(3 * l + 2) >= nr) {
+      v = l;
+      continue;
+    }
+    carry = lp == len ? carry + len : sg(3 * l + 1);
+    v = l + 1;
+    const rp = sg(3 * v);
+    if (carry + rp >= nr) {
+      runEnd = rp < len ? v * len - base + rp : -1;
+      return v * len - base - carry;
+    }
+  }
+  w = v - leaves;
+  const y = eff(w);
+  const at = runStartInWord(~y, nr);
+  const run = at + lowClear(y >>> at);
+  runEnd = run < 32 ? (w << 5) + run : -1;
+  return (w << 5) + at;
+}
+
+/** First clear bit ≥ from, or maxno (find_next_zero_bit). */
+export function nextClear(from: i32): i32 {
+  if (from >= maxno) return maxno;
+  const at = firstFit(from, 1);
+  return at < 0 ? maxno : at;
+}
+
+/** First set bit in [from, to), or to. 0 ≤ from, to ≤ maxno (the TypeScript side clamps). */
+export function findNextSet(from: i32, to: i32): i32 {
+  if (from >= to) return to;
+  let w = from >>> 5;
+  const lastW = (to - 1) >>> 5;
+  let word = wd(w) & ~lowMask(from & 31);
+  // a few words by hand: most runs end close by
+  for (let i = 0; word == 0 && i < 4; i++) {
+    if (++w > lastW) return to;
+    word = wd(w);
+  }
+  if (word != 0) return min((w << 5) + ctz<i32>(word), to);
+  // climb to the next node that is not all clear, then go down to its first set bit
+  const base = 32 * leaves;
+  let v = leaves + w;
+  let len = 32;
+  while (true) {
+    while (v & 1) {
+      if (v == 1) return to;
+      v >>>= 1;
+      len *= 2;
+    }
+    v++;
+    if (v * len - base >= to) return to;
+    if (sg(3 * v) < len) break;
+  }
+  while (v < leaves) {
+    len >>>= 1;
+    v = sg(6 * v) < len ? 2 * v : 2 * v + 1;
+  }
+  w = v - leaves;
+  const x = eff(w);
+  return min((w << 5) + ctz<i32>(x), to);
+}
+
+/**
+ * bitmap_find_next_zero_area_off for 1 ≤ nr ≤ maxno, 0 ≤ start ≤ maxno, 0 ≤ mask, offset < 2^30
+ * (the TypeScript side handles the rest): the first c ≥ start with (c + offset) & mask == 0 and
+ * bits [c, c + nr) clear, else maxno + nr.
+ */
+export function findArea(start: i32, nr: i32, alignMask: i32, alignOffset: i32): i32 {
+  if (nr > sg(5)) return maxno + nr;
+  let order = -1;
+  if (alignMask > 0 && start < maxno) {
+    order = 31 - clz<i32>(alignMask + 1);
+    if (order >= 5 && (alignOffset & alignMask) == 0 && alignMask + 1 <= 16 * leaves && blockSummariesOn) {
+      let have = blockAm(order) != 0;
+      if (!have) {
+        const t = tries(order);
+        if (summaryAfterTries < 0 || (t > summaryAfterTries && t > blockTriesPerUpdate * updates)) {
+          blockFor(order);
+          have = true;
+        }
+      }
+      if (have) {
+        if (ag(blockAm(order), 1) < nr) return maxno + nr;
+        const c = blockFit(start, nr, order);
+        return c < 0 ? maxno + nr : c;
+      }
+    } else {
+      const sm = summaryFor(alignMask, alignOffset, order);
+      if (sm != 0) {
+        if (ag(smAm(sm - 1), 1) < nr) return maxno + nr;
+        const c = alignedFit(start, nr, sm - 1);
+        return c < 0 ? maxno + nr : c;
+      }
+    }
+  }
+  let p = start;
+  let tried = 0;
+  while (p < maxno) {
+    const x = firstFit(p, nr);
+    if (x < 0) break;
+    if (++tried == 4 && order >= 0) addTries(order, 4);
+    else if (tried > 4 && order >= 0) addTries(order, 1);
+    // in 64 bits: x + offset + mask may pass 2^31
+    const c = <i32>(((<i64>x + alignOffset + alignMask) & ~(<i64>alignMask)) - alignOffset);
+    if (c == x) return c;
+    const end = <i64>c + nr;
+    if (end > maxno) break;
+    let re = runEnd;
+    if (re < 0) re = findNextSet(x + nr, <i32>end);
+    if (re >= <i32>end) return c;
+    p = re + 1;
+  }
+  return maxno + nr;
+}
