@@ -29,6 +29,14 @@
 // offset; if c + nr ≤ b it is the answer, otherwise no aligned index of that run fits and the
 // search resumes past b. Runs shorter than nr are never visited, which is what the kernel's scan
 // spends its time on.
+//
+// When an alignment's searches keep trying runs that are long enough but misaligned (a
+// fragmented 64 GiB area), a summary is made for it: per node, the longest clear stretch that
+// starts at an aligned bit inside it, so the descent goes straight to the first aligned fit. For
+// alignments of 32 bits or more with offset 0 the aligned bits are the starts of the tree's nodes
+// of that size, and the summary (a "block summary") is kept only above them. A summary costs
+// about one more tree update per set/clear, so one is made only once its alignment's extra tries
+// outnumber the updates it would slow down (the policy's numbers are below, with test hooks).
 
 import { alignUp, bitmapFindNextZeroAreaOff, bitsToWords } from './bitmap.ts';
 import { type CmaBitmap, type CmaBitmapFactory, PlainBitmap } from './cma-bitmap.ts';

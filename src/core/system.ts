@@ -18,7 +18,7 @@ import type { PointerOptions, TaskContext } from './trace.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
 import { TraceBuffer, tracefsRoot } from './tracefs.ts';
 import type { DirNode, FileNode, OpenFile, VfsNode } from './vfs.ts';
-import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY } from './vfs.ts';
+import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY, text } from './vfs.ts';
 
 /** Options of an emulated system. */
 export interface SystemOptions {
@@ -53,14 +53,12 @@ interface Handle {
   readonly flags: number;
 }
 
-const decoder = new TextDecoder();
-
 /** A whole file's bytes; `text` decodes them on demand. */
 class FileContents {
   readonly ok = true as const;
   constructor(readonly data: Uint8Array) {}
   get text(): string {
-    return decoder.decode(this.data);
+    return text(this.data);
   }
 }
 

@@ -71,9 +71,30 @@ export function bytes(text: string): Uint8Array {
   return out;
 }
 
-/** simple_read_from_buffer: the bytes of `buf` at [pos, pos+length). */
+const dec = new TextDecoder();
+
+/** UTF-8 text of bytes (short ASCII without the decoder, which costs more than a `used` read). */
+export function text(data: Uint8Array): string {
+  if (data.length > 64) return dec.decode(data);
+  let out = '';
+  for (let k = 0; k < data.length; k++) {
+    const c = data[k]!;
+    if (c > 0x7f) return dec.decode(data);
+    out += String.fromCharCode(c);
+  }
+  return out;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * simple_read_from_buffer: the bytes of `buf` at [pos, pos+length). A whole-buffer read returns
+ * `buf` itself and EOF a shared empty array (a subarray costs more than the rest of a `used`
+ * read); callers only read what they get.
+ */
 export function readFromBuffer(buf: Uint8Array, pos: number, length: number): Result<{ data: Uint8Array }> {
-  if (pos >= buf.length) return { ok: true, data: new Uint8Array(0) };
+  if (pos >= buf.length) return { ok: true, data: NO_BYTES };
+  if (pos === 0 && length >= buf.length) return { ok: true, data: buf };
   return { ok: true, data: buf.subarray(pos, Math.min(buf.length, pos + length)) };
 }
 

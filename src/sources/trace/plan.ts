@@ -5,7 +5,7 @@
 import type { AreaSpec } from '../../core/cma.ts';
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
-import { plainBitmapFactory } from '../../core/cma-bitmap.ts';
+import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
 import type { AnnotatedArea, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from './events.ts';
 import type { TraceSource } from './input.ts';
@@ -104,6 +104,7 @@ export interface PlanOptions {
    * 'skip' (ignored).
    */
   failed?: FailedPolicy;
+  /** Bitmap implementation (default: the index; plainBitmapFactory is the kernel's own scan). */
   bitmapFactory?: CmaBitmapFactory;
 }
 
@@ -232,7 +233,7 @@ export function simulateSequence(
   basePfn: number,
   orderPerBit: number,
   maxno: number,
-  factory: CmaBitmapFactory = plainBitmapFactory,
+  factory: CmaBitmapFactory = indexedBitmapFactory,
   stopAfter = Number.POSITIVE_INFINITY,
 ): SimulationResult & { bitmap: ReturnType<CmaBitmapFactory> } {
   const bitmap = factory(maxno);
@@ -326,7 +327,7 @@ export function planOrderPerBit(
   seq: WorkloadSequence,
   basePfn: number,
   orderPerBit: number,
-  factory: CmaBitmapFactory = plainBitmapFactory,
+  factory: CmaBitmapFactory = indexedBitmapFactory,
 ): PlanChoice | null {
   let replays = 0;
   const passes = (bits: number): boolean => {
@@ -406,7 +407,7 @@ export async function planTrace(
     areaSource = 'inferred';
   }
   const opbs = opts.orderPerBits ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const factory = opts.bitmapFactory ?? plainBitmapFactory;
+  const factory = opts.bitmapFactory ?? indexedBitmapFactory;
   const areas: AreaPlan[] = [];
   for (const spec of specs) {
     const seq = seqs.get(spec.name) ?? newSeq(spec.name);

@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import type { AreaSpec } from '../../core/cma.ts';
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
-import { plainBitmapFactory } from '../../core/cma-bitmap.ts';
-import { IndexedBitmap } from '../../core/indexed-bitmap.ts';
+import { IndexedBitmap, indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { AnnotatedArea, MalformedLine, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START, EVENT_NAMES } from './events.ts';
@@ -218,7 +217,7 @@ export interface ReplayOptions {
    * 512 pages, order_per_bit 0; mismatches are then expected).
    */
   areas?: readonly (ReplayAreaSpec | AreaSpec)[] | 'auto' | 'infer';
-  /** Bitmap implementation (default: the kernel's plain scan). */
+  /** Bitmap implementation (default: the index; plainBitmapFactory is the kernel's own scan). */
   bitmapFactory?: CmaBitmapFactory;
   /** After a mismatch, follow the trace (default true) or keep our own placement. */
   resync?: boolean;
@@ -497,7 +496,7 @@ export class TraceReplayer {
     areaSource: ReplayResult['areaSource'],
     private readonly opts: ReplayOptions = {},
   ) {
-    const factory = opts.bitmapFactory ?? plainBitmapFactory;
+    const factory = opts.bitmapFactory ?? indexedBitmapFactory;
     this.resync = opts.resync ?? true;
     this.table = opts.allocations ?? true;
     this.maxKept = opts.maxKept ?? 1000;
