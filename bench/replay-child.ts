@@ -36,9 +36,12 @@ function vmHwmKb(): number {
   return m ? Number(m[1]) : -1;
 }
 
-/** ns per call of fn, over enough calls to take ~50 ms. */
+/** ns per call of fn in steady state: ~20 ms of untimed calls first, then enough to take ~50 ms. */
 function timeCalls(fn: () => number): { nsPerCall: number; calls: number; value: number } {
   let sink = 0;
+  const warm = process.hrtime.bigint() + 20_000_000n;
+  while (process.hrtime.bigint() < warm) for (let i = 0; i < 64; i++) sink += fn();
+  sink = 0;
   let calls = 0;
   let batch = 1;
   const t0 = process.hrtime.bigint();
