@@ -69,6 +69,24 @@ export interface TraceEvent {
   comm(): string;
 }
 
+/** The fields only some eras set: counts ≥ 2^53, 6.12's errorno, 7.x's and Android's counters. */
+export type RareFields = Pick<
+  TraceEvent,
+  'countBig' | 'errorno' | 'availableCount' | 'totalCount' | 'nrMigrated' | 'errIso' | 'errMig' | 'errTest'
+>;
+
+/** Sets the rare fields of an event to "absent" (what a 6.1 line carries). */
+export function clearRareFields(ev: RareFields): void {
+  ev.countBig = null;
+  ev.errorno = null;
+  ev.availableCount = -1;
+  ev.totalCount = -1;
+  ev.nrMigrated = 0;
+  ev.errIso = 0;
+  ev.errMig = 0;
+  ev.errTest = 0;
+}
+
 /** An area described by a `# cma_area:` annotation line (gen-trace --annotate). */
 export interface AnnotatedArea {
   readonly name: string;

@@ -1,7 +1,7 @@
 // What parse-worker.ts sends to parallel.ts: event batches of F numbers per event.
 
 import type { MessagePort } from 'node:worker_threads';
-import type { AnnotatedArea, MalformedLine, TraceEvent } from './events.ts';
+import type { AnnotatedArea, MalformedLine, RareFields, TraceEvent } from './events.ts';
 import type { ParseStats } from './parse.ts';
 
 /**
@@ -16,11 +16,7 @@ export const COMM_BYTES = 16;
 export const BATCH_EVENTS = 8192;
 
 /** The rarely set fields of an event (7.x, 6.12, Android, counts ≥ 2^53). */
-export interface BatchExtra
-  extends Pick<
-    TraceEvent,
-    'countBig' | 'errorno' | 'availableCount' | 'totalCount' | 'nrMigrated' | 'errIso' | 'errMig' | 'errTest'
-  > {
+export interface BatchExtra extends RareFields {
   /** The comm when it is longer than COMM_BYTES. */
   comm: string | null;
 }

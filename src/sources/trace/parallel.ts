@@ -7,7 +7,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
-import { EV_START } from './events.ts';
+import { clearRareFields, EV_START } from './events.ts';
 import {
   BATCH_EVENTS,
   BatchEncoder,
@@ -133,14 +133,7 @@ class BatchDecoder {
         if (e.comm !== null) ev.commText = e.comm;
         this.dirty = true;
       } else if (this.dirty) {
-        ev.countBig = null;
-        ev.errorno = null;
-        ev.availableCount = -1;
-        ev.totalCount = -1;
-        ev.nrMigrated = 0;
-        ev.errIso = 0;
-        ev.errMig = 0;
-        ev.errTest = 0;
+        clearRareFields(ev);
         this.dirty = false;
       }
       onEvent(ev);

@@ -9,7 +9,7 @@
 // (`name=cma0\n` splits every event of that area over two lines) is rejoined.
 
 import type { AnnotatedArea, MalformedLine, TraceEvent, TraceEventKind } from './events.ts';
-import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
+import { clearRareFields, EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
 
 /** What the parser saw besides events. */
 export interface ParseStats {
@@ -529,17 +529,10 @@ export class TraceLineParser implements TraceEvent {
     this.commStart = cs;
     this.commEnd = s + 16;
     this.count = count;
-    this.countBig = null;
     this.align = align;
     this.pfn = pfn;
     this.hasPage = hasPage;
-    this.errorno = null;
-    this.availableCount = -1;
-    this.totalCount = -1;
-    this.nrMigrated = 0;
-    this.errIso = 0;
-    this.errMig = 0;
-    this.errTest = 0;
+    clearRareFields(this);
     this.name = this.lastName;
     this.fastEvent = true;
     st.events++;
@@ -680,17 +673,10 @@ export class TraceLineParser implements TraceEvent {
     this.buf = buf;
     this.commStart = cs;
     this.commEnd = k;
-    this.countBig = null;
     this.align = -1;
     this.pfn = Number.NaN;
     this.hasPage = false;
-    this.errorno = null;
-    this.availableCount = -1;
-    this.totalCount = -1;
-    this.nrMigrated = 0;
-    this.errIso = 0;
-    this.errMig = 0;
-    this.errTest = 0;
+    clearRareFields(this);
     this.name = '';
     let seen = 0;
     let p = evEnd + 1;
