@@ -358,6 +358,27 @@ export function longestZeroRun(): i32 {
   return sg(5);
 }
 
+// ---- summaries (block and general)
+
+/**
+ * A summary's value of internal node v (children of h bits each): the longest clear stretch that
+ * starts at an aligned bit inside v, from the children's values and the run across their border.
+ * For a block summary (size = the block's bits) the children of block size are blocks, whose
+ * value is their free prefix; a general summary has size 0.
+ */
+@inline function summaryNode(am: usize, v: i32, h: i32, m: i32, sh: i32, size: i32): i32 {
+  const l = 6 * v;
+  const ls = sg(l + 1);
+  const rp = sg(l + 3);
+  let best = h == size ? max(sg(l), rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
+  if (ls > 0) {
+    const lEnd = (2 * v + 1) * h - 32 * leaves;
+    const c = alignedFrom(lEnd - ls, m, sh);
+    if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
+  }
+  return best;
+}
+
 // ---- block summaries
 
 /** After fill(): only nodes larger than a block, only when some pre/suf of block size or more changed. */
@@ -365,7 +386,6 @@ function fillBlock(order: i32, w0: i32, w1: i32, value: i32, topPreSuf: i32): vo
   const am = blockAm(order);
   const size = 1 << order;
   const m = size - 1;
-  const base = 32 * leaves;
   const k = order - 5;
   let a = (leaves + w0) >>> (k + 1);
   let b = (leaves + w1) >>> (k + 1);
@@ -375,15 +395,7 @@ function fillBlock(order: i32, w0: i32, w1: i32, value: i32, topPreSuf: i32): vo
     changed = false;
     let v = a;
     while (true) {
-      const l = 6 * v;
-      const ls = sg(l + 1);
-      const rp = sg(l + 3);
-      let best = h == size ? max(sg(l), rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
-      if (ls > 0) {
-        const lEnd = (2 * v + 1) * h - base;
-        const c = (lEnd - ls + m) & ~m;
-        if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
-      }
+      const best = summaryNode(am, v, h, m, 0, size);
       if (ag(am, v) != best) {
         as_(am, v, best);
         changed = true;
@@ -407,72 +419,14 @@ function blockFor(order: i32): usize {
   const size = 1 << order;
   const mask = size - 1;
   am = alloc(<usize>((32 * leaves) / size) << 2);
-  const base = 32 * leaves;
   let h = size;
   for (let lvl = (16 * leaves) / size; lvl >= 1; lvl >>>= 1) {
-    for (let v = lvl; v < 2 * lvl; v++) {
-      const l = 6 * v;
-      const ls = sg(l + 1);
-      const rp = sg(l + 3);
-      let best = h == size ? max(sg(l), rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
-      if (ls > 0) {
-        const lEnd = (2 * v + 1) * h - base;
-        const c = (lEnd - ls + mask) & ~mask;
-        if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
-      }
-      as_(am, v, best);
-    }
+    for (let v = lvl; v < 2 * lvl; v++) as_(am, v, summaryNode(am, v, h, mask, 0, size));
     h *= 2;
   }
   store<u32>(BLOCK_AM + (<usize>order << 2), <u32>am);
   seti(BLOCK_LIST, nBlocks++, order);
   return am;
-}
-
-/** First c ≥ p, a multiple of the block size, with bits [c, c + nr) clear, or -1. */
-function blockFit(p: i32, nr: i32, order: i32): i32 {
-  const am = blockAm(order);
-  const size = 1 << order;
-  const m = size - 1;
-  const base = 32 * leaves;
-  const c0 = (p + m) & ~m;
-  if (c0 >= maxno) return -1;
-  let v = (leaves + (c0 >>> 5)) >>> (order - 5);
-  let len = size;
-  const pre0 = sg(3 * v);
-  if (nr <= pre0) return c0;
-  let carry = pre0 == len ? c0 : c0 + len - sg(3 * v + 1);
-  while (true) {
-    while (v & 1) {
-      if (v == 1) return -1;
-      v >>>= 1;
-      len *= 2;
-    }
-    v++;
-    const start = v * len - base;
-    const pre = sg(3 * v);
-    const c = (carry + m) & ~m;
-    if (c + nr <= start + pre) return c;
-    if ((len == size ? pre : ag(am, v)) >= nr) break;
-    if (pre != len) carry = start + len - sg(3 * v + 1);
-  }
-  while (len > size) {
-    len >>>= 1;
-    const l = 2 * v;
-    const lStart = l * len - base;
-    const lp = sg(3 * l);
-    let c = (carry + m) & ~m;
-    if (c + nr <= lStart + lp) return c;
-    if ((len == size ? lp : ag(am, l)) >= nr) {
-      v = l;
-      continue;
-    }
-    if (lp != len) carry = lStart + len - sg(3 * l + 1);
-    v = l + 1;
-    c = (carry + m) & ~m;
-    if (c + nr <= lStart + len + sg(3 * v)) return c;
-  }
-  return v * len - base;
 }
 
 // ---- aligned summaries
@@ -506,14 +460,7 @@ function fillSummary(i: i32, w0: i32, w1: i32, value: i32, topChanged: i32): voi
     changed = false;
     let v = a;
     while (true) {
-      const l = 6 * v;
-      const ls = sg(l + 1);
-      let best = max(ag(am, 2 * v), ag(am, 2 * v + 1));
-      if (ls > 0) {
-        const lEnd = (2 * v + 1) * h - base;
-        const c = alignedFrom(lEnd - ls, m, sh);
-        if (c < lEnd && lEnd - c + sg(l + 3) > best) best = lEnd - c + sg(l + 3);
-      }
+      const best = summaryNode(am, v, h, m, sh, 0);
       if (ag(am, v) != best) {
         as_(am, v, best);
         changed = true;
@@ -564,44 +511,57 @@ function buildSummary(i: i32): void {
   const am = smAm(i);
   const m = geti(SM_MASK, i);
   const sh = geti(SM_SHIFT, i);
-  const base = 32 * leaves;
   for (let w = 0; w < leaves; w++) {
     const x = eff(w);
     as_(am, leaves + w, x == -1 ? 0 : leafAligned(x, w << 5, m, sh));
   }
   let h = 32;
   for (let lvl = leaves >>> 1; lvl >= 1; lvl >>>= 1) {
-    for (let v = lvl; v < 2 * lvl; v++) {
-      const ls = sg(6 * v + 1);
-      let best = max(ag(am, 2 * v), ag(am, 2 * v + 1));
-      if (ls > 0) {
-        const lEnd = (2 * v + 1) * h - base;
-        const c = alignedFrom(lEnd - ls, m, sh);
-        if (c < lEnd && lEnd - c + sg(6 * v + 3) > best) best = lEnd - c + sg(6 * v + 3);
-      }
-      as_(am, v, best);
-    }
+    for (let v = lvl; v < 2 * lvl; v++) as_(am, v, summaryNode(am, v, h, m, sh, 0));
     h *= 2;
   }
 }
 
-/** First c ≥ p with (c + sh) & mask == 0 and bits [c, c + nr) clear, or -1: the summary's descent. */
-function alignedFit(p: i32, nr: i32, i: i32): i32 {
-  const am = smAm(i);
-  const m = geti(SM_MASK, i);
-  const sh = geti(SM_SHIFT, i);
-  const step = m + 1;
-  const base = 32 * leaves;
-  let w = p >>> 5;
-  const ws = w << 5;
-  const x = eff(w) | lowMask(p & 31);
-  for (let c = alignedFrom(p, m, sh); c < ws + 32; c += step) {
+/** First aligned c in word x (bit 0 = bit ws) from `from` on, step `step`, with nr clear bits in the word; or -1. */
+function wordFit(x: i32, ws: i32, from: i32, step: i32, nr: i32): i32 {
+  for (let c = from; c < ws + 32; c += step) {
     const k = c - ws;
     if (min(lowClear(x >>> k), 32 - k) >= nr) return c;
   }
-  let carry = ws + 32 - highClear(x);
-  let v = leaves + w;
-  let len = 32;
+  return -1;
+}
+
+/**
+ * A summary's descent: the first c ≥ p with (c + sh) & m == 0 and bits [c, c + nr) clear, or -1.
+ * `carry` is where the clear run that reaches the current node began (bits < p count as set); its
+ * first aligned bit is the only candidate that run offers. A general summary (size 0) has `am`
+ * on every node and starts and ends inside words; a block summary (size = the block's bits,
+ * sh = 0) has `am` only above the blocks, whose aligned stretch is their free prefix, and its
+ * answer is the start of a block.
+ */
+function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32 {
+  const base = 32 * leaves;
+  let v: i32;
+  let len: i32;
+  let carry: i32;
+  if (size > 0) {
+    const c0 = (p + m) & ~m;
+    if (c0 >= maxno) return -1;
+    v = (leaves + (c0 >>> 5)) >>> (ctz<i32>(size) - 5);
+    len = size;
+    const pre0 = sg(3 * v);
+    if (nr <= pre0) return c0;
+    carry = pre0 == len ? c0 : c0 + len - sg(3 * v + 1);
+  } else {
+    const w = p >>> 5;
+    const ws = w << 5;
+    const x = eff(w) | lowMask(p & 31);
+    const c = wordFit(x, ws, alignedFrom(p, m, sh), m + 1, nr);
+    if (c >= 0) return c;
+    carry = ws + 32 - highClear(x);
+    v = leaves + w;
+    len = 32;
+  }
   while (true) {
     while (v & 1) {
       if (v == 1) return -1;
@@ -613,17 +573,19 @@ function alignedFit(p: i32, nr: i32, i: i32): i32 {
     const pre = sg(3 * v);
     const c = alignedFrom(carry, m, sh);
     if (c + nr <= start + pre) return c;
-    if (ag(am, v) >= nr) break;
+    if ((len == size ? pre : ag(am, v)) >= nr) break;
     if (pre != len) carry = start + len - sg(3 * v + 1);
   }
-  while (v < leaves) {
+  // node v holds an aligned fit that does not start with the carry: go down to it
+  const bottom = size > 0 ? size : 32;
+  while (len > bottom) {
     len >>>= 1;
     const l = 2 * v;
     const lStart = l * len - base;
     const lp = sg(3 * l);
     let c = alignedFrom(carry, m, sh);
     if (c + nr <= lStart + lp) return c;
-    if (ag(am, l) >= nr) {
+    if ((len == size ? lp : ag(am, l)) >= nr) {
       v = l;
       continue;
     }
@@ -632,15 +594,11 @@ function alignedFit(p: i32, nr: i32, i: i32): i32 {
     c = alignedFrom(carry, m, sh);
     if (c + nr <= lStart + len + sg(3 * v)) return c;
   }
-  w = v - leaves;
-  const y = eff(w);
-  const ys = w << 5;
-  for (let c = alignedFrom(ys, m, sh); c < ys + 32; c += step) {
-    const k = c - ys;
-    if (min(lowClear(y >>> k), 32 - k) >= nr) return c;
-  }
-  unreachable();
-  return -1;
+  if (size > 0) return v * len - base;
+  const w = v - leaves;
+  const c = wordFit(eff(w), w << 5, alignedFrom(w << 5, m, sh), m + 1, nr);
+  if (c < 0) unreachable(); // the summary said this word holds one
+  return c;
 }
 
 // ---- searches
@@ -771,14 +729,15 @@ export function findArea(start: i32, nr: i32, alignMask: i32, alignOffset: i32):
       }
       if (have) {
         if (ag(blockAm(order), 1) < nr) return maxno + nr;
-        const c = blockFit(start, nr, order);
+        const c = summaryFit(start, nr, blockAm(order), alignMask, 0, 1 << order);
         return c < 0 ? maxno + nr : c;
       }
     } else {
       const sm = summaryFor(alignMask, alignOffset, order);
       if (sm != 0) {
         if (ag(smAm(sm - 1), 1) < nr) return maxno + nr;
-        const c = alignedFit(start, nr, sm - 1);
+        const i = sm - 1;
+        const c = summaryFit(start, nr, smAm(i), geti(SM_MASK, i), geti(SM_SHIFT, i), 0);
         return c < 0 ? maxno + nr : c;
       }
     }
