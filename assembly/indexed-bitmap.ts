@@ -149,6 +149,12 @@ function runStartInWord(free: i32, nr: i32): i32 {
 @inline function alignedFrom(x: i32, m: i32, sh: i32): i32 {
   return ((x + sh + m) & ~m) - sh;
 }
+/** A summary value of an all-clear node [start, start + len): from its first aligned bit to its end. */
+@inline function uniformAligned(start: i32, len: i32, m: i32, sh: i32): i32 {
+  const c = alignedFrom(start, m, sh);
+  return c < start + len ? start + len - c : 0;
+}
+
 function leafAligned(x: i32, ws: i32, m: i32, sh: i32): i32 {
   let best = 0;
   for (let c = alignedFrom(ws, m, sh); c < ws + 32; c += m + 1) {
@@ -381,21 +387,28 @@ export function longestZeroRun(): i32 {
 
 // ---- block summaries
 
-/** After fill(): only nodes larger than a block, only when some pre/suf of block size or more changed. */
-function fillBlock(order: i32, w0: i32, w1: i32, value: i32, topPreSuf: i32): void {
-  const am = blockAm(order);
-  const size = 1 << order;
-  const m = size - 1;
-  const k = order - 5;
-  let a = (leaves + w0) >>> (k + 1);
-  let b = (leaves + w1) >>> (k + 1);
-  let h = size;
-  let changed = false;
-  while (a >= 1 && (changed || h <= topPreSuf)) {
+/**
+ * After fill(): recomputes a summary's nodes on the paths of a and b (their children are h bits
+ * each) upwards, and makes the nodes between them uniform (all clear: an aligned stretch to their
+ * end; all set: 0), for as long as anything changes and at least up to nodes of `top` bits.
+ */
+function climbSummary(
+  am: usize,
+  m: i32,
+  sh: i32,
+  size: i32,
+  a: i32,
+  b: i32,
+  h: i32,
+  value: i32,
+  top: i32,
+  changed: bool,
+): void {
+  while (a >= 1 && (changed || h <= top)) {
     changed = false;
     let v = a;
     while (true) {
-      const best = summaryNode(am, v, h, m, 0, size);
+      const best = summaryNode(am, v, h, m, sh, size);
       if (ag(am, v) != best) {
         as_(am, v, best);
         changed = true;
@@ -404,13 +417,26 @@ function fillBlock(order: i32, w0: i32, w1: i32, value: i32, topPreSuf: i32): vo
       v = b;
     }
     if (b - a > 1) {
-      fillI32(am + (<usize>(a + 1) << 2), value == 0 ? 2 * h : 0, b - a - 1);
+      // a block summary's nodes start at aligned bits: an all-clear one's stretch is all of it
+      if (size > 0) fillI32(am + (<usize>(a + 1) << 2), value == 0 ? 2 * h : 0, b - a - 1);
+      else
+        for (let u = a + 1; u < b; u++)
+          as_(am, u, value == 0 ? uniformAligned(u * 2 * h - 32 * leaves, 2 * h, m, sh) : 0);
       changed = true;
     }
     a >>>= 1;
     b >>>= 1;
     h *= 2;
   }
+}
+
+/** After fill(): only nodes larger than a block, only when some pre/suf of block size or more changed. */
+function fillBlock(order: i32, w0: i32, w1: i32, value: i32, topPreSuf: i32): void {
+  const size = 1 << order;
+  const k = order - 5;
+  const a = (leaves + w0) >>> (k + 1);
+  const b = (leaves + w1) >>> (k + 1);
+  climbSummary(blockAm(order), size - 1, 0, size, a, b, size, value, topPreSuf, false);
 }
 
 function blockFor(order: i32): usize {
@@ -435,7 +461,6 @@ function fillSummary(i: i32, w0: i32, w1: i32, value: i32, topChanged: i32): voi
   const am = smAm(i);
   const m = geti(SM_MASK, i);
   const sh = geti(SM_SHIFT, i);
-  const base = 32 * leaves;
   let changed = false;
   for (let w = w0; w <= w1; w++) {
     const v = leaves + w;
@@ -453,37 +478,7 @@ function fillSummary(i: i32, w0: i32, w1: i32, value: i32, topChanged: i32): voi
       changed = true;
     }
   }
-  let a = (leaves + w0) >>> 1;
-  let b = (leaves + w1) >>> 1;
-  let h = 32;
-  while (a >= 1 && (changed || h <= topChanged)) {
-    changed = false;
-    let v = a;
-    while (true) {
-      const best = summaryNode(am, v, h, m, sh, 0);
-      if (ag(am, v) != best) {
-        as_(am, v, best);
-        changed = true;
-      }
-      if (v == b) break;
-      v = b;
-    }
-    if (b - a > 1) {
-      for (let u = a + 1; u < b; u++) {
-        let nv = 0;
-        if (value == 0) {
-          const start = u * 2 * h - base;
-          const c = alignedFrom(start, m, sh);
-          nv = c < start + 2 * h ? start + 2 * h - c : 0;
-        }
-        as_(am, u, nv);
-      }
-      changed = true;
-    }
-    a >>>= 1;
-    b >>>= 1;
-    h *= 2;
-  }
+  climbSummary(am, m, sh, 0, (leaves + w0) >>> 1, (leaves + w1) >>> 1, 32, value, topChanged, changed);
 }
 
 /** The summary for (mask, offset) as index + 1, or 0 (see the TypeScript side's policy). */
