@@ -468,7 +468,16 @@ export class TraceLineParser implements TraceEvent {
       const vs = p;
       // %p: hex digits; NULL is all '0' (a "0x" or "(null)" form goes through isNullPointer)
       let nonZero = 0;
-      for (c = buf[p]!; c !== SP && c !== NL && p < vs + 40; c = buf[++p]!) nonZero |= c ^ 48;
+      const y0 = dv.getInt32(vs, true);
+      const y1 = dv.getInt32(vs + 4, true);
+      const y2 = dv.getInt32(vs + 8, true);
+      const y3 = dv.getInt32(vs + 12, true);
+      if (buf[vs + 16] === SP && !(hasSpOrNl(y0) || hasSpOrNl(y1) || hasSpOrNl(y2) || hasSpOrNl(y3))) {
+        // the usual 16 characters and a space, four bytes at a time
+        nonZero = (y0 ^ ZEROS4) | (y1 ^ ZEROS4) | (y2 ^ ZEROS4) | (y3 ^ ZEROS4);
+        p = vs + 16;
+        c = SP;
+      } else for (c = buf[p]!; c !== SP && c !== NL && p < vs + 40; c = buf[++p]!) nonZero |= c ^ 48;
       if (c !== SP || p === vs) return -1;
       hasPage = buf[vs] === LPAREN || buf[vs + 1] === 120 ? !isNullPointer(buf, vs, p) : nonZero !== 0;
       p++;
@@ -924,6 +933,16 @@ export class TraceLineParser implements TraceEvent {
     if (this.stats.malformedLines.length < this.maxKept) this.stats.malformedLines.push(m);
     this.opts.onMalformed?.(m);
   }
+}
+
+/** '0000' as a little-endian int32. */
+const ZEROS4 = 0x30303030;
+
+/** Whether any of the four bytes of x is a space or a '\n' (SWAR zero-byte test; exact). */
+function hasSpOrNl(x: number): boolean {
+  const a = x ^ 0x20202020;
+  const b = x ^ 0x0a0a0a0a;
+  return ((((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b)) & 0x80808080) !== 0;
 }
 
 function isNullPointer(buf: Uint8Array, s: number, e: number): boolean {
