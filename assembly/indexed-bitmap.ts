@@ -97,10 +97,11 @@ function alloc(bytes: usize): usize {
   return at;
 }
 
-/** n i32 values v from ptr (v = 0 is a byte fill). */
+/** n i32 values v from ptr (128-bit stores; a long run of zeros is a memory.fill). */
 function fillI32(ptr: usize, v: i32, n: i32): void {
   if (n <= 0) return;
-  if (v == 0) {
+  if (v == 0 && n >= 32) {
+    // long runs of zeros: the engine's memset (a call: not worth it for a few values)
     memory.fill(ptr, 0, <usize>n << 2);
     return;
   }
@@ -288,7 +289,7 @@ function fill(lo: i32, hi: i32, value: i32): void {
     else if (and == -1) was = 32 * (w1 - w0 - 1);
     else for (let w = w0 + 1; w < w1; w++) was += popcnt<i32>(wd(w));
     delta += value == 0 ? -was : 32 * (w1 - w0 - 1) - was;
-    memory.fill(W + (<usize>(w0 + 1) << 2), <u8>value, <usize>(w1 - w0 - 1) << 2);
+    fillI32(W + (<usize>(w0 + 1) << 2), value, w1 - w0 - 1);
     fillI32(S + (<usize>(3 * (leaves + w0 + 1)) << 2), value == 0 ? 32 : 0, 3 * (w1 - w0 - 1));
   }
   setBits += delta;
