@@ -438,18 +438,24 @@ export class TraceLineParser implements TraceEvent {
       if (buf[p + 4] !== 48 || buf[p + 5] !== 120) return -1;
       p += 6;
       const hs = p;
-      pfn = 0;
-      for (;;) {
-        c = buf[p]!;
-        if (p - hs > 16) return -1;
-        if (c >= 48 && c <= 57) pfn = pfn * 16 + c - 48;
-        else if (c >= 97 && c <= 102) pfn = pfn * 16 + c - 87;
-        else break;
-        p++;
-      }
+      // the digits first, then their value: up to 7 digits in int32 arithmetic, longer ones in a
+      // loop of their own (one int32 loop that meets 0xffffffffffffffff deoptimizes the parser)
+      for (c = buf[p]!; ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) && p - hs <= 16; c = buf[++p]!);
       const hl = p - hs;
-      if (hl === 0 || c !== SP) return -1;
-      if (hl > 13) {
+      if (hl === 0 || hl > 16 || c !== SP) return -1;
+      if (hl <= 7) {
+        pfn = 0;
+        for (let k = hs; k < p; k++) {
+          const d = buf[k]!;
+          pfn = (pfn << 4) | (d <= 57 ? d - 48 : d - 87);
+        }
+      } else if (hl <= 13) {
+        pfn = 0;
+        for (let k = hs; k < p; k++) {
+          const d = buf[k]!;
+          pfn = pfn * 16 + (d <= 57 ? d - 48 : d - 87);
+        }
+      } else {
         if (hl !== 16) return -1;
         for (let k = hs; k < p; k++) if (buf[k] !== 102) return -1;
         pfn = -1;
@@ -942,7 +948,8 @@ const ZEROS4 = 0x30303030;
 function hasSpOrNl(x: number): boolean {
   const a = x ^ 0x20202020;
   const b = x ^ 0x0a0a0a0a;
-  return ((((a - 0x01010101) & ~a) | ((b - 0x01010101) & ~b)) & 0x80808080) !== 0;
+  // (| 0: int32 arithmetic throughout; a subtraction that leaves int32 would deoptimize the caller)
+  return (((((a - 0x01010101) | 0) & ~a) | (((b - 0x01010101) | 0) & ~b)) & 0x80808080) !== 0;
 }
 
 function isNullPointer(buf: Uint8Array, s: number, e: number): boolean {
