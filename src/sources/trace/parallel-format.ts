@@ -5,8 +5,8 @@ import type { AnnotatedArea, MalformedLine, RareFields, TraceEvent } from './eve
 import type { ParseStats } from './parse.ts';
 
 /**
- * Numbers per event: kind, line, pid, cpu, ts, name id, comm length (its bytes are at
- * COMM_BYTES × event in the batch's comm bytes; -1: the comm is in the event's extra), count,
+ * Numbers per event: kind, line, pid, cpu, ts, name id, comm length (its bytes end at
+ * COMM_BYTES × (event + 1) in the batch's comm bytes; -1: the comm is in the event's extra), count,
  * align, pfn, hasPage, extra index (-1: none).
  */
 export const F = 12;
@@ -70,6 +70,7 @@ export interface RecycledBuffers {
 export class BatchEncoder {
   private f64: Float64Array;
   private comm: Uint8Array;
+  private commView: DataView;
   private n = 0;
   private cap: number;
   private names: string[] = [];
@@ -88,6 +89,7 @@ export class BatchEncoder {
   ) {
     this.cap = Math.min(firstCap, BATCH_EVENTS);
     [this.f64, this.comm] = this.buffers();
+    this.commView = new DataView(this.comm.buffer);
   }
 
   private buffers(): [Float64Array, Uint8Array] {
@@ -99,7 +101,7 @@ export class BatchEncoder {
 
   /** Appends the parser's current event. */
   event(
-    ev: TraceEvent & { copyComm(out: Uint8Array, at: number, max: number): number; fastEvent: boolean },
+    ev: TraceEvent & { copyComm(out: Uint8Array, outView: DataView, at: number): number; fastEvent: boolean },
   ): void {
     const f64 = this.f64;
     const n = this.n;
@@ -121,7 +123,7 @@ export class BatchEncoder {
       this.lastNameId = ni;
     }
     f64[o + 5] = this.lastNameId;
-    const cl = ev.copyComm(this.comm, n * COMM_BYTES, COMM_BYTES);
+    const cl = ev.copyComm(this.comm, this.commView, n * COMM_BYTES);
     f64[o + 6] = cl;
     f64[o + 7] = ev.count;
     f64[o + 8] = ev.align;
@@ -176,5 +178,6 @@ export class BatchEncoder {
     this.extras = [];
     this.emit(msg);
     [this.f64, this.comm] = this.buffers();
+    this.commView = new DataView(this.comm.buffer);
   }
 }

@@ -113,8 +113,9 @@ class BatchDecoder {
       ev.cpu = f[o + 3]!;
       ev.ts = f[o + 4]!;
       ev.name = names[f[o + 5]!]!;
-      ev.commAt = i * COMM_BYTES;
       ev.commLen = f[o + 6]!;
+      // right-aligned in its COMM_BYTES
+      ev.commAt = (i + 1) * COMM_BYTES - ev.commLen;
       ev.count = f[o + 7]!;
       ev.align = f[o + 8]!;
       ev.pfn = f[o + 9]!;

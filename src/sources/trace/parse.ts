@@ -162,15 +162,28 @@ export class TraceLineParser implements TraceEvent {
   }
   private readonly commCache = new Map<number, { bytes: Uint8Array; text: string }>();
   /**
-   * Copies the task name's bytes (of the current event, inside the callback) to out[at..] and
-   * returns their number, or -1 (nothing copied) when there are more than `max`.
+   * Copies the task name's bytes (of the current event, inside the callback) to the end of
+   * out[at, at + 16) and returns their number, or -1 (nothing copied) when there are more than
+   * 16. `outView` is a DataView of `out`'s memory.
    */
-  copyComm(out: Uint8Array, at: number, max: number): number {
-    const s = this.commStart;
-    const n = this.commEnd - s;
-    if (n > max) return -1;
+  copyComm(out: Uint8Array, outView: DataView, at: number): number {
+    const e = this.commEnd;
+    const n = e - this.commStart;
+    if (this.fastEvent) {
+      // the fast path's comm field is the line's first 16 bytes ("%16s", right-aligned): four
+      // words, spaces and all
+      const dv = this.dv;
+      outView.setInt32(at, dv.getInt32(e - 16, true), true);
+      outView.setInt32(at + 4, dv.getInt32(e - 12, true), true);
+      outView.setInt32(at + 8, dv.getInt32(e - 8, true), true);
+      outView.setInt32(at + 12, dv.getInt32(e - 4, true), true);
+      return n;
+    }
+    if (n > 16) return -1;
     const buf = this.buf;
-    for (let q = 0; q < n; q++) out[at + q] = buf[s + q]!;
+    const s = this.commStart;
+    const to = at + 16 - n;
+    for (let q = 0; q < n; q++) out[to + q] = buf[s + q]!;
     return n;
   }
 
