@@ -3,7 +3,6 @@
 
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createServer } from '../../http/server.ts';
 import type { ServeSource } from '../../http/source.ts';
 import { systemSource } from '../../http/source.ts';
 import { directorySource, SourceSetupError, snapshotSystem } from '../../http/tree-source.ts';
@@ -87,6 +86,8 @@ export function registerServe(program: Command): void {
       throw e;
     }
     const loopback = flags.host === '127.0.0.1' || flags.host === 'localhost' || flags.host === '::1';
+    // loaded here: fastify takes ~90 ms to load, which every other command would pay
+    const { createServer } = await import('../../http/server.ts');
     const { app, token } = await createServer(source, {
       ...(flags.token !== undefined ? { token: flags.token } : {}),
       loopbackHostsOnly: loopback,
