@@ -17,6 +17,8 @@
 let maxno: i32 = 0;
 let nWords: i32 = 0;
 let leaves: i32 = 0;
+/** log2(leaves): the root is this many levels above the leaves. */
+let levels: i32 = 0;
 let tailMask: i32 = 0;
 let setBits: i32 = 0;
 let updates: f64 = 0;
@@ -170,6 +172,17 @@ function leafAligned(x: i32, ws: i32, m: i32, sh: i32): i32 {
   return w == nWords - 1 ? wd(w) | tailMask : wd(w);
 }
 
+/** The node just right of v's subtree (up past right children, then across), or 0 at the right edge. */
+@inline function nextRight(v: i32): i32 {
+  const u = v >>> ctz<i32>(~v);
+  return u == 0 ? 0 : u + 1;
+}
+
+/** Bits under node v. */
+@inline function nodeLen(v: i32): i32 {
+  return 32 << (levels - 31 + clz<i32>(v));
+}
+
 // ---- set-up
 
 function buildTable(): void {
@@ -201,6 +214,7 @@ export function init(n: i32): usize {
   let l = 1;
   while (l < nWords) l *= 2;
   leaves = l;
+  levels = 31 - clz<i32>(l);
   tailMask = n & 31 ? ~lowMask(n & 31) : 0;
   heapTop = __heap_base;
   T = alloc(65536);
@@ -559,12 +573,9 @@ function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32
     len = 32;
   }
   while (true) {
-    while (v & 1) {
-      if (v == 1) return -1;
-      v >>>= 1;
-      len *= 2;
-    }
-    v++;
+    v = nextRight(v);
+    if (v == 0) return -1;
+    len = nodeLen(v);
     const start = v * len - base;
     const pre = sg(3 * v);
     const c = alignedFrom(carry, m, sh);
@@ -619,12 +630,9 @@ function firstFit(p: i32, nr: i32): i32 {
   let v = leaves + w;
   let len = 32;
   while (true) {
-    while (v & 1) {
-      if (v == 1) return -1;
-      v >>>= 1;
-      len *= 2;
-    }
-    v++;
+    v = nextRight(v);
+    if (v == 0) return -1;
+    len = nodeLen(v);
     const pre = sg(3 * v);
     if (carry + pre >= nr) {
       runEnd = pre < len ? v * len - base + pre : -1;
@@ -686,12 +694,9 @@ export function findNextSet(from: i32, to: i32): i32 {
   let v = leaves + w;
   let len = 32;
   while (true) {
-    while (v & 1) {
-      if (v == 1) return to;
-      v >>>= 1;
-      len *= 2;
-    }
-    v++;
+    v = nextRight(v);
+    if (v == 0) return to;
+    len = nodeLen(v);
     if (v * len - base >= to) return to;
     if (sg(3 * v) < len) break;
   }
