@@ -68,6 +68,22 @@ export function bitmapWeight(map: Words, nbits: number): number {
   return sum;
 }
 
+/** Set bits in [start, start + n) of a word array (bitmap_weight of a range). */
+export function bitmapWeightRange(map: Words, start: number, n: number): number {
+  let c = 0;
+  let b = start;
+  const end = start + n;
+  while (b < end) {
+    const lo = b & 31;
+    const len = Math.min(32 - lo, end - b);
+    let word = map[b >>> 5]! >>> lo;
+    if (len < 32) word &= (1 << len) - 1;
+    c += popcount32(word);
+    b += len;
+  }
+  return c;
+}
+
 /** find_next_bit: first set bit ≥ `offset` and < `size`, or `size` if none. */
 export function findNextBit(map: Words, size: number, offset: number): number {
   if (offset >= size) return size;

@@ -8,6 +8,7 @@ import {
   bitmapFindNextZeroAreaOff,
   bitmapSet,
   bitmapWeight,
+  bitmapWeightRange,
   bitsToWords,
   findLastBitIn,
   findNextBit,
@@ -54,6 +55,12 @@ describe('bitmap operations', () => {
           for (let k = a; k < a + n; k++) bits[k] = o.kind === 'set';
         }
         assert.equal(bitmapWeight(map, size), bits.filter(Boolean).length);
+        for (let from = 0; from < size; from += 5)
+          for (const len of [0, 1, 31, 32, 33, 70, size - from]) {
+            const n = Math.min(len, size - from);
+            const want = bits.slice(from, from + n).filter(Boolean).length;
+            assert.equal(bitmapWeightRange(map, from, n), want, `weight of [${from}, ${from + n})`);
+          }
         for (let from = 0; from <= size; from += 7) {
           const ns = bits.indexOf(true, from);
           const nz = bits.indexOf(false, from);

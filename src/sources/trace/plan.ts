@@ -2,10 +2,11 @@
 // find, per order_per_bit, the smallest area (in bitmap granules) on which OUR allocator (the
 // kernel's first fit, placements recomputed, not taken from the trace) never fails.
 
+import { bitmapWeightRange } from '../../core/bitmap.ts';
 import type { AreaSpec } from '../../core/cma.ts';
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
-import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
+import { IndexedBitmap, indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
 import type { AnnotatedArea, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from './events.ts';
 import type { TraceSource } from './input.ts';
@@ -218,12 +219,6 @@ export interface SimulationResult {
   minFreeOp: number;
 }
 
-function countSet(words: Uint32Array, start: number, n: number): number {
-  let c = 0;
-  for (let b = start; b < start + n; b++) if ((words[b >>> 5]! >>> (b & 31)) & 1) c++;
-  return c;
-}
-
 /**
  * Runs a sequence on an empty area of `maxno` bits (base `basePfn`, `orderPerBit`) with the
  * kernel's first fit. Stops at the first failure, or after op `stopAfter` (for inspection).
@@ -237,6 +232,7 @@ export function simulateSequence(
   stopAfter = Number.POSITIVE_INFINITY,
 ): SimulationResult & { bitmap: ReturnType<CmaBitmapFactory> } {
   const bitmap = factory(maxno);
+  const counted = bitmap instanceof IndexedBitmap;
   const unit = 2 ** orderPerBit;
   const placeBit = new Float64Array(seq.allocs).fill(-1);
   const placeBits = new Float64Array(seq.allocs);
@@ -285,9 +281,10 @@ export function simulateSequence(
       const from = p + Math.floor(seq.arg[i]! / unit);
       const end = Math.min(p + placeBits[id]!, from + Math.floor((seq.pages[i]! + unit - 1) / unit));
       if (end > from) {
-        const was = countSet(bitmap.words, from, end - from);
+        // the index counts its set bits: what the clear removed, without a popcount of the range
+        const before = counted ? bitmap.weight() : bitmapWeightRange(bitmap.words, from, end - from);
         bitmap.clear(from, end - from);
-        used -= was;
+        used -= counted ? before - bitmap.weight() : before;
       }
     }
   }

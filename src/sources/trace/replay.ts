@@ -6,6 +6,7 @@
 // two ranges, `count > available_count` stops the search, `used` counts exact pages.
 
 import { createHash } from 'node:crypto';
+import { bitmapWeightRange } from '../../core/bitmap.ts';
 import type { AreaSpec } from '../../core/cma.ts';
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
@@ -390,26 +391,6 @@ class PidTable<T> {
   }
 }
 
-/** Popcount of bits [start, start+n) of a u32 word array. */
-function countSet(words: Uint32Array, start: number, n: number): number {
-  let c = 0;
-  let b = start;
-  const end = start + n;
-  while (b < end) {
-    const w = b >>> 5;
-    const lo = b & 31;
-    const hi = Math.min(32, lo + (end - b));
-    let word = words[w]! >>> lo;
-    if (hi - lo < 32) word &= (1 << (hi - lo)) - 1;
-    word >>>= 0;
-    word -= (word >>> 1) & 0x55555555;
-    word = (word & 0x33333333) + ((word >>> 2) & 0x33333333);
-    c += (((word + (word >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-    b += hi - lo;
-  }
-  return c;
-}
-
 /**
  * The replay engine. Feed it events (from TraceLineParser) with `event(ev)`, then call
  * `finish(stats)`. Use replayTrace() unless you drive the parser yourself.
@@ -651,7 +632,7 @@ export class TraceReplayer {
 
   private setBits(a: AreaState, bit: number, n: number, fresh: boolean): void {
     if (n <= 0) return;
-    if (!fresh) a.usedBits -= countSet(a.bitmap.words, bit, n);
+    if (!fresh) a.usedBits -= bitmapWeightRange(a.bitmap.words, bit, n);
     a.bitmap.set(bit, n);
     a.usedBits += n;
     if (a.usedBits > a.peakUsedBits) a.peakUsedBits = a.usedBits;
@@ -668,7 +649,7 @@ export class TraceReplayer {
       a.usedBits -= was;
       return was;
     }
-    const was = countSet(bm.words, bit, n);
+    const was = bitmapWeightRange(bm.words, bit, n);
     bm.clear(bit, n);
     a.usedBits -= was;
     return was;
@@ -1037,7 +1018,7 @@ export class TraceReplayer {
 
   private setBitsR(a: AreaState, r: RangeState, bit: number, n: number, fresh: boolean): void {
     if (n <= 0) return;
-    if (!fresh) a.usedBits -= countSet(r.bitmap.words, bit, n);
+    if (!fresh) a.usedBits -= bitmapWeightRange(r.bitmap.words, bit, n);
     r.bitmap.set(bit, n);
     a.usedBits += n;
     if (a.usedBits > a.peakUsedBits) a.peakUsedBits = a.usedBits;
@@ -1045,7 +1026,7 @@ export class TraceReplayer {
 
   private clearBitsR(a: AreaState, r: RangeState, bit: number, n: number): number {
     if (n <= 0) return 0;
-    const was = countSet(r.bitmap.words, bit, n);
+    const was = bitmapWeightRange(r.bitmap.words, bit, n);
     r.bitmap.clear(bit, n);
     a.usedBits -= was;
     return was;
