@@ -233,6 +233,8 @@ export function simulateSequence(
 ): SimulationResult & { bitmap: ReturnType<CmaBitmapFactory> } {
   const bitmap = factory(maxno);
   const counted = bitmap instanceof IndexedBitmap;
+  const masks = new Float64Array(64).fill(-1);
+  const offsets = new Float64Array(64);
   const unit = 2 ** orderPerBit;
   const placeBit = new Float64Array(seq.allocs).fill(-1);
   const placeBits = new Float64Array(seq.allocs);
@@ -251,12 +253,17 @@ export function simulateSequence(
           : Math.floor((pages + unit - 1) / unit);
       if (bits > maxno) return { failedAt: i, peakUsedBits: peak, minFreeBits: minFree, minFreeOp, bitmap };
       const align = seq.arg[i]!;
-      const bit = bitmap.findArea(
-        0,
-        bits,
-        cmaBitmapAlignedMask(orderPerBit, align),
-        cmaBitmapAlignedOffset(basePfn, orderPerBit, align),
-      );
+      // mask and offset per alignment order, computed once per simulation
+      let mask = align < 64 ? masks[align]! : -1;
+      if (mask < 0) {
+        mask = cmaBitmapAlignedMask(orderPerBit, align);
+        if (align < 64) {
+          masks[align] = mask;
+          offsets[align] = cmaBitmapAlignedOffset(basePfn, orderPerBit, align);
+        }
+      }
+      const offset = align < 64 ? offsets[align]! : cmaBitmapAlignedOffset(basePfn, orderPerBit, align);
+      const bit = bitmap.findArea(0, bits, mask, offset);
       if (bit >= maxno) return { failedAt: i, peakUsedBits: peak, minFreeBits: minFree, minFreeOp, bitmap };
       if (bits > 0) bitmap.set(bit, bits);
       used += bits;
