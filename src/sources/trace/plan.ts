@@ -334,9 +334,14 @@ export function planOrderPerBit(
   factory: CmaBitmapFactory = indexedBitmapFactory,
 ): PlanChoice | null {
   let replays = 0;
+  /** The last size that passed, and its run (the final answer's run: not replayed again). */
+  let passed: { bits: number; run: ReturnType<typeof simulateSequence> } | null = null;
   const passes = (bits: number): boolean => {
     replays++;
-    return simulateSequence(seq, basePfn, orderPerBit, bits, factory).failedAt < 0;
+    const run = simulateSequence(seq, basePfn, orderPerBit, bits, factory);
+    if (run.failedAt >= 0) return false;
+    passed = { bits, run };
+    return true;
   };
   const demand = peakDemandBits(seq, orderPerBit);
   if (demand >= MAX_BITS) return null;
@@ -355,7 +360,9 @@ export function planOrderPerBit(
   }
   if (demand === 0) hi = 0;
   const unit = 2 ** orderPerBit;
-  const run = simulateSequence(seq, basePfn, orderPerBit, hi, factory);
+  const last = passed as { bits: number; run: ReturnType<typeof simulateSequence> } | null;
+  const reuse = last !== null && last.bits === hi;
+  const run = reuse ? last.run : simulateSequence(seq, basePfn, orderPerBit, hi, factory);
   let maxchunkAtWorst = hi * unit;
   let worstLine = 0;
   if (run.minFreeOp >= 0) {
@@ -372,7 +379,7 @@ export function planOrderPerBit(
     headroomPages: run.minFreeBits * unit,
     maxchunkAtWorst,
     worstLine,
-    replays: replays + 1,
+    replays: replays + (reuse ? 0 : 1),
   };
 }
 
