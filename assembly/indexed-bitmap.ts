@@ -279,9 +279,9 @@ function applyWord(w: i32, mask: i32, value: i32): i32 {
 /**
  * Sets (value -1) or clears (0) bits [lo, hi), 0 ≤ lo < hi ≤ maxno: the words and nodes wholly
  * inside get constants, the two edges are recomputed, and the climb stops at the first level
- * where nothing changed. O(k + log n) for k words.
+ * where nothing changed. O(k + log n) for k words. Returns the change in set bits.
  */
-function fill(lo: i32, hi: i32, value: i32): void {
+function fill(lo: i32, hi: i32, value: i32): i32 {
   updates++;
   const w0 = lo >>> 5;
   const w1 = (hi - 1) >>> 5;
@@ -315,7 +315,7 @@ function fill(lo: i32, hi: i32, value: i32): void {
   if (a == 0) {
     // a single word: the leaf is the root
     for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, 0);
-    return;
+    return delta;
   }
   while (true) {
     let changed = false;
@@ -361,14 +361,17 @@ function fill(lo: i32, hi: i32, value: i32): void {
     const order = geti(BLOCK_LIST, i);
     if (topPreSuf >= 1 << order) fillBlock(order, w0, w1, value, topPreSuf);
   }
+  return delta;
 }
 
-export function set(start: i32, n: i32): void {
-  if (n > 0) fill(start, start + n, -1);
+/** Sets bits [start, start + n) (inside the bitmap); returns how many were clear. */
+export function set(start: i32, n: i32): i32 {
+  return n > 0 ? fill(start, start + n, -1) : 0;
 }
 
-export function clear(start: i32, n: i32): void {
-  if (n > 0) fill(start, start + n, 0);
+/** Clears bits [start, start + n) (inside the bitmap); returns how many were set. */
+export function clear(start: i32, n: i32): i32 {
+  return n > 0 ? -fill(start, start + n, 0) : 0;
 }
 
 export function weight(): i32 {

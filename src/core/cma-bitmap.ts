@@ -5,6 +5,7 @@ import {
   bitmapFindNextZeroAreaOff,
   bitmapSet,
   bitmapWeight,
+  bitmapWeightRange,
   bitsToWords,
   findNextBit,
   longestZeroRun,
@@ -21,10 +22,10 @@ export interface CmaBitmap {
   readonly words: Uint32Array;
   /** bitmap_find_next_zero_area_off over [0, maxno); a value ≥ maxno means none. */
   findArea(start: number, nr: number, alignMask: number, alignOffset: number): number;
-  /** bitmap_set. */
-  set(start: number, nbits: number): void;
-  /** bitmap_clear. */
-  clear(start: number, nbits: number): void;
+  /** bitmap_set; returns how many of the bits were clear before (the rise of weight()). */
+  set(start: number, nbits: number): number;
+  /** bitmap_clear; returns how many of the bits were set before (the fall of weight()). */
+  clear(start: number, nbits: number): number;
   /** Set bits (bitmap_weight). */
   weight(): number;
   /** Longest run of clear bits, in bits. */
@@ -45,11 +46,22 @@ export class PlainBitmap implements CmaBitmap {
   findArea(start: number, nr: number, alignMask: number, alignOffset: number): number {
     return bitmapFindNextZeroAreaOff(this.words, this.maxno, start, nr, alignMask, alignOffset);
   }
-  set(start: number, nbits: number): void {
+  set(start: number, nbits: number): number {
+    const [lo, n] = this.inside(start, nbits);
+    const was = bitmapWeightRange(this.words, lo, n);
     bitmapSet(this.words, start, nbits);
+    return n - was;
   }
-  clear(start: number, nbits: number): void {
+  clear(start: number, nbits: number): number {
+    const [lo, n] = this.inside(start, nbits);
+    const was = bitmapWeightRange(this.words, lo, n);
     bitmapClear(this.words, start, nbits);
+    return was;
+  }
+  /** [start, start + nbits) cut to the bitmap, as [start, length]. */
+  private inside(start: number, nbits: number): [number, number] {
+    const lo = Math.max(start, 0);
+    return [lo, Math.max(0, Math.min(start + nbits, this.maxno) - lo)];
   }
   weight(): number {
     return bitmapWeight(this.words, this.maxno);

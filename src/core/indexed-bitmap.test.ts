@@ -72,8 +72,11 @@ function step(ix: IndexedBitmap, pl: PlainBitmap, op: Op): void {
     case 'clear': {
       if (at >= maxno) return;
       const len = Math.min(op.len, maxno - at);
-      ix[op.kind](at, len);
-      pl[op.kind](at, len);
+      const before = pl.weight();
+      const changed = ix[op.kind](at, len);
+      // both return how many bits changed: the weight's rise (set) or fall (clear)
+      assert.equal(pl[op.kind](at, len), changed, `${op.kind}(${at}, ${len}) changed bits`);
+      assert.equal(Math.abs(pl.weight() - before), changed);
       assertSameState(ix, pl, `${op.kind}(${at}, ${len})`);
       return;
     }

@@ -53,8 +53,8 @@ interface IndexExports {
     after: number,
     perUpdate: number,
   ): void;
-  set(start: number, n: number): void;
-  clear(start: number, n: number): void;
+  set(start: number, n: number): number;
+  clear(start: number, n: number): number;
   weight(): number;
   longestZeroRun(): number;
   nextClear(from: number): number;
@@ -158,22 +158,20 @@ export class IndexedBitmap implements CmaBitmap {
     this.policy = policyVersion;
   }
 
-  set(start: number, nbits: number): void {
-    if (start >= 0 && nbits > 0 && start + nbits <= this.maxno) this.x.set(start, nbits);
-    else {
-      const lo = Math.max(start, 0);
-      const hi = Math.min(start + nbits, this.maxno);
-      if (nbits > 0 && hi > lo) this.x.set(lo, hi - lo);
-    }
+  set(start: number, nbits: number): number {
+    return this.fill(start, nbits, true);
   }
 
-  clear(start: number, nbits: number): void {
-    if (start >= 0 && nbits > 0 && start + nbits <= this.maxno) this.x.clear(start, nbits);
-    else {
-      const lo = Math.max(start, 0);
-      const hi = Math.min(start + nbits, this.maxno);
-      if (nbits > 0 && hi > lo) this.x.clear(lo, hi - lo);
-    }
+  clear(start: number, nbits: number): number {
+    return this.fill(start, nbits, false);
+  }
+
+  /** set() or clear() of [start, start + nbits) cut to the bitmap; the bits that changed. */
+  private fill(start: number, nbits: number, set: boolean): number {
+    const lo = Math.max(start, 0);
+    const n = Math.min(start + nbits, this.maxno) - lo;
+    if (!(n > 0)) return 0;
+    return set ? this.x.set(lo, n) : this.x.clear(lo, n);
   }
 
   weight(): number {

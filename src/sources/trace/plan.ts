@@ -2,11 +2,10 @@
 // find, per order_per_bit, the smallest area (in bitmap granules) on which OUR allocator (the
 // kernel's first fit, placements recomputed, not taken from the trace) never fails.
 
-import { bitmapWeightRange } from '../../core/bitmap.ts';
 import type { AreaSpec } from '../../core/cma.ts';
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
-import { IndexedBitmap, indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
+import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
 import type { AnnotatedArea, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from './events.ts';
 import type { TraceSource } from './input.ts';
@@ -232,7 +231,6 @@ export function simulateSequence(
   stopAfter = Number.POSITIVE_INFINITY,
 ): SimulationResult & { bitmap: ReturnType<CmaBitmapFactory> } {
   const bitmap = factory(maxno);
-  const counted = bitmap instanceof IndexedBitmap;
   const masks = new Float64Array(64).fill(-1);
   const offsets = new Float64Array(64);
   const unit = 2 ** orderPerBit;
@@ -287,12 +285,7 @@ export function simulateSequence(
       if (p < 0) continue;
       const from = p + Math.floor(seq.arg[i]! / unit);
       const end = Math.min(p + placeBits[id]!, from + Math.floor((seq.pages[i]! + unit - 1) / unit));
-      if (end > from) {
-        // the index counts its set bits: what the clear removed, without a popcount of the range
-        const before = counted ? bitmap.weight() : bitmapWeightRange(bitmap.words, from, end - from);
-        bitmap.clear(from, end - from);
-        used -= counted ? before - bitmap.weight() : before;
-      }
+      if (end > from) used -= bitmap.clear(from, end - from);
     }
   }
   return { failedAt: -1, peakUsedBits: peak, minFreeBits: minFree, minFreeOp, bitmap };

@@ -6,11 +6,10 @@
 // two ranges, `count > available_count` stops the search, `used` counts exact pages.
 
 import { createHash } from 'node:crypto';
-import { bitmapWeightRange } from '../../core/bitmap.ts';
 import type { AreaSpec } from '../../core/cma.ts';
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
-import { IndexedBitmap, indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
+import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { AnnotatedArea, MalformedLine, TraceEvent } from './events.ts';
 import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START, EVENT_NAMES } from './events.ts';
@@ -266,8 +265,6 @@ interface AreaState {
   unit: number;
   maxno: number;
   bitmap: CmaBitmap;
-  /** bitmap.weight() is a kept count (IndexedBitmap), not a scan. */
-  countedWeight: boolean;
   usedBits: number;
   peakUsedBits: number;
   masks: Float64Array;
@@ -509,7 +506,6 @@ export class TraceReplayer {
         unit: 2 ** opb,
         maxno,
         bitmap: ranges[0]!.bitmap,
-        countedWeight: ranges[0]!.bitmap instanceof IndexedBitmap,
         usedBits: 0,
         peakUsedBits: 0,
         masks: new Float64Array(64).fill(-1),
@@ -630,27 +626,15 @@ export class TraceReplayer {
     return Math.floor((ev.count + a.unit - 1) / a.unit);
   }
 
-  private setBits(a: AreaState, bit: number, n: number, fresh: boolean): void {
+  private setBits(a: AreaState, bit: number, n: number): void {
     if (n <= 0) return;
-    if (!fresh) a.usedBits -= bitmapWeightRange(a.bitmap.words, bit, n);
-    a.bitmap.set(bit, n);
-    a.usedBits += n;
+    a.usedBits += a.bitmap.set(bit, n);
     if (a.usedBits > a.peakUsedBits) a.peakUsedBits = a.usedBits;
   }
 
   private clearBits(a: AreaState, bit: number, n: number): number {
     if (n <= 0) return 0;
-    const bm = a.bitmap;
-    if (a.countedWeight) {
-      // the index counts its set bits: what the clear removed, without a popcount of the range
-      const before = bm.weight();
-      bm.clear(bit, n);
-      const was = before - bm.weight();
-      a.usedBits -= was;
-      return was;
-    }
-    const was = bitmapWeightRange(bm.words, bit, n);
-    bm.clear(bit, n);
+    const was = a.bitmap.clear(bit, n);
     a.usedBits -= was;
     return was;
   }
@@ -686,7 +670,7 @@ export class TraceReplayer {
   private search(a: AreaState, p: Pending, start: number): number {
     const bit = a.bitmap.findArea(start, p.bits, p.mask, p.offset);
     if (bit >= a.maxno) return -1;
-    this.setBits(a, bit, p.bits, true);
+    this.setBits(a, bit, p.bits);
     return bit;
   }
 
@@ -807,7 +791,7 @@ export class TraceReplayer {
           if (p.held >= 0) this.clearBits(a, p.held, p.bits);
           const tb = this.bitOfPfn(a, ev.pfn);
           if (tb < 0) this.anomaly(ev, 'allocated pfn outside the area');
-          else this.setBits(a, tb, Math.min(p.bits, a.maxno - tb), false);
+          else this.setBits(a, tb, Math.min(p.bits, a.maxno - tb));
         }
       }
       a.r.allocsOk++;
@@ -968,7 +952,7 @@ export class TraceReplayer {
         if (this.resync) {
           if (p.held >= 0) this.clearBits(a, p.held, p.bits);
           const tb = this.bitOfPfn(a, ev.pfn);
-          if (tb >= 0) this.setBits(a, tb, Math.min(p.bits, a.maxno - tb), false);
+          if (tb >= 0) this.setBits(a, tb, Math.min(p.bits, a.maxno - tb));
         }
       }
       a.r.allocsOk++;
@@ -1016,18 +1000,15 @@ export class TraceReplayer {
     return null;
   }
 
-  private setBitsR(a: AreaState, r: RangeState, bit: number, n: number, fresh: boolean): void {
+  private setBitsR(a: AreaState, r: RangeState, bit: number, n: number): void {
     if (n <= 0) return;
-    if (!fresh) a.usedBits -= bitmapWeightRange(r.bitmap.words, bit, n);
-    r.bitmap.set(bit, n);
-    a.usedBits += n;
+    a.usedBits += r.bitmap.set(bit, n);
     if (a.usedBits > a.peakUsedBits) a.peakUsedBits = a.usedBits;
   }
 
   private clearBitsR(a: AreaState, r: RangeState, bit: number, n: number): number {
     if (n <= 0) return 0;
-    const was = bitmapWeightRange(r.bitmap.words, bit, n);
-    r.bitmap.clear(bit, n);
+    const was = r.bitmap.clear(bit, n);
     a.usedBits -= was;
     return was;
   }
@@ -1058,7 +1039,7 @@ export class TraceReplayer {
       }
       const bit = r.bitmap.findArea(start, p.bits, p.mask, offset);
       if (bit >= r.maxno) continue;
-      this.setBitsR(a, r, bit, p.bits, true);
+      this.setBitsR(a, r, bit, p.bits);
       this.take(a, p.pages);
       p.rng = r;
       p.held = bit;
@@ -1167,7 +1148,7 @@ export class TraceReplayer {
           if (r === null) this.anomaly(ev, 'allocated pfn outside the area');
           else {
             const tb = Math.floor((ev.pfn - r.base) / a.unit);
-            this.setBitsR(a, r, tb, Math.min(p.bits, r.maxno - tb), false);
+            this.setBitsR(a, r, tb, Math.min(p.bits, r.maxno - tb));
             this.take(a, p.pages);
           }
         }
