@@ -69,6 +69,32 @@ export interface TraceEvent {
   comm(): string;
 }
 
+const utf8 = new TextDecoder('utf-8');
+
+/**
+ * Task names decoded once per pid: the bytes are compared, so a pid reused by another task
+ * decodes anew (the events' comm() is called for failures and allocation records).
+ */
+export class CommCache {
+  private readonly byPid = new Map<number, { bytes: Uint8Array; text: string }>();
+
+  /** The text of bytes [s, s + n) of buf, the comm of `pid`. */
+  text(pid: number, buf: Uint8Array, s: number, n: number): string {
+    const hit = this.byPid.get(pid);
+    if (hit !== undefined && hit.bytes.length === n) {
+      let q = 0;
+      while (q < n && buf[s + q] === hit.bytes[q]) q++;
+      if (q === n) return hit.text;
+    }
+    // a copy (Buffer#slice would alias: the buffer is reused for later lines)
+    const bytes = Uint8Array.prototype.slice.call(buf, s, s + n);
+    const text = utf8.decode(bytes);
+    if (this.byPid.size > 65536) this.byPid.clear();
+    this.byPid.set(pid, { bytes, text });
+    return text;
+  }
+}
+
 /** The fields only some eras set: counts ≥ 2^53, 6.12's errorno, 7.x's and Android's counters. */
 export type RareFields = Pick<
   TraceEvent,

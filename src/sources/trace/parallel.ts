@@ -7,7 +7,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
-import { clearRareFields, EV_START } from './events.ts';
+import { CommCache, clearRareFields, EV_START } from './events.ts';
 import {
   BATCH_EVENTS,
   BatchEncoder,
@@ -47,8 +47,6 @@ export function parallelParseAvailable(): boolean {
   return workerScript() !== null;
 }
 
-const decoder = new TextDecoder('utf-8');
-
 /** The event handed to onEvent, refilled from each batch record. */
 class BatchEvent implements TraceEvent {
   kind: TraceEventKind = EV_START;
@@ -74,24 +72,11 @@ class BatchEvent implements TraceEvent {
   commAt = 0;
   commLen = 0;
   commText = '';
-  /** Decoded comms by pid (bytes compared: a pid reused by another task decodes anew). */
-  private readonly cache = new Map<number, { bytes: Uint8Array; text: string }>();
+  private readonly cache = new CommCache();
   comm(): string {
-    const n = this.commLen;
-    if (n < 0) return this.commText;
-    const buf = this.commBytes;
-    const s = this.commAt;
-    const hit = this.cache.get(this.pid);
-    if (hit !== undefined && hit.bytes.length === n) {
-      let q = 0;
-      while (q < n && buf[s + q] === hit.bytes[q]) q++;
-      if (q === n) return hit.text;
-    }
-    const bytes = buf.slice(s, s + n);
-    const text = decoder.decode(bytes);
-    if (this.cache.size > 65536) this.cache.clear();
-    this.cache.set(this.pid, { bytes, text });
-    return text;
+    return this.commLen < 0
+      ? this.commText
+      : this.cache.text(this.pid, this.commBytes, this.commAt, this.commLen);
   }
 }
 

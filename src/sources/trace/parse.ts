@@ -9,7 +9,16 @@
 // (`name=cma0\n` splits every event of that area over two lines) is rejoined.
 
 import type { AnnotatedArea, MalformedLine, TraceEvent, TraceEventKind } from './events.ts';
-import { clearRareFields, EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
+import {
+  CommCache,
+  clearRareFields,
+  EV_ALLOC,
+  EV_BUSY,
+  EV_FINISH,
+  EV_INFO,
+  EV_RELEASE,
+  EV_START,
+} from './events.ts';
 
 /** What the parser saw besides events. */
 export interface ParseStats {
@@ -144,23 +153,9 @@ export class TraceLineParser implements TraceEvent {
   private commStart = 0;
   private commEnd = 0;
   comm(): string {
-    // cached per pid; the bytes are compared, so a pid reused by another task decodes anew
-    const buf = this.buf;
-    const s = this.commStart;
-    const n = this.commEnd - s;
-    const hit = this.commCache.get(this.pid);
-    if (hit !== undefined && hit.bytes.length === n) {
-      let q = 0;
-      while (q < n && buf[s + q] === hit.bytes[q]) q++;
-      if (q === n) return hit.text;
-    }
-    const bytes = copyOf(buf, s, s + n);
-    const text = decoder.decode(bytes);
-    if (this.commCache.size > 65536) this.commCache.clear();
-    this.commCache.set(this.pid, { bytes, text });
-    return text;
+    return this.commCache.text(this.pid, this.buf, this.commStart, this.commEnd - this.commStart);
   }
-  private readonly commCache = new Map<number, { bytes: Uint8Array; text: string }>();
+  private readonly commCache = new CommCache();
   /**
    * Copies the task name's bytes (of the current event, inside the callback) to the end of
    * out[at, at + 16) and returns their number, or -1 (nothing copied) when there are more than
