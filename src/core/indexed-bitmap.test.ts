@@ -5,12 +5,11 @@ import { after, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { type CmaBitmap, PlainBitmap } from './cma-bitmap.ts';
 import {
+  DEFAULT_INDEX_POLICY,
   IndexedBitmap,
   indexedBitmapFactory,
   MAX_INDEXED_BITS,
-  setBlockSummaries,
-  setMaxAlignSummaries,
-  setSummaryAfterTries,
+  setIndexPolicy,
 } from './indexed-bitmap.ts';
 
 /** A found area: the exact index, or "none" for every value ≥ maxno (the kernel only tests ≥ maxno). */
@@ -111,16 +110,14 @@ const MODES = [
 
 for (const mode of MODES)
   describe(`IndexedBitmap (${mode.name})`, () => {
-    beforeEach(() => {
-      setMaxAlignSummaries(mode.max);
-      setSummaryAfterTries(mode.after);
-      setBlockSummaries(mode.blocks);
-    });
-    after(() => {
-      setMaxAlignSummaries(16);
-      setSummaryAfterTries(20000);
-      setBlockSummaries(true);
-    });
+    beforeEach(() =>
+      setIndexPolicy({
+        maxAlignSummaries: mode.max,
+        summaryAfterTries: mode.after,
+        blockSummaries: mode.blocks,
+      }),
+    );
+    after(() => setIndexPolicy(DEFAULT_INDEX_POLICY));
 
     it('agrees with PlainBitmap on random op sequences (tiny sizes)', () => {
       fc.assert(
@@ -296,9 +293,9 @@ for (const mode of MODES)
   });
 
 describe('IndexedBitmap: the TypeScript face of the wasm index', () => {
-  after(() => setSummaryAfterTries(20000));
+  after(() => setIndexPolicy(DEFAULT_INDEX_POLICY));
   it('keeps `words` current when the wasm memory grows for a summary made later', () => {
-    setSummaryAfterTries(20000);
+    setIndexPolicy(DEFAULT_INDEX_POLICY);
     const maxno = 1 << 20;
     const ix = new IndexedBitmap(maxno);
     const pl = new PlainBitmap(maxno);
@@ -308,7 +305,7 @@ describe('IndexedBitmap: the TypeScript face of the wasm index', () => {
       pl.set(i * 500 + 3, 200);
     }
     // every aligned search now makes its summaries at once: the memory grows
-    setSummaryAfterTries(-1);
+    setIndexPolicy({ summaryAfterTries: -1 });
     for (const [nr, order, off] of [
       [100, 3, 1],
       [300, 9, 0],

@@ -36,7 +36,7 @@
 // alignments of 32 bits or more with offset 0 the aligned bits are the starts of the tree's nodes
 // of that size, and the summary (a "block summary") is kept only above them. A summary costs
 // about one more tree update per set/clear, so one is made only once its alignment's extra tries
-// outnumber the updates it would slow down (the policy's numbers are below, with test hooks).
+// outnumber the updates it would slow down (the policy's numbers are below, with a test hook).
 
 import { alignUp, bitmapFindNextZeroAreaOff, bitsToWords } from './bitmap.ts';
 import { type CmaBitmap, type CmaBitmapFactory, PlainBitmap } from './cma-bitmap.ts';
@@ -77,47 +77,36 @@ function indexModule(): WebAssembly.Module {
 /** Largest bitmap the index takes (its positions are int32); indexedBitmapFactory scans above. */
 export const MAX_INDEXED_BITS = 2 ** 30;
 
-// ---- the summary policy (test and bench hooks; every bitmap picks a change up at its next search)
+// ---- the summary policy (a test hook; every bitmap picks a change up at its next search)
 
-/**
- * Block summaries (alignment ≥ 32 bits, offset 0): a block summary is made once its alignment's
- * extra tries exceed BLOCK_TRIES_PER_UPDATE per set/clear.
- */
-let BLOCK_SUMMARIES = true;
-let BLOCK_TRIES_PER_UPDATE = 6;
-/** Aligned summaries kept per bitmap; further alignments use the unaligned search plus verification. */
-let MAX_SUMMARIES = 16;
-/** Extra runs tried by the searches of one alignment before a summary is made for it (-1: at once). */
-let SUMMARY_AFTER_TRIES = 20000;
-let SUMMARY_TRIES_PER_UPDATE = 16;
+/** When summaries are made (see the file comment); the defaults are the measured best. */
+export interface IndexPolicy {
+  /** Block summaries (alignment ≥ 32 bits, offset 0) at all. */
+  readonly blockSummaries: boolean;
+  /** A block summary is made once its alignment's extra tries exceed this many per set/clear. */
+  readonly blockTriesPerUpdate: number;
+  /** Aligned summaries kept per bitmap (0–16); further alignments search unaligned and verify. */
+  readonly maxAlignSummaries: number;
+  /** Extra runs tried by one alignment's searches before a summary is made (-1: at once)… */
+  readonly summaryAfterTries: number;
+  /** …and more than this many per set/clear. */
+  readonly summaryTriesPerUpdate: number;
+}
+
+export const DEFAULT_INDEX_POLICY: IndexPolicy = {
+  blockSummaries: true,
+  blockTriesPerUpdate: 6,
+  maxAlignSummaries: 16,
+  summaryAfterTries: 20000,
+  summaryTriesPerUpdate: 16,
+};
+
+let policy: IndexPolicy = DEFAULT_INDEX_POLICY;
 let policyVersion = 0;
 
-/** Bench hook: the block summaries' ratio above. */
-export function setBlockTriesPerUpdate(n: number): void {
-  BLOCK_TRIES_PER_UPDATE = n;
-  policyVersion++;
-}
-
-/** Test and bench hook: use block summaries (default true). */
-export function setBlockSummaries(on: boolean): void {
-  BLOCK_SUMMARIES = on;
-  policyVersion++;
-}
-
-/** Test and bench hook: how many aligned summaries a bitmap may keep (0 = none, at most 16). */
-export function setMaxAlignSummaries(n: number): void {
-  MAX_SUMMARIES = n;
-  policyVersion++;
-}
-
-export function setSummaryTriesPerUpdate(n: number): void {
-  SUMMARY_TRIES_PER_UPDATE = n;
-  policyVersion++;
-}
-
-/** Test hook: tries before a summary is made (-1: made at the first aligned search). */
-export function setSummaryAfterTries(n: number): void {
-  SUMMARY_AFTER_TRIES = n;
+/** Test hook: changes the policy for every bitmap (DEFAULT_INDEX_POLICY restores it). */
+export function setIndexPolicy(change: Partial<IndexPolicy>): void {
+  policy = { ...policy, ...change };
   policyVersion++;
 }
 
@@ -149,11 +138,11 @@ export class IndexedBitmap implements CmaBitmap {
 
   private syncPolicy(): void {
     this.x.setPolicy(
-      BLOCK_SUMMARIES ? 1 : 0,
-      BLOCK_TRIES_PER_UPDATE,
-      Math.max(0, Math.min(MAX_SUMMARIES, 16)),
-      SUMMARY_AFTER_TRIES,
-      SUMMARY_TRIES_PER_UPDATE,
+      policy.blockSummaries ? 1 : 0,
+      policy.blockTriesPerUpdate,
+      Math.max(0, Math.min(policy.maxAlignSummaries, 16)),
+      policy.summaryAfterTries,
+      policy.summaryTriesPerUpdate,
     );
     this.policy = policyVersion;
   }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PlainBitmap } from '../../src/core/cma-bitmap.ts';
-import { IndexedBitmap, setSummaryAfterTries } from '../../src/core/indexed-bitmap.ts';
+import { DEFAULT_INDEX_POLICY, IndexedBitmap, setIndexPolicy } from '../../src/core/indexed-bitmap.ts';
 
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -24,7 +24,7 @@ describe('IndexedBitmap at 64 GiB', () => {
     ['aligned summaries from the first search', -1],
   ] as const)
     it(`places like the plain scan through a fragmenting gpu-like workload (${label})`, () => {
-      setSummaryAfterTries(after);
+      setIndexPolicy({ summaryAfterTries: after });
       const maxno = 16777216;
       const ix = new IndexedBitmap(maxno);
       const pl = new PlainBitmap(maxno);
@@ -63,6 +63,6 @@ describe('IndexedBitmap at 64 GiB', () => {
       assert.equal(ix.weight(), pl.weight());
       assert.equal(ix.longestZeroRun(), pl.longestZeroRun());
       assert.deepEqual(ix.words, pl.words);
-      setSummaryAfterTries(20000);
+      setIndexPolicy(DEFAULT_INDEX_POLICY);
     });
 });
