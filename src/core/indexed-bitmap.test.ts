@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { assertSameState, rng } from '../../test/bitmap-check.ts';
 import { type CmaBitmap, PlainBitmap } from './cma-bitmap.ts';
 import {
   DEFAULT_INDEX_POLICY,
@@ -16,24 +17,6 @@ import {
 function area(b: CmaBitmap, start: number, nr: number, mask: number, offset: number): number | 'none' {
   const r = b.findArea(start, nr, mask, offset);
   return r >= b.maxno ? 'none' : r;
-}
-
-function assertSameState(a: IndexedBitmap, b: PlainBitmap, what: string): void {
-  assert.deepEqual(a.words, b.words, `words after ${what}`);
-  assert.equal(a.weight(), b.weight(), `weight after ${what}`);
-  assert.equal(a.longestZeroRun(), b.longestZeroRun(), `longestZeroRun after ${what}`);
-}
-
-/** Deterministic PRNG (mulberry32) for the long randomised walks. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Op =
