@@ -315,25 +315,21 @@ async function main(): Promise<void> {
   const useRef = o.ref && existsSync(refBin);
   const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
-  await build({
-    entryPoints: [join(root, 'bench/replay-child.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: childPath,
-    logLevel: 'warning',
-  });
-  // the trace parse worker, next to the child (replayTrace parses files on it)
-  await build({
-    entryPoints: [join(root, 'src/sources/trace/parse-worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: join(benchDir, 'parse-worker.mjs'),
-    logLevel: 'warning',
-  });
+  // the child, and the trace parse worker next to it (replayTrace parses files on it)
+  for (const [entry, outfile] of [
+    ['bench/replay-child.ts', childPath],
+    ['src/sources/trace/parse-worker.ts', join(benchDir, 'parse-worker.mjs')],
+  ] as const) {
+    await build({
+      entryPoints: [join(root, entry)],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile,
+      logLevel: 'warning',
+    });
+  }
 
   const cases = CASES.filter((c) => (o.cases ? o.cases.includes(c.id) : o.quick ? c.quick : true));
   const cpus = (await import('node:os')).cpus();
