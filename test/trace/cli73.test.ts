@@ -122,7 +122,7 @@ describe('cma-debug replay / plan on multi-range (7.x) areas', () => {
   });
 
   it('plan says it sizes single-range areas when the recorded area has several ranges', () => {
-    const r = cli([
+    const args = [
       'plan',
       join(FIX, 'capture1.trace'),
       '--area',
@@ -131,22 +131,13 @@ describe('cma-debug replay / plan on multi-range (7.x) areas', () => {
       '9',
       '--failed',
       'skip',
-    ]);
+    ];
+    const r = cli(args);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /area hugetlb0 was recorded with 2 ranges; plan sizes single-range areas/);
     assert.match(r.stdout, /recorded: 524288 pages in 2 ranges, order_per_bit 9/);
     assert.match(r.stdout, /smallest: \d+ pages/);
-    const j = cli([
-      'plan',
-      join(FIX, 'capture1.trace'),
-      '--area',
-      'name=hugetlb0,order_per_bit=9,range=1310720:262144,range=1835008:262144',
-      '--order-per-bit',
-      '9',
-      '--failed',
-      'skip',
-      '--json',
-    ]);
+    const j = cli([...args, '--json']);
     assert.equal(j.status, 0, j.stderr);
     const p = JSON.parse(j.stdout);
     assert.equal(p.areas[0].recordedRanges, 2);
