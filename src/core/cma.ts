@@ -97,6 +97,36 @@ export function cmaBitmapAlignedOffset(basePfn: number, orderPerBit: number, ali
   return Math.floor((basePfn % 2 ** align) / 2 ** orderPerBit);
 }
 
+/**
+ * cma_bitmap_aligned_mask and cma_bitmap_aligned_offset of one base pfn and order_per_bit, each
+ * computed once per alignment order (replays and plans ask for them on every allocation).
+ */
+export class AlignmentTable {
+  private readonly masks = new Float64Array(64).fill(-1);
+  private readonly offsets = new Float64Array(64);
+  constructor(
+    readonly basePfn: number,
+    readonly orderPerBit: number,
+  ) {}
+
+  mask(align: number): number {
+    if (!(align >= 0 && align < 64)) return cmaBitmapAlignedMask(this.orderPerBit, align);
+    let m = this.masks[align]!;
+    if (m < 0) {
+      m = cmaBitmapAlignedMask(this.orderPerBit, align);
+      this.masks[align] = m;
+      this.offsets[align] = cmaBitmapAlignedOffset(this.basePfn, this.orderPerBit, align);
+    }
+    return m;
+  }
+
+  offset(align: number): number {
+    if (!(align >= 0 && align < 64)) return cmaBitmapAlignedOffset(this.basePfn, this.orderPerBit, align);
+    if (this.masks[align]! < 0) this.mask(align);
+    return this.offsets[align]!;
+  }
+}
+
 /** cma_bitmap_pages_to_bits: ALIGN(pages, 2^opb) >> opb in 64-bit unsigned arithmetic (wraps). */
 export function cmaBitmapPagesToBits(pages: bigint, orderPerBit: number): bigint {
   const unit = 1n << BigInt(orderPerBit);

@@ -3,7 +3,7 @@
 // kernel's first fit, placements recomputed, not taken from the trace) never fails.
 
 import type { AreaSpec } from '../../core/cma.ts';
-import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
+import { AlignmentTable, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
 import type { AnnotatedArea, TraceEvent } from './events.ts';
@@ -231,8 +231,7 @@ export function simulateSequence(
   stopAfter = Number.POSITIVE_INFINITY,
 ): SimulationResult & { bitmap: ReturnType<CmaBitmapFactory> } {
   const bitmap = factory(maxno);
-  const masks = new Float64Array(64).fill(-1);
-  const offsets = new Float64Array(64);
+  const aligned = new AlignmentTable(basePfn, orderPerBit);
   const unit = 2 ** orderPerBit;
   const placeBit = new Float64Array(seq.allocs).fill(-1);
   const placeBits = new Float64Array(seq.allocs);
@@ -251,17 +250,7 @@ export function simulateSequence(
           : Math.floor((pages + unit - 1) / unit);
       if (bits > maxno) return { failedAt: i, peakUsedBits: peak, minFreeBits: minFree, minFreeOp, bitmap };
       const align = seq.arg[i]!;
-      // mask and offset per alignment order, computed once per simulation
-      let mask = align < 64 ? masks[align]! : -1;
-      if (mask < 0) {
-        mask = cmaBitmapAlignedMask(orderPerBit, align);
-        if (align < 64) {
-          masks[align] = mask;
-          offsets[align] = cmaBitmapAlignedOffset(basePfn, orderPerBit, align);
-        }
-      }
-      const offset = align < 64 ? offsets[align]! : cmaBitmapAlignedOffset(basePfn, orderPerBit, align);
-      const bit = bitmap.findArea(0, bits, mask, offset);
+      const bit = bitmap.findArea(0, bits, aligned.mask(align), aligned.offset(align));
       if (bit >= maxno) return { failedAt: i, peakUsedBits: peak, minFreeBits: minFree, minFreeOp, bitmap };
       if (bits > 0) bitmap.set(bit, bits);
       used += bits;

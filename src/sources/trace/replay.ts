@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import type { AreaSpec } from '../../core/cma.ts';
-import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset, cmaBitmapPagesToBits } from '../../core/cma.ts';
+import { AlignmentTable, cmaBitmapPagesToBits } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
@@ -252,8 +252,8 @@ interface RangeState {
   count: number;
   maxno: number;
   bitmap: CmaBitmap;
-  /** cma_bitmap_aligned_offset per align order (-1: not computed yet). */
-  offsets: Float64Array;
+  /** Its aligned offsets (its mask is the area's). */
+  aligned: AlignmentTable;
 }
 
 interface AreaState {
@@ -267,8 +267,8 @@ interface AreaState {
   bitmap: CmaBitmap;
   usedBits: number;
   peakUsedBits: number;
-  masks: Float64Array;
-  offsets: Float64Array;
+  /** Range 0's aligned masks and offsets. */
+  aligned: AlignmentTable;
   live: Map<number, AllocationRecord>;
   /** Every range, index order; ranges[0].bitmap === bitmap. */
   ranges: RangeState[];
@@ -493,7 +493,7 @@ export class TraceReplayer {
           count: g.count,
           maxno: rmaxno,
           bitmap: factory(rmaxno),
-          offsets: new Float64Array(64).fill(-1),
+          aligned: new AlignmentTable(g.basePfn, opb),
         };
       });
       const maxno = ranges.reduce((s, r) => s + r.maxno, 0);
@@ -508,8 +508,7 @@ export class TraceReplayer {
         bitmap: ranges[0]!.bitmap,
         usedBits: 0,
         peakUsedBits: 0,
-        masks: new Float64Array(64).fill(-1),
-        offsets: new Float64Array(64),
+        aligned: ranges[0]!.aligned,
         live: new Map(),
         ranges,
         multi: ranges.length > 1,
@@ -611,16 +610,6 @@ export class TraceReplayer {
     return a;
   }
 
-  private maskOf(a: AreaState, align: number): number {
-    let m = a.masks[align]!;
-    if (m < 0) {
-      m = cmaBitmapAlignedMask(a.opb, align);
-      a.masks[align] = m;
-      a.offsets[align] = cmaBitmapAlignedOffset(a.base, a.opb, align);
-    }
-    return m;
-  }
-
   private bitsOf(a: AreaState, ev: TraceEvent): number {
     if (ev.countBig !== null) return Number(cmaBitmapPagesToBits(ev.countBig, a.opb));
     return Math.floor((ev.count + a.unit - 1) / a.unit);
@@ -697,9 +686,16 @@ export class TraceReplayer {
     a.r.allocStarts++;
     this.res.allocStarts++;
     const align = Math.max(ev.align, 0);
-    const mask = this.maskOf(a, align);
     const bits = this.bitsOf(a, ev);
-    const p = this.newPending(a, ev.count, align, bits, mask, a.offsets[align]!, ev.ts);
+    const p = this.newPending(
+      a,
+      ev.count,
+      align,
+      bits,
+      a.aligned.mask(align),
+      a.aligned.offset(align),
+      ev.ts,
+    );
     p.oversize = bits > a.maxno;
     if (p.oversize) {
       // 6.1: cma_alloc_start then `goto out`: no finish (7.x prints one, paired below)
@@ -926,14 +922,13 @@ export class TraceReplayer {
     a.r.allocStarts++;
     this.res.allocStarts++;
     const align = Math.max(ev.align, 0);
-    const mask = this.maskOf(a, align);
     const p: Pending = {
       area: a,
       count: ev.count,
       align,
       bits: this.bitsOf(a, ev),
-      mask,
-      offset: a.offsets[align]!,
+      mask: a.aligned.mask(align),
+      offset: a.aligned.offset(align),
       held: -1,
       oversize: false,
       startTs: ev.ts,
@@ -1032,12 +1027,7 @@ export class TraceReplayer {
       const r = ranges[ri]!;
       if (p.bits > r.maxno) continue;
       if (p.v7 && p.count > a.avail) break;
-      let offset = p.align < 64 ? r.offsets[p.align]! : -1;
-      if (offset < 0) {
-        offset = cmaBitmapAlignedOffset(r.base, a.opb, p.align);
-        if (p.align < 64) r.offsets[p.align] = offset;
-      }
-      const bit = r.bitmap.findArea(start, p.bits, p.mask, offset);
+      const bit = r.bitmap.findArea(start, p.bits, p.mask, r.aligned.offset(p.align));
       if (bit >= r.maxno) continue;
       this.setBitsR(a, r, bit, p.bits);
       this.take(a, p.pages);
@@ -1060,7 +1050,7 @@ export class TraceReplayer {
       count: ev.count,
       align,
       bits,
-      mask: align < 64 ? this.maskOf(a, align) : cmaBitmapAlignedMask(a.opb, align),
+      mask: a.aligned.mask(align),
       offset: 0,
       held: -1,
       // larger than every range; or (7.x) more pages than the area, e.g. a count that wraps to 0 bits
