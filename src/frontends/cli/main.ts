@@ -2,6 +2,7 @@
 
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../../core/config.ts';
+import { VERSION } from '../version.ts';
 import { registerCommands } from './commands/index.ts';
 import { UsageError } from './system-options.ts';
 
@@ -12,7 +13,7 @@ program
     'See, reproduce and plan Linux CMA behaviour: a faithful emulator of /sys/kernel/debug/cma (6.1 and 7.3),\n' +
       'a FUSE mount, an HTTP dashboard, and a workbench for real kernels, snapshots and ftrace traces.',
   )
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError()
   .exitOverride();
 registerCommands(program);

@@ -62,7 +62,7 @@ export function loadFuse(): FuseCtor {
     return createRequire(import.meta.url)('fuse-native') as FuseCtor;
   } catch (e) {
     throw new MountError(
-      `the FUSE binding cannot be loaded (${(e as Error).message.split('\n')[0]}); install libfuse2 and fuse (scripts/install-system-deps.sh), or ${alt}`,
+      `the FUSE binding cannot be loaded (${(e as Error).message.split('\n')[0]}); it is an optional dependency: install Debian's libfuse2 and fuse (scripts/install-system-deps.sh) and then \`npm install fuse-native\` (prebuilt for linux-x64; elsewhere it compiles with libfuse-dev), or ${alt}`,
     );
   }
 }

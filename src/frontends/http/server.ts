@@ -11,6 +11,7 @@ import type { ErrnoName } from '../../core/errno.ts';
 import { ERRNO, STRERROR } from '../../core/errno.ts';
 import type { CmaSystem } from '../../core/system.ts';
 import { formatTraceLine } from '../../core/trace.ts';
+import { VERSION } from '../version.ts';
 import { loadDashboardBundle } from '../web/bundle.ts';
 import { dashboardHtml } from '../web/page.ts';
 import { EventHub } from './events.ts';
@@ -156,8 +157,6 @@ function intParam(
   if (!Number.isSafeInteger(n) || n > max) return `'${name}' is too large (at most ${max})`;
   return n;
 }
-
-const VERSION = '0.1.0';
 
 /** Builds the server over a system (or a source); call `app.listen` or `app.inject`. */
 export async function createServer(
