@@ -14,3 +14,5 @@ export {
 } from './free-runs.ts';
 export type { AreaSummary } from './summary.ts';
 export { summarizeArea } from './summary.ts';
+export type { AreaPlan, FailedPolicy, PlanOptions, PlanResult } from './plan.ts';
+export { planTrace } from './plan.ts';

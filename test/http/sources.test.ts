@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
-import { systemSource } from '../../src/frontends/http/source.ts';
+import { systemSource } from '../../src/sources/file-tree.ts';
 import {
   directorySource,
   refreshModel,
   SourceSetupError,
   snapshotSystem,
-} from '../../src/frontends/http/tree-source.ts';
+} from '../../src/sources/serve-source.ts';
 import { readDirTree } from '../../src/sources/dir-source.ts';
 import { formatSnapshot, snapshotFromTree } from '../../src/sources/snapshot.ts';
 

@@ -48,7 +48,7 @@ test('npm pack installs in an empty directory and runs', { timeout: 180_000 }, (
       const t = await import('cma-debug/trace');
       const s = await import('cma-debug/sources');
       console.log(sys.readFile('/sys/kernel/debug/cma/reserved/count').text.trim(),
-        typeof a.explainAlloc, typeof t.replayTrace, typeof t.planTrace, typeof s.systemFromSnapshot);`;
+        typeof a.explainAlloc, typeof t.replayTrace, typeof a.planTrace, typeof s.systemFromSnapshot);`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
       cwd: app,
       encoding: 'utf8',

@@ -11,7 +11,7 @@ import {
   planTrace,
   sequencesFromText,
   simulateSequence,
-} from '../../src/sources/trace/plan.ts';
+} from '../../src/analysis/plan.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures/traces/gen-trace');
 const text = (name: string) => gunzipSync(readFileSync(join(FIX, `${name}.trace.gz`)));

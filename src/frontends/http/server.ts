@@ -15,8 +15,8 @@ import { VERSION } from '../version.ts';
 import { loadDashboardBundle } from '../web/bundle.ts';
 import { dashboardHtml } from '../web/page.ts';
 import { EventHub } from './events.ts';
-import type { ServeSource } from './source.ts';
-import { isSystem, systemSource } from './source.ts';
+import type { ServeSource } from '../../sources/file-tree.ts';
+import { isSystem, systemSource } from '../../sources/file-tree.ts';
 import {
   analyzeArea,
   areaView,

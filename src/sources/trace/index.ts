@@ -6,8 +6,6 @@ export type { TraceSource } from './input.ts';
 export { fileSource, memorySource, openTraceSource } from './input.ts';
 export type { ParseOptions, ParseStats } from './parse.ts';
 export { parseTraceStream, parseTraceText } from './parse.ts';
-export type { AreaPlan, FailedPolicy, PlanOptions, PlanResult } from './plan.ts';
-export { planTrace } from './plan.ts';
 export type {
   AllocationRecord,
   AreaResult,

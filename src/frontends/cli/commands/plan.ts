@@ -4,8 +4,8 @@
 import type { Command } from 'commander';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
-import type { FailedPolicy, PlanResult } from '../../../sources/trace/plan.ts';
-import { planTrace } from '../../../sources/trace/plan.ts';
+import type { FailedPolicy, PlanResult } from '../../../analysis/plan.ts';
+import { planTrace } from '../../../analysis/plan.ts';
 import { addSystemOptions, UsageError } from '../system-options.ts';
 import type { TraceAreaFlags } from './replay.ts';
 import { areasFromFlags, bitmapFactoryFromFlag } from './replay.ts';

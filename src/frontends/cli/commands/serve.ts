@@ -3,9 +3,9 @@
 
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { ServeSource } from '../../http/source.ts';
-import { systemSource } from '../../http/source.ts';
-import { directorySource, SourceSetupError, snapshotSystem } from '../../http/tree-source.ts';
+import type { ServeSource } from '../../../sources/file-tree.ts';
+import { systemSource } from '../../../sources/file-tree.ts';
+import { directorySource, SourceSetupError, snapshotSystem } from '../../../sources/serve-source.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 

@@ -1,9 +1,9 @@
 // What `cma-debug serve` serves: a file tree (the /sys paths, byte for byte) and, when the state
 // is modelled, the CmaSystem behind it (areas, analysis, explain, log, trace, live changes).
 
-import type { Result } from '../../core/errno.ts';
-import type { Stat } from '../../core/system.ts';
-import { CmaSystem } from '../../core/system.ts';
+import type { Result } from '../core/errno.ts';
+import type { Stat } from '../core/system.ts';
+import { CmaSystem } from '../core/system.ts';
 
 /** The path operations the file routes need; CmaSystem has them all. */
 export interface FileTree {

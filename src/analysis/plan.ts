@@ -2,17 +2,17 @@
 // find, per order_per_bit, the smallest area (in bitmap granules) on which OUR allocator (the
 // kernel's first fit, placements recomputed, not taken from the trace) never fails.
 
-import type { AreaSpec } from '../../core/cma.ts';
-import { AlignmentTable, cmaBitmapPagesToBits } from '../../core/cma.ts';
-import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
-import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
-import type { AnnotatedArea, TraceEvent } from './events.ts';
-import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from './events.ts';
-import type { TraceSource } from './input.ts';
-import { memorySource } from './input.ts';
-import { TraceLineParser } from './parse.ts';
-import type { ReplayAreaSpec } from './replay.ts';
-import { inferAreas, toReplaySpec } from './replay.ts';
+import type { AreaSpec } from '../core/cma.ts';
+import { AlignmentTable, cmaBitmapPagesToBits } from '../core/cma.ts';
+import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
+import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
+import type { AnnotatedArea, TraceEvent } from '../sources/trace/events.ts';
+import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from '../sources/trace/events.ts';
+import type { TraceSource } from '../sources/trace/input.ts';
+import { memorySource } from '../sources/trace/input.ts';
+import { TraceLineParser } from '../sources/trace/parse.ts';
+import type { ReplayAreaSpec } from '../sources/trace/replay.ts';
+import { inferAreas, toReplaySpec } from '../sources/trace/replay.ts';
 
 /** How requests that failed in the recording are treated. */
 export type FailedPolicy = 'transient' | 'hold' | 'skip';

@@ -3,13 +3,13 @@
 // continuing from a snapshot file or a copied tree.
 
 import { realpathSync, statSync } from 'node:fs';
-import type { CmaSystem } from '../../core/system.ts';
-import { dirShape, readDirTree } from '../../sources/dir-source.ts';
-import { loadWords, readAreas } from '../../sources/model.ts';
-import { systemFromSnapshot, systemFromSnapshotFile } from '../../sources/snapshot.ts';
-import { SourceError } from '../../sources/tree.ts';
-import { DirectoryTree } from './fs-tree.ts';
-import type { ServeSource } from './source.ts';
+import type { CmaSystem } from '../core/system.ts';
+import { dirShape, readDirTree } from './dir-source.ts';
+import { loadWords, readAreas } from './model.ts';
+import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
+import { SourceError } from './tree.ts';
+import { DirectoryTree } from './dir-tree.ts';
+import type { ServeSource } from './file-tree.ts';
 
 /** A source problem, in one line. */
 export class SourceSetupError extends Error {

@@ -15,11 +15,11 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import type { ErrnoName, Result } from '../../core/errno.ts';
-import { ERRNO, fail } from '../../core/errno.ts';
-import type { Stat } from '../../core/system.ts';
-import { sysPathComponents } from '../../core/system.ts';
-import type { FileTree } from './source.ts';
+import type { ErrnoName, Result } from '../core/errno.ts';
+import { ERRNO, fail } from '../core/errno.ts';
+import type { Stat } from '../core/system.ts';
+import { sysPathComponents } from '../core/system.ts';
+import type { FileTree } from './file-tree.ts';
 
 function errnoOf(e: unknown): ErrnoName {
   const code = (e as NodeJS.ErrnoException).code;
