@@ -232,7 +232,7 @@ function rangeAlloc(
     const bitmapNo = bitmap.findArea(start, bitmapCount, mask, offset);
     if (bitmapNo >= bitmap.maxno) return null;
     bitmap.set(bitmapNo, bitmapCount);
-    // available_count is exact pages; an absurd 6.1 count (spec §6.3) takes none of it
+    // available_count is exact pages; an absurd 6.1 count (the wrap in cma_bitmap_pages_to_bits(), below) takes none of it
     const countPages = count <= BigInt(area.count) ? Number(count) : 0;
     area.availableCount -= countPages;
     const pfn = range.basePfn + bitmapNo * 2 ** opb;
@@ -326,7 +326,7 @@ export function cmaAlloc(
 }
 
 /**
- * 6.1 quirk (spec §6.3): a count in [2^64 - 2^opb + 1, 2^64 - 1] rounds to 0 bits; the kernel
+ * 6.1 quirk (cma_bitmap_pages_to_bits() rounds count up with ALIGN() on an unsigned long): a count in [2^64 - 2^opb + 1, 2^64 - 1] rounds to 0 bits; the kernel
  * "finds" a zero-length area, migrates an inverted range and really takes the page at pfn, so
  * the next allocation there gets -EBUSY. Modelled as one busy page.
  */
