@@ -237,7 +237,7 @@ function rangeAlloc(
     const bitmapNo = bitmap.findArea(start, bitmapCount, mask, offset);
     if (bitmapNo >= bitmap.maxno) return null;
     bitmap.set(bitmapNo, bitmapCount);
-    // available_count is exact pages; an absurd 6.1 count (spec §6.3) takes none of it
+    // available_count is exact pages; an absurd 6.1 count (the wrap in cma_bitmap_pages_to_bits(), below) takes none of it
     const countPages = count <= BigInt(area.count) ? Number(count) : 0;
     area.availableCount -= countPages;
     const pfn = range.basePfn + bitmapNo * 2 ** opb;
@@ -336,10 +336,11 @@ export function cmaAlloc(
 }
 
 /**
- * 6.1/6.12 quirk: a count in [2^64 - 2^opb + 1, 2^64 - 1] rounds to 0 bits; the kernel "finds"
+ * 6.1/6.12 quirk (cma_bitmap_pages_to_bits() rounds count up with ALIGN() on an unsigned long):
+ * a count in [2^64 - 2^opb + 1, 2^64 - 1] rounds to 0 bits; the kernel "finds"
  * a zero-length area and migrates an inverted range, so the next allocation there gets one
  * -EBUSY (cma_alloc_busy_retry) and moves on; the one after it gets the page (seen on the 6.1
- * and 6.12 oracles, golden-6.12/extra/pathological.txt). Modelled as a one-shot busy page.
+ * and 6.12 oracles, test/fixtures/golden-6.12/extra/pathological.txt). Modelled as a one-shot busy page.
  */
 function markPathological(area: CmaArea, pfn: number): void {
   area.busy = [...area.busy, { pfn, count: 1, error: -16, once: true }].sort((a, b) => a.pfn - b.pfn);

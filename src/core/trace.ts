@@ -29,7 +29,7 @@ export const TRACE_CLOCKS = [
 /** Clocks whose timestamps are nanoseconds (printed as seconds.micros); the others print raw. */
 export const TRACE_CLOCK_IN_NS = new Set(['local', 'global', 'perf', 'mono', 'mono_raw', 'boot', 'tai']);
 
-/** How `page=%p` prints a non-NULL page (spec §12.5). */
+/** How `page=%p` prints a non-NULL page (lib/vsprintf.c: hashed unless no_hash_pointers; ptrval before crng init). */
 export type PointerMode = 'ptrval' | 'hashed' | 'raw';
 
 /** Who caused an event: the task context of the trace line. */
