@@ -330,7 +330,9 @@ export function deviceReport(tree: CmaTree): DeviceReport {
     } else if (counters.release_pages_success !== undefined && counters.alloc_pages_success !== undefined) {
       used = counters.alloc_pages_success - counters.release_pages_success;
       source.used = 'inferred';
-      notes.push('used pages: alloc_pages_success - release_pages_success');
+      notes.push(
+        `used pages: alloc_pages_success - release_pages_success${orderPerBit > 0 ? ' (exact pages; debugfs used counts whole bits of 2^order_per_bit pages)' : ''}`,
+      );
     } else if (count !== null && free !== null) {
       used = count - free;
       source.used = 'inferred';
@@ -364,7 +366,7 @@ export function deviceReport(tree: CmaTree): DeviceReport {
         source.count = 'inferred';
       }
     }
-    if (last && !last.dump && log) notes.push(WHAT_WOULD_TELL);
+    if (!last && source.used !== 'known') notes.push(WHAT_WOULD_TELL);
     return {
       name,
       basePfn,
