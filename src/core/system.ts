@@ -506,7 +506,17 @@ export function bootLogLines(area: CmaArea, profile: KernelProfile): string[] {
     return [`cma: Reserved ${mib(area.count)} MiB in ${n} range${n === 1 ? '' : 's'}`];
   }
   if (!r0) return [];
-  return [`cma: Reserved ${mib(area.count)} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`];
+  const at = `cma: Reserved ${mib(area.count)} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`;
+  return [profile.reservedLogStyle === 'at-address-on-node' ? `${at} on node ${areaNode(area)}` : at];
+}
+
+/**
+ * The node cma_declare_contiguous_nid was given: N for the per-node areas (`hugetlbN`,
+ * `pernumaN`, `numaN`), -1 (NUMA_NO_NODE) for the others (`cma=`, device tree regions).
+ */
+function areaNode(area: CmaArea): number {
+  const m = /^(?:hugetlb|pernuma|numa)(\d+)$/.exec(area.name);
+  return m ? Number(m[1]) : -1;
 }
 
 function mib(pages: number): number {

@@ -23,6 +23,11 @@ export interface Snapshot {
   /** alloc/free files: present but write-only. */
   readonly writeOnly: string[];
   readonly unreadable: Record<string, string>;
+  /**
+   * Optional: what the device offers outside /sys (`proc/meminfo`, …, `dmesg`, paths relative to
+   * `/`) and what could not be read. Older snapshots have none.
+   */
+  readonly device?: { readonly files: Record<string, string>; readonly unreadable: Record<string, string> };
 }
 
 /** A tree as a snapshot document. */
@@ -50,6 +55,9 @@ export function snapshotFromTree(tree: CmaTree): Snapshot {
     dirs,
     writeOnly,
     unreadable,
+    ...(tree.device
+      ? { device: { files: { ...tree.device.files }, unreadable: { ...tree.device.unreadable } } }
+      : {}),
   };
 }
 
@@ -78,6 +86,15 @@ export function parseSnapshot(text: string, name = 'snapshot'): Snapshot {
   if (!isStringRecord(d.files)) throw new SourceError(`${name}: "files" must map paths to text`);
   if (d.symlinks !== undefined && !isStringRecord(d.symlinks))
     throw new SourceError(`${name}: "symlinks" must map paths to targets`);
+  const dev = d.device as { files?: unknown; unreadable?: unknown } | undefined;
+  if (
+    dev !== undefined &&
+    (typeof dev !== 'object' ||
+      dev === null ||
+      !isStringRecord(dev.files) ||
+      (dev.unreadable !== undefined && !isStringRecord(dev.unreadable)))
+  )
+    throw new SourceError(`${name}: "device" must be {"files": {path: text}, "unreadable": {path: reason}}`);
   return {
     format: 'cma-debug-snapshot',
     version: 1,
@@ -91,6 +108,14 @@ export function parseSnapshot(text: string, name = 'snapshot'): Snapshot {
       ? d.writeOnly.filter((x): x is string => typeof x === 'string')
       : [],
     unreadable: isStringRecord(d.unreadable) ? d.unreadable : {},
+    ...(dev !== undefined
+      ? {
+          device: {
+            files: dev.files as Record<string, string>,
+            unreadable: (dev.unreadable as Record<string, string> | undefined) ?? {},
+          },
+        }
+      : {}),
   };
 }
 
@@ -106,7 +131,7 @@ export function treeFromSnapshot(s: Snapshot, label = s.source): CmaTree {
       { type: 'unreadable', error },
     ]),
   ];
-  return makeTree(label, entries, s.kernelRelease, s.capturedAt);
+  return makeTree(label, entries, s.kernelRelease, s.capturedAt, s.device);
 }
 
 /** Reads a snapshot file; throws SourceError when it cannot be read or is not a snapshot. */
