@@ -271,7 +271,8 @@ export function checkSystemLimits(
 
 /**
  * Places areas without a base top-down below DEFAULT_TOP_PFN (as the kernel places `cma=` on a
- * 512 MiB x86_64 machine) and validates the whole set for the profile.
+ * 512 MiB x86_64 machine; `hugetlbN` areas on the profile's hugetlbAlignOrder boundary) and
+ * validates the whole set for the profile.
  */
 export function resolveAreas(requests: readonly AreaRequest[], profile: KernelProfile): AreaSpec[] {
   const fail = (m: string): never => {
@@ -325,7 +326,9 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
     ...(r.busy ? { busy: r.busy } : {}),
     ranges: r.ranges.map((rg) => {
       if (rg.basePfn !== undefined) return { basePfn: rg.basePfn, count: rg.count };
-      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit);
+      // hugetlb_cma_reserve aligns its areas to a huge page (6.1) or a gigantic page (6.12+)
+      const hugeAlign = /^hugetlb\d+$/.test(r.name) ? 2 ** profile.hugetlbAlignOrder : 1;
+      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit, hugeAlign);
       let base = Math.floor((top - rg.count) / align) * align;
       for (;;) {
         const clash = placed.find((p) => base < p.basePfn + p.count && p.basePfn < base + rg.count);

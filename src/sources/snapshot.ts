@@ -25,11 +25,11 @@ export interface Snapshot {
   /** alloc/free files: present but write-only. */
   readonly writeOnly: string[];
   readonly unreadable: Record<string, string>;
-  /** Files of a device without debugfs (production kernels): path (relative to /) → text. */
-  readonly device?: {
-    readonly files: Record<string, string>;
-    readonly unreadable: Record<string, string>;
-  };
+  /**
+   * Optional: what the device offers outside /sys (`proc/meminfo`, …, `dmesg`, paths relative to
+   * `/`) and what could not be read. Older snapshots have none.
+   */
+  readonly device?: { readonly files: Record<string, string>; readonly unreadable: Record<string, string> };
 }
 
 /** A tree as a snapshot document. */
@@ -57,6 +57,9 @@ export function snapshotFromTree(tree: CmaTree): Snapshot {
     dirs,
     writeOnly,
     unreadable,
+    ...(tree.device
+      ? { device: { files: { ...tree.device.files }, unreadable: { ...tree.device.unreadable } } }
+      : {}),
   };
 }
 
@@ -105,7 +108,7 @@ export function treeFromSnapshot(s: Snapshot, label = s.source): CmaTree {
       { type: 'unreadable', error },
     ]),
   ];
-  return makeTree(label, entries, s.kernelRelease, s.capturedAt);
+  return makeTree(label, entries, s.kernelRelease, s.capturedAt, s.device);
 }
 
 /** Reads a snapshot file; throws SourceError when it cannot be read or is not a snapshot. */
