@@ -19,17 +19,17 @@ export const DEFAULT_TOP_PFN = 130048;
  * One past the largest pfn a kernel can have: MAX_PHYSMEM_BITS is 52 on x86_64 (5-level paging)
  * and arm64 (52-bit PA), so pfns stay below 2^(52 - PAGE_SHIFT).
  */
-export const MAX_PFN = 2 ** 40;
+const MAX_PFN = 2 ** 40;
 /**
  * Most bits one range's bitmap may have here. The kernel's bitmap_zalloc() takes an unsigned
  * int; the emulator keeps bit numbers in int32 arithmetic, so it stops at 2^31 (8 TiB of pages
  * at order_per_bit 0).
  */
-export const MAX_RANGE_BITS = 2 ** 31;
+const MAX_RANGE_BITS = 2 ** 31;
 /** Most bitmap bits a whole emulated system may hold (512 MiB of bitmaps in memory). */
-export const MAX_SYSTEM_BITS = 2 ** 32;
+const MAX_SYSTEM_BITS = 2 ** 32;
 /** Largest order_per_bit accepted (hugetlb's gigantic pages use 18 on x86_64 with 1 GiB pages). */
-export const MAX_ORDER_PER_BIT = 30;
+const MAX_ORDER_PER_BIT = 30;
 
 /** First pfn above 4 GiB, where areas too large for low memory are placed. */
 export const HIGH_START_PFN = 0x100000;

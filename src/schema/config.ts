@@ -11,34 +11,31 @@ const numberOrText = v.union(
 const maybe = v.optional(numberOrText);
 
 /** One `ranges` entry of an area. */
-export const ConfigRangeSchema = objectOf('a range {base_pfn, count}', {
+const ConfigRangeSchema = objectOf('a range {base_pfn, count}', {
   base_pfn: maybe,
   basePfn: maybe,
   count: maybe,
 });
 
 /** One `busy` entry: pinned pages whose migration fails with `error` (default -16, EBUSY). */
-export const ConfigBusySchema = objectOf('a busy entry {pfn, count, error}', {
+const ConfigBusySchema = objectOf('a busy entry {pfn, count, error}', {
   pfn: maybe,
   count: maybe,
   error: maybe,
 });
 
 /** One area: size or count (pages), or a list of ranges. */
-export const ConfigAreaSchema = objectOf(
-  'an area {name, size, count, base_pfn, order_per_bit, ranges, busy}',
-  {
-    name: maybe,
-    size: maybe,
-    count: maybe,
-    base_pfn: maybe,
-    basePfn: maybe,
-    order_per_bit: maybe,
-    orderPerBit: maybe,
-    ranges: v.optional(v.array(ConfigRangeSchema, (i) => `must be a list (${received(i.input)})`)),
-    busy: v.optional(v.array(ConfigBusySchema, (i) => `must be a list (${received(i.input)})`)),
-  },
-);
+const ConfigAreaSchema = objectOf('an area {name, size, count, base_pfn, order_per_bit, ranges, busy}', {
+  name: maybe,
+  size: maybe,
+  count: maybe,
+  base_pfn: maybe,
+  basePfn: maybe,
+  order_per_bit: maybe,
+  orderPerBit: maybe,
+  ranges: v.optional(v.array(ConfigRangeSchema, (i) => `must be a list (${received(i.input)})`)),
+  busy: v.optional(v.array(ConfigBusySchema, (i) => `must be a list (${received(i.input)})`)),
+});
 
 /** A config file. Unknown top-level keys (`$schema`, comments) are ignored. */
 export const ConfigSchema = objectOf(
@@ -53,5 +50,3 @@ export const ConfigSchema = objectOf(
   },
   'loose',
 );
-
-export type ConfigDoc = v.InferOutput<typeof ConfigSchema>;

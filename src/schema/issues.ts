@@ -10,7 +10,7 @@ type Issue = BaseIssue<unknown>;
 const IDENT = /^[A-Za-z_$][\w$]*$/;
 
 /** The JSON path of an issue: `areas[0].ranges[1].count`, `files["kernel/debug/cma/x/count"]`. */
-export function issuePath(issue: Issue): string {
+function issuePath(issue: Issue): string {
   let out = '';
   for (const item of issue.path ?? []) {
     const key = (item as { key: unknown }).key;
@@ -34,7 +34,7 @@ function deepest(issue: Issue): Issue {
 }
 
 /** One line for the first issue: `<path> <message>`, or the message alone at the root. */
-export function formatIssue(issue: Issue): string {
+function formatIssue(issue: Issue): string {
   const i = deepest(issue);
   const path = issuePath(i);
   return `${path === '' ? 'the document' : path} ${i.message}`;

@@ -16,7 +16,7 @@ const pathList = v.array(
 );
 
 /** Files read from a device without debugfs (a production kernel): /proc/meminfo, vmstat, … */
-export const SnapshotDeviceSchema = v.pipe(
+const SnapshotDeviceSchema = v.pipe(
   objectOf('a device section {files, unreadable}', {
     files: v.pipe(pathMap('the file text'), v.description('path (relative to /) → exact text')),
     unreadable: v.optional(v.pipe(pathMap('an error'), v.description('path → why it could not be read'))),
@@ -73,5 +73,3 @@ export const SnapshotSchema = v.pipe(
   v.title('cma-debug snapshot'),
   v.description('Every file of /sys/kernel/debug/cma and /sys/kernel/mm/cma of one kernel at one moment.'),
 );
-
-export type SnapshotDoc = v.InferOutput<typeof SnapshotSchema>;

@@ -21,7 +21,7 @@ const list = <T extends v.GenericSchema>(item: T) =>
   v.array(item, (i) => `must be a list (${received(i.input)})`);
 const text = v.string((i) => `must be a string (${received(i.input)})`);
 
-export const StateAreaSchema = objectOf(
+const StateAreaSchema = objectOf(
   'an area',
   {
     name: text,
@@ -83,5 +83,3 @@ export const StateSchema = objectOf(
   },
   'loose',
 );
-
-export type StateDoc = v.InferOutput<typeof StateSchema>;

@@ -79,7 +79,11 @@ export function parseSnapshot(text: string, name = 'snapshot'): Snapshot {
   if (d.version !== 1)
     throw new SourceError(`${name}: snapshot version ${String(d.version)} is not supported (1 is)`);
   const s = validate(SnapshotSchema, doc, (m) => {
-    throw new SourceError(`${name}: ${m}`);
+    throw new SourceError(
+      m.startsWith('device')
+        ? `${name}: "device" must be {"files": {path: text}, "unreadable": {path: reason}} (${m})`
+        : `${name}: ${m}`,
+    );
   });
   return {
     format: 'cma-debug-snapshot',

@@ -149,7 +149,7 @@ describe('snapshot files', () => {
     assert.deepEqual(back.device, s.device);
     refuses(
       () => parseSnapshot(JSON.stringify({ ...s, device: { files: { x: 1 } } }), 's.json'),
-      /^s\.json: device\.files\.x must be the file text as a string \(got number 1\)/,
+      /^s\.json: "device" must be \{.*\} \(device\.files\.x must be the file text as a string \(got number 1\)\)/,
     );
   });
   it('names the JSON path of a bad field, and what a non-snapshot is', async () => {

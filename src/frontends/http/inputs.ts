@@ -25,7 +25,6 @@ const optUint = (max?: number) =>
     ),
   );
 
-export const AreaParams = v.object({ name: v.string() });
 export const RangeParams = v.object({ name: v.string(), range: uint() });
 /** from/to/per: bit numbers; their upper bound is the range's size, checked by the route. */
 export const BucketsQuery = v.object({ from: optUint(), to: optUint(), per: optUint() });
