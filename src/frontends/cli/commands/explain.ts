@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
-import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import { pickArea, profileForTree } from '../../../sources/model.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, captureAreas, SOURCE_HELP } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
@@ -35,7 +35,7 @@ export function registerExplain(program: Command): void {
         throw new UsageError(`--align: '${flags.align}' is not an order`);
       const { tree, areas } = await captureAreas(source, flags);
       const m = pickArea(areas, flags.area, tree.source);
-      const e = explainAlloc(m.area, profileForLayout(m.layout), Number(flags.alloc), Number(flags.align));
+      const e = explainAlloc(m.area, profileForTree(tree, areas), Number(flags.alloc), Number(flags.align));
       if (flags.json) {
         process.stdout.write(`${JSON.stringify({ area: m.name, source: tree.source, ...e })}\n`);
         return;
