@@ -49,9 +49,17 @@ export interface Stat {
 
 interface Handle {
   readonly file: OpenFile;
+  readonly node: FileNode;
   pos: number;
   readonly flags: number;
+  /** The task that opened the file: the writer when a write names none. */
+  readonly task: TaskContext;
 }
+
+/** lseek(2) whence values. */
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
 
 /** A whole file's bytes; `text` decodes them on demand. */
 class FileContents {
@@ -332,8 +340,54 @@ export class CmaSystem implements KernelHooks {
     const o = node.open({ flags, task, uid });
     if (!o.ok) return o;
     const fh = this.nextHandle++;
-    this.handles.set(fh, { file: o.file, pos: 0, flags });
+    this.handles.set(fh, { file: o.file, node, pos: 0, flags, task });
     return { ok: true, fh };
+  }
+
+  /**
+   * lseek(2): ESPIPE where the kernel's file is not seekable (debugfs attributes and u32
+   * arrays); SEEK_END counts from st_size (0 for debugfs and tracefs, as on the kernel).
+   */
+  lseek(fh: number, offset: number, whence: number): Result<{ pos: number }> {
+    const h = this.handles.get(fh);
+    if (!h) return fail('EBADF');
+    if (!h.node.seekable) return fail('ESPIPE');
+    const base =
+      whence === SEEK_SET ? 0 : whence === SEEK_CUR ? h.pos : whence === SEEK_END ? h.node.size : -1;
+    if (base < 0 || !Number.isSafeInteger(offset) || base + offset < 0) return fail('EINVAL');
+    h.pos = base + offset;
+    return { ok: true, pos: h.pos };
+  }
+
+  /** The length of the text a read from position 0 would now return through the open file `fh`. */
+  textLength(fh: number): Result<{ length: number }> {
+    const h = this.handles.get(fh);
+    if (!h) return fail('EBADF');
+    if ((h.flags & O_ACCMODE) === 1) return { ok: true, length: 0 };
+    return { ok: true, length: h.file.textLength() };
+  }
+
+  /**
+   * The length of the text the next open of `path` would read (0 for a file that cannot be
+   * read, such as `alloc`): a stand-in for the kernel's st_size 0 where a front end needs one.
+   */
+  fileLength(path: string): Result<{ length: number }> {
+    const o = this.open(path, O_RDONLY);
+    if (!o.ok) return o;
+    const r = this.textLength(o.fh);
+    this.close(o.fh);
+    return r;
+  }
+
+  /**
+   * How a file answers positioned reads: `seekable` (lseek works) and `emptyPastStart` (a read
+   * at a non-zero position returns nothing, as tracefs filter files do).
+   */
+  seekable(path: string): Result<{ seekable: boolean; emptyPastStart: boolean }> {
+    const r = this.resolve(path, true);
+    if (!r.ok) return r;
+    if (r.node.kind !== 'file') return fail('EISDIR');
+    return { ok: true, seekable: r.node.seekable, emptyPastStart: r.node.emptyPastStart === true };
   }
 
   /** read(2) at the handle's position, or pread-like at `pos` (FUSE passes offsets). */
@@ -347,13 +401,17 @@ export class CmaSystem implements KernelHooks {
     return r;
   }
 
-  /** write(2): each call is handed to the file on its own, as the kernel does. */
-  write(fh: number, data: Uint8Array, pos?: number): Result<{ written: number }> {
+  /**
+   * write(2): each call is handed to the file on its own, as the kernel does. `task` is the
+   * writing task (an open file shared by several processes has a writer per call); it defaults
+   * to the task that opened the file.
+   */
+  write(fh: number, data: Uint8Array, pos?: number, task?: TaskContext): Result<{ written: number }> {
     const h = this.handles.get(fh);
     if (!h) return fail('EBADF');
     if ((h.flags & O_ACCMODE) === O_RDONLY) return fail('EBADF');
     if (data.length === 0) return { ok: true, written: 0 };
-    const r = h.file.write(data, pos ?? h.pos);
+    const r = h.file.write(data, pos ?? h.pos, task ?? h.task);
     if (r.ok) h.pos = (pos ?? h.pos) + r.written;
     return r;
   }
