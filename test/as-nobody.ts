@@ -48,8 +48,8 @@ export async function nobodyCli(): Promise<NobodyCli> {
     return { skip: 'setpriv (util-linux) is not installed' };
   const pre = ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath];
   if (usable(ROOT)) return { argv: [...pre, path.join(ROOT, 'bin/cma-debug.js')], cleanup: () => {} };
-  // a 0700 ancestor: bundle the CLI where uid 65534 can read it (package.json two levels up,
-  // where src/frontends/version.ts looks for it)
+  // a 0700 ancestor: bundle the CLI where uid 65534 can read it (package.json two directories
+  // up from the bundle, where src/frontends/version.ts looks for it)
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cma-nobody-cli-'));
   const cleanup = () => fs.rmSync(tmp, { recursive: true, force: true });
   try {
@@ -67,9 +67,9 @@ export async function nobodyCli(): Promise<NobodyCli> {
       },
       logLevel: 'silent',
     });
-    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(tmp, 'cli/package.json'));
+    fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(tmp, 'package.json'));
     for (const p of [tmp, path.join(tmp, 'cli'), path.join(tmp, 'cli/bundle')]) fs.chmodSync(p, 0o755);
-    for (const p of [out, path.join(tmp, 'cli/package.json')]) fs.chmodSync(p, 0o644);
+    for (const p of [out, path.join(tmp, 'package.json')]) fs.chmodSync(p, 0o644);
     if (!readableByOthers(out)) {
       cleanup();
       return {
