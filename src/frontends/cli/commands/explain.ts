@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
-import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import { pickArea, profileForTree } from '../../../sources/model.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, captureAreas, SOURCE_HELP } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
@@ -64,7 +64,7 @@ export function registerExplain(program: Command): void {
       const m = pickArea(areas, flags.area, tree.source);
       const e = explainAlloc(
         m.area,
-        profileForLayout(m.layout),
+        profileForTree(tree, areas),
         Number(flags.alloc),
         Number(flags.align),
         busy,
