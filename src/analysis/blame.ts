@@ -416,7 +416,8 @@ export function blame(input: BlameInput): AreaBlame[] {
 }
 
 function pct(x: number): string {
-  return `${Math.round(x * 100)}%`;
+  const p = Math.round(x * 1000) / 10;
+  return `${p}%`;
 }
 
 /** One line a driver engineer can act on. */

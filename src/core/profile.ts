@@ -71,6 +71,8 @@ export interface KernelProfile {
    * taken from the hugetlbN areas with cma_alloc(262144 pages, align 18), as the oracle showed.
    */
   readonly giganticHugepages: boolean;
+  /** page_owner prints `PFN 0x1cc00` (6.12) rather than `PFN 117760` (6.1). */
+  readonly pageOwnerPfnHex: boolean;
 }
 
 export type TraceEventName = 'cma_alloc_busy_retry' | 'cma_alloc_finish' | 'cma_alloc_start' | 'cma_release';
@@ -100,6 +102,7 @@ export const PROFILE_6_1: KernelProfile = {
   noRoomError: -12,
   finishPfnOnFailure: 'minus-one',
   allocFuncName: 'cma_alloc',
+  pageOwnerPfnHex: false,
   dumpOnFailure: false,
   sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success'],
   reservedLogStyle: 'at-address',
@@ -131,6 +134,7 @@ export const PROFILE_6_12: KernelProfile = {
   noRoomError: -12,
   finishPfnOnFailure: 'minus-one',
   allocFuncName: '__cma_alloc',
+  pageOwnerPfnHex: true,
   dumpOnFailure: true,
   sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success', 'release_pages_success'],
   reservedLogStyle: 'at-address-on-node',
@@ -157,6 +161,7 @@ export const PROFILE_7_3: KernelProfile = {
   noRoomError: -16,
   finishPfnOnFailure: 'zero',
   allocFuncName: '__cma_alloc_frozen',
+  pageOwnerPfnHex: true,
   dumpOnFailure: true,
   sysfsFiles: [
     'alloc_pages_fail',

@@ -128,6 +128,7 @@ export function systemToState(sys: CmaSystem): SystemState {
         count: b.count,
         error: b.error,
         ...(b.once ? { once: true } : {}),
+        ...(b.owner ? { owner: b.owner } : {}),
       })),
       records: st.records.map((m) => ({ pfn: m.pfn, count: m.count.toString() })),
     })),
@@ -273,6 +274,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
       count: b.count,
       error: b.error,
       ...(b.once === true ? { once: true } : {}),
+      ...(b.owner ? { owner: b.owner } : {}),
     }));
     for (const m of a.records) st.records.push({ pfn: m.pfn, count: BigInt(m.count) });
   });

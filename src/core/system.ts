@@ -11,6 +11,8 @@ import type { ErrnoName, Result } from './errno.ts';
 import { fail } from './errno.ts';
 import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
 import { indexedBitmapFactory } from './indexed-bitmap.ts';
+import type { BusyOwner } from './page-owner.ts';
+import { pageOwnerText } from './page-owner.ts';
 import { KernelLog } from './printk.ts';
 import type { KernelProfile } from './profile.ts';
 import { PROFILE_6_1 } from './profile.ts';
@@ -18,7 +20,7 @@ import type { PointerOptions, TaskContext } from './trace.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
 import { TraceBuffer, tracefsRoot } from './tracefs.ts';
 import type { DirNode, FileNode, OpenFile, VfsNode } from './vfs.ts';
-import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY, text } from './vfs.ts';
+import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY, snapshotFile, text } from './vfs.ts';
 
 /** Options of an emulated system. */
 export interface SystemOptions {
@@ -116,7 +118,21 @@ export class CmaSystem implements KernelHooks {
     for (const line of bootLog(this.areaList(), this.profile)) this.kernelLog.print(line);
     this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
     this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
-    const debugfs = dir(() => [['cma', cmaDebugfsRoot(this, () => this.areas)]], 0o700);
+    const debugfs = dir(
+      () => [
+        ['cma', cmaDebugfsRoot(this, () => this.areas)],
+        // page_owner=on: the owners of the busy pages the emulator knows of
+        ...(this.areas.some((s) => s.area.busy.some((b) => b.owner))
+          ? [
+              ['page_owner', snapshotFile(0o400, () => pageOwnerText(this.areaList(), this.profile))] as [
+                string,
+                VfsNode,
+              ],
+            ]
+          : []),
+      ],
+      0o700,
+    );
     this.root = dir(() => [
       [
         'kernel',
@@ -228,12 +244,14 @@ export class CmaSystem implements KernelHooks {
    * Marks pages whose migration fails: an allocation covering any of them gets `error` from
    * alloc_contig_range (-16 EBUSY: cma_alloc_busy_retry and a retry one step further).
    */
-  markBusy(name: string, pfn: number, count: number, error = -16): Result<object> {
+  markBusy(name: string, pfn: number, count: number, error = -16, owner?: BusyOwner): Result<object> {
     const st = this.area(name);
     if (!st) return fail('ENOENT');
     if (!Number.isSafeInteger(pfn) || !Number.isSafeInteger(count) || count <= 0) return fail('EINVAL');
     if (!Number.isInteger(error) || error >= 0) return fail('EINVAL');
-    st.area.busy = [...st.area.busy, { pfn, count, error }].sort((a, b) => a.pfn - b.pfn);
+    st.area.busy = [...st.area.busy, { pfn, count, error, ...(owner ? { owner } : {}) }].sort(
+      (a, b) => a.pfn - b.pfn,
+    );
     this.changed(name);
     return { ok: true };
   }
