@@ -4,16 +4,22 @@
 import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
 import { summarizeArea } from '../../../analysis/summary.ts';
+import type { KernelProfile } from '../../../core/profile.ts';
 import type { AreaModel } from '../../../sources/model.ts';
-import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import { pickArea, profileForLayout, profileForTree } from '../../../sources/model.ts';
+import { areasOrDevice, deviceReportJson, deviceReportText, deviceWarning } from '../device-report.ts';
 import type { SourceFlags } from '../source-options.ts';
-import { addSourceOptions, captureAreas, SOURCE_HELP } from '../source-options.ts';
+import { addSourceOptions, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
 
 /** The JSON object of one area (numbers in pages). */
-export function analyzeAreaJson(m: AreaModel, requests: number[], align: number) {
+export function analyzeAreaJson(
+  m: AreaModel,
+  requests: number[],
+  align: number,
+  profile: KernelProfile = profileForLayout(m.layout),
+) {
   const s = summarizeArea(m.area, m.layout === 'ranges');
-  const profile = profileForLayout(m.layout);
   return {
     name: m.name,
     basePfn: s.basePfn,
@@ -77,7 +83,10 @@ export function registerAnalyze(program: Command): void {
     program
       .command('analyze')
       .description(
-        `free-run histogram, largest usable run per alignment, fits/exhaustion/fragmentation verdicts\n${SOURCE_HELP}`,
+        `free-run histogram, largest usable run per alignment, fits/exhaustion/fragmentation verdicts.\n` +
+          `Without debugfs (a production kernel, a copy DIR/{sys/kernel/mm/cma,proc,dmesg}, a bug report) it reports\n` +
+          `what sysfs, /proc and the kernel log tell, each figure known, ~inferred or ?unknown, and the last failure's\n` +
+          `verdict from its free-range dump (6.12+); exit 0 with a warning line.\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .option('--area <name>', 'only this area')
@@ -89,7 +98,7 @@ export function registerAnalyze(program: Command): void {
       .option('--align <order>', 'alignment order of the --alloc requests', '0')
       .option(
         '--json',
-        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}',
+        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}; without debugfs {"debugfs":false,"areas":[{"name","basePfn","count","orderPerBit","source","counters","lastFailure"}],"system",…}',
       ),
   ).action(
     async (
@@ -103,10 +112,32 @@ export function registerAnalyze(program: Command): void {
       });
       if (!/^\d+$/.test(flags.align) || Number(flags.align) > 63)
         throw new UsageError(`--align: '${flags.align}' is not an order`);
-      const { tree, areas } = await captureAreas(source, flags);
+      const c = areasOrDevice(await sourceFromFlags(source, flags).capture());
+      if (c.kind === 'device') {
+        process.stderr.write(deviceWarning(c));
+        const r = c.report;
+        const pick = flags.area !== undefined ? r.areas.filter((a) => a.name === flags.area) : r.areas;
+        if (flags.area !== undefined && pick.length === 0)
+          throw new UsageError(
+            `${r.source}: no area '${flags.area}' (have: ${r.areas.map((a) => a.name).join(', ')})`,
+          );
+        const shown = { ...r, areas: pick };
+        if (requests.length > 0)
+          process.stderr.write(
+            'warning: --alloc needs the bitmap (debugfs); without it the verdict is unknown\n',
+          );
+        if (flags.json) process.stdout.write(`${JSON.stringify(deviceReportJson(shown), null, 2)}\n`);
+        else
+          process.stdout.write(
+            deviceReportText(shown, process.stdout.isTTY === true && !process.env.NO_COLOR),
+          );
+        return;
+      }
+      const { tree, areas } = c;
       const chosen = flags.area !== undefined ? [pickArea(areas, flags.area, tree.source)] : areas;
       if (chosen.length === 0) throw new UsageError(`${tree.source}: no CMA areas`);
-      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align)));
+      const profile = profileForTree(tree, areas);
+      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align), profile));
       if (flags.json)
         process.stdout.write(
           `${JSON.stringify({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: out }, null, 2)}\n`,
