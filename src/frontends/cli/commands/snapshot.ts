@@ -12,8 +12,9 @@ export function registerSnapshot(program: Command): void {
   addSourceOptions(
     program
       .command('snapshot')
+      .summary('Capture every CMA file of a source into one snapshot file.')
       .description(
-        `capture every CMA file (exact text), sysfs counters, time and kernel release into one file\n${SOURCE_HELP}`,
+        `Capture every CMA file (exact text), the sysfs counters, the time and the kernel release into one file.\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .requiredOption('-o, --output <file>', 'snapshot file to write (- for stdout)'),

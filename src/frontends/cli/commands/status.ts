@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { summarizeArea } from '../../../analysis/summary.ts';
 import type { AreaModel } from '../../../sources/model.ts';
 import { readAreas } from '../../../sources/model.ts';
+import { jsonText } from '../json.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
@@ -41,8 +42,9 @@ export function registerStatus(program: Command): void {
   addSourceOptions(
     program
       .command('status')
+      .summary('Print one line per area: size, used, free, maxchunk and fragmentation.')
       .description(
-        `one line per area: size, used, free, maxchunk, fragmentation (1 - maxchunk/free), sysfs counters\n${SOURCE_HELP}`,
+        `Print one line per area: size, used, free, maxchunk, fragmentation (1 - maxchunk/free) and the sysfs counters.\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .option('--watch [seconds]', 'redraw every N seconds (default 2) until interrupted')
@@ -54,7 +56,7 @@ export function registerStatus(program: Command): void {
         const tree = await src.capture();
         const rows = readAreas(tree).map(row);
         if (flags.json)
-          return `${JSON.stringify({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: rows })}\n`;
+          return `${jsonText({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: rows })}\n`;
         return table(rows, `${tree.source}  kernel ${tree.kernelRelease ?? '?'}  ${tree.capturedAt}`);
       };
       if (flags.watch === undefined) {
