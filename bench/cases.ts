@@ -1,4 +1,4 @@
-// The benchmark cases: gen-trace arguments and, where ../shared/perf-ref/README.md lists them,
+// The benchmark cases: gen-trace arguments and, where perf-ref's README lists them,
 // the expected trace sha256/size and final bitmap sha256.
 
 export interface BenchCase {

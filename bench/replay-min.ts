@@ -1,4 +1,4 @@
-// BENCH ONLY: a minimal replayer of the perf-ref replay model (../shared/perf-ref/README.md,
+// BENCH ONLY: a minimal replayer of the perf-ref replay model (perf-ref README,
 // "Replay model") for ONE area, used by `npm run bench` only while src/sources/trace has no
 // replayTrace of its own. It is not the project's replay: no multi-area, no split-line
 // bookkeeping beyond what the parser does, no reporting. It parses with the project's byte-level

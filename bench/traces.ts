@@ -1,4 +1,4 @@
-// Trace files for the bench: generated once with ../shared/perf-ref/gen-trace into .bench/traces/,
+// Trace files for the bench: generated once with perf-ref's gen-trace (bench --perf-ref DIR) into .bench/traces/,
 // checked against the sha256 of the perf-ref README, and reused while size and mtime match.
 
 import { spawnSync } from 'node:child_process';

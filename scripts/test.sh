@@ -11,6 +11,8 @@ echo "== build"
 npx tsc -p tsconfig.build.json
 echo "== lint"
 npx biome check .
+echo "== layers (dependency direction)"
+node scripts/check-layers.mjs
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 node --import tsx --test --test-reporter=spec "${files[@]}"

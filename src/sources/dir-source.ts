@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readSysfsOnly } from './device-source.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
 import { DEBUGFS_CMA, makeTree, SourceError, SYSFS_CMA } from './tree.ts';
@@ -141,7 +142,20 @@ export function readDirTree(dir: string, opts: { live?: boolean; label?: string 
 
 /** The live tree: `/sys` (or a directory mirroring it, e.g. a FUSE mount of the emulator). */
 export function liveSource(root = '/sys'): CmaSource {
-  return { label: root, capture: async () => readDirTree(root, { live: root === '/sys', label: root }) };
+  const live = root === '/sys';
+  return {
+    label: root,
+    capture: async () => {
+      try {
+        return readDirTree(root, { live, label: root });
+      } catch (e) {
+        // no debugfs: what a production kernel still offers (sysfs, /proc, the kernel log)
+        if (e instanceof SourceError && isDir(path.join(root, SYSFS_CMA)))
+          return readSysfsOnly(root, live, root);
+        throw e;
+      }
+    },
+  };
 }
 
 /** A copied directory: /sys-like root, debugfs root, the cma directory or one area directory. */

@@ -4,7 +4,7 @@
 // Output: `@@<TAG> <path>` lines (paths relative to the root, i.e. /sys); a file's text follows
 // `@@FILE` and ends with "\n@@END" (or "\n@@FAIL" when cat failed), so the exact bytes survive.
 
-import type { TreeEntry } from './tree.ts';
+import type { DeviceFiles, TreeEntry } from './tree.ts';
 import { type CmaTree, makeTree, SourceError } from './tree.ts';
 
 /** The POSIX sh function `cma_dump`; `$R` is the /sys root (busybox, toybox/mksh, dash). */
@@ -27,6 +27,15 @@ for f in "$R"/kernel/debug/cma/* "$R"/kernel/debug/cma/*/* "$R"/kernel/debug/cma
     esac
   fi
 done
+P=\${R%/sys}/proc
+for f in "$P/meminfo" "$P/vmstat" "$P/zoneinfo" "$P/pagetypeinfo"; do
+  p=proc/\${f##*/}
+  if [ ! -e "$f" ]; then echo "@@XMISSING $p"
+  else
+    echo "@@XFILE $p"; if cat "$f" 2>/dev/null; then printf '\\n@@END\\n'; else printf '\\n@@FAIL\\n'; fi
+  fi
+done
+echo "@@XFILE dmesg"; if dmesg 2>/dev/null; then printf '\\n@@END\\n'; else printf '\\n@@FAIL\\n'; fi
 echo "@@DONE"
 }`;
 
@@ -54,6 +63,8 @@ export interface ParsedDump {
   readonly noAccess: string[];
   /** Whether the final `@@DONE` was seen (false: the output was cut). */
   readonly complete: boolean;
+  /** Files outside /sys (`proc/meminfo`, …, `dmesg`), relative to `/`, and those that could not be read. */
+  readonly device: DeviceFiles;
 }
 
 /** Parses the script's output (starting at its `@@CMA-DEBUG-DUMP` line). */
@@ -64,6 +75,8 @@ export function parseDump(text: string, where: string): ParsedDump {
   const lines = text.slice(start).split('\n');
   const entries: [string, TreeEntry][] = [];
   const noAccess: string[] = [];
+  const devFiles: Record<string, string> = {};
+  const devUnreadable: Record<string, string> = {};
   let release: string | null = null;
   let complete = false;
   let i = 1;
@@ -83,7 +96,7 @@ export function parseDump(text: string, where: string): ParsedDump {
       entries.push([arg, { type: 'unreadable', error: 'permission denied' }]);
     } else if (tag === 'WO') entries.push([arg, { type: 'writeonly' }]);
     else if (tag === 'LINK') entries.push([arg, { type: 'symlink', target: (lines[i++] ?? '').trim() }]);
-    else if (tag === 'FILE') {
+    else if (tag === 'FILE' || tag === 'XFILE') {
       const body: string[] = [];
       let end: string | undefined;
       while (i < lines.length) {
@@ -97,18 +110,24 @@ export function parseDump(text: string, where: string): ParsedDump {
       if (end === undefined) break; // cut: incomplete
       // the script added one "\n" before the marker
       const content = body.join('\n');
+      if (tag === 'XFILE') {
+        if (end === '@@END') devFiles[arg] = content;
+        else devUnreadable[arg] = 'permission denied';
+        continue;
+      }
       entries.push([
         arg,
         end === '@@END' ? { type: 'file', text: content } : { type: 'unreadable', error: 'cat failed' },
       ]);
     }
   }
-  return { release, entries, noAccess, complete };
+  return { release, entries, noAccess, complete, device: { files: devFiles, unreadable: devUnreadable } };
 }
 
 /** Turns a dump into a tree; throws when the output was cut or access was refused. */
 export function treeFromDump(text: string, where: string, capturedAt?: string): CmaTree {
   const d = parseDump(text, where);
   if (!d.complete) throw new SourceError(`${where}: the output ended before the dump was complete`);
-  return makeTree(where, d.entries, d.release, capturedAt);
+  const hasDevice = Object.keys(d.device.files).length + Object.keys(d.device.unreadable).length > 0;
+  return makeTree(where, d.entries, d.release, capturedAt, hasDevice ? d.device : undefined);
 }

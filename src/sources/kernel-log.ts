@@ -1,5 +1,5 @@
 // A kernel log (dmesg, journal, console capture) holding the free-area dump the kernel prints
-// after an allocation failure (cma_debug_show_areas, spec §11.2): the free runs are rebuilt into
+// after an allocation failure (cma_debug_show_areas() in mm/cma.c): the free runs are rebuilt into
 // a bitmap. 6.x prints one line `N@bit+…=> X free of Y total pages`; 7.x a block of
 // `range N: +run@bit…` lines and a `=> X free of Y total pages` continuation.
 

@@ -15,6 +15,16 @@ export type TreeEntry =
   | { readonly type: 'writeonly' }
   | { readonly type: 'unreadable'; readonly error: string };
 
+/**
+ * What a device offers outside /sys: `proc/meminfo`, `proc/vmstat`, `proc/zoneinfo`,
+ * `proc/pagetypeinfo`, the kernel log as `dmesg` (paths relative to `/`); and the files that could
+ * not be read, with why (`missing`, `permission denied`).
+ */
+export interface DeviceFiles {
+  readonly files: Readonly<Record<string, string>>;
+  readonly unreadable: Readonly<Record<string, string>>;
+}
+
 /** A capture: paths are relative to /sys (`kernel/debug/cma/reserved/bitmap`). */
 export interface CmaTree {
   /** Where it came from, for messages (`/sys`, `adb -s X`, `snapshot.json`). */
@@ -24,6 +34,8 @@ export interface CmaTree {
   /** `uname -r` of the captured kernel, when known. */
   readonly kernelRelease: string | null;
   readonly entries: ReadonlyMap<string, TreeEntry>;
+  /** /proc files and the kernel log, when the source could read them. */
+  readonly device?: DeviceFiles;
 }
 
 /** A source problem: one line naming the file or command and what is wrong. */
@@ -102,6 +114,7 @@ export function makeTree(
   entries: Iterable<[string, TreeEntry]>,
   kernelRelease: string | null = null,
   capturedAt: string = new Date().toISOString(),
+  device?: DeviceFiles,
 ): CmaTree {
   const map = new Map<string, TreeEntry>();
   for (const [p, e] of entries) map.set(joinPath(p), e);
@@ -113,5 +126,7 @@ export function makeTree(
       if (!map.has(d)) map.set(d, { type: 'dir' });
     }
   }
-  return { source, capturedAt, kernelRelease, entries: map };
+  return device
+    ? { source, capturedAt, kernelRelease, entries: map, device }
+    : { source, capturedAt, kernelRelease, entries: map };
 }

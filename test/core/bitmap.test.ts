@@ -120,7 +120,7 @@ describe('bitmap operations', () => {
   });
 });
 
-describe('zero-length requests (the 6.1 wrap-around of spec §6.3)', () => {
+describe('zero-length requests (the 6.1 wrap-around of cma_bitmap_pages_to_bits)', () => {
   it('land on the first clear bit, or fail when there is none', () => {
     const map = new Uint32Array(1);
     bitmapSet(map, 0, 3);

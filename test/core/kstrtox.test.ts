@@ -1,4 +1,4 @@
-// kstrtoull / simple_attr_write parsing and the C int truncation (spec §5, vectors of §15.4).
+// kstrtoull / simple_attr_write parsing and the C int truncation (kstrtoull's base detection, overflow and trailing-newline rules).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -63,7 +63,7 @@ export function addSourceOptions(cmd: Command): Command {
     .option('--order-per-bit <k>', 'with --dmesg: order_per_bit (default: 9 for hugetlb*, else 0)')
     .option('--base-pfn <pfn>', 'with --dmesg: base pfn (default: from the "Reserved" boot line, else 0)')
     .option('--timeout <seconds>', 'give up on a remote device after this long', '30')
-    .option('--profile <id>', 'with `emu`: the kernel profile to emulate, 6.1 or 7.3.')
+    .option('--profile <id>', 'with `emu`: the kernel profile to emulate, 6.1, 6.12 or 7.3.')
     .option(
       '--area <spec>',
       'with `emu`: an emulated area, e.g. name=reserved,size=16M or name=N,count=PAGES,order_per_bit=K (repeatable).',

@@ -1,8 +1,8 @@
 // Replays a cma trace on emulated areas: places every request with the kernel's formulas,
 // compares with the recorded pfn, resyncs on divergence, rebuilds the allocation table and
-// explains every failure. The model is ../shared/perf-ref/README.md "Replay model" (6.1); 7.x
+// explains every failure. The model is 6.1's cma_alloc (docs/ARCHITECTURE.md, "Replay model"); 7.x
 // traces (`available_count=` in cma_alloc_start) and multi-range areas follow the 7.x
-// cma_alloc (spec §8.5): ranges tried in index order, first fit in each, a block never spans
+// cma_alloc (mm/cma.c after "mm/cma: support multiple contiguous ranges, if requested"): ranges tried in index order, first fit in each, a block never spans
 // two ranges, `count > available_count` stops the search, `used` counts exact pages.
 
 import { createHash } from 'node:crypto';

@@ -4,17 +4,23 @@
 import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
 import { summarizeArea } from '../../../analysis/summary.ts';
+import type { KernelProfile } from '../../../core/profile.ts';
 import type { AreaModel } from '../../../sources/model.ts';
-import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import { pickArea, profileForLayout, profileForTree } from '../../../sources/model.ts';
+import { areasOrDevice, deviceReportJson, deviceReportText, deviceWarning } from '../device-report.ts';
 import { jsonText } from '../json.ts';
 import type { SourceFlags } from '../source-options.ts';
-import { addSourceOptions, areaName, captureAreas, SOURCE_HELP } from '../source-options.ts';
+import { addSourceOptions, areaName, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
 
 /** The JSON object of one area (numbers in pages). */
-export function analyzeAreaJson(m: AreaModel, requests: number[], align: number) {
+export function analyzeAreaJson(
+  m: AreaModel,
+  requests: number[],
+  align: number,
+  profile: KernelProfile = profileForLayout(m.layout),
+) {
   const s = summarizeArea(m.area, m.layout === 'ranges');
-  const profile = profileForLayout(m.layout);
   return {
     name: m.name,
     basePfn: s.basePfn,
@@ -93,7 +99,10 @@ export function registerAnalyze(program: Command): void {
       .command('analyze')
       .summary("Show an area's free runs and which request sizes fit.")
       .description(
-        `Show the free-run histogram, the largest usable run per alignment, and which request sizes fit, fail by fragmentation or fail by exhaustion.\n\n${SOURCE_HELP}`,
+        `Show the free-run histogram, the largest usable run per alignment, and which request sizes fit, fail by fragmentation or fail by exhaustion. ` +
+          `Without debugfs (a production kernel, a copy DIR/{sys/kernel/mm/cma,proc,dmesg}, a bug report) it reports ` +
+          `what sysfs, /proc and the kernel log tell, each figure known, ~inferred or ?unknown, and the last failure's ` +
+          `verdict from its free-range dump (6.12+); exit 0 with a warning line.\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .option('--name <area>', 'only this area.')
@@ -105,7 +114,7 @@ export function registerAnalyze(program: Command): void {
       .option('--align <order>', 'alignment order of the --alloc requests', '0')
       .option(
         '--json',
-        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}',
+        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}; without debugfs {"debugfs":false,"areas":[{"name","basePfn","count","orderPerBit","source","counters","lastFailure"}],"system",…}',
       ),
   ).action(
     async (
@@ -119,10 +128,33 @@ export function registerAnalyze(program: Command): void {
       });
       if (!/^\d+$/.test(flags.align) || Number(flags.align) > 63)
         throw new UsageError(`--align: '${flags.align}' is not an order`);
-      const { tree, areas } = await captureAreas(source, flags);
-      const chosen = areaName(flags) !== undefined ? [pickArea(areas, areaName(flags), tree.source)] : areas;
+      const c = areasOrDevice(await sourceFromFlags(source, flags).capture());
+      const name = areaName(flags);
+      if (c.kind === 'device') {
+        process.stderr.write(deviceWarning(c));
+        const r = c.report;
+        const pick = name !== undefined ? r.areas.filter((a) => a.name === name) : r.areas;
+        if (name !== undefined && pick.length === 0)
+          throw new UsageError(
+            `${r.source}: no area '${name}' (have: ${r.areas.map((a) => a.name).join(', ')})`,
+          );
+        const shown = { ...r, areas: pick };
+        if (requests.length > 0)
+          process.stderr.write(
+            'warning: --alloc needs the bitmap (debugfs); without it the verdict is unknown\n',
+          );
+        if (flags.json) process.stdout.write(`${jsonText(deviceReportJson(shown), 2)}\n`);
+        else
+          process.stdout.write(
+            deviceReportText(shown, process.stdout.isTTY === true && !process.env.NO_COLOR),
+          );
+        return;
+      }
+      const { tree, areas } = c;
+      const chosen = name !== undefined ? [pickArea(areas, name, tree.source)] : areas;
       if (chosen.length === 0) throw new UsageError(`${tree.source}: no CMA areas`);
-      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align)));
+      const profile = profileForTree(tree, areas);
+      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align), profile));
       if (flags.json)
         process.stdout.write(
           `${jsonText({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: out }, 2)}\n`,

@@ -4,11 +4,21 @@
 import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
 import { freeRuns, usedPagesFromBitmap } from '../../../analysis/free-runs.ts';
-import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import { pickArea, profileForTree } from '../../../sources/model.ts';
 import { jsonText } from '../json.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, areaName, captureAreas, SOURCE_HELP } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
+import { busyPfnsFromFiles } from './blame.ts';
+
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+function busyList(text: string): number[] {
+  return text.split(',').map((s) => {
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(s.trim())) throw new UsageError(`--busy: '${s}' is not a pfn`);
+    return Number(s.trim());
+  });
+}
 
 export function registerExplain(program: Command): void {
   addSourceOptions(
@@ -26,23 +36,45 @@ export function registerExplain(program: Command): void {
         'alignment order in pages (debugfs alloc: 0; 1 GiB hugetlb pages on x86: 18)',
         '0',
       )
+      .option('--busy <pfns>', 'pages known busy (pinned), comma-separated pfns: the kernel slides past them')
+      .option(
+        '--busy-from <file>',
+        'take the busy pages from a trace, kernel log or page_owner file as `blame` reads them (repeatable)',
+        collect,
+      )
       .option('--json', 'print JSON {"ok", "pfn", …}'),
   ).action(
     async (
       source: string | undefined,
-      flags: SourceFlags & { alloc: string; align: string; json?: boolean },
+      flags: SourceFlags & {
+        alloc: string;
+        align: string;
+        json?: boolean;
+        busy?: string;
+        busyFrom?: string[];
+      },
     ) => {
       if (!/^\d+$/.test(flags.alloc) || !Number.isSafeInteger(Number(flags.alloc)))
         throw new UsageError(`--alloc: '${flags.alloc}' is not a number of pages`);
       if (!/^\d+$/.test(flags.align) || Number(flags.align) > 63)
         throw new UsageError(`--align: '${flags.align}' is not an order`);
+      const busy = [
+        ...(flags.busy !== undefined ? busyList(flags.busy) : []),
+        ...(flags.busyFrom ? await busyPfnsFromFiles(flags.busyFrom) : []),
+      ];
       const { tree, areas } = await captureAreas(source, flags);
       const m = pickArea(areas, areaName(flags), tree.source);
-      const e = explainAlloc(m.area, profileForLayout(m.layout), Number(flags.alloc), Number(flags.align));
-      // "does not fit" is the finding this command looks for: exit 1, as the tests of a script expect
+      const e = explainAlloc(
+        m.area,
+        profileForTree(tree, areas),
+        Number(flags.alloc),
+        Number(flags.align),
+        busy,
+      );
+      // "does not fit" is the finding this command looks for: exit 1, as a script's test expects
       if (!e.ok) process.exitCode = 1;
       if (flags.json) {
-        process.stdout.write(`${jsonText({ area: m.name, source: tree.source, ...e })}\n`);
+        process.stdout.write(`${jsonText({ area: m.name, source: tree.source, busy, ...e })}\n`);
         return;
       }
       const opb = m.area.orderPerBit;

@@ -20,7 +20,7 @@ import type {
   ReplayResult,
 } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
-import { timelinePng, timelineSvg } from '../../../sources/trace/timeline.ts';
+import { timelinePng, timelineSvg } from '../../render/timeline.ts';
 import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';

@@ -3,15 +3,15 @@
 import assert from 'node:assert/strict';
 import { after, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { assertSameState, rng } from '../../test/bitmap-check.ts';
-import { type CmaBitmap, PlainBitmap } from './cma-bitmap.ts';
+import { type CmaBitmap, PlainBitmap } from '../../src/core/cma-bitmap.ts';
 import {
   DEFAULT_INDEX_POLICY,
   IndexedBitmap,
   indexedBitmapFactory,
   MAX_INDEXED_BITS,
   setIndexPolicy,
-} from './indexed-bitmap.ts';
+} from '../../src/core/indexed-bitmap.ts';
+import { assertSameState, rng } from '../bitmap-check.ts';
 
 /** A found area: the exact index, or "none" for every value ≥ maxno (the kernel only tests ≥ maxno). */
 function area(b: CmaBitmap, start: number, nr: number, mask: number, offset: number): number | 'none' {

@@ -1,7 +1,7 @@
 // Drawing `used` and `maxchunk` over a replay: SVG text, or PNG bytes (pngjs).
 
 import { PNG } from 'pngjs';
-import type { ReplayResult } from './replay.ts';
+import type { ReplayResult } from '../../sources/trace/replay.ts';
 
 const W = 960;
 const H_AREA = 260;
