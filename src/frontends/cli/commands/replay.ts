@@ -189,6 +189,7 @@ function csvField(v: string | number | bigint | null): string {
 }
 
 interface ReplayFlags extends TraceAreaFlags {
+  kernelRelease?: string;
   json?: boolean;
   save?: string;
   timeline?: string;
@@ -204,13 +205,14 @@ export function registerReplay(program: Command): void {
       .command('replay')
       .summary('Replay an ftrace cma trace on emulated areas and check every placement.')
       .description(
-        'Replay an ftrace cma trace (trace, trace_pipe or trace-cmd report text; a file, - for stdin, or .gz) on ' +
-          'emulated areas, check every placement against the kernel and explain every failure. ' +
+        "Replay a cma trace (ftrace text: trace, trace_pipe or trace-cmd report; trace-cmd's trace.dat v6/v7; " +
+          'Perfetto; found by content; a file, - for stdin, or .gz) on emulated areas, check every placement ' +
+          'against the kernel and explain every failure. ' +
           'The areas come from the options, else from the trace\'s "# cma_area:" lines, else they are inferred ' +
           'from the pfns (base and end rounded to 512 pages; order_per_bit 9 for 512-aligned hugetlb* areas). ' +
           '7.x traces and multi-range areas (range=BASE:COUNT… in index order) replay with the 7.x allocator.',
       )
-      .argument('<trace>', 'trace file, .gz, or - for stdin')
+      .argument('<trace>', 'trace file (text, trace.dat or Perfetto), .gz, or - for stdin')
       .argument(
         '[areas...]',
         'area specs, as --area (default: the trace\'s "# cma_area:" lines, else inferred)',
@@ -224,7 +226,11 @@ export function registerReplay(program: Command): void {
       .option('--no-resync', 'after a mismatch keep our own placement instead of following the trace')
       .option('--bitmap <kind>', "bitmap implementation: indexed (default) or plain (the kernel's scan)")
       .option('--show <n>', 'failures/mismatches/anomalies listed in the text report', '10')
-      .option('-q, --quiet', 'no progress bar'),
+      .option('-q, --quiet', 'no progress bar')
+      .option(
+        '--kernel-release <release>',
+        'the kernel release to report when the trace does not record one (text traces; trace.dat and Perfetto files carry theirs)',
+      ),
   ).action(async (trace: string, positional: string[], flags: ReplayFlags) => {
     const areas = areasFromFlags(flags, positional);
     const show = Number(flags.show ?? '10');
@@ -247,6 +253,7 @@ export function registerReplay(program: Command): void {
         bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
         resync: flags.resync !== false,
         allocations: true,
+        ...(flags.kernelRelease !== undefined ? { kernelRelease: flags.kernelRelease } : {}),
         ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
         ...(csv
           ? {
@@ -291,9 +298,18 @@ export function registerReplay(program: Command): void {
 
 function textReport(r: ReplayResult, label: string, show: number): string {
   const o: string[] = [];
-  o.push(
-    `trace ${label}: ${r.lines} lines, ${r.events} cma events, ${r.otherLines} other lines skipped, ${r.malformed} malformed`,
-  );
+  if (r.format === 'text')
+    o.push(
+      `trace ${label}: ${r.lines} lines, ${r.events} cma events, ${r.otherLines} other lines skipped, ${r.malformed} malformed`,
+    );
+  else
+    o.push(
+      `trace ${label} (${r.format}${r.kernelRelease !== null ? `, kernel ${r.kernelRelease}` : ''}): ${r.lines} records, ${r.events} cma events, ${r.otherLines} other events skipped, ${r.malformed} malformed`,
+    );
+  if (r.lostEvents > 0 || r.lostEventPages > 0)
+    o.push(
+      `  WARNING: the kernel lost events while recording (${r.lostEvents > 0 ? `${r.lostEvents} counted` : 'number not recorded'}, after ${r.lostEventPages} buffer pages): placements after a loss may mismatch`,
+    );
   for (const m of r.malformedLines.slice(0, show)) o.push(`  line ${m.line}: ${m.reason}: ${m.text}`);
   if (r.joinedSplitLines > 0)
     o.push(`  ${r.joinedSplitLines} events of unnamed areas (name=cma%d\\n) rejoined`);
@@ -337,6 +353,10 @@ function textReport(r: ReplayResult, label: string, show: number): string {
   o.push(`anomalies: ${r.anomalies}`);
   for (const a of r.anomalyList.slice(0, show)) o.push(`  line ${a.line} ${a.event}: ${a.reason}`);
   if (r.pendingAtEnd > 0) o.push(`calls still inside cma_alloc() at the end: ${r.pendingAtEnd}`);
+  if (r.zeroCountStarts > 0)
+    o.push(
+      `count=0 requests: ${r.zeroCountStarts} (traced by 6.12, refused with no finish; not allocations)`,
+    );
   const live = [...r.allocations]
     .sort((a, b) => (b.pages > a.pages ? 1 : b.pages < a.pages ? -1 : 0))
     .slice(0, show);
