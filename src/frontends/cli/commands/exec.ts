@@ -9,12 +9,13 @@ export function registerExec(program: Command): void {
   addSystemOptions(
     program
       .command('exec')
+      .summary('Run shell-like commands (echo, cat, ls, dmesg) on a fresh emulated system.')
       .description(
-        'run commands on a fresh emulated system, e.g.\n' +
+        'Run commands on a fresh emulated system and print their output, for example:\n\n' +
           "  cma-debug exec 'echo 8 > /sys/kernel/debug/cma/reserved/alloc' 'cat /sys/kernel/debug/cma/reserved/used'",
       )
-      .argument('<commands...>', 'command lines: echo/printf … > PATH, cat PATH…, ls DIR, dmesg')
-      .option('--transcript', 'print each command as "$ cmd", its output and "rc=N"'),
+      .argument('<commands...>', 'command lines: echo/printf … > PATH, cat PATH…, ls DIR, dmesg.')
+      .option('--transcript', 'print each command as "$ cmd", then its output and "rc=N".'),
   ).action((commands: string[], flags: SystemFlags & { transcript?: boolean }) => {
     const sys = systemFromFlags(flags);
     let status = 0;
