@@ -102,6 +102,8 @@ export function registerMount(program: Command): void {
     const state = flags.state !== undefined ? new StateFile(flags.state) : null;
     const sys = buildSystem(flags, areas, state);
     if (state) {
+      const stale = state.removeStaleTemps();
+      if (stale > 0) log(`removed ${stale} temporary state file(s) left by an earlier crash`);
       state.checkWritable();
       state.save(sys);
     }
