@@ -93,14 +93,30 @@ export function optionalTreeFile(tree: CmaTree, path: string): string | undefine
 
 /** Names directly inside `dir` (symlinked directories are not followed), sorted. */
 export function childNames(tree: CmaTree, dir: string): string[] {
-  const prefix = `${joinPath(dir)}/`;
-  const names = new Set<string>();
+  const names = childIndex(tree).get(joinPath(dir));
+  return names ? [...names].sort() : [];
+}
+
+/** Directory → child names of a tree's entries, built once per tree (no scan per directory). */
+const CHILDREN = new WeakMap<
+  ReadonlyMap<string, TreeEntry>,
+  { size: number; index: Map<string, Set<string>> }
+>();
+
+function childIndex(tree: CmaTree): Map<string, Set<string>> {
+  const cached = CHILDREN.get(tree.entries);
+  if (cached && cached.size === tree.entries.size) return cached.index;
+  const index = new Map<string, Set<string>>();
   for (const p of tree.entries.keys()) {
-    if (!p.startsWith(prefix)) continue;
-    const rest = p.slice(prefix.length);
-    if (rest !== '' && !rest.includes('/')) names.add(rest);
+    const slash = p.lastIndexOf('/');
+    if (slash <= 0 || slash === p.length - 1) continue;
+    const parent = p.slice(0, slash);
+    const set = index.get(parent) ?? new Set<string>();
+    if (set.size === 0) index.set(parent, set);
+    set.add(p.slice(slash + 1));
   }
-  return [...names].sort();
+  CHILDREN.set(tree.entries, { size: tree.entries.size, index });
+  return index;
 }
 
 /** True when `path` is (or links to) a directory. */
