@@ -232,6 +232,7 @@ export class CmaFuseMount {
   private extraText(name: string): string | null {
     if (name === 'dmesg') return this.sys.dmesg();
     if (name === 'vmstat') return this.sys.procVmstat();
+    if (name === 'meminfo' || name === 'zoneinfo' || name === 'pagetypeinfo') return this.sys.procFile(name);
     return null;
   }
 
@@ -277,7 +278,7 @@ export class CmaFuseMount {
       readdir: (p: string, cb: Cb<string[]>) => {
         const x = extraPath(p);
         // `.` and `..` come from the filesystem in FUSE (ls -a shows them, as on debugfs)
-        if (x === null) return cb(0, ['.', '..', 'dmesg', 'vmstat']);
+        if (x === null) return cb(0, ['.', '..', 'dmesg', 'meminfo', 'pagetypeinfo', 'vmstat', 'zoneinfo']);
         if (x !== undefined) return cb(neg('ENOTDIR'));
         const r = sys.readdir(p);
         if (!r.ok) return cb(neg(r.errno));
