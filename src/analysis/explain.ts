@@ -10,7 +10,7 @@ import type { KernelProfile } from '../core/profile.ts';
 import { freePagesFromBitmap, freeRuns, largestUsablePages } from './free-runs.ts';
 
 /** fits; exhaustion: fewer free pages than asked; fragmentation: enough free, no usable run. */
-export type Verdict = 'fits' | 'exhaustion' | 'fragmentation';
+export type Verdict = 'fits' | 'exhaustion' | 'fragmentation' | 'busy';
 
 /** The answer for one request. */
 export interface Explanation {
@@ -60,15 +60,32 @@ function quietHooks(profile: KernelProfile): KernelHooks {
  * pinned page on the device can still make the kernel slide further).
  * @param pages pages requested
  * @param align alignment order in pages (debugfs `alloc` uses 0; 1 GiB hugetlb pages 18 on x86)
+ * @param busyPfns pages known to be busy (pinned): a range holding one gets -EBUSY and the kernel
+ *   retries at the next aligned bit (__cma_alloc()'s restart after -EBUSY), as on the device
  */
-export function explainAlloc(area: CmaArea, profile: KernelProfile, pages: number, align = 0): Explanation {
+export function explainAlloc(
+  area: CmaArea,
+  profile: KernelProfile,
+  pages: number,
+  align = 0,
+  busyPfns: readonly number[] = [],
+): Explanation {
   const opb = area.orderPerBit;
   const bits = Number(cmaBitmapPagesToBits(BigInt(pages), opb));
   const runs = freeRuns(area);
   const freePages = freePagesFromBitmap(area);
   const usable = largestUsablePages(area, align, runs);
   const copy = cloneArea(area);
-  const r = pages > 0 ? cmaAlloc(quietHooks(profile), copy, BigInt(pages), align) : null;
+  if (busyPfns.length > 0)
+    copy.busy = [...copy.busy, ...busyPfns.map((pfn) => ({ pfn, count: 1, error: -16 }))].sort(
+      (a, b) => a.pfn - b.pfn,
+    );
+  let retries = 0;
+  const hooks = quietHooks(profile);
+  hooks.trace = (e) => {
+    if (e.event === 'cma_alloc_busy_retry') retries++;
+  };
+  const r = pages > 0 ? cmaAlloc(hooks, copy, BigInt(pages), align) : null;
   const base = { pages, align, bits, freePages, largestUsablePages: usable };
   if (r) {
     const found = findRange(copy, r.pfn)!;
@@ -80,7 +97,7 @@ export function explainAlloc(area: CmaArea, profile: KernelProfile, pages: numbe
       range: found.index,
       bit,
       verdict: 'fits',
-      reason: `first fit: ${where}bit ${bit}, pfn 0x${r.pfn.toString(16)}`,
+      reason: `first fit: ${where}bit ${bit}, pfn 0x${r.pfn.toString(16)}${retries > 0 ? ` after ${retries} busy retr${retries === 1 ? 'y' : 'ies'}` : ''}`,
       ...base,
     };
   }
@@ -94,6 +111,11 @@ export function explainAlloc(area: CmaArea, profile: KernelProfile, pages: numbe
     ...base,
   });
   if (pages <= 0) return fail('exhaustion', 'a request of 0 pages always fails');
+  if (retries > 0)
+    return fail(
+      'busy',
+      `every free range of ${pages} pages holds a busy page (${retries} busy retries, then -EBUSY)`,
+    );
   const largestRange = Math.max(...area.ranges.map((x) => x.bitmap.maxno));
   const totalBits = area.ranges.reduce((s, x) => s + x.bitmap.maxno, 0);
   if (bits > totalBits) return fail('exhaustion', `larger than the whole area (${area.count} pages)`);

@@ -2,6 +2,7 @@
 // validated into AreaSpecs with a clear message for every problem.
 
 import type { AreaSpec, BusyRange } from './cma.ts';
+import type { BusyOwner } from './page-owner.ts';
 import type { KernelProfile } from './profile.ts';
 
 /** Page size of the emulated machine (4 KiB, x86_64 and arm64-4K). */
@@ -89,9 +90,19 @@ export function parseAreaOption(text: string): AreaRequest {
         return { base_pfn: b, count: c };
       }),
       busy: fields.get('busy')?.map((b) => {
-        const m = /^([^+:]+)\+([^+:]+)(?::(-?\d+))?$/.exec(b);
-        if (!m) throw new ConfigError(`--area '${text}': busy '${b}' is not PFN+COUNT[:ERROR]`);
-        return { pfn: m[1]!, count: m[2]!, error: m[3] };
+        const m = /^([^+:@]+)\+([^+:@]+)(?::(-?\d+))?(?:@(\d+):([^:@]+)(?::(anon|shmem|file))?)?$/.exec(b);
+        if (!m)
+          throw new ConfigError(
+            `--area '${text}': busy '${b}' is not PFN+COUNT[:ERROR][@PID:COMM[:anon|shmem|file]]`,
+          );
+        return {
+          pfn: m[1]!,
+          count: m[2]!,
+          error: m[3],
+          ...(m[4] !== undefined
+            ? { owner: { pid: Number(m[4]), comm: m[5]!, kind: (m[6] ?? 'anon') as BusyOwner['kind'] } }
+            : {}),
+        };
       }),
     },
     `--area '${text}'`,
@@ -118,7 +129,7 @@ function areaRequest(
     base_pfn: Raw;
     order_per_bit: Raw;
     range: { base_pfn: Raw; count: Raw }[] | undefined;
-    busy?: { pfn: Raw; count: Raw; error: Raw }[] | undefined;
+    busy?: { pfn: Raw; count: Raw; error: Raw; owner?: BusyOwner }[] | undefined;
   },
   where: string,
 ): AreaRequest {
@@ -128,7 +139,12 @@ function areaRequest(
       throw new ConfigError(`${where}: busy ${i}: error ${b.error} is not a negative errno (e.g. -16)`);
     const count = num(b.count, `${where}: busy ${i} count`)!;
     if (count === 0) throw new ConfigError(`${where}: busy ${i}: count is zero`);
-    return { pfn: num(b.pfn, `${where}: busy ${i} pfn`)!, count, error };
+    return {
+      pfn: num(b.pfn, `${where}: busy ${i} pfn`)!,
+      count,
+      error,
+      ...(b.owner ? { owner: b.owner } : {}),
+    };
   });
   const withBusy = (r: AreaRequest): AreaRequest => (busy.length > 0 ? { ...r, busy } : r);
   if (raw.name === undefined || String(raw.name) === '')
@@ -237,7 +253,8 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
 
 /**
  * Places areas without a base top-down below DEFAULT_TOP_PFN (as the kernel places `cma=` on a
- * 512 MiB x86_64 machine) and validates the whole set for the profile.
+ * 512 MiB x86_64 machine; `hugetlbN` areas on the profile's hugetlbAlignOrder boundary) and
+ * validates the whole set for the profile.
  */
 export function resolveAreas(requests: readonly AreaRequest[], profile: KernelProfile): AreaSpec[] {
   const names = new Set<string>();
@@ -287,7 +304,9 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
     ...(r.busy ? { busy: r.busy } : {}),
     ranges: r.ranges.map((rg) => {
       if (rg.basePfn !== undefined) return { basePfn: rg.basePfn, count: rg.count };
-      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit);
+      // hugetlb_cma_reserve aligns its areas to a huge page (6.1) or a gigantic page (6.12+)
+      const hugeAlign = /^hugetlb\d+$/.test(r.name) ? 2 ** profile.hugetlbAlignOrder : 1;
+      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit, hugeAlign);
       let base = Math.floor((top - rg.count) / align) * align;
       for (;;) {
         const clash = placed.find((p) => base < p.basePfn + p.count && p.basePfn < base + rg.count);

@@ -123,7 +123,13 @@ export function systemToState(sys: CmaSystem): SystemState {
         allocPagesFail: st.area.sysfs.allocPagesFail.toString(),
         releasePagesSuccess: st.area.sysfs.releasePagesSuccess.toString(),
       },
-      busy: st.area.busy.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error })),
+      busy: st.area.busy.map((b) => ({
+        pfn: b.pfn,
+        count: b.count,
+        error: b.error,
+        ...(b.once ? { once: true } : {}),
+        ...(b.owner ? { owner: b.owner } : {}),
+      })),
       records: st.records.map((m) => ({ pfn: m.pfn, count: m.count.toString() })),
     })),
     vmstat: { ...sys.vmstat },
@@ -263,7 +269,13 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     st.area.sysfs.allocPagesSuccess = BigInt(a.sysfs.allocPagesSuccess);
     st.area.sysfs.allocPagesFail = BigInt(a.sysfs.allocPagesFail);
     st.area.sysfs.releasePagesSuccess = BigInt(a.sysfs.releasePagesSuccess);
-    st.area.busy = a.busy.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error }));
+    st.area.busy = a.busy.map((b) => ({
+      pfn: b.pfn,
+      count: b.count,
+      error: b.error,
+      ...(b.once === true ? { once: true } : {}),
+      ...(b.owner ? { owner: b.owner } : {}),
+    }));
     for (const m of a.records) st.records.push({ pfn: m.pfn, count: BigInt(m.count) });
   });
   sys.vmstat.cma_alloc_success = state.vmstat.cma_alloc_success;

@@ -6,7 +6,7 @@ import type { CmaArea } from '../core/cma.ts';
 import { createArea } from '../core/cma.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import type { KernelProfile } from '../core/profile.ts';
-import { PROFILE_6_1, PROFILE_7_3 } from '../core/profile.ts';
+import { PROFILE_6_1, PROFILE_6_12, PROFILE_7_3 } from '../core/profile.ts';
 import type { CmaTree } from './tree.ts';
 import {
   childNames,
@@ -45,6 +45,27 @@ export interface AreaModel {
 /** The emulator profile whose behaviour matches a layout (allocation rules, `used` mode). */
 export function profileForLayout(layout: CmaLayout): KernelProfile {
   return layout === 'ranges' ? PROFILE_7_3 : PROFILE_6_1;
+}
+
+/** Where a copied tree keeps the cma_alloc_finish format file (when tracefs was copied too). */
+const FINISH_FORMAT = [
+  'kernel/tracing/events/cma/cma_alloc_finish/format',
+  'kernel/debug/tracing/events/cma/cma_alloc_finish/format',
+];
+
+/**
+ * The profile of a captured kernel, by what is present (never by a version string): `ranges/`
+ * → 7.3; `release_pages_success` in an area's sysfs (6.12's mm/cma_sysfs.c) or `errorno` in
+ * the cma_alloc_finish format file → 6.12; otherwise 6.1.
+ */
+export function profileForTree(tree: CmaTree, models: readonly AreaModel[]): KernelProfile {
+  if (models.some((m) => m.layout === 'ranges')) return PROFILE_7_3;
+  if (models.some((m) => m.sysfs.release_pages_success !== undefined)) return PROFILE_6_12;
+  for (const p of FINISH_FORMAT) {
+    const text = resolveEntry(tree, p) ? optionalTreeFile(tree, p) : undefined;
+    if (text !== undefined && /\berrorno\b/.test(text)) return PROFILE_6_12;
+  }
+  return PROFILE_6_1;
 }
 
 function parseNumberFile(tree: CmaTree, p: string): number {

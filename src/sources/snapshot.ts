@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { CmaSystem } from '../core/system.ts';
-import { loadWords, profileForLayout, readAreas } from './model.ts';
+import { loadWords, profileForTree, readAreas } from './model.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
 import { makeTree, SourceError } from './tree.ts';
@@ -166,13 +166,14 @@ export interface FromSnapshotOptions {
 /**
  * An emulated system continuing from a snapshot (or any captured tree): same areas, ranges in
  * the kernel's index order, bitmaps, available counts and sysfs counters; the profile follows
- * the layout (`ranges/` → 7.3, else 6.1). The debugfs record list starts empty, so `free`
+ * what is present (`ranges/` → 7.3; `release_pages_success` or `errorno` in the trace format
+ * → 6.12; else 6.1). The debugfs record list starts empty, so `free`
  * frees nothing until something is allocated. Throws SourceError for a bad snapshot.
  */
 export function systemFromSnapshot(snapshot: Snapshot | CmaTree, opts: FromSnapshotOptions = {}): CmaSystem {
   const tree = 'entries' in snapshot ? snapshot : treeFromSnapshot(snapshot);
   const models = readAreas(tree);
-  const profile = profileForLayout(models.some((m) => m.layout === 'ranges') ? 'ranges' : 'named');
+  const profile = profileForTree(tree, models);
   const sys = new CmaSystem({
     profile,
     areas: models.map((m) => ({

@@ -10,7 +10,7 @@ const program = new Command();
 program
   .name('cma-debug')
   .description(
-    'See, reproduce and plan Linux CMA behaviour: a faithful emulator of /sys/kernel/debug/cma (6.1 and 7.3),\n' +
+    'See, reproduce and plan Linux CMA behaviour: a faithful emulator of /sys/kernel/debug/cma (6.1, 6.12 and 7.3),\n' +
       'a FUSE mount, an HTTP dashboard, and a workbench for real kernels, snapshots and ftrace traces.',
   )
   .version(VERSION)

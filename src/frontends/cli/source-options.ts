@@ -45,7 +45,7 @@ export function addSourceOptions(cmd: Command): Command {
     .option('--order-per-bit <k>', 'with --dmesg: order_per_bit (default: 9 for hugetlb*, else 0)')
     .option('--base-pfn <pfn>', 'with --dmesg: base pfn (default: from the "Reserved" boot line, else 0)')
     .option('--timeout <seconds>', 'give up on a remote device after this long', '30')
-    .option('--profile <id>', 'with `emu`: kernel profile 6.1 or 7.3')
+    .option('--profile <id>', 'with `emu`: kernel profile 6.1, 6.12 or 7.3')
     .option('--emu-area <spec>', 'with `emu`: an area name=N,size=16M|count=…,… (repeatable)', collect)
     .option('--config <file>', 'with `emu`: JSON config {"areas": [...]}');
 }

@@ -20,10 +20,10 @@ export interface SystemFlags {
 /** Adds --profile, --area (repeatable) and --config to a command. */
 export function addSystemOptions(cmd: Command): Command {
   return cmd
-    .option('--profile <id>', 'kernel profile to emulate: 6.1 (default) or 7.3')
+    .option('--profile <id>', 'kernel profile to emulate: 6.1 (default), 6.12 or 7.3')
     .option(
       '--area <spec>',
-      'an area: name=N,size=16M | count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…][,busy=PFN+COUNT[:ERRNO]…] (repeatable)',
+      'an area: name=N,size=16M | count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…][,busy=PFN+COUNT[:ERRNO][@PID:COMM[:anon|shmem|file]]…] (repeatable; an owner makes the page show in /sys/kernel/debug/page_owner and in dump_page blocks)',
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option(

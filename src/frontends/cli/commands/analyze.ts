@@ -4,17 +4,22 @@
 import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
 import { summarizeArea } from '../../../analysis/summary.ts';
+import type { KernelProfile } from '../../../core/profile.ts';
 import type { AreaModel } from '../../../sources/model.ts';
-import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import { pickArea, profileForLayout, profileForTree } from '../../../sources/model.ts';
 import { areasOrDevice, deviceReportJson, deviceReportText, deviceWarning } from '../device-report.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
 
 /** The JSON object of one area (numbers in pages). */
-export function analyzeAreaJson(m: AreaModel, requests: number[], align: number) {
+export function analyzeAreaJson(
+  m: AreaModel,
+  requests: number[],
+  align: number,
+  profile: KernelProfile = profileForLayout(m.layout),
+) {
   const s = summarizeArea(m.area, m.layout === 'ranges');
-  const profile = profileForLayout(m.layout);
   return {
     name: m.name,
     basePfn: s.basePfn,
@@ -131,7 +136,8 @@ export function registerAnalyze(program: Command): void {
       const { tree, areas } = c;
       const chosen = flags.area !== undefined ? [pickArea(areas, flags.area, tree.source)] : areas;
       if (chosen.length === 0) throw new UsageError(`${tree.source}: no CMA areas`);
-      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align)));
+      const profile = profileForTree(tree, areas);
+      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align), profile));
       if (flags.json)
         process.stdout.write(
           `${JSON.stringify({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: out }, null, 2)}\n`,
