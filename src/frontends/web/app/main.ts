@@ -2,6 +2,9 @@
 // It reads the JSON API, draws each area's bitmap on a canvas (zoom and pan, fill per pixel
 // bucket), and follows /api/events so every change shows up live.
 
+import type { BusyView } from './busy-pages.ts';
+import { BUSY_COLOUR, busyHover, drawBusy } from './busy-pages.ts';
+
 interface RangeView {
   index: number;
   basePfn: number;
@@ -21,6 +24,7 @@ interface AreaView {
   ranges: RangeView[];
   counters: Record<string, number | string>;
   records: number;
+  busy?: BusyView[];
 }
 interface FreeRun {
   range: number;
@@ -258,6 +262,10 @@ class AreaCard {
         el('span', {}, [el('i', { style: `background:${css(HIGH)}` }), 'mostly used']),
         el('span', {}, [el('i', { style: `background:${css(FULL)}` }), 'used']),
         el('span', {}, [el('i', { style: 'background:#c026d3' }), 'explain: where it would go']),
+        el('span', {}, [
+          el('i', { style: `background:${BUSY_COLOUR}` }),
+          'busy (pinned/held: hover for the owner)',
+        ]),
         el('span', { class: 'muted', text: 'wheel: zoom · drag: pan' }),
       ]),
       el('div', { class: 'hover' }),
@@ -452,10 +460,12 @@ class AreaCard {
       const unit = 2 ** this.view.orderPerBit;
       const base = this.view.ranges[this.range]?.basePfn ?? 0;
       const fill = v === 0 ? 'free' : v === 255 ? 'used' : `${Math.round(((v - 1) / 253) * 100)}% used`;
+      const busyText = busyHover(this.view.busy ?? [], base + b * unit, base + end * unit);
       hover.textContent =
-        L.per === 1
+        (L.per === 1
           ? `bit ${fmt(b)} · pfn ${hex(base + b * unit)}${unit > 1 ? `–${hex(base + (b + 1) * unit - 1)}` : ''} · ${fill}`
-          : `bits ${fmt(b)}–${fmt(end - 1)} · pfn ${hex(base + b * unit)}–${hex(base + end * unit - 1)} · ${fill}`;
+          : `bits ${fmt(b)}–${fmt(end - 1)} · pfn ${hex(base + b * unit)}–${hex(base + end * unit - 1)} · ${fill}`) +
+        busyText;
     });
   }
 
@@ -652,6 +662,9 @@ class AreaCard {
       }
       ctx.stroke();
     }
+    const shown = this.view.ranges[this.range];
+    if (shown && this.view.busy && this.view.busy.length > 0)
+      drawBusy(ctx, this.view.busy, shown.basePfn, 2 ** this.view.orderPerBit, shown.bits, L, n);
     const m = this.mark;
     if (m && m.range === this.range) {
       ctx.fillStyle = 'rgba(192, 38, 211, 0.75)';
