@@ -1,6 +1,8 @@
 // Area configuration: `--area name=reserved,size=16M` strings and `{"areas": [...]}` files,
 // validated into AreaSpecs with a clear message for every problem.
 
+import { ConfigSchema } from '../schema/config.ts';
+import { validate } from '../schema/issues.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
 import type { BusyOwner } from './page-owner.ts';
 import type { KernelProfile } from './profile.ts';
@@ -13,6 +15,22 @@ export const PAGEBLOCK_PAGES = 512;
 export const CMA_MAX_NAME_LEN = 63;
 /** Where unplaced areas are put, top-down: the end of usable RAM of a 512 MiB x86_64 guest. */
 export const DEFAULT_TOP_PFN = 130048;
+
+/**
+ * One past the largest pfn a kernel can have: MAX_PHYSMEM_BITS is 52 on x86_64 (5-level paging)
+ * and arm64 (52-bit PA), so pfns stay below 2^(52 - PAGE_SHIFT).
+ */
+const MAX_PFN = 2 ** 40;
+/**
+ * Most bits one range's bitmap may have here. The kernel's bitmap_zalloc() takes an unsigned
+ * int; the emulator keeps bit numbers in int32 arithmetic, so it stops at 2^31 (8 TiB of pages
+ * at order_per_bit 0).
+ */
+const MAX_RANGE_BITS = 2 ** 31;
+/** Most bitmap bits a whole emulated system may hold (512 MiB of bitmaps in memory). */
+const MAX_SYSTEM_BITS = 2 ** 32;
+/** Largest order_per_bit accepted (hugetlb's gigantic pages use 18 on x86_64 with 1 GiB pages). */
+const MAX_ORDER_PER_BIT = 30;
 
 /** First pfn above 4 GiB, where areas too large for low memory are placed. */
 export const HIGH_START_PFN = 0x100000;
@@ -41,7 +59,8 @@ export function parseNumber(text: string, what: string): number {
   const t = text.trim();
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ConfigError(`${what}: '${text}' is not a number`);
   const v = Number(t);
-  if (!Number.isSafeInteger(v)) throw new ConfigError(`${what}: '${text}' is too large`);
+  if (!Number.isSafeInteger(v))
+    throw new ConfigError(`${what}: '${text}' is too large (at most ${Number.MAX_SAFE_INTEGER})`);
   return v;
 }
 
@@ -151,8 +170,8 @@ function areaRequest(
     throw new ConfigError(`${where}: an area needs a name`);
   const name = String(raw.name);
   const orderPerBit = num(raw.order_per_bit, `${where}: order_per_bit`) ?? 0;
-  if (orderPerBit > 30)
-    throw new ConfigError(`${where}: order_per_bit ${orderPerBit} is out of range (0..30)`);
+  if (orderPerBit > MAX_ORDER_PER_BIT)
+    throw new ConfigError(`${where}: order_per_bit ${orderPerBit} is out of range (0..${MAX_ORDER_PER_BIT})`);
   if (raw.range && raw.range.length > 0) {
     if (raw.size !== undefined || raw.count !== undefined || raw.base_pfn !== undefined)
       throw new ConfigError(
@@ -191,64 +210,79 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
   } catch (e) {
     throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { areas?: unknown }).areas))
-    throw new ConfigError(`${file}: expected {"areas": [...]}`);
-  const d = doc as { areas: unknown[]; profile?: unknown };
-  const areas = d.areas.map((a, i) => {
-    if (typeof a !== 'object' || a === null) throw new ConfigError(`${file}: areas[${i}] is not an object`);
-    const o = a as Record<string, unknown>;
-    const pick = (...keys: string[]): Raw => {
-      for (const k of keys) {
-        const v = o[k];
-        if (v !== undefined) {
-          if (typeof v !== 'string' && typeof v !== 'number')
-            throw new ConfigError(`${file}: areas[${i}].${k} must be a number or a string`);
-          return v;
-        }
-      }
-      return undefined;
-    };
-    const ranges = o.ranges;
-    const busy = o.busy;
-    if (busy !== undefined && !Array.isArray(busy))
-      throw new ConfigError(`${file}: areas[${i}].busy must be a list`);
-    if (ranges !== undefined && !Array.isArray(ranges))
-      throw new ConfigError(`${file}: areas[${i}].ranges must be a list`);
-    return areaRequest(
+  const d = validate(ConfigSchema, doc, (m) => {
+    throw new ConfigError(`${file}: ${m}`);
+  });
+  const areas = d.areas.map((o, i) =>
+    areaRequest(
       {
-        name: pick('name'),
-        size: pick('size'),
-        count: pick('count'),
-        base_pfn: pick('base_pfn', 'basePfn'),
-        order_per_bit: pick('order_per_bit', 'orderPerBit'),
-        range: (ranges as unknown[] | undefined)?.map((r, j) => {
-          if (typeof r !== 'object' || r === null || Array.isArray(r))
-            throw new ConfigError(`${file}: areas[${i}].ranges[${j}] is not an object`);
-          const o = r as Record<string, unknown>;
-          const field = (...keys: string[]): Raw => {
-            for (const k of keys) {
-              const v = o[k];
-              if (v === undefined) continue;
-              if (typeof v !== 'string' && typeof v !== 'number')
-                throw new ConfigError(`${file}: areas[${i}].ranges[${j}].${k} must be a number or a string`);
-              return v;
-            }
-            return undefined;
-          };
-          return { base_pfn: field('base_pfn', 'basePfn'), count: field('count') };
-        }),
-        busy: (busy as Record<string, Raw>[] | undefined)?.map((b) => ({
-          pfn: b.pfn,
-          count: b.count,
-          error: b.error,
-        })),
+        name: o.name,
+        size: o.size,
+        count: o.count,
+        base_pfn: o.base_pfn ?? o.basePfn,
+        order_per_bit: o.order_per_bit ?? o.orderPerBit,
+        range: o.ranges?.map((r) => ({ base_pfn: r.base_pfn ?? r.basePfn, count: r.count })),
+        busy: o.busy?.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error })),
       },
       `${file}: areas[${i}]`,
-    );
-  });
-  if (d.profile !== undefined && typeof d.profile !== 'string')
-    throw new ConfigError(`${file}: profile must be a string`);
+    ),
+  );
   return d.profile === undefined ? { areas } : { profile: d.profile, areas };
+}
+
+/**
+ * Checks an area's numbers against what a kernel (and this emulator) can have, before any
+ * bitmap is allocated; `fail` gets one line naming the value and its limit (and must throw).
+ */
+export function checkAreaLimits(
+  spec: {
+    readonly name: string;
+    readonly orderPerBit: number;
+    readonly ranges: readonly { basePfn?: number; count: number }[];
+  },
+  fail: (message: string) => never,
+): number {
+  const where = `area '${spec.name}'`;
+  if (!Number.isSafeInteger(spec.orderPerBit) || spec.orderPerBit < 0 || spec.orderPerBit > MAX_ORDER_PER_BIT)
+    fail(`${where}: order_per_bit ${spec.orderPerBit} is out of range (0..${MAX_ORDER_PER_BIT})`);
+  let bits = 0;
+  spec.ranges.forEach((r, i) => {
+    const rw = spec.ranges.length > 1 ? `${where}: range ${i}` : where;
+    if (!Number.isSafeInteger(r.count) || r.count < 0 || r.count > MAX_PFN)
+      fail(`${rw}: count ${r.count} pages is more than a kernel can have (at most 2^40 = ${MAX_PFN} pages)`);
+    if (
+      r.basePfn !== undefined &&
+      (!Number.isSafeInteger(r.basePfn) || r.basePfn < 0 || r.basePfn + r.count > MAX_PFN)
+    )
+      fail(
+        `${rw}: base_pfn ${r.basePfn} + count ${r.count} ends past the largest pfn a kernel can have (2^40 = ${MAX_PFN})`,
+      );
+    const rb = Math.floor(r.count / 2 ** spec.orderPerBit);
+    if (rb > MAX_RANGE_BITS)
+      fail(
+        `${rw}: count ${r.count} pages is ${rb} bitmap bits at order_per_bit ${spec.orderPerBit}, more than one bitmap can hold (at most 2^31 = ${MAX_RANGE_BITS} bits)`,
+      );
+    bits += rb;
+  });
+  return bits;
+}
+
+/** checkAreaLimits over a whole system, plus the total of bitmap bits; returns that total. */
+export function checkSystemLimits(
+  specs: readonly {
+    readonly name: string;
+    readonly orderPerBit: number;
+    readonly ranges: readonly { basePfn?: number; count: number }[];
+  }[],
+  fail: (message: string) => never,
+): number {
+  let total = 0;
+  for (const s of specs) total += checkAreaLimits(s, fail);
+  if (total > MAX_SYSTEM_BITS)
+    fail(
+      `the areas need ${total} bitmap bits in all, more than the emulator holds (at most 2^32 = ${MAX_SYSTEM_BITS} bits, 512 MiB)`,
+    );
+  return total;
 }
 
 /**
@@ -257,6 +291,10 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
  * validates the whole set for the profile.
  */
 export function resolveAreas(requests: readonly AreaRequest[], profile: KernelProfile): AreaSpec[] {
+  const fail = (m: string): never => {
+    throw new ConfigError(m);
+  };
+  checkSystemLimits(requests, fail);
   const names = new Set<string>();
   for (const r of requests) {
     if (new TextEncoder().encode(r.name).length > CMA_MAX_NAME_LEN)
@@ -346,5 +384,6 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
           : `areas '${a.name}' [${a.basePfn}, ${a.basePfn + a.count}) and '${b.name}' [${b.basePfn}, ${b.basePfn + b.count}) overlap`,
       );
   }
+  checkSystemLimits(specs, fail); // placement may have pushed a base past the largest pfn
   return specs;
 }

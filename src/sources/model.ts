@@ -5,6 +5,7 @@ import { bitmapWeight } from '../core/bitmap.ts';
 import type { CmaArea } from '../core/cma.ts';
 import { createArea } from '../core/cma.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
+import { checkAreaLimits } from '../core/config.ts';
 import type { KernelProfile } from '../core/profile.ts';
 import { PROFILE_6_1, PROFILE_6_12, PROFILE_7_3 } from '../core/profile.ts';
 import type { CmaTree } from './tree.ts';
@@ -106,7 +107,7 @@ function checkBitmap(words: Uint32Array, maxno: number, where: string): void {
   const expected = Math.ceil(maxno / 32);
   if (words.length !== expected)
     throw new SourceError(
-      `${where}: bitmap of the wrong length: ${words.length} words, expected ${expected} for ${maxno} bits`,
+      `${where}: bitmap of the wrong length: ${words.length} words, expected ${expected} for ${maxno} bits (${words.length > expected ? 'longer than count allows' : 'shorter than count needs'}: the files contradict each other)`,
     );
   if (maxno % 32 !== 0) {
     const last = words[expected - 1]! >>> (maxno % 32);
@@ -203,10 +204,12 @@ function readArea(tree: CmaTree, d: string, layout: CmaLayout): AreaModel {
     const words = parseBitmapText(readTreeFile(tree, `${dir}/bitmap`), where('bitmap'));
     ranges.push({ basePfn: parseNumberFile(tree, `${dir}/base_pfn`), count, words, where: where('bitmap') });
   }
-  const area = createArea(
-    { name, orderPerBit, ranges: ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })) },
-    plainBitmapFactory,
-  );
+  const spec = { name, orderPerBit, ranges: ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })) };
+  // what a kernel can have, before a bitmap is allocated for it
+  checkAreaLimits(spec, (m) => {
+    throw new SourceError(`${tree.source}: ${dir}: ${m.replace(/^area '[^']*': /, '')}`);
+  });
+  const area = createArea(spec, plainBitmapFactory);
   let setBits = 0;
   area.ranges.forEach((r, i) => {
     const src = ranges[i]!;
@@ -215,6 +218,10 @@ function readArea(tree: CmaTree, d: string, layout: CmaLayout): AreaModel {
     setBits += bitmapWeight(src.words, r.bitmap.maxno);
   });
   const used = optionalNumber(tree, `${dir}/used`);
+  if (used !== null && used > count)
+    throw new SourceError(
+      `${where('used')}: ${used} pages used but count is ${count}: the files contradict each other`,
+    );
   const maxchunk = optionalNumber(tree, `${dir}/maxchunk`);
   const sysfs = readSysfs(tree, name);
   const fromBits = setBits * 2 ** orderPerBit;

@@ -50,7 +50,18 @@ export function fileKind(file: string): 'dir' | 'snapshot' | 'log' | 'bugreport'
     );
   }
   if (head.startsWith('PK') || isBugreportText(head)) return 'bugreport';
-  return head.trimStart().startsWith('{') ? 'snapshot' : 'log';
+  const t = head.trim();
+  if (t === '') throw new SourceError(`${file}: empty file (expected a snapshot or a kernel log)`);
+  if (t.startsWith('{')) return 'snapshot';
+  if (/^\[\s*\d+\.\d+\]/.test(t)) return 'log'; // dmesg's "[    0.000000] …"
+  // a short file that is JSON (`null`, `42`, `"x"`) was meant as a snapshot, not a log
+  if (head.length < 256) {
+    try {
+      JSON.parse(t);
+      return 'snapshot';
+    } catch {}
+  }
+  return t.startsWith('[') ? 'snapshot' : 'log';
 }
 
 /** The source a spec names. */

@@ -4,6 +4,8 @@
 import * as fs from 'node:fs';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { CmaSystem } from '../core/system.ts';
+import { received, validate } from '../schema/issues.ts';
+import { SnapshotSchema } from '../schema/snapshot.ts';
 import { loadWords, profileForTree, readAreas } from './model.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
@@ -61,16 +63,7 @@ export function snapshotFromTree(tree: CmaTree): Snapshot {
   };
 }
 
-function isStringRecord(v: unknown): v is Record<string, string> {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    !Array.isArray(v) &&
-    Object.values(v).every((x) => typeof x === 'string')
-  );
-}
-
-/** Parses and checks a snapshot document; throws SourceError naming the file and the problem. */
+/** Parses and checks a snapshot document; throws SourceError naming the file, the JSON path and the problem. */
 export function parseSnapshot(text: string, name = 'snapshot'): Snapshot {
   let doc: unknown;
   try {
@@ -79,43 +72,31 @@ export function parseSnapshot(text: string, name = 'snapshot'): Snapshot {
     throw new SourceError(`${name}: not a snapshot (invalid JSON: ${(e as Error).message})`);
   }
   const d = doc as Partial<Snapshot> | null;
-  if (typeof d !== 'object' || d === null || d.format !== 'cma-debug-snapshot')
-    throw new SourceError(`${name}: not a cma-debug snapshot (no "format": "cma-debug-snapshot")`);
+  if (typeof d !== 'object' || d === null || Array.isArray(d) || d.format !== 'cma-debug-snapshot')
+    throw new SourceError(
+      `${name}: not a cma-debug snapshot (expected an object with "format": "cma-debug-snapshot", ${received(d === null || typeof d !== 'object' || Array.isArray(d) ? d : d.format).replace('missing', 'no "format"')})`,
+    );
   if (d.version !== 1)
     throw new SourceError(`${name}: snapshot version ${String(d.version)} is not supported (1 is)`);
-  if (!isStringRecord(d.files)) throw new SourceError(`${name}: "files" must map paths to text`);
-  if (d.symlinks !== undefined && !isStringRecord(d.symlinks))
-    throw new SourceError(`${name}: "symlinks" must map paths to targets`);
-  const dev = d.device as { files?: unknown; unreadable?: unknown } | undefined;
-  if (
-    dev !== undefined &&
-    (typeof dev !== 'object' ||
-      dev === null ||
-      !isStringRecord(dev.files) ||
-      (dev.unreadable !== undefined && !isStringRecord(dev.unreadable)))
-  )
-    throw new SourceError(`${name}: "device" must be {"files": {path: text}, "unreadable": {path: reason}}`);
+  const s = validate(SnapshotSchema, doc, (m) => {
+    throw new SourceError(
+      m.startsWith('device')
+        ? `${name}: "device" must be {"files": {path: text}, "unreadable": {path: reason}} (${m})`
+        : `${name}: ${m}`,
+    );
+  });
   return {
     format: 'cma-debug-snapshot',
     version: 1,
-    source: typeof d.source === 'string' ? d.source : name,
-    capturedAt: typeof d.capturedAt === 'string' ? d.capturedAt : '',
-    kernelRelease: typeof d.kernelRelease === 'string' ? d.kernelRelease : null,
-    files: d.files,
-    symlinks: d.symlinks ?? {},
-    dirs: Array.isArray(d.dirs) ? d.dirs.filter((x): x is string => typeof x === 'string') : [],
-    writeOnly: Array.isArray(d.writeOnly)
-      ? d.writeOnly.filter((x): x is string => typeof x === 'string')
-      : [],
-    unreadable: isStringRecord(d.unreadable) ? d.unreadable : {},
-    ...(dev !== undefined
-      ? {
-          device: {
-            files: dev.files as Record<string, string>,
-            unreadable: (dev.unreadable as Record<string, string> | undefined) ?? {},
-          },
-        }
-      : {}),
+    source: s.source ?? name,
+    capturedAt: s.capturedAt ?? '',
+    kernelRelease: s.kernelRelease ?? null,
+    files: s.files,
+    symlinks: s.symlinks ?? {},
+    dirs: s.dirs ?? [],
+    writeOnly: s.writeOnly ?? [],
+    unreadable: s.unreadable ?? {},
+    ...(s.device ? { device: { files: s.device.files, unreadable: s.device.unreadable ?? {} } } : {}),
   };
 }
 

@@ -15,6 +15,7 @@ import { VERSION } from '../version.ts';
 import { loadDashboardBundle } from '../web/bundle.ts';
 import { dashboardHtml } from '../web/page.ts';
 import { EventHub } from './events.ts';
+import { AnalysisQuery, BucketsQuery, ExplainQuery, RangeParams, routeInput, TraceQuery } from './inputs.ts';
 import type { ServeSource } from './source.ts';
 import { isSystem, systemSource } from './source.ts';
 import {
@@ -137,25 +138,6 @@ function isLoopbackHost(host: string | undefined): boolean {
 
 function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
-}
-
-/** Parses a decimal query parameter; a string is the error. */
-function intParam(
-  q: Record<string, string | undefined>,
-  name: string,
-  def: number | undefined,
-  max = Number.MAX_SAFE_INTEGER,
-): number | string {
-  const v = q[name];
-  if (v === undefined || v === '') {
-    if (def === undefined) return `missing query parameter '${name}'`;
-    return def;
-  }
-  if (!/^\d{1,16}$/.test(v))
-    return `'${name}' must be a non-negative decimal integer, not '${v.slice(0, 40)}'`;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n > max) return `'${name}' is too large (at most ${max})`;
-  return n;
 }
 
 /** Builds the server over a system (or a source); call `app.listen` or `app.inject`. */
@@ -379,19 +361,29 @@ export async function createServer(
       if (!sys) return reply;
       const st = sys.area(req.params.name);
       if (!st) return clientError(reply, 404, 'NO_AREA', `no area named '${req.params.name}'`);
-      const ri = intParam({ range: req.params.range }, 'range', undefined);
-      if (typeof ri === 'string') return clientError(reply, 400, 'BAD_PARAM', ri);
+      const params = routeInput(RangeParams, req.params, 'path');
+      if (!params.ok) return clientError(reply, 400, 'BAD_PARAM', params.message);
+      const ri = params.value.range;
       const range = st.area.ranges[ri];
       if (!range) return clientError(reply, 404, 'NO_RANGE', `area '${st.area.name}' has no range ${ri}`);
       const bits = range.bitmap.maxno;
-      const from = intParam(req.query, 'from', 0, bits);
-      const to = intParam(req.query, 'to', bits, bits);
-      const per = intParam(req.query, 'per', 1, bits || 1);
-      for (const v of [from, to, per])
-        if (typeof v === 'string') return clientError(reply, 400, 'BAD_PARAM', v);
-      const f = from as number;
-      const t = to as number;
-      const p = per as number;
+      const q = routeInput(BucketsQuery, req.query, 'query');
+      if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+      const f = q.value.from ?? 0;
+      const t = q.value.to ?? bits;
+      const p = q.value.per ?? 1;
+      for (const [k, x, max] of [
+        ['from', f, bits],
+        ['to', t, bits],
+        ['per', p, bits || 1],
+      ] as const)
+        if (x > max)
+          return clientError(
+            reply,
+            400,
+            'BAD_PARAM',
+            `query parameter '${k}' is too large (at most ${max}, got ${x})`,
+          );
       if (t < f) return clientError(reply, 400, 'BAD_PARAM', `'to' (${t}) is below 'from' (${f})`);
       if (p < 1) return clientError(reply, 400, 'BAD_PARAM', `'per' must be at least 1`);
       if (Math.ceil((t - f) / p) > MAX_BUCKETS)
@@ -413,8 +405,9 @@ export async function createServer(
     const states = name === undefined ? sys.areas : sys.areas.filter((s) => s.area.name === name);
     if (name !== undefined && states.length === 0)
       return clientError(reply, 404, 'NO_AREA', `no area named '${name}'`);
-    const top = intParam(req.query, 'top', 16, 1000);
-    if (typeof top === 'string') return clientError(reply, 400, 'BAD_PARAM', top);
+    const q = routeInput(AnalysisQuery, req.query, 'query');
+    if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+    const top = q.value.top ?? 16;
     return { areas: states.map((st) => analyzeArea(st, sys.profile, top)) };
   });
 
@@ -425,11 +418,9 @@ export async function createServer(
     if (name === undefined) return clientError(reply, 400, 'BAD_PARAM', "missing query parameter 'area'");
     const st = sys.area(name);
     if (!st) return clientError(reply, 404, 'NO_AREA', `no area named '${name}'`);
-    const pages = intParam(req.query, 'pages', undefined);
-    const align = intParam(req.query, 'align', 0, 63);
-    if (typeof pages === 'string') return clientError(reply, 400, 'BAD_PARAM', pages);
-    if (typeof align === 'string') return clientError(reply, 400, 'BAD_PARAM', align);
-    return explainView(st, sys.profile, pages, align);
+    const q = routeInput(ExplainQuery, req.query, 'query');
+    if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+    return explainView(st, sys.profile, q.value.pages, q.value.align ?? 0);
   });
 
   const needFeature = (reply: FastifyReply, f: 'log' | 'trace'): CmaSystem | null => {
@@ -454,8 +445,9 @@ export async function createServer(
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/trace', async (req, reply) => {
     const sys = needFeature(reply, 'trace');
     if (!sys) return reply;
-    const limit = intParam(req.query, 'limit', 500, 200_000);
-    if (typeof limit === 'string') return clientError(reply, 400, 'BAD_PARAM', limit);
+    const q = routeInput(TraceQuery, req.query, 'query');
+    if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+    const limit = q.value.limit ?? 500;
     const t = sys.tracing;
     const entries = limit === 0 ? [] : t.entries.slice(-limit);
     return {
