@@ -54,6 +54,7 @@ export function busyFileKind(path: string): BusyFileKind {
   if (head.subarray(0, 10).toString('latin1') === '\x17\x08\x44tracing') return 'trace.dat';
   const text = head.toString('latin1');
   if (/^\s*\{/.test(text) && /"files"|"areas"|"cma"/.test(text.slice(0, 4096))) return 'snapshot';
+  if (text.startsWith('@@CMA-DEBUG-DUMP')) return 'unknown'; // the raw dump: `snapshot` turns it into a file
   if (looksLikePageOwner(text)) return 'page_owner';
   if (/^# tracer:/m.test(text) || (looksLikeMmTrace(text) && !looksLikeBusyLog(text))) return 'trace';
   if (looksLikeBusyLog(text)) return 'log';

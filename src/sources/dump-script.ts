@@ -7,6 +7,14 @@
 import type { DeviceFiles, TreeEntry } from './tree.ts';
 import { type CmaTree, makeTree, SourceError } from './tree.ts';
 
+/**
+ * awk over page_owner read from pfn `lo` on (read_page_owner() takes the file offset as the next
+ * pfn, so `dd iflag=skip_bytes skip=lo` seeks there): print the records up to `hi`, then stop.
+ */
+const PAGE_OWNER_AWK =
+  'function num(s,  i, n) { if (substr(s, 1, 2) != "0x") return s + 0; n = 0; for (i = 3; i <= length(s); i++) n = n * 16 + index("0123456789abcdef", tolower(substr(s, i, 1))) - 1; return n } ' +
+  'BEGIN { RS = "" } { if (match($0, /PFN [0-9a-fx]+ /)) { p = num(substr($0, RSTART + 4, RLENGTH - 5)); if (p >= hi) exit; if (p >= lo) { print $0; print "" } } }';
+
 /** The POSIX sh function `cma_dump`; `$R` is the /sys root (busybox, toybox/mksh, dash). */
 export const CMA_DUMP_FUNCTION = `cma_dump() {
 echo "@@CMA-DEBUG-DUMP 1"
@@ -36,6 +44,18 @@ for f in "$P/meminfo" "$P/vmstat" "$P/zoneinfo" "$P/pagetypeinfo"; do
   fi
 done
 echo "@@XFILE dmesg"; if dmesg 2>/dev/null; then printf '\\n@@END\\n'; else printf '\\n@@FAIL\\n'; fi
+T=$R/kernel/tracing; [ -r "$T/trace" ] || T=$R/kernel/debug/tracing
+if [ -r "$T/trace" ]; then echo "@@XFILE busy-trace"; grep -E 'cma_alloc_|test_pages_isolated|mm_migrate_pages:|mm_alloc_contig_migrate_range_info' "$T/trace" 2>/dev/null; printf '\\n@@END\\n'; fi
+if [ -r "$R/kernel/debug/page_owner" ]; then
+  echo "@@XFILE page_owner"; ok=1
+  for a in "$R"/kernel/debug/cma/*/ranges/* "$R"/kernel/debug/cma/*; do
+    [ -r "$a/base_pfn" ] && [ -r "$a/count" ] || continue
+    [ -d "$a/ranges" ] && continue
+    b=$(cat "$a/base_pfn"); c=$(cat "$a/count")
+    dd if="$R/kernel/debug/page_owner" bs=65536 iflag=skip_bytes skip="$b" 2>/dev/null | awk -v lo="$b" -v hi=$((b + c)) '${PAGE_OWNER_AWK}' || ok=0
+  done
+  if [ $ok = 1 ]; then printf '\\n@@END\\n'; else printf '\\n@@FAIL\\n'; fi
+fi
 echo "@@DONE"
 }`;
 

@@ -118,3 +118,34 @@ describe('cma-debug blame usage', () => {
       assert.match(r.stdout, new RegExp(`${o}[^\\n]*\\s+\\S`));
   });
 });
+
+describe('the dump script (adb, ssh, snapshot) takes page_owner of the areas and the busy events', () => {
+  it('a real 6.12 dump holds the area records only, read back by blame from a snapshot', async () => {
+    const { treeFromDump } = await import('../../src/sources/dump-script.ts');
+    const { formatSnapshot, snapshotFromTree } = await import('../../src/sources/snapshot.ts');
+    const { parsePageOwnerText } = await import('../../src/sources/page-owner.ts');
+    const tree = treeFromDump(fs.readFileSync(path.join(FIX, 'dump-6.12.txt'), 'latin1'), 'oracle');
+    const po = parsePageOwnerText(tree.device!.files.page_owner!);
+    assert.deepEqual(po.skipped, []);
+    assert.ok(po.records.length >= 8);
+    for (const r of po.records) assert.ok(r.pfn >= 125952 && r.pfn < 125952 + 4096, `pfn ${r.pfn}`);
+    assert.match(tree.device!.files['busy-trace']!, /cma_alloc_finish: name=reserved pfn=0x1ec00 /);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blame-snap-'));
+    const file = path.join(dir, 'snap.json');
+    fs.writeFileSync(file, formatSnapshot(snapshotFromTree(tree)));
+    const r = run(['blame', '--json', file]);
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.areas[0].name, 'reserved');
+    assert.deepEqual(
+      j.areas[0].allocs.map((a: { count: number; pfn: number; result: string }) => [
+        a.count,
+        a.pfn,
+        a.result,
+      ]),
+      [[8, 125952, 'ok']],
+    );
+    assert.ok(j.sources.some((s: string) => /page_owner \d+ records/.test(s)));
+    fs.rmSync(dir, { recursive: true });
+  });
+});

@@ -82,8 +82,10 @@ async function gatherFiles(files: readonly string[], g: Gathered, pageblockPages
   }
   for (const { f, kind } of kinds) {
     if (kind === 'tree' || kind === 'snapshot') {
-      g.areas.push(...areasOfTree(await openSource({ kind: 'path', path: f }).capture()));
+      const tree = await openSource({ kind: 'path', path: f }).capture();
+      g.areas.push(...areasOfTree(tree));
       g.read.push(`${f} (${kind})`);
+      if (tree.device) addTexts(g, f, deviceTexts(tree.device));
     }
   }
   for (const { f, kind } of kinds) {
@@ -105,6 +107,15 @@ async function gatherFiles(files: readonly string[], g: Gathered, pageblockPages
     if (po.skipped.length) g.skipped.push({ file: f, skipped: po.skipped });
     g.read.push(`${f} (page_owner: ${po.seen} records, ${po.records.length} kept)`);
   }
+}
+
+/** The busy-page files a capture's dump script took (dump-script.ts), when it took them. */
+function deviceTexts(d: { readonly files: Readonly<Record<string, string>> }) {
+  return {
+    trace: d.files['busy-trace'] ?? null,
+    dmesg: d.files.dmesg ?? null,
+    pageOwner: d.files.page_owner ?? null,
+  };
 }
 
 function addTexts(
@@ -305,14 +316,21 @@ export function registerBlame(program: Command): void {
               : ({ kind: 'ssh', host: flags.ssh!, remote } as const);
           const tree = await openSource(spec).capture();
           g.areas.push(...areasOfTree(tree));
-          const ranges = g.areas.map((a) => ({ start: a.basePfn, end: a.basePfn + a.count }));
-          const target =
-            spec.kind === 'adb'
-              ? { kind: 'adb' as const, ...(typeof flags.adb === 'string' ? { serial: flags.adb } : {}) }
-              : { kind: 'ssh' as const, host: flags.ssh!, sshArgs: remote.sshArgs };
-          const texts = await collectBusyRemote(target, ranges, remote.timeoutMs);
-          addTexts(g, spec.kind === 'adb' ? 'adb' : `ssh ${flags.ssh}`, texts);
-          if (flags.save !== undefined) save(flags.save, texts);
+          const got = tree.device ? deviceTexts(tree.device) : null;
+          if (got && got.pageOwner !== null) {
+            // the dump script already read page_owner of the areas (dd seeks to each base pfn)
+            addTexts(g, spec.kind === 'adb' ? 'adb' : `ssh ${flags.ssh}`, got);
+            if (flags.save !== undefined) save(flags.save, got);
+          } else {
+            const ranges = g.areas.map((a) => ({ start: a.basePfn, end: a.basePfn + a.count }));
+            const target =
+              spec.kind === 'adb'
+                ? { kind: 'adb' as const, ...(typeof flags.adb === 'string' ? { serial: flags.adb } : {}) }
+                : { kind: 'ssh' as const, host: flags.ssh!, sshArgs: remote.sshArgs };
+            const texts = await collectBusyRemote(target, ranges, remote.timeoutMs);
+            addTexts(g, spec.kind === 'adb' ? 'adb' : `ssh ${flags.ssh}`, texts);
+            if (flags.save !== undefined) save(flags.save, texts);
+          }
         } else if (sources.includes('live')) {
           const tree = await openSource({ kind: 'live' }).capture();
           g.areas.push(...areasOfTree(tree));
