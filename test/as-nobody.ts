@@ -61,7 +61,6 @@ export async function nobodyCli(): Promise<NobodyCli> {
       platform: 'node',
       format: 'esm',
       outfile: out,
-      external: ['fuse-native'],
       banner: {
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },

@@ -6,7 +6,7 @@ import { ConfigError } from '../../../core/config.ts';
 import { stateAreaSpecs } from '../../../core/state.ts';
 import type { CmaSystem } from '../../../core/system.ts';
 import { systemFromSnapshotFile } from '../../../sources/snapshot.ts';
-import { CmaFuseMount, loadFuse, prepareMountPoint } from '../../fuse/mount.ts';
+import { CmaFuseMount, checkFuse, prepareMountPoint } from '../../fuse/mount.ts';
 import { StateFile } from '../../fuse/state.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
@@ -102,7 +102,7 @@ export function registerMount(program: Command): void {
     const servePort = flags.serve === undefined ? 0 : Number(flags.serve);
     if (!Number.isInteger(servePort) || servePort < 0 || servePort > 65535)
       throw new UsageError(`--serve: '${flags.serve}' is not a port`);
-    const Fuse = loadFuse();
+    checkFuse();
     const state = flags.state !== undefined ? new StateFile(flags.state) : null;
     const sys = buildSystem(flags, areas, state);
     sys.debugfsMounted = flags.debugfs !== false;
@@ -116,8 +116,8 @@ export function registerMount(program: Command): void {
       exactSizes: flags.exactSizes === true,
       ...(state ? { state } : {}),
     });
-    await mount.mount(Fuse);
-    // fuse-native's handles do not keep the event loop alive on their own
+    await mount.mount();
+    // the pending read of /dev/fuse runs on the thread pool, which does not keep the loop alive
     const keepAlive = setInterval(() => {}, 1 << 30);
     let stopping = false;
     const stop = (signal: string) => {
