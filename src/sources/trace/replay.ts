@@ -179,6 +179,11 @@ export interface ReplayResult {
   malformedLines: MalformedLine[];
   joinedSplitLines: number;
   allocStarts: number;
+  /**
+   * cma_alloc_start events with count=0 (6.12 traces them before returning NULL; no finish
+   * follows): not allocations, not counted in allocStarts or failures.
+   */
+  zeroCountStarts: number;
   allocs: { ok: number; failed: number };
   failedBy: { noSpace: number; migration: number; oversize: number };
   failureClasses: Record<FailureClass, number>;
@@ -540,6 +545,7 @@ export class TraceReplayer {
     });
     this.res = {
       allocStarts: 0,
+      zeroCountStarts: 0,
       allocs: { ok: 0, failed: 0 },
       failedBy: { noSpace: 0, migration: 0, oversize: 0 },
       failureClasses: { exhaustion: 0, fragmentation: 0, oversize: 0, migration: 0 },
@@ -678,6 +684,11 @@ export class TraceReplayer {
         if (old.held >= 0) this.dropHeld(old);
       }
       this.pending.delete(ev.pid);
+    }
+    if (ev.count === 0) {
+      // 6.12 __cma_alloc traces the start, then returns NULL for count 0: no finish follows
+      this.res.zeroCountStarts++;
+      return;
     }
     if (a.multi || ev.availableCount >= 0) {
       this.startRanges(ev, a);
