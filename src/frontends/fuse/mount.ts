@@ -328,7 +328,14 @@ export class CmaFuseMount {
     const child = (n: string) => (p === '/' ? `/${n}` : `${p}/${n}`);
     const x = this.extraPath(p);
     if (x === null)
-      return [...dots, ...['dmesg', 'meminfo', 'pagetypeinfo', 'vmstat', 'zoneinfo'].map((n) => ({ ino: this.idOf(child(n)), name: n, type: 8 }))];
+      return [
+        ...dots,
+        ...['dmesg', 'meminfo', 'pagetypeinfo', 'vmstat', 'zoneinfo'].map((n) => ({
+          ino: this.idOf(child(n)),
+          name: n,
+          type: 8,
+        })),
+      ];
     if (x !== undefined) return 'ENOTDIR';
     const r = this.sys.readdir(p);
     if (!r.ok) return r.errno;

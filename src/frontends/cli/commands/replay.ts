@@ -334,7 +334,9 @@ function textReport(r: ReplayResult, label: string, show: number): string {
   for (const a of r.anomalyList.slice(0, show)) o.push(`  line ${a.line} ${a.event}: ${a.reason}`);
   if (r.pendingAtEnd > 0) o.push(`calls still inside cma_alloc() at the end: ${r.pendingAtEnd}`);
   if (r.zeroCountStarts > 0)
-    o.push(`count=0 requests: ${r.zeroCountStarts} (traced by 6.12, refused with no finish; not allocations)`);
+    o.push(
+      `count=0 requests: ${r.zeroCountStarts} (traced by 6.12, refused with no finish; not allocations)`,
+    );
   const live = [...r.allocations].sort((a, b) => b.pages - a.pages).slice(0, show);
   if (live.length > 0) {
     o.push(`largest live allocations at the end (of ${r.allocations.length}):`);
