@@ -43,6 +43,13 @@ export interface ParseStats {
   joinedSplitLines: number;
   /** `# cma_area:` annotations seen. */
   annotations: AnnotatedArea[];
+  /** Binary inputs: what was read ('trace.dat v7 (zstd)', 'perfetto'); absent for text. */
+  format?: string;
+  /** Binary inputs: the kernel release the file records, or null. */
+  kernelRelease?: string | null;
+  /** Events the kernel's buffer lost (counted), and buffer pages after which some were lost. */
+  lostEvents?: number;
+  lostEventPages?: number;
 }
 
 /** Parser options. */
@@ -961,7 +968,8 @@ function hasSpOrNl(x: number): boolean {
 }
 
 function isNullPointer(buf: Uint8Array, s: number, e: number): boolean {
-  if (e - s === 6 && buf[s] === LPAREN && buf[s + 1] === 110 /* (null) */) return true;
+  // "(null)" (the kernel's %p of NULL), "(nil)" (trace-cmd report's)
+  if ((e - s === 6 || e - s === 5) && buf[s] === LPAREN && buf[s + 1] === 110) return true;
   let q = s;
   if (e - s > 2 && buf[s] === 48 && buf[s + 1] === 120) q += 2;
   if (q >= e) return false;

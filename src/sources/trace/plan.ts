@@ -11,6 +11,7 @@ import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from './events.ts';
 import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
 import { TraceLineParser } from './parse.ts';
+import { readTraceEvents } from './read-events.ts';
 import type { ReplayAreaSpec } from './replay.ts';
 import { inferAreas, toReplaySpec } from './replay.ts';
 
@@ -382,9 +383,7 @@ export async function planTrace(
   const failed = opts.failed ?? 'transient';
   const col = sequenceCollector(failed);
   const annotated: AnnotatedArea[] = [];
-  const parser = new TraceLineParser(col.onEvent, { onAnnotation: (a) => annotated.push(a) });
-  for await (const chunk of src.open()) parser.feed(chunk);
-  const stats = parser.end();
+  const stats = await readTraceEvents(src, col.onEvent, { onAnnotation: (a) => annotated.push(a) });
   const seqs = col.finish();
   let specs: ReplayAreaSpec[];
   let areaSource: PlanResult['areaSource'];

@@ -17,7 +17,7 @@ import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
 import { type ParallelParse, startParallelParse } from './parallel.ts';
 import type { ParseOptions, ParseStats } from './parse.ts';
-import { TraceLineParser } from './parse.ts';
+import { readTraceEvents, sourceFormat } from './read-events.ts';
 
 /** An area to replay on: one range (6.1 style), or several (7.x) given in `ranges`. */
 export interface ReplayAreaSpec {
@@ -212,6 +212,13 @@ export interface ReplayResult {
   timeline: TimelineSample[] | null;
   /** Event numbers (1-based, cma events) of failures, for the timeline (capped). */
   failureEvents: number[];
+  /** What was read: 'text', 'trace.dat v6', 'trace.dat v7 (zstd)', 'perfetto'. */
+  format: string;
+  /** The kernel release the trace records (binary formats), or the one given, or null. */
+  kernelRelease: string | null;
+  /** Events the kernel's ring buffer lost (counted), and pages/bundles marked as after a loss. */
+  lostEvents: number;
+  lostEventPages: number;
 }
 
 /** Replay options. */
@@ -244,6 +251,8 @@ export interface ReplayOptions {
    * 'auto' (default): for files of 8 MiB or more.
    */
   parallel?: boolean | 'auto';
+  /** The kernel release to report when a binary trace does not record one. */
+  kernelRelease?: string;
 }
 
 /** Files from this size on are parsed on a worker thread by default (ReplayOptions.parallel). */
@@ -468,6 +477,10 @@ export class TraceReplayer {
     | 'allocations'
     | 'pendingAtEnd'
     | 'timeline'
+    | 'format'
+    | 'kernelRelease'
+    | 'lostEvents'
+    | 'lostEventPages'
   >;
   private nEvents = 0;
   private readonly timelineMax: number;
@@ -572,6 +585,8 @@ export class TraceReplayer {
         this.start(ev);
         break;
       case EV_FINISH:
+        // where the event has errorno, it says whether the call failed (whatever page printed)
+        if (ev.errorno !== null && ev.errorno !== 0 && ev.hasPage) ev.hasPage = false;
         this.finishEv(ev);
         break;
       case EV_RELEASE:
@@ -1281,6 +1296,10 @@ export class TraceReplayer {
       malformed: stats.malformed,
       malformedLines: stats.malformedLines,
       joinedSplitLines: stats.joinedSplitLines,
+      format: stats.format ?? 'text',
+      kernelRelease: stats.kernelRelease ?? this.opts.kernelRelease ?? null,
+      lostEvents: stats.lostEvents ?? 0,
+      lostEventPages: stats.lostEventPages ?? 0,
       ...this.res,
       pendingAtEnd: [...this.pending.values()].filter((p) => !p.oversize).length,
       areas,
@@ -1293,7 +1312,7 @@ export class TraceReplayer {
 /** Guesses areas from a trace: per name, [min pfn, max pfn+count) rounded out to 512 pages. */
 export async function inferAreas(source: TraceSource): Promise<ReplayAreaSpec[]> {
   const seen = new Map<string, { lo: number; hi: number }>();
-  const parser = new TraceLineParser((ev) => {
+  await readTraceEvents(source, (ev) => {
     if (ev.kind === EV_START || ev.kind === EV_INFO || !(ev.pfn >= 0)) return;
     if ((ev.kind === EV_FINISH || ev.kind === EV_ALLOC) && !ev.hasPage) return;
     const name = ev.name === '' ? 'cma' : ev.name;
@@ -1305,8 +1324,6 @@ export async function inferAreas(source: TraceSource): Promise<ReplayAreaSpec[]>
       if (end > s.hi) s.hi = end;
     }
   });
-  for await (const chunk of source.open()) parser.feed(chunk);
-  parser.end();
   return [...seen].map(([name, { lo, hi }]) => {
     const base = Math.floor(lo / 512) * 512;
     return { name, basePfn: base, count: Math.ceil(hi / 512) * 512 - base, orderPerBit: 0 };
@@ -1379,7 +1396,8 @@ async function run(
     par !== false &&
     src.path !== undefined &&
     !src.gzip &&
-    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES)
+    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES) &&
+    sourceFormat(src)?.format === 'text'
   ) {
     try {
       parallel = startParallelParse(src.path, parseOpts);
@@ -1406,9 +1424,10 @@ async function run(
   if (parallel !== null) {
     stats = await parallel.run(onEvent);
   } else {
-    const parser = new TraceLineParser(onEvent, parseOpts);
-    for await (const chunk of src.open()) parser.feed(chunk);
-    stats = parser.end();
+    stats = await readTraceEvents(src, onEvent, {
+      ...parseOpts,
+      ...(opts.kernelRelease !== undefined ? { kernelRelease: opts.kernelRelease } : {}),
+    });
   }
   if (replayer === null) {
     if (annotated.length === 0 && areas === null) {

@@ -188,6 +188,7 @@ function csvField(v: string | number | null): string {
 }
 
 interface ReplayFlags extends TraceAreaFlags {
+  kernelRelease?: string;
   json?: boolean;
   save?: string;
   timeline?: string;
@@ -202,11 +203,12 @@ export function registerReplay(program: Command): void {
     program
       .command('replay')
       .description(
-        'replay an ftrace cma trace (trace, trace_pipe, trace-cmd report; file, - for stdin, or .gz) on\n' +
+        "replay a cma trace (ftrace text: trace, trace_pipe, trace-cmd report; trace-cmd's trace.dat v6/v7;\n" +
+          'Perfetto; found by content; file, - for stdin, or .gz) on\n' +
           'emulated areas (6.1; 7.x traces and multi-range areas: range=BASE:COUNT… in index order):\n' +
           'check every placement against the kernel, explain every failure',
       )
-      .argument('<trace>', 'trace file, .gz, or - for stdin')
+      .argument('<trace>', 'trace file (text, trace.dat or Perfetto), .gz, or - for stdin')
       .argument(
         '[areas...]',
         'area specs, as --area (default: the trace\'s "# cma_area:" lines, else inferred)',
@@ -220,7 +222,11 @@ export function registerReplay(program: Command): void {
       .option('--no-resync', 'after a mismatch keep our own placement instead of following the trace')
       .option('--bitmap <kind>', "bitmap implementation: indexed (default) or plain (the kernel's scan)")
       .option('--show <n>', 'failures/mismatches/anomalies listed in the text report', '10')
-      .option('-q, --quiet', 'no progress bar'),
+      .option('-q, --quiet', 'no progress bar')
+      .option(
+        '--kernel-release <release>',
+        'the kernel release to report when the trace does not record one (text traces; trace.dat and Perfetto files carry theirs)',
+      ),
   ).action(async (trace: string, positional: string[], flags: ReplayFlags) => {
     const areas = areasFromFlags(flags, positional);
     const show = Number(flags.show ?? '10');
@@ -243,6 +249,7 @@ export function registerReplay(program: Command): void {
         bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
         resync: flags.resync !== false,
         allocations: true,
+        ...(flags.kernelRelease !== undefined ? { kernelRelease: flags.kernelRelease } : {}),
         ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
         ...(csv
           ? {
@@ -287,9 +294,18 @@ export function registerReplay(program: Command): void {
 
 function textReport(r: ReplayResult, label: string, show: number): string {
   const o: string[] = [];
-  o.push(
-    `trace ${label}: ${r.lines} lines, ${r.events} cma events, ${r.otherLines} other lines skipped, ${r.malformed} malformed`,
-  );
+  if (r.format === 'text')
+    o.push(
+      `trace ${label}: ${r.lines} lines, ${r.events} cma events, ${r.otherLines} other lines skipped, ${r.malformed} malformed`,
+    );
+  else
+    o.push(
+      `trace ${label} (${r.format}${r.kernelRelease !== null ? `, kernel ${r.kernelRelease}` : ''}): ${r.lines} records, ${r.events} cma events, ${r.otherLines} other events skipped, ${r.malformed} malformed`,
+    );
+  if (r.lostEvents > 0 || r.lostEventPages > 0)
+    o.push(
+      `  WARNING: the kernel lost events while recording (${r.lostEvents > 0 ? `${r.lostEvents} counted` : 'number not recorded'}, after ${r.lostEventPages} buffer pages): placements after a loss may mismatch`,
+    );
   for (const m of r.malformedLines.slice(0, show)) o.push(`  line ${m.line}: ${m.reason}: ${m.text}`);
   if (r.joinedSplitLines > 0)
     o.push(`  ${r.joinedSplitLines} events of unnamed areas (name=cma%d\\n) rejoined`);
