@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readSysfsOnly } from './device-source.ts';
+import { readRegularFileSync } from './safe-read.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
 import { DEBUGFS_CMA, makeTree, SourceError, SYSFS_CMA } from './tree.ts';
@@ -111,8 +112,14 @@ function walk(fsPath: string, treePathOf: string, depth: number, out: [string, T
     return;
   }
   try {
-    // size-0 debugfs/sysfs files are read until EOF
-    out.push([treePathOf, { type: 'file', text: fs.readFileSync(fsPath, 'latin1') }]);
+    // size-0 debugfs/sysfs files are read until EOF; FIFOs, devices and trace_pipe are not read
+    const r = readRegularFileSync(fsPath);
+    out.push([
+      treePathOf,
+      'refused' in r
+        ? { type: 'unreadable', error: r.refused }
+        : { type: 'file', text: r.toString('latin1') },
+    ]);
   } catch (e) {
     out.push([treePathOf, { type: 'unreadable', error: errnoText(e) }]);
   }

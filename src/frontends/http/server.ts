@@ -39,6 +39,11 @@ export interface ServerOptions {
    * turn off when binding to a public address.
    */
   readonly loopbackHostsOnly?: boolean;
+  /**
+   * Reads need the token too (Authorization: Bearer, or the dashboard's `cma-debug-token` cookie);
+   * `serve` turns it on when bound beyond loopback. The page shell itself (/, /app.js) stays open.
+   */
+  readonly readsNeedToken?: boolean;
   /** Minimum milliseconds between two change events (default 50). */
   readonly eventIntervalMs?: number;
   /** Log requests (fastify's logger) */
@@ -206,6 +211,29 @@ export async function createServer(
     if (!m) return false;
     return timingSafeEqual(digest(m[1]!), tokenDigest);
   };
+  const cookieToken = (req: FastifyRequest): boolean => {
+    const m = /(?:^|;\s*)cma-debug-token=([^;]*)/.exec(req.headers.cookie ?? '');
+    if (!m?.[1]) return false;
+    let t: string;
+    try {
+      t = decodeURIComponent(m[1]);
+    } catch {
+      return false;
+    }
+    return timingSafeEqual(digest(t), tokenDigest);
+  };
+  if (opts.readsNeedToken) {
+    const open = new Set(['/', '/app.js', '/favicon.ico']);
+    app.addHook('onRequest', async (req, reply) => {
+      if (open.has(req.url.split('?')[0]!) || authorized(req) || cookieToken(req)) return;
+      return reply.code(401).header('www-authenticate', 'Bearer realm="cma-debug"').send({
+        ok: false,
+        error: 'UNAUTHORIZED',
+        message:
+          'this server listens beyond loopback: reads need the token too (Authorization: Bearer <token>, printed at start)',
+      });
+    });
+  }
   /** Checks that a state change is allowed; sends the refusal and returns false otherwise. */
   const mayChange = (req: FastifyRequest, reply: FastifyReply): boolean => {
     if (!authorized(req)) {
@@ -264,7 +292,10 @@ export async function createServer(
         });
         return reply.send({ path, type: 'dir', entries });
       }
-      const r = source.tree.readFile(path);
+      const r = source.tree.readFileAsync
+        ? await source.tree.readFileAsync(path)
+        : source.tree.readFile(path);
+      if (!r.ok && 'refused' in r) return clientError(reply, r.status, 'REFUSED', `${path}: ${r.refused}`);
       if (!r.ok) return reply.code(httpStatusForErrno(r.errno)).send(errnoBody(r.errno, 'read', path));
       return reply
         .type('text/plain; charset=utf-8')
@@ -282,6 +313,7 @@ export async function createServer(
     const before = allocArea?.records.length ?? 0;
     const r = source.tree.writeFile(path, data);
     source.afterWrite?.();
+    if (!r.ok && 'refused' in r) return clientError(reply, r.status, 'REFUSED', `${path}: ${r.refused}`);
     if (!r.ok) return reply.code(httpStatusForErrno(r.errno)).send(errnoBody(r.errno, 'write', path));
     const out: Record<string, unknown> = { ok: true, path, written: r.written };
     if (allocArea && allocArea.records.length > before) {

@@ -98,6 +98,7 @@ export function registerServe(program: Command): void {
     const { app, token } = await createServer(source, {
       ...(flags.token !== undefined ? { token: flags.token } : {}),
       loopbackHostsOnly: loopback,
+      readsNeedToken: !loopback,
       logRequests: !!flags.log,
     });
     let address: string;
@@ -112,14 +113,15 @@ export function registerServe(program: Command): void {
       );
     }
     const url = address.replace('://[::1]', '://localhost');
+    if (!loopback)
+      process.stderr.write(
+        `cma-debug: warning: listening on ${flags.host}, beyond loopback: anyone who can reach it may try; every request, reads too, needs the token\n`,
+      );
     process.stdout.write(
       `cma-debug: serving ${source.label}\n` +
         `  dashboard: ${url}/#token=${encodeURIComponent(token)}\n` +
         `  API:       ${url}/api  (metrics: ${url}/metrics)\n` +
         `  token:     ${token}  (send as: Authorization: Bearer ${token})\n` +
-        (loopback
-          ? ''
-          : `  warning: listening on ${flags.host}: anyone who can reach it can read the state\n`) +
         '  Ctrl-C stops.\n',
     );
     await new Promise<void>((resolve) => {

@@ -92,7 +92,16 @@ function initToken(): void {
   }
   const input = $<HTMLInputElement>('#token');
   input.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
-  input.addEventListener('change', () => sessionStorage.setItem(TOKEN_KEY, input.value.trim()));
+  setTokenCookie();
+  input.addEventListener('change', () => {
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    setTokenCookie();
+  });
+}
+/** A server bound beyond loopback wants the token for reads too: fetch and EventSource send it as a cookie. */
+function setTokenCookie(): void {
+  // biome-ignore lint/suspicious/noDocumentCookie: EventSource cannot send headers; a SameSite cookie carries the token
+  document.cookie = `${TOKEN_KEY}=${encodeURIComponent(sessionStorage.getItem(TOKEN_KEY) ?? '')}; path=/; SameSite=Strict`;
 }
 const token = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
 
