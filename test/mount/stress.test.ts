@@ -12,12 +12,12 @@ const skip = fuseUnavailable();
 const SECONDS = 10;
 
 describe('mount under concurrent shells', { skip: skip ?? false }, () => {
-  for (const profile of ['6.1', '7.3']) {
+  for (const profile of ['6.1', '6.12', '7.3']) {
     test(`${profile}: 8 readers and 4 writers for ${SECONDS} s`, { timeout: 180_000 }, async (t) => {
       const s = await startMount(['--profile', profile]);
       try {
         const D = `${s.dir}/kernel/debug/cma/reserved`;
-        const bitmap = profile === '6.1' ? `${D}/bitmap` : `${D}/ranges/0/bitmap`;
+        const bitmap = profile === '7.3' ? `${D}/ranges/0/bitmap` : `${D}/bitmap`;
         const T = `${s.dir}/kernel/tracing`;
         const sh = join(busyboxPath(), 'sh');
         const env = { PATH: busyboxPath() };
