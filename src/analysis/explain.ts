@@ -7,7 +7,7 @@ import type { CmaArea, KernelHooks } from '../core/cma.ts';
 import { cmaAlloc, cmaBitmapPagesToBits, createArea, findRange } from '../core/cma.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import type { KernelProfile } from '../core/profile.ts';
-import { freePagesFromBitmap, freeRuns, largestUsablePages } from './free-runs.ts';
+import { freePagesFromBitmap, freeRuns, largestUsablePages, usedPagesFromBitmap } from './free-runs.ts';
 
 /** fits; exhaustion: fewer free pages than asked; fragmentation: enough free, no usable run. */
 export type Verdict = 'fits' | 'exhaustion' | 'fragmentation' | 'busy';
@@ -24,6 +24,11 @@ export interface Explanation {
   readonly align: number;
   /** Bits the request takes (ceil(pages / 2^order_per_bit)). */
   readonly bits: number;
+  /** Pages those bits cover (bits << order_per_bit): what `used` grows by. */
+  readonly bitmapPages: number;
+  /** When it fits: `used` (bitmap pages) and `maxchunk` (pages) right after it; else null. */
+  readonly usedAfter: number | null;
+  readonly maxchunkAfter: number | null;
   readonly verdict: Verdict;
   /** One sentence saying why. */
   readonly reason: string;
@@ -86,8 +91,9 @@ export function explainAlloc(
     if (e.event === 'cma_alloc_busy_retry') retries++;
   };
   const r = pages > 0 ? cmaAlloc(hooks, copy, BigInt(pages), align) : null;
-  const base = { pages, align, bits, freePages, largestUsablePages: usable };
+  const base = { pages, align, bits, bitmapPages: bits * 2 ** opb, freePages, largestUsablePages: usable };
   if (r) {
+    const after = freeRuns(copy);
     const found = findRange(copy, r.pfn)!;
     const bit = (r.pfn - found.range.basePfn) / 2 ** opb;
     const where = area.ranges.length > 1 ? `range ${found.index} ` : '';
@@ -98,6 +104,8 @@ export function explainAlloc(
       bit,
       verdict: 'fits',
       reason: `first fit: ${where}bit ${bit}, pfn 0x${r.pfn.toString(16)}${retries > 0 ? ` after ${retries} busy retr${retries === 1 ? 'y' : 'ies'}` : ''}`,
+      usedAfter: usedPagesFromBitmap(copy),
+      maxchunkAfter: after.reduce((m, x) => Math.max(m, x.pages), 0),
       ...base,
     };
   }
@@ -108,6 +116,8 @@ export function explainAlloc(
     bit: null,
     verdict,
     reason,
+    usedAfter: null,
+    maxchunkAfter: null,
     ...base,
   });
   if (pages <= 0) return fail('exhaustion', 'a request of 0 pages always fails');

@@ -114,7 +114,7 @@ describe('cma-debug blame usage', () => {
   });
   it('--help has a sentence for every option', () => {
     const r = run(['blame', '--help']);
-    for (const o of ['--adb', '--ssh', '--json', '--save', '--area', '--timeout', '--pageblock-order'])
+    for (const o of ['--adb', '--ssh', '--json', '--save', '--name', '--timeout', '--pageblock-order'])
       assert.match(r.stdout, new RegExp(`${o}[^\\n]*\\s+\\S`));
   });
 });

@@ -42,8 +42,8 @@ export interface AllocationRecord {
   area: string;
   /** First pfn as the kernel recorded it (shrinks from the front on partial releases). */
   pfn: number;
-  /** Pages still held. */
-  pages: number;
+  /** Pages still held (as requested: a bigint, exact, for a u64 count of 2^53 or more). */
+  pages: number | bigint;
   task: string;
   pid: number;
   /** µs (trace timestamps), NaN if the trace had none. */
@@ -65,14 +65,14 @@ export interface FailureRecord {
   ts: number;
   task: string;
   pid: number;
-  /** Pages requested (approximate above 2^53). */
-  pages: number;
+  /** Pages requested: a bigint (exact u64) when the count is 2^53 or more. */
+  pages: number | bigint;
   align: number;
   class: FailureClass;
   /** Free pages in the area at that moment (bitmap-rounded). */
   freePages: number;
-  /** Pages the request needs in the bitmap (rounded up to 2^order_per_bit). */
-  neededPages: number;
+  /** Pages the request needs in the bitmap (rounded up to 2^order_per_bit; bigint as pages). */
+  neededPages: number | bigint;
   busyRetries: number;
   /** The pfn the finish event printed (-1 = 0xffffffffffffffff), or null (no finish: oversize). */
   tracePfn: number | null;
@@ -856,11 +856,12 @@ export class TraceReplayer {
       ts: ev.ts,
       task: ev.comm(),
       pid: ev.pid,
-      pages: ev.count,
+      pages: ev.countBig ?? ev.count,
       align: p.align,
       class: cls,
       freePages: (a.maxno - a.usedBits) * a.unit,
-      neededPages: p.bits * a.unit,
+      neededPages:
+        ev.countBig !== null ? cmaBitmapPagesToBits(ev.countBig, a.opb) << BigInt(a.opb) : p.bits * a.unit,
       busyRetries: p.busy,
       tracePfn,
     };
@@ -874,7 +875,7 @@ export class TraceReplayer {
     const rec: AllocationRecord = {
       area: a.spec.name,
       pfn,
-      pages: ev.count,
+      pages: ev.countBig ?? ev.count,
       task: ev.comm(),
       pid: ev.pid,
       startTs: p.startTs,
@@ -924,7 +925,7 @@ export class TraceReplayer {
       const rec = a.live.get(ev.pfn);
       if (rec !== undefined) {
         a.live.delete(ev.pfn);
-        if (ev.count < rec.pages) {
+        if (typeof rec.pages === 'number' && ev.count < rec.pages) {
           // debugfs partial free: the first pages of the record go
           rec.pfn += ev.count;
           rec.pages -= ev.count;
@@ -1309,24 +1310,45 @@ export class TraceReplayer {
   }
 }
 
-/** Guesses areas from a trace: per name, [min pfn, max pfn+count) rounded out to 512 pages. */
+/**
+ * Guesses areas from a trace: per name, [min pfn, max pfn+count) rounded out to 512 pages, and
+ * order_per_bit: 9 when every placement is 512-aligned and either the name is `hugetlb*`
+ * (hugetlb_cma_reserve() declares its areas with order_per_bit HUGETLB_PAGE_ORDER) or some
+ * request was not a multiple of 2^k pages yet its neighbour still started on a 2^k boundary
+ * (then the largest such k ≤ 9); else 0.
+ */
 export async function inferAreas(source: TraceSource): Promise<ReplayAreaSpec[]> {
-  const seen = new Map<string, { lo: number; hi: number }>();
+  const seen = new Map<string, { lo: number; hi: number; pfnBits: number; countBits: number }>();
   await readTraceEvents(source, (ev) => {
     if (ev.kind === EV_START || ev.kind === EV_INFO || !(ev.pfn >= 0)) return;
-    if ((ev.kind === EV_FINISH || ev.kind === EV_ALLOC) && !ev.hasPage) return;
+    const placed = ev.kind === EV_FINISH || ev.kind === EV_ALLOC;
+    if (placed && !ev.hasPage) return;
     const name = ev.name === '' ? 'cma' : ev.name;
     const end = ev.pfn + (ev.countBig === null ? ev.count : 1);
-    const s = seen.get(name);
-    if (s === undefined) seen.set(name, { lo: ev.pfn, hi: end });
-    else {
+    let s = seen.get(name);
+    if (s === undefined) {
+      s = { lo: ev.pfn, hi: end, pfnBits: 0, countBits: 0 };
+      seen.set(name, s);
+    } else {
       if (ev.pfn < s.lo) s.lo = ev.pfn;
       if (end > s.hi) s.hi = end;
     }
+    if (placed && ev.countBig === null && ev.count > 0) {
+      s.pfnBits |= ev.pfn & 511;
+      s.countBits |= ev.count & 511;
+    }
   });
-  return [...seen].map(([name, { lo, hi }]) => {
+  return [...seen].map(([name, { lo, hi, pfnBits, countBits }]) => {
     const base = Math.floor(lo / 512) * 512;
-    return { name, basePfn: base, count: Math.ceil(hi / 512) * 512 - base, orderPerBit: 0 };
+    let k = 0;
+    while (k < 9 && (pfnBits & (1 << k)) === 0) k++;
+    const evidence = /^hugetlb/.test(name) ? k === 9 : (countBits & ((1 << k) - 1)) !== 0;
+    return {
+      name,
+      basePfn: base,
+      count: Math.ceil(hi / 512) * 512 - base,
+      orderPerBit: evidence ? k : 0,
+    };
   });
 }
 

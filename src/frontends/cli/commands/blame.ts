@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import type { AreaBlame, BlameArea, BlameInput } from '../../../analysis/blame.ts';
 import { blame } from '../../../analysis/blame.ts';
 import { topFrames } from '../../../analysis/owner-stack.ts';
@@ -33,6 +34,7 @@ interface BlameFlags {
   sshOption?: string[];
   timeout: string;
   area?: string;
+  name?: string;
   json?: boolean;
   save?: string;
   pageblockOrder: string;
@@ -265,11 +267,12 @@ export async function busyPfnsFromFiles(files: readonly string[]): Promise<numbe
 export function registerBlame(program: Command): void {
   program
     .command('blame')
+    .summary('Find who holds the pages that make cma_alloc() retry or fail.')
     .description(
-      'who holds the pages that make cma_alloc retry or fail: busy pfns, their state, owner (pid, comm, stack), a verdict\n' +
-        'SOURCE: any mix of files told apart by content (a text trace, a kernel log with dump_page blocks,\n' +
-        '/sys/kernel/debug/page_owner text or a pfn-filtered copy, a CMA tree or snapshot; gzip is fine),\n' +
-        '`live` (this machine), or --adb [SERIAL] / --ssh HOST (page_owner filtered to the areas on the device).\n' +
+      'Find who holds the pages that make cma_alloc retry or fail: busy pfns, their state, owner (pid, comm, stack), and a verdict. ' +
+        'SOURCE: any mix of files told apart by content (a text trace, a kernel log with dump_page blocks, ' +
+        '/sys/kernel/debug/page_owner text or a pfn-filtered copy, a CMA tree or snapshot; gzip is fine), ' +
+        '`live` (this machine), or --adb [SERIAL] / --ssh HOST (page_owner filtered to the areas on the device). ' +
         'Exit status: 0 answered (busy pages or not), 1 a source could not be read, 2 usage error.',
     )
     .argument('[sources...]', 'files, directories or `live`')
@@ -280,7 +283,8 @@ export function registerBlame(program: Command): void {
     .option('--ssh <host>', 'read a host over ssh the same way')
     .option('--ssh-option <arg>', 'extra ssh argument (repeatable)', collect)
     .option('--timeout <seconds>', 'give up on a remote device after this long', '120')
-    .option('--area <name>', 'only this area')
+    .option('--name <area>', 'only this area.')
+    .addOption(new Option('--area <name>', 'the old spelling of --name.').hideHelp())
     .option(
       '--json',
       'print JSON {"areas":[{"name","busy":[{"pfn","retries","holder"}],"holders":[…],"verdict"}]}',
@@ -365,9 +369,10 @@ export function registerBlame(program: Command): void {
         pageblockOrder: Number(flags.pageblockOrder),
       };
       let result = blame(input);
-      if (flags.area !== undefined) {
-        result = result.filter((a) => a.name === flags.area);
-        if (result.length === 0) throw new UsageError(`no area '${flags.area}' in what was read`);
+      const only = flags.name ?? flags.area;
+      if (only !== undefined) {
+        result = result.filter((a) => a.name === only);
+        if (result.length === 0) throw new UsageError(`no area '${only}' in what was read`);
       }
       if (flags.json) {
         process.stdout.write(`${JSON.stringify(jsonOf(result, g))}\n`);

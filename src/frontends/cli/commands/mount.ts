@@ -74,12 +74,13 @@ export function registerMount(program: Command): void {
   addSystemOptions(
     program
       .command('mount')
+      .summary('Mount the emulated /sys at a directory with FUSE, so scripts run unchanged.')
       .description(
-        'mount the emulated /sys (kernel/debug/cma, kernel/mm/cma, kernel/tracing) at DIR with FUSE;\n' +
+        'Mount the emulated /sys (kernel/debug/cma, kernel/mm/cma, kernel/tracing) at DIR with FUSE; ' +
           'scripts run unchanged with SYS=DIR. Prints DIR when ready; Ctrl-C or SIGTERM unmounts.',
       )
       .argument('<dir>', 'an empty directory to mount on')
-      .argument('[areas...]', 'area specs, as --area')
+      .argument('[areas...]', 'area specs, as --area.')
       .option(
         '--serve <port>',
         'also serve the HTTP API and dashboard of the same system on 127.0.0.1:PORT (0: a free port), so the dashboard follows shells writing to the mount',

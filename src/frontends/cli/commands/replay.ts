@@ -21,6 +21,7 @@ import type {
 } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { timelinePng, timelineSvg } from '../../render/timeline.ts';
+import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 
@@ -182,7 +183,7 @@ export function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
   };
 }
 
-function csvField(v: string | number | null): string {
+function csvField(v: string | number | bigint | null): string {
   const s = v === null ? '' : String(v);
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
@@ -202,11 +203,14 @@ export function registerReplay(program: Command): void {
   addSystemOptions(
     program
       .command('replay')
+      .summary('Replay an ftrace cma trace on emulated areas and check every placement.')
       .description(
-        "replay a cma trace (ftrace text: trace, trace_pipe, trace-cmd report; trace-cmd's trace.dat v6/v7;\n" +
-          'Perfetto; found by content; file, - for stdin, or .gz) on\n' +
-          'emulated areas (6.1; 7.x traces and multi-range areas: range=BASE:COUNT… in index order):\n' +
-          'check every placement against the kernel, explain every failure',
+        "Replay a cma trace (ftrace text: trace, trace_pipe or trace-cmd report; trace-cmd's trace.dat v6/v7; " +
+          'Perfetto; found by content; a file, - for stdin, or .gz) on emulated areas, check every placement ' +
+          'against the kernel and explain every failure. ' +
+          'The areas come from the options, else from the trace\'s "# cma_area:" lines, else they are inferred ' +
+          'from the pfns (base and end rounded to 512 pages; order_per_bit 9 for 512-aligned hugetlb* areas). ' +
+          '7.x traces and multi-range areas (range=BASE:COUNT… in index order) replay with the 7.x allocator.',
       )
       .argument('<trace>', 'trace file (text, trace.dat or Perfetto), .gz, or - for stdin')
       .argument(
@@ -286,7 +290,7 @@ export function registerReplay(program: Command): void {
         })),
         allocations: r.allocations.length,
       };
-      process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
+      process.stdout.write(`${jsonText(out, 1)}\n`);
     } else process.stdout.write(textReport(r, src.label, show));
     if (r.mismatches > 0 && r.areaSource !== 'inferred') process.exitCode = 1;
   });
@@ -313,7 +317,7 @@ function textReport(r: ReplayResult, label: string, show: number): string {
     options: 'areas: from the options',
     annotation: 'areas: from the trace\'s "# cma_area:" lines',
     inferred:
-      'areas: INFERRED from the pfns in the trace (base rounded down, end up to 512 pages, order_per_bit 0): a guess, mismatches are expected; give the real areas with --area or --from-snapshot',
+      'areas: INFERRED from the pfns in the trace (base rounded down and end up to 512 pages; order_per_bit 9 when every placement is 512-aligned in a hugetlb* area or with odd-sized requests, else 0): a guess, mismatches are possible; give the real areas with --area or --from-snapshot',
   }[r.areaSource];
   o.push(src);
   for (const a of r.areas) {
@@ -353,7 +357,9 @@ function textReport(r: ReplayResult, label: string, show: number): string {
     o.push(
       `count=0 requests: ${r.zeroCountStarts} (traced by 6.12, refused with no finish; not allocations)`,
     );
-  const live = [...r.allocations].sort((a, b) => b.pages - a.pages).slice(0, show);
+  const live = [...r.allocations]
+    .sort((a, b) => (b.pages > a.pages ? 1 : b.pages < a.pages ? -1 : 0))
+    .slice(0, show);
   if (live.length > 0) {
     o.push(`largest live allocations at the end (of ${r.allocations.length}):`);
     for (const a of live)

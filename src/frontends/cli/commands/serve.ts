@@ -64,10 +64,11 @@ export function registerServe(program: Command): void {
   addSystemOptions(
     program
       .command('serve')
+      .summary('Serve the HTTP API and the live dashboard.')
       .description(
-        'serve the HTTP API and the live dashboard (default: the emulated 6.1 system on http://127.0.0.1:8080/)',
+        'Serve the HTTP API and the live dashboard (by default of the emulated 6.1 system, on http://127.0.0.1:8080/).',
       )
-      .argument('[areas...]', 'area specs, as --area')
+      .argument('[areas...]', 'area specs, as --area.')
       .option('--root <dir>', 'serve a /sys-like directory (a live /sys or a copy) instead of the emulator')
       .option('--from-snapshot <file>', 'start the emulator from a snapshot')
       .option('--host <addr>', 'address to bind', '127.0.0.1')

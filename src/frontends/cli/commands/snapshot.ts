@@ -12,9 +12,9 @@ export function registerSnapshot(program: Command): void {
   addSourceOptions(
     program
       .command('snapshot')
+      .summary('Capture every CMA file of a source into one snapshot file.')
       .description(
-        `capture every CMA file (exact text), sysfs counters, time and kernel release into one file; without\n` +
-          `debugfs, the sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log (a "device" section)\n${SOURCE_HELP}`,
+        `Capture every CMA file (exact text), the sysfs counters, the time and the kernel release into one file; without debugfs, the sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log (a "device" section).\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .requiredOption('-o, --output <file>', 'snapshot file to write (- for stdout)'),

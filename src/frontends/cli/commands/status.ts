@@ -5,6 +5,7 @@ import { summarizeArea } from '../../../analysis/summary.ts';
 import type { DeviceArea } from '../../../sources/device-model.ts';
 import type { AreaModel } from '../../../sources/model.ts';
 import { areasOrDevice, deviceWarning, mark } from '../device-report.ts';
+import { jsonText } from '../json.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
@@ -87,10 +88,11 @@ export function registerStatus(program: Command): void {
   addSourceOptions(
     program
       .command('status')
+      .summary('Print one line per area: size, used, free, maxchunk and fragmentation.')
       .description(
-        `one line per area: size, used, free, maxchunk, fragmentation (1 - maxchunk/free), sysfs counters.\n` +
-          `Without debugfs: size, used, free (known, ~inferred or ?unknown), the sysfs counters, their rates between\n` +
-          `two reads (--watch) and the last failure's verdict; exit 0 with a warning line.\n${SOURCE_HELP}`,
+        `Print one line per area: size, used, free, maxchunk, fragmentation (1 - maxchunk/free) and the sysfs counters. ` +
+          `Without debugfs: size, used, free (known, ~inferred or ?unknown), the sysfs counters, their rates between ` +
+          `two reads (--watch) and the last failure's verdict; exit 0 with a warning line.\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .option(
@@ -109,7 +111,7 @@ export function registerStatus(program: Command): void {
         if (c.kind === 'debugfs') {
           const rows = c.areas.map(row);
           if (flags.json)
-            return `${JSON.stringify({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: rows })}\n`;
+            return `${jsonText({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: rows })}\n`;
           return table(rows, `${tree.source}  kernel ${tree.kernelRelease ?? '?'}  ${tree.capturedAt}`);
         }
         if (!warned) process.stderr.write(deviceWarning(c));
@@ -118,7 +120,7 @@ export function registerStatus(program: Command): void {
         const rows = c.report.areas.map((a) => deviceRow(a, prev, now));
         prev = { at: now, counters: new Map(c.report.areas.map((a) => [a.name, { ...a.counters }])) };
         if (flags.json)
-          return `${JSON.stringify({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, debugfs: false, areas: rows, system: c.report.system })}\n`;
+          return `${jsonText({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, debugfs: false, areas: rows, system: c.report.system })}\n`;
         return deviceTable(
           rows,
           `${tree.source}  kernel ${tree.kernelRelease ?? '?'}  ${tree.capturedAt}  (no debugfs: ~ inferred, ? unknown)`,
