@@ -222,7 +222,14 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
         base_pfn: o.base_pfn ?? o.basePfn,
         order_per_bit: o.order_per_bit ?? o.orderPerBit,
         range: o.ranges?.map((r) => ({ base_pfn: r.base_pfn ?? r.basePfn, count: r.count })),
-        busy: o.busy?.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error })),
+        busy: o.busy?.map((b) => ({
+          pfn: b.pfn,
+          count: b.count,
+          error: b.error,
+          ...(b.owner
+            ? { owner: { pid: b.owner.pid, comm: b.owner.comm, kind: b.owner.kind ?? 'anon' } }
+            : {}),
+        })),
       },
       `${file}: areas[${i}]`,
     ),

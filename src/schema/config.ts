@@ -18,10 +18,24 @@ const ConfigRangeSchema = objectOf('a range {base_pfn, count}', {
 });
 
 /** One `busy` entry: pinned pages whose migration fails with `error` (default -16, EBUSY). */
-const ConfigBusySchema = objectOf('a busy entry {pfn, count, error}', {
+const ConfigBusySchema = objectOf('a busy entry {pfn, count, error, owner?}', {
   pfn: maybe,
   count: maybe,
   error: maybe,
+  /** Who holds the pages: shown by the emulated page_owner and dump_page. */
+  owner: v.optional(
+    objectOf('a busy owner {pid, comm, kind}', {
+      pid: v.pipe(
+        v.number((i) => `must be a number (${received(i.input)})`),
+        v.safeInteger(),
+        v.minValue(0),
+      ),
+      comm: v.string((i) => `must be a string (${received(i.input)})`),
+      kind: v.optional(
+        v.picklist(['anon', 'shmem', 'file'], (i) => `must be anon, shmem or file (${received(i.input)})`),
+      ),
+    }),
+  ),
 });
 
 /** One area: size or count (pages), or a list of ranges. */

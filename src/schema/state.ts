@@ -39,7 +39,29 @@ const StateAreaSchema = objectOf(
       allocPagesFail: u64,
       releasePagesSuccess: u64,
     }),
-    busy: list(objectOf('a busy range {pfn, count, error}', { pfn: uint, count: uint, error: int })),
+    busy: list(
+      objectOf('a busy range {pfn, count, error, once?, owner?}', {
+        pfn: uint,
+        count: uint,
+        error: int,
+        once: v.optional(v.boolean((i) => `must be true or false (${received(i.input)})`)),
+        // who holds the pages (emulated page_owner / dump_page)
+        owner: v.optional(
+          objectOf('a busy owner {pid, comm, kind, refcount?, mapcount?, stack?, tsNs?}', {
+            pid: uint,
+            comm: text,
+            kind: v.picklist(
+              ['anon', 'shmem', 'file'],
+              (i) => `must be anon, shmem or file (${received(i.input)})`,
+            ),
+            refcount: v.optional(uint),
+            mapcount: v.optional(int),
+            stack: v.optional(list(text)),
+            tsNs: v.optional(uint),
+          }),
+        ),
+      }),
+    ),
     records: list(objectOf('a record {pfn, count}', { pfn: uint, count: u64 })),
   },
   'loose',

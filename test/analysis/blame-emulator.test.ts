@@ -83,3 +83,15 @@ describe('busy owner specs', () => {
     );
   });
 });
+
+describe('busy owners survive a state file', () => {
+  it('systemToState → parseState → systemFromState keeps each owner', async () => {
+    const { parseState, stateToJson, systemFromState, systemToState } = await import(
+      '../../src/core/state.ts'
+    );
+    const sys = createSystem({ profile: '6.12', areas: [AREA] });
+    const back = systemFromState(parseState(stateToJson(systemToState(sys))));
+    assert.deepEqual(back.areas[0]!.area.busy, sys.areas[0]!.area.busy);
+    assert.equal(back.areas[0]!.area.busy[1]!.owner?.comm, 'gralloc');
+  });
+});
