@@ -95,6 +95,19 @@ describe('trace.dat from real kernels', () => {
       for (const key of ['events', 'allocStarts', 'allocs', 'failedBy', 'releases', 'mismatches'] as const)
         assert.deepEqual(bin[key], txt[key], key);
       assert.equal(ar.bitmapSha256, txt.areas[0]!.bitmapSha256);
+      // latency: start → successful finish of the same pid, from the report's rows
+      const lat: number[] = [];
+      const startOf = new Map<number, number>();
+      for (const e of expected) {
+        if (e.kind === 1) startOf.set(e.pid as number, e.ts as number);
+        else if (e.kind === 2 && e.hasPage && e.errorno !== -12 && e.errorno !== -16)
+          lat.push((e.ts as number) - startOf.get(e.pid as number)!);
+      }
+      lat.sort((x, y) => x - y);
+      assert.deepEqual(bin.areas[0]!.latencyUs, txt.areas[0]!.latencyUs);
+      assert.equal(ar.latencyUs?.count, ar.allocsOk);
+      assert.equal(ar.latencyUs?.max, lat.at(-1));
+      assert.equal(ar.latencyUs?.p50, lat[Math.ceil(lat.length / 2) - 1]);
       assert.equal(bin.format, 'trace.dat v7 (zstd)');
       assert.equal(txt.format, 'text');
     });

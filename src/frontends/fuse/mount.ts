@@ -183,6 +183,8 @@ export class CmaFuseMount {
   private readonly started = Date.now() / 1000;
   /** Set when saving the state failed: the mount then refuses further changes (EIO). */
   private stateError: string | null = null;
+  /** Changes made since the last group commit began. */
+  private dirty = false;
   private initDone: (() => void) | null = null;
 
   constructor(
@@ -202,6 +204,7 @@ export class CmaFuseMount {
       this.fd,
       (req) => this.handle(req),
       (m) => this.opts.log?.(m),
+      this.opts.state ? { pending: () => this.dirty, run: () => this.commit() } : undefined,
     );
     this.session = session;
     const options = `fd=3,rootmode=${S_IFDIR.toString(8)},user_id=0,group_id=0,allow_other,default_permissions`;
@@ -255,16 +258,26 @@ export class CmaFuseMount {
     this.fd = -1;
   }
 
+  /** Marks a change to persist: its reply waits for the next group commit (FuseSession). */
   private save(): ErrnoName | null {
     if (!this.opts.state) return null;
     if (this.stateError) return 'EIO';
+    this.dirty = true;
+    return null;
+  }
+
+  /** One durable save of every change so far; a failure refuses further changes. */
+  private async commit(): Promise<string | null> {
+    const state = this.opts.state;
+    if (!state || !this.dirty) return this.stateError;
+    this.dirty = false;
     try {
-      this.opts.state.save(this.sys);
+      await state.writeDurably(state.text(this.sys));
       return null;
     } catch (e) {
       this.stateError = (e as Error).message;
       this.opts.log?.(`cannot save the state, refusing further changes: ${this.stateError}`);
-      return 'EIO';
+      return this.stateError;
     }
   }
 

@@ -251,10 +251,20 @@ export class FuseSession {
   readonly closed: Promise<void>;
   private resolveClosed!: () => void;
 
+  /** Replies held until the changes they acknowledge are durable (group commit). */
+  private held: { unique: bigint; answer: Exclude<Answer, null> }[] = [];
+  private committing = false;
+
   constructor(
     private readonly fd: number,
     private readonly handle: (req: Request) => Answer,
     private readonly onError: (message: string) => void = () => {},
+    /**
+     * Group commit: after a request, `pending()` says whether changes await durability; if so its
+     * reply is held, and one `run()` (one fsync) acknowledges every reply held so far. A run that
+     * fails (a message) turns the held replies into EIO.
+     */
+    private readonly commit?: { pending(): boolean; run(): Promise<string | null> },
   ) {
     this.closed = new Promise((res) => {
       this.resolveClosed = res;
@@ -293,8 +303,33 @@ export class FuseSession {
       answer = { error: -5 };
     }
     if (answer === null) return;
-    const out =
-      'error' in answer ? replyBytes(req.unique, answer.error) : replyBytes(req.unique, 0, answer.body);
+    if (this.commit?.pending()) {
+      this.held.push({ unique: req.unique, answer });
+      if (!this.committing) setImmediate(() => void this.flush());
+      return;
+    }
+    this.reply(req.unique, answer);
+  }
+
+  /** One durable save for every change so far, then the replies it acknowledges. */
+  private async flush(): Promise<void> {
+    if (this.committing || this.held.length === 0) return;
+    this.committing = true;
+    const batch = this.held;
+    this.held = [];
+    let failed: string | null;
+    try {
+      failed = await this.commit!.run();
+    } catch (e) {
+      failed = (e as Error).message;
+    }
+    for (const h of batch) this.reply(h.unique, failed ? { error: -5 } : h.answer);
+    this.committing = false;
+    if (this.held.length > 0) void this.flush();
+  }
+
+  private reply(unique: bigint, answer: Exclude<Answer, null>): void {
+    const out = 'error' in answer ? replyBytes(unique, answer.error) : replyBytes(unique, 0, answer.body);
     try {
       writeSync(this.fd, out);
     } catch (e) {

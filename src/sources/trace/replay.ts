@@ -158,6 +158,25 @@ export interface AreaResult {
   mismatches: number;
   /** Allocations still held at the end (when the table is built). */
   liveAllocations: number;
+  /** cma_alloc() latency of the successful allocations (start → finish, µs), or null (none, no table). */
+  latencyUs: LatencySummary | null;
+}
+
+/** A latency distribution (µs). */
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of the values (sorted in place). */
+export function latencySummary(values: number[]): LatencySummary | null {
+  const v = values.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (v.length === 0) return null;
+  const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
+  return { count: v.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: v[v.length - 1]! };
 }
 
 /** One sample of the used/maxchunk timeline. */
@@ -284,6 +303,8 @@ interface AreaState {
   /** Range 0's aligned masks and offsets. */
   aligned: AlignmentTable;
   live: Map<number, AllocationRecord>;
+  /** Latencies (µs) of the successful allocations. */
+  lat: number[];
   /** Every range, index order; ranges[0].bitmap === bitmap. */
   ranges: RangeState[];
   /** More than one range: every event goes through the range-aware (7.x) path. */
@@ -310,6 +331,7 @@ interface AreaState {
     | 'words'
     | 'ranges'
     | 'liveAllocations'
+    | 'latencyUs'
   >;
 }
 
@@ -528,6 +550,7 @@ export class TraceReplayer {
         peakUsedBits: 0,
         aligned: ranges[0]!.aligned,
         live: new Map(),
+        lat: [],
         ranges,
         multi: ranges.length > 1,
         maxRangeBits: Math.max(...ranges.map((r) => r.maxno)),
@@ -885,6 +908,7 @@ export class TraceReplayer {
       releaseTs: null,
       line: ev.line,
     };
+    a.lat.push(rec.latencyUs);
     const old = a.live.get(pfn);
     if (old !== undefined) this.opts.onAllocation?.(old);
     a.live.set(pfn, rec);
@@ -1288,6 +1312,7 @@ export class TraceReplayer {
         words: r0.words,
         ranges,
         liveAllocations: live.length,
+        latencyUs: latencySummary(a.lat),
       };
     });
     return {

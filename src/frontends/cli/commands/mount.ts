@@ -108,6 +108,8 @@ export function registerMount(program: Command): void {
     const sys = buildSystem(flags, areas, state);
     sys.debugfsMounted = flags.debugfs !== false;
     if (state) {
+      const stale = state.removeStaleTemps();
+      if (stale > 0) log(`removed ${stale} temporary state file(s) left by an earlier crash`);
       state.checkWritable();
       state.save(sys);
     }

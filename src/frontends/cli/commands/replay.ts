@@ -327,6 +327,10 @@ function textReport(r: ReplayResult, label: string, show: number): string {
       `  releases: ${a.releases}   mismatches: ${a.mismatches}`,
       `  final: used ${a.used}${a.usedMode === 'exact' ? ' (exact pages, 7.x)' : ''}  maxchunk ${a.maxchunk}  peak used ${a.peakUsed}  live allocations ${a.liveAllocations}`,
     );
+    if (a.latencyUs !== null)
+      o.push(
+        `  cma_alloc latency (µs, ${a.latencyUs.count} allocations): p50 ${a.latencyUs.p50}  p90 ${a.latencyUs.p90}  p99 ${a.latencyUs.p99}  max ${a.latencyUs.max}`,
+      );
     if (a.ranges.length > 1)
       o.push(
         ...a.ranges.map(
