@@ -148,7 +148,7 @@ function collectFromTrace(
       case 'cma_alloc_start': {
         allocs.push({
           area: f.name ?? '?',
-          count: Number(f.count),
+          count: Number(f.count ?? f.request_count), // 7.x start: request_count
           align: Number(f.align ?? 0),
           time: e.time,
           start: e.time,
@@ -176,7 +176,7 @@ function collectFromTrace(
         if (!o) {
           allocs.push({
             area: f.name ?? '?',
-            count: Number(f.count),
+            count: Number(f.count ?? f.request_count), // 7.x start: request_count
             align: Number(f.align ?? 0),
             time: null,
             start: e.time,
@@ -192,7 +192,7 @@ function collectFromTrace(
         retries.push({
           area: f.name ?? allocs[o.alloc]!.area,
           pfn: pfnField(f.pfn),
-          count: Number(f.count),
+          count: Number(f.count ?? f.request_count), // 7.x start: request_count
           blocker: o.blocker,
           migrateFailed: o.migrateFailed,
           time: e.time,
@@ -283,7 +283,11 @@ export function blame(input: BlameInput): AreaBlame[] {
       for (const a of input.areas ?? []) if (pfn >= a.basePfn && pfn < a.basePfn + a.count) return a.name;
     return fallback;
   };
-  const names = new Set<string>([...(input.areas ?? []).map((a) => a.name), ...retries.map((r) => r.area)]);
+  const names = new Set<string>([
+    ...(input.areas ?? []).map((a) => a.name),
+    ...retries.map((r) => r.area),
+    ...allocs.map((a) => a.area),
+  ]);
   const latestDump = new Map<number, PageDump>();
   for (const d of input.dumps ?? []) latestDump.set(d.pfn, d);
   const out: AreaBlame[] = [];

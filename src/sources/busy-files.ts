@@ -10,8 +10,12 @@ import type { BusyLog } from './page-dump.ts';
 import { looksLikeBusyLog, parseBusyLog } from './page-dump.ts';
 import type { PageOwnerRecord, PageOwnerStack, PfnRanges, SkippedLine } from './page-owner.ts';
 import { createPageOwnerParser, looksLikePageOwner, overlapsRanges } from './page-owner.ts';
+import { detectFileFormat } from './trace/detect.ts';
+import { EVENT_NAMES } from './trace/events.ts';
+import { fileSource } from './trace/input.ts';
 import type { MmEvent } from './trace/mm-events.ts';
 import { looksLikeMmTrace, parseMmEventLine } from './trace/mm-events.ts';
+import { readTraceEvents } from './trace/read-events.ts';
 import { SourceError } from './tree.ts';
 
 /** What a file holds, by its first bytes. */
@@ -51,7 +55,8 @@ export function busyFileKind(path: string): BusyFileKind {
   }
   if (st.isDirectory()) return 'tree';
   const head = headOf(path);
-  if (head.subarray(0, 10).toString('latin1') === '\x17\x08\x44tracing') return 'trace.dat';
+  const binary = detectFileFormat(path, isGzip(headMagic(path))).format;
+  if (binary === 'trace.dat' || binary === 'perfetto') return 'trace';
   const text = head.toString('latin1');
   if (/^\s*\{/.test(text) && /"files"|"areas"|"cma"/.test(text.slice(0, 4096))) return 'snapshot';
   if (text.startsWith('@@CMA-DEBUG-DUMP')) return 'unknown'; // the raw dump: `snapshot` turns it into a file
@@ -60,6 +65,17 @@ export function busyFileKind(path: string): BusyFileKind {
   if (looksLikeBusyLog(text)) return 'log';
   if (looksLikeMmTrace(text)) return 'trace';
   return 'unknown';
+}
+
+function headMagic(path: string): Buffer {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const magic = Buffer.alloc(2);
+    fs.readSync(fd, magic, 0, 2, 0);
+    return magic;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** The lines of a file (gzip or plain), streamed. */
@@ -79,8 +95,34 @@ export function readTextFile(path: string): string {
   return (isGzip(b) ? zlib.gunzipSync(b) : b).toString('latin1');
 }
 
-/** The mm events of a text trace, streamed. */
+/**
+ * The cma events of a trace.dat or Perfetto trace (the project's binary readers, which decode the
+ * cma tracepoints only: retries and allocations, not test_pages_isolated or migrate events).
+ */
+async function readBinaryCmaTrace(path: string): Promise<MmEvent[]> {
+  const events: MmEvent[] = [];
+  await readTraceEvents(fileSource(path), (ev) => {
+    const fields: Record<string, string> = { name: ev.name, count: String(ev.count) };
+    if (ev.align >= 0) fields.align = String(ev.align);
+    if (!Number.isNaN(ev.pfn)) fields.pfn = ev.pfn < 0 ? '0xffffffffffffffff' : `0x${ev.pfn.toString(16)}`;
+    fields.page = ev.hasPage ? '(____ptrval____)' : '0000000000000000';
+    if (ev.errorno !== null) fields.errorno = String(ev.errorno);
+    events.push({
+      comm: ev.comm(),
+      pid: ev.pid,
+      time: ev.ts / 1e6,
+      event: EVENT_NAMES[ev.kind],
+      fields,
+      line: ev.line,
+    });
+  });
+  return events;
+}
+
+/** The mm events of a trace (text streamed line by line; trace.dat and Perfetto: cma events). */
 export async function readMmTrace(path: string): Promise<MmEvent[]> {
+  const fmt = detectFileFormat(path, isGzip(headMagic(path))).format;
+  if (fmt === 'trace.dat' || fmt === 'perfetto') return readBinaryCmaTrace(path);
   const events: MmEvent[] = [];
   let n = 0;
   for await (const line of fileLines(path)) {

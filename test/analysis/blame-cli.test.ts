@@ -149,3 +149,24 @@ describe('the dump script (adb, ssh, snapshot) takes page_owner of the areas and
     fs.rmSync(dir, { recursive: true });
   });
 });
+
+describe('blame reads trace.dat (the binary reader) as it reads the text report of the same file', () => {
+  for (const k of ['6.12', '7.3']) {
+    it(`${k}: same allocations from trace.dat and from trace-cmd report`, () => {
+      const dir = path.join(ROOT, 'test/fixtures/trace-dat');
+      const allocs = (f: string) => {
+        const r = run(['blame', '--json', path.join(dir, f)]);
+        assert.equal(r.status, 0, r.stderr);
+        return JSON.parse(r.stdout).areas.map(
+          (a: { name: string; allocs: { count: number; pfn: number }[] }) => [
+            a.name,
+            a.allocs.map((x) => [x.count, x.pfn]),
+          ],
+        );
+      };
+      const fromDat = allocs(`${k}.dat`);
+      assert.ok(fromDat[0][1].length > 5);
+      assert.deepEqual(fromDat, allocs(`${k}.report.txt`));
+    });
+  }
+});

@@ -79,8 +79,6 @@ async function gatherFiles(files: readonly string[], g: Gathered, pageblockPages
   for (const { f, kind } of kinds) {
     if (kind === 'unknown')
       throw new UsageError(`${f}: not a trace, kernel log, page_owner text, CMA tree or snapshot`);
-    if (kind === 'trace.dat')
-      throw new UsageError(`${f}: a binary trace.dat; give its text (trace-cmd report -i ${f} > trace.txt)`);
   }
   for (const { f, kind } of kinds) {
     if (kind === 'tree' || kind === 'snapshot') {
