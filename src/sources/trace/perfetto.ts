@@ -27,6 +27,28 @@ const GENERIC_KINDS: Record<string, TraceEventKind> = {
   cma_alloc_info: EV_INFO,
 };
 
+const enc = new TextEncoder();
+const GENERIC_NAMES: [Uint8Array, TraceEventKind][] = Object.entries(GENERIC_KINDS).map(([n, k]) => [
+  enc.encode(n),
+  k,
+]);
+const FIELD_NAMES = [
+  'name',
+  'pfn',
+  'start',
+  'page',
+  'count',
+  'request_count',
+  'align',
+  'errorno',
+  'available_count',
+  'total_count',
+  'nr_migrated',
+  'err_iso',
+  'err_mig',
+  'err_test',
+].map((n) => [n, enc.encode(n)] as const);
+
 /** A decoded cma event waiting in the reorder window. */
 interface Pending {
   seq: number;
@@ -128,6 +150,36 @@ class Decoder {
       const l = this.varint();
       this.p += l;
     } else throw new Error(`bad wire type ${wire}`);
+  }
+  /** The bytes at p (len of them) equal lit. */
+  private is(len: number, lit: Uint8Array): boolean {
+    if (len !== lit.length) return false;
+    const b = this.b;
+    const p = this.p;
+    for (let k = 0; k < len; k++) if (b[p + k] !== lit[k]) return false;
+    return true;
+  }
+  private lastNameBytes: Uint8Array = new Uint8Array(0);
+  private lastName = '';
+  /** An area name (the same as the previous one, mostly: compared, not decoded). */
+  private areaName(len: number): string {
+    if (!this.is(len, this.lastNameBytes)) {
+      this.lastNameBytes = this.b.slice(this.p, this.p + len);
+      this.lastName = utf8.decode(this.lastNameBytes);
+    }
+    this.p += len;
+    return this.lastName;
+  }
+  /** A field name among FIELD_NAMES, or '' (skipped either way). */
+  private fieldName(len: number): string {
+    let r = '';
+    for (const [n, lit] of FIELD_NAMES)
+      if (this.is(len, lit)) {
+        r = n;
+        break;
+      }
+    this.p += len;
+    return r;
   }
   private str(len: number): string {
     const s = utf8.decode(this.b.subarray(this.p, this.p + len));
@@ -314,7 +366,7 @@ class Decoder {
         const f = tag >>> 3;
         if ((tag & 7) === 2) {
           const l = this.varint();
-          if ((which === 465 && f === 3) || (which === 466 && f === 6)) ev.name = this.str(l);
+          if ((which === 465 && f === 3) || (which === 466 && f === 6)) ev.name = this.areaName(l);
           else this.p += l;
         } else if ((tag & 7) === 0) {
           const v = this.u64();
@@ -344,8 +396,13 @@ class Decoder {
       const f = tag >>> 3;
       if (f === 1 && (tag & 7) === 2) {
         const l = this.varint();
-        kind = GENERIC_KINDS[this.str(l)];
+        for (const [lit, k] of GENERIC_NAMES)
+          if (this.is(l, lit)) {
+            kind = k;
+            break;
+          }
         if (kind === undefined) return false;
+        this.p += l;
       } else if (f === 2 && (tag & 7) === 2) {
         const l = this.varint();
         const end = this.p + l;
@@ -356,9 +413,11 @@ class Decoder {
         while (this.p < end) {
           const t = this.varint();
           const ff = t >>> 3;
-          if (ff === 1 && (t & 7) === 2) name = this.str(this.varint());
-          else if (ff === 3 && (t & 7) === 2) text = this.str(this.varint());
-          else if (ff === 4 && (t & 7) === 0) {
+          if (ff === 1 && (t & 7) === 2) name = this.fieldName(this.varint());
+          else if (ff === 3 && (t & 7) === 2) {
+            const sl = this.varint();
+            text = name === 'name' ? this.areaName(sl) : this.str(sl);
+          } else if (ff === 4 && (t & 7) === 0) {
             num = this.i64();
             ones = this.allOnes();
           } else if (ff === 5 && (t & 7) === 0) {

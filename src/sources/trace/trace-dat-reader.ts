@@ -40,6 +40,8 @@ interface Decoder {
   errMig: FormatField | null;
   errTest: FormatField | null;
   pid: FormatField | null;
+  /** The end of the last fixed field: a record shorter than this is malformed. */
+  fixedEnd: number;
 }
 
 /** The event handed to onEvent (one object, refilled for every record). */
@@ -238,7 +240,11 @@ export function readTraceDat(
       errMig: by('err_mig'),
       errTest: by('err_test'),
       pid: by('common_pid'),
+      fixedEnd: 0,
     });
+    const d = decoders.get(f.id)!;
+    for (const x of [d.pid, d.pfn, d.page, d.count, d.align, d.errorno, d.available, d.total])
+      if (x !== null) d.fixedEnd = Math.max(d.fixedEnd, x.offset + x.size);
   }
   const typeField: FormatField = common ?? {
     name: 'common_type',
@@ -288,7 +294,7 @@ export function readTraceDat(
   const ev = new BinaryEvent();
   const fr = new FieldReader(le);
   const names = new Map<string, string>();
-  let lastNameKey = '';
+  let lastNameBytes: Uint8Array = new Uint8Array(0);
   let lastName = '';
   let records = 0;
   for (;;) {
@@ -328,15 +334,19 @@ export function readTraceDat(
       if (d.name !== null) {
         const r = fr.strRange(d.name);
         if (r !== null) {
-          const key = latin1Key(c.buf, r[0], r[1]);
-          if (key !== lastNameKey) {
-            lastNameKey = key;
-            let n = names.get(key);
-            if (n === undefined) {
-              n = utf8.decode(c.buf.subarray(r[0], r[1]));
-              names.set(key, n);
+          const nb = lastNameBytes;
+          const n = r[1] - r[0];
+          let same = n === nb.length;
+          for (let q = 0; same && q < n; q++) same = c.buf[r[0] + q] === nb[q];
+          if (!same) {
+            lastNameBytes = c.buf.slice(r[0], r[1]);
+            const key = latin1Key(c.buf, r[0], r[1]);
+            let nm = names.get(key);
+            if (nm === undefined) {
+              nm = utf8.decode(lastNameBytes);
+              names.set(key, nm);
             }
-            lastName = n;
+            lastName = nm;
           }
           ev.name = lastName;
         } else ev.name = '';
@@ -365,8 +375,7 @@ function latin1Key(buf: Uint8Array, s: number, e: number): string {
 }
 
 function decodeInto(ev: BinaryEvent, d: Decoder, fr: FieldReader): boolean {
-  for (const f of [d.pid, d.pfn, d.page, d.count, d.align, d.errorno, d.available, d.total])
-    if (f !== null && !fr.ok(f)) return false;
+  if (fr.len < d.fixedEnd) return false;
   ev.kind = d.kind;
   ev.pid = d.pid !== null ? fr.int(d.pid) : 0;
   clearRareFields(ev);

@@ -3,6 +3,7 @@
 // the timeline, save the final state.
 
 import { createWriteStream, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CmaBitmapFactory } from '../../../core/cma-bitmap.ts';
@@ -277,8 +278,9 @@ export function registerReplay(program: Command): void {
     if (csv) await new Promise<void>((res) => csv.end(res));
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {
-      if (flags.timeline.toLowerCase().endsWith('.png')) writeFileSync(flags.timeline, timelinePng(r));
-      else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${src.label}`));
+      if (flags.timeline.toLowerCase().endsWith('.png'))
+        writeFileSync(flags.timeline, timelinePng(r, `replay of ${basename(src.label)}`));
+      else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${basename(src.label)}`));
     }
     if (flags.json) {
       const { timeline: _t, ...rest } = r;
