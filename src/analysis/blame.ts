@@ -254,7 +254,7 @@ export function blame(input: BlameInput): AreaBlame[] {
         errorno: a.ret,
         seconds: null,
       });
-      a.busy.forEach((pfn, k) =>
+      a.busy.forEach((pfn, k) => {
         retries.push({
           area: a.area ?? soleArea ?? '?',
           pfn,
@@ -264,8 +264,8 @@ export function blame(input: BlameInput): AreaBlame[] {
           migrateFailed: false,
           time: a.time,
           alloc: i,
-        }),
-      );
+        });
+      });
     }
   const pbPages = 2 ** (input.pageblockOrder ?? 9);
   const dumpPfns = [...new Set((input.dumps ?? []).map((d) => d.pfn))].sort((a, b) => a - b);
