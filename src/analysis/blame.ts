@@ -98,6 +98,8 @@ export interface BlameInput {
     count: number;
     align: number;
     busy: (number | null)[];
+    /** Per busy line, the page dumped just before it (dump_page of a migration failure). */
+    dumped?: (number | null)[];
     result: 'ok' | 'fail' | null;
     ret: number | null;
     time: number | null;
@@ -233,12 +235,15 @@ function lowestIn(sorted: readonly number[], start: number, end: number): number
 export function blame(input: BlameInput): AreaBlame[] {
   const allocs: (BlameAlloc & { start: number })[] = [];
   const retries: Retry[] = [];
+  // 6.1's log lines do not name the area: one known area is the one
+  const areaNames = new Set((input.areas ?? []).map((a) => a.name));
+  const soleArea = areaNames.size === 1 ? [...areaNames][0]! : null;
   if (input.events && input.events.length > 0) collectFromTrace(input.events, allocs, retries);
   else
     for (const a of input.logAllocs ?? []) {
       const i = allocs.length;
       allocs.push({
-        area: a.area ?? '?',
+        area: a.area ?? soleArea ?? '?',
         count: a.count,
         align: a.align,
         time: a.time,
@@ -249,16 +254,18 @@ export function blame(input: BlameInput): AreaBlame[] {
         errorno: a.ret,
         seconds: null,
       });
-      for (const pfn of a.busy)
+      a.busy.forEach((pfn, k) => {
         retries.push({
-          area: a.area ?? '?',
+          area: a.area ?? soleArea ?? '?',
           pfn,
           count: a.count,
-          blocker: null,
-          migrateFailed: true,
+          blocker: a.dumped?.[k] ?? null,
+          // the log names the dumped page itself; no dump before a busy line: no migration failure seen
+          migrateFailed: false,
           time: a.time,
           alloc: i,
         });
+      });
     }
   const pbPages = 2 ** (input.pageblockOrder ?? 9);
   const dumpPfns = [...new Set((input.dumps ?? []).map((d) => d.pfn))].sort((a, b) => a - b);
@@ -268,13 +275,16 @@ export function blame(input: BlameInput): AreaBlame[] {
   const rangeStarts = (input.busyRanges ?? []).map((r) => r.start).sort((a, b) => a - b);
   // a retry without its own blocker: a page that failed to migrate (dump_page) in its range, else a
   // page that stayed unisolated in another attempt, else an older kernel's "PFNs busy" range
+  // without migrate events in the trace, any retry may have been a migration failure
+  const migrateTraced = (input.events ?? []).some((e) => e.event === 'mm_migrate_pages');
   for (const r of retries) {
     if (r.blocker !== null || r.pfn === null) continue;
     const end = r.pfn + r.count;
     const lo = r.pfn - (r.pfn % pbPages);
+    const dumped =
+      r.migrateFailed || (!migrateTraced && input.events !== undefined && input.events.length > 0);
     r.blocker =
-      lowestIn(dumpPfns, r.pfn, end) ??
-      lowestIn(dumpPfns, lo, end) ??
+      (dumped ? (lowestIn(dumpPfns, r.pfn, end) ?? lowestIn(dumpPfns, lo, end)) : null) ??
       lowestIn(isolatedFails, r.pfn, end) ??
       lowestIn(rangeStarts, lo, end);
   }

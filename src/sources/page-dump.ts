@@ -41,6 +41,8 @@ export interface LogAlloc {
   readonly align: number;
   /** One entry per "is busy, retrying" line: the pfn, or null when the kernel printed a pointer. */
   readonly busy: (number | null)[];
+  /** Per busy line: the pfn of the page dumped (migration failure) just before it, if any. */
+  readonly dumped: (number | null)[];
   /** 'ok' (returned a page), 'fail' (failure line or NULL), or null when the log ends first. */
   result: 'ok' | 'fail' | null;
   ret: number | null;
@@ -64,7 +66,9 @@ const FLAGS = /^(anon |ksm |)flags: (0x[0-9a-f]+(?:\([^)]*\))?)/;
 const OWNER =
   /^page last allocated via order (\d+), migratetype (\S+), gfp_mask (0x[0-9a-f]+)(?:\(([^)]*)\))?, pid (-?\d+)(?:, tgid (-?\d+) \((.*?)\))?(?:, ts (\d+))?/;
 const START = /^cma: (?:__)?cma_alloc\(cma \S+,(?: name: (\S+),)? count (\d+), align (\d+)\)/;
-const BUSY = /^cma: (?:__)?cma_alloc\(\): memory range at (?:pfn (0x[0-9a-f]+)|\S+) is busy, retrying/;
+// 6.12: "memory range at pfn 0x1cc00 (____ptrval____) is busy"; 6.1: "at (____ptrval____) is busy"
+const BUSY =
+  /^cma: (?:__)?cma_alloc\(\): memory range at (?:pfn (0x[0-9a-f]+)(?: \S+)?|\S+) is busy, retrying/;
 const RETURNED = /^cma: (?:__)?cma_alloc\(\): returned (\S+)/;
 const FAILED = /^cma: (?:__)?cma_alloc: (.+): alloc failed, req-size: (\d+) pages, ret: (-?\d+)/;
 const PFNS_BUSY = /^alloc_contig_range: \[([0-9a-f]+), ([0-9a-f]+)\) PFNs busy/;
@@ -90,6 +94,7 @@ export function parseBusyLog(text: string): BusyLog {
   } | null = null;
   let stackOf: string[] | null = null;
   const open: LogAlloc[] = [];
+  let lastDump: number | null = null;
   const finish = () => {
     if (dump) {
       const { aops, memfd, ...d } = dump;
@@ -97,6 +102,7 @@ export function parseBusyLog(text: string): BusyLog {
       const kind =
         d.kind !== 'unknown' ? d.kind : memfd || (aops && swapbacked) ? 'shmem' : aops ? 'file' : 'unknown';
       dumps.push({ ...d, kind });
+      if (d.reason === 'migration failure') lastDump = d.pfn;
     }
     dump = null;
     stackOf = null;
@@ -190,12 +196,14 @@ export function parseBusyLog(text: string): BusyLog {
         count: Number(m[2]),
         align: Number(m[3]),
         busy: [],
+        dumped: [],
         result: null,
         ret: null,
         time,
         line: n,
       };
       allocs.push(a);
+      lastDump = null;
       open.push(a);
       return;
     }
@@ -203,8 +211,11 @@ export function parseBusyLog(text: string): BusyLog {
     if (m) {
       const cur = open[open.length - 1];
       const pfn = m[1] !== undefined ? Number.parseInt(m[1].slice(2), 16) : null;
-      if (cur) cur.busy.push(pfn);
-      else skipped.push({ line: n, reason: 'busy retry outside an allocation (log starts mid-way?)' });
+      if (cur) {
+        cur.busy.push(pfn);
+        cur.dumped.push(lastDump);
+      } else skipped.push({ line: n, reason: 'busy retry outside an allocation (log starts mid-way?)' });
+      lastDump = null;
       return;
     }
     m = RETURNED.exec(line);
@@ -225,6 +236,7 @@ export function parseBusyLog(text: string): BusyLog {
           count: Number(m[2]),
           align: 0,
           busy: [],
+          dumped: [],
           result: 'fail',
           ret: Number(m[3]),
           time,

@@ -185,6 +185,41 @@ for (const kernel of ['6.12', '6.1']) {
   });
 }
 
+describe('blame from a kernel log alone (no trace)', () => {
+  for (const kernel of ['6.12', '6.1']) {
+    it(`${kernel}: every busy line counted, only the dumped shmem page named, the rest unattributed`, async () => {
+      const t = truth(kernel);
+      const log = readBusyLog(`${t.dir}dmesg.txt.gz`);
+      assert.deepEqual(log.skipped, []);
+      assert.deepEqual(
+        log.allocs.map((a) => [a.count, a.result]),
+        [
+          [1024, 'ok'],
+          [200, 'ok'],
+          [2048, 'fail'],
+        ],
+      );
+      // 6.12 prints the pfn of each busy range, 6.1 a pointer
+      const pfns = log.allocs.flatMap((a) => a.busy);
+      assert.ok(kernel === '6.12' ? pfns.every((p) => p !== null) : pfns.every((p) => p === null));
+      const [a] = blame({
+        areas: [{ name: t.name, basePfn: t.basePfn, count: t.count }],
+        logAllocs: log.allocs,
+        dumps: log.dumps,
+      });
+      assert.ok(a);
+      assert.equal(a.retries, pfns.length); // every busy line is a retry of this area
+      const shmem = t.pinned.find((p) => p.kind === 'shmem')!.pfn;
+      assert.deepEqual(
+        a.busy.map((b) => b.pfn),
+        [shmem],
+      );
+      assert.equal(a.busy[0]!.retries, log.allocs.flatMap((x) => x.dumped).filter((d) => d !== null).length);
+      assert.ok(a.unattributed > 800);
+    });
+  }
+});
+
 describe('mm_alloc_contig_migrate_range_info on 6.12 (fields printed shifted)', () => {
   it('decoded by kernel release: the migratetype is MIGRATE_CMA in every call, the raw field is not', async () => {
     assert.equal(contigRangeInfoShifted('6.12.118'), true);
