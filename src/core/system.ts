@@ -14,6 +14,7 @@ import { indexedBitmapFactory } from './indexed-bitmap.ts';
 import type { BusyOwner } from './page-owner.ts';
 import { pageOwnerText } from './page-owner.ts';
 import { KernelLog } from './printk.ts';
+import { procMeminfo, procPagetypeinfo, procVmstat as procVmstatLines, procZoneinfo } from './procfs.ts';
 import type { KernelProfile } from './profile.ts';
 import { PROFILE_6_1 } from './profile.ts';
 import type { PointerOptions, TaskContext } from './trace.ts';
@@ -87,6 +88,7 @@ export class CmaSystem implements KernelHooks {
   readonly tracing: TraceBuffer;
   readonly vmstat = { cma_alloc_success: 0, cma_alloc_fail: 0 };
   corruption: string | null = null;
+  private debugfs = true;
   private readonly now: () => number;
   private currentTask: TaskContext;
   private readonly defaultTask: TaskContext;
@@ -118,7 +120,7 @@ export class CmaSystem implements KernelHooks {
     for (const line of bootLog(this.areaList(), this.profile)) this.kernelLog.print(line);
     this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
     this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
-    const debugfs = dir(
+    const mounted = dir(
       () => [
         ['cma', cmaDebugfsRoot(this, () => this.areas)],
         // page_owner=on: the owners of the busy pages the emulator knows of
@@ -133,6 +135,9 @@ export class CmaSystem implements KernelHooks {
       ],
       0o700,
     );
+    const empty: ReadonlyMap<string, VfsNode> = new Map();
+    // not cached: mounting or unmounting debugfs changes what the directory holds
+    const debugfs: DirNode = { ...mounted, entries: () => (this.debugfs ? mounted.entries() : empty) };
     this.root = dir(() => [
       [
         'kernel',
@@ -165,6 +170,18 @@ export class CmaSystem implements KernelHooks {
         ),
       ],
     ];
+  }
+
+  /**
+   * false: /sys/kernel/debug is an empty directory, as on a production kernel that mounts no
+   * debugfs (`umount /sys/kernel/debug`); sysfs, tracefs, /proc and the kernel log stay.
+   */
+  get debugfsMounted(): boolean {
+    return this.debugfs;
+  }
+  set debugfsMounted(on: boolean) {
+    this.debugfs = on;
+    this.resolved.clear();
   }
 
   /** Milliseconds since the emulated boot. */
@@ -491,6 +508,14 @@ export class CmaSystem implements KernelHooks {
   /** The cma lines of /proc/vmstat. */
   procVmstat(): string {
     return `cma_alloc_success ${this.vmstat.cma_alloc_success}\ncma_alloc_fail ${this.vmstat.cma_alloc_fail}\n`;
+  }
+
+  /** The CMA lines of /proc/meminfo, vmstat, zoneinfo or pagetypeinfo (core/procfs.ts). */
+  procFile(name: 'meminfo' | 'vmstat' | 'zoneinfo' | 'pagetypeinfo'): string {
+    if (name === 'meminfo') return procMeminfo(this.areas);
+    if (name === 'vmstat') return procVmstatLines(this.areas, this.vmstat);
+    if (name === 'zoneinfo') return procZoneinfo(this.areas);
+    return procPagetypeinfo(this.areas);
   }
 
   /** `dmesg`. */

@@ -117,13 +117,14 @@ function liveDmesg(): { text?: string; error?: string } {
 
 /**
  * The device files that go with a /sys root: this machine's /proc and `dmesg` for the live /sys;
- * `ROOT/.cma-debug/{proc/…,dmesg}` for a mount of the emulator; nothing otherwise.
+ * `ROOT/.cma-debug/{meminfo,vmstat,zoneinfo,pagetypeinfo,dmesg}` for a mount of the emulator
+ * (its vmstat holds only the cma_alloc_* lines); nothing otherwise.
  */
 export function deviceFilesFor(root: string, live: boolean): DeviceFiles | undefined {
   const emu = path.join(root, '.cma-debug');
   if (isDir(emu))
     return readFiles([
-      ...PROC_FILES.map((f): [string, string] => [`proc/${f}`, path.join(emu, 'proc', f)]),
+      ...PROC_FILES.map((f): [string, string] => [`proc/${f}`, path.join(emu, f)]),
       ['dmesg', path.join(emu, 'dmesg')],
     ]);
   if (!live) return undefined;

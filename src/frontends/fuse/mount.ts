@@ -294,6 +294,7 @@ export class CmaFuseMount {
   private extraText(name: string): string | null {
     if (name === 'dmesg') return this.sys.dmesg();
     if (name === 'vmstat') return this.sys.procVmstat();
+    if (name === 'meminfo' || name === 'zoneinfo' || name === 'pagetypeinfo') return this.sys.procFile(name);
     return null;
   }
 
@@ -340,7 +341,14 @@ export class CmaFuseMount {
     const child = (n: string) => (p === '/' ? `/${n}` : `${p}/${n}`);
     const x = this.extraPath(p);
     if (x === null)
-      return [...dots, ...['dmesg', 'vmstat'].map((n) => ({ ino: this.idOf(child(n)), name: n, type: 8 }))];
+      return [
+        ...dots,
+        ...['dmesg', 'meminfo', 'pagetypeinfo', 'vmstat', 'zoneinfo'].map((n) => ({
+          ino: this.idOf(child(n)),
+          name: n,
+          type: 8,
+        })),
+      ];
     if (x !== undefined) return 'ENOTDIR';
     const r = this.sys.readdir(p);
     if (!r.ok) return r.errno;

@@ -12,6 +12,7 @@ import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 
 interface MountFlags extends SystemFlags {
+  debugfs?: boolean;
   state?: string;
   exactSizes?: boolean;
   fromSnapshot?: string;
@@ -88,6 +89,10 @@ export function registerMount(program: Command): void {
         '--from-snapshot <file>',
         'continue from a snapshot of a real device (cma-debug snapshot -o FILE)',
       )
+      .option(
+        '--no-debugfs',
+        'hide /sys/kernel/debug/cma as a production kernel does (debugfs not mounted); sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log stay',
+      )
       .option('--state <file>', 'keep the system in FILE across restarts (saved before each write returns)')
       .option(
         '--exact-sizes',
@@ -101,6 +106,7 @@ export function registerMount(program: Command): void {
     checkFuse();
     const state = flags.state !== undefined ? new StateFile(flags.state) : null;
     const sys = buildSystem(flags, areas, state);
+    sys.debugfsMounted = flags.debugfs !== false;
     if (state) {
       const stale = state.removeStaleTemps();
       if (stale > 0) log(`removed ${stale} temporary state file(s) left by an earlier crash`);

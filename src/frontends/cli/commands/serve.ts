@@ -17,6 +17,7 @@ interface ServeFlags extends SystemFlags {
   token?: string;
   allowWrite?: boolean;
   trace: boolean;
+  debugfs?: boolean;
   log?: boolean;
   poll: string;
 }
@@ -49,10 +50,12 @@ function sourceFromFlags(flags: ServeFlags, areas: string[]): ServeSource {
     throw new UsageError('--allow-write only applies to --root (the emulator is always writable)');
   if (flags.fromSnapshot !== undefined) {
     const sys = snapshotSystem(flags.fromSnapshot);
+    sys.debugfsMounted = flags.debugfs !== false;
     if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
     return systemSource(sys, 'snapshot', `emulator from ${flags.fromSnapshot} (profile ${sys.profile.id})`);
   }
   const sys = systemFromFlags(flags, areas);
+  sys.debugfsMounted = flags.debugfs !== false;
   if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
   return systemSource(sys);
 }
@@ -73,6 +76,10 @@ export function registerServe(program: Command): void {
       .option('--token <token>', 'the bearer token state changes need (default: a random one)')
       .option('--allow-write', 'allow writes to a --root directory (a live kernel!)')
       .option('--poll <ms>', 'how often a --root model re-reads the tree (0: never)', '1000')
+      .option(
+        '--no-debugfs',
+        'hide /sys/kernel/debug/cma as a production kernel does (debugfs not mounted); sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log stay',
+      )
       .option('--no-trace', 'do not enable the cma trace events at start (emulator)')
       .option('--log', 'log every request'),
   ).action(async (areas: string[], flags: ServeFlags) => {
