@@ -79,7 +79,14 @@ function el<K extends keyof HTMLElementTagNameMap>(
 const fmt = (n: number) => n.toLocaleString('en-US');
 const sizeLabel = (n: number) => (n >= 2 ** 20 ? `${n / 2 ** 20}M` : n >= 1024 ? `${n / 1024}K` : String(n));
 const hex = (n: number) => `0x${n.toString(16)}`;
-const mib = (pages: number) => `${((pages * 4096) / 2 ** 20).toFixed(pages * 4096 < 2 ** 20 ? 2 : 1)} MiB`;
+const mib = (pages: number) => {
+  const m = (pages * 4096) / 2 ** 20;
+  // 1 GiB, not 1024.0 MiB; no trailing .0
+  if (m >= 1024) return `${+(m / 1024).toFixed(2)} GiB`;
+  return `${+m.toFixed(m < 1 ? 2 : 1)} MiB`;
+};
+/** Whether the source takes writes (alloc/free buttons are disabled when not). */
+let sourceWritable = true;
 
 // ---- token ----
 
@@ -317,6 +324,11 @@ class AreaCard {
       target.textContent = r.line;
       target.className = `answer ${r.ok ? 'ok' : 'err'}${target.classList.contains('explain-answer') ? ' explain-answer' : ''}`;
     };
+    if (!sourceWritable)
+      for (const b of [q<HTMLButtonElement>('.alloc-btn'), q<HTMLButtonElement>('.free-btn')]) {
+        b.disabled = true;
+        b.title = 'read-only source';
+      }
     q('.alloc-btn').addEventListener('click', async () => {
       show(
         answer,
@@ -716,7 +728,10 @@ async function loadAll(): Promise<void> {
     modelled: boolean;
     features: { log: boolean; trace: boolean };
   }>('/api/info');
-  $('#source').textContent = `${info.source.label}${info.writable ? '' : ' · read-only'}`;
+  sourceWritable = info.writable;
+  // (a label that already says "read-only" is not told twice)
+  $('#source').textContent =
+    `${info.source.label}${info.writable || /read-only/.test(info.source.label) ? '' : ' · read-only'}`;
   if (!info.modelled) {
     $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
     return;
@@ -767,6 +782,8 @@ function connect(): void {
     const c = JSON.parse((ev as MessageEvent<string>).data) as ChangeEvent;
     for (const a of c.areas) void cards.get(a)?.refresh();
     appendLines($('#trace'), c.trace, c.traceDropped);
+    // events arriving means someone (a shell on the mount) enabled them: the box says so
+    if (c.trace.length > 0) $<HTMLInputElement>('#trace-enable').checked = true;
     appendLines($('#log'), c.log, c.logDropped);
     document.body.dataset.version = String(c.version);
   });
