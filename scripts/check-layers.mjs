@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The dependency direction of src/ (docs/ARCHITECTURE.md): core ← sources ← analysis ← frontends.
 // A module may import its own layer and the layers below it, never one above or beside it; the
-// core imports nothing outside itself (no node:*, no packages); only the composition roots (the
+// core imports nothing outside itself but src/schema (no node:*, no packages); src/schema, the file
+// formats as data, sits below the core and imports only valibot; only the composition roots (the
 // CLI, the package's index files) tie front ends together. Imports are read with TypeScript's
 // own pre-processor (static, type-only, re-exports and dynamic import()).
 //
@@ -25,7 +26,9 @@ function layerOf(rel) {
   return parts[0];
 }
 
-const RANK = { core: 0, sources: 1, analysis: 2, frontends: 3 };
+const RANK = { schema: -1, core: 0, sources: 1, analysis: 2, frontends: 3 };
+/** The one package the schema layer (and through it the core) may load: pure, no I/O. */
+const SCHEMA_PACKAGES = ['valibot'];
 const rankOf = (layer) => RANK[layer.split('/')[0]];
 
 /** Front end → the other front ends it may use (the CLI is the composition root of the tools). */
@@ -70,7 +73,9 @@ function check(rel, layer, spec, file) {
   const isTest = rel.endsWith('.test.ts');
   if (!spec.startsWith('.')) {
     if (layer === 'core' && !isTest)
-      return 'the core imports nothing outside src/core (no node:*, no packages)';
+      return 'the core imports nothing outside src/core and src/schema (no node:*, no packages)';
+    if (layer === 'schema' && !isTest && !SCHEMA_PACKAGES.includes(spec))
+      return `the schema layer loads only ${SCHEMA_PACKAGES.join(', ')}`;
     if (
       layer !== null &&
       rankOf(layer) < RANK.frontends &&
@@ -103,5 +108,5 @@ if (violations.length > 0) {
   process.exit(1);
 }
 console.log(
-  `layers: ${files} files, ${imports} imports, all in the direction core ← sources ← analysis ← frontends`,
+  `layers: ${files} files, ${imports} imports, all in the direction schema ← core ← sources ← analysis ← frontends`,
 );

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite needs (FUSE, busybox for the shell-script tests,
+# Installs the Debian packages the test suite needs (fuse for fusermount, busybox for the shell-script tests,
 # Chromium for the dashboard test, sshd for remote-source tests). Idempotent; quiet when all
 # are present. Needs root (or sudo) to install.
 set -euo pipefail
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for pkg in libfuse2 fuse busybox-static chromium openssh-server openssh-client; do
+for pkg in fuse busybox-static chromium openssh-server openssh-client; do
   have "$pkg" || need+=("$pkg")
 done
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

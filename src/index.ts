@@ -48,8 +48,14 @@ export { ERRNO, fail, STRERROR } from './core/errno.ts';
 export type { IndexPolicy } from './core/indexed-bitmap.ts';
 export { IndexedBitmap, indexedBitmapFactory, MAX_INDEXED_BITS } from './core/indexed-bitmap.ts';
 export { kstrtoull, parseAttrWrite, toCInt } from './core/kstrtox.ts';
-export type { KernelProfile, SysfsFile, TraceEventName, TraceFlavour } from './core/profile.ts';
-export { findProfile, PROFILE_6_1, PROFILE_7_3, PROFILES } from './core/profile.ts';
+export type {
+  AllocStartFields,
+  KernelProfile,
+  ReservedLogStyle,
+  SysfsFile,
+  TraceEventName,
+} from './core/profile.ts';
+export { findProfile, PROFILE_6_1, PROFILE_6_12, PROFILE_7_3, PROFILES } from './core/profile.ts';
 export type { Stat, SystemChange, SystemOptions } from './core/system.ts';
 export { bootLog, bootLogLines, CmaSystem } from './core/system.ts';
 export { CMA_TRACE_EVENTS, formatTraceLine, traceFormatFile } from './core/trace.ts';

@@ -7,10 +7,10 @@ import type { CmaArea, KernelHooks } from '../core/cma.ts';
 import { cmaAlloc, cmaBitmapPagesToBits, createArea, findRange } from '../core/cma.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import type { KernelProfile } from '../core/profile.ts';
-import { freePagesFromBitmap, freeRuns, largestUsablePages } from './free-runs.ts';
+import { freePagesFromBitmap, freeRuns, largestUsablePages, usedPagesFromBitmap } from './free-runs.ts';
 
 /** fits; exhaustion: fewer free pages than asked; fragmentation: enough free, no usable run. */
-export type Verdict = 'fits' | 'exhaustion' | 'fragmentation';
+export type Verdict = 'fits' | 'exhaustion' | 'fragmentation' | 'busy';
 
 /** The answer for one request. */
 export interface Explanation {
@@ -24,6 +24,11 @@ export interface Explanation {
   readonly align: number;
   /** Bits the request takes (ceil(pages / 2^order_per_bit)). */
   readonly bits: number;
+  /** Pages those bits cover (bits << order_per_bit): what `used` grows by. */
+  readonly bitmapPages: number;
+  /** When it fits: `used` (bitmap pages) and `maxchunk` (pages) right after it; else null. */
+  readonly usedAfter: number | null;
+  readonly maxchunkAfter: number | null;
   readonly verdict: Verdict;
   /** One sentence saying why. */
   readonly reason: string;
@@ -60,17 +65,35 @@ function quietHooks(profile: KernelProfile): KernelHooks {
  * pinned page on the device can still make the kernel slide further).
  * @param pages pages requested
  * @param align alignment order in pages (debugfs `alloc` uses 0; 1 GiB hugetlb pages 18 on x86)
+ * @param busyPfns pages known to be busy (pinned): a range holding one gets -EBUSY and the kernel
+ *   retries at the next aligned bit (__cma_alloc()'s restart after -EBUSY), as on the device
  */
-export function explainAlloc(area: CmaArea, profile: KernelProfile, pages: number, align = 0): Explanation {
+export function explainAlloc(
+  area: CmaArea,
+  profile: KernelProfile,
+  pages: number,
+  align = 0,
+  busyPfns: readonly number[] = [],
+): Explanation {
   const opb = area.orderPerBit;
   const bits = Number(cmaBitmapPagesToBits(BigInt(pages), opb));
   const runs = freeRuns(area);
   const freePages = freePagesFromBitmap(area);
   const usable = largestUsablePages(area, align, runs);
   const copy = cloneArea(area);
-  const r = pages > 0 ? cmaAlloc(quietHooks(profile), copy, BigInt(pages), align) : null;
-  const base = { pages, align, bits, freePages, largestUsablePages: usable };
+  if (busyPfns.length > 0)
+    copy.busy = [...copy.busy, ...busyPfns.map((pfn) => ({ pfn, count: 1, error: -16 }))].sort(
+      (a, b) => a.pfn - b.pfn,
+    );
+  let retries = 0;
+  const hooks = quietHooks(profile);
+  hooks.trace = (e) => {
+    if (e.event === 'cma_alloc_busy_retry') retries++;
+  };
+  const r = pages > 0 ? cmaAlloc(hooks, copy, BigInt(pages), align) : null;
+  const base = { pages, align, bits, bitmapPages: bits * 2 ** opb, freePages, largestUsablePages: usable };
   if (r) {
+    const after = freeRuns(copy);
     const found = findRange(copy, r.pfn)!;
     const bit = (r.pfn - found.range.basePfn) / 2 ** opb;
     const where = area.ranges.length > 1 ? `range ${found.index} ` : '';
@@ -80,7 +103,9 @@ export function explainAlloc(area: CmaArea, profile: KernelProfile, pages: numbe
       range: found.index,
       bit,
       verdict: 'fits',
-      reason: `first fit: ${where}bit ${bit}, pfn 0x${r.pfn.toString(16)}`,
+      reason: `first fit: ${where}bit ${bit}, pfn 0x${r.pfn.toString(16)}${retries > 0 ? ` after ${retries} busy retr${retries === 1 ? 'y' : 'ies'}` : ''}`,
+      usedAfter: usedPagesFromBitmap(copy),
+      maxchunkAfter: after.reduce((m, x) => Math.max(m, x.pages), 0),
       ...base,
     };
   }
@@ -91,9 +116,16 @@ export function explainAlloc(area: CmaArea, profile: KernelProfile, pages: numbe
     bit: null,
     verdict,
     reason,
+    usedAfter: null,
+    maxchunkAfter: null,
     ...base,
   });
   if (pages <= 0) return fail('exhaustion', 'a request of 0 pages always fails');
+  if (retries > 0)
+    return fail(
+      'busy',
+      `every free range of ${pages} pages holds a busy page (${retries} busy retries, then -EBUSY)`,
+    );
   const largestRange = Math.max(...area.ranges.map((x) => x.bitmap.maxno));
   const totalBits = area.ranges.reduce((s, x) => s + x.bitmap.maxno, 0);
   if (bits > totalBits) return fail('exhaustion', `larger than the whole area (${area.count} pages)`);

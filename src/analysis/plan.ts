@@ -11,6 +11,7 @@ import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from '../sources/trace/even
 import type { TraceSource } from '../sources/trace/input.ts';
 import { memorySource } from '../sources/trace/input.ts';
 import { TraceLineParser } from '../sources/trace/parse.ts';
+import { readTraceEvents } from '../sources/trace/read-events.ts';
 import type { ReplayAreaSpec } from '../sources/trace/replay.ts';
 import { inferAreas, toReplaySpec } from '../sources/trace/replay.ts';
 
@@ -41,6 +42,20 @@ export interface WorkloadSequence {
   failedInTrace: number;
   /** Releases whose allocation is not in the trace (allocated before recording started). */
   unknownReleases: number;
+  /** Alloc ops whose count is 2^53 or more: the exact u64 count (pages holds MAX_SAFE_INTEGER). */
+  bigCounts: Map<number, bigint>;
+  /** Alloc ops that failed in the recording (whatever the policy did with them). */
+  failedOps: Set<number>;
+}
+
+/** A request set aside: larger than the whole area, no size of this area could satisfy it. */
+export interface SetAsideRequest {
+  line: number;
+  /** Pages requested (a bigint, exact, for a u64 count of 2^53 or more). */
+  pages: number | bigint;
+  align: number;
+  /** What the kernel did with it: 'failed', or 'succeeded' (e.g. a count that wraps to 0 bits). */
+  recorded: 'failed' | 'succeeded';
 }
 
 /** One order_per_bit choice. */
@@ -82,6 +97,10 @@ export interface AreaPlan {
   choices: PlanChoice[];
   /** The choice with the fewest pages (ties: larger order_per_bit, the smaller bitmap). */
   best: PlanChoice | null;
+  /** Requests larger than the recorded area, left out of the sizing (unless includeOversize). */
+  setAside: SetAsideRequest[];
+  /** Why there is no `best`, in a sentence (null when there is one). */
+  noSizeReason: string | null;
 }
 
 /** The plan of a trace. */
@@ -106,6 +125,11 @@ export interface PlanOptions {
   failed?: FailedPolicy;
   /** Bitmap implementation (default: the index; plainBitmapFactory is the kernel's own scan). */
   bitmapFactory?: CmaBitmapFactory;
+  /**
+   * Keep requests larger than the recorded area (default false: they are set aside and listed,
+   * as no area of that size could satisfy them: e.g. `echo 4294967295 > alloc`).
+   */
+  includeOversize?: boolean;
 }
 
 function newSeq(name: string): WorkloadSequence {
@@ -121,6 +145,8 @@ function newSeq(name: string): WorkloadSequence {
     releases: 0,
     failedInTrace: 0,
     unknownReleases: 0,
+    bigCounts: new Map(),
+    failedOps: new Set(),
   };
 }
 
@@ -148,6 +174,7 @@ export function sequenceCollector(failed: FailedPolicy): {
   };
   const failOp = (seq: WorkloadSequence, op: number): void => {
     seq.failedInTrace++;
+    seq.failedOps.add(op);
     if (failed === 'skip') seq.kind[op] = OP_NONE;
     else if (failed === 'transient') seq.transient[op] = true;
   };
@@ -155,6 +182,7 @@ export function sequenceCollector(failed: FailedPolicy): {
     const op = seq.kind.length;
     seq.kind.push(OP_ALLOC);
     seq.pages.push(ev.countBig !== null ? Number.MAX_SAFE_INTEGER : ev.count);
+    if (ev.countBig !== null) seq.bigCounts.set(op, ev.countBig);
     seq.arg.push(Math.max(ev.align, 0));
     seq.id.push(seq.allocs++);
     seq.transient.push(false);
@@ -382,9 +410,7 @@ export async function planTrace(
   const failed = opts.failed ?? 'transient';
   const col = sequenceCollector(failed);
   const annotated: AnnotatedArea[] = [];
-  const parser = new TraceLineParser(col.onEvent, { onAnnotation: (a) => annotated.push(a) });
-  for await (const chunk of src.open()) parser.feed(chunk);
-  const stats = parser.end();
+  const stats = await readTraceEvents(src, col.onEvent, { onAnnotation: (a) => annotated.push(a) });
   const seqs = col.finish();
   let specs: ReplayAreaSpec[];
   let areaSource: PlanResult['areaSource'];
@@ -404,15 +430,19 @@ export async function planTrace(
   const areas: AreaPlan[] = [];
   for (const spec of specs) {
     const seq = seqs.get(spec.name) ?? newSeq(spec.name);
+    const setAside = opts.includeOversize ? [] : setAsideOversize(seq, spec.count);
+    const active = seq.kind.filter((k) => k === OP_ALLOC).length;
     const choices: PlanChoice[] = [];
-    for (const opb of opbs) {
-      const c = planOrderPerBit(seq, spec.basePfn, opb, factory);
-      if (c) choices.push(c);
-    }
+    if (active > 0)
+      for (const opb of opbs) {
+        const c = planOrderPerBit(seq, spec.basePfn, opb, factory);
+        if (c) choices.push(c);
+      }
     let best: PlanChoice | null = null;
     for (const c of choices)
       if (!best || c.pages < best.pages || (c.pages === best.pages && c.orderPerBit > best.orderPerBit))
         best = c;
+    const noSizeReason = best !== null ? null : whyNoSize(seq, active, opbs, setAside.length);
     areas.push({
       name: spec.name,
       basePfn: spec.basePfn,
@@ -425,9 +455,50 @@ export async function planTrace(
       unknownReleases: seq.unknownReleases,
       choices,
       best,
+      setAside,
+      noSizeReason,
     });
   }
   return { events: stats.events, areaSource, failedPolicy: failed, areas };
+}
+
+/**
+ * Drops (OP_NONE) the requests larger than the area's `count` pages and returns them: no size
+ * the plan could pick for this area would satisfy them (the kernel refuses them as well, or,
+ * for a count that wraps around in cma_bitmap_pages_to_bits(), "succeeds" with no bits).
+ */
+function setAsideOversize(seq: WorkloadSequence, count: number): SetAsideRequest[] {
+  const out: SetAsideRequest[] = [];
+  for (let i = 0; i < seq.kind.length; i++) {
+    if (seq.kind[i] === OP_RELEASE || seq.pages[i] === undefined) continue;
+    const big = seq.bigCounts.get(i);
+    if (big === undefined && seq.pages[i]! <= count) continue;
+    // (a request the 'skip' policy already dropped is listed too: it is still left out)
+    if (seq.kind[i] === OP_NONE && !seq.failedOps.has(i)) continue;
+    seq.kind[i] = OP_NONE;
+    out.push({
+      line: seq.line[i]!,
+      pages: big ?? seq.pages[i]!,
+      align: seq.arg[i]!,
+      recorded: seq.failedOps.has(i) ? 'failed' : 'succeeded',
+    });
+  }
+  return out;
+}
+
+/** A sentence saying why no size was found. */
+function whyNoSize(seq: WorkloadSequence, active: number, opbs: readonly number[], setAside: number): string {
+  if (active === 0)
+    return setAside > 0
+      ? 'every request of this area was set aside: nothing left to size'
+      : 'the trace holds no requests for this area: nothing to size';
+  let biggest = -1;
+  for (let i = 0; i < seq.kind.length; i++)
+    if (seq.kind[i] === OP_ALLOC && (biggest < 0 || seq.pages[i]! > seq.pages[biggest]!)) biggest = i;
+  const big = seq.bigCounts.get(biggest);
+  const pages = big ?? seq.pages[biggest]!;
+  if (opbs.length === 0) return 'no order_per_bit value to try';
+  return `no size up to 2^31 bits (order_per_bit ${opbs.join(',')}) works: the largest request, ${pages} pages at line ${seq.line[biggest]}, or the requests held at once need more; --failed skip leaves out the requests that failed in the recording`;
 }
 
 /** Extracts the sequences of a trace (for tests and tools). */

@@ -1,7 +1,10 @@
 // Area configuration: `--area name=reserved,size=16M` strings and `{"areas": [...]}` files,
 // validated into AreaSpecs with a clear message for every problem.
 
+import { ConfigSchema } from '../schema/config.ts';
+import { validate } from '../schema/issues.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
+import type { BusyOwner } from './page-owner.ts';
 import type { KernelProfile } from './profile.ts';
 
 /** Page size of the emulated machine (4 KiB, x86_64 and arm64-4K). */
@@ -12,6 +15,22 @@ export const PAGEBLOCK_PAGES = 512;
 export const CMA_MAX_NAME_LEN = 63;
 /** Where unplaced areas are put, top-down: the end of usable RAM of a 512 MiB x86_64 guest. */
 export const DEFAULT_TOP_PFN = 130048;
+
+/**
+ * One past the largest pfn a kernel can have: MAX_PHYSMEM_BITS is 52 on x86_64 (5-level paging)
+ * and arm64 (52-bit PA), so pfns stay below 2^(52 - PAGE_SHIFT).
+ */
+const MAX_PFN = 2 ** 40;
+/**
+ * Most bits one range's bitmap may have here. The kernel's bitmap_zalloc() takes an unsigned
+ * int; the emulator keeps bit numbers in int32 arithmetic, so it stops at 2^31 (8 TiB of pages
+ * at order_per_bit 0).
+ */
+const MAX_RANGE_BITS = 2 ** 31;
+/** Most bitmap bits a whole emulated system may hold (512 MiB of bitmaps in memory). */
+const MAX_SYSTEM_BITS = 2 ** 32;
+/** Largest order_per_bit accepted (hugetlb's gigantic pages use 18 on x86_64 with 1 GiB pages). */
+const MAX_ORDER_PER_BIT = 30;
 
 /** First pfn above 4 GiB, where areas too large for low memory are placed. */
 export const HIGH_START_PFN = 0x100000;
@@ -40,7 +59,8 @@ export function parseNumber(text: string, what: string): number {
   const t = text.trim();
   if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) throw new ConfigError(`${what}: '${text}' is not a number`);
   const v = Number(t);
-  if (!Number.isSafeInteger(v)) throw new ConfigError(`${what}: '${text}' is too large`);
+  if (!Number.isSafeInteger(v))
+    throw new ConfigError(`${what}: '${text}' is too large (at most ${Number.MAX_SAFE_INTEGER})`);
   return v;
 }
 
@@ -89,9 +109,19 @@ export function parseAreaOption(text: string): AreaRequest {
         return { base_pfn: b, count: c };
       }),
       busy: fields.get('busy')?.map((b) => {
-        const m = /^([^+:]+)\+([^+:]+)(?::(-?\d+))?$/.exec(b);
-        if (!m) throw new ConfigError(`--area '${text}': busy '${b}' is not PFN+COUNT[:ERROR]`);
-        return { pfn: m[1]!, count: m[2]!, error: m[3] };
+        const m = /^([^+:@]+)\+([^+:@]+)(?::(-?\d+))?(?:@(\d+):([^:@]+)(?::(anon|shmem|file))?)?$/.exec(b);
+        if (!m)
+          throw new ConfigError(
+            `--area '${text}': busy '${b}' is not PFN+COUNT[:ERROR][@PID:COMM[:anon|shmem|file]]`,
+          );
+        return {
+          pfn: m[1]!,
+          count: m[2]!,
+          error: m[3],
+          ...(m[4] !== undefined
+            ? { owner: { pid: Number(m[4]), comm: m[5]!, kind: (m[6] ?? 'anon') as BusyOwner['kind'] } }
+            : {}),
+        };
       }),
     },
     `--area '${text}'`,
@@ -118,7 +148,7 @@ function areaRequest(
     base_pfn: Raw;
     order_per_bit: Raw;
     range: { base_pfn: Raw; count: Raw }[] | undefined;
-    busy?: { pfn: Raw; count: Raw; error: Raw }[] | undefined;
+    busy?: { pfn: Raw; count: Raw; error: Raw; owner?: BusyOwner }[] | undefined;
   },
   where: string,
 ): AreaRequest {
@@ -128,15 +158,20 @@ function areaRequest(
       throw new ConfigError(`${where}: busy ${i}: error ${b.error} is not a negative errno (e.g. -16)`);
     const count = num(b.count, `${where}: busy ${i} count`)!;
     if (count === 0) throw new ConfigError(`${where}: busy ${i}: count is zero`);
-    return { pfn: num(b.pfn, `${where}: busy ${i} pfn`)!, count, error };
+    return {
+      pfn: num(b.pfn, `${where}: busy ${i} pfn`)!,
+      count,
+      error,
+      ...(b.owner ? { owner: b.owner } : {}),
+    };
   });
   const withBusy = (r: AreaRequest): AreaRequest => (busy.length > 0 ? { ...r, busy } : r);
   if (raw.name === undefined || String(raw.name) === '')
     throw new ConfigError(`${where}: an area needs a name`);
   const name = String(raw.name);
   const orderPerBit = num(raw.order_per_bit, `${where}: order_per_bit`) ?? 0;
-  if (orderPerBit > 30)
-    throw new ConfigError(`${where}: order_per_bit ${orderPerBit} is out of range (0..30)`);
+  if (orderPerBit > MAX_ORDER_PER_BIT)
+    throw new ConfigError(`${where}: order_per_bit ${orderPerBit} is out of range (0..${MAX_ORDER_PER_BIT})`);
   if (raw.range && raw.range.length > 0) {
     if (raw.size !== undefined || raw.count !== undefined || raw.base_pfn !== undefined)
       throw new ConfigError(
@@ -175,71 +210,98 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
   } catch (e) {
     throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { areas?: unknown }).areas))
-    throw new ConfigError(`${file}: expected {"areas": [...]}`);
-  const d = doc as { areas: unknown[]; profile?: unknown };
-  const areas = d.areas.map((a, i) => {
-    if (typeof a !== 'object' || a === null) throw new ConfigError(`${file}: areas[${i}] is not an object`);
-    const o = a as Record<string, unknown>;
-    const pick = (...keys: string[]): Raw => {
-      for (const k of keys) {
-        const v = o[k];
-        if (v !== undefined) {
-          if (typeof v !== 'string' && typeof v !== 'number')
-            throw new ConfigError(`${file}: areas[${i}].${k} must be a number or a string`);
-          return v;
-        }
-      }
-      return undefined;
-    };
-    const ranges = o.ranges;
-    const busy = o.busy;
-    if (busy !== undefined && !Array.isArray(busy))
-      throw new ConfigError(`${file}: areas[${i}].busy must be a list`);
-    if (ranges !== undefined && !Array.isArray(ranges))
-      throw new ConfigError(`${file}: areas[${i}].ranges must be a list`);
-    return areaRequest(
+  const d = validate(ConfigSchema, doc, (m) => {
+    throw new ConfigError(`${file}: ${m}`);
+  });
+  const areas = d.areas.map((o, i) =>
+    areaRequest(
       {
-        name: pick('name'),
-        size: pick('size'),
-        count: pick('count'),
-        base_pfn: pick('base_pfn', 'basePfn'),
-        order_per_bit: pick('order_per_bit', 'orderPerBit'),
-        range: (ranges as unknown[] | undefined)?.map((r, j) => {
-          if (typeof r !== 'object' || r === null || Array.isArray(r))
-            throw new ConfigError(`${file}: areas[${i}].ranges[${j}] is not an object`);
-          const o = r as Record<string, unknown>;
-          const field = (...keys: string[]): Raw => {
-            for (const k of keys) {
-              const v = o[k];
-              if (v === undefined) continue;
-              if (typeof v !== 'string' && typeof v !== 'number')
-                throw new ConfigError(`${file}: areas[${i}].ranges[${j}].${k} must be a number or a string`);
-              return v;
-            }
-            return undefined;
-          };
-          return { base_pfn: field('base_pfn', 'basePfn'), count: field('count') };
-        }),
-        busy: (busy as Record<string, Raw>[] | undefined)?.map((b) => ({
+        name: o.name,
+        size: o.size,
+        count: o.count,
+        base_pfn: o.base_pfn ?? o.basePfn,
+        order_per_bit: o.order_per_bit ?? o.orderPerBit,
+        range: o.ranges?.map((r) => ({ base_pfn: r.base_pfn ?? r.basePfn, count: r.count })),
+        busy: o.busy?.map((b) => ({
           pfn: b.pfn,
           count: b.count,
           error: b.error,
+          ...(b.owner
+            ? { owner: { pid: b.owner.pid, comm: b.owner.comm, kind: b.owner.kind ?? 'anon' } }
+            : {}),
         })),
       },
       `${file}: areas[${i}]`,
-    );
-  });
-  if (d.profile !== undefined && typeof d.profile !== 'string')
-    throw new ConfigError(`${file}: profile must be a string`);
+    ),
+  );
   return d.profile === undefined ? { areas } : { profile: d.profile, areas };
 }
 
 /**
+ * Checks an area's numbers against what a kernel (and this emulator) can have, before any
+ * bitmap is allocated; `fail` gets one line naming the value and its limit (and must throw).
+ */
+export function checkAreaLimits(
+  spec: {
+    readonly name: string;
+    readonly orderPerBit: number;
+    readonly ranges: readonly { basePfn?: number; count: number }[];
+  },
+  fail: (message: string) => never,
+): number {
+  const where = `area '${spec.name}'`;
+  if (!Number.isSafeInteger(spec.orderPerBit) || spec.orderPerBit < 0 || spec.orderPerBit > MAX_ORDER_PER_BIT)
+    fail(`${where}: order_per_bit ${spec.orderPerBit} is out of range (0..${MAX_ORDER_PER_BIT})`);
+  let bits = 0;
+  spec.ranges.forEach((r, i) => {
+    const rw = spec.ranges.length > 1 ? `${where}: range ${i}` : where;
+    if (!Number.isSafeInteger(r.count) || r.count < 0 || r.count > MAX_PFN)
+      fail(`${rw}: count ${r.count} pages is more than a kernel can have (at most 2^40 = ${MAX_PFN} pages)`);
+    if (
+      r.basePfn !== undefined &&
+      (!Number.isSafeInteger(r.basePfn) || r.basePfn < 0 || r.basePfn + r.count > MAX_PFN)
+    )
+      fail(
+        `${rw}: base_pfn ${r.basePfn} + count ${r.count} ends past the largest pfn a kernel can have (2^40 = ${MAX_PFN})`,
+      );
+    const rb = Math.floor(r.count / 2 ** spec.orderPerBit);
+    if (rb > MAX_RANGE_BITS)
+      fail(
+        `${rw}: count ${r.count} pages is ${rb} bitmap bits at order_per_bit ${spec.orderPerBit}, more than one bitmap can hold (at most 2^31 = ${MAX_RANGE_BITS} bits)`,
+      );
+    bits += rb;
+  });
+  return bits;
+}
+
+/** checkAreaLimits over a whole system, plus the total of bitmap bits; returns that total. */
+export function checkSystemLimits(
+  specs: readonly {
+    readonly name: string;
+    readonly orderPerBit: number;
+    readonly ranges: readonly { basePfn?: number; count: number }[];
+  }[],
+  fail: (message: string) => never,
+): number {
+  let total = 0;
+  for (const s of specs) total += checkAreaLimits(s, fail);
+  if (total > MAX_SYSTEM_BITS)
+    fail(
+      `the areas need ${total} bitmap bits in all, more than the emulator holds (at most 2^32 = ${MAX_SYSTEM_BITS} bits, 512 MiB)`,
+    );
+  return total;
+}
+
+/**
  * Places areas without a base top-down below DEFAULT_TOP_PFN (as the kernel places `cma=` on a
- * 512 MiB x86_64 machine) and validates the whole set for the profile.
+ * 512 MiB x86_64 machine; `hugetlbN` areas on the profile's hugetlbAlignOrder boundary) and
+ * validates the whole set for the profile.
  */
 export function resolveAreas(requests: readonly AreaRequest[], profile: KernelProfile): AreaSpec[] {
+  const fail = (m: string): never => {
+    throw new ConfigError(m);
+  };
+  checkSystemLimits(requests, fail);
   const names = new Set<string>();
   for (const r of requests) {
     if (new TextEncoder().encode(r.name).length > CMA_MAX_NAME_LEN)
@@ -287,7 +349,9 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
     ...(r.busy ? { busy: r.busy } : {}),
     ranges: r.ranges.map((rg) => {
       if (rg.basePfn !== undefined) return { basePfn: rg.basePfn, count: rg.count };
-      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit);
+      // hugetlb_cma_reserve aligns its areas to a huge page (6.1) or a gigantic page (6.12+)
+      const hugeAlign = /^hugetlb\d+$/.test(r.name) ? 2 ** profile.hugetlbAlignOrder : 1;
+      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit, hugeAlign);
       let base = Math.floor((top - rg.count) / align) * align;
       for (;;) {
         const clash = placed.find((p) => base < p.basePfn + p.count && p.basePfn < base + rg.count);
@@ -327,5 +391,6 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
           : `areas '${a.name}' [${a.basePfn}, ${a.basePfn + a.count}) and '${b.name}' [${b.basePfn}, ${b.basePfn + b.count}) overlap`,
       );
   }
+  checkSystemLimits(specs, fail); // placement may have pushed a base past the largest pfn
   return specs;
 }

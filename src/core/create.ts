@@ -10,7 +10,7 @@ import { CmaSystem } from './system.ts';
 
 /** What a user says about the system to emulate. */
 export interface SystemRequest {
-  /** Profile id ('6.1', '7.3') or a profile; 6.1 by default. */
+  /** Profile id ('6.1', '6.12', '7.3') or a profile; 6.1 by default. */
   readonly profile?: string | KernelProfile;
   /** `--area` option strings or parsed requests; the default system when neither this nor config. */
   readonly areas?: readonly (string | AreaRequest)[];

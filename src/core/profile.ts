@@ -2,8 +2,18 @@
 //
 // Nothing else in the core compares versions; it asks the profile for a capability.
 
-/** The trace event flavours of include/trace/events/cma.h. */
-export type TraceFlavour = 'v61' | 'v7';
+/**
+ * What cma_alloc_start records (include/trace/events/cma.h): `count align` (6.1, 6.12), or
+ * `request_count available_count total_count align` (7.x).
+ */
+export type AllocStartFields = 'count-align' | 'request-available-total';
+
+/**
+ * The boot line announcing an area: `Reserved 16 MiB at 0x…` (6.1), the same with ` on node N`
+ * (6.12: -1 for areas on no particular node), or `Reserved 1024 MiB in 1 range` for hugetlb
+ * areas (7.x cma_declare_contiguous_multi).
+ */
+export type ReservedLogStyle = 'at-address' | 'at-address-on-node' | 'in-ranges';
 
 /** A set of kernel behaviours an emulated system follows. */
 export interface KernelProfile {
@@ -17,8 +27,15 @@ export interface KernelProfile {
   readonly maxRanges: number;
   /** 'bitmap': used = set bits << opb; 'exact': used = count - available_count. */
   readonly usedMode: 'bitmap' | 'exact';
-  /** Trace event formats. */
-  readonly traceFlavour: TraceFlavour;
+  /** The fields of cma_alloc_start (its format file and its text). */
+  readonly allocStartFields: AllocStartFields;
+  /** cma_alloc_finish ends with ` errorno=%d` (0 or the error cma_alloc returns). */
+  readonly finishErrorno: boolean;
+  /**
+   * cma_alloc_start is traced before the count and inactive-area checks, so `count=0` gets a
+   * start event (and no finish); without it a zero count returns before any event.
+   */
+  readonly traceZeroCountStart: boolean;
   /** Tracepoint ids as printed in events/cma/<event>/format on the reference build. */
   readonly traceEventIds: Readonly<Record<TraceEventName, number>>;
   /** The `signed:` value of the `__data_loc char[] name` field in the format files. */
@@ -40,7 +57,13 @@ export interface KernelProfile {
   /** Files of /sys/kernel/mm/cma/<name>/, in `ls` order. */
   readonly sysfsFiles: readonly SysfsFile[];
   /** The boot log line announcing an area. */
-  readonly reservedLogStyle: 'at-address' | 'in-ranges';
+  readonly reservedLogStyle: ReservedLogStyle;
+  /**
+   * Alignment (order, in pages) of a hugetlb_cma area (hugetlb_cma_reserve): 9 (2 MiB, a
+   * huge page) on 6.1; 18 (1 GiB, a gigantic page) since 6.12, so such areas are placed on
+   * 1 GiB boundaries.
+   */
+  readonly hugetlbAlignOrder: number;
   /** sizeof(struct page) on the reference build: `page=` of raw trace pointers is vmemmap + pfn * this. */
   readonly structPageSize: number;
   /**
@@ -48,6 +71,8 @@ export interface KernelProfile {
    * taken from the hugetlbN areas with cma_alloc(262144 pages, align 18), as the oracle showed.
    */
   readonly giganticHugepages: boolean;
+  /** page_owner prints `PFN 0x1cc00` (6.12) rather than `PFN 117760` (6.1). */
+  readonly pageOwnerPfnHex: boolean;
 }
 
 export type TraceEventName = 'cma_alloc_busy_retry' | 'cma_alloc_finish' | 'cma_alloc_start' | 'cma_release';
@@ -66,7 +91,9 @@ export const PROFILE_6_1: KernelProfile = {
   layout: 'classic',
   maxRanges: 1,
   usedMode: 'bitmap',
-  traceFlavour: 'v61',
+  allocStartFields: 'count-align',
+  finishErrorno: false,
+  traceZeroCountStart: false,
   traceEventIds: { cma_alloc_busy_retry: 225, cma_alloc_finish: 226, cma_alloc_start: 227, cma_release: 228 },
   nameFieldSigned: 1,
   accountEarlyFailures: true,
@@ -75,11 +102,45 @@ export const PROFILE_6_1: KernelProfile = {
   noRoomError: -12,
   finishPfnOnFailure: 'minus-one',
   allocFuncName: 'cma_alloc',
+  pageOwnerPfnHex: false,
   dumpOnFailure: false,
   sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success'],
   reservedLogStyle: 'at-address',
+  hugetlbAlignOrder: 9,
   structPageSize: 56,
   giganticHugepages: false,
+};
+
+/**
+ * Linux 6.12 (Debian 13, Android 16 GKI android16-6.12): 6.1's layout, allocator and `used`,
+ * with release_pages_success, errorno on cma_alloc_finish, a start event for count 0, the
+ * `__cma_alloc:` failure line and free-range dump, `on node N` boot lines and 1 GiB-aligned
+ * hugetlb areas.
+ */
+export const PROFILE_6_12: KernelProfile = {
+  id: '6.12',
+  release: '6.12.118',
+  layout: 'classic',
+  maxRanges: 1,
+  usedMode: 'bitmap',
+  allocStartFields: 'count-align',
+  finishErrorno: true,
+  traceZeroCountStart: true,
+  traceEventIds: { cma_alloc_busy_retry: 264, cma_alloc_finish: 265, cma_alloc_start: 266, cma_release: 267 },
+  nameFieldSigned: 0,
+  accountEarlyFailures: false,
+  finishOnOversize: false,
+  checkAvailableCount: false,
+  noRoomError: -12,
+  finishPfnOnFailure: 'minus-one',
+  allocFuncName: '__cma_alloc',
+  pageOwnerPfnHex: true,
+  dumpOnFailure: true,
+  sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success', 'release_pages_success'],
+  reservedLogStyle: 'at-address-on-node',
+  hugetlbAlignOrder: 18,
+  structPageSize: 64,
+  giganticHugepages: true,
 };
 
 /** Linux 7.3: multi-range areas, exact `used`, EBUSY inside the kernel, new sysfs files. */
@@ -89,7 +150,9 @@ export const PROFILE_7_3: KernelProfile = {
   layout: 'ranges',
   maxRanges: 8,
   usedMode: 'exact',
-  traceFlavour: 'v7',
+  allocStartFields: 'request-available-total',
+  finishErrorno: true,
+  traceZeroCountStart: false,
   traceEventIds: { cma_alloc_busy_retry: 257, cma_alloc_finish: 258, cma_alloc_start: 259, cma_release: 260 },
   nameFieldSigned: 0,
   accountEarlyFailures: false,
@@ -98,6 +161,7 @@ export const PROFILE_7_3: KernelProfile = {
   noRoomError: -16,
   finishPfnOnFailure: 'zero',
   allocFuncName: '__cma_alloc_frozen',
+  pageOwnerPfnHex: true,
   dumpOnFailure: true,
   sysfsFiles: [
     'alloc_pages_fail',
@@ -107,14 +171,19 @@ export const PROFILE_7_3: KernelProfile = {
     'total_pages',
   ],
   reservedLogStyle: 'in-ranges',
+  hugetlbAlignOrder: 18,
   structPageSize: 64,
   giganticHugepages: true,
 };
 
 /** Every profile by id. */
-export const PROFILES: Readonly<Record<string, KernelProfile>> = { '6.1': PROFILE_6_1, '7.3': PROFILE_7_3 };
+export const PROFILES: Readonly<Record<string, KernelProfile>> = {
+  '6.1': PROFILE_6_1,
+  '6.12': PROFILE_6_12,
+  '7.3': PROFILE_7_3,
+};
 
-/** Looks a profile up by id (`6.1`, `7.3`); undefined when unknown. */
+/** Looks a profile up by id (`6.1`, `6.12`, `7.3`); undefined when unknown. */
 export function findProfile(id: string): KernelProfile | undefined {
   return Object.hasOwn(PROFILES, id) ? PROFILES[id] : undefined;
 }

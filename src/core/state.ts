@@ -2,8 +2,10 @@
 // sysfs counters and busy pages, vmstat, the kernel log and the trace buffer. Used by
 // `cma-debug mount --state FILE` to survive restarts and crashes.
 
+import { validate } from '../schema/issues.ts';
+import { StateSchema } from '../schema/state.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
-import { ConfigError } from './config.ts';
+import { ConfigError, checkSystemLimits } from './config.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import { findProfile, PROFILES } from './profile.ts';
 import { CmaSystem } from './system.ts';
@@ -123,7 +125,13 @@ export function systemToState(sys: CmaSystem): SystemState {
         allocPagesFail: st.area.sysfs.allocPagesFail.toString(),
         releasePagesSuccess: st.area.sysfs.releasePagesSuccess.toString(),
       },
-      busy: st.area.busy.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error })),
+      busy: st.area.busy.map((b) => ({
+        pfn: b.pfn,
+        count: b.count,
+        error: b.error,
+        ...(b.once ? { once: true } : {}),
+        ...(b.owner ? { owner: b.owner } : {}),
+      })),
       records: st.records.map((m) => ({ pfn: m.pfn, count: m.count.toString() })),
     })),
     vmstat: { ...sys.vmstat },
@@ -158,10 +166,7 @@ function check(cond: unknown, what: string, problem: string): asserts cond {
   if (!cond) throw new ConfigError(`${what}: ${problem}`);
 }
 
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-const isU64Text = (v: unknown): v is string => typeof v === 'string' && /^\d{1,20}$/.test(v);
-
-/** Parses and validates a state file's text; throws ConfigError naming the problem. */
+/** Parses and validates a state file's text; throws ConfigError naming the problem and its JSON path. */
 export function parseState(text: string, what = 'state'): SystemState {
   let doc: unknown;
   try {
@@ -169,8 +174,12 @@ export function parseState(text: string, what = 'state'): SystemState {
   } catch (e) {
     throw new ConfigError(`${what}: not valid JSON (${(e as Error).message})`);
   }
-  check(typeof doc === 'object' && doc !== null, what, 'not a cma-debug state');
-  const s = doc as Partial<SystemState>;
+  const s = doc as Partial<SystemState> | null;
+  check(
+    typeof s === 'object' && s !== null && !Array.isArray(s),
+    what,
+    'not a cma-debug state (not a JSON object)',
+  );
   check(s.format === STATE_FORMAT, what, `not a cma-debug state (format '${String(s.format)}')`);
   check(s.version === STATE_VERSION, what, `state version ${String(s.version)} is not supported`);
   check(
@@ -178,57 +187,28 @@ export function parseState(text: string, what = 'state'): SystemState {
     what,
     `unknown profile '${String(s.profile)}' (known: ${Object.keys(PROFILES).join(', ')})`,
   );
-  check(typeof s.nowMs === 'number' && Number.isFinite(s.nowMs), what, 'nowMs is missing');
-  check(Array.isArray(s.areas), what, 'areas is not a list');
-  for (const a of s.areas) {
-    const w = `${what}: area '${String(a?.name)}'`;
-    check(typeof a?.name === 'string' && isInt(a.orderPerBit) && a.orderPerBit >= 0, w, 'bad name or order');
-    check(Array.isArray(a.ranges) && a.ranges.length > 0, w, 'no ranges');
-    for (const r of a.ranges)
-      check(isInt(r.basePfn) && isInt(r.count) && typeof r.bitmap === 'string', w, 'bad range');
-    check(isInt(a.availableCount), w, 'bad availableCount');
+  const fail = (m: string): never => {
+    throw new ConfigError(`${what}: ${m}`);
+  };
+  const st = validate(StateSchema, doc, fail);
+  st.tracing.enabled.forEach((e, i) => {
     check(
-      isU64Text(a.sysfs?.allocPagesSuccess) &&
-        isU64Text(a.sysfs.allocPagesFail) &&
-        isU64Text(a.sysfs.releasePagesSuccess),
-      w,
-      'bad sysfs counters',
+      (CMA_TRACE_EVENTS as readonly string[]).includes(e),
+      what,
+      `tracing.enabled[${i}] '${e}' is not a CMA trace event (${CMA_TRACE_EVENTS.join(', ')})`,
     );
+  });
+  // before anything is allocated: numbers a kernel can have, and files that agree
+  checkSystemLimits(st.areas, (m) => fail(m));
+  st.areas.forEach((a, i) => {
+    const count = a.ranges.reduce((n, r) => n + r.count, 0);
     check(
-      Array.isArray(a.busy) &&
-        a.busy.every((b: BusyRange) => isInt(b.pfn) && isInt(b.count) && isInt(b.error)),
-      w,
-      'bad busy list',
+      a.availableCount <= count,
+      what,
+      `areas[${i}].availableCount ${a.availableCount} is more than the area's ${count} pages`,
     );
-    check(
-      Array.isArray(a.records) &&
-        a.records.every((m: { pfn: number; count: string }) => isInt(m.pfn) && isU64Text(m.count)),
-      w,
-      'bad records',
-    );
-  }
-  check(isInt(s.vmstat?.cma_alloc_success) && isInt(s.vmstat.cma_alloc_fail), what, 'bad vmstat');
-  check(s.corruption === null || typeof s.corruption === 'string', what, 'bad corruption');
-  check(
-    Array.isArray(s.kernelLog) &&
-      s.kernelLog.every((r) => typeof r.timeMs === 'number' && typeof r.text === 'string'),
-    what,
-    'bad kernel log',
-  );
-  const t = s.tracing;
-  check(
-    t &&
-      typeof t.tracingOn === 'boolean' &&
-      typeof t.clock === 'string' &&
-      Array.isArray(t.enabled) &&
-      t.enabled.every((e) => (CMA_TRACE_EVENTS as readonly string[]).includes(e)) &&
-      isInt(t.written) &&
-      isU64Text(t.counter) &&
-      Array.isArray(t.entries),
-    what,
-    'bad tracing state',
-  );
-  return s as SystemState;
+  });
+  return st as SystemState;
 }
 
 /** Rebuilds a system from a state; the clock continues from the saved time. */
@@ -263,7 +243,13 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     st.area.sysfs.allocPagesSuccess = BigInt(a.sysfs.allocPagesSuccess);
     st.area.sysfs.allocPagesFail = BigInt(a.sysfs.allocPagesFail);
     st.area.sysfs.releasePagesSuccess = BigInt(a.sysfs.releasePagesSuccess);
-    st.area.busy = a.busy.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error }));
+    st.area.busy = a.busy.map((b) => ({
+      pfn: b.pfn,
+      count: b.count,
+      error: b.error,
+      ...(b.once === true ? { once: true } : {}),
+      ...(b.owner ? { owner: b.owner } : {}),
+    }));
     for (const m of a.records) st.records.push({ pfn: m.pfn, count: BigInt(m.count) });
   });
   sys.vmstat.cma_alloc_success = state.vmstat.cma_alloc_success;

@@ -11,14 +11,17 @@ import type { ErrnoName, Result } from './errno.ts';
 import { fail } from './errno.ts';
 import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
 import { indexedBitmapFactory } from './indexed-bitmap.ts';
+import type { BusyOwner } from './page-owner.ts';
+import { pageOwnerText } from './page-owner.ts';
 import { KernelLog } from './printk.ts';
+import { procMeminfo, procPagetypeinfo, procVmstat as procVmstatLines, procZoneinfo } from './procfs.ts';
 import type { KernelProfile } from './profile.ts';
 import { PROFILE_6_1 } from './profile.ts';
 import type { PointerOptions, TaskContext } from './trace.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
 import { TraceBuffer, tracefsRoot } from './tracefs.ts';
 import type { DirNode, FileNode, OpenFile, VfsNode } from './vfs.ts';
-import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY, text } from './vfs.ts';
+import { bytes, dir, mayOpen, O_ACCMODE, O_RDONLY, snapshotFile, text } from './vfs.ts';
 
 /** Options of an emulated system. */
 export interface SystemOptions {
@@ -49,9 +52,17 @@ export interface Stat {
 
 interface Handle {
   readonly file: OpenFile;
+  readonly node: FileNode;
   pos: number;
   readonly flags: number;
+  /** The task that opened the file: the writer when a write names none. */
+  readonly task: TaskContext;
 }
+
+/** lseek(2) whence values. */
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
 
 /** A whole file's bytes; `text` decodes them on demand. */
 class FileContents {
@@ -77,6 +88,7 @@ export class CmaSystem implements KernelHooks {
   readonly tracing: TraceBuffer;
   readonly vmstat = { cma_alloc_success: 0, cma_alloc_fail: 0 };
   corruption: string | null = null;
+  private debugfs = true;
   private readonly now: () => number;
   private currentTask: TaskContext;
   private readonly defaultTask: TaskContext;
@@ -108,7 +120,24 @@ export class CmaSystem implements KernelHooks {
     for (const line of bootLog(this.areaList(), this.profile)) this.kernelLog.print(line);
     this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
     this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
-    const debugfs = dir(() => [['cma', cmaDebugfsRoot(this, () => this.areas)]], 0o700);
+    const mounted = dir(
+      () => [
+        ['cma', cmaDebugfsRoot(this, () => this.areas)],
+        // page_owner=on: the owners of the busy pages the emulator knows of
+        ...(this.areas.some((s) => s.area.busy.some((b) => b.owner))
+          ? [
+              ['page_owner', snapshotFile(0o400, () => pageOwnerText(this.areaList(), this.profile))] as [
+                string,
+                VfsNode,
+              ],
+            ]
+          : []),
+      ],
+      0o700,
+    );
+    const empty: ReadonlyMap<string, VfsNode> = new Map();
+    // not cached: mounting or unmounting debugfs changes what the directory holds
+    const debugfs: DirNode = { ...mounted, entries: () => (this.debugfs ? mounted.entries() : empty) };
     this.root = dir(() => [
       [
         'kernel',
@@ -141,6 +170,18 @@ export class CmaSystem implements KernelHooks {
         ),
       ],
     ];
+  }
+
+  /**
+   * false: /sys/kernel/debug is an empty directory, as on a production kernel that mounts no
+   * debugfs (`umount /sys/kernel/debug`); sysfs, tracefs, /proc and the kernel log stay.
+   */
+  get debugfsMounted(): boolean {
+    return this.debugfs;
+  }
+  set debugfsMounted(on: boolean) {
+    this.debugfs = on;
+    this.resolved.clear();
   }
 
   /** Milliseconds since the emulated boot. */
@@ -220,12 +261,14 @@ export class CmaSystem implements KernelHooks {
    * Marks pages whose migration fails: an allocation covering any of them gets `error` from
    * alloc_contig_range (-16 EBUSY: cma_alloc_busy_retry and a retry one step further).
    */
-  markBusy(name: string, pfn: number, count: number, error = -16): Result<object> {
+  markBusy(name: string, pfn: number, count: number, error = -16, owner?: BusyOwner): Result<object> {
     const st = this.area(name);
     if (!st) return fail('ENOENT');
     if (!Number.isSafeInteger(pfn) || !Number.isSafeInteger(count) || count <= 0) return fail('EINVAL');
     if (!Number.isInteger(error) || error >= 0) return fail('EINVAL');
-    st.area.busy = [...st.area.busy, { pfn, count, error }].sort((a, b) => a.pfn - b.pfn);
+    st.area.busy = [...st.area.busy, { pfn, count, error, ...(owner ? { owner } : {}) }].sort(
+      (a, b) => a.pfn - b.pfn,
+    );
     this.changed(name);
     return { ok: true };
   }
@@ -332,8 +375,54 @@ export class CmaSystem implements KernelHooks {
     const o = node.open({ flags, task, uid });
     if (!o.ok) return o;
     const fh = this.nextHandle++;
-    this.handles.set(fh, { file: o.file, pos: 0, flags });
+    this.handles.set(fh, { file: o.file, node, pos: 0, flags, task });
     return { ok: true, fh };
+  }
+
+  /**
+   * lseek(2): ESPIPE where the kernel's file is not seekable (debugfs attributes and u32
+   * arrays); SEEK_END counts from st_size (0 for debugfs and tracefs, as on the kernel).
+   */
+  lseek(fh: number, offset: number, whence: number): Result<{ pos: number }> {
+    const h = this.handles.get(fh);
+    if (!h) return fail('EBADF');
+    if (!h.node.seekable) return fail('ESPIPE');
+    const base =
+      whence === SEEK_SET ? 0 : whence === SEEK_CUR ? h.pos : whence === SEEK_END ? h.node.size : -1;
+    if (base < 0 || !Number.isSafeInteger(offset) || base + offset < 0) return fail('EINVAL');
+    h.pos = base + offset;
+    return { ok: true, pos: h.pos };
+  }
+
+  /** The length of the text a read from position 0 would now return through the open file `fh`. */
+  textLength(fh: number): Result<{ length: number }> {
+    const h = this.handles.get(fh);
+    if (!h) return fail('EBADF');
+    if ((h.flags & O_ACCMODE) === 1) return { ok: true, length: 0 };
+    return { ok: true, length: h.file.textLength() };
+  }
+
+  /**
+   * The length of the text the next open of `path` would read (0 for a file that cannot be
+   * read, such as `alloc`): a stand-in for the kernel's st_size 0 where a front end needs one.
+   */
+  fileLength(path: string): Result<{ length: number }> {
+    const o = this.open(path, O_RDONLY);
+    if (!o.ok) return o;
+    const r = this.textLength(o.fh);
+    this.close(o.fh);
+    return r;
+  }
+
+  /**
+   * How a file answers positioned reads: `seekable` (lseek works) and `emptyPastStart` (a read
+   * at a non-zero position returns nothing, as tracefs filter files do).
+   */
+  seekable(path: string): Result<{ seekable: boolean; emptyPastStart: boolean }> {
+    const r = this.resolve(path, true);
+    if (!r.ok) return r;
+    if (r.node.kind !== 'file') return fail('EISDIR');
+    return { ok: true, seekable: r.node.seekable, emptyPastStart: r.node.emptyPastStart === true };
   }
 
   /** read(2) at the handle's position, or pread-like at `pos` (FUSE passes offsets). */
@@ -347,13 +436,17 @@ export class CmaSystem implements KernelHooks {
     return r;
   }
 
-  /** write(2): each call is handed to the file on its own, as the kernel does. */
-  write(fh: number, data: Uint8Array, pos?: number): Result<{ written: number }> {
+  /**
+   * write(2): each call is handed to the file on its own, as the kernel does. `task` is the
+   * writing task (an open file shared by several processes has a writer per call); it defaults
+   * to the task that opened the file.
+   */
+  write(fh: number, data: Uint8Array, pos?: number, task?: TaskContext): Result<{ written: number }> {
     const h = this.handles.get(fh);
     if (!h) return fail('EBADF');
     if ((h.flags & O_ACCMODE) === O_RDONLY) return fail('EBADF');
     if (data.length === 0) return { ok: true, written: 0 };
-    const r = h.file.write(data, pos ?? h.pos);
+    const r = h.file.write(data, pos ?? h.pos, task ?? h.task);
     if (r.ok) h.pos = (pos ?? h.pos) + r.written;
     return r;
   }
@@ -417,6 +510,14 @@ export class CmaSystem implements KernelHooks {
     return `cma_alloc_success ${this.vmstat.cma_alloc_success}\ncma_alloc_fail ${this.vmstat.cma_alloc_fail}\n`;
   }
 
+  /** The CMA lines of /proc/meminfo, vmstat, zoneinfo or pagetypeinfo (core/procfs.ts). */
+  procFile(name: 'meminfo' | 'vmstat' | 'zoneinfo' | 'pagetypeinfo'): string {
+    if (name === 'meminfo') return procMeminfo(this.areas);
+    if (name === 'vmstat') return procVmstatLines(this.areas, this.vmstat);
+    if (name === 'zoneinfo') return procZoneinfo(this.areas);
+    return procPagetypeinfo(this.areas);
+  }
+
   /** `dmesg`. */
   dmesg(timestamps = false): string {
     return this.kernelLog.dmesg(timestamps);
@@ -448,7 +549,17 @@ export function bootLogLines(area: CmaArea, profile: KernelProfile): string[] {
     return [`cma: Reserved ${mib(area.count)} MiB in ${n} range${n === 1 ? '' : 's'}`];
   }
   if (!r0) return [];
-  return [`cma: Reserved ${mib(area.count)} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`];
+  const at = `cma: Reserved ${mib(area.count)} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`;
+  return [profile.reservedLogStyle === 'at-address-on-node' ? `${at} on node ${areaNode(area)}` : at];
+}
+
+/**
+ * The node cma_declare_contiguous_nid was given: N for the per-node areas (`hugetlbN`,
+ * `pernumaN`, `numaN`), -1 (NUMA_NO_NODE) for the others (`cma=`, device tree regions).
+ */
+function areaNode(area: CmaArea): number {
+  const m = /^(?:hugetlb|pernuma|numa)(\d+)$/.exec(area.name);
+  return m ? Number(m[1]) : -1;
 }
 
 function mib(pages: number): number {

@@ -71,13 +71,13 @@ function eventFields(profile: KernelProfile, event: TraceEventName): { fields: s
     case 'cma_alloc_busy_retry':
       return { fields: ALLOC_CLASS_FIELDS, fmt: ALLOC_CLASS_FMT };
     case 'cma_alloc_finish':
-      if (profile.traceFlavour === 'v61') return { fields: ALLOC_CLASS_FIELDS, fmt: ALLOC_CLASS_FMT };
+      if (!profile.finishErrorno) return { fields: ALLOC_CLASS_FIELDS, fmt: ALLOC_CLASS_FMT };
       return {
         fields: [...ALLOC_CLASS_FIELDS, 'int errorno;\toffset:44;\tsize:4;\tsigned:1;'],
         fmt: '"name=%s pfn=0x%lx page=%p count=%lu align=%u errorno=%d", __get_str(name), REC->pfn, REC->page, REC->count, REC->align, REC->errorno',
       };
     case 'cma_alloc_start':
-      if (profile.traceFlavour === 'v61')
+      if (profile.allocStartFields === 'count-align')
         return {
           fields: [
             'unsigned long count;\toffset:16;\tsize:8;\tsigned:0;',
@@ -142,17 +142,17 @@ export function renderPagePointer(pfn: bigint, hasPage: boolean, opts: PointerOp
   return h.toString(16).padStart(16, '0');
 }
 
-/** TP_printk text of one event in the profile's flavour. */
+/** TP_printk text of one event with the profile's event fields. */
 export function formatEventText(profile: KernelProfile, ev: CmaTraceEvent, ptr: PointerOptions): string {
   switch (ev.event) {
     case 'cma_alloc_start':
-      return profile.traceFlavour === 'v7'
+      return profile.allocStartFields === 'request-available-total'
         ? `name=${ev.name} request_count=${ev.count} available_count=${ev.availableCount ?? 0n} total_count=${ev.totalCount ?? 0n} align=${ev.align}`
         : `name=${ev.name} count=${ev.count} align=${ev.align}`;
     case 'cma_alloc_finish':
     case 'cma_alloc_busy_retry': {
       const base = `name=${ev.name} pfn=0x${ev.pfn.toString(16)} page=${renderPagePointer(ev.pfn, ev.hasPage, ptr)} count=${ev.count} align=${ev.align}`;
-      return ev.event === 'cma_alloc_finish' && profile.traceFlavour === 'v7'
+      return ev.event === 'cma_alloc_finish' && profile.finishErrorno
         ? `${base} errorno=${ev.errorno ?? 0}`
         : base;
     }

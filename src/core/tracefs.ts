@@ -141,12 +141,24 @@ function enableFile(buf: TraceBuffer, events: readonly TraceEventName[]): VfsNod
   );
 }
 
-const filterFile = (): VfsNode =>
+/**
+ * An event's or the subsystem's `filter`: `none` or the subsystem's help text while no filter is
+ * set (print_event_filter, print_subsystem_event_filter); only a read from the start returns it.
+ */
+const filterFile = (text = 'none\n'): VfsNode =>
   controlFile(
     0o640,
-    () => 'none\n',
-    (text) => (text.trim() === '0' || text.trim() === '' ? { ok: true } : fail('EINVAL')),
+    () => text,
+    (t) => (t.trim() === '0' || t.trim() === '' ? { ok: true } : fail('EINVAL')),
+    undefined,
+    true,
   );
+
+const SUBSYSTEM_FILTER_HELP =
+  '### global filter ###\n' +
+  '# Use this to set filters for multiple events.\n' +
+  '# Only events with the given fields will be affected.\n' +
+  '# If no events are modified, an error message will be displayed here\n';
 
 /** /sys/kernel/tracing: trace, tracing_on, trace_clock, current_tracer and events/cma/. */
 export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
@@ -160,7 +172,7 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
   const cma = dir(() => [
     ...CMA_TRACE_EVENTS.map((e): [string, VfsNode] => [e, event(e)]),
     ['enable', enableFile(buf, CMA_TRACE_EVENTS)],
-    ['filter', filterFile()],
+    ['filter', filterFile(SUBSYSTEM_FILTER_HELP)],
   ]);
   return dir(() => [
     [

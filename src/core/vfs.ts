@@ -24,10 +24,17 @@ export interface OpenContext {
   readonly uid: number;
 }
 
-/** An open file description's behaviour. `pos` is the file position of the call. */
+/**
+ * An open file description's behaviour: its state (the text made at the first read, or at open
+ * for u32 arrays) belongs to the description, whichever process reads or writes through it.
+ * `pos` is the file position of the call.
+ */
 export interface OpenFile {
   read(pos: number, length: number): Result<{ data: Uint8Array }>;
-  write(data: Uint8Array, pos: number): Result<{ written: number }>;
+  /** A write by `task` (the writer of this call: trace lines carry its comm-pid). */
+  write(data: Uint8Array, pos: number, task: TaskContext): Result<{ written: number }>;
+  /** The length of the text a read from position 0 would now return through this description. */
+  textLength(): number;
   release?(): void;
 }
 
@@ -36,6 +43,16 @@ export interface FileNode {
   readonly mode: number;
   /** st_size: 0 for debugfs and tracefs, 4096 for sysfs attributes. */
   readonly size: number;
+  /**
+   * Whether lseek(2) works: false for debugfs attributes (simple_attr_open ends in
+   * nonseekable_open) and u32 arrays (no llseek), where it fails with ESPIPE.
+   */
+  readonly seekable: boolean;
+  /**
+   * A read at a non-zero position returns nothing, whatever the text (event_filter_read and
+   * subsystem_filter_read answer only a read from the start).
+   */
+  readonly emptyPastStart?: boolean;
   open(ctx: OpenContext): Result<{ file: OpenFile }>;
 }
 
@@ -145,7 +162,10 @@ export function attrFile(
     kind: 'file',
     mode,
     size: 0,
-    open(ctx) {
+    seekable: false,
+    open() {
+      // simple_attr_read: the text is made by a read at position 0 (or while none was made) and
+      // kept by the open file: a later read at a non-zero position continues the same text
       let cached: Uint8Array | null = null;
       return {
         ok: true,
@@ -155,11 +175,15 @@ export function attrFile(
             if (pos === 0 || cached === null || cached.length === 0) cached = bytes(`${get()}\n`);
             return readFromBuffer(cached, pos, length);
           },
-          write(data) {
+          textLength() {
+            if (!get) return 0;
+            return cached !== null && cached.length > 0 ? cached.length : `${get()}\n`.length;
+          },
+          write(data, _pos, task) {
             if (!set) return fail('EACCES');
             const parsed = parseAttrWrite(data);
             if (!parsed.ok) return parsed;
-            const r = set(parsed.value, ctx.task);
+            const r = set(parsed.value, task);
             if (!r.ok) return r;
             return { ok: true, written: data.length };
           },
@@ -175,12 +199,14 @@ export function snapshotFile(mode: number, text: () => string, writeErrno: Errno
     kind: 'file',
     mode,
     size: 0,
+    seekable: false,
     open() {
       const buf = bytes(text());
       return {
         ok: true,
         file: {
           read: (pos, length) => readFromBuffer(buf, pos, length),
+          textLength: () => buf.length,
           write: () => fail(writeErrno),
         },
       };
@@ -201,6 +227,7 @@ export function sysfsFile(
     kind: 'file',
     mode: store ? 0o644 : 0o444,
     size: 4096,
+    seekable: true,
     open(ctx) {
       if ((ctx.flags & O_ACCMODE) !== O_RDONLY && !store) return fail('EACCES');
       let buf: Uint8Array | null = null;
@@ -211,9 +238,10 @@ export function sysfsFile(
             if (pos === 0 || buf === null) buf = bytes(show());
             return readFromBuffer(buf, pos, length);
           },
-          write(data) {
+          textLength: () => (buf ?? bytes(show())).length,
+          write(data, _pos, task) {
             if (!store) return fail('EBADF');
-            const r = store(new TextDecoder().decode(data), ctx.task);
+            const r = store(new TextDecoder().decode(data), task);
             return r.ok ? { ok: true, written: data.length } : r;
           },
         },
@@ -225,17 +253,21 @@ export function sysfsFile(
 /**
  * A tracefs control file: text generated at open, writes handed to `store` whole (the kernel
  * parses each write on its own). `onTruncate` runs for an open with O_TRUNC for writing.
+ * `emptyPastStart`: a read at a non-zero position returns nothing (the event filter files).
  */
 export function controlFile(
   mode: number,
   show: () => string,
   store: ((text: string, task: TaskContext) => Result<object>) | null,
   onTruncate?: () => void,
+  emptyPastStart = false,
 ): FileNode {
   return {
     kind: 'file',
     mode,
     size: 0,
+    seekable: true,
+    emptyPastStart,
     open(ctx) {
       const writing = (ctx.flags & O_ACCMODE) !== O_RDONLY;
       if (writing && !store && !onTruncate) return fail('EACCES');
@@ -244,10 +276,12 @@ export function controlFile(
       return {
         ok: true,
         file: {
-          read: (pos, length) => readFromBuffer(buf, pos, length),
-          write(data) {
+          read: (pos, length) =>
+            emptyPastStart && pos > 0 ? { ok: true, data: NO_BYTES } : readFromBuffer(buf, pos, length),
+          textLength: () => buf.length,
+          write(data, _pos, task) {
             if (!store) return { ok: true, written: data.length };
-            const r = store(new TextDecoder().decode(data), ctx.task);
+            const r = store(new TextDecoder().decode(data), task);
             if (!r.ok) return r;
             return { ok: true, written: data.length };
           },

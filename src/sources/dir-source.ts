@@ -4,6 +4,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readSysfsOnly } from './device-source.ts';
+import { readRegularFileSync } from './safe-read.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
 import { DEBUGFS_CMA, makeTree, SourceError, SYSFS_CMA } from './tree.ts';
@@ -110,8 +112,14 @@ function walk(fsPath: string, treePathOf: string, depth: number, out: [string, T
     return;
   }
   try {
-    // size-0 debugfs/sysfs files are read until EOF
-    out.push([treePathOf, { type: 'file', text: fs.readFileSync(fsPath, 'latin1') }]);
+    // size-0 debugfs/sysfs files are read until EOF; FIFOs, devices and trace_pipe are not read
+    const r = readRegularFileSync(fsPath);
+    out.push([
+      treePathOf,
+      'refused' in r
+        ? { type: 'unreadable', error: r.refused }
+        : { type: 'file', text: r.toString('latin1') },
+    ]);
   } catch (e) {
     out.push([treePathOf, { type: 'unreadable', error: errnoText(e) }]);
   }
@@ -141,7 +149,20 @@ export function readDirTree(dir: string, opts: { live?: boolean; label?: string 
 
 /** The live tree: `/sys` (or a directory mirroring it, e.g. a FUSE mount of the emulator). */
 export function liveSource(root = '/sys'): CmaSource {
-  return { label: root, capture: async () => readDirTree(root, { live: root === '/sys', label: root }) };
+  const live = root === '/sys';
+  return {
+    label: root,
+    capture: async () => {
+      try {
+        return readDirTree(root, { live, label: root });
+      } catch (e) {
+        // no debugfs: what a production kernel still offers (sysfs, /proc, the kernel log)
+        if (e instanceof SourceError && isDir(path.join(root, SYSFS_CMA)))
+          return readSysfsOnly(root, live, root);
+        throw e;
+      }
+    },
+  };
 }
 
 /** A copied directory: /sys-like root, debugfs root, the cma directory or one area directory. */

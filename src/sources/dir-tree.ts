@@ -1,25 +1,16 @@
 // A directory standing for /sys (a live kernel's /sys, or a copy of one) as a FileTree: the
 // server's /sys/<path> is DIR/<path>. Nothing outside DIR is reachable, symlinks included;
 // writes are one write() of the body into an existing file (never create, never truncate a copy
-// into something else).
+// into something else). Only regular files are read or written (sources/safe-read.ts).
 
-import {
-  closeSync,
-  constants,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  writeSync,
-} from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import type { ErrnoName, Result } from '../core/errno.ts';
 import { ERRNO, fail } from '../core/errno.ts';
 import type { Stat } from '../core/system.ts';
 import { sysPathComponents } from '../core/system.ts';
-import type { FileTree } from './file-tree.ts';
+import type { FileTree, RefusedResult } from './file-tree.ts';
+import { readRegularFile, readRegularFileSync, writeRegularFileSync } from './safe-read.ts';
 
 function errnoOf(e: unknown): ErrnoName {
   const code = (e as NodeJS.ErrnoException).code;
@@ -88,31 +79,37 @@ export class DirectoryTree implements FileTree {
     }
   }
 
-  readFile(path: string): Result<{ data: Uint8Array }> {
+  readFile(path: string): Result<{ data: Uint8Array }> | RefusedResult {
     const l = this.locate(path, true);
     if (!l.ok) return l;
     try {
-      return { ok: true, data: new Uint8Array(readFileSync(l.file)) };
+      const r = readRegularFileSync(l.file);
+      return 'refused' in r ? { ok: false, ...r } : { ok: true, data: new Uint8Array(r) };
     } catch (e) {
       return fail(errnoOf(e));
     }
   }
 
-  writeFile(path: string, data: Uint8Array): Result<{ written: number }> {
+  /** readFile off the event loop with a time limit: a blocking file never stalls the server. */
+  async readFileAsync(path: string): Promise<Result<{ data: Uint8Array }> | RefusedResult> {
     const l = this.locate(path, true);
     if (!l.ok) return l;
-    let fd: number;
     try {
-      fd = openSync(l.file, constants.O_WRONLY);
+      const r = await readRegularFile(l.file);
+      return 'refused' in r ? { ok: false, ...r } : { ok: true, data: new Uint8Array(r) };
     } catch (e) {
       return fail(errnoOf(e));
     }
+  }
+
+  writeFile(path: string, data: Uint8Array): Result<{ written: number }> | RefusedResult {
+    const l = this.locate(path, true);
+    if (!l.ok) return l;
     try {
-      return { ok: true, written: data.length === 0 ? 0 : writeSync(fd, data) };
+      const r = writeRegularFileSync(l.file, data);
+      return typeof r === 'number' ? { ok: true, written: r } : { ok: false, ...r };
     } catch (e) {
       return fail(errnoOf(e));
-    } finally {
-      closeSync(fd);
     }
   }
 }

@@ -7,11 +7,20 @@ import { CmaSystem } from '../core/system.ts';
 
 /** The path operations the file routes need; CmaSystem has them all. */
 export interface FileTree {
-  readFile(path: string): Result<{ data: Uint8Array }>;
-  writeFile(path: string, data: Uint8Array): Result<{ written: number }>;
+  readFile(path: string): Result<{ data: Uint8Array }> | RefusedResult;
+  /** The same off the event loop, with a time limit (trees over real files). */
+  readFileAsync?(path: string): Promise<Result<{ data: Uint8Array }> | RefusedResult>;
+  writeFile(path: string, data: Uint8Array): Result<{ written: number }> | RefusedResult;
   stat(path: string, follow?: boolean): Result<{ stat: Stat }>;
   readdir(path: string): Result<{ names: string[] }>;
   readlink(path: string): Result<{ target: string }>;
+}
+
+/** A read or write a tree refuses (a FIFO, a device, too large, too slow), with the reason. */
+export interface RefusedResult {
+  readonly ok: false;
+  readonly refused: string;
+  readonly status: 403 | 413 | 504;
 }
 
 /** A source the server can serve. */

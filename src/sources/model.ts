@@ -5,8 +5,9 @@ import { bitmapWeight } from '../core/bitmap.ts';
 import type { CmaArea } from '../core/cma.ts';
 import { createArea } from '../core/cma.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
+import { checkAreaLimits } from '../core/config.ts';
 import type { KernelProfile } from '../core/profile.ts';
-import { PROFILE_6_1, PROFILE_7_3 } from '../core/profile.ts';
+import { PROFILE_6_1, PROFILE_6_12, PROFILE_7_3 } from '../core/profile.ts';
 import type { CmaTree } from './tree.ts';
 import {
   childNames,
@@ -47,6 +48,27 @@ export function profileForLayout(layout: CmaLayout): KernelProfile {
   return layout === 'ranges' ? PROFILE_7_3 : PROFILE_6_1;
 }
 
+/** Where a copied tree keeps the cma_alloc_finish format file (when tracefs was copied too). */
+const FINISH_FORMAT = [
+  'kernel/tracing/events/cma/cma_alloc_finish/format',
+  'kernel/debug/tracing/events/cma/cma_alloc_finish/format',
+];
+
+/**
+ * The profile of a captured kernel, by what is present (never by a version string): `ranges/`
+ * → 7.3; `release_pages_success` in an area's sysfs (6.12's mm/cma_sysfs.c) or `errorno` in
+ * the cma_alloc_finish format file → 6.12; otherwise 6.1.
+ */
+export function profileForTree(tree: CmaTree, models: readonly AreaModel[]): KernelProfile {
+  if (models.some((m) => m.layout === 'ranges')) return PROFILE_7_3;
+  if (models.some((m) => m.sysfs.release_pages_success !== undefined)) return PROFILE_6_12;
+  for (const p of FINISH_FORMAT) {
+    const text = resolveEntry(tree, p) ? optionalTreeFile(tree, p) : undefined;
+    if (text !== undefined && /\berrorno\b/.test(text)) return PROFILE_6_12;
+  }
+  return PROFILE_6_1;
+}
+
 function parseNumberFile(tree: CmaTree, p: string): number {
   const text = readTreeFile(tree, p);
   if (text === '') throw new SourceError(`${tree.source}: ${p}: empty (truncated copy?)`);
@@ -85,7 +107,7 @@ function checkBitmap(words: Uint32Array, maxno: number, where: string): void {
   const expected = Math.ceil(maxno / 32);
   if (words.length !== expected)
     throw new SourceError(
-      `${where}: bitmap of the wrong length: ${words.length} words, expected ${expected} for ${maxno} bits`,
+      `${where}: bitmap of the wrong length: ${words.length} words, expected ${expected} for ${maxno} bits (${words.length > expected ? 'longer than count allows' : 'shorter than count needs'}: the files contradict each other)`,
     );
   if (maxno % 32 !== 0) {
     const last = words[expected - 1]! >>> (maxno % 32);
@@ -182,10 +204,12 @@ function readArea(tree: CmaTree, d: string, layout: CmaLayout): AreaModel {
     const words = parseBitmapText(readTreeFile(tree, `${dir}/bitmap`), where('bitmap'));
     ranges.push({ basePfn: parseNumberFile(tree, `${dir}/base_pfn`), count, words, where: where('bitmap') });
   }
-  const area = createArea(
-    { name, orderPerBit, ranges: ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })) },
-    plainBitmapFactory,
-  );
+  const spec = { name, orderPerBit, ranges: ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })) };
+  // what a kernel can have, before a bitmap is allocated for it
+  checkAreaLimits(spec, (m) => {
+    throw new SourceError(`${tree.source}: ${dir}: ${m.replace(/^area '[^']*': /, '')}`);
+  });
+  const area = createArea(spec, plainBitmapFactory);
   let setBits = 0;
   area.ranges.forEach((r, i) => {
     const src = ranges[i]!;
@@ -194,6 +218,10 @@ function readArea(tree: CmaTree, d: string, layout: CmaLayout): AreaModel {
     setBits += bitmapWeight(src.words, r.bitmap.maxno);
   });
   const used = optionalNumber(tree, `${dir}/used`);
+  if (used !== null && used > count)
+    throw new SourceError(
+      `${where('used')}: ${used} pages used but count is ${count}: the files contradict each other`,
+    );
   const maxchunk = optionalNumber(tree, `${dir}/maxchunk`);
   const sysfs = readSysfs(tree, name);
   const fromBits = setBits * 2 ** orderPerBit;

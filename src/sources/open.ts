@@ -4,15 +4,18 @@
 
 import * as fs from 'node:fs';
 import type { CmaSystem } from '../core/system.ts';
+import { bugreportSource, isBugreportText } from './bugreport.ts';
+import { parseDeviceLog } from './device-log.ts';
+import { deviceDirSource, isDeviceDir } from './device-source.ts';
 import { copiedDirSource, liveSource } from './dir-source.ts';
 import { emulatorSource } from './emulator-source.ts';
 import type { KernelLogOptions } from './kernel-log.ts';
-import { kernelLogSource } from './kernel-log.ts';
+import { kernelLogSource, treeFromKernelLog } from './kernel-log.ts';
 import type { RemoteOptions } from './remote.ts';
 import { adbSource, sshSource } from './remote.ts';
 import { snapshotSource } from './snapshot.ts';
 import type { CmaSource } from './source.ts';
-import { SourceError } from './tree.ts';
+import { makeTree, SourceError } from './tree.ts';
 
 /** What the user asked for. */
 export type SourceSpec =
@@ -24,7 +27,7 @@ export type SourceSpec =
   | { readonly kind: 'emulator'; readonly system: CmaSystem };
 
 /** What a file path holds, by its first bytes: a snapshot (JSON) or a kernel log. */
-export function fileKind(file: string): 'dir' | 'snapshot' | 'log' {
+export function fileKind(file: string): 'dir' | 'snapshot' | 'log' | 'bugreport' {
   let st: fs.Stats;
   try {
     st = fs.statSync(file);
@@ -46,7 +49,19 @@ export function fileKind(file: string): 'dir' | 'snapshot' | 'log' {
       `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
     );
   }
-  return head.trimStart().startsWith('{') ? 'snapshot' : 'log';
+  if (head.startsWith('PK') || isBugreportText(head)) return 'bugreport';
+  const t = head.trim();
+  if (t === '') throw new SourceError(`${file}: empty file (expected a snapshot or a kernel log)`);
+  if (t.startsWith('{')) return 'snapshot';
+  if (/^\[\s*\d+\.\d+\]/.test(t)) return 'log'; // dmesg's "[    0.000000] …"
+  // a short file that is JSON (`null`, `42`, `"x"`) was meant as a snapshot, not a log
+  if (head.length < 256) {
+    try {
+      JSON.parse(t);
+      return 'snapshot';
+    } catch {}
+  }
+  return t.startsWith('[') ? 'snapshot' : 'log';
 }
 
 /** The source a spec names. */
@@ -64,9 +79,40 @@ export function openSource(spec: SourceSpec): CmaSource {
       return emulatorSource(spec.system);
     case 'path': {
       const kind = fileKind(spec.path);
-      if (kind === 'dir') return copiedDirSource(spec.path);
+      if (kind === 'dir')
+        return isDeviceDir(spec.path) ? deviceDirSource(spec.path) : copiedDirSource(spec.path);
       if (kind === 'snapshot') return snapshotSource(spec.path);
-      return kernelLogSource(spec.path);
+      if (kind === 'bugreport') return bugreportSource(spec.path);
+      return kernelLogOrDeviceSource(spec.path);
     }
   }
+}
+
+/**
+ * A kernel log file: the areas its free-area dumps rebuild; a log without a dump is still the
+ * kernel log of a device (boot lines, failures) for a device report.
+ */
+function kernelLogOrDeviceSource(file: string): CmaSource {
+  const label = `dmesg ${file}`;
+  return {
+    label,
+    capture: async () => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new SourceError(
+          `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        );
+      }
+      try {
+        return treeFromKernelLog(text, label);
+      } catch (e) {
+        if (!(e instanceof SourceError) || !/no CMA free-area dump/.test(e.message)) throw e;
+        const log = parseDeviceLog(text, label);
+        if (log.reservations.length + log.hugetlb.length + log.failures.length === 0) throw e;
+        return makeTree(label, [], null, undefined, { files: { dmesg: text }, unreadable: {} });
+      }
+    },
+  };
 }

@@ -4,7 +4,9 @@
 import * as fs from 'node:fs';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { CmaSystem } from '../core/system.ts';
-import { loadWords, profileForLayout, readAreas } from './model.ts';
+import { received, validate } from '../schema/issues.ts';
+import { SnapshotSchema } from '../schema/snapshot.ts';
+import { loadWords, profileForTree, readAreas } from './model.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
 import { makeTree, SourceError } from './tree.ts';
@@ -23,6 +25,11 @@ export interface Snapshot {
   /** alloc/free files: present but write-only. */
   readonly writeOnly: string[];
   readonly unreadable: Record<string, string>;
+  /**
+   * Optional: what the device offers outside /sys (`proc/meminfo`, …, `dmesg`, paths relative to
+   * `/`) and what could not be read. Older snapshots have none.
+   */
+  readonly device?: { readonly files: Record<string, string>; readonly unreadable: Record<string, string> };
 }
 
 /** A tree as a snapshot document. */
@@ -50,19 +57,13 @@ export function snapshotFromTree(tree: CmaTree): Snapshot {
     dirs,
     writeOnly,
     unreadable,
+    ...(tree.device
+      ? { device: { files: { ...tree.device.files }, unreadable: { ...tree.device.unreadable } } }
+      : {}),
   };
 }
 
-function isStringRecord(v: unknown): v is Record<string, string> {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    !Array.isArray(v) &&
-    Object.values(v).every((x) => typeof x === 'string')
-  );
-}
-
-/** Parses and checks a snapshot document; throws SourceError naming the file and the problem. */
+/** Parses and checks a snapshot document; throws SourceError naming the file, the JSON path and the problem. */
 export function parseSnapshot(text: string, name = 'snapshot'): Snapshot {
   let doc: unknown;
   try {
@@ -71,26 +72,31 @@ export function parseSnapshot(text: string, name = 'snapshot'): Snapshot {
     throw new SourceError(`${name}: not a snapshot (invalid JSON: ${(e as Error).message})`);
   }
   const d = doc as Partial<Snapshot> | null;
-  if (typeof d !== 'object' || d === null || d.format !== 'cma-debug-snapshot')
-    throw new SourceError(`${name}: not a cma-debug snapshot (no "format": "cma-debug-snapshot")`);
+  if (typeof d !== 'object' || d === null || Array.isArray(d) || d.format !== 'cma-debug-snapshot')
+    throw new SourceError(
+      `${name}: not a cma-debug snapshot (expected an object with "format": "cma-debug-snapshot", ${received(d === null || typeof d !== 'object' || Array.isArray(d) ? d : d.format).replace('missing', 'no "format"')})`,
+    );
   if (d.version !== 1)
     throw new SourceError(`${name}: snapshot version ${String(d.version)} is not supported (1 is)`);
-  if (!isStringRecord(d.files)) throw new SourceError(`${name}: "files" must map paths to text`);
-  if (d.symlinks !== undefined && !isStringRecord(d.symlinks))
-    throw new SourceError(`${name}: "symlinks" must map paths to targets`);
+  const s = validate(SnapshotSchema, doc, (m) => {
+    throw new SourceError(
+      m.startsWith('device')
+        ? `${name}: "device" must be {"files": {path: text}, "unreadable": {path: reason}} (${m})`
+        : `${name}: ${m}`,
+    );
+  });
   return {
     format: 'cma-debug-snapshot',
     version: 1,
-    source: typeof d.source === 'string' ? d.source : name,
-    capturedAt: typeof d.capturedAt === 'string' ? d.capturedAt : '',
-    kernelRelease: typeof d.kernelRelease === 'string' ? d.kernelRelease : null,
-    files: d.files,
-    symlinks: d.symlinks ?? {},
-    dirs: Array.isArray(d.dirs) ? d.dirs.filter((x): x is string => typeof x === 'string') : [],
-    writeOnly: Array.isArray(d.writeOnly)
-      ? d.writeOnly.filter((x): x is string => typeof x === 'string')
-      : [],
-    unreadable: isStringRecord(d.unreadable) ? d.unreadable : {},
+    source: s.source ?? name,
+    capturedAt: s.capturedAt ?? '',
+    kernelRelease: s.kernelRelease ?? null,
+    files: s.files,
+    symlinks: s.symlinks ?? {},
+    dirs: s.dirs ?? [],
+    writeOnly: s.writeOnly ?? [],
+    unreadable: s.unreadable ?? {},
+    ...(s.device ? { device: { files: s.device.files, unreadable: s.device.unreadable ?? {} } } : {}),
   };
 }
 
@@ -106,7 +112,7 @@ export function treeFromSnapshot(s: Snapshot, label = s.source): CmaTree {
       { type: 'unreadable', error },
     ]),
   ];
-  return makeTree(label, entries, s.kernelRelease, s.capturedAt);
+  return makeTree(label, entries, s.kernelRelease, s.capturedAt, s.device);
 }
 
 /** Reads a snapshot file; throws SourceError when it cannot be read or is not a snapshot. */
@@ -141,13 +147,14 @@ export interface FromSnapshotOptions {
 /**
  * An emulated system continuing from a snapshot (or any captured tree): same areas, ranges in
  * the kernel's index order, bitmaps, available counts and sysfs counters; the profile follows
- * the layout (`ranges/` → 7.3, else 6.1). The debugfs record list starts empty, so `free`
+ * what is present (`ranges/` → 7.3; `release_pages_success` or `errorno` in the trace format
+ * → 6.12; else 6.1). The debugfs record list starts empty, so `free`
  * frees nothing until something is allocated. Throws SourceError for a bad snapshot.
  */
 export function systemFromSnapshot(snapshot: Snapshot | CmaTree, opts: FromSnapshotOptions = {}): CmaSystem {
   const tree = 'entries' in snapshot ? snapshot : treeFromSnapshot(snapshot);
   const models = readAreas(tree);
-  const profile = profileForLayout(models.some((m) => m.layout === 'ranges') ? 'ranges' : 'named');
+  const profile = profileForTree(tree, models);
   const sys = new CmaSystem({
     profile,
     areas: models.map((m) => ({

@@ -15,6 +15,16 @@ export type TreeEntry =
   | { readonly type: 'writeonly' }
   | { readonly type: 'unreadable'; readonly error: string };
 
+/**
+ * What a device offers outside /sys: `proc/meminfo`, `proc/vmstat`, `proc/zoneinfo`,
+ * `proc/pagetypeinfo`, the kernel log as `dmesg` (paths relative to `/`); and the files that could
+ * not be read, with why (`missing`, `permission denied`).
+ */
+export interface DeviceFiles {
+  readonly files: Readonly<Record<string, string>>;
+  readonly unreadable: Readonly<Record<string, string>>;
+}
+
 /** A capture: paths are relative to /sys (`kernel/debug/cma/reserved/bitmap`). */
 export interface CmaTree {
   /** Where it came from, for messages (`/sys`, `adb -s X`, `snapshot.json`). */
@@ -24,6 +34,8 @@ export interface CmaTree {
   /** `uname -r` of the captured kernel, when known. */
   readonly kernelRelease: string | null;
   readonly entries: ReadonlyMap<string, TreeEntry>;
+  /** /proc files and the kernel log, when the source could read them. */
+  readonly device?: DeviceFiles;
 }
 
 /** A source problem: one line naming the file or command and what is wrong. */
@@ -81,14 +93,30 @@ export function optionalTreeFile(tree: CmaTree, path: string): string | undefine
 
 /** Names directly inside `dir` (symlinked directories are not followed), sorted. */
 export function childNames(tree: CmaTree, dir: string): string[] {
-  const prefix = `${joinPath(dir)}/`;
-  const names = new Set<string>();
+  const names = childIndex(tree).get(joinPath(dir));
+  return names ? [...names].sort() : [];
+}
+
+/** Directory → child names of a tree's entries, built once per tree (no scan per directory). */
+const CHILDREN = new WeakMap<
+  ReadonlyMap<string, TreeEntry>,
+  { size: number; index: Map<string, Set<string>> }
+>();
+
+function childIndex(tree: CmaTree): Map<string, Set<string>> {
+  const cached = CHILDREN.get(tree.entries);
+  if (cached && cached.size === tree.entries.size) return cached.index;
+  const index = new Map<string, Set<string>>();
   for (const p of tree.entries.keys()) {
-    if (!p.startsWith(prefix)) continue;
-    const rest = p.slice(prefix.length);
-    if (rest !== '' && !rest.includes('/')) names.add(rest);
+    const slash = p.lastIndexOf('/');
+    if (slash <= 0 || slash === p.length - 1) continue;
+    const parent = p.slice(0, slash);
+    const set = index.get(parent) ?? new Set<string>();
+    if (set.size === 0) index.set(parent, set);
+    set.add(p.slice(slash + 1));
   }
-  return [...names].sort();
+  CHILDREN.set(tree.entries, { size: tree.entries.size, index });
+  return index;
 }
 
 /** True when `path` is (or links to) a directory. */
@@ -102,6 +130,7 @@ export function makeTree(
   entries: Iterable<[string, TreeEntry]>,
   kernelRelease: string | null = null,
   capturedAt: string = new Date().toISOString(),
+  device?: DeviceFiles,
 ): CmaTree {
   const map = new Map<string, TreeEntry>();
   for (const [p, e] of entries) map.set(joinPath(p), e);
@@ -113,5 +142,7 @@ export function makeTree(
       if (!map.has(d)) map.set(d, { type: 'dir' });
     }
   }
-  return { source, capturedAt, kernelRelease, entries: map };
+  return device
+    ? { source, capturedAt, kernelRelease, entries: map, device }
+    : { source, capturedAt, kernelRelease, entries: map };
 }

@@ -107,6 +107,18 @@ export class Port {
     return [...r.names].sort();
   }
 
+  /**
+   * `$(ls DIR)` where DIR may be missing (6.x has no ranges/): busybox prints
+   * `ls: DIR: No such file or directory` on stderr, which the scripts' output holds too.
+   */
+  lsOrErr(path: string): string[] {
+    const r = this.sys.readdir(path);
+    if (r.ok) return [...r.names].sort();
+    if (r.errno !== 'ENOENT') throw new Error(`ls ${path}: ${r.errno}`);
+    this.echo(`ls: ${path}: No such file or directory`);
+    return [];
+  }
+
   /** `wc -w < FILE`. */
   words(path: string): number {
     const t = this.cat(path).trim();
@@ -129,6 +141,10 @@ export class Port {
   /** layout.sh's lsla: `ls -la DIR` with the date columns removed. */
   lsla(path: string): void {
     this.echo(`$ ls -la ${path}`);
+    if (!this.sys.stat(path).ok) {
+      this.lsOrErr(path);
+      return;
+    }
     this.echo(this.lsLine(path, '.'));
     this.echo(this.lsLine(`${path}/..`, '..'));
     for (const n of this.ls(path)) this.echo(this.lsLine(`${path}/${n}`, n));
@@ -189,7 +205,7 @@ export class Port {
   }
 
   text(): string {
-    return `${this.out.join('\n')}\n`;
+    return this.out.length === 0 ? '' : `${this.out.join('\n')}\n`;
   }
 }
 
@@ -429,7 +445,7 @@ export function layoutSh(sys: CmaSystem): string {
     p.echo(`=================== area ${a}`);
     p.lsla(A);
     p.lsla(`${A}/ranges`);
-    for (const r of p.ls(`${A}/ranges`)) p.lsla(`${A}/ranges/${r}`);
+    for (const r of p.lsOrErr(`${A}/ranges`)) p.lsla(`${A}/ranges/${r}`);
     for (const l of ['base_pfn', 'bitmap']) {
       p.echo(`$ readlink ${A}/${l}`);
       const t = sys.readlink(`${A}/${l}`);
@@ -443,7 +459,7 @@ export function layoutSh(sys: CmaSystem): string {
     p.echo('--- values');
     for (const f of ['count', 'order_per_bit', 'used', 'maxchunk', 'base_pfn'])
       p.echo(`  ${a}/${f}: ${p.cat(`${A}/${f}`)}`);
-    for (const r of p.ls(`${A}/ranges`)) {
+    for (const r of p.lsOrErr(`${A}/ranges`)) {
       p.echo(`  ${a}/ranges/${r}/base_pfn: ${p.cat(`${A}/ranges/${r}/base_pfn`)}`);
       p.echo(`  ${a}/ranges/${r}/bitmap: ${p.words(`${A}/ranges/${r}/bitmap`)} words`);
     }
@@ -584,11 +600,11 @@ export function multirangeSh(sys: CmaSystem): string {
 export function rangesSh(sys: CmaSystem): string {
   const p = new Port(sys);
   for (const a of p.ls(D)) {
-    const rs = p.ls(`${D}/${a}/ranges`);
+    const rs = p.lsOrErr(`${D}/${a}/ranges`);
     p.echo(
       `${padRight(a, 10)} count=${p.cat(`${D}/${a}/count`)} order_per_bit=${p.cat(`${D}/${a}/order_per_bit`)} ranges=${rs.length}`,
     );
-    for (const r of rs) {
+    for (const r of p.lsOrErr(`${D}/${a}/ranges`)) {
       const b = Number(p.cat(`${D}/${a}/ranges/${r}/base_pfn`));
       const w = p.words(`${D}/${a}/ranges/${r}/bitmap`);
       p.echo(

@@ -18,6 +18,7 @@ import { createSystem } from '../../src/core/create.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
+import { systemSource } from '../../src/sources/file-tree.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
@@ -246,5 +247,41 @@ describe('dashboard in headless Chromium', {
     assert.ok(statSync(shot).size > 10_000);
     if (process.env.DASHBOARD_PNG) await page.screenshot({ path: process.env.DASHBOARD_PNG, fullPage: true });
     assert.deepEqual(pageErrors, []);
+  });
+
+  it('ticks "record cma events" when a shell enables the events', async () => {
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '0\n');
+    await page.reload();
+    await page.locator('#trace-enable').waitFor();
+    await card('reserved').locator('[data-testid=used]').waitFor();
+    assert.equal(await page.locator('#trace-enable').isChecked(), false);
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n'); // as `echo 1 > …/enable` on the mount
+    sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', '1\n');
+    await page.waitForFunction(() => (document.querySelector('#trace-enable') as HTMLInputElement).checked);
+    sys.writeFile('/sys/kernel/debug/cma/reserved/free', `${sys.areaList()[0]!.ranges[0]!.basePfn} 1\n`);
+  });
+
+  it('a read-only source: alloc/free disabled, "read-only" said once, sizes in GiB', async () => {
+    const sys2 = createSystem({
+      areas: ['name=reserved,count=4096', 'name=hugetlb0,size=1G,order_per_bit=9'],
+    });
+    const ro = { ...systemSource(sys2), label: 'directory /x (read-only)', writable: false };
+    const srv2 = await createServer(ro, { token: TOKEN, eventIntervalMs: 20 });
+    try {
+      const url2 = await srv2.app.listen({ host: '127.0.0.1', port: 0 });
+      const p2 = await ctx.newPage();
+      await p2.goto(`${url2}/#token=${TOKEN}`);
+      const c2 = p2.locator('section.area[data-area="hugetlb0"]');
+      await c2.locator('[data-testid=used]').waitFor();
+      assert.equal(await p2.locator('#source').textContent(), 'directory /x (read-only)');
+      assert.equal(await c2.locator('.alloc-btn').isDisabled(), true);
+      assert.equal(await c2.locator('.free-btn').isDisabled(), true);
+      const text = (await c2.textContent()) ?? '';
+      assert.match(text, /1 GiB/);
+      assert.doesNotMatch(text, /1024\.0 MiB/);
+      await p2.close();
+    } finally {
+      await srv2.app.close();
+    }
   });
 });

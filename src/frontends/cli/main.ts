@@ -10,20 +10,24 @@ const program = new Command();
 program
   .name('cma-debug')
   .description(
-    'See, reproduce and plan Linux CMA behaviour: a faithful emulator of /sys/kernel/debug/cma (6.1 and 7.3),\n' +
-      'a FUSE mount, an HTTP dashboard, and a workbench for real kernels, snapshots and ftrace traces.',
+    'See, reproduce and plan Linux CMA behaviour: a faithful emulator of /sys/kernel/debug/cma (6.1, 6.12 and 7.3), ' +
+      'a FUSE mount, an HTTP dashboard, and a workbench for real kernels, snapshots and ftrace traces. ' +
+      'Exit status: 0 ok, 1 a finding or a failure (a mismatch, a request that does not fit), 2 a usage error.',
   )
   .version(VERSION)
   .showHelpAfterError()
   .exitOverride();
 registerCommands(program);
-// the command list shows each command's first description line; `cma-debug CMD --help` shows all
-for (const cmd of program.commands) if (!cmd.summary()) cmd.summary(cmd.description().split('\n')[0] ?? '');
+// the command list shows each command's summary (test/cli/help.test.ts wants one on every command);
+// without one, the description's first sentence
+for (const cmd of program.commands)
+  if (!cmd.summary()) cmd.summary(/^.*?\.(?=\s|$)/.exec(cmd.description().replace(/\s+/g, ' '))?.[0] ?? '');
 
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError) process.exit(e.exitCode);
+  // help and --version exit 0; every parse error (unknown option, missing argument) is a usage error: 2
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
   if (e instanceof ConfigError || e instanceof UsageError) {
     process.stderr.write(`cma-debug: ${e.message}\n`);
     process.exit(2);

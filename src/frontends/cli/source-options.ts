@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { Option } from 'commander';
 import { createSystem } from '../../core/create.ts';
 import type { AreaModel } from '../../sources/model.ts';
 import { readAreas } from '../../sources/model.ts';
@@ -24,13 +25,30 @@ export interface SourceFlags {
   basePfn?: string;
   profile?: string;
   emuArea?: string[];
+  /** --area: area specs (name=…,size=…) for `emu`; a bare word is the old form of --name. */
+  area?: string[];
+  /** --name: the area a command looks at. */
+  name?: string;
   config?: string;
 }
 
+/** The area name --name (or the old `--area NAME`) selects, or undefined. */
+export function areaName(flags: SourceFlags): string | undefined {
+  const old = (flags.area ?? []).filter((v) => !v.includes('='));
+  if (old.length > 1) throw new UsageError(`--area: give one area name (${old.join(', ')}); use --name AREA`);
+  if (flags.name !== undefined && old.length > 0) throw new UsageError('give the area with --name only');
+  return flags.name ?? old[0];
+}
+
+/** Adds --name AREA (the area a command looks at). */
+export function addNameOption(cmd: Command, help: string): Command {
+  return cmd.option('--name <area>', help);
+}
+
 export const SOURCE_HELP =
-  'SOURCE: a directory (/sys-like tree, or a copy of /sys/kernel/debug/cma or of one area), a snapshot file,\n' +
-  'a kernel log, `live` (/sys, the default) or `emu` (the emulator: --profile, --emu-area, --config);\n' +
-  'or --root DIR, --adb [SERIAL], --ssh HOST, --dmesg FILE.';
+  'SOURCE is a directory (a /sys-like tree, or a copy of /sys/kernel/debug/cma or of one area), a snapshot ' +
+  "file, a kernel log, `live` (this machine's /sys, the default) or `emu` (the emulator, shaped by --profile, " +
+  '--area and --config); --root DIR, --adb [SERIAL], --ssh HOST and --dmesg FILE name the other sources.';
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
@@ -45,9 +63,16 @@ export function addSourceOptions(cmd: Command): Command {
     .option('--order-per-bit <k>', 'with --dmesg: order_per_bit (default: 9 for hugetlb*, else 0)')
     .option('--base-pfn <pfn>', 'with --dmesg: base pfn (default: from the "Reserved" boot line, else 0)')
     .option('--timeout <seconds>', 'give up on a remote device after this long', '30')
-    .option('--profile <id>', 'with `emu`: kernel profile 6.1 or 7.3')
-    .option('--emu-area <spec>', 'with `emu`: an area name=N,size=16M|count=…,… (repeatable)', collect)
-    .option('--config <file>', 'with `emu`: JSON config {"areas": [...]}');
+    .option('--profile <id>', 'with `emu`: the kernel profile to emulate, 6.1, 6.12 or 7.3.')
+    .option(
+      '--area <spec>',
+      'with `emu`: an emulated area, e.g. name=reserved,size=16M or name=N,count=PAGES,order_per_bit=K (repeatable).',
+      collect,
+    )
+    .addOption(
+      new Option('--emu-area <spec>', 'the old spelling of --area <spec>.').hideHelp().argParser(collect),
+    )
+    .option('--config <file>', 'with `emu`: a JSON file {"areas": [...]} describing the emulated areas.');
 }
 
 function intOption(v: string | undefined, what: string): number | undefined {
@@ -88,10 +113,11 @@ export function sourceSpec(positional: string | undefined, flags: SourceFlags): 
   }
   if (flags.root !== undefined) return { kind: 'live', root: flags.root };
   if (positional === undefined || positional === 'live') return { kind: 'live' };
+  const emuAreas = [...(flags.area ?? []).filter((v) => v.includes('=')), ...(flags.emuArea ?? [])];
   if (positional === 'emu') {
     const system = createSystem({
       ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
-      ...(flags.emuArea ? { areas: flags.emuArea } : {}),
+      ...(emuAreas.length > 0 ? { areas: emuAreas } : {}),
       ...(flags.config !== undefined ? { configText: readText(flags.config), configName: flags.config } : {}),
     });
     return { kind: 'emulator', system };

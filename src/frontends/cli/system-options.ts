@@ -20,19 +20,19 @@ export interface SystemFlags {
 /** Adds --profile, --area (repeatable) and --config to a command. */
 export function addSystemOptions(cmd: Command): Command {
   return cmd
-    .option('--profile <id>', 'kernel profile to emulate: 6.1 (default) or 7.3')
+    .option('--profile <id>', 'the kernel profile to emulate: 6.1 (the default), 6.12 or 7.3.')
     .option(
       '--area <spec>',
-      'an area: name=N,size=16M | count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…][,busy=PFN+COUNT[:ERRNO]…] (repeatable)',
+      "an area's geometry, e.g. name=reserved,size=16M or name=N,count=PAGES[,base_pfn=PFN][,order_per_bit=K][,range=BASE:COUNT…][,busy=PFN+COUNT[:ERRNO][@PID:COMM[:anon|shmem|file]]…] (repeatable; an owner makes the page show in /sys/kernel/debug/page_owner and in dump_page blocks).",
       (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
     )
     .option(
       '--config <file>',
-      'JSON file {"profile"?, "areas": [...]}; an empty list is a kernel without CMA',
+      'a JSON file {"profile"?, "areas": [...]}; an empty list is a kernel without CMA.',
     )
     .option(
       '--pointers <mode>',
-      'how trace lines print page=%p: ptrval (before the hash key is ready, as on the oracle; default), hashed, or raw (no_hash_pointers)',
+      'how trace lines print page=%p: ptrval (as a kernel does before its pointer-hash key is ready; the default), hashed, or raw (as with no_hash_pointers).',
     );
 }
 

@@ -1,22 +1,54 @@
-// The emulated /sys as a real filesystem (FUSE, fuse-native): every operation is handed to the
-// CmaSystem path API, so the file semantics (modes, sizes, open-time snapshots, errnos from
-// read/write) are the core's. The server must never touch its own mount synchronously.
+// The emulated /sys as a real filesystem: our own FUSE server (protocol.ts) on /dev/fuse, every
+// operation handed to the CmaSystem path and file API, so the file semantics (modes, sizes,
+// open-time texts, errnos from read/write, seekability) are the core's. Each FUSE open is one
+// core open file: the state belongs to the open file description, shared by every process that
+// inherited the descriptor. Reads go around the page cache (FOPEN_DIRECT_IO; page-cache reads,
+// which sendfile makes, are refused so readers fall back to read(2)); writes are traced as the
+// task that made them (the request header's pid). The server must never touch its own mount
+// synchronously.
 
-import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+} from 'node:fs';
 import { resolve } from 'node:path';
 import type { ErrnoName } from '../../core/errno.ts';
 import { ERRNO } from '../../core/errno.ts';
 import type { CmaSystem } from '../../core/system.ts';
+import type { TaskContext } from '../../core/trace.ts';
 import { O_ACCMODE, O_RDONLY } from '../../core/vfs.ts';
+import type { Answer, Attr, Dirent, Request } from './protocol.ts';
+import {
+  attrOut,
+  direntsOut,
+  entryOut,
+  FATTR_GID,
+  FATTR_MODE,
+  FATTR_UID,
+  FOPEN_DIRECT_IO,
+  FOPEN_NONSEEKABLE,
+  FUSE_GETATTR_FH,
+  FUSE_READ_LOCKOWNER,
+  FUSE_ROOT_ID,
+  FuseSession,
+  initOut,
+  names,
+  Op,
+  openOut,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFREG,
+  statfsOut,
+  writeOut,
+} from './protocol.ts';
 import type { StateFile } from './state.ts';
-import type { Writer } from './task.ts';
-import { WriterLookup } from './task.ts';
-
-const S_IFDIR = 0o040000;
-const S_IFREG = 0o100000;
-const S_IFLNK = 0o120000;
 
 /** The directory of emulator-only views next to kernel/: not part of a kernel's /sys. */
 export const EXTRAS_DIR = '.cma-debug';
@@ -26,30 +58,8 @@ export class MountError extends Error {
   override readonly name = 'MountError';
 }
 
-type Cb<T = void> = T extends void ? (err: number) => void : (err: number, value?: T) => void;
-
-interface FuseStat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  mtime: Date;
-  atime: Date;
-  ctime: Date;
-  blksize: number;
-  blocks: number;
-}
-
-interface FuseInstance {
-  mount(cb: (err: Error | null) => void): void;
-  unmount(cb: (err: Error | null) => void): void;
-}
-
-type FuseCtor = new (mnt: string, ops: object, opts: object) => FuseInstance;
-
-/** Loads fuse-native, or explains in one line why FUSE cannot be used here. */
-export function loadFuse(): FuseCtor {
+/** Checks that this process can serve a FUSE mount (root, /dev/fuse), or explains in one line. */
+export function checkFuse(): void {
   const alt = 'use `cma-debug serve` or the library API (createSystem) instead';
   if (typeof process.getuid === 'function' && process.getuid() !== 0)
     throw new MountError(`mounting needs root (running as uid ${process.getuid()}); ${alt}`);
@@ -57,13 +67,6 @@ export function loadFuse(): FuseCtor {
     accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
   } catch {
     throw new MountError(`/dev/fuse is missing or not accessible (no FUSE here); ${alt}`);
-  }
-  try {
-    return createRequire(import.meta.url)('fuse-native') as FuseCtor;
-  } catch (e) {
-    throw new MountError(
-      `the FUSE binding cannot be loaded (${(e as Error).message.split('\n')[0]}); it is an optional dependency: install Debian's libfuse2 and fuse (scripts/install-system-deps.sh) and then \`npm install fuse-native\` (prebuilt for linux-x64; elsewhere it compiles with libfuse-dev), or ${alt}`,
-    );
   }
 }
 
@@ -145,30 +148,44 @@ export interface MountOptions {
   readonly log?: (line: string) => void;
   /**
    * Report st_size 0 for debugfs and tracefs files, as the kernel does. Off by default: since
-   * Linux 6.5 sendfile(2) on a FUSE file reads through the page cache even with direct_io, so a
-   * size-0 file looks empty to `busybox cat` (which uses sendfile). By default such files report
-   * a size above their current text (4096 or more), which every reader handles.
+   * Linux 6.5 sendfile(2) on a FUSE file reads through the page cache, which stops at st_size,
+   * so a size-0 file looks empty to `busybox cat` (which uses sendfile). By default such files
+   * report the length of the text the next open would read (an open file: its own text); the
+   * page-cache read is then refused, and sendfile's users fall back to read(2).
    */
   readonly exactSizes?: boolean;
 }
 
-interface ExtraHandle {
-  readonly data: Uint8Array;
-}
+const EXTRA_FH_BASE = 1n << 40n;
+const ENOSYS = 38;
+/** Seconds the kernel may keep a name's lookup: the tree's shape never changes after boot. */
+const ENTRY_VALID_SEC = 60;
 
-const EXTRA_FH_BASE = 0x40000000;
+/** The comm of a task (/proc/PID/comm), or the kernel's `<...>` when it is gone. */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+  } catch {
+    return '<...>';
+  }
+}
 
 /** A mounted emulated system. */
 export class CmaFuseMount {
-  private fuse: FuseInstance | null = null;
-  private readonly writers = new WriterLookup();
-  private readonly tasks = new Map<number, Writer>();
-  private readonly writable = new Set<number>();
-  private readonly extras = new Map<number, ExtraHandle>();
+  private session: FuseSession | null = null;
+  private fd = -1;
+  /** Node ids (the inode numbers too) by path below the mount, and back. */
+  private readonly ids = new Map<string, bigint>([['/', FUSE_ROOT_ID]]);
+  private readonly paths = new Map<bigint, string>([[FUSE_ROOT_ID, '/']]);
+  private nextId = FUSE_ROOT_ID + 1n;
+  private readonly extras = new Map<bigint, Uint8Array>();
   private nextExtra = EXTRA_FH_BASE;
-  private readonly started = new Date();
+  private readonly started = Date.now() / 1000;
   /** Set when saving the state failed: the mount then refuses further changes (EIO). */
   private stateError: string | null = null;
+  /** Changes made since the last group commit began. */
+  private dirty = false;
+  private initDone: (() => void) | null = null;
 
   constructor(
     readonly sys: CmaSystem,
@@ -176,201 +193,336 @@ export class CmaFuseMount {
     private readonly opts: MountOptions = {},
   ) {}
 
-  /** Mounts; resolves once the kernel has sent FUSE_INIT (the tree is usable). */
-  async mount(Fuse: FuseCtor = loadFuse()): Promise<void> {
-    const fuse = new Fuse(this.mountPoint, this.ops(), {
-      // fuse-native joins options into one -o string: direct_io makes size-0 files readable,
-      // atomic_o_trunc hands O_TRUNC to open (the kernel resets `trace` there, no truncate),
-      // zero timeouts make every stat ask us (sizes and modes never go stale)
-      fsname: 'cma-debug,direct_io,atomic_o_trunc,attr_timeout=0,entry_timeout=0,negative_timeout=0',
-      subtype: 'cma-debug',
-      timeout: false,
+  /** Mounts; resolves once the kernel's INIT is answered and mount(8) succeeded. */
+  async mount(): Promise<void> {
+    checkFuse();
+    this.fd = openSync('/dev/fuse', 'r+');
+    const inited = new Promise<void>((res) => {
+      this.initDone = res;
     });
-    await new Promise<void>((resolve, reject) => {
-      fuse.mount((err) =>
-        err ? reject(new MountError(`cannot mount ${this.mountPoint}: ${err.message}`)) : resolve(),
-      );
+    const session = new FuseSession(
+      this.fd,
+      (req) => this.handle(req),
+      (m) => this.opts.log?.(m),
+      this.opts.state ? { pending: () => this.dirty, run: () => this.commit() } : undefined,
+    );
+    this.session = session;
+    const options = `fd=3,rootmode=${S_IFDIR.toString(8)},user_id=0,group_id=0,allow_other,default_permissions`;
+    // -i: no /sbin/mount.fuse helper; the kernel's fuse takes the descriptor itself
+    const child = spawn(
+      'mount',
+      ['-i', '-t', 'fuse.cma-debug', '-o', options, 'cma-debug', this.mountPoint],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', this.fd],
+      },
+    );
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
     });
-    this.fuse = fuse;
-  }
-
-  /** Unmounts (lazily if files are still open). */
-  async unmount(): Promise<void> {
-    const fuse = this.fuse;
-    if (!fuse) return;
-    this.fuse = null;
-    await new Promise<void>((resolve) => {
-      fuse.unmount((err) => {
-        if (err) forceUnmount(this.mountPoint);
-        resolve();
+    const code = await new Promise<number | null>((res) => {
+      child.on('error', (e) => {
+        err += e.message;
+        res(-1);
       });
+      child.on('close', res);
     });
+    if (code !== 0) {
+      session.stop();
+      closeSync(this.fd);
+      this.fd = -1;
+      throw new MountError(`cannot mount ${this.mountPoint}: ${err.trim() || `mount exited with ${code}`}`);
+    }
+    // /dev/fuse can be read once the mount made it a connection; INIT waits there
+    session.start();
+    await inited;
   }
 
+  /** Unmounts (lazily if files are still open) and ends the session. */
+  async unmount(): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    this.session = null;
+    // the session goes on answering until the kernel ends it (files still open after a lazy
+    // unmount are served until they close or this process exits)
+    const run = (cmd: string, args: string[]) =>
+      new Promise<boolean>((res) => {
+        const c = spawn(cmd, args, { stdio: 'ignore' });
+        c.on('error', () => res(false));
+        c.on('close', (code) => res(code === 0));
+      });
+    // never synchronously: the kernel may ask this process while unmounting
+    if (!(await run('umount', [this.mountPoint]))) await run('umount', ['-l', this.mountPoint]);
+    await Promise.race([session.closed, new Promise((r) => setTimeout(r, 2000))]);
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** Marks a change to persist: its reply waits for the next group commit (FuseSession). */
   private save(): ErrnoName | null {
     if (!this.opts.state) return null;
     if (this.stateError) return 'EIO';
+    this.dirty = true;
+    return null;
+  }
+
+  /** One durable save of every change so far; a failure refuses further changes. */
+  private async commit(): Promise<string | null> {
+    const state = this.opts.state;
+    if (!state || !this.dirty) return this.stateError;
+    this.dirty = false;
     try {
-      this.opts.state.save(this.sys);
+      await state.writeDurably(state.text(this.sys));
       return null;
     } catch (e) {
       this.stateError = (e as Error).message;
       this.opts.log?.(`cannot save the state, refusing further changes: ${this.stateError}`);
-      return 'EIO';
+      return this.stateError;
     }
   }
 
-  /** st_size for a kernel size-0 file: 0 with exactSizes, else whole pages above its text. */
-  private sizeHint(p: string): number {
-    if (this.opts.exactSizes) return 0;
-    const r = this.sys.readFile(p);
-    const len = r.ok ? r.data.length : 0;
-    // one spare page: text that grows between this stat and the open still fits
-    return len < 4096 ? 4096 : (Math.floor(len / 4096) + 2) * 4096;
+  private idOf(path: string): bigint {
+    let id = this.ids.get(path);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(path, id);
+      this.paths.set(id, path);
+    }
+    return id;
   }
 
   private extraText(name: string): string | null {
     if (name === 'dmesg') return this.sys.dmesg();
     if (name === 'vmstat') return this.sys.procVmstat();
+    if (name === 'meminfo' || name === 'zoneinfo' || name === 'pagetypeinfo') return this.sys.procFile(name);
     return null;
   }
 
-  private stat(type: 'file' | 'dir' | 'symlink', mode: number, size: number, nlink: number): FuseStat {
-    const typeBits = type === 'dir' ? S_IFDIR : type === 'symlink' ? S_IFLNK : S_IFREG;
-    return {
-      mode: typeBits | (mode & 0o7777),
-      uid: 0,
-      gid: 0,
-      size,
-      nlink,
-      mtime: this.started,
-      atime: this.started,
-      ctime: this.started,
-      blksize: 4096,
-      blocks: 0,
-    };
+  /** undefined: not an extras path; null: the extras directory; a string: a file in it. */
+  private extraPath(p: string): string | null | undefined {
+    if (p === `/${EXTRAS_DIR}`) return null;
+    if (p.startsWith(`/${EXTRAS_DIR}/`)) return p.slice(EXTRAS_DIR.length + 2);
+    return undefined;
   }
 
-  private ops(): object {
-    const sys = this.sys;
-    const neg = (e: ErrnoName) => -ERRNO[e];
-    const extraPath = (p: string): string | null | undefined => {
-      // undefined: not an extras path; null: the extras directory; string: a file in it
-      if (p === `/${EXTRAS_DIR}`) return null;
-      if (p.startsWith(`/${EXTRAS_DIR}/`)) return p.slice(EXTRAS_DIR.length + 2);
-      return undefined;
-    };
-    return {
-      getattr: (p: string, cb: Cb<FuseStat>) => {
-        const x = extraPath(p);
-        if (x === null) return cb(0, this.stat('dir', 0o555, 0, 2));
-        if (x !== undefined) {
-          const text = this.extraText(x);
-          if (text === null) return cb(neg('ENOENT'));
-          return cb(0, this.stat('file', 0o444, this.opts.exactSizes ? 0 : text.length + 4096, 1));
-        }
-        const r = sys.stat(p, false);
-        if (!r.ok) return cb(neg(r.errno));
-        const size = r.stat.type === 'file' && r.stat.size === 0 ? this.sizeHint(p) : r.stat.size;
-        cb(0, this.stat(r.stat.type, r.stat.mode, size, r.stat.nlink));
-      },
-      readdir: (p: string, cb: Cb<string[]>) => {
-        const x = extraPath(p);
-        // `.` and `..` come from the filesystem in FUSE (ls -a shows them, as on debugfs)
-        if (x === null) return cb(0, ['.', '..', 'dmesg', 'vmstat']);
-        if (x !== undefined) return cb(neg('ENOTDIR'));
-        const r = sys.readdir(p);
-        if (!r.ok) return cb(neg(r.errno));
-        cb(0, ['.', '..', ...r.names, ...(p === '/' ? [EXTRAS_DIR] : [])]);
-      },
-      readlink: (p: string, cb: Cb<string>) => {
-        const r = sys.readlink(p);
-        if (!r.ok) return cb(neg(r.errno));
-        cb(0, r.target);
-      },
-      open: (p: string, flags: number, cb: Cb<number>) => {
-        const x = extraPath(p);
-        if (x !== undefined) {
-          if (x === null) return cb(neg('EISDIR'));
-          const text = this.extraText(x);
-          if (text === null) return cb(neg('ENOENT'));
-          if ((flags & O_ACCMODE) !== O_RDONLY) return cb(neg('EACCES'));
-          const fh = this.nextExtra++;
-          this.extras.set(fh, { data: new TextEncoder().encode(text) });
-          return cb(0, fh);
-        }
-        const writing = (flags & O_ACCMODE) !== O_RDONLY;
-        // the writer is filled in at each write (the task blocked in write(2))
-        const task: Writer = { pid: 0, comm: '<...>' };
-        if (writing && this.stateError) return cb(neg('EIO'));
-        const r = sys.open(p, flags, task, 0);
-        if (!r.ok) return cb(neg(r.errno));
-        this.tasks.set(r.fh, task);
-        if (writing) {
-          this.writable.add(r.fh);
-          // an O_TRUNC open of `trace` empties the buffer: a change to persist
-          const err = this.save();
-          if (err) {
-            sys.close(r.fh);
-            this.tasks.delete(r.fh);
-            this.writable.delete(r.fh);
-            return cb(neg(err));
-          }
-        }
-        cb(0, r.fh);
-      },
-      read: (_p: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
-        const extra = this.extras.get(fh);
-        if (extra) {
-          const chunk = extra.data.subarray(
-            Math.min(pos, extra.data.length),
-            Math.min(pos + len, extra.data.length),
-          );
-          buf.set(chunk);
-          return cb(chunk.length);
-        }
-        const r = sys.read(fh, len, pos);
-        if (!r.ok) return cb(neg(r.errno));
-        buf.set(r.data.subarray(0, len));
-        cb(Math.min(r.data.length, len));
-      },
-      write: (p: string, fh: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) => {
-        if (this.extras.has(fh)) return cb(neg('EBADF'));
-        if (this.stateError) return cb(neg('EIO'));
-        const task = this.tasks.get(fh);
-        if (task) Object.assign(task, this.writers.find(this.mountPoint + p));
-        // copy: the buffer belongs to the FUSE thread and is reused after we answer
-        const r = sys.write(fh, Uint8Array.prototype.slice.call(buf, 0, len), pos);
-        const err = this.save();
-        if (err) return cb(neg(err));
-        if (!r.ok) return cb(neg(r.errno));
-        cb(r.written);
-      },
-      release: (_p: string, fh: number, cb: Cb) => {
-        if (this.extras.delete(fh)) return cb(0);
-        this.tasks.delete(fh);
-        this.writable.delete(fh);
-        sys.close(fh);
-        cb(0);
-      },
-      // `echo 8 > alloc` opens with O_TRUNC: the kernel's debugfs ignores the size change
-      truncate: (_p: string, _size: number, cb: Cb) => cb(0),
-      ftruncate: (_p: string, _fh: number, _size: number, cb: Cb) => cb(0),
-      // touch on an existing file: debugfs and sysfs accept new times from root
-      utimens: (p: string, _a: unknown, _m: unknown, cb: Cb) => {
-        const r = sys.stat(p, true);
-        cb(r.ok ? 0 : neg(r.errno));
-      },
-      create: (p: string, _mode: number, cb: Cb<number>) => cb(neg(sys.modifyErrno(p, 'create'))),
-      mknod: (p: string, _mode: number, _dev: number, cb: Cb) => cb(neg(sys.modifyErrno(p, 'create'))),
-      mkdir: (p: string, _mode: number, cb: Cb) => cb(neg(sys.modifyErrno(p, 'change'))),
-      unlink: (p: string, cb: Cb) => cb(neg(sys.modifyErrno(p, 'change'))),
-      rmdir: (p: string, cb: Cb) => cb(neg(sys.modifyErrno(p, 'change'))),
-      rename: (src: string, _dest: string, cb: Cb) => cb(neg(sys.modifyErrno(src, 'change'))),
-      symlink: (_target: string, p: string, cb: Cb) => cb(neg(sys.modifyErrno(p, 'create'))),
-      link: (_src: string, p: string, cb: Cb) => cb(neg(sys.modifyErrno(p, 'create'))),
-      chmod: (p: string, _mode: number, cb: Cb) => cb(neg(sys.modifyErrno(p, 'change'))),
-      chown: (p: string, _uid: number, _gid: number, cb: Cb) => cb(neg(sys.modifyErrno(p, 'change'))),
-    };
+  /** The attributes of `p`; `fh` names the open file a GETATTR is about. */
+  private attr(p: string, fh?: bigint): Attr | ErrnoName {
+    const base = { ino: this.idOf(p), uid: 0, gid: 0, time: this.started };
+    const x = this.extraPath(p);
+    if (x === null) return { ...base, mode: S_IFDIR | 0o555, size: 0, nlink: 2 };
+    if (x !== undefined) {
+      const text = this.extraText(x);
+      if (text === null) return 'ENOENT';
+      const open = fh !== undefined ? this.extras.get(fh) : undefined;
+      const size = this.opts.exactSizes ? 0 : (open?.length ?? Buffer.byteLength(text));
+      return { ...base, mode: S_IFREG | 0o444, size, nlink: 1 };
+    }
+    const r = this.sys.stat(p, false);
+    if (!r.ok) return r.errno;
+    const st = r.stat;
+    if (st.type === 'dir')
+      return { ...base, mode: S_IFDIR | st.mode, size: 0, nlink: st.nlink + (p === '/' ? 1 : 0) };
+    if (st.type === 'symlink') return { ...base, mode: S_IFLNK | st.mode, size: 0, nlink: 1 };
+    let size = st.size;
+    if (size === 0 && !this.opts.exactSizes) {
+      const own = fh !== undefined ? this.sys.textLength(Number(fh)) : null;
+      const len = own?.ok ? own : this.sys.fileLength(p);
+      size = len.ok ? len.length : 0;
+    }
+    return { ...base, mode: S_IFREG | st.mode, size, nlink: 1 };
+  }
+
+  private dirents(p: string): Dirent[] | ErrnoName {
+    const parent = p === '/' ? '/' : p.slice(0, p.lastIndexOf('/')) || '/';
+    const dots: Dirent[] = [
+      { ino: this.idOf(p), name: '.', type: 4 },
+      { ino: this.idOf(parent), name: '..', type: 4 },
+    ];
+    const child = (n: string) => (p === '/' ? `/${n}` : `${p}/${n}`);
+    const x = this.extraPath(p);
+    if (x === null)
+      return [
+        ...dots,
+        ...['dmesg', 'meminfo', 'pagetypeinfo', 'vmstat', 'zoneinfo'].map((n) => ({
+          ino: this.idOf(child(n)),
+          name: n,
+          type: 8,
+        })),
+      ];
+    if (x !== undefined) return 'ENOTDIR';
+    const r = this.sys.readdir(p);
+    if (!r.ok) return r.errno;
+    const list = [...r.names, ...(p === '/' ? [EXTRAS_DIR] : [])];
+    return [
+      ...dots,
+      ...list.map((n) => {
+        const a = this.attr(child(n));
+        const type =
+          typeof a === 'string'
+            ? 8
+            : (a.mode & 0o170000) === S_IFDIR
+              ? 4
+              : (a.mode & 0o170000) === S_IFLNK
+                ? 10
+                : 8;
+        return { ino: this.idOf(child(n)), name: n, type };
+      }),
+    ];
+  }
+
+  private handle(req: Request): Answer {
+    const err = (e: ErrnoName): Answer => ({ error: -ERRNO[e] });
+    const path = this.paths.get(req.nodeid);
+    const b = req.body;
+    switch (req.opcode) {
+      case Op.INIT: {
+        this.initDone?.();
+        return { body: initOut(b) };
+      }
+      case Op.DESTROY:
+        return { body: new Uint8Array(0) };
+      case Op.FORGET:
+      case Op.BATCH_FORGET:
+      case Op.INTERRUPT:
+        return null;
+    }
+    if (path === undefined) return err('ENOENT');
+    const child = (n: string) => (path === '/' ? `/${n}` : `${path}/${n}`);
+    switch (req.opcode) {
+      case Op.LOOKUP: {
+        const p = child(names(b)[0] ?? '');
+        const a = this.attr(p);
+        if (typeof a === 'string') return err(a);
+        return { body: entryOut(a.ino, a, ENTRY_VALID_SEC) };
+      }
+      case Op.GETATTR: {
+        const withFh = (b.readUInt32LE(0) & FUSE_GETATTR_FH) !== 0;
+        const a = this.attr(path, withFh ? b.readBigUInt64LE(8) : undefined);
+        return typeof a === 'string' ? err(a) : { body: attrOut(a) };
+      }
+      case Op.SETATTR: {
+        // O_TRUNC sizes and touch's times are accepted (debugfs ignores them); chmod and chown
+        // are refused as the kernel's tree refuses changes
+        const valid = b.readUInt32LE(0);
+        if (valid & (FATTR_MODE | FATTR_UID | FATTR_GID)) return err(this.sys.modifyErrno(path, 'change'));
+        const a = this.attr(path);
+        return typeof a === 'string' ? err(a) : { body: attrOut(a) };
+      }
+      case Op.READLINK: {
+        const r = this.sys.readlink(path);
+        return r.ok ? { body: Buffer.from(r.target) } : err(r.errno);
+      }
+      case Op.OPEN:
+        return this.open(path, b.readUInt32LE(0), req);
+      case Op.READ:
+        return this.read(b);
+      case Op.WRITE:
+        return this.write(b, req);
+      case Op.RELEASE: {
+        const fh = b.readBigUInt64LE(0);
+        if (!this.extras.delete(fh)) this.sys.close(Number(fh));
+        return { body: new Uint8Array(0) };
+      }
+      case Op.FLUSH:
+        return { body: new Uint8Array(0) };
+      case Op.OPENDIR: {
+        const a = this.attr(path);
+        if (typeof a === 'string') return err(a);
+        if ((a.mode & 0o170000) !== S_IFDIR) return err('ENOTDIR');
+        return { body: openOut(0n, 0) };
+      }
+      case Op.READDIR: {
+        const list = this.dirents(path);
+        if (typeof list === 'string') return err(list);
+        return { body: direntsOut(list, Number(b.readBigUInt64LE(8)), b.readUInt32LE(16)) };
+      }
+      case Op.RELEASEDIR:
+        return { body: new Uint8Array(0) };
+      case Op.STATFS:
+        return { body: statfsOut() };
+      case Op.CREATE:
+        return err(this.sys.modifyErrno(child(names(b, 16)[0] ?? ''), 'create'));
+      case Op.MKNOD:
+        return err(this.sys.modifyErrno(child(names(b, 16)[0] ?? ''), 'change'));
+      case Op.MKDIR:
+        return err(this.sys.modifyErrno(child(names(b, 8)[0] ?? ''), 'change'));
+      case Op.SYMLINK:
+        return err(this.sys.modifyErrno(child(names(b)[0] ?? ''), 'change'));
+      case Op.LINK:
+        return err(this.sys.modifyErrno(child(names(b, 8)[0] ?? ''), 'change'));
+      case Op.UNLINK:
+      case Op.RMDIR:
+        return err(this.sys.modifyErrno(child(names(b)[0] ?? ''), 'change'));
+      case Op.RENAME:
+        return err(this.sys.modifyErrno(child(names(b, 8)[0] ?? ''), 'change'));
+      case Op.RENAME2:
+        return err(this.sys.modifyErrno(child(names(b, 16)[0] ?? ''), 'change'));
+      default:
+        // xattrs, access, locks, ioctl, poll, lseek, fsync…: the kernel falls back or reports
+        return { error: -ENOSYS };
+    }
+  }
+
+  private open(p: string, flags: number, req: Request): Answer {
+    const err = (e: ErrnoName): Answer => ({ error: -ERRNO[e] });
+    const x = this.extraPath(p);
+    if (x !== undefined) {
+      if (x === null) return err('EISDIR');
+      const text = this.extraText(x);
+      if (text === null) return err('ENOENT');
+      if ((flags & O_ACCMODE) !== O_RDONLY) return err('EACCES');
+      const fh = this.nextExtra++;
+      this.extras.set(fh, new TextEncoder().encode(text));
+      return { body: openOut(fh, FOPEN_DIRECT_IO) };
+    }
+    const writing = (flags & O_ACCMODE) !== O_RDONLY;
+    if (writing && this.stateError) return err('EIO');
+    const task: TaskContext = { pid: req.pid, comm: commOf(req.pid) };
+    const r = this.sys.open(p, flags, task, 0);
+    if (!r.ok) return err(r.errno);
+    if (writing) {
+      // an O_TRUNC open of `trace` empties the buffer: a change to persist
+      const e = this.save();
+      if (e) {
+        this.sys.close(r.fh);
+        return err(e);
+      }
+    }
+    const how = this.sys.seekable(p);
+    // a file read only from position 0 is not seekable here: with its non-zero st_size, `tail -c`
+    // would seek past the start and read nothing, where the kernel's st_size 0 makes it read all
+    const seekable = how.ok && how.seekable && !how.emptyPastStart;
+    return { body: openOut(BigInt(r.fh), FOPEN_DIRECT_IO | (seekable ? 0 : FOPEN_NONSEEKABLE)) };
+  }
+
+  private read(b: Buffer): Answer {
+    const fh = b.readBigUInt64LE(0);
+    const pos = Number(b.readBigUInt64LE(8));
+    const size = b.readUInt32LE(16);
+    // page-cache reads (sendfile, splice, readahead) share one cache among all opens of a file:
+    // refused, so the reader falls back to read(2), which comes here with its own open file
+    if ((b.readUInt32LE(20) & FUSE_READ_LOCKOWNER) === 0) return { error: -ERRNO.EIO };
+    const extra = this.extras.get(fh);
+    if (extra)
+      return { body: extra.subarray(Math.min(pos, extra.length), Math.min(pos + size, extra.length)) };
+    const r = this.sys.read(Number(fh), size, pos);
+    if (!r.ok) return { error: -ERRNO[r.errno] };
+    return { body: r.data.length > size ? r.data.subarray(0, size) : r.data };
+  }
+
+  private write(b: Buffer, req: Request): Answer {
+    const fh = b.readBigUInt64LE(0);
+    const pos = Number(b.readBigUInt64LE(8));
+    const size = b.readUInt32LE(16);
+    if (this.extras.has(fh)) return { error: -ERRNO.EBADF };
+    if (this.stateError) return { error: -ERRNO.EIO };
+    // the writer is the task that made this request (its thread id, as the kernel's current)
+    const task: TaskContext = { pid: req.pid, comm: commOf(req.pid) };
+    const data = Uint8Array.prototype.slice.call(b, 40, 40 + size);
+    const r = this.sys.write(Number(fh), data, pos, task);
+    const e = this.save();
+    if (e) return { error: -ERRNO[e] };
+    if (!r.ok) return { error: -ERRNO[r.errno] };
+    return { body: writeOut(r.written) };
   }
 }

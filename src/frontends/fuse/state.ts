@@ -1,7 +1,17 @@
 // `--state FILE`: the emulated system saved atomically (temp file, fsync, rename, fsync of the
 // directory) after every change, so a crash of the server never loses an acknowledged write.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  promises as fsp,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../../core/config.ts';
 import type { SystemState } from '../../core/state.ts';
@@ -35,9 +45,14 @@ export class StateFile {
     return st ? systemFromState(st, `state ${this.path}`) : null;
   }
 
+  /** The file's text for a system. */
+  text(sys: CmaSystem): string {
+    return stateToJson(systemToState(sys));
+  }
+
   /** Writes the system's state durably; the old file stays intact until the rename. */
   save(sys: CmaSystem): void {
-    const data = Buffer.from(stateToJson(systemToState(sys)));
+    const data = Buffer.from(this.text(sys));
     const fd = openSync(this.tmp, 'w', 0o644);
     try {
       let off = 0;
@@ -59,6 +74,56 @@ export class StateFile {
     }
   }
 
+  /**
+   * Removes the temporary files of earlier runs that died between write and rename (a SIGKILL):
+   * `.<name>.tmp-<pid>` whose process is gone. Returns how many were removed.
+   */
+  removeStaleTemps(): number {
+    const prefix = `.${basename(this.path)}.tmp-`;
+    let removed = 0;
+    let names: string[];
+    try {
+      names = readdirSync(dirname(this.path));
+    } catch {
+      return 0;
+    }
+    for (const name of names) {
+      if (!name.startsWith(prefix)) continue;
+      const pid = Number(name.slice(prefix.length));
+      if (!Number.isSafeInteger(pid) || pid <= 0 || (pid !== process.pid && alive(pid))) continue;
+      try {
+        unlinkSync(join(dirname(this.path), name));
+        removed++;
+      } catch {}
+    }
+    return removed;
+  }
+
+  /**
+   * saveSync's durable write of already-serialised state, off the event loop: the mount's group
+   * commit takes the state of every change made so far and acknowledges them all after one fsync.
+   */
+  async writeDurably(text: string): Promise<void> {
+    const h = await fsp.open(this.tmp, 'w', 0o644);
+    try {
+      await h.writeFile(text);
+      await h.sync();
+    } finally {
+      await h.close();
+    }
+    await fsp.rename(this.tmp, this.path);
+    try {
+      const d = await fsp.open(dirname(this.path), 'r');
+      try {
+        await d.sync();
+      } finally {
+        await d.close();
+      }
+    } catch {
+      // some filesystems cannot fsync a directory; the rename is still atomic
+    }
+  }
+
   /** Checks that the file's directory is writable before serving (a clear error, not a crash later). */
   checkWritable(): void {
     try {
@@ -70,5 +135,14 @@ export class StateFile {
         `state ${this.path}: cannot write in ${dirname(this.path)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
       );
     }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

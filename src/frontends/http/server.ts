@@ -17,6 +17,7 @@ import { dashboardHtml } from '../web/page.ts';
 import { EventHub } from './events.ts';
 import type { ServeSource } from '../../sources/file-tree.ts';
 import { isSystem, systemSource } from '../../sources/file-tree.ts';
+import { AnalysisQuery, BucketsQuery, ExplainQuery, RangeParams, routeInput, TraceQuery } from './inputs.ts';
 import {
   analyzeArea,
   areaView,
@@ -38,6 +39,11 @@ export interface ServerOptions {
    * turn off when binding to a public address.
    */
   readonly loopbackHostsOnly?: boolean;
+  /**
+   * Reads need the token too (Authorization: Bearer, or the dashboard's `cma-debug-token` cookie);
+   * `serve` turns it on when bound beyond loopback. The page shell itself (/, /app.js) stays open.
+   */
+  readonly readsNeedToken?: boolean;
   /** Minimum milliseconds between two change events (default 50). */
   readonly eventIntervalMs?: number;
   /** Log requests (fastify's logger) */
@@ -139,25 +145,6 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
 
-/** Parses a decimal query parameter; a string is the error. */
-function intParam(
-  q: Record<string, string | undefined>,
-  name: string,
-  def: number | undefined,
-  max = Number.MAX_SAFE_INTEGER,
-): number | string {
-  const v = q[name];
-  if (v === undefined || v === '') {
-    if (def === undefined) return `missing query parameter '${name}'`;
-    return def;
-  }
-  if (!/^\d{1,16}$/.test(v))
-    return `'${name}' must be a non-negative decimal integer, not '${v.slice(0, 40)}'`;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n > max) return `'${name}' is too large (at most ${max})`;
-  return n;
-}
-
 /** Builds the server over a system (or a source); call `app.listen` or `app.inject`. */
 export async function createServer(
   target: CmaSystem | ServeSource,
@@ -224,6 +211,29 @@ export async function createServer(
     if (!m) return false;
     return timingSafeEqual(digest(m[1]!), tokenDigest);
   };
+  const cookieToken = (req: FastifyRequest): boolean => {
+    const m = /(?:^|;\s*)cma-debug-token=([^;]*)/.exec(req.headers.cookie ?? '');
+    if (!m?.[1]) return false;
+    let t: string;
+    try {
+      t = decodeURIComponent(m[1]);
+    } catch {
+      return false;
+    }
+    return timingSafeEqual(digest(t), tokenDigest);
+  };
+  if (opts.readsNeedToken) {
+    const open = new Set(['/', '/app.js', '/favicon.ico']);
+    app.addHook('onRequest', async (req, reply) => {
+      if (open.has(req.url.split('?')[0]!) || authorized(req) || cookieToken(req)) return;
+      return reply.code(401).header('www-authenticate', 'Bearer realm="cma-debug"').send({
+        ok: false,
+        error: 'UNAUTHORIZED',
+        message:
+          'this server listens beyond loopback: reads need the token too (Authorization: Bearer <token>, printed at start)',
+      });
+    });
+  }
   /** Checks that a state change is allowed; sends the refusal and returns false otherwise. */
   const mayChange = (req: FastifyRequest, reply: FastifyReply): boolean => {
     if (!authorized(req)) {
@@ -282,7 +292,10 @@ export async function createServer(
         });
         return reply.send({ path, type: 'dir', entries });
       }
-      const r = source.tree.readFile(path);
+      const r = source.tree.readFileAsync
+        ? await source.tree.readFileAsync(path)
+        : source.tree.readFile(path);
+      if (!r.ok && 'refused' in r) return clientError(reply, r.status, 'REFUSED', `${path}: ${r.refused}`);
       if (!r.ok) return reply.code(httpStatusForErrno(r.errno)).send(errnoBody(r.errno, 'read', path));
       return reply
         .type('text/plain; charset=utf-8')
@@ -300,6 +313,7 @@ export async function createServer(
     const before = allocArea?.records.length ?? 0;
     const r = source.tree.writeFile(path, data);
     source.afterWrite?.();
+    if (!r.ok && 'refused' in r) return clientError(reply, r.status, 'REFUSED', `${path}: ${r.refused}`);
     if (!r.ok) return reply.code(httpStatusForErrno(r.errno)).send(errnoBody(r.errno, 'write', path));
     const out: Record<string, unknown> = { ok: true, path, written: r.written };
     if (allocArea && allocArea.records.length > before) {
@@ -379,19 +393,29 @@ export async function createServer(
       if (!sys) return reply;
       const st = sys.area(req.params.name);
       if (!st) return clientError(reply, 404, 'NO_AREA', `no area named '${req.params.name}'`);
-      const ri = intParam({ range: req.params.range }, 'range', undefined);
-      if (typeof ri === 'string') return clientError(reply, 400, 'BAD_PARAM', ri);
+      const params = routeInput(RangeParams, req.params, 'path');
+      if (!params.ok) return clientError(reply, 400, 'BAD_PARAM', params.message);
+      const ri = params.value.range;
       const range = st.area.ranges[ri];
       if (!range) return clientError(reply, 404, 'NO_RANGE', `area '${st.area.name}' has no range ${ri}`);
       const bits = range.bitmap.maxno;
-      const from = intParam(req.query, 'from', 0, bits);
-      const to = intParam(req.query, 'to', bits, bits);
-      const per = intParam(req.query, 'per', 1, bits || 1);
-      for (const v of [from, to, per])
-        if (typeof v === 'string') return clientError(reply, 400, 'BAD_PARAM', v);
-      const f = from as number;
-      const t = to as number;
-      const p = per as number;
+      const q = routeInput(BucketsQuery, req.query, 'query');
+      if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+      const f = q.value.from ?? 0;
+      const t = q.value.to ?? bits;
+      const p = q.value.per ?? 1;
+      for (const [k, x, max] of [
+        ['from', f, bits],
+        ['to', t, bits],
+        ['per', p, bits || 1],
+      ] as const)
+        if (x > max)
+          return clientError(
+            reply,
+            400,
+            'BAD_PARAM',
+            `query parameter '${k}' is too large (at most ${max}, got ${x})`,
+          );
       if (t < f) return clientError(reply, 400, 'BAD_PARAM', `'to' (${t}) is below 'from' (${f})`);
       if (p < 1) return clientError(reply, 400, 'BAD_PARAM', `'per' must be at least 1`);
       if (Math.ceil((t - f) / p) > MAX_BUCKETS)
@@ -413,8 +437,9 @@ export async function createServer(
     const states = name === undefined ? sys.areas : sys.areas.filter((s) => s.area.name === name);
     if (name !== undefined && states.length === 0)
       return clientError(reply, 404, 'NO_AREA', `no area named '${name}'`);
-    const top = intParam(req.query, 'top', 16, 1000);
-    if (typeof top === 'string') return clientError(reply, 400, 'BAD_PARAM', top);
+    const q = routeInput(AnalysisQuery, req.query, 'query');
+    if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+    const top = q.value.top ?? 16;
     return { areas: states.map((st) => analyzeArea(st, sys.profile, top)) };
   });
 
@@ -425,11 +450,9 @@ export async function createServer(
     if (name === undefined) return clientError(reply, 400, 'BAD_PARAM', "missing query parameter 'area'");
     const st = sys.area(name);
     if (!st) return clientError(reply, 404, 'NO_AREA', `no area named '${name}'`);
-    const pages = intParam(req.query, 'pages', undefined);
-    const align = intParam(req.query, 'align', 0, 63);
-    if (typeof pages === 'string') return clientError(reply, 400, 'BAD_PARAM', pages);
-    if (typeof align === 'string') return clientError(reply, 400, 'BAD_PARAM', align);
-    return explainView(st, sys.profile, pages, align);
+    const q = routeInput(ExplainQuery, req.query, 'query');
+    if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+    return explainView(st, sys.profile, q.value.pages, q.value.align ?? 0);
   });
 
   const needFeature = (reply: FastifyReply, f: 'log' | 'trace'): CmaSystem | null => {
@@ -454,8 +477,9 @@ export async function createServer(
   app.get<{ Querystring: Record<string, string | undefined> }>('/api/trace', async (req, reply) => {
     const sys = needFeature(reply, 'trace');
     if (!sys) return reply;
-    const limit = intParam(req.query, 'limit', 500, 200_000);
-    if (typeof limit === 'string') return clientError(reply, 400, 'BAD_PARAM', limit);
+    const q = routeInput(TraceQuery, req.query, 'query');
+    if (!q.ok) return clientError(reply, 400, 'BAD_PARAM', q.message);
+    const limit = q.value.limit ?? 500;
     const t = sys.tracing;
     const entries = limit === 0 ? [] : t.entries.slice(-limit);
     return {

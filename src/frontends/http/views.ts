@@ -51,7 +51,12 @@ export interface AreaView {
   readonly counters: Readonly<Record<string, JsonU64>>;
   /** Allocations made through debugfs `alloc` that `free` can still release. */
   readonly records: number;
-  readonly busy: readonly { pfn: number; count: number; error: number }[];
+  readonly busy: readonly {
+    pfn: number;
+    count: number;
+    error: number;
+    owner?: { pid: number; comm: string; kind: string };
+  }[];
 }
 
 /** The summary of one area. */
@@ -80,7 +85,12 @@ export function areaView(st: AreaState, profile: KernelProfile): AreaView {
     })),
     counters,
     records: st.records.length,
-    busy: a.busy.map((b) => ({ pfn: b.pfn, count: b.count, error: b.error })),
+    busy: a.busy.map((b) => ({
+      pfn: b.pfn,
+      count: b.count,
+      error: b.error,
+      ...(b.owner ? { owner: { pid: b.owner.pid, comm: b.owner.comm, kind: b.owner.kind } } : {}),
+    })),
   };
 }
 

@@ -33,7 +33,8 @@ export interface AreaGrid {
 /** Folds an area into at most about `maxCells` cells, `columns` wide. */
 export function areaGrid(area: CmaArea, columns: number, maxCells: number): AreaGrid {
   const totalBits = area.ranges.reduce((s, r) => s + r.bitmap.maxno, 0);
-  const bitsPerCell = Math.max(1, Math.ceil(totalBits / maxCells));
+  // a power of two, so a row (columns × cell) is a power-of-two number of pages and pageblocks line up
+  const bitsPerCell = 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(totalBits / maxCells))));
   const runs = freeRuns(area);
   let best = runs[0];
   for (const r of runs) if (best && r.bits > best.bits) best = r;

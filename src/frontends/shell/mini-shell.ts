@@ -114,6 +114,11 @@ export function runCommand(
       let output = '';
       let status = 0;
       for (const path of args) {
+        const proc = /^\/proc\/(meminfo|vmstat|zoneinfo|pagetypeinfo)$/.exec(path);
+        if (proc) {
+          output += sys.procFile(proc[1] as 'meminfo' | 'vmstat' | 'zoneinfo' | 'pagetypeinfo');
+          continue;
+        }
         const o = sys.open(path, 0, task);
         if (!o.ok) {
           output += `cat: can't open '${path}': ${STRERROR[o.errno]}\n`;

@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 
@@ -99,7 +100,7 @@ export async function stdinSource(spool: boolean): Promise<TraceSource> {
       open: () => {
         if (used) throw new Error('stdin can only be read once (give the areas, or use a file)');
         used = true;
-        return process.stdin;
+        return gunzipIfGzip(process.stdin);
       },
       dispose: () => {},
     };
@@ -113,6 +114,25 @@ export async function stdinSource(spool: boolean): Promise<TraceSource> {
     label: '<stdin>',
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** A stream's bytes, decompressed when its first bytes are gzip's magic (stdin has no name to go by). */
+async function* gunzipIfGzip(input: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  const it = input[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  const head = first.value;
+  const rest = async function* () {
+    yield head;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  };
+  if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
+    yield* Readable.from(rest()).pipe(createGunzip({ chunkSize: CHUNK }));
+  else yield* rest();
 }
 
 /** `-` is stdin; anything else a file. */

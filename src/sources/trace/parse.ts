@@ -21,6 +21,9 @@ import {
 } from './events.ts';
 
 /** What the parser saw besides events. */
+/** Longest line kept (1 MiB): a kernel trace line is under 1 KiB; longer input is garbage. */
+export const MAX_LINE_BYTES = 1 << 20;
+
 export interface ParseStats {
   /** Bytes consumed. */
   bytes: number;
@@ -43,6 +46,13 @@ export interface ParseStats {
   joinedSplitLines: number;
   /** `# cma_area:` annotations seen. */
   annotations: AnnotatedArea[];
+  /** Binary inputs: what was read ('trace.dat v7 (zstd)', 'perfetto'); absent for text. */
+  format?: string;
+  /** Binary inputs: the kernel release the file records, or null. */
+  kernelRelease?: string | null;
+  /** Events the kernel's buffer lost (counted), and buffer pages after which some were lost. */
+  lostEvents?: number;
+  lostEventPages?: number;
 }
 
 /** Parser options. */
@@ -197,6 +207,8 @@ export class TraceLineParser implements TraceEvent {
     annotations: [],
   };
   private leftover: Uint8Array | null = null;
+  /** A line being skipped for its length: its first bytes and its size so far. */
+  private skipping: { head: Uint8Array; bytes: number } | null = null;
   private split: Uint8Array | null = null;
   private splitLine = 0;
   private lastNameBytes: Uint8Array = new Uint8Array(0);
@@ -223,10 +235,23 @@ export class TraceLineParser implements TraceEvent {
   feed(chunk: Uint8Array): void {
     this.stats.bytes += chunk.length;
     let pos = 0;
-    if (this.leftover !== null) {
+    if (this.skipping !== null) {
+      // inside a line past MAX_LINE_BYTES: counted, never kept (constant memory)
       const nl = chunk.indexOf(NL);
       if (nl < 0) {
-        this.leftover = concat(this.leftover, chunk);
+        this.skipping.bytes += chunk.length;
+        this.opts.onProgress?.(this.stats.bytes);
+        return;
+      }
+      this.endSkip(nl);
+      pos = nl + 1;
+    } else if (this.leftover !== null) {
+      const nl = chunk.indexOf(NL);
+      if (nl < 0) {
+        if (this.leftover.length + chunk.length > MAX_LINE_BYTES) {
+          this.skipping = { head: this.leftover.slice(0, 80), bytes: this.leftover.length + chunk.length };
+          this.leftover = null;
+        } else this.leftover = concat(this.leftover, chunk);
         this.opts.onProgress?.(this.stats.bytes);
         return;
       }
@@ -259,8 +284,23 @@ export class TraceLineParser implements TraceEvent {
     this.opts.onProgress?.(this.stats.bytes);
   }
 
+  /** Ends a line skipped for its length: one malformed line naming its number and size. */
+  private endSkip(extra: number): void {
+    const sk = this.skipping!;
+    this.skipping = null;
+    const lineNo = ++this.stats.lines;
+    this.malformedAt(
+      lineNo,
+      `line of ${sk.bytes + extra} bytes, longer than the ${MAX_LINE_BYTES}-byte limit (kernel trace lines are short): skipped`,
+      sk.head,
+      0,
+      sk.head.length,
+    );
+  }
+
   /** Flushes a last line without '\n' and a dangling split line. */
   end(): ParseStats {
+    if (this.skipping !== null) this.endSkip(0);
     if (this.leftover !== null) {
       const l = this.leftover;
       this.leftover = null;
@@ -961,7 +1001,8 @@ function hasSpOrNl(x: number): boolean {
 }
 
 function isNullPointer(buf: Uint8Array, s: number, e: number): boolean {
-  if (e - s === 6 && buf[s] === LPAREN && buf[s + 1] === 110 /* (null) */) return true;
+  // "(null)" (the kernel's %p of NULL), "(nil)" (trace-cmd report's)
+  if ((e - s === 6 || e - s === 5) && buf[s] === LPAREN && buf[s + 1] === 110) return true;
   let q = s;
   if (e - s > 2 && buf[s] === 48 && buf[s + 1] === 120) q += 2;
   if (q >= e) return false;

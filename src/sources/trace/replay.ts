@@ -17,7 +17,7 @@ import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
 import { type ParallelParse, startParallelParse } from './parallel.ts';
 import type { ParseOptions, ParseStats } from './parse.ts';
-import { TraceLineParser } from './parse.ts';
+import { readTraceEvents, sourceFormat } from './read-events.ts';
 
 /** An area to replay on: one range (6.1 style), or several (7.x) given in `ranges`. */
 export interface ReplayAreaSpec {
@@ -42,8 +42,8 @@ export interface AllocationRecord {
   area: string;
   /** First pfn as the kernel recorded it (shrinks from the front on partial releases). */
   pfn: number;
-  /** Pages still held. */
-  pages: number;
+  /** Pages still held (as requested: a bigint, exact, for a u64 count of 2^53 or more). */
+  pages: number | bigint;
   task: string;
   pid: number;
   /** µs (trace timestamps), NaN if the trace had none. */
@@ -65,14 +65,14 @@ export interface FailureRecord {
   ts: number;
   task: string;
   pid: number;
-  /** Pages requested (approximate above 2^53). */
-  pages: number;
+  /** Pages requested: a bigint (exact u64) when the count is 2^53 or more. */
+  pages: number | bigint;
   align: number;
   class: FailureClass;
   /** Free pages in the area at that moment (bitmap-rounded). */
   freePages: number;
-  /** Pages the request needs in the bitmap (rounded up to 2^order_per_bit). */
-  neededPages: number;
+  /** Pages the request needs in the bitmap (rounded up to 2^order_per_bit; bigint as pages). */
+  neededPages: number | bigint;
   busyRetries: number;
   /** The pfn the finish event printed (-1 = 0xffffffffffffffff), or null (no finish: oversize). */
   tracePfn: number | null;
@@ -158,6 +158,25 @@ export interface AreaResult {
   mismatches: number;
   /** Allocations still held at the end (when the table is built). */
   liveAllocations: number;
+  /** cma_alloc() latency of the successful allocations (start → finish, µs), or null (none, no table). */
+  latencyUs: LatencySummary | null;
+}
+
+/** A latency distribution (µs). */
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles of the values (sorted in place). */
+export function latencySummary(values: number[]): LatencySummary | null {
+  const v = values.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
+  if (v.length === 0) return null;
+  const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
+  return { count: v.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: v[v.length - 1]! };
 }
 
 /** One sample of the used/maxchunk timeline. */
@@ -179,6 +198,11 @@ export interface ReplayResult {
   malformedLines: MalformedLine[];
   joinedSplitLines: number;
   allocStarts: number;
+  /**
+   * cma_alloc_start events with count=0 (6.12 traces them before returning NULL; no finish
+   * follows): not allocations, not counted in allocStarts or failures.
+   */
+  zeroCountStarts: number;
   allocs: { ok: number; failed: number };
   failedBy: { noSpace: number; migration: number; oversize: number };
   failureClasses: Record<FailureClass, number>;
@@ -207,6 +231,13 @@ export interface ReplayResult {
   timeline: TimelineSample[] | null;
   /** Event numbers (1-based, cma events) of failures, for the timeline (capped). */
   failureEvents: number[];
+  /** What was read: 'text', 'trace.dat v6', 'trace.dat v7 (zstd)', 'perfetto'. */
+  format: string;
+  /** The kernel release the trace records (binary formats), or the one given, or null. */
+  kernelRelease: string | null;
+  /** Events the kernel's ring buffer lost (counted), and pages/bundles marked as after a loss. */
+  lostEvents: number;
+  lostEventPages: number;
 }
 
 /** Replay options. */
@@ -239,6 +270,8 @@ export interface ReplayOptions {
    * 'auto' (default): for files of 8 MiB or more.
    */
   parallel?: boolean | 'auto';
+  /** The kernel release to report when a binary trace does not record one. */
+  kernelRelease?: string;
 }
 
 /** Files from this size on are parsed on a worker thread by default (ReplayOptions.parallel). */
@@ -270,6 +303,8 @@ interface AreaState {
   /** Range 0's aligned masks and offsets. */
   aligned: AlignmentTable;
   live: Map<number, AllocationRecord>;
+  /** Latencies (µs) of the successful allocations. */
+  lat: number[];
   /** Every range, index order; ranges[0].bitmap === bitmap. */
   ranges: RangeState[];
   /** More than one range: every event goes through the range-aware (7.x) path. */
@@ -296,6 +331,7 @@ interface AreaState {
     | 'words'
     | 'ranges'
     | 'liveAllocations'
+    | 'latencyUs'
   >;
 }
 
@@ -463,6 +499,10 @@ export class TraceReplayer {
     | 'allocations'
     | 'pendingAtEnd'
     | 'timeline'
+    | 'format'
+    | 'kernelRelease'
+    | 'lostEvents'
+    | 'lostEventPages'
   >;
   private nEvents = 0;
   private readonly timelineMax: number;
@@ -510,6 +550,7 @@ export class TraceReplayer {
         peakUsedBits: 0,
         aligned: ranges[0]!.aligned,
         live: new Map(),
+        lat: [],
         ranges,
         multi: ranges.length > 1,
         maxRangeBits: Math.max(...ranges.map((r) => r.maxno)),
@@ -540,6 +581,7 @@ export class TraceReplayer {
     });
     this.res = {
       allocStarts: 0,
+      zeroCountStarts: 0,
       allocs: { ok: 0, failed: 0 },
       failedBy: { noSpace: 0, migration: 0, oversize: 0 },
       failureClasses: { exhaustion: 0, fragmentation: 0, oversize: 0, migration: 0 },
@@ -566,6 +608,8 @@ export class TraceReplayer {
         this.start(ev);
         break;
       case EV_FINISH:
+        // where the event has errorno, it says whether the call failed (whatever page printed)
+        if (ev.errorno !== null && ev.errorno !== 0 && ev.hasPage) ev.hasPage = false;
         this.finishEv(ev);
         break;
       case EV_RELEASE:
@@ -678,6 +722,11 @@ export class TraceReplayer {
         if (old.held >= 0) this.dropHeld(old);
       }
       this.pending.delete(ev.pid);
+    }
+    if (ev.count === 0) {
+      // 6.12 __cma_alloc traces the start, then returns NULL for count 0: no finish follows
+      this.res.zeroCountStarts++;
+      return;
     }
     if (a.multi || ev.availableCount >= 0) {
       this.startRanges(ev, a);
@@ -830,11 +879,12 @@ export class TraceReplayer {
       ts: ev.ts,
       task: ev.comm(),
       pid: ev.pid,
-      pages: ev.count,
+      pages: ev.countBig ?? ev.count,
       align: p.align,
       class: cls,
       freePages: (a.maxno - a.usedBits) * a.unit,
-      neededPages: p.bits * a.unit,
+      neededPages:
+        ev.countBig !== null ? cmaBitmapPagesToBits(ev.countBig, a.opb) << BigInt(a.opb) : p.bits * a.unit,
       busyRetries: p.busy,
       tracePfn,
     };
@@ -848,7 +898,7 @@ export class TraceReplayer {
     const rec: AllocationRecord = {
       area: a.spec.name,
       pfn,
-      pages: ev.count,
+      pages: ev.countBig ?? ev.count,
       task: ev.comm(),
       pid: ev.pid,
       startTs: p.startTs,
@@ -858,6 +908,7 @@ export class TraceReplayer {
       releaseTs: null,
       line: ev.line,
     };
+    a.lat.push(rec.latencyUs);
     const old = a.live.get(pfn);
     if (old !== undefined) this.opts.onAllocation?.(old);
     a.live.set(pfn, rec);
@@ -898,7 +949,7 @@ export class TraceReplayer {
       const rec = a.live.get(ev.pfn);
       if (rec !== undefined) {
         a.live.delete(ev.pfn);
-        if (ev.count < rec.pages) {
+        if (typeof rec.pages === 'number' && ev.count < rec.pages) {
           // debugfs partial free: the first pages of the record go
           rec.pfn += ev.count;
           rec.pages -= ev.count;
@@ -1261,6 +1312,7 @@ export class TraceReplayer {
         words: r0.words,
         ranges,
         liveAllocations: live.length,
+        latencyUs: latencySummary(a.lat),
       };
     });
     return {
@@ -1270,6 +1322,10 @@ export class TraceReplayer {
       malformed: stats.malformed,
       malformedLines: stats.malformedLines,
       joinedSplitLines: stats.joinedSplitLines,
+      format: stats.format ?? 'text',
+      kernelRelease: stats.kernelRelease ?? this.opts.kernelRelease ?? null,
+      lostEvents: stats.lostEvents ?? 0,
+      lostEventPages: stats.lostEventPages ?? 0,
       ...this.res,
       pendingAtEnd: [...this.pending.values()].filter((p) => !p.oversize).length,
       areas,
@@ -1279,26 +1335,45 @@ export class TraceReplayer {
   }
 }
 
-/** Guesses areas from a trace: per name, [min pfn, max pfn+count) rounded out to 512 pages. */
+/**
+ * Guesses areas from a trace: per name, [min pfn, max pfn+count) rounded out to 512 pages, and
+ * order_per_bit: 9 when every placement is 512-aligned and either the name is `hugetlb*`
+ * (hugetlb_cma_reserve() declares its areas with order_per_bit HUGETLB_PAGE_ORDER) or some
+ * request was not a multiple of 2^k pages yet its neighbour still started on a 2^k boundary
+ * (then the largest such k ≤ 9); else 0.
+ */
 export async function inferAreas(source: TraceSource): Promise<ReplayAreaSpec[]> {
-  const seen = new Map<string, { lo: number; hi: number }>();
-  const parser = new TraceLineParser((ev) => {
+  const seen = new Map<string, { lo: number; hi: number; pfnBits: number; countBits: number }>();
+  await readTraceEvents(source, (ev) => {
     if (ev.kind === EV_START || ev.kind === EV_INFO || !(ev.pfn >= 0)) return;
-    if ((ev.kind === EV_FINISH || ev.kind === EV_ALLOC) && !ev.hasPage) return;
+    const placed = ev.kind === EV_FINISH || ev.kind === EV_ALLOC;
+    if (placed && !ev.hasPage) return;
     const name = ev.name === '' ? 'cma' : ev.name;
     const end = ev.pfn + (ev.countBig === null ? ev.count : 1);
-    const s = seen.get(name);
-    if (s === undefined) seen.set(name, { lo: ev.pfn, hi: end });
-    else {
+    let s = seen.get(name);
+    if (s === undefined) {
+      s = { lo: ev.pfn, hi: end, pfnBits: 0, countBits: 0 };
+      seen.set(name, s);
+    } else {
       if (ev.pfn < s.lo) s.lo = ev.pfn;
       if (end > s.hi) s.hi = end;
     }
+    if (placed && ev.countBig === null && ev.count > 0) {
+      s.pfnBits |= ev.pfn & 511;
+      s.countBits |= ev.count & 511;
+    }
   });
-  for await (const chunk of source.open()) parser.feed(chunk);
-  parser.end();
-  return [...seen].map(([name, { lo, hi }]) => {
+  return [...seen].map(([name, { lo, hi, pfnBits, countBits }]) => {
     const base = Math.floor(lo / 512) * 512;
-    return { name, basePfn: base, count: Math.ceil(hi / 512) * 512 - base, orderPerBit: 0 };
+    let k = 0;
+    while (k < 9 && (pfnBits & (1 << k)) === 0) k++;
+    const evidence = /^hugetlb/.test(name) ? k === 9 : (countBits & ((1 << k) - 1)) !== 0;
+    return {
+      name,
+      basePfn: base,
+      count: Math.ceil(hi / 512) * 512 - base,
+      orderPerBit: evidence ? k : 0,
+    };
   });
 }
 
@@ -1368,7 +1443,8 @@ async function run(
     par !== false &&
     src.path !== undefined &&
     !src.gzip &&
-    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES)
+    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES) &&
+    sourceFormat(src)?.format === 'text'
   ) {
     try {
       parallel = startParallelParse(src.path, parseOpts);
@@ -1395,9 +1471,10 @@ async function run(
   if (parallel !== null) {
     stats = await parallel.run(onEvent);
   } else {
-    const parser = new TraceLineParser(onEvent, parseOpts);
-    for await (const chunk of src.open()) parser.feed(chunk);
-    stats = parser.end();
+    stats = await readTraceEvents(src, onEvent, {
+      ...parseOpts,
+      ...(opts.kernelRelease !== undefined ? { kernelRelease: opts.kernelRelease } : {}),
+    });
   }
   if (replayer === null) {
     if (annotated.length === 0 && areas === null) {

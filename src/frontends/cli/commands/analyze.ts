@@ -4,16 +4,23 @@
 import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
 import { summarizeArea } from '../../../analysis/summary.ts';
+import type { KernelProfile } from '../../../core/profile.ts';
 import type { AreaModel } from '../../../sources/model.ts';
-import { pickArea, profileForLayout } from '../../../sources/model.ts';
+import { pickArea, profileForLayout, profileForTree } from '../../../sources/model.ts';
+import { areasOrDevice, deviceReportJson, deviceReportText, deviceWarning } from '../device-report.ts';
+import { jsonText } from '../json.ts';
 import type { SourceFlags } from '../source-options.ts';
-import { addSourceOptions, captureAreas, SOURCE_HELP } from '../source-options.ts';
+import { addSourceOptions, areaName, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
 
 /** The JSON object of one area (numbers in pages). */
-export function analyzeAreaJson(m: AreaModel, requests: number[], align: number) {
+export function analyzeAreaJson(
+  m: AreaModel,
+  requests: number[],
+  align: number,
+  profile: KernelProfile = profileForLayout(m.layout),
+) {
   const s = summarizeArea(m.area, m.layout === 'ranges');
-  const profile = profileForLayout(m.layout);
   return {
     name: m.name,
     basePfn: s.basePfn,
@@ -41,6 +48,22 @@ export function analyzeAreaJson(m: AreaModel, requests: number[], align: number)
   };
 }
 
+/** Which request sizes (align 0) fit, fail by fragmentation, fail by exhaustion: no empty ranges. */
+export function fitSentence(fitsUpTo: number, free: number, count: number): string {
+  const parts: string[] = [];
+  if (fitsUpTo === 0) parts.push('no request fits (no free page)');
+  else parts.push(fitsUpTo === 1 ? 'requests of 1 page fit' : `requests of 1..${fitsUpTo} pages fit`);
+  if (free > fitsUpTo)
+    parts.push(
+      free === fitsUpTo + 1
+        ? `${free} pages fail by fragmentation`
+        : `${fitsUpTo + 1}..${free} pages fail by fragmentation`,
+    );
+  if (free < count) parts.push(`more than ${free} pages fail by exhaustion`);
+  else parts.push(`more than ${count} pages are larger than the area`);
+  return `${parts.join('; ')}.`;
+}
+
 function text(a: ReturnType<typeof analyzeAreaJson>): string {
   const out = [
     `== ${a.name}: ${a.count} pages, order_per_bit ${a.orderPerBit}, ${a.ranges.length} range(s), layout ${a.layout}`,
@@ -54,9 +77,7 @@ function text(a: ReturnType<typeof analyzeAreaJson>): string {
         `range ${i}: base_pfn 0x${r.basePfn.toString(16)} ${r.count} pages, ${r.usedBits} bits used, maxchunk ${r.maxchunk}`,
       );
     });
-  out.push(
-    `requests of 1..${a.fitsUpTo} pages fit; ${a.fitsUpTo + 1}..${a.free} fail by fragmentation; more than ${a.free} by exhaustion`,
-  );
+  out.push(fitSentence(a.fitsUpTo, a.free, a.count));
   out.push('free runs (pages): count, total pages');
   for (const b of a.histogram)
     out.push(
@@ -76,11 +97,15 @@ export function registerAnalyze(program: Command): void {
   addSourceOptions(
     program
       .command('analyze')
+      .summary("Show an area's free runs and which request sizes fit.")
       .description(
-        `free-run histogram, largest usable run per alignment, fits/exhaustion/fragmentation verdicts\n${SOURCE_HELP}`,
+        `Show the free-run histogram, the largest usable run per alignment, and which request sizes fit, fail by fragmentation or fail by exhaustion. ` +
+          `Without debugfs (a production kernel, a copy DIR/{sys/kernel/mm/cma,proc,dmesg}, a bug report) it reports ` +
+          `what sysfs, /proc and the kernel log tell, each figure known, ~inferred or ?unknown, and the last failure's ` +
+          `verdict from its free-range dump (6.12+); exit 0 with a warning line.\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
-      .option('--area <name>', 'only this area')
+      .option('--name <area>', 'only this area.')
       .option(
         '--alloc <pages>',
         'verdict for a request of this many pages (repeatable)',
@@ -89,12 +114,12 @@ export function registerAnalyze(program: Command): void {
       .option('--align <order>', 'alignment order of the --alloc requests', '0')
       .option(
         '--json',
-        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}',
+        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}; without debugfs {"debugfs":false,"areas":[{"name","basePfn","count","orderPerBit","source","counters","lastFailure"}],"system",…}',
       ),
   ).action(
     async (
       source: string | undefined,
-      flags: SourceFlags & { area?: string; alloc?: string[]; align: string; json?: boolean },
+      flags: SourceFlags & { alloc?: string[]; align: string; json?: boolean },
     ) => {
       const requests = (flags.alloc ?? []).map((v) => {
         if (!/^\d+$/.test(v) || Number(v) === 0)
@@ -103,15 +128,40 @@ export function registerAnalyze(program: Command): void {
       });
       if (!/^\d+$/.test(flags.align) || Number(flags.align) > 63)
         throw new UsageError(`--align: '${flags.align}' is not an order`);
-      const { tree, areas } = await captureAreas(source, flags);
-      const chosen = flags.area !== undefined ? [pickArea(areas, flags.area, tree.source)] : areas;
+      const c = areasOrDevice(await sourceFromFlags(source, flags).capture());
+      const name = areaName(flags);
+      if (c.kind === 'device') {
+        process.stderr.write(deviceWarning(c));
+        const r = c.report;
+        const pick = name !== undefined ? r.areas.filter((a) => a.name === name) : r.areas;
+        if (name !== undefined && pick.length === 0)
+          throw new UsageError(
+            `${r.source}: no area '${name}' (have: ${r.areas.map((a) => a.name).join(', ')})`,
+          );
+        const shown = { ...r, areas: pick };
+        if (requests.length > 0)
+          process.stderr.write(
+            'warning: --alloc needs the bitmap (debugfs); without it the verdict is unknown\n',
+          );
+        if (flags.json) process.stdout.write(`${jsonText(deviceReportJson(shown), 2)}\n`);
+        else
+          process.stdout.write(
+            deviceReportText(shown, process.stdout.isTTY === true && !process.env.NO_COLOR),
+          );
+        return;
+      }
+      const { tree, areas } = c;
+      const chosen = name !== undefined ? [pickArea(areas, name, tree.source)] : areas;
       if (chosen.length === 0) throw new UsageError(`${tree.source}: no CMA areas`);
-      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align)));
+      const profile = profileForTree(tree, areas);
+      const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align), profile));
       if (flags.json)
         process.stdout.write(
-          `${JSON.stringify({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: out }, null, 2)}\n`,
+          `${jsonText({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: out }, 2)}\n`,
         );
       else process.stdout.write(out.map(text).join('\n'));
+      // a requested size that does not fit is a finding: exit 1
+      if (out.some((a) => a.requests.some((r) => !r.ok))) process.exitCode = 1;
     },
   );
 }

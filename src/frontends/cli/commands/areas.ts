@@ -1,6 +1,7 @@
 // `cma-debug areas`: the areas an emulated system would have (validates --area/--config).
 
 import type { Command } from 'commander';
+import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags } from '../system-options.ts';
 
@@ -8,9 +9,12 @@ export function registerAreas(program: Command): void {
   addSystemOptions(
     program
       .command('areas')
-      .description('list the areas of the emulated system the options describe')
-      .argument('[areas...]', 'area specs, as --area')
-      .option('--json', 'print JSON'),
+      .summary('List the areas of the emulated system the options describe.')
+      .description(
+        'List the areas (name, count, order_per_bit, ranges) of the emulated system that --profile, --area and --config describe.',
+      )
+      .argument('[areas...]', 'area specs, as --area.')
+      .option('--json', 'print JSON instead of text.'),
   ).action((areas: string[], flags: SystemFlags & { json?: boolean }) => {
     const sys = systemFromFlags(flags, areas);
     const list = sys.areaList().map((a) => ({
@@ -20,7 +24,7 @@ export function registerAreas(program: Command): void {
       ranges: a.ranges.map((r) => ({ basePfn: r.basePfn, count: r.count })),
     }));
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify({ profile: sys.profile.id, areas: list }, null, 2)}\n`);
+      process.stdout.write(`${jsonText({ profile: sys.profile.id, areas: list }, 2)}\n`);
       return;
     }
     process.stdout.write(`profile ${sys.profile.id} (${sys.profile.release})\n`);

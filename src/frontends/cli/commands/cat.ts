@@ -9,8 +9,9 @@ export function registerCat(program: Command): void {
   addSourceOptions(
     program
       .command('cat')
+      .summary('Print one CMA file of a source byte for byte.')
       .description(
-        `print one file of a source byte for byte; PATH is /sys/kernel/…, kernel/… or AREA/FILE\n${SOURCE_HELP}`,
+        `Print one file of a source byte for byte; PATH is /sys/kernel/…, kernel/… or AREA/FILE.\n\n${SOURCE_HELP}`,
       )
       .argument('<source>', 'where to read (`live` for /sys)')
       .argument('<path>', 'e.g. reserved/bitmap or /sys/kernel/mm/cma/reserved/alloc_pages_fail'),

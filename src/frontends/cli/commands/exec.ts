@@ -9,14 +9,23 @@ export function registerExec(program: Command): void {
   addSystemOptions(
     program
       .command('exec')
+      .summary('Run shell-like commands (echo, cat, ls, dmesg) on a fresh emulated system.')
       .description(
-        'run commands on a fresh emulated system, e.g.\n' +
+        'Run commands on a fresh emulated system and print their output, for example:\n\n' +
           "  cma-debug exec 'echo 8 > /sys/kernel/debug/cma/reserved/alloc' 'cat /sys/kernel/debug/cma/reserved/used'",
       )
-      .argument('<commands...>', 'command lines: echo/printf … > PATH, cat PATH…, ls DIR, dmesg')
-      .option('--transcript', 'print each command as "$ cmd", its output and "rc=N"'),
-  ).action((commands: string[], flags: SystemFlags & { transcript?: boolean }) => {
+      .argument(
+        '<commands...>',
+        'command lines: echo/printf … > PATH, cat PATH… (also /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo}), ls DIR, dmesg.',
+      )
+      .option('--transcript', 'print each command as "$ cmd", then its output and "rc=N".')
+      .option(
+        '--no-debugfs',
+        'hide /sys/kernel/debug/cma as a production kernel does (debugfs not mounted); sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log stay.',
+      ),
+  ).action((commands: string[], flags: SystemFlags & { transcript?: boolean; debugfs?: boolean }) => {
     const sys = systemFromFlags(flags);
+    sys.debugfsMounted = flags.debugfs !== false;
     let status = 0;
     for (const line of commands) {
       const r = runCommand(sys, line);

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { registerAnalyze } from './analyze.ts';
 import { registerAreas } from './areas.ts';
+import { registerBlame } from './blame.ts';
 import { registerCat } from './cat.ts';
 import { registerExec } from './exec.ts';
 import { registerExplain } from './explain.ts';
@@ -27,5 +28,6 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerAnalyze(program);
   registerExplain(program);
+  registerBlame(program);
   registerRender(program);
 }

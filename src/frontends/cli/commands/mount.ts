@@ -6,12 +6,13 @@ import { ConfigError } from '../../../core/config.ts';
 import { stateAreaSpecs } from '../../../core/state.ts';
 import type { CmaSystem } from '../../../core/system.ts';
 import { systemFromSnapshotFile } from '../../../sources/snapshot.ts';
-import { CmaFuseMount, loadFuse, prepareMountPoint } from '../../fuse/mount.ts';
+import { CmaFuseMount, checkFuse, prepareMountPoint } from '../../fuse/mount.ts';
 import { StateFile } from '../../fuse/state.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 
 interface MountFlags extends SystemFlags {
+  debugfs?: boolean;
   state?: string;
   exactSizes?: boolean;
   fromSnapshot?: string;
@@ -73,12 +74,13 @@ export function registerMount(program: Command): void {
   addSystemOptions(
     program
       .command('mount')
+      .summary('Mount the emulated /sys at a directory with FUSE, so scripts run unchanged.')
       .description(
-        'mount the emulated /sys (kernel/debug/cma, kernel/mm/cma, kernel/tracing) at DIR with FUSE;\n' +
+        'Mount the emulated /sys (kernel/debug/cma, kernel/mm/cma, kernel/tracing) at DIR with FUSE; ' +
           'scripts run unchanged with SYS=DIR. Prints DIR when ready; Ctrl-C or SIGTERM unmounts.',
       )
       .argument('<dir>', 'an empty directory to mount on')
-      .argument('[areas...]', 'area specs, as --area')
+      .argument('[areas...]', 'area specs, as --area.')
       .option(
         '--serve <port>',
         'also serve the HTTP API and dashboard of the same system on 127.0.0.1:PORT (0: a free port), so the dashboard follows shells writing to the mount',
@@ -86,6 +88,10 @@ export function registerMount(program: Command): void {
       .option(
         '--from-snapshot <file>',
         'continue from a snapshot of a real device (cma-debug snapshot -o FILE)',
+      )
+      .option(
+        '--no-debugfs',
+        'hide /sys/kernel/debug/cma as a production kernel does (debugfs not mounted); sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log stay',
       )
       .option('--state <file>', 'keep the system in FILE across restarts (saved before each write returns)')
       .option(
@@ -97,10 +103,13 @@ export function registerMount(program: Command): void {
     const servePort = flags.serve === undefined ? 0 : Number(flags.serve);
     if (!Number.isInteger(servePort) || servePort < 0 || servePort > 65535)
       throw new UsageError(`--serve: '${flags.serve}' is not a port`);
-    const Fuse = loadFuse();
+    checkFuse();
     const state = flags.state !== undefined ? new StateFile(flags.state) : null;
     const sys = buildSystem(flags, areas, state);
+    sys.debugfsMounted = flags.debugfs !== false;
     if (state) {
+      const stale = state.removeStaleTemps();
+      if (stale > 0) log(`removed ${stale} temporary state file(s) left by an earlier crash`);
       state.checkWritable();
       state.save(sys);
     }
@@ -110,8 +119,8 @@ export function registerMount(program: Command): void {
       exactSizes: flags.exactSizes === true,
       ...(state ? { state } : {}),
     });
-    await mount.mount(Fuse);
-    // fuse-native's handles do not keep the event loop alive on their own
+    await mount.mount();
+    // the pending read of /dev/fuse runs on the thread pool, which does not keep the loop alive
     const keepAlive = setInterval(() => {}, 1 << 30);
     let stopping = false;
     const stop = (signal: string) => {

@@ -6,6 +6,7 @@ import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
 import type { FailedPolicy, PlanResult } from '../../../analysis/plan.ts';
 import { planTrace } from '../../../analysis/plan.ts';
+import { jsonText } from '../json.ts';
 import { addSystemOptions, UsageError } from '../system-options.ts';
 import type { TraceAreaFlags } from './replay.ts';
 import { areasFromFlags, bitmapFactoryFromFlag } from './replay.ts';
@@ -14,20 +15,26 @@ interface PlanFlags extends TraceAreaFlags {
   json?: boolean;
   orderPerBit?: string;
   failed?: string;
+  includeOversize?: boolean;
+  show?: string;
 }
 
 function mib(pages: number): string {
-  return `${((pages * 4096) / 2 ** 20).toFixed(pages % 256 === 0 ? 0 : 2)} MiB`;
+  const m = (pages * 4096) / 2 ** 20;
+  if (m >= 1024) return `${(m / 1024).toFixed(pages % 262144 === 0 ? 0 : 2)} GiB`;
+  return `${m.toFixed(pages % 256 === 0 ? 0 : 2)} MiB`;
 }
 
 export function registerPlan(program: Command): void {
   addSystemOptions(
     program
       .command('plan')
+      .summary('Find the smallest area on which a traced workload never fails.')
       .description(
-        'size a CMA area for the workload recorded in a trace: the smallest size (per order_per_bit)\n' +
-          'on which the sequence of requests and releases never fails, with the headroom at the worst moment;\n' +
-          'it plans single-range areas (one contiguous range; a multi-range area is sized as one range)',
+        'Size a CMA area for the workload recorded in a trace: for each order_per_bit, the smallest size on ' +
+          'which the sequence of requests and releases never fails, with the headroom at the worst moment. ' +
+          'Requests larger than the recorded area are set aside and listed (--include-oversize keeps them). ' +
+          'It plans single-range areas: a multi-range area is sized as one contiguous range.',
       )
       .argument('<trace>', 'trace file, .gz, or - for stdin')
       .argument('[areas...]', 'area specs, as --area (only base_pfn and name matter)')
@@ -38,6 +45,11 @@ export function registerPlan(program: Command): void {
         '--failed <policy>',
         'requests that failed in the recording: transient (default: must fit then, not kept), hold (kept to the end), skip',
       )
+      .option(
+        '--include-oversize',
+        'also size for requests larger than the recorded area (by default they are set aside and listed).',
+      )
+      .option('--show <n>', 'how many set-aside requests to list per area.', '10')
       .option('--bitmap <kind>', 'bitmap implementation: indexed (default) or plain')
       .option('--json', 'print JSON'),
   ).action(async (trace: string, positional: string[], flags: PlanFlags) => {
@@ -58,6 +70,8 @@ export function registerPlan(program: Command): void {
     const failed = (flags.failed ?? 'transient') as FailedPolicy;
     if (!['transient', 'hold', 'skip'].includes(failed))
       throw new UsageError(`--failed: '${flags.failed}' is not transient, hold or skip`);
+    const show = Number(flags.show ?? '10');
+    if (!/^\d+$/.test(flags.show ?? '10')) throw new UsageError(`--show: '${flags.show}' is not a count`);
     let src: TraceSource;
     try {
       src = await openTraceSource(trace, true);
@@ -69,6 +83,7 @@ export function registerPlan(program: Command): void {
       r = await planTrace(src, {
         areas,
         failed,
+        includeOversize: !!flags.includeOversize,
         bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
         ...(opbs ? { orderPerBits: opbs } : {}),
       });
@@ -80,7 +95,8 @@ export function registerPlan(program: Command): void {
       src.dispose();
     }
     if (flags.json) {
-      process.stdout.write(`${JSON.stringify(r, null, 1)}\n`);
+      process.stdout.write(`${jsonText(r, 1)}\n`);
+      if (r.areas.some((a) => a.best === null && a.noSizeReason?.startsWith('no size'))) process.exitCode = 1;
       return;
     }
     const o: string[] = [
@@ -98,6 +114,20 @@ export function registerPlan(program: Command): void {
       o.push(
         `area ${a.name} (base_pfn 0x${a.basePfn.toString(16)}; recorded: ${a.recordedCount} pages${a.recordedRanges > 1 ? ` in ${a.recordedRanges} ranges` : ''}, order_per_bit ${a.recordedOrderPerBit}): ${a.requests} requests, ${a.releases} releases, ${a.failedInTrace} failed in the recording${a.unknownReleases ? `, ${a.unknownReleases} releases of allocations older than the trace (ignored)` : ''}`,
       );
+      if (a.setAside.length > 0) {
+        o.push(
+          `  set aside ${a.setAside.length} request${a.setAside.length === 1 ? '' : 's'} larger than the recorded area (${a.recordedCount} pages): no size of this area can satisfy ${a.setAside.length === 1 ? 'it' : 'them'} (--include-oversize keeps them)`,
+        );
+        for (const x of a.setAside.slice(0, show))
+          o.push(
+            `    line ${x.line}: ${x.pages} pages align ${x.align}, ${x.recorded === 'failed' ? 'failed in the recording' : 'succeeded in the recording (the count wraps around to 0 bits)'}`,
+          );
+        if (a.setAside.length > show) o.push(`    … ${a.setAside.length - show} more (--show)`);
+      }
+      if (a.choices.length === 0) {
+        o.push(`  no size: ${a.noSizeReason}`);
+        continue;
+      }
       o.push(
         '  order_per_bit        bits       pages        size   peak used    headroom  maxchunk@worst  worst line',
       );
@@ -105,12 +135,16 @@ export function registerPlan(program: Command): void {
         o.push(
           `  ${String(c.orderPerBit).padStart(13)} ${String(c.bits).padStart(11)} ${String(c.pages).padStart(11)} ${mib(c.pages).padStart(11)} ${String(c.peakUsedPages).padStart(11)} ${String(c.headroomPages).padStart(11)} ${String(c.maxchunkAtWorst).padStart(15)} ${String(c.worstLine).padStart(11)}`,
         );
-      if (a.best)
+      if (a.best && a.best.bits > 0)
         o.push(
           `  smallest: ${a.best.pages} pages (${mib(a.best.pages)}) with order_per_bit ${a.best.orderPerBit}; one granule less (${a.best.pages - 2 ** a.best.orderPerBit} pages) fails`,
         );
-      else o.push('  no size up to 2^31 bits works');
+      else if (a.best) o.push('  smallest: 0 pages: the requests need no bitmap bits');
+      else o.push(`  no size: ${a.noSizeReason}`);
     }
     process.stdout.write(`${o.join('\n')}\n`);
+    // a workload with no size that works is a finding (exit 1), as in --json
+    if (r.areas.some((a) => a.best === null && a.requests > 0 && a.noSizeReason?.startsWith('no size')))
+      process.exitCode = 1;
   });
 }

@@ -10,23 +10,26 @@ import { renderPng } from '../../render/png.ts';
 import { renderSvg } from '../../render/svg.ts';
 import { renderTerminal } from '../../render/terminal.ts';
 import type { SourceFlags } from '../source-options.ts';
-import { addSourceOptions, captureAreas, SOURCE_HELP } from '../source-options.ts';
+import { addSourceOptions, areaName, captureAreas, SOURCE_HELP } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
 
 export function registerRender(program: Command): void {
   addSourceOptions(
     program
       .command('render')
-      .description(`draw an area's bitmap: PNG, SVG, or the terminal (default)\n${SOURCE_HELP}`)
+      .summary("Draw an area's bitmap as a PNG, an SVG or in the terminal.")
+      .description(
+        `Draw an area's bitmap as a PNG, an SVG, or in the terminal (the default).\n\n${SOURCE_HELP}`,
+      )
       .argument('[source]', 'where to read (default: live /sys)')
-      .option('--area <name>', 'the area (needed when there are several)')
+      .option('--name <area>', 'the area to look at (needed when there are several).')
       .option('--png <file>', 'write a PNG')
       .option('--svg <file>', 'write an SVG')
       .option('--columns <n>', 'cells per row (default: 128 for pictures, 64 in the terminal)'),
   ).action(
     async (
       source: string | undefined,
-      flags: SourceFlags & { area?: string; png?: string; svg?: string; columns?: string },
+      flags: SourceFlags & { png?: string; svg?: string; columns?: string },
     ) => {
       if (flags.png && flags.svg) throw new UsageError('choose --png or --svg, not both');
       const picture = flags.png !== undefined || flags.svg !== undefined;
@@ -34,7 +37,7 @@ export function registerRender(program: Command): void {
       if (!Number.isInteger(columns) || columns < 8 || columns > 1024)
         throw new UsageError(`--columns: '${flags.columns}' must be an integer from 8 to 1024`);
       const { tree, areas } = await captureAreas(source, flags);
-      const m = pickArea(areas, flags.area, tree.source);
+      const m = pickArea(areas, areaName(flags), tree.source);
       const s = summarizeArea(m.area, m.layout === 'ranges');
       const summary = { used: m.reported.used ?? s.used, free: s.free, maxchunk: s.maxchunk };
       const grid = areaGrid(m.area, columns, picture ? columns * 128 : columns * 32);

@@ -3,6 +3,7 @@
 // the timeline, save the final state.
 
 import { createWriteStream, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CmaBitmapFactory } from '../../../core/cma-bitmap.ts';
@@ -21,6 +22,7 @@ import type {
 } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { timelinePng, timelineSvg } from '../../render/timeline.ts';
+import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 
@@ -182,12 +184,13 @@ export function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
   };
 }
 
-function csvField(v: string | number | null): string {
+function csvField(v: string | number | bigint | null): string {
   const s = v === null ? '' : String(v);
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 interface ReplayFlags extends TraceAreaFlags {
+  kernelRelease?: string;
   json?: boolean;
   save?: string;
   timeline?: string;
@@ -201,12 +204,16 @@ export function registerReplay(program: Command): void {
   addSystemOptions(
     program
       .command('replay')
+      .summary('Replay an ftrace cma trace on emulated areas and check every placement.')
       .description(
-        'replay an ftrace cma trace (trace, trace_pipe, trace-cmd report; file, - for stdin, or .gz) on\n' +
-          'emulated areas (6.1; 7.x traces and multi-range areas: range=BASE:COUNT… in index order):\n' +
-          'check every placement against the kernel, explain every failure',
+        "Replay a cma trace (ftrace text: trace, trace_pipe or trace-cmd report; trace-cmd's trace.dat v6/v7; " +
+          'Perfetto; found by content; a file, - for stdin, or .gz) on emulated areas, check every placement ' +
+          'against the kernel and explain every failure. ' +
+          'The areas come from the options, else from the trace\'s "# cma_area:" lines, else they are inferred ' +
+          'from the pfns (base and end rounded to 512 pages; order_per_bit 9 for 512-aligned hugetlb* areas). ' +
+          '7.x traces and multi-range areas (range=BASE:COUNT… in index order) replay with the 7.x allocator.',
       )
-      .argument('<trace>', 'trace file, .gz, or - for stdin')
+      .argument('<trace>', 'trace file (text, trace.dat or Perfetto), .gz, or - for stdin')
       .argument(
         '[areas...]',
         'area specs, as --area (default: the trace\'s "# cma_area:" lines, else inferred)',
@@ -220,7 +227,11 @@ export function registerReplay(program: Command): void {
       .option('--no-resync', 'after a mismatch keep our own placement instead of following the trace')
       .option('--bitmap <kind>', "bitmap implementation: indexed (default) or plain (the kernel's scan)")
       .option('--show <n>', 'failures/mismatches/anomalies listed in the text report', '10')
-      .option('-q, --quiet', 'no progress bar'),
+      .option('-q, --quiet', 'no progress bar')
+      .option(
+        '--kernel-release <release>',
+        'the kernel release to report when the trace does not record one (text traces; trace.dat and Perfetto files carry theirs)',
+      ),
   ).action(async (trace: string, positional: string[], flags: ReplayFlags) => {
     const areas = areasFromFlags(flags, positional);
     const show = Number(flags.show ?? '10');
@@ -243,6 +254,7 @@ export function registerReplay(program: Command): void {
         bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
         resync: flags.resync !== false,
         allocations: true,
+        ...(flags.kernelRelease !== undefined ? { kernelRelease: flags.kernelRelease } : {}),
         ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
         ...(csv
           ? {
@@ -266,8 +278,9 @@ export function registerReplay(program: Command): void {
     if (csv) await new Promise<void>((res) => csv.end(res));
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {
-      if (flags.timeline.toLowerCase().endsWith('.png')) writeFileSync(flags.timeline, timelinePng(r));
-      else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${src.label}`));
+      if (flags.timeline.toLowerCase().endsWith('.png'))
+        writeFileSync(flags.timeline, timelinePng(r, `replay of ${basename(src.label)}`));
+      else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${basename(src.label)}`));
     }
     if (flags.json) {
       const { timeline: _t, ...rest } = r;
@@ -279,7 +292,7 @@ export function registerReplay(program: Command): void {
         })),
         allocations: r.allocations.length,
       };
-      process.stdout.write(`${JSON.stringify(out, null, 1)}\n`);
+      process.stdout.write(`${jsonText(out, 1)}\n`);
     } else process.stdout.write(textReport(r, src.label, show));
     if (r.mismatches > 0 && r.areaSource !== 'inferred') process.exitCode = 1;
   });
@@ -287,9 +300,18 @@ export function registerReplay(program: Command): void {
 
 function textReport(r: ReplayResult, label: string, show: number): string {
   const o: string[] = [];
-  o.push(
-    `trace ${label}: ${r.lines} lines, ${r.events} cma events, ${r.otherLines} other lines skipped, ${r.malformed} malformed`,
-  );
+  if (r.format === 'text')
+    o.push(
+      `trace ${label}: ${r.lines} lines, ${r.events} cma events, ${r.otherLines} other lines skipped, ${r.malformed} malformed`,
+    );
+  else
+    o.push(
+      `trace ${label} (${r.format}${r.kernelRelease !== null ? `, kernel ${r.kernelRelease}` : ''}): ${r.lines} records, ${r.events} cma events, ${r.otherLines} other events skipped, ${r.malformed} malformed`,
+    );
+  if (r.lostEvents > 0 || r.lostEventPages > 0)
+    o.push(
+      `  WARNING: the kernel lost events while recording (${r.lostEvents > 0 ? `${r.lostEvents} counted` : 'number not recorded'}, after ${r.lostEventPages} buffer pages): placements after a loss may mismatch`,
+    );
   for (const m of r.malformedLines.slice(0, show)) o.push(`  line ${m.line}: ${m.reason}: ${m.text}`);
   if (r.joinedSplitLines > 0)
     o.push(`  ${r.joinedSplitLines} events of unnamed areas (name=cma%d\\n) rejoined`);
@@ -297,7 +319,7 @@ function textReport(r: ReplayResult, label: string, show: number): string {
     options: 'areas: from the options',
     annotation: 'areas: from the trace\'s "# cma_area:" lines',
     inferred:
-      'areas: INFERRED from the pfns in the trace (base rounded down, end up to 512 pages, order_per_bit 0): a guess, mismatches are expected; give the real areas with --area or --from-snapshot',
+      'areas: INFERRED from the pfns in the trace (base rounded down and end up to 512 pages; order_per_bit 9 when every placement is 512-aligned in a hugetlb* area or with odd-sized requests, else 0): a guess, mismatches are possible; give the real areas with --area or --from-snapshot',
   }[r.areaSource];
   o.push(src);
   for (const a of r.areas) {
@@ -307,6 +329,10 @@ function textReport(r: ReplayResult, label: string, show: number): string {
       `  releases: ${a.releases}   mismatches: ${a.mismatches}`,
       `  final: used ${a.used}${a.usedMode === 'exact' ? ' (exact pages, 7.x)' : ''}  maxchunk ${a.maxchunk}  peak used ${a.peakUsed}  live allocations ${a.liveAllocations}`,
     );
+    if (a.latencyUs !== null)
+      o.push(
+        `  cma_alloc latency (µs, ${a.latencyUs.count} allocations): p50 ${a.latencyUs.p50}  p90 ${a.latencyUs.p90}  p99 ${a.latencyUs.p99}  max ${a.latencyUs.max}`,
+      );
     if (a.ranges.length > 1)
       o.push(
         ...a.ranges.map(
@@ -333,7 +359,13 @@ function textReport(r: ReplayResult, label: string, show: number): string {
   o.push(`anomalies: ${r.anomalies}`);
   for (const a of r.anomalyList.slice(0, show)) o.push(`  line ${a.line} ${a.event}: ${a.reason}`);
   if (r.pendingAtEnd > 0) o.push(`calls still inside cma_alloc() at the end: ${r.pendingAtEnd}`);
-  const live = [...r.allocations].sort((a, b) => b.pages - a.pages).slice(0, show);
+  if (r.zeroCountStarts > 0)
+    o.push(
+      `count=0 requests: ${r.zeroCountStarts} (traced by 6.12, refused with no finish; not allocations)`,
+    );
+  const live = [...r.allocations]
+    .sort((a, b) => (b.pages > a.pages ? 1 : b.pages < a.pages ? -1 : 0))
+    .slice(0, show);
   if (live.length > 0) {
     o.push(`largest live allocations at the end (of ${r.allocations.length}):`);
     for (const a of live)

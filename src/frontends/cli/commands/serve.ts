@@ -17,6 +17,7 @@ interface ServeFlags extends SystemFlags {
   token?: string;
   allowWrite?: boolean;
   trace: boolean;
+  debugfs?: boolean;
   log?: boolean;
   poll: string;
 }
@@ -49,10 +50,12 @@ function sourceFromFlags(flags: ServeFlags, areas: string[]): ServeSource {
     throw new UsageError('--allow-write only applies to --root (the emulator is always writable)');
   if (flags.fromSnapshot !== undefined) {
     const sys = snapshotSystem(flags.fromSnapshot);
+    sys.debugfsMounted = flags.debugfs !== false;
     if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
     return systemSource(sys, 'snapshot', `emulator from ${flags.fromSnapshot} (profile ${sys.profile.id})`);
   }
   const sys = systemFromFlags(flags, areas);
+  sys.debugfsMounted = flags.debugfs !== false;
   if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
   return systemSource(sys);
 }
@@ -61,10 +64,11 @@ export function registerServe(program: Command): void {
   addSystemOptions(
     program
       .command('serve')
+      .summary('Serve the HTTP API and the live dashboard.')
       .description(
-        'serve the HTTP API and the live dashboard (default: the emulated 6.1 system on http://127.0.0.1:8080/)',
+        'Serve the HTTP API and the live dashboard (by default of the emulated 6.1 system, on http://127.0.0.1:8080/).',
       )
-      .argument('[areas...]', 'area specs, as --area')
+      .argument('[areas...]', 'area specs, as --area.')
       .option('--root <dir>', 'serve a /sys-like directory (a live /sys or a copy) instead of the emulator')
       .option('--from-snapshot <file>', 'start the emulator from a snapshot')
       .option('--host <addr>', 'address to bind', '127.0.0.1')
@@ -72,6 +76,10 @@ export function registerServe(program: Command): void {
       .option('--token <token>', 'the bearer token state changes need (default: a random one)')
       .option('--allow-write', 'allow writes to a --root directory (a live kernel!)')
       .option('--poll <ms>', 'how often a --root model re-reads the tree (0: never)', '1000')
+      .option(
+        '--no-debugfs',
+        'hide /sys/kernel/debug/cma as a production kernel does (debugfs not mounted); sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log stay',
+      )
       .option('--no-trace', 'do not enable the cma trace events at start (emulator)')
       .option('--log', 'log every request'),
   ).action(async (areas: string[], flags: ServeFlags) => {
@@ -91,6 +99,7 @@ export function registerServe(program: Command): void {
     const { app, token } = await createServer(source, {
       ...(flags.token !== undefined ? { token: flags.token } : {}),
       loopbackHostsOnly: loopback,
+      readsNeedToken: !loopback,
       logRequests: !!flags.log,
     });
     let address: string;
@@ -105,14 +114,15 @@ export function registerServe(program: Command): void {
       );
     }
     const url = address.replace('://[::1]', '://localhost');
+    if (!loopback)
+      process.stderr.write(
+        `cma-debug: warning: listening on ${flags.host}, beyond loopback: anyone who can reach it may try; every request, reads too, needs the token\n`,
+      );
     process.stdout.write(
       `cma-debug: serving ${source.label}\n` +
         `  dashboard: ${url}/#token=${encodeURIComponent(token)}\n` +
         `  API:       ${url}/api  (metrics: ${url}/metrics)\n` +
         `  token:     ${token}  (send as: Authorization: Bearer ${token})\n` +
-        (loopback
-          ? ''
-          : `  warning: listening on ${flags.host}: anyone who can reach it can read the state\n`) +
         '  Ctrl-C stops.\n',
     );
     await new Promise<void>((resolve) => {

@@ -2,8 +2,8 @@
 
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
-import { readAreas } from '../../../sources/model.ts';
 import { formatSnapshot, snapshotFromTree } from '../../../sources/snapshot.ts';
+import { areasOrDevice, deviceWarning } from '../device-report.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
@@ -12,14 +12,18 @@ export function registerSnapshot(program: Command): void {
   addSourceOptions(
     program
       .command('snapshot')
+      .summary('Capture every CMA file of a source into one snapshot file.')
       .description(
-        `capture every CMA file (exact text), sysfs counters, time and kernel release into one file\n${SOURCE_HELP}`,
+        `Capture every CMA file (exact text), the sysfs counters, the time and the kernel release into one file; without debugfs, the sysfs counters, /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and the kernel log (a "device" section).\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .requiredOption('-o, --output <file>', 'snapshot file to write (- for stdout)'),
   ).action(async (source: string | undefined, flags: SourceFlags & { output: string }) => {
     const tree = await sourceFromFlags(source, flags).capture();
-    const areas = readAreas(tree); // refuse to save a tree we cannot read back
+    // refuse to save a tree we cannot read back; without debugfs, what the device offers
+    const c = areasOrDevice(tree);
+    if (c.kind === 'device') process.stderr.write(deviceWarning(c));
+    const areas = c.kind === 'debugfs' ? c.areas : c.report.areas;
     const text = formatSnapshot(snapshotFromTree(tree));
     if (flags.output === '-') {
       process.stdout.write(text);

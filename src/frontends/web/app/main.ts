@@ -2,6 +2,9 @@
 // It reads the JSON API, draws each area's bitmap on a canvas (zoom and pan, fill per pixel
 // bucket), and follows /api/events so every change shows up live.
 
+import type { BusyView } from './busy-pages.ts';
+import { BUSY_COLOUR, busyHover, drawBusy } from './busy-pages.ts';
+
 interface RangeView {
   index: number;
   basePfn: number;
@@ -21,6 +24,7 @@ interface AreaView {
   ranges: RangeView[];
   counters: Record<string, number | string>;
   records: number;
+  busy?: BusyView[];
 }
 interface FreeRun {
   range: number;
@@ -75,7 +79,14 @@ function el<K extends keyof HTMLElementTagNameMap>(
 const fmt = (n: number) => n.toLocaleString('en-US');
 const sizeLabel = (n: number) => (n >= 2 ** 20 ? `${n / 2 ** 20}M` : n >= 1024 ? `${n / 1024}K` : String(n));
 const hex = (n: number) => `0x${n.toString(16)}`;
-const mib = (pages: number) => `${((pages * 4096) / 2 ** 20).toFixed(pages * 4096 < 2 ** 20 ? 2 : 1)} MiB`;
+const mib = (pages: number) => {
+  const m = (pages * 4096) / 2 ** 20;
+  // 1 GiB, not 1024.0 MiB; no trailing .0
+  if (m >= 1024) return `${+(m / 1024).toFixed(2)} GiB`;
+  return `${+m.toFixed(m < 1 ? 2 : 1)} MiB`;
+};
+/** Whether the source takes writes (alloc/free buttons are disabled when not). */
+let sourceWritable = true;
 
 // ---- token ----
 
@@ -88,7 +99,16 @@ function initToken(): void {
   }
   const input = $<HTMLInputElement>('#token');
   input.value = sessionStorage.getItem(TOKEN_KEY) ?? '';
-  input.addEventListener('change', () => sessionStorage.setItem(TOKEN_KEY, input.value.trim()));
+  setTokenCookie();
+  input.addEventListener('change', () => {
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    setTokenCookie();
+  });
+}
+/** A server bound beyond loopback wants the token for reads too: fetch and EventSource send it as a cookie. */
+function setTokenCookie(): void {
+  // biome-ignore lint/suspicious/noDocumentCookie: EventSource cannot send headers; a SameSite cookie carries the token
+  document.cookie = `${TOKEN_KEY}=${encodeURIComponent(sessionStorage.getItem(TOKEN_KEY) ?? '')}; path=/; SameSite=Strict`;
 }
 const token = () => sessionStorage.getItem(TOKEN_KEY) ?? '';
 
@@ -258,6 +278,10 @@ class AreaCard {
         el('span', {}, [el('i', { style: `background:${css(HIGH)}` }), 'mostly used']),
         el('span', {}, [el('i', { style: `background:${css(FULL)}` }), 'used']),
         el('span', {}, [el('i', { style: 'background:#c026d3' }), 'explain: where it would go']),
+        el('span', {}, [
+          el('i', { style: `background:${BUSY_COLOUR}` }),
+          'busy (pinned/held: hover for the owner)',
+        ]),
         el('span', { class: 'muted', text: 'wheel: zoom · drag: pan' }),
       ]),
       el('div', { class: 'hover' }),
@@ -300,6 +324,11 @@ class AreaCard {
       target.textContent = r.line;
       target.className = `answer ${r.ok ? 'ok' : 'err'}${target.classList.contains('explain-answer') ? ' explain-answer' : ''}`;
     };
+    if (!sourceWritable)
+      for (const b of [q<HTMLButtonElement>('.alloc-btn'), q<HTMLButtonElement>('.free-btn')]) {
+        b.disabled = true;
+        b.title = 'read-only source';
+      }
     q('.alloc-btn').addEventListener('click', async () => {
       show(
         answer,
@@ -452,10 +481,12 @@ class AreaCard {
       const unit = 2 ** this.view.orderPerBit;
       const base = this.view.ranges[this.range]?.basePfn ?? 0;
       const fill = v === 0 ? 'free' : v === 255 ? 'used' : `${Math.round(((v - 1) / 253) * 100)}% used`;
+      const busyText = busyHover(this.view.busy ?? [], base + b * unit, base + end * unit);
       hover.textContent =
-        L.per === 1
+        (L.per === 1
           ? `bit ${fmt(b)} · pfn ${hex(base + b * unit)}${unit > 1 ? `–${hex(base + (b + 1) * unit - 1)}` : ''} · ${fill}`
-          : `bits ${fmt(b)}–${fmt(end - 1)} · pfn ${hex(base + b * unit)}–${hex(base + end * unit - 1)} · ${fill}`;
+          : `bits ${fmt(b)}–${fmt(end - 1)} · pfn ${hex(base + b * unit)}–${hex(base + end * unit - 1)} · ${fill}`) +
+        busyText;
     });
   }
 
@@ -652,6 +683,9 @@ class AreaCard {
       }
       ctx.stroke();
     }
+    const shown = this.view.ranges[this.range];
+    if (shown && this.view.busy && this.view.busy.length > 0)
+      drawBusy(ctx, this.view.busy, shown.basePfn, 2 ** this.view.orderPerBit, shown.bits, L, n);
     const m = this.mark;
     if (m && m.range === this.range) {
       ctx.fillStyle = 'rgba(192, 38, 211, 0.75)';
@@ -694,7 +728,10 @@ async function loadAll(): Promise<void> {
     modelled: boolean;
     features: { log: boolean; trace: boolean };
   }>('/api/info');
-  $('#source').textContent = `${info.source.label}${info.writable ? '' : ' · read-only'}`;
+  sourceWritable = info.writable;
+  // (a label that already says "read-only" is not told twice)
+  $('#source').textContent =
+    `${info.source.label}${info.writable || /read-only/.test(info.source.label) ? '' : ' · read-only'}`;
   if (!info.modelled) {
     $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
     return;
@@ -745,6 +782,8 @@ function connect(): void {
     const c = JSON.parse((ev as MessageEvent<string>).data) as ChangeEvent;
     for (const a of c.areas) void cards.get(a)?.refresh();
     appendLines($('#trace'), c.trace, c.traceDropped);
+    // events arriving means someone (a shell on the mount) enabled them: the box says so
+    if (c.trace.length > 0) $<HTMLInputElement>('#trace-enable').checked = true;
     appendLines($('#log'), c.log, c.logDropped);
     document.body.dataset.version = String(c.version);
   });

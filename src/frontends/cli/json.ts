@@ -1,0 +1,19 @@
+// JSON output for the CLI: like JSON.stringify, but a bigint prints as an exact JSON number
+// (a trace's count=18446744073709551615 stays 18446744073709551615, not 18446744073709552000).
+
+const MARK = '\u0000bigint:';
+
+/** `value` as JSON text (indent as JSON.stringify's space), bigints as exact integers. */
+export function jsonText(value: unknown, indent?: number): string {
+  const text = JSON.stringify(
+    value,
+    (_k, v: unknown) => (typeof v === 'bigint' ? `${MARK}${v.toString()}` : v),
+    indent,
+  );
+  return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+
+/** A count for people: exact digits for a bigint or a safe integer. */
+export function countText(n: number | bigint): string {
+  return typeof n === 'bigint' ? n.toString() : String(n);
+}

@@ -1,0 +1,635 @@
+// Perfetto traces (Android's .perfetto-trace / .pftrace): a hand-written decoder for the part of
+// Perfetto's published protobuf schema that carries cma events. Trace = repeated TracePacket
+// (field 1); TracePacket.ftrace_events (1) = FtraceEventBundle {cpu 1, event 2, lost_events 3};
+// FtraceEvent {timestamp 1, pid 2, cma_alloc_start 465, cma_alloc_info 466, generic 327};
+// events without a typed message (cma_alloc_finish, cma_release, cma_alloc_busy_retry, 7.x
+// starts) arrive as GenericFtraceEvent {event_name 1, field 2 {name 1, str_value 3,
+// int_value 4, uint_value 5}}. TracePacket.system_info (45).utsname (1).release (3) gives the
+// kernel; process_tree (2) the task names; compressed_packets (50) holds more packets, deflated.
+// The file is read as a stream (a packet at a time); bundles of different CPUs are merged in
+// timestamp order through a bounded reorder window.
+
+import { inflateRawSync, inflateSync } from 'node:zlib';
+import type { TraceEvent, TraceEventKind } from './events.ts';
+import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
+import type { ParseOptions, ParseStats } from './parse.ts';
+import { BinaryEvent } from './trace-dat-reader.ts';
+
+const utf8 = new TextDecoder('utf-8');
+const TWO32 = 2 ** 32;
+
+const GENERIC_KINDS: Record<string, TraceEventKind> = {
+  cma_alloc_start: EV_START,
+  cma_alloc_finish: EV_FINISH,
+  cma_alloc_busy_retry: EV_BUSY,
+  cma_release: EV_RELEASE,
+  cma_alloc: EV_ALLOC,
+  cma_alloc_info: EV_INFO,
+};
+
+const enc = new TextEncoder();
+const GENERIC_NAMES: [Uint8Array, TraceEventKind][] = Object.entries(GENERIC_KINDS).map(([n, k]) => [
+  enc.encode(n),
+  k,
+]);
+const FIELD_NAMES = [
+  'name',
+  'pfn',
+  'start',
+  'page',
+  'count',
+  'request_count',
+  'align',
+  'errorno',
+  'available_count',
+  'total_count',
+  'nr_migrated',
+  'err_iso',
+  'err_mig',
+  'err_test',
+].map((n) => [n, enc.encode(n)] as const);
+
+/** A decoded cma event waiting in the reorder window. */
+interface Pending {
+  seq: number;
+  ts: number;
+  cpu: number;
+  pid: number;
+  kind: TraceEventKind;
+  name: string;
+  count: number;
+  countBig: bigint | null;
+  align: number;
+  pfn: number;
+  hasPage: boolean;
+  errorno: number | null;
+  availableCount: number;
+  totalCount: number;
+  nrMigrated: number;
+  errIso: number;
+  errMig: number;
+  errTest: number;
+}
+
+/** Cma events held for ordering across CPUs at most (then the earliest goes out). */
+const WINDOW = 1 << 16;
+
+class Decoder {
+  // the varint reader's state
+  private b: Uint8Array = new Uint8Array(0);
+  private p = 0;
+  /** High and low words of the last varint64(). */
+  private hi = 0;
+  private lo = 0;
+  readonly comms = new Map<number, string>();
+  kernelRelease: string | null = null;
+  readonly heap: Pending[] = [];
+  private seq = 0;
+  events = 0;
+  ftraceEvents = 0;
+  lostBundles = 0;
+  malformed = 0;
+
+  constructor(readonly emit: (p: Pending) => void) {}
+
+  private varint(): number {
+    const b = this.b;
+    let v = 0;
+    let mul = 1;
+    for (let k = 0; k < 10; k++) {
+      const c = b[this.p++]!;
+      if (c === undefined) throw new Error('truncated varint');
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) return v;
+      mul *= 128;
+    }
+    throw new Error('bad varint');
+  }
+
+  /** A 64-bit varint into hi/lo (exact). */
+  private varint64(): void {
+    const b = this.b;
+    let lo = 0;
+    let hi = 0;
+    let shift = 0;
+    for (let k = 0; k < 10; k++) {
+      const c = b[this.p++];
+      if (c === undefined) throw new Error('truncated varint');
+      const bits = c & 0x7f;
+      if (shift < 28) lo |= bits << shift;
+      else if (shift === 28) {
+        lo |= (bits & 0xf) << 28;
+        hi |= bits >>> 4;
+      } else hi |= bits << (shift - 32);
+      shift += 7;
+      if (c < 0x80) {
+        this.lo = lo >>> 0;
+        this.hi = hi >>> 0;
+        return;
+      }
+    }
+    throw new Error('bad varint');
+  }
+  private u64(): number {
+    this.varint64();
+    return this.hi * TWO32 + this.lo;
+  }
+  private i64(): number {
+    this.varint64();
+    if (this.hi & 0x80000000) return -((~this.hi >>> 0) * TWO32 + (~this.lo >>> 0) + 1);
+    return this.hi * TWO32 + this.lo;
+  }
+  private allOnes(): boolean {
+    return this.hi === 0xffffffff && this.lo === 0xffffffff;
+  }
+  private skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.p += 8;
+    else if (wire === 5) this.p += 4;
+    else if (wire === 2) {
+      const l = this.varint();
+      this.p += l;
+    } else throw new Error(`bad wire type ${wire}`);
+  }
+  /** The bytes at p (len of them) equal lit. */
+  private is(len: number, lit: Uint8Array): boolean {
+    if (len !== lit.length) return false;
+    const b = this.b;
+    const p = this.p;
+    for (let k = 0; k < len; k++) if (b[p + k] !== lit[k]) return false;
+    return true;
+  }
+  private lastNameBytes: Uint8Array = new Uint8Array(0);
+  private lastName = '';
+  /** An area name (the same as the previous one, mostly: compared, not decoded). */
+  private areaName(len: number): string {
+    if (!this.is(len, this.lastNameBytes)) {
+      this.lastNameBytes = this.b.slice(this.p, this.p + len);
+      this.lastName = utf8.decode(this.lastNameBytes);
+    }
+    this.p += len;
+    return this.lastName;
+  }
+  /** A field name among FIELD_NAMES, or '' (skipped either way). */
+  private fieldName(len: number): string {
+    let r = '';
+    for (const [n, lit] of FIELD_NAMES)
+      if (this.is(len, lit)) {
+        r = n;
+        break;
+      }
+    this.p += len;
+    return r;
+  }
+  private str(len: number): string {
+    const s = utf8.decode(this.b.subarray(this.p, this.p + len));
+    this.p += len;
+    return s;
+  }
+
+  /** A whole `Trace` (a sequence of field-1 packets) in memory. */
+  trace(b: Uint8Array, s: number, e: number): void {
+    const sb = this.b;
+    const sp = this.p;
+    this.b = b;
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      if (tag === 10) {
+        const l = this.varint();
+        const at = this.p;
+        this.packet(at, at + l);
+        this.b = b;
+        this.p = at + l;
+      } else this.skip(tag & 7);
+    }
+    this.b = sb;
+    this.p = sp;
+  }
+
+  /** One TracePacket at [s, e) of this.b. */
+  packet(s: number, e: number): void {
+    const b = this.b;
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      const field = Math.floor(tag / 8);
+      const wire = tag & 7;
+      if (wire !== 2) {
+        this.skip(wire);
+        continue;
+      }
+      const l = this.varint();
+      const at = this.p;
+      if (field === 1) this.bundle(at, at + l);
+      else if (field === 2) this.processTree(at, at + l);
+      else if (field === 45) this.systemInfo(at, at + l);
+      else if (field === 50) {
+        const z = b.subarray(at, at + l);
+        let inner: Uint8Array;
+        try {
+          inner = inflateSync(z);
+        } catch {
+          inner = inflateRawSync(z);
+        }
+        this.trace(inner, 0, inner.length);
+        this.b = b;
+      }
+      this.p = at + l;
+    }
+  }
+
+  private systemInfo(s: number, e: number): void {
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      if (tag === 10) {
+        const l = this.varint();
+        const end = this.p + l;
+        while (this.p < end) {
+          const t = this.varint();
+          if ((t & 7) !== 2) {
+            this.skip(t & 7);
+            continue;
+          }
+          const sl = this.varint();
+          if (t >>> 3 === 3) this.kernelRelease = this.str(sl);
+          else this.p += sl;
+        }
+      } else this.skip(tag & 7);
+    }
+  }
+
+  private processTree(s: number, e: number): void {
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      if ((tag & 7) !== 2) {
+        this.skip(tag & 7);
+        continue;
+      }
+      const l = this.varint();
+      const end = this.p + l;
+      const isThread = tag >>> 3 === 2;
+      let id = -1;
+      let name: string | null = null;
+      while (this.p < end) {
+        const t = this.varint();
+        const f = t >>> 3;
+        if (f === 1 && (t & 7) === 0) id = this.varint();
+        else if ((t & 7) === 2 && ((isThread && f === 2) || (!isThread && f === 3))) {
+          const sl = this.varint();
+          const v = this.str(sl);
+          if (name === null) name = v;
+        } else this.skip(t & 7);
+      }
+      this.p = end;
+      if (id >= 0 && name !== null && name !== '') {
+        // a process's cmdline[0] is a path: its last part, at most 15 bytes, as the kernel's comm
+        const comm = isThread ? name : (name.split('/').pop() ?? name).slice(0, 15);
+        if (isThread || !this.comms.has(id)) this.comms.set(id, comm);
+      }
+    }
+  }
+
+  private bundle(s: number, e: number): void {
+    let cpu = 0;
+    // the cpu may follow the events: find it first
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      if (tag === 8) cpu = this.varint();
+      else if (tag === 24) {
+        if (this.varint() !== 0) this.lostBundles++;
+      } else this.skip(tag & 7);
+    }
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      if (tag === 18) {
+        const l = this.varint();
+        const at = this.p;
+        this.ftraceEvent(at, at + l, cpu);
+        this.p = at + l;
+      } else this.skip(tag & 7);
+    }
+  }
+
+  private ftraceEvent(s: number, e: number, cpu: number): void {
+    this.ftraceEvents++;
+    let ts = 0;
+    let pid = 0;
+    let body = -1;
+    let bodyEnd = -1;
+    let which = 0;
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      const field = Math.floor(tag / 8);
+      const wire = tag & 7;
+      if (field === 1 && wire === 0) ts = this.u64();
+      else if (field === 2 && wire === 0) pid = this.varint();
+      else if (wire === 2 && (field === 465 || field === 466 || field === 327)) {
+        const l = this.varint();
+        body = this.p;
+        bodyEnd = body + l;
+        which = field;
+        this.p = bodyEnd;
+      } else this.skip(wire);
+    }
+    if (which === 0) return;
+    const ev: Pending = {
+      seq: this.seq++,
+      ts: Math.round(ts / 1000),
+      cpu,
+      pid,
+      kind: EV_START,
+      name: '',
+      count: 0,
+      countBig: null,
+      align: -1,
+      pfn: Number.NaN,
+      hasPage: false,
+      errorno: null,
+      availableCount: -1,
+      totalCount: -1,
+      nrMigrated: 0,
+      errIso: 0,
+      errMig: 0,
+      errTest: 0,
+    };
+    if (which === 465 || which === 466) {
+      ev.kind = which === 465 ? EV_START : EV_INFO;
+      this.p = body;
+      while (this.p < bodyEnd) {
+        const tag = this.varint();
+        const f = tag >>> 3;
+        if ((tag & 7) === 2) {
+          const l = this.varint();
+          if ((which === 465 && f === 3) || (which === 466 && f === 6)) ev.name = this.areaName(l);
+          else this.p += l;
+        } else if ((tag & 7) === 0) {
+          const v = this.u64();
+          if (f === 1) ev.align = v;
+          else if (f === 2) ev.count = v;
+          else if (which === 466) {
+            if (f === 3) ev.errIso = v;
+            else if (f === 4) ev.errMig = v;
+            else if (f === 5) ev.errTest = v;
+            else if (f === 8) ev.nrMigrated = v;
+            else if (f === 10) ev.pfn = this.allOnes() ? -1 : v;
+          }
+        } else this.skip(tag & 7);
+      }
+    } else if (!this.generic(body, bodyEnd, ev)) return;
+    this.events++;
+    this.push(ev);
+  }
+
+  /** A GenericFtraceEvent: false when it is no cma event. */
+  private generic(s: number, e: number, ev: Pending): boolean {
+    this.p = s;
+    let kind: TraceEventKind | undefined;
+    let sawPage = false;
+    while (this.p < e) {
+      const tag = this.varint();
+      const f = tag >>> 3;
+      if (f === 1 && (tag & 7) === 2) {
+        const l = this.varint();
+        for (const [lit, k] of GENERIC_NAMES)
+          if (this.is(l, lit)) {
+            kind = k;
+            break;
+          }
+        if (kind === undefined) return false;
+        this.p += l;
+      } else if (f === 2 && (tag & 7) === 2) {
+        const l = this.varint();
+        const end = this.p + l;
+        let name = '';
+        let num = Number.NaN;
+        let ones = false;
+        let text: string | null = null;
+        while (this.p < end) {
+          const t = this.varint();
+          const ff = t >>> 3;
+          if (ff === 1 && (t & 7) === 2) name = this.fieldName(this.varint());
+          else if (ff === 3 && (t & 7) === 2) {
+            const sl = this.varint();
+            text = name === 'name' ? this.areaName(sl) : this.str(sl);
+          } else if (ff === 4 && (t & 7) === 0) {
+            num = this.i64();
+            ones = this.allOnes();
+          } else if (ff === 5 && (t & 7) === 0) {
+            num = this.u64();
+            ones = this.allOnes();
+            if (num >= 2 ** 53 && (name === 'count' || name === 'request_count'))
+              ev.countBig = (BigInt(this.hi) << 32n) | BigInt(this.lo);
+          } else this.skip(t & 7);
+        }
+        this.p = end;
+        switch (name) {
+          case 'name':
+            ev.name = text ?? '';
+            break;
+          case 'pfn':
+          case 'start':
+            ev.pfn = ones ? -1 : num;
+            break;
+          case 'page':
+            sawPage = true;
+            ev.hasPage = text !== null ? !/^(0x)?0*$|^\(nil\)$|^\(null\)$/.test(text) : num !== 0;
+            break;
+          case 'count':
+          case 'request_count':
+            ev.count = num;
+            if (num < 2 ** 53) ev.countBig = null;
+            break;
+          case 'align':
+            ev.align = num;
+            break;
+          case 'errorno':
+            ev.errorno = num;
+            break;
+          case 'available_count':
+            ev.availableCount = num;
+            break;
+          case 'total_count':
+            ev.totalCount = num;
+            break;
+          case 'nr_migrated':
+            ev.nrMigrated = num;
+            break;
+          case 'err_iso':
+            ev.errIso = num;
+            break;
+          case 'err_mig':
+            ev.errMig = num;
+            break;
+          case 'err_test':
+            ev.errTest = num;
+            break;
+        }
+      } else this.skip(tag & 7);
+    }
+    if (kind === undefined) return false;
+    ev.kind = kind;
+    if (kind === EV_ALLOC && !sawPage) ev.hasPage = ev.pfn >= 0;
+    return true;
+  }
+
+  // ---- the reorder window: a binary min-heap on (ts, seq) ----
+  private push(x: Pending): void {
+    const h = this.heap;
+    h.push(x);
+    let i = h.length - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!less(x, h[up]!)) break;
+      h[i] = h[up]!;
+      i = up;
+    }
+    h[i] = x;
+    while (h.length > WINDOW) this.emit(this.pop());
+  }
+  pop(): Pending {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let i = 0;
+      const n = h.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && less(h[r]!, h[l]!) ? r : l;
+        if (!less(h[c]!, last)) break;
+        h[i] = h[c]!;
+        i = c;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+
+function less(a: Pending, b: Pending): boolean {
+  return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
+}
+
+/**
+ * Reads the cma events of a Perfetto trace from a stream of byte chunks (plain; gzip is
+ * undone by the source), calling onEvent in timestamp order. Memory: one packet plus the
+ * reorder window.
+ */
+export async function readPerfettoStream(
+  input: AsyncIterable<Uint8Array>,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ParseOptions = {},
+): Promise<ParseStats> {
+  const out = new BinaryEvent();
+  let line = 0;
+  const dec = new Decoder((p) => {
+    out.kind = p.kind;
+    out.line = ++line;
+    out.pid = p.pid;
+    out.cpu = p.cpu;
+    out.ts = p.ts;
+    out.name = p.name;
+    out.count = p.count;
+    out.countBig = p.countBig;
+    out.align = p.align;
+    out.pfn = p.pfn;
+    out.hasPage = p.hasPage;
+    out.errorno = p.errorno;
+    out.availableCount = p.availableCount;
+    out.totalCount = p.totalCount;
+    out.nrMigrated = p.nrMigrated;
+    out.errIso = p.errIso;
+    out.errMig = p.errMig;
+    out.errTest = p.errTest;
+    out.setComm(p.pid === 0 ? '<idle>' : (dec.comms.get(p.pid) ?? '<...>'));
+    onEvent(out);
+  });
+  let carry: Uint8Array = new Uint8Array(0);
+  let bytes = 0;
+  for await (const chunk of input) {
+    bytes += chunk.length;
+    let buf: Uint8Array;
+    if (carry.length > 0) {
+      buf = new Uint8Array(carry.length + chunk.length);
+      buf.set(carry, 0);
+      buf.set(chunk, carry.length);
+    } else buf = chunk;
+    let p = 0;
+    for (;;) {
+      const h = header(buf, p);
+      if (h === null || h.end > buf.length) break;
+      try {
+        if (h.tag === 10) dec.trace(buf, p, h.end);
+      } catch (e) {
+        throw new Error(
+          `Perfetto trace: a packet at byte ${bytes - buf.length + p} is corrupt (${(e as Error).message})`,
+        );
+      }
+      p = h.end;
+    }
+    carry = p < buf.length ? Uint8Array.prototype.slice.call(buf, p) : new Uint8Array(0);
+    opts.onProgress?.(bytes);
+  }
+  if (carry.length > 0)
+    throw new Error(`Perfetto trace: truncated (the last ${carry.length} bytes are an incomplete packet)`);
+  while (dec.heap.length > 0) {
+    dec.emit(dec.pop());
+  }
+  return {
+    bytes,
+    lines: dec.ftraceEvents,
+    events: dec.events,
+    headerLines: 0,
+    blankLines: 0,
+    otherLines: dec.ftraceEvents - dec.events,
+    otherCmaEvents: 0,
+    malformed: 0,
+    malformedLines: [],
+    joinedSplitLines: 0,
+    annotations: [],
+    format: 'perfetto',
+    kernelRelease: dec.kernelRelease,
+    lostEvents: 0,
+    lostEventPages: dec.lostBundles,
+  };
+}
+
+/** The top-level field at p: its tag and where it ends, or null when the header is incomplete. */
+function header(b: Uint8Array, p: number): { tag: number; end: number } | null {
+  const t = readVarint(b, p);
+  if (t === null) return null;
+  const wire = t[0] & 7;
+  if (wire === 2) {
+    const l = readVarint(b, t[1]);
+    if (l === null) return null;
+    return { tag: t[0], end: l[1] + l[0] };
+  }
+  if (wire === 0) {
+    const v = readVarint(b, t[1]);
+    return v === null ? null : { tag: t[0], end: v[1] };
+  }
+  if (wire === 1) return { tag: t[0], end: t[1] + 8 };
+  if (wire === 5) return { tag: t[0], end: t[1] + 4 };
+  throw new Error(`Perfetto trace: bad wire type ${wire} at byte ${p}`);
+}
+
+function readVarint(b: Uint8Array, p: number): [number, number] | null {
+  let v = 0;
+  let mul = 1;
+  for (let k = 0; k < 10; k++) {
+    if (p >= b.length) return null;
+    const c = b[p++]!;
+    v += (c & 0x7f) * mul;
+    if (c < 0x80) return [v, p];
+    mul *= 128;
+  }
+  throw new Error('Perfetto trace: bad varint');
+}

@@ -1,0 +1,117 @@
+// One stream of cma events from any trace a user has: ftrace text (parse.ts), trace-cmd's
+// trace.dat (trace-dat-reader.ts) or a Perfetto trace (perfetto.ts), plain or gzip, chosen by
+// the content (detect.ts). Every reader calls onEvent with the same reused-event contract.
+
+import { detectFileFormat, detectFormat, notATraceError, type TraceFormat } from './detect.ts';
+import type { TraceEvent } from './events.ts';
+import type { TraceSource } from './input.ts';
+import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
+import { readPerfettoStream } from './perfetto.ts';
+import { fileByteSource, memoryByteSource, TraceDatError } from './trace-dat.ts';
+import { readTraceDat } from './trace-dat-reader.ts';
+
+/** The format of a source, without consuming it when it is a file (null: look at the stream). */
+export function sourceFormat(src: TraceSource): { format: TraceFormat; what: string } | null {
+  if (src.path === undefined) return null;
+  return detectFileFormat(src.path, src.gzip);
+}
+
+/** Options of readTraceEvents: the parser's, plus the kernel release to assume. */
+export interface ReadOptions extends ParseOptions {
+  /** The kernel release when the file does not record one (binary formats report theirs). */
+  kernelRelease?: string;
+}
+
+/**
+ * Reads every cma event of a trace (any format, detected by content), calling onEvent in
+ * timestamp/file order. Resolves to the statistics (binary formats also set `format`,
+ * `kernelRelease` and the lost-event counts). Binary data of another kind is an Error.
+ */
+export async function readTraceEvents(
+  src: TraceSource,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ReadOptions = {},
+): Promise<ParseStats> {
+  const known = sourceFormat(src);
+  if (known !== null && known.format === 'trace.dat' && src.path !== undefined && !src.gzip) {
+    const bs = fileByteSource(src.path);
+    try {
+      return withRelease(datRead(bs, onEvent, opts), opts);
+    } finally {
+      bs.close();
+    }
+  }
+  if (known !== null && known.format === 'binary') throw notATraceError(src.label, known.what);
+  const it = src.open()[Symbol.asyncIterator]();
+  let first = await it.next();
+  // the first bytes (at least DETECT_BYTES when there are that many)
+  const head: Uint8Array[] = [];
+  let headLen = 0;
+  while (!first.done && headLen < 4096) {
+    head.push(first.value);
+    headLen += first.value.length;
+    if (headLen >= 4096) break;
+    first = await it.next();
+  }
+  const headBytes = concatAll(head);
+  const fmt = known ?? detectFormat(headBytes.subarray(0, 4096));
+  const rest = async function* (): AsyncGenerator<Uint8Array> {
+    if (headBytes.length > 0) yield headBytes;
+    if (first.done) return;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  };
+  switch (fmt.format) {
+    case 'text': {
+      const parser = new TraceLineParser(onEvent, opts);
+      for await (const chunk of rest()) parser.feed(chunk);
+      return parser.end();
+    }
+    case 'trace.dat': {
+      // random access: the whole (decompressed) file in memory
+      const parts: Uint8Array[] = [];
+      for await (const chunk of rest()) parts.push(Uint8Array.prototype.slice.call(chunk));
+      return withRelease(datRead(memoryByteSource(concatAll(parts)), onEvent, opts), opts);
+    }
+    case 'perfetto':
+      return withRelease(await readPerfettoStream(rest(), onEvent, opts), opts);
+    default:
+      await it.return?.();
+      throw notATraceError(src.label, fmt.what);
+  }
+}
+
+function datRead(
+  bs: ReturnType<typeof memoryByteSource>,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ReadOptions,
+): ParseStats {
+  try {
+    return readTraceDat(bs, onEvent, opts.onProgress ? { onProgress: opts.onProgress } : {});
+  } catch (e) {
+    if (e instanceof TraceDatError) throw new Error(e.message);
+    throw e;
+  }
+}
+
+function withRelease(stats: ParseStats, opts: ReadOptions): ParseStats {
+  if ((stats.kernelRelease ?? null) === null && opts.kernelRelease !== undefined)
+    stats.kernelRelease = opts.kernelRelease;
+  return stats;
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

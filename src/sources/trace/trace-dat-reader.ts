@@ -1,0 +1,406 @@
+// Reads the cma events of a trace.dat (trace-dat.ts) in timestamp order: the CPUs' pages are
+// walked (ring-buffer.ts) and merged as `trace-cmd report` merges them (smallest timestamp
+// first, the lower CPU on ties), and each cma record is decoded by the offsets and sizes of the
+// file's own format files.
+
+import type { FormatField } from './event-format.ts';
+import type { TraceEvent, TraceEventKind } from './events.ts';
+import { clearRareFields, EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
+import type { ParseStats } from './parse.ts';
+import { PageReader } from './ring-buffer.ts';
+import { type ByteSource, CpuPages, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
+
+const KINDS: Record<string, TraceEventKind> = {
+  cma_alloc_start: EV_START,
+  cma_alloc_finish: EV_FINISH,
+  cma_alloc_busy_retry: EV_BUSY,
+  cma_release: EV_RELEASE,
+  cma_alloc: EV_ALLOC,
+  cma_alloc_info: EV_INFO,
+};
+
+const TWO32 = 2 ** 32;
+const TWO53 = 2 ** 53;
+const utf8 = new TextDecoder('utf-8');
+const enc = new TextEncoder();
+
+/** How to decode one cma event's record. */
+interface Decoder {
+  kind: TraceEventKind;
+  name: FormatField | null;
+  pfn: FormatField | null;
+  page: FormatField | null;
+  count: FormatField | null;
+  align: FormatField | null;
+  errorno: FormatField | null;
+  available: FormatField | null;
+  total: FormatField | null;
+  nrMigrated: FormatField | null;
+  errIso: FormatField | null;
+  errMig: FormatField | null;
+  errTest: FormatField | null;
+  pid: FormatField | null;
+  /** The end of the last fixed field: a record shorter than this is malformed. */
+  fixedEnd: number;
+}
+
+/** The event handed to onEvent (one object, refilled for every record). */
+export class BinaryEvent implements TraceEvent {
+  kind: TraceEventKind = EV_START;
+  line = 0;
+  pid = 0;
+  cpu = 0;
+  ts = Number.NaN;
+  name = '';
+  count = 0;
+  countBig: bigint | null = null;
+  align = -1;
+  pfn = Number.NaN;
+  hasPage = false;
+  errorno: number | null = null;
+  availableCount = -1;
+  totalCount = -1;
+  nrMigrated = 0;
+  errIso = 0;
+  errMig = 0;
+  errTest = 0;
+  fastEvent = false;
+  commText = '<...>';
+  private commBytes: Uint8Array = enc.encode('<...>');
+  comm(): string {
+    return this.commText;
+  }
+  setComm(text: string): void {
+    if (text !== this.commText) {
+      this.commText = text;
+      this.commBytes = enc.encode(text);
+    }
+  }
+  /** As TraceLineParser.copyComm: the name right-aligned in out[at, at + 16), or -1. */
+  copyComm(out: Uint8Array, _view: DataView, at: number): number {
+    const b = this.commBytes;
+    if (b.length > 16) return -1;
+    out.set(b, at + 16 - b.length);
+    return b.length;
+  }
+}
+
+/** Reads fields of records by their format. */
+class FieldReader {
+  dv: DataView = new DataView(new ArrayBuffer(0));
+  buf: Uint8Array = new Uint8Array(0);
+  base = 0;
+  len = 0;
+  constructor(private readonly le: boolean) {}
+
+  set(buf: Uint8Array, dv: DataView, start: number, len: number): void {
+    this.buf = buf;
+    this.dv = dv;
+    this.base = start;
+    this.len = len;
+  }
+  ok(f: FormatField): boolean {
+    return f.offset + f.size <= this.len;
+  }
+  /** Unsigned value (numbers ≥ 2^53 are approximate). */
+  uns(f: FormatField): number {
+    const at = this.base + f.offset;
+    switch (f.size) {
+      case 1:
+        return this.dv.getUint8(at);
+      case 2:
+        return this.dv.getUint16(at, this.le);
+      case 4:
+        return this.dv.getUint32(at, this.le);
+      case 8: {
+        const lo = this.dv.getUint32(this.le ? at : at + 4, this.le);
+        const hi = this.dv.getUint32(this.le ? at + 4 : at, this.le);
+        return hi * TWO32 + lo;
+      }
+      default:
+        return 0;
+    }
+  }
+  /** Signed value by the field's signedness. */
+  int(f: FormatField): number {
+    const at = this.base + f.offset;
+    if (!f.signed) return this.uns(f);
+    switch (f.size) {
+      case 1:
+        return this.dv.getInt8(at);
+      case 2:
+        return this.dv.getInt16(at, this.le);
+      case 4:
+        return this.dv.getInt32(at, this.le);
+      case 8: {
+        const lo = this.dv.getUint32(this.le ? at : at + 4, this.le);
+        const hi = this.dv.getInt32(this.le ? at + 4 : at, this.le);
+        return hi * TWO32 + lo;
+      }
+      default:
+        return 0;
+    }
+  }
+  /** All bits set (the kernel's -1 in an unsigned long). */
+  allOnes(f: FormatField): boolean {
+    for (let k = 0; k < f.size; k++) if (this.buf[this.base + f.offset + k] !== 0xff) return false;
+    return true;
+  }
+  zero(f: FormatField): boolean {
+    for (let k = 0; k < f.size; k++) if (this.buf[this.base + f.offset + k] !== 0) return false;
+    return true;
+  }
+  big(f: FormatField): bigint {
+    let v = 0n;
+    for (let k = 0; k < f.size; k++) {
+      const b = this.buf[this.base + f.offset + (this.le ? f.size - 1 - k : k)]!;
+      v = (v << 8n) | BigInt(b);
+    }
+    return v;
+  }
+  /** A string field (__data_loc, __rel_loc or char[N]): [start, end) in buf, NULs trimmed. */
+  strRange(f: FormatField): [number, number] | null {
+    let s: number;
+    let n: number;
+    if (f.dataLoc || f.relLoc) {
+      const v = this.dv.getUint32(this.base + f.offset, this.le);
+      s = (v & 0xffff) + (f.relLoc ? f.offset + f.size : 0);
+      n = v >>> 16;
+    } else {
+      s = f.offset;
+      n = f.size;
+    }
+    if (s + n > this.len) return null;
+    let e = this.base + s + n;
+    const b = this.base + s;
+    const z = this.buf.indexOf(0, b);
+    if (z >= 0 && z < e) e = z;
+    // 6.1 names unnamed areas "cma%d\n": the text parser rejoins the lines; drop the newline
+    while (e > b && (this.buf[e - 1] === 10 || this.buf[e - 1] === 32)) e--;
+    return [b, e];
+  }
+}
+
+/** What a trace.dat read found besides the events (added to ParseStats). */
+export interface BinaryReadInfo {
+  format: string;
+  kernelRelease: string | null;
+}
+
+/** Reads every cma event of a trace.dat in timestamp order; returns the parse statistics. */
+export function readTraceDat(
+  src: ByteSource,
+  onEvent: (ev: BinaryEvent) => void,
+  opts: { onProgress?: (bytes: number) => void; onInfo?: (info: TraceDatInfo) => void } = {},
+): ParseStats {
+  const info = readTraceDatInfo(src);
+  opts.onInfo?.(info);
+  const stats: ParseStats = {
+    bytes: src.size,
+    lines: 0,
+    events: 0,
+    headerLines: 0,
+    blankLines: 0,
+    otherLines: 0,
+    otherCmaEvents: 0,
+    malformed: 0,
+    malformedLines: [],
+    joinedSplitLines: 0,
+    annotations: [],
+    format: `trace.dat v${info.version}${info.compression !== 'none' ? ` (${info.compression})` : ''}`,
+    kernelRelease: info.kernelRelease,
+    lostEvents: 0,
+    lostEventPages: 0,
+  };
+  if (info.latency)
+    throw new Error('trace.dat holds a latency trace (text), not per-CPU data: nothing to replay');
+  const le = info.littleEndian;
+  const decoders = new Map<number, Decoder | null>();
+  let common: FormatField | null = null;
+  for (const f of info.events.values()) {
+    const kind = KINDS[f.name];
+    const by = (n: string): FormatField | null => f.fields.find((x) => x.name === n) ?? null;
+    if (common === null) common = by('common_type');
+    if (kind === undefined || (f.system !== 'cma' && f.system !== '')) {
+      decoders.set(f.id, null);
+      continue;
+    }
+    decoders.set(f.id, {
+      kind,
+      name: by('name'),
+      pfn: by('pfn'),
+      page: by('page'),
+      count: by('count') ?? by('request_count'),
+      align: by('align'),
+      errorno: by('errorno'),
+      available: by('available_count'),
+      total: by('total_count'),
+      nrMigrated: by('nr_migrated'),
+      errIso: by('err_iso'),
+      errMig: by('err_mig'),
+      errTest: by('err_test'),
+      pid: by('common_pid'),
+      fixedEnd: 0,
+    });
+    const d = decoders.get(f.id)!;
+    for (const x of [d.pid, d.pfn, d.page, d.count, d.align, d.errorno, d.available, d.total])
+      if (x !== null) d.fixedEnd = Math.max(d.fixedEnd, x.offset + x.size);
+  }
+  const typeField: FormatField = common ?? {
+    name: 'common_type',
+    type: 'unsigned short',
+    offset: 0,
+    size: 2,
+    signed: false,
+    dataLoc: false,
+    relLoc: false,
+    array: false,
+  };
+  const counterClock = info.clock === 'counter';
+
+  // per CPU: its pages and a reader on the current page
+  const cpus = info.cpus
+    .filter((c) => c.size > 0)
+    .map((c) => ({
+      cpu: c.cpu,
+      pages: new CpuPages(src, c, info),
+      rd: new PageReader(info.pageHeader, le, info.longSize),
+      buf: new Uint8Array(0) as Uint8Array,
+      dv: new DataView(new ArrayBuffer(0)) as DataView,
+      live: false,
+      lostPageTs: Number.NaN,
+    }));
+  const advance = (c: (typeof cpus)[number]): void => {
+    for (;;) {
+      if (c.live && c.rd.next()) return;
+      const p = c.pages.next();
+      if (p === null) {
+        c.live = false;
+        return;
+      }
+      if (p[0] !== c.buf) {
+        c.buf = p[0];
+        c.dv = new DataView(p[0].buffer, p[0].byteOffset, p[0].byteLength);
+      }
+      c.live = c.rd.reset(p[0], p[1], info.pageSize);
+      if (c.live && c.rd.lost !== 0) {
+        stats.lostEventPages = (stats.lostEventPages ?? 0) + 1;
+        if (c.rd.lost > 0) stats.lostEvents = (stats.lostEvents ?? 0) + c.rd.lost;
+      }
+    }
+  };
+  for (const c of cpus) advance(c);
+
+  const ev = new BinaryEvent();
+  const fr = new FieldReader(le);
+  const names = new Map<string, string>();
+  let lastNameBytes: Uint8Array = new Uint8Array(0);
+  let lastName = '';
+  let records = 0;
+  for (;;) {
+    let best = -1;
+    let bestTs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < cpus.length; i++) {
+      const c = cpus[i]!;
+      if (c.live && c.rd.ts < bestTs) {
+        bestTs = c.rd.ts;
+        best = i;
+      }
+    }
+    if (best < 0) break;
+    const c = cpus[best]!;
+    const rd = c.rd;
+    records++;
+    fr.set(c.buf, c.dv, rd.start, rd.len);
+    const id = fr.ok(typeField) ? fr.uns(typeField) : -1;
+    const d = decoders.get(id);
+    if (d === undefined || d === null) {
+      stats.otherLines++;
+    } else if (!decodeInto(ev, d, fr)) {
+      stats.malformed++;
+      if (stats.malformedLines.length < 100)
+        stats.malformedLines.push({
+          line: records,
+          reason: 'record shorter than its format',
+          text: `cpu ${c.cpu} ${info.events.get(id)?.name ?? id}`,
+        });
+    } else {
+      ev.line = records;
+      ev.cpu = c.cpu;
+      // µs, rounded as `trace-cmd report` prints them
+      ev.ts = counterClock ? rd.ts : Math.round(rd.ts / 1000);
+      const pid = ev.pid;
+      ev.setComm(pid === 0 ? '<idle>' : (info.cmdlines.get(pid) ?? '<...>'));
+      if (d.name !== null) {
+        const r = fr.strRange(d.name);
+        if (r !== null) {
+          const nb = lastNameBytes;
+          const n = r[1] - r[0];
+          let same = n === nb.length;
+          for (let q = 0; same && q < n; q++) same = c.buf[r[0] + q] === nb[q];
+          if (!same) {
+            lastNameBytes = c.buf.slice(r[0], r[1]);
+            const key = latin1Key(c.buf, r[0], r[1]);
+            let nm = names.get(key);
+            if (nm === undefined) {
+              nm = utf8.decode(lastNameBytes);
+              names.set(key, nm);
+            }
+            lastName = nm;
+          }
+          ev.name = lastName;
+        } else ev.name = '';
+      } else ev.name = '';
+      stats.events++;
+      onEvent(ev);
+    }
+    advance(c);
+    if ((records & 0xffff) === 0) opts.onProgress?.(progressBytes(cpus, src.size));
+  }
+  stats.lines = records;
+  opts.onProgress?.(src.size);
+  return stats;
+}
+
+function progressBytes(cpus: { pages: CpuPages }[], size: number): number {
+  let done = 0;
+  for (const c of cpus) done += c.pages.consumed;
+  return Math.min(size, done);
+}
+
+function latin1Key(buf: Uint8Array, s: number, e: number): string {
+  let k = '';
+  for (let i = s; i < e; i++) k += String.fromCharCode(buf[i]!);
+  return k;
+}
+
+function decodeInto(ev: BinaryEvent, d: Decoder, fr: FieldReader): boolean {
+  if (fr.len < d.fixedEnd) return false;
+  ev.kind = d.kind;
+  ev.pid = d.pid !== null ? fr.int(d.pid) : 0;
+  clearRareFields(ev);
+  if (d.pfn !== null) ev.pfn = fr.allOnes(d.pfn) ? -1 : fr.uns(d.pfn);
+  else ev.pfn = Number.NaN;
+  if (d.count !== null) {
+    const v = fr.uns(d.count);
+    ev.count = v;
+    if (v >= TWO53) {
+      const big = fr.big(d.count);
+      ev.countBig = big;
+      ev.count = Number(big);
+    }
+  } else ev.count = 0;
+  ev.align = d.align !== null ? fr.uns(d.align) : -1;
+  if (d.page !== null) ev.hasPage = !fr.zero(d.page);
+  else ev.hasPage = d.kind === EV_ALLOC ? ev.pfn >= 0 : false;
+  if (d.errorno !== null) ev.errorno = fr.int(d.errorno);
+  if (d.available !== null) ev.availableCount = fr.uns(d.available);
+  if (d.total !== null) ev.totalCount = fr.uns(d.total);
+  if (d.kind === EV_INFO) {
+    if (d.nrMigrated !== null && fr.ok(d.nrMigrated)) ev.nrMigrated = fr.uns(d.nrMigrated);
+    if (d.errIso !== null && fr.ok(d.errIso)) ev.errIso = fr.uns(d.errIso);
+    if (d.errMig !== null && fr.ok(d.errMig)) ev.errMig = fr.uns(d.errMig);
+    if (d.errTest !== null && fr.ok(d.errTest)) ev.errTest = fr.uns(d.errTest);
+  }
+  return true;
+}

@@ -1,0 +1,465 @@
+// trace-cmd's trace.dat, versions 6 and 7 (trace-cmd.dat(5)): the initial header (magic, endian,
+// long size, page size), the file's own header_page and event format files, saved cmdlines,
+// options (uname, trace clock, buffers), and per-CPU ring-buffer data; version 7 keeps these in
+// sections that may be compressed (zstd or zlib) and the CPU data in compressed chunks.
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { type EventFormat, type PageHeader, parseEventFormat, parsePageHeader } from './event-format.ts';
+import { u64 } from './ring-buffer.ts';
+
+/** Random access to the file's bytes. */
+export interface ByteSource {
+  readonly size: number;
+  /** Up to `len` bytes at `pos` (fewer only at the end of the file). */
+  read(pos: number, len: number): Uint8Array;
+  close(): void;
+}
+
+export function memoryByteSource(bytes: Uint8Array): ByteSource {
+  return {
+    size: bytes.length,
+    read: (pos, len) => bytes.subarray(pos, Math.min(bytes.length, pos + len)),
+    close: () => {},
+  };
+}
+
+export function fileByteSource(path: string): ByteSource {
+  const fd = openSync(path, 'r');
+  const size = fstatSync(fd).size;
+  return {
+    size,
+    read: (pos, len) => {
+      const n = Math.max(0, Math.min(len, size - pos));
+      const b = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const r = readSync(fd, b, got, n - got, pos + got);
+        if (r <= 0) break;
+        got += r;
+      }
+      return got === n ? b : b.subarray(0, got);
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** trace.dat's magic: 0x17 0x08 'D' "tracing". */
+export const TRACE_DAT_MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
+
+/** One CPU's data of the top-level buffer. */
+export interface CpuData {
+  readonly cpu: number;
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** Everything the header and options say. */
+export interface TraceDatInfo {
+  readonly version: number;
+  readonly littleEndian: boolean;
+  readonly longSize: number;
+  readonly pageSize: number;
+  /** v7: 'none', 'zstd', 'zlib'; v6: 'none'. */
+  readonly compression: string;
+  readonly pageHeader: PageHeader;
+  readonly events: Map<number, EventFormat>;
+  readonly cmdlines: Map<number, string>;
+  /** The UNAME option ("Linux host 6.12.0 x86_64"), or null. */
+  readonly uname: string | null;
+  /** Its third word, or null. */
+  readonly kernelRelease: string | null;
+  /** The trace clock (the selected one of the TRACECLOCK option), 'local' when absent. */
+  readonly clock: string;
+  readonly cpus: readonly CpuData[];
+  /** v7: the CPU data is in compressed chunks. */
+  readonly compressedData: boolean;
+  /** Latency-format files (no per-CPU binary data). */
+  readonly latency: boolean;
+}
+
+const OPT_DONE = 0;
+const OPT_BUFFER = 3;
+const OPT_TRACECLOCK = 4;
+const OPT_UNAME = 5;
+const OPT_HEADER_INFO = 16;
+const OPT_EVENT_FORMATS = 18;
+const OPT_CMDLINES = 21;
+const OPT_BUFFER_TEXT = 22;
+
+const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
+
+/** A bad or unsupported trace.dat. */
+export class TraceDatError extends Error {}
+
+/** A sequential reader over bytes in memory. */
+class Cur {
+  readonly dv: DataView;
+  constructor(
+    readonly b: Uint8Array,
+    public pos: number,
+    private readonly le: boolean,
+  ) {
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  need(n: number): void {
+    if (this.pos + n > this.b.length) throw new TraceDatError('trace.dat is truncated');
+  }
+  u8(): number {
+    this.need(1);
+    return this.b[this.pos++]!;
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.dv.getUint16(this.pos, this.le);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.dv.getUint32(this.pos, this.le);
+    this.pos += 4;
+    return v;
+  }
+  u64(): number {
+    this.need(8);
+    const v = u64(this.dv, this.pos, this.le);
+    this.pos += 8;
+    return v;
+  }
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    const v = this.b.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+  str(): string {
+    const e = this.b.indexOf(0, this.pos);
+    if (e < 0) throw new TraceDatError('trace.dat is truncated (a string without its NUL)');
+    const s = utf8.decode(this.b.subarray(this.pos, e));
+    this.pos = e + 1;
+    return s;
+  }
+}
+
+function decompressBytes(alg: string, data: Uint8Array, outSize: number): Uint8Array {
+  let out: Uint8Array;
+  try {
+    if (alg === 'zstd') out = zstdDecompress(data, new Uint8Array(outSize));
+    else if (alg === 'zlib') out = inflateSync(data);
+    else throw new TraceDatError(`trace.dat uses compression '${alg}', which is not supported (zstd, zlib)`);
+  } catch (e) {
+    if (e instanceof TraceDatError) throw e;
+    throw new TraceDatError(`trace.dat: a ${alg} block does not decompress (${(e as Error).message})`);
+  }
+  if (out.length !== outSize)
+    throw new TraceDatError(`trace.dat: a ${alg} block decompressed to ${out.length} bytes, not ${outSize}`);
+  return out;
+}
+
+/** Reads the header, formats, cmdlines and options of a trace.dat. */
+export function readTraceDatInfo(src: ByteSource): TraceDatInfo {
+  const head = src.read(0, 64);
+  for (let i = 0; i < TRACE_DAT_MAGIC.length; i++)
+    if (head[i] !== TRACE_DAT_MAGIC[i]) throw new TraceDatError('not a trace.dat file (bad magic)');
+  const vEnd = head.indexOf(0, 10);
+  const version = Number(latin1.decode(head.subarray(10, vEnd)));
+  if (version !== 6 && version !== 7)
+    throw new TraceDatError(
+      `trace.dat version ${latin1.decode(head.subarray(10, vEnd))} is not supported (6, 7)`,
+    );
+  const le = head[vEnd + 1] === 0;
+  const longSize = head[vEnd + 2]!;
+  const pageSize = new DataView(head.buffer, head.byteOffset).getUint32(vEnd + 3, le);
+  if (pageSize < 64 || pageSize > 1 << 24) throw new TraceDatError(`trace.dat: bad page size ${pageSize}`);
+  const afterPage = vEnd + 7;
+  return version === 6
+    ? readV6(src, afterPage, le, longSize, pageSize)
+    : readV7(src, afterPage, le, longSize, pageSize);
+}
+
+interface Meta {
+  pageHeader: PageHeader | null;
+  events: Map<number, EventFormat>;
+  cmdlines: Map<number, string>;
+  uname: string | null;
+  clock: string;
+}
+
+function headerInfo(c: Cur, m: Meta, longSize: number): void {
+  for (let k = 0; k < 2; k++) {
+    const name = c.str();
+    const size = c.u64();
+    const text = latin1.decode(c.bytes(size));
+    if (name === 'header_page') m.pageHeader = parsePageHeader(text, longSize);
+  }
+}
+
+function eventFormats(c: Cur, m: Meta): void {
+  const systems = c.u32();
+  for (let s = 0; s < systems; s++) {
+    const system = c.str();
+    const n = c.u32();
+    for (let i = 0; i < n; i++) {
+      const size = c.u64();
+      const f = parseEventFormat(latin1.decode(c.bytes(size)), system);
+      m.events.set(f.id, f);
+    }
+  }
+}
+
+function cmdlines(text: string, m: Meta): void {
+  for (const line of text.split('\n')) {
+    const sp = line.indexOf(' ');
+    if (sp <= 0) continue;
+    const pid = Number(line.slice(0, sp));
+    if (Number.isInteger(pid)) m.cmdlines.set(pid, line.slice(sp + 1));
+  }
+}
+
+function selectedClock(text: string): string {
+  const m = /\[([^\]]+)\]/.exec(text);
+  return m ? m[1]! : text.trim().split(/\s+/)[0] || 'local';
+}
+
+function finish(
+  version: number,
+  le: boolean,
+  longSize: number,
+  pageSize: number,
+  compression: string,
+  m: Meta,
+  cpus: CpuData[],
+  compressedData: boolean,
+  latency: boolean,
+): TraceDatInfo {
+  const words = m.uname?.trim().split(/\s+/) ?? [];
+  return {
+    version,
+    littleEndian: le,
+    longSize,
+    pageSize,
+    compression,
+    pageHeader: m.pageHeader ?? parsePageHeader('', longSize),
+    events: m.events,
+    cmdlines: m.cmdlines,
+    uname: m.uname,
+    kernelRelease: words[2] ?? null,
+    clock: m.clock,
+    cpus,
+    compressedData,
+    latency,
+  };
+}
+
+function newMeta(): Meta {
+  return { pageHeader: null, events: new Map(), cmdlines: new Map(), uname: null, clock: 'local' };
+}
+
+function readV6(
+  src: ByteSource,
+  start: number,
+  le: boolean,
+  longSize: number,
+  pageSize: number,
+): TraceDatInfo {
+  // the metadata runs up to the first CPU's data (page-aligned); read until the flyrecord table
+  const m = newMeta();
+  let buf = src.read(0, Math.min(src.size, 1 << 20));
+  for (;;) {
+    try {
+      const c = new Cur(buf, start, le);
+      headerInfo(c, m, longSize);
+      const nFtrace = c.u32();
+      for (let i = 0; i < nFtrace; i++) c.bytes(c.u64());
+      eventFormats(c, m);
+      c.bytes(c.u32()); // kallsyms
+      c.bytes(c.u32()); // printk formats
+      cmdlines(utf8.decode(c.bytes(c.u64())), m);
+      const ncpus = c.u32();
+      let tag = latin1.decode(c.bytes(10));
+      if (tag === 'options  \0') {
+        for (;;) {
+          const id = c.u16();
+          if (id === OPT_DONE) break;
+          const data = c.bytes(c.u32());
+          if (id === OPT_UNAME) m.uname = utf8.decode(data).replace(/\0+$/, '');
+          else if (id === OPT_TRACECLOCK) m.clock = selectedClock(latin1.decode(data));
+        }
+        tag = latin1.decode(c.bytes(10));
+      }
+      if (tag === 'latency  \0') return finish(6, le, longSize, pageSize, 'none', m, [], false, true);
+      if (tag !== 'flyrecord\0') throw new TraceDatError('trace.dat: no flyrecord section');
+      const cpus: CpuData[] = [];
+      for (let i = 0; i < ncpus; i++) cpus.push({ cpu: i, offset: c.u64(), size: c.u64() });
+      return finish(6, le, longSize, pageSize, 'none', m, cpus, false, false);
+    } catch (e) {
+      if (e instanceof TraceDatError && /truncated/.test(e.message) && buf.length < src.size) {
+        buf = src.read(0, Math.min(src.size, buf.length * 4));
+        m.events.clear();
+        m.cmdlines.clear();
+        continue;
+      }
+      throw e;
+    }
+  }
+}
+
+/** A v7 section's content (decompressed). */
+function section(src: ByteSource, at: number, le: boolean, alg: string): { id: number; data: Uint8Array } {
+  const h = src.read(at, 16);
+  if (h.length < 16) throw new TraceDatError('trace.dat is truncated (section header)');
+  const c = new Cur(h, 0, le);
+  const id = c.u16();
+  const flags = c.u16();
+  c.u32();
+  const size = c.u64();
+  if (at + 16 + size > src.size) throw new TraceDatError('trace.dat is truncated (section)');
+  const body = src.read(at + 16, size);
+  if ((flags & 1) === 0) return { id, data: body };
+  const bc = new Cur(body, 0, le);
+  const csize = bc.u32();
+  const usize = bc.u32();
+  return { id, data: decompressBytes(alg, bc.bytes(csize), usize) };
+}
+
+function readV7(
+  src: ByteSource,
+  start: number,
+  le: boolean,
+  longSize: number,
+  pageSize: number,
+): TraceDatInfo {
+  const head = src.read(0, start + 256);
+  const c = new Cur(head, start, le);
+  const alg = c.str();
+  c.str(); // compression version
+  let next = c.u64();
+  const m = newMeta();
+  let cpus: CpuData[] = [];
+  let compressedData = false;
+  let latency = false;
+  let found = false;
+  const seen = new Set<number>();
+  while (next !== 0) {
+    if (seen.has(next)) throw new TraceDatError('trace.dat: options sections loop');
+    seen.add(next);
+    const sec = section(src, next, le, alg);
+    next = 0;
+    const oc = new Cur(sec.data, 0, le);
+    while (oc.pos + 6 <= sec.data.length) {
+      const id = oc.u16();
+      const size = oc.u32();
+      const data = oc.bytes(size);
+      const dc = new Cur(data, 0, le);
+      if (id === OPT_DONE) {
+        next = size >= 8 ? dc.u64() : 0;
+        break;
+      }
+      if (id === OPT_UNAME) m.uname = utf8.decode(data).replace(/\0+$/, '');
+      else if (id === OPT_TRACECLOCK) m.clock = selectedClock(latin1.decode(data));
+      else if (id === OPT_HEADER_INFO)
+        headerInfo(new Cur(section(src, dc.u64(), le, alg).data, 0, le), m, longSize);
+      else if (id === OPT_EVENT_FORMATS)
+        eventFormats(new Cur(section(src, dc.u64(), le, alg).data, 0, le), m);
+      else if (id === OPT_CMDLINES) {
+        const cc = new Cur(section(src, dc.u64(), le, alg).data, 0, le);
+        cmdlines(utf8.decode(cc.bytes(cc.u64())), m);
+      } else if (id === OPT_BUFFER_TEXT) latency = true;
+      else if (id === OPT_BUFFER) {
+        const dataAt = dc.u64();
+        const name = dc.str();
+        const clock = dc.str();
+        dc.u32(); // page size
+        const n = dc.u32();
+        const list: CpuData[] = [];
+        for (let i = 0; i < n; i++) list.push({ cpu: dc.u32(), offset: dc.u64(), size: dc.u64() });
+        // the top-level buffer (name "") only; instances are other buffers
+        if (name === '' && !found) {
+          found = true;
+          cpus = list;
+          if (clock !== '') m.clock = clock;
+          const h = src.read(dataAt, 4);
+          compressedData =
+            h.length === 4 && (new DataView(h.buffer, h.byteOffset).getUint16(2, le) & 1) === 1;
+        }
+      }
+    }
+  }
+  if (!found && !latency) throw new TraceDatError('trace.dat: no flyrecord buffer');
+  return finish(7, le, longSize, pageSize, alg, m, cpus, compressedData, latency);
+}
+
+/**
+ * The pages of one CPU's data, in order: `next()` returns [bytes, offset of the page] or null.
+ * Uncompressed data is read 64 pages at a time; compressed data chunk by chunk.
+ */
+export class CpuPages {
+  private buf: Uint8Array = new Uint8Array(0);
+  private at = 0;
+  private pos: number;
+  private readonly end: number;
+  private chunksLeft = -1;
+  private readonly first: number;
+
+  /** Bytes of this CPU's data read so far (for progress). */
+  get consumed(): number {
+    return this.pos - this.first;
+  }
+
+  constructor(
+    private readonly src: ByteSource,
+    cpu: CpuData,
+    private readonly info: TraceDatInfo,
+  ) {
+    this.pos = cpu.offset;
+    this.first = cpu.offset;
+    this.end = Math.min(src.size, cpu.offset + cpu.size);
+    if (info.compressedData && cpu.size > 0) {
+      const h = src.read(this.pos, 4);
+      if (h.length < 4) throw new TraceDatError('trace.dat is truncated (CPU data)');
+      this.chunksLeft = new DataView(h.buffer, h.byteOffset).getUint32(0, info.littleEndian);
+      this.pos += 4;
+      // the recorded size does not count the chunk count
+      this.end = Math.min(src.size, this.end + 4);
+    }
+  }
+
+  /** The next page: the buffer and the page's offset in it, or null at the end. */
+  next(): [Uint8Array, number] | null {
+    const ps = this.info.pageSize;
+    if (this.at + ps <= this.buf.length) {
+      const r: [Uint8Array, number] = [this.buf, this.at];
+      this.at += ps;
+      return r;
+    }
+    if (!this.fill()) return null;
+    return this.next();
+  }
+
+  private fill(): boolean {
+    const ps = this.info.pageSize;
+    if (this.chunksLeft < 0) {
+      if (this.pos + ps > this.end) return false;
+      const n = Math.floor(Math.min(64 * ps, this.end - this.pos) / ps) * ps;
+      this.buf = this.src.read(this.pos, n);
+      this.pos += n;
+      this.at = 0;
+      return this.buf.length >= ps;
+    }
+    if (this.chunksLeft === 0 || this.pos + 8 > this.end) return false;
+    const h = this.src.read(this.pos, 8);
+    const dv = new DataView(h.buffer, h.byteOffset, 8);
+    const csize = dv.getUint32(0, this.info.littleEndian);
+    const usize = dv.getUint32(4, this.info.littleEndian);
+    this.pos += 8;
+    if (this.pos + csize > this.end) throw new TraceDatError('trace.dat is truncated (compressed CPU data)');
+    this.buf = decompressBytes(this.info.compression, this.src.read(this.pos, csize), usize);
+    this.pos += csize;
+    this.chunksLeft--;
+    this.at = 0;
+    return true;
+  }
+}

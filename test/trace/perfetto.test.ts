@@ -1,0 +1,111 @@
+// Perfetto traces written by an independent encoder (protobufjs + Perfetto's field numbers,
+// perfetto-writer.ts) from the events of real kernels' recordings (the trace.dat fixtures):
+// cma-debug decodes the same events, in timestamp order across CPUs, with the task names of
+// the process tree and the kernel of system_info, plain, compressed_packets and gzip; replay
+// gives the kernel's final state.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { EV_FINISH } from '../../src/sources/trace/events.ts';
+import { fileSource, memorySource } from '../../src/sources/trace/input.ts';
+import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
+import { replayTrace } from '../../src/sources/trace/replay.ts';
+import { type WEvent, writePerfetto } from './perfetto-writer.ts';
+
+const DIR = new URL('../fixtures/trace-dat/', import.meta.url);
+
+async function eventsOf(src: Parameters<typeof readTraceEvents>[0]): Promise<WEvent[]> {
+  const out: WEvent[] = [];
+  await readTraceEvents(src, (e) =>
+    out.push({
+      kind: e.kind,
+      pid: e.pid,
+      ts: e.ts,
+      name: e.name,
+      count: e.count,
+      align: e.align,
+      pfn: e.pfn,
+      hasPage: e.hasPage,
+      errorno: e.errorno,
+      availableCount: e.availableCount,
+      totalCount: e.totalCount,
+      comm: e.comm(),
+    }),
+  );
+  return out;
+}
+
+function area(k: string): {
+  name: string;
+  basePfn: number;
+  count: number;
+  orderPerBit: number;
+  bitmap: string;
+} {
+  return JSON.parse(readFileSync(new URL(`${k}.area.json`, DIR), 'utf8'));
+}
+
+describe('Perfetto traces', () => {
+  for (const k of ['6.1', '6.12', '7.3']) {
+    it(`${k}: the events of the real recording, across 3 CPUs, plain / compressed / gzip`, async () => {
+      const real = await eventsOf(fileSource(new URL(`${k}.dat`, DIR).pathname));
+      const release = k === '6.1' ? '6.1.192-android14' : `${k}.0`;
+      const plain = writePerfetto(real, { release, cpus: 3, noise: true });
+      const packed = writePerfetto(real, { release, cpus: 3, compressEvery: 5 });
+      for (const bytes of [plain, packed, gzipSync(plain)]) {
+        const dir = mkdtempSync(join(tmpdir(), 'cma-pf-'));
+        try {
+          const f = join(dir, 'trace.pftrace');
+          writeFileSync(f, bytes);
+          const got = await eventsOf(fileSource(f));
+          assert.equal(got.length, real.length);
+          for (let i = 0; i < got.length; i++) assert.deepEqual(got[i], real[i], `event ${i + 1}`);
+          const a = area(k);
+          const r = await replayTrace(fileSource(f), {
+            areas: [{ name: a.name, basePfn: a.basePfn, count: a.count, orderPerBit: a.orderPerBit }],
+          });
+          assert.equal(r.format, 'perfetto');
+          assert.equal(r.kernelRelease, release);
+          assert.equal(r.mismatches, 0);
+          assert.equal(r.areas[0]!.bitmapText, a.bitmap);
+          assert.equal(r.otherLines, bytes === packed ? 0 : real.length + Math.ceil(real.length / 40));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }
+    });
+  }
+
+  it("5.10 era: Android's cma_alloc_info after each finish; no system_info: --kernel-release", async () => {
+    const real = (await eventsOf(fileSource(new URL('6.1.dat', DIR).pathname))).map((e) => ({
+      ...e,
+      nrMigrated: e.kind === EV_FINISH ? 3 : 0,
+    }));
+    const bytes = writePerfetto(real, { info: true, cpus: 2 });
+    const a = area('6.1');
+    const r = await replayTrace(memorySource(bytes), {
+      areas: [{ name: a.name, basePfn: a.basePfn, count: a.count, orderPerBit: a.orderPerBit }],
+      kernelRelease: '5.10.198',
+    });
+    assert.equal(r.kernelRelease, '5.10.198');
+    assert.equal(r.mismatches, 0);
+    assert.equal(r.infoEvents, real.filter((e) => e.kind === EV_FINISH).length);
+    const failed = r.failures.filter((f) => f.class !== 'oversize');
+    assert.ok(failed.length > 10);
+    for (const f of failed) assert.deepEqual(f.info, { nrMigrated: 3, errIso: 0, errMig: 1, errTest: 0 });
+    assert.equal(r.areas[0]!.bitmapText, a.bitmap);
+  });
+
+  it('a truncated Perfetto trace is a clear error', async () => {
+    const real = await eventsOf(fileSource(new URL('6.12.dat', DIR).pathname));
+    const bytes = writePerfetto(real, { release: '6.12.0' });
+    await assert.rejects(
+      readTraceEvents(memorySource(bytes.subarray(0, bytes.length - 7)), () => {}),
+      /Perfetto trace: truncated/,
+    );
+  });
+});
