@@ -5,11 +5,11 @@
 import { realpathSync, statSync } from 'node:fs';
 import type { CmaSystem } from '../core/system.ts';
 import { dirShape, readDirTree } from './dir-source.ts';
+import { DirectoryTree } from './dir-tree.ts';
+import type { ServeSource } from './file-tree.ts';
 import { loadWords, readAreas } from './model.ts';
 import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
 import { SourceError } from './tree.ts';
-import { DirectoryTree } from './dir-tree.ts';
-import type { ServeSource } from './file-tree.ts';
 
 /** A source problem, in one line. */
 export class SourceSetupError extends Error {

@@ -10,10 +10,10 @@ import fc from 'fast-check';
 import { createSystem } from '../../src/core/create.ts';
 import { STRERROR } from '../../src/core/errno.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
-import { DirectoryTree } from '../../src/sources/dir-tree.ts';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer, httpStatusForErrno, parseSysUrl } from '../../src/frontends/http/server.ts';
 import { bitmapBuckets, escapeLabel } from '../../src/frontends/http/views.ts';
+import { DirectoryTree } from '../../src/sources/dir-tree.ts';
 
 const TOKEN = 'test-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };

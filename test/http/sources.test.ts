@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
+import { readDirTree } from '../../src/sources/dir-source.ts';
 import { systemSource } from '../../src/sources/file-tree.ts';
 import {
   directorySource,
@@ -16,7 +17,6 @@ import {
   SourceSetupError,
   snapshotSystem,
 } from '../../src/sources/serve-source.ts';
-import { readDirTree } from '../../src/sources/dir-source.ts';
 import { formatSnapshot, snapshotFromTree } from '../../src/sources/snapshot.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'kernels');

@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { createServer } from '../../src/frontends/http/server.ts';
-import { directorySource } from '../../src/sources/serve-source.ts';
 import { readDirTree } from '../../src/sources/dir-source.ts';
+import { directorySource } from '../../src/sources/serve-source.ts';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cma-root-'));

@@ -5,13 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
+import { planOrderPerBit, planTrace, sequencesFromText, simulateSequence } from '../../src/analysis/plan.ts';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
-import {
-  planOrderPerBit,
-  planTrace,
-  sequencesFromText,
-  simulateSequence,
-} from '../../src/analysis/plan.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures/traces/gen-trace');
 const text = (name: string) => gunzipSync(readFileSync(join(FIX, `${name}.trace.gz`)));

@@ -11,12 +11,12 @@ import type { ErrnoName } from '../../core/errno.ts';
 import { ERRNO, STRERROR } from '../../core/errno.ts';
 import type { CmaSystem } from '../../core/system.ts';
 import { formatTraceLine } from '../../core/trace.ts';
+import type { ServeSource } from '../../sources/file-tree.ts';
+import { isSystem, systemSource } from '../../sources/file-tree.ts';
 import { VERSION } from '../version.ts';
 import { loadDashboardBundle } from '../web/bundle.ts';
 import { dashboardHtml } from '../web/page.ts';
 import { EventHub } from './events.ts';
-import type { ServeSource } from '../../sources/file-tree.ts';
-import { isSystem, systemSource } from '../../sources/file-tree.ts';
 import { AnalysisQuery, BucketsQuery, ExplainQuery, RangeParams, routeInput, TraceQuery } from './inputs.ts';
 import {
   analyzeArea,

@@ -2,10 +2,10 @@
 // never fails, found by replaying its request/release sequence with our allocator.
 
 import type { Command } from 'commander';
-import type { TraceSource } from '../../../sources/trace/input.ts';
-import { openTraceSource } from '../../../sources/trace/input.ts';
 import type { FailedPolicy, PlanResult } from '../../../analysis/plan.ts';
 import { planTrace } from '../../../analysis/plan.ts';
+import type { TraceSource } from '../../../sources/trace/input.ts';
+import { openTraceSource } from '../../../sources/trace/input.ts';
 import { jsonText } from '../json.ts';
 import { addSystemOptions, UsageError } from '../system-options.ts';
 import type { TraceAreaFlags } from './replay.ts';
