@@ -79,7 +79,7 @@ function headMagic(path: string): Buffer {
 }
 
 /** The lines of a file (gzip or plain), streamed. */
-export function fileLines(path: string): readline.Interface {
+function fileLines(path: string): readline.Interface {
   const fd = fs.openSync(path, 'r');
   const magic = Buffer.alloc(2);
   fs.readSync(fd, magic, 0, 2, 0);
