@@ -8,7 +8,7 @@ import * as path from 'node:path';
 /** Largest file read (a CMA bitmap of a 4 TiB area at order_per_bit 0 is ~45 MB of text). */
 const MAX_READ_BYTES = 64 * 1024 * 1024;
 /** How long one read may take before the server answers 504 instead (a hung mount). */
-const READ_TIMEOUT_MS = 2000;
+export const READ_TIMEOUT_MS = 2000;
 
 /**
  * tracefs files whose read() waits for new events (tracing_read_pipe, trace_pipe_raw): a read
