@@ -1,6 +1,9 @@
 // What the HTTP API shows of a CmaSystem as data: area summaries, bitmap buckets for drawing,
 // free runs and their histogram, "would N pages fit, where?" and the Prometheus metrics text.
 //
+// This file is the one source of the API's response types: every route answers one of the
+// `…View` types below, and the dashboard (src/frontends/web) imports them from here.
+//
 // Everything here reads the system without changing it; free runs and explain come from
 // src/analysis (the core allocator run on a copy of the area).
 
@@ -12,8 +15,119 @@ import { popcount32 } from '../../core/bitmap.ts';
 import { cmaMaxchunkPages, cmaUsedPages } from '../../core/cma.ts';
 import type { AreaState } from '../../core/cma-debugfs.ts';
 import { cmaSysfsCounters } from '../../core/cma-sysfs.ts';
+import type { ErrnoName } from '../../core/errno.ts';
+import type { LogRecord } from '../../core/printk.ts';
 import type { KernelProfile } from '../../core/profile.ts';
 import type { CmaSystem } from '../../core/system.ts';
+
+export type { HistogramBucket } from '../../analysis/free-runs.ts';
+export type { LogRecord } from '../../core/printk.ts';
+
+// ---- answers of every route ----
+
+/** The body of every refused request: a short code and one sentence. */
+export interface ApiErrorView {
+  readonly ok: false;
+  /** BAD_PATH, BAD_PARAM, NO_AREA, NO_RANGE, NOT_FOUND, NOT_AVAILABLE, READ_ONLY, UNAUTHORIZED… */
+  readonly error: string;
+  readonly message: string;
+}
+
+/** The body of a request the kernel's file operation refused (an errno). */
+export interface ErrnoErrorBody extends ApiErrorView {
+  readonly path: string;
+  readonly errno: ErrnoName;
+  /** The errno's number. */
+  readonly code: number;
+}
+
+/** One entry of a directory listing (GET /sys/<dir>). */
+export interface DirEntryView {
+  readonly name: string;
+  readonly type: 'file' | 'dir' | 'symlink' | 'unknown';
+  /** Octal, `0644`. */
+  readonly mode?: string;
+  readonly size?: number;
+  /** Where a symlink points. */
+  readonly target?: string;
+}
+
+/** GET /sys/<dir>. */
+export interface DirListingView {
+  readonly path: string;
+  readonly type: 'dir';
+  readonly entries: readonly DirEntryView[];
+}
+
+/** PUT|POST /sys/<path>. */
+export interface WriteView {
+  readonly ok: true;
+  readonly path: string;
+  /** Bytes the write took. */
+  readonly written: number;
+  /** A write to debugfs `alloc` that succeeded: the allocation it made. */
+  readonly allocated?: { readonly pfn: number; readonly count: number };
+}
+
+/** GET /api. */
+export interface EndpointsView {
+  readonly endpoints: Readonly<Record<string, string>>;
+}
+
+/** GET /api/info. */
+export interface InfoView {
+  readonly name: 'cma-debug';
+  readonly version: string;
+  readonly source: { readonly kind: 'emulator' | 'snapshot' | 'tree'; readonly label: string };
+  readonly profile: { readonly id: string; readonly release: string; readonly layout: string } | null;
+  readonly writable: boolean;
+  /** Whether areas, analysis, explain and metrics are available (a modelled system). */
+  readonly modelled: boolean;
+  readonly features: { readonly log: boolean; readonly trace: boolean };
+}
+
+/** GET /api/areas/<name>/records: what debugfs `free` releases, newest last. */
+export interface RecordsView {
+  readonly records: readonly { readonly pfn: number; readonly count: number }[];
+}
+
+/** GET /api/analysis. */
+export interface AnalysesView {
+  readonly areas: readonly AnalysisView[];
+}
+
+/** GET /api/log. */
+export interface LogView {
+  readonly records: readonly LogRecord[];
+  /** The records as `dmesg` prints them. */
+  readonly dmesg: string;
+}
+
+/** GET /api/trace. */
+export interface TraceView {
+  readonly tracingOn: boolean;
+  /** Enabled events, sorted (`cma/cma_alloc_start`). */
+  readonly enabled: readonly string[];
+  /** Events written since boot (also those the buffer dropped). */
+  readonly written: number;
+  readonly inBuffer: number;
+  /** The newest lines, as the trace file prints them. */
+  readonly lines: readonly string[];
+}
+
+/** The data of one `change` event of GET /api/events (server-sent events). */
+export interface ChangeEvent {
+  /** Increases with every event. */
+  readonly version: number;
+  /** Areas whose state changed. */
+  readonly areas: string[];
+  /** New lines of the trace buffer, oldest first (at most 500; `traceDropped` more). */
+  readonly trace: string[];
+  readonly traceDropped: number;
+  /** New kernel log lines. */
+  readonly log: string[];
+  readonly logDropped: number;
+}
 
 /** A u64 counter as JSON: a number when exact, else its decimal string. */
 export type JsonU64 = number | string;
@@ -51,12 +165,16 @@ export interface AreaView {
   readonly counters: Readonly<Record<string, JsonU64>>;
   /** Allocations made through debugfs `alloc` that `free` can still release. */
   readonly records: number;
-  readonly busy: readonly {
-    pfn: number;
-    count: number;
-    error: number;
-    owner?: { pid: number; comm: string; kind: string };
-  }[];
+  readonly busy: readonly BusyView[];
+}
+
+/** A page range the allocator could not migrate (busy), with its owner when known. */
+export interface BusyView {
+  readonly pfn: number;
+  readonly count: number;
+  /** The errno of the failed migration (a negative number, -16 EBUSY). */
+  readonly error: number;
+  readonly owner?: { readonly pid: number; readonly comm: string; readonly kind: string };
 }
 
 /** The summary of one area. */
@@ -95,12 +213,22 @@ export function areaView(st: AreaState, profile: KernelProfile): AreaView {
 }
 
 /** Every area, with the profile and the vmstat counters. */
-export function systemView(sys: CmaSystem): {
-  profile: { id: string; release: string; layout: string };
-  areas: AreaView[];
-  vmstat: { cma_alloc_success: number; cma_alloc_fail: number };
-  corruption: string | null;
-} {
+export interface SystemView {
+  readonly profile: { readonly id: string; readonly release: string; readonly layout: string };
+  readonly areas: AreaView[];
+  /** cma_alloc_success / cma_alloc_fail of /proc/vmstat (calls). */
+  readonly vmstat: { readonly cma_alloc_success: number; readonly cma_alloc_fail: number };
+  /** Set when the model found its state inconsistent (a bug), else null. */
+  readonly corruption: string | null;
+}
+
+/** GET /api/areas: the system view and the version of the last change event. */
+export interface AreasView extends SystemView {
+  readonly version: number;
+}
+
+/** Every area, with the profile and the vmstat counters. */
+export function systemView(sys: CmaSystem): SystemView {
   return {
     profile: { id: sys.profile.id, release: sys.profile.release, layout: sys.profile.layout },
     areas: sys.areas.map((st) => areaView(st, sys.profile)),
