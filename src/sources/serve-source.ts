@@ -3,11 +3,12 @@
 // continuing from a snapshot file or a copied tree.
 
 import { realpathSync, statSync } from 'node:fs';
+import { setBitsFromWords } from '../core/cma-bitmap.ts';
 import type { CmaSystem } from '../core/system.ts';
 import { dirShape, readDirTree } from './dir-source.ts';
 import { DirectoryTree } from './dir-tree.ts';
 import type { ServeSource } from './file-tree.ts';
-import { loadWords, readAreas } from './model.ts';
+import { readAreas } from './model.ts';
 import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
 import { SourceError } from './tree.ts';
 
@@ -41,7 +42,7 @@ export function refreshModel(sys: CmaSystem, dir: string): string[] {
       for (let w = 0; w < dst.length && !differs; w++) if (dst[w] !== src[w]) differs = true;
       if (differs) {
         r.bitmap.clear(0, r.bitmap.maxno);
-        loadWords(r.bitmap, src);
+        setBitsFromWords(r.bitmap, src);
       }
     });
     const s = st.area.sysfs;
