@@ -99,13 +99,7 @@ export interface DeviceReport {
 }
 
 /** The device files worth reading (relative to `/`). */
-export const DEVICE_FILES = [
-  'proc/meminfo',
-  'proc/vmstat',
-  'proc/zoneinfo',
-  'proc/pagetypeinfo',
-  'dmesg',
-] as const;
+const DEVICE_FILES = ['proc/meminfo', 'proc/vmstat', 'proc/zoneinfo', 'proc/pagetypeinfo', 'dmesg'] as const;
 
 /** True when the tree has something a device report can use (sysfs areas or device files). */
 export function hasDeviceData(tree: CmaTree): boolean {

@@ -37,7 +37,7 @@ export function deviceWarning(c: Capture & { kind: 'device' }): string {
 }
 
 /** The JSON of one device area (pages). */
-export function deviceAreaJson(a: DeviceArea) {
+function deviceAreaJson(a: DeviceArea) {
   const f = a.lastFailure;
   return {
     name: a.name,

@@ -15,7 +15,7 @@ import { addSourceOptions, areaName, SOURCE_HELP, sourceFromFlags } from '../sou
 import { UsageError } from '../system-options.ts';
 
 /** The JSON object of one area (numbers in pages). */
-export function analyzeAreaJson(
+function analyzeAreaJson(
   m: AreaModel,
   requests: number[],
   align: number,
