@@ -97,7 +97,7 @@ export function bitmapFactoryFromFlag(v: string | undefined): CmaBitmapFactory {
 }
 
 /** A progress bar on stderr for long inputs on a terminal; returns the callback and a stop. */
-export function progressFor(
+function progressFor(
   src: TraceSource,
   quiet: boolean,
 ): { onProgress?: (b: number) => void; stop: () => void } {
