@@ -241,10 +241,13 @@ describe('dashboard in headless Chromium', {
     await page.locator('#trace-enable').waitFor();
     await card('reserved').locator('[data-testid=used]').waitFor();
     assert.equal(await page.locator('#trace-enable').isChecked(), false);
-    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n'); // as `echo 1 > …/enable` on the mount
-    sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', '1\n');
+    // as `echo 1 > …/enable` on the mount: no event happens yet, the box still follows
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
     await page.waitForFunction(() => (document.querySelector('#trace-enable') as HTMLInputElement).checked);
-    sys.writeFile('/sys/kernel/debug/cma/reserved/free', `${sys.areaList()[0]!.ranges[0]!.basePfn} 1\n`);
+    // and back off
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '0\n');
+    await page.waitForFunction(() => !(document.querySelector('#trace-enable') as HTMLInputElement).checked);
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
   });
 
   it('a read-only source: alloc/free disabled, "read-only" said once, sizes in GiB', async () => {

@@ -1,30 +1,28 @@
 // The dashboard's side of the HTTP API: the response types (imported from the server's own view
 // types, so the two cannot drift), the token, JSON reads and debugfs-style writes.
 
-import type { ChangeEvent } from '../../http/events.ts';
-import type { AnalysisView, AreaView, ExplainView, FreeRunView } from '../../http/views.ts';
+import type {
+  AnalysesView,
+  AnalysisView,
+  ApiErrorView,
+  AreasView,
+  AreaView,
+  BusyView,
+  ChangeEvent,
+  ErrnoErrorBody,
+  ExplainView,
+  FreeRunView,
+  InfoView,
+  LogView,
+  RecordsView,
+  TraceView,
+  WriteView,
+} from '../../http/views.ts';
 import { fmt, hex } from './dom.ts';
 
-export type { AnalysisView, AreaView, ChangeEvent, ExplainView, FreeRunView };
-/** A busy (pinned or held) page range of an area. */
-export type BusyView = AreaView['busy'][number];
-/** A debugfs allocation record (what `free` releases), as /api/areas/<name>/records gives it. */
-export interface RecordView {
-  readonly pfn: number;
-  readonly count: number;
-}
-/** /api/info. */
-export interface InfoView {
-  readonly source: { readonly kind: string; readonly label: string };
-  readonly writable: boolean;
-  readonly modelled: boolean;
-  readonly features: { readonly log: boolean; readonly trace: boolean };
-}
-/** /api/trace. */
-export interface TraceView {
-  readonly enabled: string[];
-  readonly lines: string[];
-}
+export type { AnalysisView, AreaView, BusyView, ChangeEvent, ExplainView, FreeRunView, InfoView };
+/** A debugfs allocation record (what `free` releases). */
+export type RecordView = RecordsView['records'][number];
 
 const TOKEN_KEY = 'cma-debug-token';
 
@@ -67,13 +65,7 @@ export async function writeSys(path: string, text: string): Promise<WriteAnswer>
   } catch (e) {
     return { ok: false, line: `request failed: ${(e as Error).message}` };
   }
-  const body = (await res.json().catch(() => ({}))) as {
-    ok?: boolean;
-    errno?: string;
-    error?: string;
-    message?: string;
-    allocated?: { pfn: number; count: number };
-  };
+  const body = (await res.json().catch(() => ({}))) as Partial<WriteView> & Partial<ErrnoErrorBody>;
   const cmd = `echo ${text.trim()} > ${path.split('/').pop()}`;
   if (res.ok && body.ok) {
     const a = body.allocated;
@@ -89,7 +81,7 @@ export async function writeSys(path: string, text: string): Promise<WriteAnswer>
 }
 
 /** GET a JSON document (never cached). */
-export async function getJson<T>(url: string): Promise<T> {
+async function getJson<T>(url: string): Promise<T> {
   const r = await fetch(url, { cache: 'no-store' });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return (await r.json()) as T;
@@ -99,19 +91,25 @@ const areaUrl = (name: string) => `/api/areas/${encodeURIComponent(name)}`;
 
 export const api = {
   info: () => getJson<InfoView>('/api/info'),
-  areas: () => getJson<{ areas: AreaView[] }>('/api/areas'),
+  areas: () => getJson<AreasView>('/api/areas'),
   area: (name: string) => getJson<AreaView>(areaUrl(name)),
-  records: (name: string) => getJson<{ records: RecordView[] }>(`${areaUrl(name)}/records`),
+  records: (name: string) => getJson<RecordsView>(`${areaUrl(name)}/records`),
   analysis: (name: string, top: number) =>
-    getJson<{ areas: AnalysisView[] }>(`/api/analysis?area=${encodeURIComponent(name)}&top=${top}`),
+    getJson<AnalysesView>(`/api/analysis?area=${encodeURIComponent(name)}&top=${top}`),
   trace: (limit: number) => getJson<TraceView>(`/api/trace?limit=${limit}`),
-  log: () => getJson<{ records: { text: string }[] }>('/api/log'),
+  log: () => getJson<LogView>('/api/log'),
   /** Would `pages` fit (alignment order `align`)? Resolves with the HTTP status and the answer. */
-  async explain(name: string, pages: string, align: string): Promise<{ ok: boolean; view: ExplainView }> {
+  async explain(
+    name: string,
+    pages: string,
+    align: string,
+  ): Promise<{ ok: true; view: ExplainView } | { ok: false; view: ApiErrorView }> {
     const r = await fetch(
       `/api/explain?area=${encodeURIComponent(name)}&pages=${encodeURIComponent(pages)}&align=${encodeURIComponent(align)}`,
     );
-    return { ok: r.ok, view: (await r.json()) as ExplainView };
+    return r.ok
+      ? { ok: true, view: (await r.json()) as ExplainView }
+      : { ok: false, view: (await r.json()) as ApiErrorView };
   },
   /** Fill of bits [from, to) of a range in buckets of `per` bits (0 clear … 255 set), or null. */
   async buckets(

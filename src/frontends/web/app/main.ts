@@ -10,6 +10,7 @@ import { appendLines } from './streams.ts';
 
 const cards = new Map<string, AreaCard>();
 let traceOn = false;
+const TRACE_POLL_MS = 2000;
 
 async function loadAll(): Promise<void> {
   const info = await api.info();
@@ -62,7 +63,11 @@ function setTraceBox(on: boolean): void {
   $<HTMLInputElement>('#trace-enable').checked = on;
 }
 
-/** After a change, the events box follows what the kernel has enabled (a shell may have written it). */
+/**
+ * The events box follows what the kernel has enabled: a shell on the mount may write
+ * events/cma/enable, which is no change of an area, so it is read again after every change and
+ * every few seconds.
+ */
 let syncing = false;
 async function syncTraceBox(): Promise<void> {
   if (syncing || $<HTMLInputElement>('#trace-enable').disabled) return;
@@ -114,6 +119,9 @@ function main(): void {
     else cb.checked = !cb.checked;
   });
   connect();
+  setInterval(() => {
+    if (!document.hidden) void syncTraceBox();
+  }, TRACE_POLL_MS);
 }
 
 main();
