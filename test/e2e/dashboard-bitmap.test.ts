@@ -108,14 +108,20 @@ describe('dashboard bitmap in headless Chromium', { skip: HAVE_CHROMIUM }, () =>
     assert.ok(border[0]! > 200 && border[1]! > 200, `cell border ${border}`);
   });
 
-  it('keeps neighbouring debugfs allocations apart: alternate shade and a boundary bar', async () => {
+  it('keeps neighbouring debugfs allocations apart: alternating blues and a boundary bar', async () => {
     for (const n of [10, 10]) assert.ok(sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', `${n}\n`).ok);
     await card(page, 'reserved').locator('[data-testid=used]').filter({ hasText: /^20$/ }).waitFor();
     await page.waitForFunction(
       () => document.querySelector('section.area[data-area="reserved"] .records')?.textContent === '2',
     );
-    await untilCell(page, 'reserved', 15, COLOURS.usedAlt);
-    assert.deepEqual(await cellColour(page, 'reserved', 5), COLOURS.used);
+    await untilCell(page, 'reserved', 15, COLOURS.recordB);
+    assert.deepEqual(await cellColour(page, 'reserved', 5), COLOURS.recordA);
+    // a driver's cma_alloc (no debugfs record) is plain used
+    const drv = sys.cmaAlloc('reserved', 6);
+    assert.ok(drv.ok);
+    await untilCell(page, 'reserved', 22, COLOURS.used);
+    sys.cmaRelease('reserved', drv.pfn, 6);
+    await untilCell(page, 'reserved', 22, COLOURS.free);
     const L = await shownLayout(page, 'reserved');
     const start2 = cellCentre(L, 10, -L.cell / 2 + 1);
     assert.deepEqual(await pixel(page, 'reserved', start2.x, start2.y), COLOURS.recordEdge);
@@ -171,8 +177,8 @@ describe('dashboard bitmap in headless Chromium', { skip: HAVE_CHROMIUM }, () =>
     await c.locator('.alloc-btn').click();
     await c.locator('.explain-answer', { hasText: 'the area changed since: explain again' }).waitFor();
     await c.locator('[data-testid=used]').filter({ hasText: /^76$/ }).waitFor();
-    // the fourth debugfs record: the alternate shade of used
-    await untilCell(page, 'reserved', bit, COLOURS.usedAlt);
+    // the fourth debugfs record: the second blue
+    await untilCell(page, 'reserved', bit, COLOURS.recordB);
     assert.ok(!near(await cellColour(page, 'reserved', bit + 15), COLOURS.markSolid, 40), 'mark gone');
   });
 
