@@ -13,18 +13,18 @@ import type { TraceEntry } from './trace.ts';
 import { CMA_TRACE_EVENTS } from './trace.ts';
 
 /** The version written in every state document. */
-export const STATE_FORMAT = 'cma-debug-state';
-export const STATE_VERSION = 1;
+const STATE_FORMAT = 'cma-debug-state';
+const STATE_VERSION = 1;
 
 /** One range as saved: its placement and its bitmap words (base64 of little-endian u32). */
-export interface RangeState {
+interface RangeState {
   readonly basePfn: number;
   readonly count: number;
   readonly bitmap: string;
 }
 
 /** One area as saved; u64 values are decimal strings. */
-export interface AreaStateData {
+interface AreaStateData {
   readonly name: string;
   readonly orderPerBit: number;
   readonly ranges: readonly RangeState[];

@@ -73,7 +73,7 @@ export function treeFromBugreportText(text: string, label: string): CmaTree {
 }
 
 /** The main text of a bug report zip (`main_entry.txt` names it; else the one bugreport-*.txt). */
-export function bugreportTextFromZip(zip: Uint8Array, label: string): string {
+function bugreportTextFromZip(zip: Uint8Array, label: string): string {
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(zip, {

@@ -140,7 +140,7 @@ function readSysfs(tree: CmaTree, name: string): Record<string, bigint> {
 }
 
 /** The names of the debugfs area directories, sorted. */
-export function areaDirs(tree: CmaTree): string[] {
+function areaDirs(tree: CmaTree): string[] {
   if (!isTreeDir(tree, DEBUGFS_CMA)) {
     const e = resolveEntry(tree, DEBUGFS_CMA);
     if (e?.entry.type === 'unreadable')

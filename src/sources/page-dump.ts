@@ -7,7 +7,7 @@
 import type { SkippedLine } from './page-owner.ts';
 
 /** The page_owner part of a dump_page block ("page last allocated via …"). */
-export interface DumpOwner {
+interface DumpOwner {
   readonly order: number;
   readonly migratetype: string;
   readonly gfpMask: number;
@@ -35,7 +35,7 @@ export interface PageDump {
 }
 
 /** One cma_alloc as the log shows it (pr_debug of mm/cma.c, or its failure line). */
-export interface LogAlloc {
+interface LogAlloc {
   readonly area: string | null;
   readonly count: number;
   readonly align: number;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Largest file read (a CMA bitmap of a 4 TiB area at order_per_bit 0 is ~45 MB of text). */
-export const MAX_READ_BYTES = 64 * 1024 * 1024;
+const MAX_READ_BYTES = 64 * 1024 * 1024;
 /** How long one read may take before the server answers 504 instead (a hung mount). */
 export const READ_TIMEOUT_MS = 2000;
 

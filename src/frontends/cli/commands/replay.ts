@@ -25,6 +25,7 @@ import { timelinePng, timelineSvg } from '../../render/timeline.ts';
 import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
+import { COST_CSV_HEADER, CostCollector, costCsv, loadAllocationCosts } from './replay-costs.ts';
 
 /** Options shared by replay and plan for choosing areas and the bitmap. */
 export interface TraceAreaFlags extends SystemFlags {
@@ -223,7 +224,10 @@ export function registerReplay(program: Command): void {
       .option('--json', 'print the result as JSON')
       .option('--save <file>', 'save the final state as a snapshot (readable by cat/analyze)')
       .option('--timeline <file>', 'draw used and maxchunk over time (.svg or .png)')
-      .option('--allocations <file>', 'write the whole allocation table as CSV')
+      .option(
+        '--allocations <file>',
+        'write the whole allocation table as CSV (with migrated/reclaimed/mapped pages when the trace has mm_alloc_contig_migrate_range_info or cma_alloc_info events)',
+      )
       .option('--no-resync', 'after a mismatch keep our own placement instead of following the trace')
       .option('--bitmap <kind>', "bitmap implementation: indexed (default) or plain (the kernel's scan)")
       .option('--show <n>', 'failures/mismatches/anomalies listed in the text report', '10')
@@ -245,7 +249,12 @@ export function registerReplay(program: Command): void {
       throw new UsageError((e as Error).message);
     }
     const csv = flags.allocations !== undefined ? createWriteStream(flags.allocations) : null;
-    csv?.write('area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts\n');
+    // migrate counts per allocation (mm_alloc_contig_migrate_range_info / cma_alloc_info)
+    const costs = await loadAllocationCosts(src, csv !== null || !!flags.json, flags.kernelRelease ?? null);
+    const collector = costs !== null ? new CostCollector(costs) : null;
+    csv?.write(
+      `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${collector ? COST_CSV_HEADER : ''}\n`,
+    );
     const progress = progressFor(src, !!flags.quiet);
     let r: ReplayResult;
     try {
@@ -256,12 +265,14 @@ export function registerReplay(program: Command): void {
         allocations: true,
         ...(flags.kernelRelease !== undefined ? { kernelRelease: flags.kernelRelease } : {}),
         ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
-        ...(csv
+        ...(csv || collector
           ? {
-              onAllocation: (a: AllocationRecord) =>
-                csv.write(
-                  `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}\n`,
-                ),
+              onAllocation: (a: AllocationRecord) => {
+                const c = collector?.add(a);
+                csv?.write(
+                  `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${collector ? costCsv(c ?? null) : ''}\n`,
+                );
+              },
             }
           : {}),
         ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
@@ -276,6 +287,7 @@ export function registerReplay(program: Command): void {
     }
     progress.stop();
     if (csv) await new Promise<void>((res) => csv.end(res));
+    collector?.addFailures(r.failures);
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {
       if (flags.timeline.toLowerCase().endsWith('.png'))
@@ -291,9 +303,19 @@ export function registerReplay(program: Command): void {
           ranges: ranges.map(({ words: _rw, bitmapText: _rb, ...rg }) => rg),
         })),
         allocations: r.allocations.length,
+        ...(collector ? { migration: collector.json() } : {}),
       };
       process.stdout.write(`${jsonText(out, 1)}\n`);
-    } else process.stdout.write(textReport(r, src.label, show));
+    } else
+      process.stdout.write(
+        textReport(r, src.label, show) +
+          (collector
+            ? collector
+                .text(show)
+                .map((l) => `${l}\n`)
+                .join('')
+            : ''),
+      );
     if (r.mismatches > 0 && r.areaSource !== 'inferred') process.exitCode = 1;
   });
 }
