@@ -5,6 +5,7 @@
 import { validate } from '../schema/issues.ts';
 import { StateSchema } from '../schema/state.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
+import { setBitsFromWords } from './cma-bitmap.ts';
 import { ConfigError, checkSystemLimits } from './config.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import { findProfile, PROFILES } from './profile.ts';
@@ -225,19 +226,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     a.ranges.forEach((r, j) => {
       const bitmap = st.area.ranges[j]!.bitmap;
       const words = base64ToWords(r.bitmap, bitmap.words.length, `${what}: area '${a.name}' range ${j}`);
-      // set run by run through the interface, so an indexed bitmap stays consistent
-      let bit = 0;
-      while (bit < bitmap.maxno) {
-        const set = (words[bit >>> 5]! >>> (bit & 31)) & 1;
-        if (!set) {
-          bit++;
-          continue;
-        }
-        let end = bit + 1;
-        while (end < bitmap.maxno && (words[end >>> 5]! >>> (end & 31)) & 1) end++;
-        bitmap.set(bit, end - bit);
-        bit = end;
-      }
+      setBitsFromWords(bitmap, words);
     });
     st.area.availableCount = a.availableCount;
     st.area.sysfs.allocPagesSuccess = BigInt(a.sysfs.allocPagesSuccess);

@@ -4,13 +4,14 @@
 
 import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { setBitsFromWords } from '../core/cma-bitmap.ts';
 import type { Result } from '../core/errno.ts';
 import type { CmaSystem } from '../core/system.ts';
 import { isDeviceDir, readDeviceDir, readSysfsOnly } from './device-source.ts';
 import { dirShape, readDirTree } from './dir-source.ts';
 import { DirectoryTree } from './dir-tree.ts';
 import type { FileTree, ServeSource } from './file-tree.ts';
-import { loadWords, readAreas } from './model.ts';
+import { readAreas } from './model.ts';
 import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
 import { SourceError, SYSFS_CMA } from './tree.ts';
 
@@ -44,7 +45,7 @@ export function refreshModel(sys: CmaSystem, dir: string): string[] {
       for (let w = 0; w < dst.length && !differs; w++) if (dst[w] !== src[w]) differs = true;
       if (differs) {
         r.bitmap.clear(0, r.bitmap.maxno);
-        loadWords(r.bitmap, src);
+        setBitsFromWords(r.bitmap, src);
       }
     });
     const s = st.area.sysfs;

@@ -12,7 +12,7 @@ import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
 import type { ServeSource } from '../../src/sources/file-tree.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} missing (run scripts/install-system-deps.sh)`;

@@ -168,3 +168,36 @@ test('serve --root of a copied device directory: /api/device and /metrics over a
     child.kill('SIGTERM');
   }
 });
+
+test('render of a device draws the area at its last failure: the same picture as the debugfs truth', () => {
+  for (const v of ['6.12', '7.3']) {
+    const d = path.join(tmp, `device-${v}.png`);
+    const t = path.join(tmp, `truth-${v}.png`);
+    const r = cli(['render', path.join(FIX, v, 'device'), '--png', d]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /reserved: drawn from the free-range dump after the failure at kernel log line \d+ \(22 pages, fragmentation\), not the present state/,
+    );
+    assert.equal(cli(['render', path.join(FIX, v, 'truth'), '--png', t]).status, 0);
+    assert.ok(fs.readFileSync(d).equals(fs.readFileSync(t)), `${v}: the PNGs differ`);
+  }
+  // two areas: the one with a dump is chosen; its base is unknown on 7.3 and it says so
+  const svg = path.join(tmp, 'h.svg');
+  const h = cli(['render', path.join(FIX, '7.3-hugetlb/device'), '--svg', svg]);
+  assert.equal(h.status, 0, h.stderr);
+  assert.match(h.stderr, /hugetlb0: drawn .* \(200000 pages, exhaustion\).*base pfn is unknown/);
+  assert.match(fs.readFileSync(svg, 'utf8'), /used 101512 {2}free 160632 {2}maxchunk 160256 pages/);
+  // 6.1 prints no dump: nothing to draw, said in one line, exit 1
+  const r = cli(['render', path.join(FIX, '6.1/device'), '--png', path.join(tmp, 'x.png')]);
+  assert.equal(r.status, 1);
+  assert.match(
+    r.stderr,
+    /nothing to draw without debugfs: the last failure printed no free-range dump.*trace.*debugfs/,
+  );
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.equal(fs.existsSync(path.join(tmp, 'x.png')), false);
+  const q = cli(['render', path.join(FIX, '6.12-hugetlb/device'), '--name', 'reserved']);
+  assert.equal(q.status, 1);
+  assert.match(q.stderr, /reserved: nothing to draw without debugfs: no failure with a free-range dump/);
+});

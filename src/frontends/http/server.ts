@@ -25,7 +25,7 @@ import { infoRoutes } from './routes/info.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { traceRoutes } from './routes/trace.ts';
 
-export { errnoBody, httpStatusForErrno } from './errors.ts';
+export { httpStatusForErrno } from './errors.ts';
 export { parseSysUrl } from './routes/files.ts';
 
 /** Options of the server. */

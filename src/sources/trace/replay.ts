@@ -172,7 +172,7 @@ export interface LatencySummary {
 }
 
 /** Nearest-rank percentiles of the values (sorted in place). */
-export function latencySummary(values: number[]): LatencySummary | null {
+function latencySummary(values: number[]): LatencySummary | null {
   const v = values.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
   if (v.length === 0) return null;
   const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
@@ -275,7 +275,7 @@ export interface ReplayOptions {
 }
 
 /** Files from this size on are parsed on a worker thread by default (ReplayOptions.parallel). */
-export const PARALLEL_MIN_BYTES = 8 << 20;
+const PARALLEL_MIN_BYTES = 8 << 20;
 
 /** One range of an area (7.x `struct cma_memrange`). */
 interface RangeState {
@@ -428,7 +428,7 @@ class PidTable<T> {
  * The replay engine. Feed it events (from TraceLineParser) with `event(ev)`, then call
  * `finish(stats)`. Use replayTrace() unless you drive the parser yourself.
  */
-export class TraceReplayer {
+class TraceReplayer {
   private readonly areas: AreaState[];
   private readonly byName = new Map<string, AreaState>();
   private lastName = '\u0000';

@@ -6,7 +6,7 @@ import type { RouteContext } from '../context.ts';
 import type { EndpointsView, InfoView } from '../views.ts';
 
 /** Every endpoint with one line on what it answers. */
-export const ENDPOINTS: Readonly<Record<string, string>> = {
+const ENDPOINTS: Readonly<Record<string, string>> = {
   'GET /sys/<path>': 'a file: its exact bytes; a directory: JSON listing',
   'PUT|POST /sys/<path>': 'write the body to the file (needs the token)',
   'GET /api/info': 'source, profile, whether writable',

@@ -81,7 +81,7 @@ export async function writeSys(path: string, text: string): Promise<WriteAnswer>
 }
 
 /** GET a JSON document (never cached). */
-export async function getJson<T>(url: string): Promise<T> {
+async function getJson<T>(url: string): Promise<T> {
   const r = await fetch(url, { cache: 'no-store' });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return (await r.json()) as T;
