@@ -17,7 +17,6 @@ import type { ReplayAreaSpec, ReplayOptions, ReplayResult } from './replay-types
 import { toReplaySpec } from './replay-types.ts';
 
 export { inferAreas } from './infer-areas.ts';
-export { TraceReplayer } from './replay-engine.ts';
 export type {
   AllocationRecord,
   Anomaly,
@@ -32,10 +31,10 @@ export type {
   ReplayResult,
   TimelineSample,
 } from './replay-types.ts';
-export { latencySummary, toReplaySpec } from './replay-types.ts';
+export { toReplaySpec } from './replay-types.ts';
 
 /** Files from this size on are parsed on a worker thread by default (ReplayOptions.parallel). */
-export const PARALLEL_MIN_BYTES = 8 << 20;
+const PARALLEL_MIN_BYTES = 8 << 20;
 
 const toSpec = toReplaySpec;
 
