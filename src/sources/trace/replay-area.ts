@@ -22,7 +22,7 @@ export interface RangeState {
 }
 
 /** The counters of AreaResult kept while replaying. */
-export type AreaCounters = Omit<
+type AreaCounters = Omit<
   AreaResult,
   | 'used'
   | 'usedMode'
