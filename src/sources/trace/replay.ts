@@ -171,12 +171,20 @@ export interface LatencySummary {
   max: number;
 }
 
-/** Nearest-rank percentiles of the values (sorted in place). */
-export function latencySummary(values: number[]): LatencySummary | null {
-  const v = values.filter((x) => Number.isFinite(x)).sort((x, y) => x - y);
-  if (v.length === 0) return null;
-  const at = (q: number): number => v[Math.min(v.length - 1, Math.max(0, Math.ceil(q * v.length) - 1))]!;
-  return { count: v.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: v[v.length - 1]! };
+/** Nearest-rank percentiles of the finite values (not changed). */
+export function latencySummary(values: ArrayLike<number>): LatencySummary | null {
+  // a typed array sorts numerically without a comparator: ~5× faster than Array#sort's callback
+  // on the 330k latencies of a 1M-event trace
+  const all = new Float64Array(values.length);
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    const x = values[i]!;
+    if (Number.isFinite(x)) all[n++] = x;
+  }
+  if (n === 0) return null;
+  const v = all.subarray(0, n).sort();
+  const at = (q: number): number => v[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
+  return { count: n, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: v[n - 1]! };
 }
 
 /** One sample of the used/maxchunk timeline. */
@@ -302,7 +310,7 @@ interface AreaState {
   peakUsedBits: number;
   /** Range 0's aligned masks and offsets. */
   aligned: AlignmentTable;
-  live: Map<number, AllocationRecord>;
+  live: LiveTable;
   /** Latencies (µs) of the successful allocations. */
   lat: number[];
   /** Every range, index order; ranges[0].bitmap === bitmap. */
@@ -354,6 +362,121 @@ interface Pending {
   pages: number;
   /** 7.x start: the allocator stops when count > available_count. */
   v7: boolean;
+}
+
+/**
+ * The live allocations of an area (the allocation table's open rows), by first pfn: typed
+ * columns and a free list, no object per allocation (a 1M-event trace makes 330k of them, and
+ * objects that live for thousands of events are what the garbage collector pays for). Rows
+ * become AllocationRecord objects only when they are handed out (onAllocation, the end).
+ */
+class LiveTable {
+  private readonly slotOf = new Map<number, number>();
+  private cap = 0;
+  pfn = new Float64Array(0);
+  pages = new Float64Array(0);
+  private pid = new Float64Array(0);
+  private startTs = new Float64Array(0);
+  private finishTs = new Float64Array(0);
+  private busy = new Float64Array(0);
+  private line = new Float64Array(0);
+  private task: string[] = [];
+  /** Counts of 2^53 pages or more (exact), by slot. */
+  private readonly big = new Map<number, bigint>();
+  private readonly freeSlots: number[] = [];
+  private used = 0;
+
+  constructor(private readonly area: string) {}
+
+  /** The slot of the row starting at pfn, or -1. */
+  at(pfn: number): number {
+    return this.slotOf.get(pfn) ?? -1;
+  }
+
+  isBig(slot: number): boolean {
+    return this.big.size > 0 && this.big.has(slot);
+  }
+
+  /** Adds the row of a finished allocation; returns the slot of the row it displaced (same pfn), or -1. */
+  add(pfn: number, ev: TraceEvent, startTs: number, busy: number): number {
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      if (this.used === this.cap) this.grow();
+      s = this.used++;
+    }
+    this.pfn[s] = pfn;
+    this.pages[s] = ev.count;
+    if (ev.countBig !== null) this.big.set(s, ev.countBig);
+    this.pid[s] = ev.pid;
+    this.startTs[s] = startTs;
+    this.finishTs[s] = ev.ts;
+    this.busy[s] = busy;
+    this.line[s] = ev.line;
+    this.task[s] = ev.comm();
+    const old = this.slotOf.get(pfn);
+    this.slotOf.set(pfn, s);
+    // (free(old) leaves pfn mapped: it is this row's now)
+    return old ?? -1;
+  }
+
+  /** A partial release of the first `count` pages (a number-sized row). */
+  shrinkFront(slot: number, count: number): void {
+    const pfn = this.pfn[slot]!;
+    if (this.slotOf.get(pfn) === slot) this.slotOf.delete(pfn);
+    this.pfn[slot] = pfn + count;
+    this.pages[slot] = this.pages[slot]! - count;
+    this.slotOf.set(pfn + count, slot);
+  }
+
+  /** Drops a row. */
+  free(slot: number): void {
+    const pfn = this.pfn[slot]!;
+    if (this.slotOf.get(pfn) === slot) this.slotOf.delete(pfn);
+    this.big.delete(slot);
+    this.task[slot] = '';
+    this.freeSlots.push(slot);
+  }
+
+  /** A row as a record (releaseTs null while live). */
+  record(slot: number, releaseTs: number | null): AllocationRecord {
+    const startTs = this.startTs[slot]!;
+    const finishTs = this.finishTs[slot]!;
+    return {
+      area: this.area,
+      pfn: this.pfn[slot]!,
+      pages: this.big.get(slot) ?? this.pages[slot]!,
+      task: this.task[slot]!,
+      pid: this.pid[slot]!,
+      startTs,
+      finishTs,
+      latencyUs: finishTs - startTs,
+      busyRetries: this.busy[slot]!,
+      releaseTs,
+      line: this.line[slot]!,
+    };
+  }
+
+  /** Every live row as a record. */
+  records(): AllocationRecord[] {
+    return [...this.slotOf.values()].map((s) => this.record(s, null));
+  }
+
+  private grow(): void {
+    const cap = Math.max(256, this.cap * 2);
+    const more = (old: Float64Array): Float64Array<ArrayBuffer> => {
+      const n = new Float64Array(cap);
+      n.set(old);
+      return n;
+    };
+    this.pfn = more(this.pfn);
+    this.pages = more(this.pages);
+    this.pid = more(this.pid);
+    this.startTs = more(this.startTs);
+    this.finishTs = more(this.finishTs);
+    this.busy = more(this.busy);
+    this.line = more(this.line);
+    this.cap = cap;
+  }
 }
 
 /** A replay area from the core's AreaSpec, a ReplayAreaSpec or an annotation. */
@@ -549,7 +672,7 @@ export class TraceReplayer {
         usedBits: 0,
         peakUsedBits: 0,
         aligned: ranges[0]!.aligned,
-        live: new Map(),
+        live: new LiveTable(spec.name),
         lat: [],
         ranges,
         multi: ranges.length > 1,
@@ -895,23 +1018,12 @@ export class TraceReplayer {
   }
 
   private recordAlloc(ev: TraceEvent, a: AreaState, pfn: number, p: Pending): void {
-    const rec: AllocationRecord = {
-      area: a.spec.name,
-      pfn,
-      pages: ev.countBig ?? ev.count,
-      task: ev.comm(),
-      pid: ev.pid,
-      startTs: p.startTs,
-      finishTs: ev.ts,
-      latencyUs: ev.ts - p.startTs,
-      busyRetries: p.busy,
-      releaseTs: null,
-      line: ev.line,
-    };
-    a.lat.push(rec.latencyUs);
-    const old = a.live.get(pfn);
-    if (old !== undefined) this.opts.onAllocation?.(old);
-    a.live.set(pfn, rec);
+    a.lat.push(ev.ts - p.startTs);
+    const old = a.live.add(pfn, ev, p.startTs, p.busy);
+    if (old >= 0) {
+      if (this.opts.onAllocation) this.opts.onAllocation(a.live.record(old, null));
+      a.live.free(old);
+    }
   }
 
   private release(ev: TraceEvent): void {
@@ -946,17 +1058,15 @@ export class TraceReplayer {
   /** The allocation table's side of a release. */
   private releaseRecord(ev: TraceEvent, a: AreaState): void {
     if (this.table) {
-      const rec = a.live.get(ev.pfn);
-      if (rec !== undefined) {
-        a.live.delete(ev.pfn);
-        if (typeof rec.pages === 'number' && ev.count < rec.pages) {
+      const t = a.live;
+      const slot = t.at(ev.pfn);
+      if (slot >= 0) {
+        if (!t.isBig(slot) && ev.count < t.pages[slot]!) {
           // debugfs partial free: the first pages of the record go
-          rec.pfn += ev.count;
-          rec.pages -= ev.count;
-          a.live.set(rec.pfn, rec);
+          t.shrinkFront(slot, ev.count);
         } else {
-          rec.releaseTs = ev.ts;
-          this.opts.onAllocation?.(rec);
+          if (this.opts.onAllocation) this.opts.onAllocation(t.record(slot, ev.ts));
+          t.free(slot);
         }
       }
     }
@@ -1294,7 +1404,7 @@ export class TraceReplayer {
         };
       });
       const r0 = ranges[0]!;
-      const live = [...a.live.values()].sort((x, y) => x.pfn - y.pfn);
+      const live = a.live.records().sort((x, y) => x.pfn - y.pfn);
       for (const rec of live) {
         allocations.push(rec);
         this.opts.onAllocation?.(rec);
