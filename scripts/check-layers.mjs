@@ -42,6 +42,19 @@ const FRONTEND_USES = {
   frontends: [],
 };
 
+/** Front end → front ends it may read types from only (`import type`, erased from the bundle). */
+const FRONTEND_TYPES_FROM = {
+  // the browser app shows the HTTP API's responses: its types are the server's view types
+  'frontends/web': ['frontends/http'],
+};
+
+/** Whether every import of `spec` in `text` is type-only (`import type …` / `export type …`). */
+function typeOnly(text, spec) {
+  const q = spec.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const all = [...text.matchAll(new RegExp(`(?:^|\\n)\\s*(import|export)([^;]*?)from\\s*['"]${q}['"]`, 'g'))];
+  return all.length > 0 && all.every((m) => /^\s*type[\s{]/.test(m[2]));
+}
+
 /** Packages only a front end may load (servers, terminals, drawing). */
 const FRONTEND_PACKAGES = ['fastify', '@fastify/', 'commander', 'cli-progress', 'pngjs', '@napi-rs/canvas'];
 
@@ -95,7 +108,11 @@ function check(rel, layer, spec, file) {
   if (rankOf(to) > rankOf(from)) return `upward import: ${from} may not depend on ${to}`;
   if (rankOf(from) === RANK.frontends && rankOf(to) === RANK.frontends && from !== to) {
     const uses = FRONTEND_USES[from] ?? [];
-    if (!uses.includes('*') && !uses.includes(to)) return `sideways import: ${from} may not depend on ${to}`;
+    if (!uses.includes('*') && !uses.includes(to)) {
+      if ((FRONTEND_TYPES_FROM[from] ?? []).includes(to) && typeOnly(readFileSync(file, 'utf8'), spec))
+        return null;
+      return `sideways import: ${from} may not depend on ${to}`;
+    }
   }
   return null;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 const parts = [
   ['write-fuzz.ts', '--writes', '20000'],
+  ['kernel-writes.ts', 'check'],
   ['long-line.ts', '--mib', '1024'],
   ['many-areas.ts'],
   ['state-writes.ts', '--seconds', '10', '--kills', '10'],

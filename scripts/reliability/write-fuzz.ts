@@ -1,4 +1,5 @@
-// Fuzz of the debugfs write parser: random `alloc`/`free` writes (numbers, signs, hex, spaces,
+// Self-consistency fuzz of the debugfs write parser (kernel-writes.ts compares with recorded
+// real-kernel transcripts): random `alloc`/`free` writes (numbers, signs, hex, spaces,
 // huge values, NULs, garbage) on 6.1 and 7.3 systems. Every write must return a count or an
 // errno (never throw), and after each the area must stay consistent: on 6.1 `used` equals the
 // bitmap's set bits in pages, on 7.x it stays within [0, count].

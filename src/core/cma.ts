@@ -62,6 +62,8 @@ export interface KernelHooks {
   logAllocFailure(line: string): void;
   /** Unratelimited kernel log lines. */
   log(line: string): void;
+  /** A WARN() of the running task: `message` at `at` (file:line address), framed as the kernel frames it. */
+  warn?(message: string, at: string): void;
   countVmstat(which: 'cma_alloc_success' | 'cma_alloc_fail'): void;
 }
 
@@ -320,7 +322,11 @@ export function cmaAlloc(
     if (p.accountEarlyFailures) account(hooks, area, count, false);
     return null;
   }
-  if (pfn !== null && bitmapCount === 0n) markPathological(area, pfn);
+  if (pfn !== null && bitmapCount === 0n) {
+    markPathological(area, pfn);
+    // free_contig_range() of the inverted range's tail meets a page still in use
+    if (p.contigFreeWarnAt) hooks.warn?.('1 pages are still in use!', p.contigFreeWarnAt);
+  }
   const ret = pfn !== null ? 0 : state.ret;
   const finishPfn = pfn !== null ? BigInt(pfn) : p.finishPfnOnFailure === 'zero' ? 0n : state.lastPfn;
   if (pfn === null && !noWarn) logFailure(hooks, area, count, ret);

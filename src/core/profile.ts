@@ -73,6 +73,13 @@ export interface KernelProfile {
   readonly giganticHugepages: boolean;
   /** page_owner prints `PFN 0x1cc00` (6.12) rather than `PFN 117760` (6.1). */
   readonly pageOwnerPfnHex: boolean;
+  /**
+   * Where free_contig_range's WARN ("%lu pages are still in use!") sits on the reference build
+   * (`file:line address`, as the oracle's log printed it without kallsyms): the zero-bit
+   * allocation (markPathological in cma.ts) frees an inverted range and trips it. null where
+   * that allocation cannot happen.
+   */
+  readonly contigFreeWarnAt: string | null;
 }
 
 export type TraceEventName = 'cma_alloc_busy_retry' | 'cma_alloc_finish' | 'cma_alloc_start' | 'cma_release';
@@ -109,6 +116,7 @@ export const PROFILE_6_1: KernelProfile = {
   hugetlbAlignOrder: 9,
   structPageSize: 56,
   giganticHugepages: false,
+  contigFreeWarnAt: 'mm/page_alloc.c:9508 0xffffffff810ff3b3',
 };
 
 /**
@@ -141,6 +149,7 @@ export const PROFILE_6_12: KernelProfile = {
   hugetlbAlignOrder: 18,
   structPageSize: 64,
   giganticHugepages: true,
+  contigFreeWarnAt: 'mm/page_alloc.c:6945 0xffffffff8111dc5b',
 };
 
 /** Linux 7.3: multi-range areas, exact `used`, EBUSY inside the kernel, new sysfs files. */
@@ -174,6 +183,7 @@ export const PROFILE_7_3: KernelProfile = {
   hugetlbAlignOrder: 18,
   structPageSize: 64,
   giganticHugepages: true,
+  contigFreeWarnAt: null,
 };
 
 /** Every profile by id. */

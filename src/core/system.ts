@@ -197,6 +197,17 @@ export class CmaSystem implements KernelHooks {
   log(line: string): void {
     this.kernelLog.print(line);
   }
+  warn(message: string, at: string): void {
+    // __warn(): the register dump and call trace are not emulated
+    const t = this.currentTask;
+    for (const l of [
+      '------------[ cut here ]------------',
+      message,
+      `WARNING: CPU: 0 PID: ${t.pid} at ${at}`,
+    ])
+      this.kernelLog.print(l);
+    this.kernelLog.print('---[ end trace 0000000000000000 ]---');
+  }
   logAllocFailure(line: string): void {
     this.kernelLog.printRatelimited(this.profile.allocFuncName, line);
   }

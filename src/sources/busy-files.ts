@@ -11,11 +11,10 @@ import { looksLikeBusyLog, parseBusyLog } from './page-dump.ts';
 import type { PageOwnerRecord, PageOwnerStack, PfnRanges, SkippedLine } from './page-owner.ts';
 import { createPageOwnerParser, looksLikePageOwner, overlapsRanges } from './page-owner.ts';
 import { detectFileFormat } from './trace/detect.ts';
-import { EVENT_NAMES } from './trace/events.ts';
-import { fileSource } from './trace/input.ts';
 import type { MmEvent } from './trace/mm-events.ts';
 import { looksLikeMmTrace, parseMmEventLine } from './trace/mm-events.ts';
-import { readTraceEvents } from './trace/read-events.ts';
+import { readPerfettoMmFile, readTraceDatMmEvents } from './trace/mm-events-read.ts';
+import { fileByteSource, memoryByteSource } from './trace/trace-dat.ts';
 import { SourceError } from './tree.ts';
 
 /** What a file holds, by its first bytes. */
@@ -79,7 +78,7 @@ function headMagic(path: string): Buffer {
 }
 
 /** The lines of a file (gzip or plain), streamed. */
-export function fileLines(path: string): readline.Interface {
+function fileLines(path: string): readline.Interface {
   const fd = fs.openSync(path, 'r');
   const magic = Buffer.alloc(2);
   fs.readSync(fd, magic, 0, 2, 0);
@@ -96,33 +95,26 @@ export function readTextFile(path: string): string {
 }
 
 /**
- * The cma events of a trace.dat or Perfetto trace (the project's binary readers, which decode the
- * cma tracepoints only: retries and allocations, not test_pages_isolated or migrate events).
+ * The mm events of a trace: text streamed line by line; trace.dat and Perfetto (plain or gzip)
+ * decoded by mm-events-read.ts, every event blame reads (cma, test_pages_isolated,
+ * mm_migrate_pages, mm_alloc_contig_migrate_range_info).
  */
-async function readBinaryCmaTrace(path: string): Promise<MmEvent[]> {
-  const events: MmEvent[] = [];
-  await readTraceEvents(fileSource(path), (ev) => {
-    const fields: Record<string, string> = { name: ev.name, count: String(ev.count) };
-    if (ev.align >= 0) fields.align = String(ev.align);
-    if (!Number.isNaN(ev.pfn)) fields.pfn = ev.pfn < 0 ? '0xffffffffffffffff' : `0x${ev.pfn.toString(16)}`;
-    fields.page = ev.hasPage ? '(____ptrval____)' : '0000000000000000';
-    if (ev.errorno !== null) fields.errorno = String(ev.errorno);
-    events.push({
-      comm: ev.comm(),
-      pid: ev.pid,
-      time: ev.ts / 1e6,
-      event: EVENT_NAMES[ev.kind],
-      fields,
-      line: ev.line,
-    });
-  });
-  return events;
-}
-
-/** The mm events of a trace (text streamed line by line; trace.dat and Perfetto: cma events). */
 export async function readMmTrace(path: string): Promise<MmEvent[]> {
-  const fmt = detectFileFormat(path, isGzip(headMagic(path))).format;
-  if (fmt === 'trace.dat' || fmt === 'perfetto') return readBinaryCmaTrace(path);
+  const gz = isGzip(headMagic(path));
+  const fmt = detectFileFormat(path, gz).format;
+  if (fmt === 'perfetto') return readPerfettoMmFile(path);
+  if (fmt === 'trace.dat') {
+    const bs = gz
+      ? memoryByteSource(new Uint8Array(zlib.gunzipSync(fs.readFileSync(path))))
+      : fileByteSource(path);
+    try {
+      return readTraceDatMmEvents(bs);
+    } catch (e) {
+      throw new SourceError(`${path}: ${(e as Error).message}`);
+    } finally {
+      bs.close();
+    }
+  }
   const events: MmEvent[] = [];
   let n = 0;
   for await (const line of fileLines(path)) {
@@ -154,4 +146,36 @@ export function readBusyLog(path: string): BusyLog {
 /** keep() for page_owner: records overlapping the ranges. */
 export function keepRanges(ranges: PfnRanges): (pfn: number, order: number) => boolean {
   return (pfn, order) => overlapsRanges(ranges, pfn, order);
+}
+
+const COST_EVENTS: ReadonlySet<string> = new Set(['mm_alloc_contig_migrate_range_info', 'cma_alloc_info']);
+
+/**
+ * The events that carry an allocation's migrate counts (mm_alloc_contig_migrate_range_info,
+ * Android's cma_alloc_info) of a trace in any format: text lines are only parsed when they name
+ * one of them, trace.dat files without the events' formats are not walked at all.
+ */
+export async function readAllocationCostEvents(path: string): Promise<MmEvent[]> {
+  const gz = isGzip(headMagic(path));
+  const fmt = detectFileFormat(path, gz).format;
+  if (fmt === 'perfetto') return readPerfettoMmFile(path, COST_EVENTS);
+  if (fmt === 'trace.dat') {
+    const bs = gz
+      ? memoryByteSource(new Uint8Array(zlib.gunzipSync(fs.readFileSync(path))))
+      : fileByteSource(path);
+    try {
+      return readTraceDatMmEvents(bs, COST_EVENTS);
+    } finally {
+      bs.close();
+    }
+  }
+  const events: MmEvent[] = [];
+  let n = 0;
+  for await (const line of fileLines(path)) {
+    n++;
+    if (!line.includes('_info: ')) continue;
+    const e = parseMmEventLine(line, n);
+    if (e && COST_EVENTS.has(e.event)) events.push(e);
+  }
+  return events;
 }

@@ -19,6 +19,7 @@ import type { CmaSystem } from '../../src/core/system.ts';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
 import { systemSource } from '../../src/sources/file-tree.ts';
+import { COLOURS, cellColour } from './browser.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const FLAGS = [
@@ -83,22 +84,6 @@ describe('dashboard in headless Chromium', {
       .evaluate((c) => (c as HTMLCanvasElement).toDataURL('image/png'));
     return createHash('sha256').update(data).digest('hex');
   };
-  /** The colour of the bitmap canvas at CSS pixel (x, y). */
-  const pixel = (name: string, x: number, y: number) =>
-    card(name)
-      .locator('canvas.bitmap')
-      .evaluate(
-        (c, [px, py]) => {
-          const cv = c as HTMLCanvasElement;
-          const dpr = cv.width / cv.clientWidth;
-          const d = cv
-            .getContext('2d')!
-            .getImageData(Math.floor(px! * dpr), Math.floor(py! * dpr), 1, 1).data;
-          return [d[0], d[1], d[2]];
-        },
-        [x, y],
-      );
-
   it('shows every area with its numbers and bitmap', async () => {
     await page.goto(`${url}/#token=${TOKEN}`);
     for (const a of sys.areas) {
@@ -120,7 +105,7 @@ describe('dashboard in headless Chromium', {
       /1 bit = 1 page per cell/,
     );
     // an empty area is drawn in the free colour
-    assert.deepEqual(await pixel('reserved', 3, 3), [0xe3, 0xf4, 0xe6]);
+    assert.deepEqual(await cellColour(page, 'reserved', 0), COLOURS.free);
   });
 
   it('allocates through the UI: the kernel answer, the numbers and the bitmap change', async () => {
@@ -140,8 +125,8 @@ describe('dashboard in headless Chromium', {
       const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(data));
       return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('') !== h;
     }, before);
-    // the first granules are now drawn as used
-    assert.deepEqual(await pixel('reserved', 3, 3), [0x2b, 0x3a, 0x55]);
+    // the first granules are now drawn as used, in the colour of a debugfs record
+    assert.deepEqual(await cellColour(page, 'reserved', 0), COLOURS.recordA);
     // the trace events arrived live
     await page.locator('#trace', { hasText: 'cma_alloc_finish: name=reserved pfn=0x1ec00' }).waitFor();
     assert.equal(sys.areas[0]!.records.length, 1);
@@ -172,7 +157,8 @@ describe('dashboard in headless Chromium', {
     );
     assert.notEqual(await canvasHash('huge'), before);
     // almost half of 16M granules used: the first rows are drawn used, the last free
-    assert.deepEqual(await pixel('huge', 3, 3), [0x2b, 0x3a, 0x55]);
+    assert.deepEqual(await cellColour(page, 'huge', 0), COLOURS.used);
+    assert.deepEqual(await cellColour(page, 'huge', 16 * 1024 * 1024 - 1), COLOURS.free);
   });
 
   it('zooms and pans a 16M-granule bitmap down to single granules', async () => {
@@ -236,8 +222,11 @@ describe('dashboard in headless Chromium', {
       if (r.ok) chunks.push({ pfn: r.pfn, count });
     }
     for (let i = 0; i < chunks.length; i += 3) sys.cmaRelease('reserved', chunks[i]!.pfn, chunks[i]!.count);
+    // and debugfs allocations into the holes: their records show as separate blocks
+    for (const n of [20, 24, 30, 12, 40]) sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', `${n}\n`);
     for (let i = 0; i < 12; i++) sys.writeFile('/sys/kernel/debug/cma/multi/alloc', `${50 + i * 7}\n`);
     await card('reserved').locator('[data-testid=used]').filter({ hasNotText: /^0$/ }).waitFor();
+    await card('reserved').locator('.records', { hasText: /^5$/ }).waitFor();
     await card('reserved').locator('.explain-pages').fill('150');
     await card('reserved').locator('.explain-btn').click();
     await card('reserved').locator('.explain-answer', { hasText: 'fits: 150 pages' }).waitFor();
@@ -255,10 +244,13 @@ describe('dashboard in headless Chromium', {
     await page.locator('#trace-enable').waitFor();
     await card('reserved').locator('[data-testid=used]').waitFor();
     assert.equal(await page.locator('#trace-enable').isChecked(), false);
-    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n'); // as `echo 1 > …/enable` on the mount
-    sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', '1\n');
+    // as `echo 1 > …/enable` on the mount: no event happens yet, the box still follows
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
     await page.waitForFunction(() => (document.querySelector('#trace-enable') as HTMLInputElement).checked);
-    sys.writeFile('/sys/kernel/debug/cma/reserved/free', `${sys.areaList()[0]!.ranges[0]!.basePfn} 1\n`);
+    // and back off
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '0\n');
+    await page.waitForFunction(() => !(document.querySelector('#trace-enable') as HTMLInputElement).checked);
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
   });
 
   it('a read-only source: alloc/free disabled, "read-only" said once, sizes in GiB', async () => {
@@ -276,6 +268,14 @@ describe('dashboard in headless Chromium', {
       assert.equal(await p2.locator('#source').textContent(), 'directory /x (read-only)');
       assert.equal(await c2.locator('.alloc-btn').isDisabled(), true);
       assert.equal(await c2.locator('.free-btn').isDisabled(), true);
+      assert.equal(await c2.locator('.alloc-pages').isDisabled(), true);
+      assert.match((await c2.locator('[data-testid=answer]').textContent()) ?? '', /read-only source/);
+      // nothing can be enabled on a read-only source either
+      await p2.waitForFunction(() => (document.querySelector('#trace-enable') as HTMLInputElement).disabled);
+      // explain reads only: it still answers
+      await c2.locator('.explain-pages').fill('512');
+      await c2.locator('.explain-btn').click();
+      await c2.locator('.explain-answer', { hasText: 'fits: 512 pages' }).waitFor();
       const text = (await c2.textContent()) ?? '';
       assert.match(text, /1 GiB/);
       assert.doesNotMatch(text, /1024\.0 MiB/);

@@ -80,6 +80,28 @@ describe('check-layers', () => {
     assert.match(r.stderr, /sideways import: frontends\/render may not depend on frontends\/cli/);
   });
 
+  it('lets the browser app read the HTTP view types, and only the types', () => {
+    const views = { 'frontends/http/views.ts': 'export interface V { a: number }\nexport const MAX = 1;\n' };
+    const ok = check(
+      tree('web-types', {
+        ...base,
+        ...views,
+        'frontends/web/app/api.ts': "import type { V } from '../../http/views.ts';\nexport type W = V;\n",
+      }),
+    );
+    assert.equal(ok.status, 0, ok.stderr);
+    const bad = check(
+      tree('web-value', {
+        ...base,
+        ...views,
+        'frontends/web/app/api.ts':
+          "import type { V } from '../../http/views.ts';\nimport { MAX } from '../../http/views.ts';\nexport const w: V = { a: MAX };\n",
+      }),
+    );
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /sideways import: frontends\/web may not depend on frontends\/http/);
+  });
+
   it('fails when the core loads node:* or a package, or src/ imports tests', () => {
     const r = check(
       tree('outward', {

@@ -18,7 +18,7 @@ import {
   realpathSync,
   statSync,
 } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ErrnoName } from '../../core/errno.ts';
 import { ERRNO } from '../../core/errno.ts';
 import type { CmaSystem } from '../../core/system.ts';
@@ -51,23 +51,58 @@ import {
 import type { StateFile } from './state.ts';
 
 /** The directory of emulator-only views next to kernel/: not part of a kernel's /sys. */
-export const EXTRAS_DIR = '.cma-debug';
+const EXTRAS_DIR = '.cma-debug';
 
 /** A mount problem the user can fix: printed as one line. */
 export class MountError extends Error {
   override readonly name = 'MountError';
 }
 
-/** Checks that this process can serve a FUSE mount (root, /dev/fuse), or explains in one line. */
-export function checkFuse(): void {
-  const alt = 'use `cma-debug serve` or the library API (createSystem) instead';
-  if (typeof process.getuid === 'function' && process.getuid() !== 0)
-    throw new MountError(`mounting needs root (running as uid ${process.getuid()}); ${alt}`);
-  try {
-    accessSync('/dev/fuse', constants.R_OK | constants.W_OK);
-  } catch {
-    throw new MountError(`/dev/fuse is missing or not accessible (no FUSE here); ${alt}`);
+/** What checkFuse looks at; tests point it elsewhere. */
+export interface FuseEnvironment {
+  readonly uid?: number;
+  /** The FUSE device (default /dev/fuse). */
+  readonly device?: string;
+  /** The PATH searched for mount(8) (default $PATH). */
+  readonly path?: string;
+}
+
+/** The first executable `cmd` on `path` (a PATH string), or null. */
+function onPath(cmd: string, path: string): string | null {
+  for (const dir of path.split(':')) {
+    if (dir === '') continue;
+    try {
+      accessSync(join(dir, cmd), constants.X_OK);
+      return join(dir, cmd);
+    } catch {}
   }
+  return null;
+}
+
+/**
+ * Checks that this process can serve a FUSE mount — root, the FUSE device, the mount(8) command
+ * that attaches our descriptor (no libfuse, no fusermount and no native addon are needed) — or
+ * explains in one line what is missing and how to get it.
+ */
+export function checkFuse(env: FuseEnvironment = {}): void {
+  const alt = 'or use `cma-debug serve` or the library API (createSystem) instead';
+  const uid = env.uid ?? (typeof process.getuid === 'function' ? process.getuid() : 0);
+  if (uid !== 0)
+    throw new MountError(`mounting needs root (running as uid ${uid}): run it with sudo, ${alt}`);
+  const device = env.device ?? '/dev/fuse';
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'is not accessible';
+    throw new MountError(
+      `${device} ${why}: load the kernel's fuse module (modprobe fuse); in a container, ` +
+        `start it with --device /dev/fuse --cap-add SYS_ADMIN; ${alt}`,
+    );
+  }
+  if (onPath('mount', env.path ?? process.env.PATH ?? '') === null)
+    throw new MountError(
+      `the mount(8) command is not on PATH: install util-linux's mount (Debian: apt-get install mount); ${alt}`,
+    );
 }
 
 function decodeMountinfoPath(p: string): string {
@@ -75,7 +110,7 @@ function decodeMountinfoPath(p: string): string {
 }
 
 /** The filesystem type mounted exactly at `abs` (from /proc/self/mountinfo), or null. */
-export function mountedType(abs: string): string | null {
+function mountedType(abs: string): string | null {
   let text: string;
   try {
     text = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -93,7 +128,7 @@ export function mountedType(abs: string): string | null {
 }
 
 /** Unmounts `abs` lazily (fusermount -uz, else umount -l); true when it is gone. */
-export function forceUnmount(abs: string): boolean {
+function forceUnmount(abs: string): boolean {
   for (const [cmd, args] of [
     ['fusermount', ['-uz', abs]],
     ['umount', ['-l', abs]],

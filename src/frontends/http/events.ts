@@ -4,20 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CmaSystem } from '../../core/system.ts';
 import { formatTraceLine } from '../../core/trace.ts';
-
-/** The data of one `change` event. */
-export interface ChangeEvent {
-  /** Increases with every event. */
-  readonly version: number;
-  /** Areas whose state changed. */
-  readonly areas: string[];
-  /** New lines of the trace buffer, oldest first (at most MAX_LINES; `traceDropped` more). */
-  readonly trace: string[];
-  readonly traceDropped: number;
-  /** New kernel log lines. */
-  readonly log: string[];
-  readonly logDropped: number;
-}
+import type { ChangeEvent } from './views.ts';
 
 const MAX_LINES = 500;
 /** A client that lets this much pile up unread is dropped. */

@@ -1,6 +1,9 @@
 // What the HTTP API shows of a CmaSystem as data: area summaries, bitmap buckets for drawing,
 // free runs and their histogram, "would N pages fit, where?" and the Prometheus metrics text.
 //
+// This file is the one source of the API's response types: every route answers one of the
+// `…View` types below, and the dashboard (src/frontends/web) imports them from here.
+//
 // Everything here reads the system without changing it; free runs and explain come from
 // src/analysis (the core allocator run on a copy of the area).
 
@@ -12,8 +15,123 @@ import { popcount32 } from '../../core/bitmap.ts';
 import { cmaMaxchunkPages, cmaUsedPages } from '../../core/cma.ts';
 import type { AreaState } from '../../core/cma-debugfs.ts';
 import { cmaSysfsCounters } from '../../core/cma-sysfs.ts';
+import type { ErrnoName } from '../../core/errno.ts';
+import type { LogRecord } from '../../core/printk.ts';
 import type { KernelProfile } from '../../core/profile.ts';
 import type { CmaSystem } from '../../core/system.ts';
+import type { DeviceFailure, DeviceReport } from '../../sources/device-model.ts';
+import { showsFailures } from '../../sources/device-model.ts';
+
+export type { HistogramBucket } from '../../analysis/free-runs.ts';
+export type { LogRecord } from '../../core/printk.ts';
+
+// ---- answers of every route ----
+
+/** The body of every refused request: a short code and one sentence. */
+export interface ApiErrorView {
+  readonly ok: false;
+  /** BAD_PATH, BAD_PARAM, NO_AREA, NO_RANGE, NOT_FOUND, NOT_AVAILABLE, READ_ONLY, UNAUTHORIZED… */
+  readonly error: string;
+  readonly message: string;
+}
+
+/** The body of a request the kernel's file operation refused (an errno). */
+export interface ErrnoErrorBody extends ApiErrorView {
+  readonly path: string;
+  readonly errno: ErrnoName;
+  /** The errno's number. */
+  readonly code: number;
+}
+
+/** One entry of a directory listing (GET /sys/<dir>). */
+export interface DirEntryView {
+  readonly name: string;
+  readonly type: 'file' | 'dir' | 'symlink' | 'unknown';
+  /** Octal, `0644`. */
+  readonly mode?: string;
+  readonly size?: number;
+  /** Where a symlink points. */
+  readonly target?: string;
+}
+
+/** GET /sys/<dir>. */
+export interface DirListingView {
+  readonly path: string;
+  readonly type: 'dir';
+  readonly entries: readonly DirEntryView[];
+}
+
+/** PUT|POST /sys/<path>. */
+export interface WriteView {
+  readonly ok: true;
+  readonly path: string;
+  /** Bytes the write took. */
+  readonly written: number;
+  /** A write to debugfs `alloc` that succeeded: the allocation it made. */
+  readonly allocated?: { readonly pfn: number; readonly count: number };
+}
+
+/** GET /api. */
+export interface EndpointsView {
+  readonly endpoints: Readonly<Record<string, string>>;
+}
+
+/** GET /api/info. */
+export interface InfoView {
+  readonly name: 'cma-debug';
+  readonly version: string;
+  readonly source: { readonly kind: 'emulator' | 'snapshot' | 'tree'; readonly label: string };
+  readonly profile: { readonly id: string; readonly release: string; readonly layout: string } | null;
+  readonly writable: boolean;
+  /** Whether areas, analysis, explain and metrics are available (a modelled system). */
+  readonly modelled: boolean;
+  readonly features: { readonly log: boolean; readonly trace: boolean };
+  /** Whether GET /api/device answers (the source offers sysfs CMA, /proc files or a kernel log). */
+  readonly device: boolean;
+}
+
+/** GET /api/areas/<name>/records: what debugfs `free` releases, newest last. */
+export interface RecordsView {
+  readonly records: readonly { readonly pfn: number; readonly count: number }[];
+}
+
+/** GET /api/analysis. */
+export interface AnalysesView {
+  readonly areas: readonly AnalysisView[];
+}
+
+/** GET /api/log. */
+export interface LogView {
+  readonly records: readonly LogRecord[];
+  /** The records as `dmesg` prints them. */
+  readonly dmesg: string;
+}
+
+/** GET /api/trace. */
+export interface TraceView {
+  readonly tracingOn: boolean;
+  /** Enabled events, sorted (`cma/cma_alloc_start`). */
+  readonly enabled: readonly string[];
+  /** Events written since boot (also those the buffer dropped). */
+  readonly written: number;
+  readonly inBuffer: number;
+  /** The newest lines, as the trace file prints them. */
+  readonly lines: readonly string[];
+}
+
+/** The data of one `change` event of GET /api/events (server-sent events). */
+export interface ChangeEvent {
+  /** Increases with every event. */
+  readonly version: number;
+  /** Areas whose state changed. */
+  readonly areas: string[];
+  /** New lines of the trace buffer, oldest first (at most 500; `traceDropped` more). */
+  readonly trace: string[];
+  readonly traceDropped: number;
+  /** New kernel log lines. */
+  readonly log: string[];
+  readonly logDropped: number;
+}
 
 /** A u64 counter as JSON: a number when exact, else its decimal string. */
 export type JsonU64 = number | string;
@@ -51,12 +169,16 @@ export interface AreaView {
   readonly counters: Readonly<Record<string, JsonU64>>;
   /** Allocations made through debugfs `alloc` that `free` can still release. */
   readonly records: number;
-  readonly busy: readonly {
-    pfn: number;
-    count: number;
-    error: number;
-    owner?: { pid: number; comm: string; kind: string };
-  }[];
+  readonly busy: readonly BusyView[];
+}
+
+/** A page range the allocator could not migrate (busy), with its owner when known. */
+export interface BusyView {
+  readonly pfn: number;
+  readonly count: number;
+  /** The errno of the failed migration (a negative number, -16 EBUSY). */
+  readonly error: number;
+  readonly owner?: { readonly pid: number; readonly comm: string; readonly kind: string };
 }
 
 /** The summary of one area. */
@@ -95,12 +217,22 @@ export function areaView(st: AreaState, profile: KernelProfile): AreaView {
 }
 
 /** Every area, with the profile and the vmstat counters. */
-export function systemView(sys: CmaSystem): {
-  profile: { id: string; release: string; layout: string };
-  areas: AreaView[];
-  vmstat: { cma_alloc_success: number; cma_alloc_fail: number };
-  corruption: string | null;
-} {
+export interface SystemView {
+  readonly profile: { readonly id: string; readonly release: string; readonly layout: string };
+  readonly areas: AreaView[];
+  /** cma_alloc_success / cma_alloc_fail of /proc/vmstat (calls). */
+  readonly vmstat: { readonly cma_alloc_success: number; readonly cma_alloc_fail: number };
+  /** Set when the model found its state inconsistent (a bug), else null. */
+  readonly corruption: string | null;
+}
+
+/** GET /api/areas: the system view and the version of the last change event. */
+export interface AreasView extends SystemView {
+  readonly version: number;
+}
+
+/** Every area, with the profile and the vmstat counters. */
+export function systemView(sys: CmaSystem): SystemView {
   return {
     profile: { id: sys.profile.id, release: sys.profile.release, layout: sys.profile.layout },
     areas: sys.areas.map((st) => areaView(st, sys.profile)),
@@ -290,5 +422,259 @@ export function prometheusMetrics(sys: CmaSystem): string {
     '# TYPE cma_alloc_fail_total counter',
     `cma_alloc_fail_total ${sys.vmstat.cma_alloc_fail}`,
   );
+  return `${out.join('\n')}\n`;
+}
+
+// ---- a device without debugfs (GET /api/device) ----
+
+/** How a figure of a device report is known. */
+export type ProvenanceView = 'known' | 'inferred' | 'unknown';
+
+/** The last failure of an area, from the kernel log and, since 6.12, its free-range dump. */
+export interface DeviceFailureView {
+  /** Pages asked for (null when only the dump survived the ratelimit). */
+  readonly request: number | null;
+  /** The error the kernel printed (-12 ENOMEM, -16 EBUSY). */
+  readonly ret: number | null;
+  /** Free pages and the longest free run at that moment (from the dump), or null without one. */
+  readonly free: number | null;
+  readonly maxchunk: number | null;
+  /** exhaustion, fragmentation, other (a run was long enough at align 0), unknown (no dump). */
+  readonly verdict: 'exhaustion' | 'fragmentation' | 'other' | 'unknown';
+  /** Largest request (align 0) that would have fit, or null without a dump. */
+  readonly fitsUpTo: number | null;
+  readonly reason: string;
+  /** 1-based line of the failure in the kernel log. */
+  readonly line: number;
+  /** The free runs per range as printed: pages and first bit. */
+  readonly runs: readonly (readonly { readonly pages: number; readonly bit: number }[])[] | null;
+  /** Bits of each range at that moment (for a picture of the runs), or null. */
+  readonly rangeBits: number | null;
+}
+
+/** One area of a device without debugfs (pages); null figures are unknown. */
+export interface DeviceAreaView {
+  readonly name: string;
+  readonly basePfn: number | null;
+  readonly count: number | null;
+  readonly orderPerBit: number | null;
+  /** 7.x: how many ranges the boot line says. */
+  readonly ranges: number | null;
+  readonly used: number | null;
+  readonly free: number | null;
+  /** How each figure is known. */
+  readonly source: Readonly<
+    Record<'name' | 'basePfn' | 'count' | 'orderPerBit' | 'used' | 'free' | 'counters', ProvenanceView>
+  >;
+  /** /sys/kernel/mm/cma/<area>/ files and their values. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** Failure lines of this area in the kernel log (the ratelimit may have suppressed more). */
+  readonly failures: number;
+  readonly lastFailure: DeviceFailureView | null;
+  readonly notes: readonly string[];
+}
+
+/** CMA figures of the whole device (all areas together), null when unknown. */
+export interface DeviceSystemView {
+  /** meminfo CmaTotal / CmaFree in pages. */
+  readonly cmaTotal: number | null;
+  readonly cmaFree: number | null;
+  /** /proc/vmstat: nr_free_cma (pages), cma_alloc_success / cma_alloc_fail (calls). */
+  readonly vmstat: {
+    readonly nrFreeCma: number | null;
+    readonly allocSuccess: number | null;
+    readonly allocFail: number | null;
+  } | null;
+  readonly zones: readonly {
+    readonly node: number;
+    readonly zone: string;
+    readonly cma: number | null;
+    readonly nrFreeCma: number | null;
+  }[];
+  /** Free buddy blocks of the CMA migrate type by order, summed over zones (pagetypeinfo): k → count of 2^k-page blocks. */
+  readonly freeBlocksByOrder: readonly number[] | null;
+  readonly pageblockOrder: number | null;
+  readonly cmaPageblocks: number | null;
+}
+
+/** GET /api/device: what the device tells without debugfs. */
+export interface DeviceView {
+  readonly source: string;
+  readonly capturedAt: string;
+  readonly kernelRelease: string | null;
+  /** Whether this source offers debugfs too (then /api/areas shows the bitmaps). */
+  readonly debugfs: boolean;
+  /** Whether the report shows a failed allocation (what makes `analyze` exit 1). */
+  readonly failing: boolean;
+  readonly areas: readonly DeviceAreaView[];
+  readonly system: DeviceSystemView;
+  /** Files read, relative to `/`. */
+  readonly read: readonly string[];
+  /** Files that could not be read, and why (`missing`, `permission denied`, a parse error). */
+  readonly unreadable: Readonly<Record<string, string>>;
+  readonly warnings: readonly string[];
+}
+
+/** The device report as the API shows it. */
+export function deviceView(r: DeviceReport, debugfs: boolean): DeviceView {
+  return {
+    source: r.source,
+    capturedAt: r.capturedAt,
+    kernelRelease: r.kernelRelease,
+    debugfs,
+    failing: showsFailures(r),
+    areas: r.areas.map((a) => {
+      const f = a.lastFailure;
+      return {
+        name: a.name,
+        basePfn: a.basePfn,
+        count: a.count,
+        orderPerBit: a.orderPerBit,
+        ranges: a.ranges,
+        used: a.used,
+        free: a.free,
+        source: { ...a.source },
+        counters: { ...a.counters },
+        failures: a.failures,
+        lastFailure:
+          f === null
+            ? null
+            : {
+                request: f.request,
+                ret: f.ret,
+                free: f.free,
+                maxchunk: f.maxchunk,
+                verdict: f.verdict,
+                fitsUpTo: f.fitsUpTo,
+                reason: f.reason,
+                line: f.line,
+                runs: f.runs,
+                rangeBits: a.atLastFailure?.ranges[0]?.bitmap.maxno ?? null,
+              },
+        notes: a.notes,
+      };
+    }),
+    system: r.system,
+    read: r.read,
+    unreadable: r.unreadable,
+    warnings: r.warnings,
+  };
+}
+
+/**
+ * /metrics of a device without debugfs: every figure with a `source` label saying how it is
+ * known (`known`, `inferred`; an `unknown` one is NaN), per area and for the whole device.
+ */
+export function deviceMetrics(r: DeviceReport): string {
+  const out: string[] = [];
+  const num = (v: number | null) => (v === null ? 'NaN' : String(v));
+  const family = (name: string, type: 'gauge' | 'counter', help: string, lines: string[]) => {
+    if (lines.length === 0) return;
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+  };
+  const areaFigure = (
+    name: string,
+    help: string,
+    value: (a: DeviceReport['areas'][number]) => number | null,
+    field: 'count' | 'used' | 'free' | 'basePfn',
+  ) =>
+    family(
+      name,
+      'gauge',
+      help,
+      r.areas.map((a) => {
+        const v = value(a);
+        const src = v === null ? 'unknown' : a.source[field];
+        return `${name}{area="${escapeLabel(a.name)}",source="${src}"} ${src === 'unknown' ? 'NaN' : num(v)}`;
+      }),
+    );
+  areaFigure('cma_area_total_pages', 'Pages in the CMA area.', (a) => a.count, 'count');
+  areaFigure('cma_area_used_pages', 'Pages in use.', (a) => a.used, 'used');
+  areaFigure('cma_area_free_pages', 'Pages not in use.', (a) => a.free, 'free');
+  areaFigure('cma_area_base_pfn', 'First page frame of the area.', (a) => a.basePfn, 'basePfn');
+  family(
+    'cma_area_maxchunk_pages',
+    'gauge',
+    'Largest free run in pages: unknown without debugfs (where the pages are needs the bitmap).',
+    r.areas.map((a) => `cma_area_maxchunk_pages{area="${escapeLabel(a.name)}",source="unknown"} NaN`),
+  );
+  const counter = (name: string, file: string, help: string) =>
+    family(
+      name,
+      'counter',
+      help,
+      r.areas
+        .filter((a) => a.counters[file] !== undefined)
+        .map((a) => `${name}{area="${escapeLabel(a.name)}",source="known"} ${a.counters[file]}`),
+    );
+  counter(
+    'cma_area_alloc_pages_success_total',
+    'alloc_pages_success',
+    'Pages allocated successfully (sysfs alloc_pages_success).',
+  );
+  counter(
+    'cma_area_alloc_pages_fail_total',
+    'alloc_pages_fail',
+    'Pages whose allocation failed (sysfs alloc_pages_fail).',
+  );
+  counter(
+    'cma_area_release_pages_success_total',
+    'release_pages_success',
+    'Pages released (sysfs release_pages_success).',
+  );
+  family(
+    'cma_area_log_failures',
+    'gauge',
+    'Failure lines of the area in the kernel log (the ratelimit may have suppressed more).',
+    r.areas.map((a) => `cma_area_log_failures{area="${escapeLabel(a.name)}",source="known"} ${a.failures}`),
+  );
+  const failed = r.areas.filter((a) => a.lastFailure !== null);
+  const lastFailure = (name: string, help: string, value: (f: DeviceFailure) => number | null) =>
+    family(
+      name,
+      'gauge',
+      help,
+      failed.map((a) => {
+        const f = a.lastFailure!;
+        const v = value(f);
+        return `${name}{area="${escapeLabel(a.name)}",verdict="${f.verdict}",source="${v === null ? 'unknown' : 'known'}"} ${num(v)}`;
+      }),
+    );
+  lastFailure(
+    'cma_area_last_failure_request_pages',
+    'Pages the newest failed allocation in the kernel log asked for.',
+    (f) => f.request,
+  );
+  lastFailure(
+    'cma_area_last_failure_free_pages',
+    'Free pages at the newest failure (its free-range dump, 6.12+).',
+    (f) => f.free,
+  );
+  lastFailure(
+    'cma_area_last_failure_maxchunk_pages',
+    'Longest free run in pages at the newest failure (its free-range dump, 6.12+).',
+    (f) => f.maxchunk,
+  );
+  const s = r.system;
+  const sys = (name: string, type: 'gauge' | 'counter', help: string, v: number | null | undefined) =>
+    family(name, type, help, [
+      `${name}{source="${v == null ? 'unknown' : 'known'}"} ${v == null ? 'NaN' : v}`,
+    ]);
+  sys('cma_meminfo_total_pages', 'gauge', 'CmaTotal of /proc/meminfo in pages.', s.cmaTotal);
+  sys('cma_meminfo_free_pages', 'gauge', 'CmaFree of /proc/meminfo in pages.', s.cmaFree);
+  sys('cma_nr_free_cma_pages', 'gauge', 'nr_free_cma of /proc/vmstat.', s.vmstat?.nrFreeCma);
+  sys('cma_alloc_success_total', 'counter', 'cma_alloc_success of /proc/vmstat.', s.vmstat?.allocSuccess);
+  sys('cma_alloc_fail_total', 'counter', 'cma_alloc_fail of /proc/vmstat.', s.vmstat?.allocFail);
+  if (s.freeBlocksByOrder)
+    family(
+      'cma_free_blocks',
+      'gauge',
+      'Free buddy blocks of the CMA migrate type of each order, 2^order pages each (/proc/pagetypeinfo).',
+      s.freeBlocksByOrder.map((n, o) => `cma_free_blocks{order="${o}",source="known"} ${n}`),
+    );
+  sys('cma_pageblocks', 'gauge', 'CMA pageblocks (/proc/pagetypeinfo).', s.cmaPageblocks);
+  family('cma_device_unreadable_files', 'gauge', 'Files of the device report that could not be read.', [
+    `cma_device_unreadable_files ${Object.keys(r.unreadable).length}`,
+  ]);
   return `${out.join('\n')}\n`;
 }

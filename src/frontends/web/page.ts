@@ -2,7 +2,7 @@
 
 const CSS = `
 :root { --bg:#f6f7f9; --card:#fff; --ink:#1d2733; --muted:#5d6b7a; --line:#d9dee5;
-  --free:#e3f4e6; --full:#2b3a55; --accent:#d1495b; --ok:#2a7d4f; }
+  --free:#7ccf8e; --full:#2b3a55; --accent:#d1495b; --ok:#2a7d4f; }
 * { box-sizing: border-box; }
 body { margin:0; font:14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color:var(--ink); background:var(--bg); }
 header { display:flex; gap:16px; align-items:center; padding:10px 18px; background:var(--full); color:#fff; flex-wrap:wrap; }
@@ -23,7 +23,7 @@ section.card h2 small { font-weight:normal; color:var(--muted); font-size:12px; 
 canvas.spark { width:260px; height:46px; border:1px solid var(--line); border-radius:4px; background:#fbfcfd; }
 .bitmap-bar { display:flex; gap:8px; align-items:center; margin:4px 0; flex-wrap:wrap; color:var(--muted); font-size:12px; }
 .bitmap-bar button { font:inherit; padding:1px 8px; }
-canvas.bitmap { width:100%; height:240px; display:block; border:1px solid var(--line); border-radius:4px; cursor:grab; background:#f0f2f5; touch-action:none; }
+canvas.bitmap { width:100%; height:240px; display:block; border:1px solid var(--line); border-radius:4px; cursor:grab; background:#fff; touch-action:none; }
 canvas.bitmap.dragging { cursor:grabbing; }
 .legend { display:flex; gap:12px; font-size:12px; color:var(--muted); margin:4px 0 8px; flex-wrap:wrap; }
 .legend i { display:inline-block; width:12px; height:12px; vertical-align:-2px; margin-right:4px; border:1px solid #0002; }
@@ -38,7 +38,8 @@ canvas.bitmap.dragging { cursor:grabbing; }
 canvas.hist { width:100%; height:120px; display:block; }
 ol.runs { margin:4px 0 0; padding-left:20px; font-family:ui-monospace, monospace; font-size:12px; max-height:110px; overflow:auto; }
 ol.runs li { cursor:pointer; } ol.runs li:hover { text-decoration:underline; }
-pre.stream { margin:0; max-height:260px; overflow:auto; font-size:12px; background:#10161f; color:#d7e0ea; padding:8px; border-radius:6px; white-space:pre; }
+pre.stream { margin:0; max-height:260px; overflow:auto; font-size:12px; background:#10161f; color:#d7e0ea; padding:8px; border-radius:6px; white-space:pre-wrap; overflow-wrap:anywhere; }
+.streams { display:grid; gap:14px; grid-template-columns:minmax(0, 1fr); }
 .muted { color:var(--muted); }
 `;
 
@@ -62,7 +63,7 @@ export function dashboardHtml(): string {
 </header>
 <main>
   <div id="areas" style="display:grid;gap:14px"></div>
-  <div class="cols">
+  <div class="streams">
     <section class="card">
       <h2>Trace events <small>/sys/kernel/tracing/trace, as they happen</small></h2>
       <label><input type="checkbox" id="trace-enable"> record cma events (events/cma/enable)</label>

@@ -1,5 +1,5 @@
 // The trace events around a busy CMA page, from a text trace (`trace`, `trace_pipe`,
-// `trace-cmd report`): cma_alloc_start / cma_alloc_busy_retry / cma_alloc_finish (the attempt),
+// `trace-cmd report`; the binary formats through mm-events-read.ts): cma_alloc_start / cma_alloc_busy_retry / cma_alloc_finish (the attempt),
 // test_pages_isolated (page_isolation: fin_pfn is the first page that stayed in use),
 // mm_migrate_pages (migrate: nr_failed) and mm_alloc_contig_migrate_range_info (kmem, 6.9+).
 
@@ -15,7 +15,8 @@ export interface MmEvent {
 }
 
 const LINE = /^\s*(.*?)-(\d+)\s+(?:\(\s*[\d-]+\)\s+)?\[\d+\]\s+(?:\S{4,5}\s+)?(\d+\.\d+): (\w+): (.*)$/;
-const WANTED = new Set([
+/** The events blame and the allocation table read (cma, page_isolation, migrate, kmem). */
+export const MM_EVENT_NAMES: ReadonlySet<string> = new Set([
   'cma_alloc_start',
   'cma_alloc_busy_retry',
   'cma_alloc_finish',
@@ -23,7 +24,9 @@ const WANTED = new Set([
   'test_pages_isolated',
   'mm_migrate_pages',
   'mm_alloc_contig_migrate_range_info',
+  'cma_alloc_info',
 ]);
+const WANTED = MM_EVENT_NAMES;
 
 /** `k=v k=v` into a record (values end at the next space; the kernel prints none with spaces). */
 function fieldsOf(text: string): Record<string, string> {
@@ -97,4 +100,123 @@ export function contigRangeInfoShifted(release: string | null): boolean {
 /** Whether text looks like a text trace with events blame reads. */
 export function looksLikeMmTrace(head: string): boolean {
   return /^# tracer:/m.test(head) || head.split('\n').some((l, i) => parseMmEventLine(l, i + 1) !== null);
+}
+
+/**
+ * Whether a trace's mm_alloc_contig_migrate_range_info events are printed shifted: by the kernel
+ * release when known, else by the content (a cma_alloc() always isolates MIGRATE_CMA, 4: the
+ * field that is 4 in every event is the migratetype).
+ */
+function guessContigRangeInfoShifted(events: readonly MmEvent[], release: string | null): boolean {
+  if (release !== null && /^\d+\.\d+/.test(release)) return contigRangeInfoShifted(release);
+  const infos = events.filter((e) => e.event === 'mm_alloc_contig_migrate_range_info');
+  if (infos.length === 0) return false;
+  if (infos.every((e) => e.fields.migratetype === '4')) return false;
+  return infos.every((e) => e.fields.nr_migrated === '4');
+}
+
+/** What one cma_alloc() cost in migration, from the events of its task during the call. */
+export interface AllocationCost {
+  /** mm_alloc_contig_migrate_range_info (6.9+) or Android's cma_alloc_info (5.10–6.0). */
+  readonly source: 'migrate_range_info' | 'cma_alloc_info';
+  /** alloc_contig_range() calls seen (one per retry window). */
+  readonly calls: number;
+  readonly migrated: number;
+  readonly reclaimed: number;
+  readonly mapped: number;
+  /** cma_alloc_info's failure counts (isolation, migration, test_pages_isolated), else 0. */
+  readonly errIso: number;
+  readonly errMig: number;
+  readonly errTest: number;
+}
+
+interface Stamped {
+  readonly us: number;
+  readonly e: MmEvent;
+}
+
+/**
+ * Joins the migrate counts to the allocation table: a task's mm_alloc_contig_migrate_range_info
+ * events between its cma_alloc_start and cma_alloc_finish add up to that allocation's cost;
+ * Android's cma_alloc_info follows its finish with the same pfn. Times are µs as the replay's
+ * allocation records carry them.
+ */
+export class AllocationCosts {
+  private readonly byPid = new Map<number, Stamped[]>();
+  readonly shifted: boolean;
+  /** The cost events read. */
+  readonly events: number;
+  /** Whether they include Android's cma_alloc_info. */
+  readonly hasAndroidInfo: boolean;
+
+  constructor(events: readonly MmEvent[], release: string | null) {
+    this.shifted = guessContigRangeInfoShifted(events, release);
+    let n = 0;
+    for (const e of events) {
+      if (e.event !== 'mm_alloc_contig_migrate_range_info' && e.event !== 'cma_alloc_info') continue;
+      n++;
+      let l = this.byPid.get(e.pid);
+      if (l === undefined) {
+        l = [];
+        this.byPid.set(e.pid, l);
+      }
+      l.push({ us: Math.round(e.time * 1e6), e });
+    }
+    for (const l of this.byPid.values()) l.sort((a, b) => a.us - b.us);
+    this.events = n;
+    this.hasAndroidInfo = events.some((e) => e.event === 'cma_alloc_info');
+  }
+
+  /** The cost of the allocation of `pid` from startUs to finishUs at `pfn`, or null (no events). */
+  lookup(pid: number, startUs: number, finishUs: number, pfn: number): AllocationCost | null {
+    const l = this.byPid.get(pid);
+    if (l === undefined || Number.isNaN(finishUs)) return null;
+    let lo = 0;
+    let hi = l.length;
+    const from = Number.isNaN(startUs) ? finishUs : startUs;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (l[mid]!.us < from) lo = mid + 1;
+      else hi = mid;
+    }
+    let calls = 0;
+    let migrated = 0;
+    let reclaimed = 0;
+    let mapped = 0;
+    for (let i = lo; i < l.length; i++) {
+      const { us, e } = l[i]!;
+      if (e.event === 'cma_alloc_info') {
+        if (us < finishUs) continue;
+        if (pfnField(e.fields.pfn) !== pfn) break;
+        const n = (k: string) => Number(e.fields[k] ?? 0) || 0;
+        return {
+          source: 'cma_alloc_info',
+          calls: 1,
+          migrated: n('nr_migrated'),
+          reclaimed: n('nr_reclaimed'),
+          mapped: n('nr_mapped'),
+          errIso: n('err_iso'),
+          errMig: n('err_mig'),
+          errTest: n('err_test'),
+        };
+      }
+      if (us > finishUs) break;
+      const c = decodeContigRangeInfo(e.fields, this.shifted);
+      calls++;
+      migrated += c.nrMigrated || 0;
+      reclaimed += c.nrReclaimed || 0;
+      mapped += c.nrMapped || 0;
+    }
+    if (calls === 0) return null;
+    return {
+      source: 'migrate_range_info',
+      calls,
+      migrated,
+      reclaimed,
+      mapped,
+      errIso: 0,
+      errMig: 0,
+      errTest: 0,
+    };
+  }
 }

@@ -42,11 +42,6 @@ function workerScript(): { url: URL; tsxApi?: string } | null {
   return null;
 }
 
-/** True when a parse worker can be started here. */
-export function parallelParseAvailable(): boolean {
-  return workerScript() !== null;
-}
-
 /** The event handed to onEvent, refilled from each batch record. */
 class BatchEvent implements TraceEvent {
   kind: TraceEventKind = EV_START;

@@ -172,7 +172,7 @@ export interface LatencySummary {
 }
 
 /** Nearest-rank percentiles of the finite values (not changed). */
-export function latencySummary(values: ArrayLike<number>): LatencySummary | null {
+function latencySummary(values: ArrayLike<number>): LatencySummary | null {
   // a typed array sorts numerically without a comparator: ~5× faster than Array#sort's callback
   // on the 330k latencies of a 1M-event trace
   const all = new Float64Array(values.length);
@@ -283,7 +283,7 @@ export interface ReplayOptions {
 }
 
 /** Files from this size on are parsed on a worker thread by default (ReplayOptions.parallel). */
-export const PARALLEL_MIN_BYTES = 8 << 20;
+const PARALLEL_MIN_BYTES = 8 << 20;
 
 /** One range of an area (7.x `struct cma_memrange`). */
 interface RangeState {
@@ -551,7 +551,7 @@ class PidTable<T> {
  * The replay engine. Feed it events (from TraceLineParser) with `event(ev)`, then call
  * `finish(stats)`. Use replayTrace() unless you drive the parser yourself.
  */
-export class TraceReplayer {
+class TraceReplayer {
   private readonly areas: AreaState[];
   private readonly byName = new Map<string, AreaState>();
   private lastName = '\u0000';

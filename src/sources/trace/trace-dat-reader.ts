@@ -181,12 +181,6 @@ class FieldReader {
   }
 }
 
-/** What a trace.dat read found besides the events (added to ParseStats). */
-export interface BinaryReadInfo {
-  format: string;
-  kernelRelease: string | null;
-}
-
 /** Reads every cma event of a trace.dat in timestamp order; returns the parse statistics. */
 export function readTraceDat(
   src: ByteSource,

@@ -1,47 +1,25 @@
 // Busy pages on the dashboard: pages the kernel could not migrate (pinned or held), drawn in their
 // own colour over the bitmap, with their owner (pid, comm, kind) in the hover line.
 
-/** A busy page range of an area, as /api/areas gives it. */
-export interface BusyView {
-  pfn: number;
-  count: number;
-  error: number;
-  owner?: { pid: number; comm: string; kind: string };
-}
+import type { BusyView } from './api.ts';
+import type { GridLayout } from './layout.ts';
+import { cellOfBit } from './layout.ts';
 
 /** The colour of busy pages (amber: neither used nor free). */
 export const BUSY_COLOUR = '#f59e0b';
 
-/** Where the grid is drawn: first bit, bits per cell, columns, cell size (from the bitmap view). */
-export interface GridPlace {
-  from: number;
-  per: number;
-  cols: number;
-  cell: number;
-}
-
-/** Paints the cells holding a busy page of the shown range. */
-export function drawBusy(
-  ctx: CanvasRenderingContext2D,
-  busy: readonly BusyView[],
-  basePfn: number,
-  pagesPerBit: number,
-  bits: number,
-  L: GridPlace,
-  cells: number,
-): void {
+/** Paints the cells holding a busy page of the shown bits. */
+export function drawBusy(ctx: CanvasRenderingContext2D, busy: readonly BusyView[], L: GridLayout): void {
   ctx.fillStyle = BUSY_COLOUR;
+  const inset = L.cell >= 6 ? 1 : 0;
   for (const b of busy) {
-    const firstBit = Math.floor((b.pfn - basePfn) / pagesPerBit);
-    const lastBit = Math.floor((b.pfn + b.count - 1 - basePfn) / pagesPerBit);
-    if (lastBit < 0 || firstBit >= bits) continue;
-    const first = Math.max(0, Math.floor((Math.max(firstBit, 0) - L.from) / L.per));
-    const last = Math.min(cells - 1, Math.floor((Math.min(lastBit, bits - 1) - L.from) / L.per));
-    for (let i = first; i <= last; i++) {
-      const inset = L.cell >= 6 ? 1 : 0;
+    const firstBit = Math.max(L.from, Math.floor((b.pfn - L.basePfn) / L.unit));
+    const lastBit = Math.min(L.to - 1, Math.floor((b.pfn + b.count - 1 - L.basePfn) / L.unit));
+    if (lastBit < firstBit) continue;
+    for (let i = cellOfBit(L, firstBit); i <= cellOfBit(L, lastBit); i++) {
       ctx.fillRect(
-        (i % L.cols) * L.cell + inset,
-        Math.floor(i / L.cols) * L.cell + inset,
+        L.left + (i % L.cols) * L.cell + inset,
+        L.top + Math.floor(i / L.cols) * L.cell + inset,
         L.cell - 2 * inset,
         L.cell - 2 * inset,
       );

@@ -1,0 +1,175 @@
+// The migrate counts of each allocation in `replay`'s allocation table, CSV, JSON and report:
+// mm_alloc_contig_migrate_range_info (6.9+) or Android's cma_alloc_info (5.10–6.0) events of the
+// allocating task, read from the same trace in any format (busy-files.ts) and joined by
+// AllocationCosts (mm-events.ts).
+
+import { statSync } from 'node:fs';
+import { readAllocationCostEvents } from '../../../sources/busy-files.ts';
+import type { TraceSource } from '../../../sources/trace/input.ts';
+import type { AllocationCost } from '../../../sources/trace/mm-events.ts';
+import { AllocationCosts } from '../../../sources/trace/mm-events.ts';
+import type { AllocationRecord, FailureRecord } from '../../../sources/trace/replay.ts';
+
+/** Traces up to this size are always read for the counts; larger ones with --allocations/--json. */
+const ALWAYS_BYTES = 64 * 1024 * 1024;
+
+/** The counts of a trace file, or null (stdin, no such events, or a large file not asked for). */
+export async function loadAllocationCosts(
+  src: TraceSource,
+  asked: boolean,
+  release: string | null,
+): Promise<AllocationCosts | null> {
+  if (src.path === undefined) return null;
+  if (!asked) {
+    try {
+      if (statSync(src.path).size > ALWAYS_BYTES) return null;
+    } catch {
+      return null;
+    }
+  }
+  const events = await readAllocationCostEvents(src.path);
+  if (events.length === 0) return null;
+  return new AllocationCosts(events, release);
+}
+
+/** The CSV header's extra columns. */
+export const COST_CSV_HEADER = ',migrated,reclaimed,mapped,migrate_calls';
+
+/** An allocation's extra CSV columns (empty when the trace has no counts for it). */
+export function costCsv(c: AllocationCost | null): string {
+  return c === null ? ',,,,' : `,${c.migrated},${c.reclaimed},${c.mapped},${c.calls}`;
+}
+
+/** One allocation with its counts (JSON). */
+export interface CostedAllocation {
+  area: string;
+  pfn: number;
+  pages: number | bigint;
+  task: string;
+  pid: number;
+  startTs: number;
+  finishTs: number;
+  latencyUs: number;
+  migrated: number;
+  reclaimed: number;
+  mapped: number;
+  calls: number;
+}
+
+/** A failed allocation with what it migrated before giving up (JSON). */
+export interface CostedFailure {
+  area: string;
+  line: number;
+  ts: number;
+  task: string;
+  pid: number;
+  pages: number | bigint;
+  migrated: number;
+  reclaimed: number;
+  mapped: number;
+  calls: number;
+}
+
+/** Collects the allocations that have counts, per area. */
+export class CostCollector {
+  readonly rows: CostedAllocation[] = [];
+  readonly failed: CostedFailure[] = [];
+  constructor(readonly costs: AllocationCosts) {}
+
+  /**
+   * The failures' counts: a failure has no start time in the table, so its calls are those of
+   * its task after the task's previous allocation or failure ended.
+   */
+  addFailures(failures: readonly FailureRecord[]): void {
+    const ends = new Map<number, number[]>();
+    const note = (pid: number, us: number) => {
+      let l = ends.get(pid);
+      if (l === undefined) {
+        l = [];
+        ends.set(pid, l);
+      }
+      l.push(us);
+    };
+    for (const r of this.rows) note(r.pid, r.finishTs);
+    for (const f of failures) note(f.pid, f.ts);
+    for (const f of failures) {
+      let prev = Number.NEGATIVE_INFINITY;
+      for (const t of ends.get(f.pid) ?? []) if (t < f.ts && t > prev) prev = t;
+      const c = this.costs.lookup(f.pid, prev === Number.NEGATIVE_INFINITY ? 0 : prev + 1, f.ts, Number.NaN);
+      if (c !== null)
+        this.failed.push({
+          area: f.area,
+          line: f.line,
+          ts: f.ts,
+          task: f.task,
+          pid: f.pid,
+          pages: f.pages,
+          migrated: c.migrated,
+          reclaimed: c.reclaimed,
+          mapped: c.mapped,
+          calls: c.calls,
+        });
+    }
+  }
+
+  add(a: AllocationRecord): AllocationCost | null {
+    const c = this.costs.lookup(a.pid, a.startTs, a.finishTs, a.pfn);
+    if (c !== null)
+      this.rows.push({
+        area: a.area,
+        pfn: a.pfn,
+        pages: a.pages,
+        task: a.task,
+        pid: a.pid,
+        startTs: a.startTs,
+        finishTs: a.finishTs,
+        latencyUs: a.latencyUs,
+        migrated: c.migrated,
+        reclaimed: c.reclaimed,
+        mapped: c.mapped,
+        calls: c.calls,
+      });
+    return c;
+  }
+
+  /** The JSON `migration` member. */
+  json(): Record<string, unknown> {
+    return {
+      source: this.sourceName(),
+      shifted: this.costs.shifted,
+      events: this.costs.events,
+      allocations: this.rows,
+      failures: this.failed,
+    };
+  }
+
+  private sourceName(): string {
+    return this.costs.hasAndroidInfo ? 'cma_alloc_info' : 'mm_alloc_contig_migrate_range_info';
+  }
+
+  /** Report lines: per area, totals and the costliest allocations. */
+  text(show: number): string[] {
+    const o: string[] = [];
+    if (this.rows.length === 0 && this.failed.length === 0) return o;
+    o.push(
+      `migration per allocation (${this.sourceName()}${this.costs.shifted ? ', fields printed shifted by this kernel: decoded' : ''}):`,
+    );
+    const areas = [...new Set([...this.rows, ...this.failed].map((r) => r.area))];
+    for (const area of areas) {
+      const rows = this.rows.filter((r) => r.area === area);
+      const sum = (k: 'migrated' | 'reclaimed' | 'mapped') => rows.reduce((s, r) => s + r[k], 0);
+      o.push(
+        `  ${area}: ${rows.length} allocations migrated ${sum('migrated')} pages, reclaimed ${sum('reclaimed')}, mapped ${sum('mapped')}`,
+      );
+      for (const r of [...rows].sort((a, b) => b.migrated - a.migrated).slice(0, show))
+        o.push(
+          `    0x${r.pfn.toString(16)} ${r.pages} pages  ${r.task}-${r.pid}  migrated ${r.migrated} reclaimed ${r.reclaimed} mapped ${r.mapped} in ${r.calls} calls, latency ${Number.isNaN(r.latencyUs) ? '-' : `${r.latencyUs} us`}`,
+        );
+      for (const f of this.failed.filter((x) => x.area === area).slice(0, show))
+        o.push(
+          `    failed at line ${f.line}: ${f.pages} pages  ${f.task}-${f.pid}  migrated ${f.migrated} reclaimed ${f.reclaimed} mapped ${f.mapped} in ${f.calls} calls before giving up`,
+        );
+    }
+    return o;
+  }
+}
