@@ -8,6 +8,7 @@ import { RangeFirstFit } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { TraceEvent } from './events.ts';
+import { LiveTable } from './live-table.ts';
 import type { AllocationRecord, AreaResult, RangeResult, ReplayAreaSpec } from './replay-types.ts';
 import { latencySummary } from './replay-types.ts';
 
@@ -65,7 +66,7 @@ export interface AreaState {
   peakExact: number;
   /** total_count of the trace was checked against the area. */
   totalChecked: boolean;
-  readonly live: Map<number, AllocationRecord>;
+  readonly live: LiveTable;
   /** Latencies (µs) of the successful allocations. */
   readonly lat: number[];
   readonly r: AreaCounters;
@@ -104,7 +105,7 @@ export function newAreaState(spec: ReplayAreaSpec, index: number, factory: CmaBi
     exact: false,
     peakExact: 0,
     totalChecked: false,
-    live: new Map(),
+    live: new LiveTable(spec.name),
     lat: [],
     r: {
       name: spec.name,
@@ -184,7 +185,7 @@ export function areaResult(a: AreaState, allocations: AllocationRecord[]): AreaR
     };
   });
   const r0 = ranges[0]!;
-  const live = [...a.live.values()].sort((x, y) => x.pfn - y.pfn);
+  const live = a.live.records().sort((x, y) => x.pfn - y.pfn);
   for (const rec of live) allocations.push(rec);
   const bitsPages = ranges.reduce((s, r) => s + r.usedBitsPages, 0);
   return {
@@ -203,7 +204,7 @@ export function areaResult(a: AreaState, allocations: AllocationRecord[]): AreaR
   };
 }
 
-/** The allocation table's row for a successful call (a row at the same pfn is reported first). */
+/** The allocation table's row for a successful call (a row at the same pfn is handed out first). */
 export function recordAlloc(
   a: AreaState,
   ev: TraceEvent,
@@ -211,23 +212,12 @@ export function recordAlloc(
   busyRetries: number,
   onAllocation: ((rec: AllocationRecord) => void) | undefined,
 ): void {
-  const rec: AllocationRecord = {
-    area: a.spec.name,
-    pfn: ev.pfn,
-    pages: ev.countBig ?? ev.count,
-    task: ev.comm(),
-    pid: ev.pid,
-    startTs,
-    finishTs: ev.ts,
-    latencyUs: ev.ts - startTs,
-    busyRetries,
-    releaseTs: null,
-    line: ev.line,
-  };
-  a.lat.push(rec.latencyUs);
-  const old = a.live.get(ev.pfn);
-  if (old !== undefined) onAllocation?.(old);
-  a.live.set(ev.pfn, rec);
+  a.lat.push(ev.ts - startTs);
+  const old = a.live.add(ev.pfn, ev, startTs, busyRetries);
+  if (old >= 0) {
+    if (onAllocation) onAllocation(a.live.record(old, null));
+    a.live.free(old);
+  }
 }
 
 /** The allocation table's side of a release (a partial one shrinks the row from the front). */
@@ -236,16 +226,14 @@ export function releaseRecord(
   ev: TraceEvent,
   onAllocation: ((rec: AllocationRecord) => void) | undefined,
 ): void {
-  const rec = a.live.get(ev.pfn);
-  if (rec === undefined) return;
-  a.live.delete(ev.pfn);
-  if (typeof rec.pages === 'number' && ev.count < rec.pages) {
+  const t = a.live;
+  const slot = t.at(ev.pfn);
+  if (slot < 0) return;
+  if (!t.isBig(slot) && ev.count < t.pages[slot]!) {
     // debugfs partial free: the first pages of the record go
-    rec.pfn += ev.count;
-    rec.pages -= ev.count;
-    a.live.set(rec.pfn, rec);
+    t.shrinkFront(slot, ev.count);
   } else {
-    rec.releaseTs = ev.ts;
-    onAllocation?.(rec);
+    if (onAllocation) onAllocation(t.record(slot, ev.ts));
+    t.free(slot);
   }
 }

@@ -4,7 +4,6 @@
 
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CmaBitmapFactory } from '../../../core/cma-bitmap.ts';
 import { plainBitmapFactory, setBitsFromWords } from '../../../core/cma-bitmap.ts';
@@ -24,7 +23,6 @@ import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
 import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
-import { timelinePng, timelineSvg } from '../../render/timeline.ts';
 import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
@@ -96,13 +94,17 @@ export function bitmapFactoryFromFlag(v: string | undefined): CmaBitmapFactory {
   throw new UsageError(`--bitmap: '${v}' is not plain or indexed`);
 }
 
-/** A progress bar on stderr for long inputs on a terminal; returns the callback and a stop. */
-function progressFor(
+/**
+ * A progress bar on stderr for long inputs on a terminal; returns the callback and a stop.
+ * (cli-progress is loaded only then: a run into a pipe or with -q does not pay for it.)
+ */
+async function progressFor(
   src: TraceSource,
   quiet: boolean,
-): { onProgress?: (b: number) => void; stop: () => void } {
+): Promise<{ onProgress?: (b: number) => void; stop: () => void }> {
   if (quiet || !process.stderr.isTTY || src.size === null || src.size < 16 * 1024 * 1024 || src.gzip)
     return { stop: () => {} };
+  const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar({
     format: 'reading {bar} {percentage}% | {value}/{total} MB',
     stream: process.stderr,
@@ -229,7 +231,7 @@ export function registerReplay(program: Command): void {
     csv?.write(
       `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${collector ? COST_CSV_HEADER : ''}\n`,
     );
-    const progress = progressFor(src, !!flags.quiet);
+    const progress = await progressFor(src, !!flags.quiet);
     let r: ReplayResult;
     try {
       r = await replayTrace(src, {
@@ -264,6 +266,8 @@ export function registerReplay(program: Command): void {
     collector?.addFailures(r.failures);
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {
+      // the renderer (and its native canvas) only for --timeline
+      const { timelinePng, timelineSvg } = await import('../../render/timeline.ts');
       if (flags.timeline.toLowerCase().endsWith('.png'))
         writeFileSync(flags.timeline, timelinePng(r, `replay of ${basename(src.label)}`));
       else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${basename(src.label)}`));
