@@ -20,22 +20,8 @@ import {
   EV_START,
   TraceEventFields,
 } from './events.ts';
-import {
-  COLON,
-  CR,
-  DASH,
-  DOT,
-  EQ,
-  HASH,
-  isNullPointer,
-  LBRACKET,
-  LPAREN,
-  NL,
-  RBRACKET,
-  RPAREN,
-  SP,
-} from './parse-bytes.ts';
-import { FastLine, fastLine } from './parse-fast.ts';
+import { isNullPointer } from './parse-bytes.ts';
+import { fastLine } from './parse-fast.ts';
 
 /** What the parser saw besides events. */
 /** Longest line kept (1 MiB): a kernel trace line is under 1 KiB; longer input is garbage. */
@@ -88,6 +74,20 @@ export interface ParseOptions {
   firstLine?: number;
 }
 
+// byte values (module constants: imported bindings cost a load and a check per comparison)
+const COLON = 58;
+const CR = 13;
+const DASH = 45;
+const DOT = 46;
+const EQ = 61;
+const HASH = 35;
+const LBRACKET = 91;
+const LPAREN = 40;
+const NL = 10;
+const RBRACKET = 93;
+const RPAREN = 41;
+const SP = 32;
+
 const F_NAME = 1;
 const F_COUNT = 2;
 const F_PFN = 4;
@@ -129,7 +129,8 @@ export class TraceLineParser extends TraceEventFields {
    */
   fastEvent = false;
   private buf: Uint8Array = new Uint8Array(0);
-  private commStart = 0;
+  /** Where the comm starts in `buf` (set by the fast path too). */
+  commStart = 0;
   private commEnd = 0;
   comm(): string {
     return this.commCache.text(this.pid, this.buf, this.commStart, this.commEnd - this.commStart);
@@ -198,8 +199,6 @@ export class TraceLineParser extends TraceEventFields {
     return this.split !== null || this.leftover !== null;
   }
   private readonly fast: boolean;
-  /** The fields of the line fastLine() accepted. */
-  private readonly fl = new FastLine();
   /** A DataView of the chunk fastLine() reads (same offsets as the chunk). */
   private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
@@ -239,7 +238,7 @@ export class TraceLineParser extends TraceEventFields {
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
-        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.fl);
+        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this);
         if (next > 0) {
           this.acceptFast(chunk, pos);
           pos = next;
@@ -326,22 +325,12 @@ export class TraceLineParser extends TraceEventFields {
     this.parseCmaLine(buf, start, end, lineNo, false);
   }
 
-  /** Hands on the line fastLine() accepted at `s` (its fields in this.fl). */
+  /** Hands on the line fastLine() accepted at `s` (it filled this event's line fields). */
   private acceptFast(buf: Uint8Array, s: number): void {
-    const fl = this.fl;
     const st = this.stats;
-    this.kind = fl.kind;
     this.line = ++st.lines;
-    this.pid = fl.pid;
-    this.cpu = fl.cpu;
-    this.ts = fl.ts;
     this.buf = buf;
-    this.commStart = fl.commStart;
     this.commEnd = s + 16;
-    this.count = fl.count;
-    this.align = fl.align;
-    this.pfn = fl.pfn;
-    this.hasPage = fl.hasPage;
     clearRareFields(this);
     this.name = this.lastName;
     this.fastEvent = true;
