@@ -2,7 +2,7 @@
 // that start-up is plain node, as for a built cma-debug). Prints one JSON line on stdout.
 //
 //   node .bench/replay-child.mjs --impl indexed|plain --trace FILE --name N --base-pfn P
-//        --count C --opb K [--engine trace|min] [--sync-read] [--micro]
+//        --count C --opb K [--engine trace|min] [--sync-read] [--micro] [--table]
 //
 // --engine trace (default) is the project's replay, replayTrace() of src/sources/trace (streaming
 // byte parser + 6.1 replay engine, allocation table off). --engine min is bench/replay-min.ts, a
@@ -124,7 +124,8 @@ async function main(): Promise<void> {
     const r = await replayTrace(source, {
       areas: [area],
       bitmapFactory: capture,
-      allocations: false,
+      // --table: with the allocation table, as `cma-debug replay` builds it
+      allocations: process.argv.includes('--table'),
     });
     const a = r.areas[0];
     result = {

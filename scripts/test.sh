@@ -13,6 +13,8 @@ echo "== lint"
 npx biome check .
 echo "== layers (dependency direction)"
 node scripts/check-layers.mjs
+echo "== unused exports (knip.json; an export nobody imports fails)"
+npx knip
 echo "== tests"
 mapfile -t files < <(find src test -name '*.test.ts' | sort)
 node --import tsx --test --test-reporter=spec "${files[@]}"

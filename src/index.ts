@@ -59,4 +59,5 @@ export { findProfile, PROFILE_6_1, PROFILE_6_12, PROFILE_7_3, PROFILES } from '.
 export type { Stat, SystemChange, SystemOptions } from './core/system.ts';
 export { bootLog, bootLogLines, CmaSystem } from './core/system.ts';
 export { CMA_TRACE_EVENTS, formatTraceLine, traceFormatFile } from './core/trace.ts';
-export { formatU32Array, parseU32Array } from './core/u32-array.ts';
+export type { U32ArrayScan } from './core/u32-array.ts';
+export { formatU32Array, parseU32Array, scanU32Array } from './core/u32-array.ts';

@@ -16,7 +16,7 @@ export interface BlameArea {
 }
 
 /** One cma_alloc: how long it was delayed, by how many busy retries, and how it ended. */
-export interface BlameAlloc {
+interface BlameAlloc {
   readonly area: string;
   readonly count: number;
   readonly align: number;
@@ -30,7 +30,7 @@ export interface BlameAlloc {
 }
 
 /** The owner of a page, as page_owner or dump_page tells it. */
-export interface BlameOwner {
+interface BlameOwner {
   readonly pid: number;
   readonly tgid: number | null;
   readonly comm: string | null;
@@ -40,7 +40,7 @@ export interface BlameOwner {
 }
 
 /** One page that blocked allocations. */
-export interface BusyPage {
+interface BusyPage {
   readonly pfn: number;
   readonly area: string;
   readonly retries: number;
@@ -62,7 +62,7 @@ export interface BusyPage {
 }
 
 /** Busy pages of one owner and stack. */
-export interface Holder {
+interface Holder {
   readonly pid: number | null;
   readonly tgid: number | null;
   readonly comm: string | null;

@@ -12,7 +12,7 @@ export {
   runHistogram,
   usedPagesFromBitmap,
 } from './free-runs.ts';
-export type { AreaPlan, FailedPolicy, PlanOptions, PlanResult } from './plan.ts';
+export type { AreaPlan, FailedPolicy, PlanChoice, PlanOptions, PlanResult, SetAsideRequest } from './plan.ts';
 export { planTrace } from './plan.ts';
 export type { AreaSummary } from './summary.ts';
 export { summarizeArea } from './summary.ts';

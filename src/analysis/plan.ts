@@ -155,7 +155,7 @@ function newSeq(name: string): WorkloadSequence {
  * cma_alloc_start (as the kernel searches there), a release refers to the request the kernel
  * had put at that pfn.
  */
-export function sequenceCollector(failed: FailedPolicy): {
+function sequenceCollector(failed: FailedPolicy): {
   onEvent: (ev: TraceEvent) => void;
   finish: () => Map<string, WorkloadSequence>;
 } {

@@ -12,7 +12,7 @@ export function bitsToWords(nbits: number): number {
 }
 
 /** Index of the lowest set bit of a non-zero word. */
-export function ctz32(word: number): number {
+function ctz32(word: number): number {
   return 31 - Math.clz32(word & -word);
 }
 

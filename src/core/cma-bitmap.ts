@@ -76,3 +76,27 @@ export class PlainBitmap implements CmaBitmap {
 
 /** The default factory: the plain scan (an indexed implementation may be registered instead). */
 export const plainBitmapFactory: CmaBitmapFactory = (maxno) => new PlainBitmap(maxno);
+
+/**
+ * Sets the bits that are set in `words` (a u32 view, as debugfs prints it) on an empty bitmap,
+ * run by run through its own set(), so any implementation (an index too) stays consistent.
+ */
+export function setBitsFromWords(bitmap: CmaBitmap, words: Uint32Array): void {
+  let bit = 0;
+  const maxno = bitmap.maxno;
+  while (bit < maxno) {
+    const w = words[bit >>> 5]!;
+    if (w === 0 && (bit & 31) === 0) {
+      bit += 32;
+      continue;
+    }
+    if (((w >>> (bit & 31)) & 1) === 0) {
+      bit++;
+      continue;
+    }
+    let end = bit + 1;
+    while (end < maxno && ((words[end >>> 5]! >>> (end & 31)) & 1) === 1) end++;
+    bitmap.set(bit, end - bit);
+    bit = end;
+  }
+}

@@ -12,7 +12,7 @@ import type { DirNode, VfsNode } from './vfs.ts';
 import { attrFile, dir, snapshotFile, symlink } from './vfs.ts';
 
 /** A debugfs allocation record (`struct cma_mem`): first pfn and pages (u64). */
-export interface CmaMemRecord {
+interface CmaMemRecord {
   pfn: number;
   count: bigint;
 }
@@ -35,7 +35,7 @@ export interface DebugfsHost extends KernelHooks {
 }
 
 /** cma_alloc_mem: cma_alloc(count, align 0); on success push {pfn, count} on the list head. */
-export function cmaAllocMem(host: DebugfsHost, st: AreaState, pages: number): Result<object> {
+function cmaAllocMem(host: DebugfsHost, st: AreaState, pages: number): Result<object> {
   const count = intToULong(pages);
   const r = cmaAlloc(host, st.area, count, 0);
   if (!r) return fail('ENOMEM');
@@ -49,7 +49,7 @@ export function cmaAllocMem(host: DebugfsHost, st: AreaState, pages: number): Re
  * the first pages of the record when order_per_bit is 0, otherwise the record stays and freeing
  * stops. Never fails.
  */
-export function cmaFreeMem(host: DebugfsHost, st: AreaState, pages: number): Result<object> {
+function cmaFreeMem(host: DebugfsHost, st: AreaState, pages: number): Result<object> {
   let count = pages;
   while (count !== 0) {
     const mem = st.records.pop();
@@ -153,7 +153,7 @@ function fileNode(host: DebugfsHost, st: AreaState, spec: DebugfsFileSpec, range
 }
 
 /** The directory of one area, in the profile's layout. */
-export function cmaDebugfsAreaDir(host: DebugfsHost, st: AreaState): DirNode {
+function cmaDebugfsAreaDir(host: DebugfsHost, st: AreaState): DirNode {
   if (host.profile.layout === 'ranges') return rangesAreaDir(host, st);
   return dir(
     () =>

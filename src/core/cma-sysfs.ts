@@ -6,7 +6,7 @@ import type { DirNode, VfsNode } from './vfs.ts';
 import { dir, sysfsFile } from './vfs.ts';
 
 /** The value of one sysfs file of an area. */
-export function cmaSysfsValue(area: CmaArea, file: SysfsFile): bigint {
+function cmaSysfsValue(area: CmaArea, file: SysfsFile): bigint {
   switch (file) {
     case 'alloc_pages_success':
       return area.sysfs.allocPagesSuccess;

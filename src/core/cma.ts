@@ -225,46 +225,49 @@ export function cmaDebugShowAreas(area: CmaArea, profile: KernelProfile): string
   return lines;
 }
 
-/** One range's search loop (6.1 cma_alloc body; 7.x cma_range_alloc). */
-function rangeAlloc(
-  hooks: KernelHooks,
-  area: CmaArea,
-  range: CmaRange,
-  count: bigint,
-  align: number,
-  state: { ret: number; lastPfn: bigint },
-): number | null {
-  const opb = area.orderPerBit;
-  const mask = cmaBitmapAlignedMask(opb, align);
-  const offset = cmaBitmapAlignedOffset(range.basePfn, opb, align);
-  const bitmapCount = Number(cmaBitmapPagesToBits(count, opb));
-  const { bitmap } = range;
-  let start = 0;
-  for (;;) {
-    if (hooks.profile.checkAvailableCount && count > BigInt(area.availableCount)) return null;
-    const bitmapNo = bitmap.findArea(start, bitmapCount, mask, offset);
-    if (bitmapNo >= bitmap.maxno) return null;
-    bitmap.set(bitmapNo, bitmapCount);
-    // available_count is exact pages; an absurd 6.1 count (the wrap in cma_bitmap_pages_to_bits(), below) takes none of it
-    const countPages = count <= BigInt(area.count) ? Number(count) : 0;
-    area.availableCount -= countPages;
-    const pfn = range.basePfn + bitmapNo * 2 ** opb;
-    state.lastPfn = BigInt(pfn);
-    const err = allocContigRange(hooks, area, pfn, count);
-    if (err === 0) return pfn;
-    bitmap.clear(bitmapNo, bitmapCount);
-    area.availableCount += countPages;
-    state.ret = err;
-    if (err !== -16) return null;
-    hooks.trace({
-      event: 'cma_alloc_busy_retry',
-      name: area.name,
-      pfn: BigInt(pfn),
-      hasPage: true,
-      count,
-      align,
-    });
-    start = bitmapNo + mask + 1;
+/**
+ * The first-fit placement search over an area's ranges, the one of the project (the emulator's
+ * cma_alloc and the trace replay both place with it). Ranges are tried in index order (7.x
+ * cma_alloc → cma_range_alloc; a 6.1 area is one range); a range whose bitmap is smaller than the
+ * request is skipped; in each, bitmap_find_next_zero_area_off() with the range's
+ * cma_bitmap_aligned_mask/offset, from `start` in the first range tried and from 0 in the next.
+ * The caller sets the bits and accounts (and, in the kernel, stops when count > available_count).
+ */
+export class RangeFirstFit {
+  /** After find() returned true: the range's index and the first bit. */
+  range = 0;
+  bit = 0;
+  private readonly aligned: AlignmentTable[];
+  constructor(
+    private readonly ranges: readonly { readonly basePfn: number; readonly bitmap: CmaBitmap }[],
+    orderPerBit: number,
+  ) {
+    this.aligned = ranges.map((r) => new AlignmentTable(r.basePfn, orderPerBit));
+  }
+
+  /** cma_bitmap_aligned_mask of an alignment order (the same for every range). */
+  mask(align: number): number {
+    return this.aligned.length > 0 ? this.aligned[0]!.mask(align) : 0;
+  }
+
+  /**
+   * Searches from range `from`, bit `start`, for `bits` clear bits aligned to `align`: true with
+   * `range`/`bit` set, or false (no range has room).
+   */
+  find(from: number, start: number, bits: number, align: number): boolean {
+    const ranges = this.ranges;
+    for (let ri = from; ri < ranges.length; ri++, start = 0) {
+      const bitmap = ranges[ri]!.bitmap;
+      const maxno = bitmap.maxno;
+      if (bits > maxno) continue;
+      const t = this.aligned[ri]!;
+      const bit = bitmap.findArea(start, bits, t.mask(align), t.offset(align));
+      if (bit >= maxno) continue;
+      this.range = ri;
+      this.bit = bit;
+      return true;
+    }
+    return false;
   }
 }
 
@@ -304,20 +307,62 @@ export function cmaAlloc(
   }
   if (!p.traceZeroCountStart) traceStart();
   const bitmapCount = cmaBitmapPagesToBits(count, opb);
-  const state = { ret: p.noRoomError as number, lastPfn: U64 - 1n };
+  const ranges = area.ranges;
+  const anyRangeFits = ranges.some((r) => bitmapCount <= BigInt(r.bitmap.maxno));
+  let ret: number = p.noRoomError;
+  let lastPfn = U64 - 1n;
   let pfn: number | null = null;
-  let anyRangeFits = false;
-  for (const range of area.ranges) {
-    if (bitmapCount > BigInt(range.bitmap.maxno)) {
-      state.ret = -16;
-      continue;
+  if (anyRangeFits) {
+    const fit = new RangeFirstFit(ranges, opb);
+    const bits = Number(bitmapCount);
+    const mask = fit.mask(align);
+    // available_count is exact pages; an absurd 6.1 count (the wrap in cma_bitmap_pages_to_bits(), below) takes none of it
+    const countPages = count <= BigInt(area.count) ? Number(count) : 0;
+    /** The range of the last -EBUSY (-1: none): the search goes on there after the block. */
+    let busyRange = -1;
+    /** alloc_contig_range failed with another error than -EBUSY: the call ends with it. */
+    let fatal = false;
+    let from = 0;
+    let start = 0;
+    for (;;) {
+      if (p.checkAvailableCount && count > BigInt(area.availableCount)) break;
+      if (!fit.find(from, start, bits, align)) break;
+      const range = ranges[fit.range]!;
+      const bitmapNo = fit.bit;
+      range.bitmap.set(bitmapNo, bits);
+      area.availableCount -= countPages;
+      const at = range.basePfn + bitmapNo * 2 ** opb;
+      lastPfn = BigInt(at);
+      const err = allocContigRange(hooks, area, at, count);
+      if (err === 0) {
+        pfn = at;
+        break;
+      }
+      range.bitmap.clear(bitmapNo, bits);
+      area.availableCount += countPages;
+      if (err !== -16) {
+        ret = err;
+        fatal = true;
+        break;
+      }
+      hooks.trace({
+        event: 'cma_alloc_busy_retry',
+        name: area.name,
+        pfn: lastPfn,
+        hasPage: true,
+        count,
+        align,
+      });
+      busyRange = fit.range;
+      from = fit.range;
+      start = bitmapNo + mask + 1;
     }
-    anyRangeFits = true;
-    // 7.x cma_range_alloc starts every range at -EBUSY; 6.x keeps cma_alloc's -ENOMEM
-    state.ret = p.noRoomError;
-    pfn = rangeAlloc(hooks, area, range, count, align, state);
-    if (pfn !== null || state.ret !== -16) break;
-  }
+    // no room: the last range's cma_range_alloc decides the error (-EBUSY when it was too small or
+    // had a busy try; otherwise the profile's: 6.x cma_alloc's -ENOMEM, 7.x's -EBUSY)
+    const last = ranges.length - 1;
+    if (pfn === null && !fatal && (busyRange === last || bitmapCount > BigInt(ranges[last]!.bitmap.maxno)))
+      ret = -16;
+  } else ret = -16;
   if (!anyRangeFits && !p.finishOnOversize) {
     if (p.accountEarlyFailures) account(hooks, area, count, false);
     return null;
@@ -327,8 +372,8 @@ export function cmaAlloc(
     // free_contig_range() of the inverted range's tail meets a page still in use
     if (p.contigFreeWarnAt) hooks.warn?.('1 pages are still in use!', p.contigFreeWarnAt);
   }
-  const ret = pfn !== null ? 0 : state.ret;
-  const finishPfn = pfn !== null ? BigInt(pfn) : p.finishPfnOnFailure === 'zero' ? 0n : state.lastPfn;
+  if (pfn !== null) ret = 0;
+  const finishPfn = pfn !== null ? BigInt(pfn) : p.finishPfnOnFailure === 'zero' ? 0n : lastPfn;
   if (pfn === null && !noWarn) logFailure(hooks, area, count, ret);
   hooks.trace(
     p.finishErrorno

@@ -14,7 +14,7 @@ export const PAGEBLOCK_PAGES = 512;
 /** CMA_MAX_NAME - 1. */
 export const CMA_MAX_NAME_LEN = 63;
 /** Where unplaced areas are put, top-down: the end of usable RAM of a 512 MiB x86_64 guest. */
-export const DEFAULT_TOP_PFN = 130048;
+const DEFAULT_TOP_PFN = 130048;
 
 /**
  * One past the largest pfn a kernel can have: MAX_PHYSMEM_BITS is 52 on x86_64 (5-level paging)
@@ -33,7 +33,7 @@ const MAX_SYSTEM_BITS = 2 ** 32;
 const MAX_ORDER_PER_BIT = 30;
 
 /** First pfn above 4 GiB, where areas too large for low memory are placed. */
-export const HIGH_START_PFN = 0x100000;
+const HIGH_START_PFN = 0x100000;
 
 /** The system a 6.1 x86_64 kernel with `cma=16M` and 512 MiB creates. */
 export const DEFAULT_AREAS: readonly AreaSpec[] = [

@@ -19,8 +19,8 @@ import type { DirNode, VfsNode } from './vfs.ts';
 import { dir, sysfsFile } from './vfs.ts';
 
 /** Pages of one 1 GiB page (x86_64, 4 KiB pages) and its order. */
-export const GIGANTIC_PAGES = 262144;
-export const GIGANTIC_ORDER = 18;
+const GIGANTIC_PAGES = 262144;
+const GIGANTIC_ORDER = 18;
 
 /** A hugetlb_cma area's node (`hugetlbN` → N), or undefined for other areas. */
 export function hugetlbNode(area: CmaArea): number | undefined {

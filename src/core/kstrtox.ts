@@ -4,7 +4,7 @@ import type { Result } from './errno.ts';
 import { fail } from './errno.ts';
 
 /** simple_attr_write copies at most this many bytes of a write (set_buf[24] minus the NUL). */
-export const ATTR_WRITE_MAX = 23;
+const ATTR_WRITE_MAX = 23;
 
 const U64_MAX = (1n << 64n) - 1n;
 

@@ -28,7 +28,7 @@ const USER_FAULT = [
 ];
 
 /** The stack page_owner shows for a page of this kind when none was given. */
-export function ownerStack(o: BusyOwner): readonly string[] {
+function ownerStack(o: BusyOwner): readonly string[] {
   if (o.stack && o.stack.length > 0) return o.stack;
   const alloc = [
     'get_page_from_freelist',
@@ -65,7 +65,7 @@ function flagsOf(o: BusyOwner): string {
 }
 
 /** print_page_owner()'s record of one page. */
-export function pageOwnerRecordText(pfn: number, o: BusyOwner, profile: KernelProfile): string {
+function pageOwnerRecordText(pfn: number, o: BusyOwner, profile: KernelProfile): string {
   const pfnText = profile.pageOwnerPfnHex ? `0x${pfn.toString(16)}` : String(pfn);
   return [
     `Page allocated via order 0, mask ${GFP}, pid ${o.pid}, tgid ${o.pid} (${o.comm}), ts ${o.tsNs ?? 1_000_000_000} ns`,

@@ -1,8 +1,8 @@
 // The kernel log (printk) with the default ratelimit of pr_err_ratelimited.
 
 /** DEFAULT_RATELIMIT_INTERVAL (5 s) and DEFAULT_RATELIMIT_BURST (10). */
-export const RATELIMIT_INTERVAL_MS = 5000;
-export const RATELIMIT_BURST = 10;
+const RATELIMIT_INTERVAL_MS = 5000;
+const RATELIMIT_BURST = 10;
 
 /** One kernel log record. */
 export interface LogRecord {

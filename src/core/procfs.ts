@@ -11,12 +11,12 @@ import type { CmaArea } from './cma.ts';
 import type { AreaState } from './cma-debugfs.ts';
 
 /** MAX_PAGE_ORDER (x86_64 and arm64 with 4 KiB pages). */
-export const MAX_PAGE_ORDER = 10;
+const MAX_PAGE_ORDER = 10;
 /** pageblock_order (x86_64: HUGETLB_PAGE_ORDER = 9). */
-export const PAGEBLOCK_ORDER = 9;
+const PAGEBLOCK_ORDER = 9;
 
 /** The x86_64 zone of a pfn: DMA below 16 MiB, DMA32 below 4 GiB, Normal above. */
-export function zoneOfPfn(pfn: number): 'DMA' | 'DMA32' | 'Normal' {
+function zoneOfPfn(pfn: number): 'DMA' | 'DMA32' | 'Normal' {
   if (pfn < 0x1000) return 'DMA';
   if (pfn < 0x100000) return 'DMA32';
   return 'Normal';
@@ -29,7 +29,7 @@ function nodeOf(area: CmaArea): number {
 }
 
 /** Free page ranges [pfn, pfn + pages) of an area: clear bits, plus the unused tail of each record's last bit. */
-export function freePageRanges(st: AreaState): { pfn: number; pages: number }[] {
+function freePageRanges(st: AreaState): { pfn: number; pages: number }[] {
   const { area } = st;
   const unit = 2 ** area.orderPerBit;
   const out: { pfn: number; pages: number }[] = [];
@@ -54,7 +54,7 @@ export function freePageRanges(st: AreaState): { pfn: number; pages: number }[] 
 }
 
 /** Free blocks per order of the ranges, as the buddy allocator holds them. */
-export function buddyBlocks(ranges: readonly { pfn: number; pages: number }[]): number[] {
+function buddyBlocks(ranges: readonly { pfn: number; pages: number }[]): number[] {
   const counts = new Array<number>(MAX_PAGE_ORDER + 1).fill(0);
   // merge touching ranges first: buddies merge across them
   const merged: { pfn: number; end: number }[] = [];
@@ -115,7 +115,7 @@ function zones(states: readonly AreaState[]): ZoneCma[] {
 }
 
 /** Exact free CMA pages of all areas (Σ available_count). */
-export function cmaFreePages(states: readonly AreaState[]): number {
+function cmaFreePages(states: readonly AreaState[]): number {
   return states.reduce((s, st) => s + st.area.availableCount, 0);
 }
 

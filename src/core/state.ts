@@ -5,6 +5,7 @@
 import { validate } from '../schema/issues.ts';
 import { StateSchema } from '../schema/state.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
+import { setBitsFromWords } from './cma-bitmap.ts';
 import { ConfigError, checkSystemLimits } from './config.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import { findProfile, PROFILES } from './profile.ts';
@@ -13,18 +14,18 @@ import type { TraceEntry } from './trace.ts';
 import { CMA_TRACE_EVENTS } from './trace.ts';
 
 /** The version written in every state document. */
-export const STATE_FORMAT = 'cma-debug-state';
-export const STATE_VERSION = 1;
+const STATE_FORMAT = 'cma-debug-state';
+const STATE_VERSION = 1;
 
 /** One range as saved: its placement and its bitmap words (base64 of little-endian u32). */
-export interface RangeState {
+interface RangeState {
   readonly basePfn: number;
   readonly count: number;
   readonly bitmap: string;
 }
 
 /** One area as saved; u64 values are decimal strings. */
-export interface AreaStateData {
+interface AreaStateData {
   readonly name: string;
   readonly orderPerBit: number;
   readonly ranges: readonly RangeState[];
@@ -225,19 +226,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     a.ranges.forEach((r, j) => {
       const bitmap = st.area.ranges[j]!.bitmap;
       const words = base64ToWords(r.bitmap, bitmap.words.length, `${what}: area '${a.name}' range ${j}`);
-      // set run by run through the interface, so an indexed bitmap stays consistent
-      let bit = 0;
-      while (bit < bitmap.maxno) {
-        const set = (words[bit >>> 5]! >>> (bit & 31)) & 1;
-        if (!set) {
-          bit++;
-          continue;
-        }
-        let end = bit + 1;
-        while (end < bitmap.maxno && (words[end >>> 5]! >>> (end & 31)) & 1) end++;
-        bitmap.set(bit, end - bit);
-        bit = end;
-      }
+      setBitsFromWords(bitmap, words);
     });
     st.area.availableCount = a.availableCount;
     st.area.sysfs.allocPagesSuccess = BigInt(a.sysfs.allocPagesSuccess);

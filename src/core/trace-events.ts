@@ -3,7 +3,7 @@
 // Counts and pfns are u64 in the kernel and can be absurd (2^64 - 1), so they are bigints here.
 
 /** cma_alloc_start. 7.x adds the area's available and total pages before the attempt. */
-export interface CmaAllocStart {
+interface CmaAllocStart {
   readonly event: 'cma_alloc_start';
   readonly name: string;
   readonly count: bigint;
@@ -13,7 +13,7 @@ export interface CmaAllocStart {
 }
 
 /** cma_alloc_finish (and cma_alloc_busy_retry, same fields; errorno only on finish, 6.12+). */
-export interface CmaAllocFinish {
+interface CmaAllocFinish {
   readonly event: 'cma_alloc_finish' | 'cma_alloc_busy_retry';
   readonly name: string;
   /** The pfn printed; u64 (6.1 prints 0xffffffffffffffff when nothing was tried). */
@@ -26,7 +26,7 @@ export interface CmaAllocFinish {
 }
 
 /** cma_release. */
-export interface CmaRelease {
+interface CmaRelease {
   readonly event: 'cma_release';
   readonly name: string;
   readonly pfn: bigint;

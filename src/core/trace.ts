@@ -129,7 +129,7 @@ export interface PointerOptions {
 }
 
 /** %p of the struct page of `pfn` (hasPage false → NULL). */
-export function renderPagePointer(pfn: bigint, hasPage: boolean, opts: PointerOptions): string {
+function renderPagePointer(pfn: bigint, hasPage: boolean, opts: PointerOptions): string {
   if (!hasPage) return '0000000000000000';
   const raw = (0xffffea0000000000n + pfn * BigInt(opts.structPageSize)) & 0xffffffffffffffffn;
   if (opts.mode === 'ptrval') return '(____ptrval____)';

@@ -18,18 +18,36 @@ export function formatU32Array(words: Uint32Array, elements: number): string {
   return allTen ? text : `${text}\n`;
 }
 
-/** Parses the text of a bitmap file back into words; null when it is not a u32 array. */
-export function parseU32Array(text: string): Uint32Array | null {
-  const trimmed = text.endsWith('\n') ? text.slice(0, -1) : text;
-  if (trimmed === '') return new Uint32Array(0);
-  const fields = trimmed.split(' ');
+/** A u32 array file's text read back: its words, or the first word that is not a u32. */
+export type U32ArrayScan =
+  | {
+      readonly words: Uint32Array;
+      /**
+       * No final "\n" although some word has fewer than 10 digits: the kernel would have printed
+       * one (u32_format_array), so the text was cut short.
+       */
+      readonly truncated: boolean;
+    }
+  | { readonly badWord: number; readonly field: string };
+
+/** Reads the text of a u32 array file (a bitmap) back into words. */
+export function scanU32Array(text: string): U32ArrayScan {
+  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+  if (body === '') return { words: new Uint32Array(0), truncated: false };
+  const fields = body.split(' ');
   const words = new Uint32Array(fields.length);
+  let allTen = true;
   for (let k = 0; k < fields.length; k++) {
     const f = fields[k]!;
-    if (!/^\d{1,10}$/.test(f)) return null;
-    const v = Number(f);
-    if (v > 0xffffffff) return null;
-    words[k] = v;
+    if (!/^\d{1,10}$/.test(f) || Number(f) > 0xffffffff) return { badWord: k, field: f };
+    if (f.length !== 10) allTen = false;
+    words[k] = Number(f);
   }
-  return words;
+  return { words, truncated: !allTen && !text.endsWith('\n') };
+}
+
+/** Parses the text of a bitmap file back into words; null when it is not a u32 array. */
+export function parseU32Array(text: string): Uint32Array | null {
+  const r = scanU32Array(text);
+  return 'words' in r ? r.words : null;
 }

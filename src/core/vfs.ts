@@ -10,10 +10,8 @@ import type { TaskContext } from './trace.ts';
 export const O_ACCMODE = 3;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
-export const O_RDWR = 2;
-export const O_CREAT = 0o100;
-export const O_TRUNC = 0o1000;
-export const O_APPEND = 0o2000;
+const O_RDWR = 2;
+const O_TRUNC = 0o1000;
 
 /** Who opens a file and how. */
 export interface OpenContext {
@@ -109,7 +107,7 @@ const NO_BYTES = new Uint8Array(0);
  * `buf` itself and EOF a shared empty array (a subarray costs more than the rest of a `used`
  * read); callers only read what they get.
  */
-export function readFromBuffer(buf: Uint8Array, pos: number, length: number): Result<{ data: Uint8Array }> {
+function readFromBuffer(buf: Uint8Array, pos: number, length: number): Result<{ data: Uint8Array }> {
   if (pos >= buf.length) return { ok: true, data: NO_BYTES };
   if (pos === 0 && length >= buf.length) return { ok: true, data: buf };
   return { ok: true, data: buf.subarray(pos, Math.min(buf.length, pos + length)) };

@@ -5,8 +5,8 @@
 // (/proc/vmstat), ZONEINFO (/proc/zoneinfo), PAGETYPEINFO (/proc/pagetypeinfo) and KERNEL LOG
 // (dmesg). Bug reports carry no /sys/kernel/mm/cma: areas are named by the kernel log.
 
-import * as fs from 'node:fs';
 import { unzipSync } from 'fflate';
+import { readNamedFile } from './safe-read.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree } from './tree.ts';
 import { makeTree, SourceError } from './tree.ts';
@@ -73,7 +73,7 @@ export function treeFromBugreportText(text: string, label: string): CmaTree {
 }
 
 /** The main text of a bug report zip (`main_entry.txt` names it; else the one bugreport-*.txt). */
-export function bugreportTextFromZip(zip: Uint8Array, label: string): string {
+function bugreportTextFromZip(zip: Uint8Array, label: string): string {
   let entries: Record<string, Uint8Array>;
   try {
     entries = unzipSync(zip, {
@@ -96,14 +96,7 @@ export function bugreportSource(file: string): CmaSource {
   return {
     label,
     capture: async () => {
-      let data: Buffer;
-      try {
-        data = fs.readFileSync(file);
-      } catch (e) {
-        throw new SourceError(
-          `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
+      const data = readNamedFile(file);
       const isZip = data[0] === 0x50 && data[1] === 0x4b;
       const text = isZip ? bugreportTextFromZip(data, label) : data.toString('latin1');
       return treeFromBugreportText(text, label);

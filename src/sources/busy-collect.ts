@@ -15,7 +15,7 @@ export interface BusyTexts {
 }
 
 /** The sh script; ranges are [start, end) pfns. */
-export function busyCollectScript(ranges: PfnRanges, root = '/sys'): string {
+function busyCollectScript(ranges: PfnRanges, root = '/sys'): string {
   const spec = ranges.map((r) => `${r.start}:${r.end}`).join(',');
   return [
     `R=${root}`,
@@ -40,7 +40,7 @@ const AWK_FILTER = [
 ].join(' ');
 
 /** Splits the script's output into its files. */
-export function parseBusyCollect(out: string, label: string): BusyTexts {
+function parseBusyCollect(out: string, label: string): BusyTexts {
   if (!out.includes('@@BUSY-COLLECT 1')) throw new SourceError(`${label}: the collect script did not run`);
   const files: Record<string, string | null> = {};
   const re = /^@@XFILE (\S+)\n([\s\S]*?)\n@@(END|FAIL)$/gm;

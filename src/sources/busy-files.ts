@@ -78,7 +78,7 @@ function headMagic(path: string): Buffer {
 }
 
 /** The lines of a file (gzip or plain), streamed. */
-export function fileLines(path: string): readline.Interface {
+function fileLines(path: string): readline.Interface {
   const fd = fs.openSync(path, 'r');
   const magic = Buffer.alloc(2);
   fs.readSync(fd, magic, 0, 2, 0);
@@ -170,6 +170,13 @@ export async function readAllocationCostEvents(path: string): Promise<MmEvent[]>
     }
   }
   const events: MmEvent[] = [];
+  if (!gz) {
+    for (const [line, n] of linesWith(path, '_info: ')) {
+      const e = parseMmEventLine(line, n);
+      if (e && COST_EVENTS.has(e.event)) events.push(e);
+    }
+    return events;
+  }
   let n = 0;
   for await (const line of fileLines(path)) {
     n++;
@@ -178,4 +185,80 @@ export async function readAllocationCostEvents(path: string): Promise<MmEvent[]>
     if (e && COST_EVENTS.has(e.event)) events.push(e);
   }
   return events;
+}
+
+/**
+ * The lines of a plain file that contain `needle`, with their 1-based numbers (a trailing \r
+ * dropped, as readline does). A byte search over 1 MiB reads: `replay --json` runs this on every
+ * trace it replays, and a 1M-event text trace without such lines costs ~70 ms here against ~500
+ * ms as readline strings. Lines are counted only once a first match is found (then from the top).
+ */
+function* linesWith(path: string, needle: string): Generator<[string, number]> {
+  const pat = Buffer.from(needle, 'latin1');
+  const fd = fs.openSync(path, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    let buf = Buffer.allocUnsafe(1 << 20);
+    /** Bytes of the file before buf[0]; buf[0, have) holds whole lines plus a partial tail. */
+    let base = 0;
+    let have = 0;
+    /** Newlines before buf[0], once counting (-1: not yet). */
+    let lines = -1;
+    const countNl = (b: Buffer, from: number, to: number): number => {
+      let c = 0;
+      for (let i = b.indexOf(10, from); i >= 0 && i < to; i = b.indexOf(10, i + 1)) c++;
+      return c;
+    };
+    for (;;) {
+      if (have === buf.length) {
+        // a line longer than the buffer: grow it
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      const got = fs.readSync(fd, buf, have, buf.length - have, base + have);
+      const end = have + Math.max(got, 0);
+      // whole lines: up to the last newline (everything at the end of the file)
+      const cut = got <= 0 || base + end >= size ? end : buf.lastIndexOf(10, end - 1) + 1;
+      if (cut > 0) {
+        let hit = buf.indexOf(pat, 0);
+        if (hit >= 0 && hit < cut && lines < 0) {
+          // the first match: count the lines before this buffer once
+          lines = 0;
+          const scan = Buffer.allocUnsafe(1 << 20);
+          for (let at = 0; at < base; ) {
+            const n = fs.readSync(fd, scan, 0, Math.min(scan.length, base - at), at);
+            if (n <= 0) break;
+            lines += countNl(scan, 0, n);
+            at += n;
+          }
+        }
+        let counted = 0;
+        let nl = lines;
+        while (hit >= 0 && hit < cut) {
+          const start = buf.lastIndexOf(10, hit) + 1;
+          let stop = buf.indexOf(10, hit);
+          if (stop < 0 || stop > cut) stop = cut;
+          nl += countNl(buf, counted, start);
+          counted = start;
+          let text = buf.toString('latin1', start, stop);
+          if (text.endsWith('\r')) text = text.slice(0, -1);
+          yield [text, nl + 1];
+          hit = buf.indexOf(pat, stop);
+        }
+        if (lines >= 0) lines = nl + countNl(buf, counted, cut);
+      }
+      if (got <= 0 || cut >= end) {
+        if (got <= 0) return;
+        base += cut;
+        have = 0;
+      } else {
+        buf.copy(buf, 0, cut, end);
+        base += cut;
+        have = end - cut;
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
 }

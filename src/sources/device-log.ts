@@ -66,7 +66,7 @@ export interface DeviceLog {
 }
 
 /** Strips the prefixes a kernel log line may carry. */
-export function stripLogPrefix(raw: string): string {
+function stripLogPrefix(raw: string): string {
   return raw
     .replace(/\r$/, '')
     .replace(/^<\d+>/, '')

@@ -76,7 +76,7 @@ export interface DeviceSystem {
   readonly cmaFree: number | null;
   readonly vmstat: VmstatCma | null;
   readonly zones: readonly Pick<ZoneInfo, 'node' | 'zone' | 'cma' | 'nrFreeCma'>[];
-  /** Free CMA pages in buddy blocks of each order (pagetypeinfo), summed over zones. */
+  /** Free buddy blocks of the CMA migrate type by order (pagetypeinfo), summed over zones. */
   readonly freeBlocksByOrder: readonly number[] | null;
   readonly pageblockOrder: number | null;
   /** CMA pageblocks (pagetypeinfo "Number of blocks type"). */
@@ -99,13 +99,7 @@ export interface DeviceReport {
 }
 
 /** The device files worth reading (relative to `/`). */
-export const DEVICE_FILES = [
-  'proc/meminfo',
-  'proc/vmstat',
-  'proc/zoneinfo',
-  'proc/pagetypeinfo',
-  'dmesg',
-] as const;
+const DEVICE_FILES = ['proc/meminfo', 'proc/vmstat', 'proc/zoneinfo', 'proc/pagetypeinfo', 'dmesg'] as const;
 
 /** True when the tree has something a device report can use (sysfs areas or device files). */
 export function hasDeviceData(tree: CmaTree): boolean {
@@ -408,6 +402,18 @@ export function deviceReport(tree: CmaTree): DeviceReport {
     unreadable,
     warnings,
   };
+}
+
+/**
+ * True when the report shows a failed allocation: an area whose sysfs `alloc_pages_fail` is above 0
+ * or whose failure the kernel log holds; without any per-area sysfs counters (no
+ * CONFIG_CMA_SYSFS), /proc/vmstat's `cma_alloc_fail` above 0. Unreadable files alone are not a
+ * finding.
+ */
+export function showsFailures(r: DeviceReport): boolean {
+  if (r.areas.some((a) => (a.counters.alloc_pages_fail ?? 0) > 0 || a.lastFailure !== null)) return true;
+  const sysfs = r.areas.some((a) => Object.keys(a.counters).length > 0);
+  return !sysfs && (r.system.vmstat?.allocFail ?? 0) > 0;
 }
 
 function counterOf(tree: CmaTree, name: string, file: string): number | null {

@@ -120,7 +120,7 @@ function liveDmesg(): { text?: string; error?: string } {
  * `ROOT/.cma-debug/{meminfo,vmstat,zoneinfo,pagetypeinfo,dmesg}` for a mount of the emulator
  * (its vmstat holds only the cma_alloc_* lines); nothing otherwise.
  */
-export function deviceFilesFor(root: string, live: boolean): DeviceFiles | undefined {
+function deviceFilesFor(root: string, live: boolean): DeviceFiles | undefined {
   const emu = path.join(root, '.cma-debug');
   if (isDir(emu))
     return readFiles([

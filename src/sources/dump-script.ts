@@ -16,7 +16,7 @@ const PAGE_OWNER_AWK =
   'BEGIN { RS = "" } { if (match($0, /PFN [0-9a-fx]+ /)) { p = num(substr($0, RSTART + 4, RLENGTH - 5)); if (p >= hi) exit; if (p >= lo) { print $0; print "" } } }';
 
 /** The POSIX sh function `cma_dump`; `$R` is the /sys root (busybox, toybox/mksh, dash). */
-export const CMA_DUMP_FUNCTION = `cma_dump() {
+const CMA_DUMP_FUNCTION = `cma_dump() {
 echo "@@CMA-DEBUG-DUMP 1"
 echo "@@RELEASE $(cat /proc/sys/kernel/osrelease 2>/dev/null)"
 for d in "$R/kernel/debug" "$R/kernel/debug/cma" "$R/kernel/mm/cma"; do
@@ -76,7 +76,7 @@ export function cmaDumpOneLine(root = '/sys'): string {
 }
 
 /** Parsed dump: the entries plus what the script said about access. */
-export interface ParsedDump {
+interface ParsedDump {
   readonly release: string | null;
   readonly entries: [string, TreeEntry][];
   /** Directories `ls` could not read (not root, SELinux…). */
@@ -88,7 +88,7 @@ export interface ParsedDump {
 }
 
 /** Parses the script's output (starting at its `@@CMA-DEBUG-DUMP` line). */
-export function parseDump(text: string, where: string): ParsedDump {
+function parseDump(text: string, where: string): ParsedDump {
   const start = text.indexOf('@@CMA-DEBUG-DUMP 1\n');
   if (start < 0)
     throw new SourceError(`${where}: no CMA dump in the output (the device shell did not run the script)`);

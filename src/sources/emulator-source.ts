@@ -37,6 +37,19 @@ export function treeFromSystem(sys: CmaSystem, label = `emulator (${sys.profile.
   return makeTree(label, out, sys.profile.release);
 }
 
+/**
+ * What an emulated system offers without debugfs, as a device does: its sysfs CMA tree, the CMA
+ * lines of /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo} and its kernel log (for deviceReport).
+ */
+export function deviceTreeOfSystem(sys: CmaSystem, label = `emulator (${sys.profile.id})`): CmaTree {
+  const out: [string, TreeEntry][] = [];
+  walk(sys, SYSFS_CMA, out);
+  const files: Record<string, string> = { dmesg: sys.dmesg() };
+  for (const f of ['meminfo', 'vmstat', 'zoneinfo', 'pagetypeinfo'] as const)
+    files[`proc/${f}`] = sys.procFile(f);
+  return makeTree(label, out, sys.profile.release, undefined, { files, unreadable: {} });
+}
+
 /** An emulated system as a source. */
 export function emulatorSource(sys: CmaSystem, label?: string): CmaSource {
   return { label: label ?? `emulator (${sys.profile.id})`, capture: async () => treeFromSystem(sys, label) };

@@ -4,6 +4,8 @@
 import type { Result } from '../core/errno.ts';
 import type { Stat } from '../core/system.ts';
 import { CmaSystem } from '../core/system.ts';
+import { deviceTreeOfSystem } from './emulator-source.ts';
+import type { CmaTree } from './tree.ts';
 
 /** The path operations the file routes need; CmaSystem has them all. */
 export interface FileTree {
@@ -36,6 +38,11 @@ export interface ServeSource {
   readonly writable: boolean;
   /** What the model can show beyond the areas (default: all); a live tree has no emulated log. */
   readonly features?: { readonly log: boolean; readonly trace: boolean };
+  /**
+   * What the source offers without debugfs, read now: sysfs CMA, /proc files, the kernel log
+   * (the device report); absent when the source has none of it.
+   */
+  deviceTree?(): CmaTree;
   /** Called after a successful write through the server (a polled model re-reads at once). */
   afterWrite?(): void;
   /** Stops whatever the source runs (polling), if anything. */
@@ -54,6 +61,7 @@ export function systemSource(
     tree: system,
     system,
     writable: true,
+    deviceTree: () => deviceTreeOfSystem(system),
   };
 }
 

@@ -2,9 +2,16 @@
 // over adb/ssh, kernel logs, an emulated CmaSystem — and a CmaSystem continuing from a capture.
 
 export { bugreportSource, treeFromBugreportText } from './bugreport.ts';
-export type { DeviceLog, LogDump, LogFailure, LogReservation } from './device-log.ts';
+export type { DeviceLog, LogDump, LogFailure, LogHugetlb, LogReservation } from './device-log.ts';
 export { parseDeviceLog } from './device-log.ts';
-export type { DeviceArea, DeviceFailure, DeviceReport, Provenance } from './device-model.ts';
+export type {
+  DeviceArea,
+  DeviceFailure,
+  DeviceField,
+  DeviceReport,
+  DeviceSystem,
+  Provenance,
+} from './device-model.ts';
 export { deviceReport, hasDeviceData } from './device-model.ts';
 export { deviceDirSource, readDeviceDir } from './device-source.ts';
 export { emulatorSource, treeFromSystem } from './emulator-source.ts';
@@ -14,7 +21,7 @@ export type { AreaModel, CmaLayout } from './model.ts';
 export { parseBitmapText, pickArea, readAreas } from './model.ts';
 export type { SourceSpec } from './open.ts';
 export { fileKind, openSource } from './open.ts';
-export type { Pagetypeinfo, VmstatCma, ZoneInfo } from './proc-files.ts';
+export type { Pagetypeinfo, PagetypeZone, VmstatCma, ZoneInfo } from './proc-files.ts';
 export {
   cmaFreeOrders,
   meminfoCma,

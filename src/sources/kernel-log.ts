@@ -3,10 +3,10 @@
 // a bitmap. 6.x prints one line `N@bit+…=> X free of Y total pages`; 7.x a block of
 // `range N: +run@bit…` lines and a `=> X free of Y total pages` continuation.
 
-import * as fs from 'node:fs';
 import { createArea } from '../core/cma.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import { formatU32Array } from '../core/u32-array.ts';
+import { readNamedFile } from './safe-read.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
 import { DEBUGFS_CMA, makeTree, SourceError } from './tree.ts';
@@ -190,14 +190,7 @@ export function kernelLogSource(file: string, opts: KernelLogOptions = {}): CmaS
   return {
     label,
     capture: async () => {
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new SourceError(
-          `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
+      const text = readNamedFile(file).toString('utf8');
       return treeFromKernelLog(text, label, opts);
     },
   };

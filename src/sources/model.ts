@@ -4,10 +4,11 @@
 import { bitmapWeight } from '../core/bitmap.ts';
 import type { CmaArea } from '../core/cma.ts';
 import { createArea } from '../core/cma.ts';
-import { plainBitmapFactory } from '../core/cma-bitmap.ts';
+import { plainBitmapFactory, setBitsFromWords } from '../core/cma-bitmap.ts';
 import { checkAreaLimits } from '../core/config.ts';
 import type { KernelProfile } from '../core/profile.ts';
 import { PROFILE_6_1, PROFILE_6_12, PROFILE_7_3 } from '../core/profile.ts';
+import { scanU32Array } from '../core/u32-array.ts';
 import type { CmaTree } from './tree.ts';
 import {
   childNames,
@@ -87,20 +88,13 @@ function optionalNumber(tree: CmaTree, p: string): number | null {
 
 /** Parses a bitmap file's text into words, with a message naming the first bad word. */
 export function parseBitmapText(text: string, where: string): Uint32Array {
-  const body = text.endsWith('\n') ? text.slice(0, -1) : text;
-  if (body === '') return new Uint32Array(0);
-  const fields = body.split(' ');
-  const words = new Uint32Array(fields.length);
-  for (let k = 0; k < fields.length; k++) {
-    const f = fields[k]!;
-    if (!/^\d{1,10}$/.test(f) || Number(f) > 0xffffffff)
-      throw new SourceError(`${where}: word ${k} is '${f.slice(0, 20)}', not a u32 (garbage in the bitmap)`);
-    words[k] = Number(f);
-  }
-  // the kernel drops the final "\n" only when every word has 10 digits (u32_format_array)
-  if (!text.endsWith('\n') && fields.some((f) => f.length !== 10))
-    throw new SourceError(`${where}: no final newline: the file is truncated`);
-  return words;
+  const r = scanU32Array(text);
+  if ('badWord' in r)
+    throw new SourceError(
+      `${where}: word ${r.badWord} is '${r.field.slice(0, 20)}', not a u32 (garbage in the bitmap)`,
+    );
+  if (r.truncated) throw new SourceError(`${where}: no final newline: the file is truncated`);
+  return r.words;
 }
 
 function checkBitmap(words: Uint32Array, maxno: number, where: string): void {
@@ -140,7 +134,7 @@ function readSysfs(tree: CmaTree, name: string): Record<string, bigint> {
 }
 
 /** The names of the debugfs area directories, sorted. */
-export function areaDirs(tree: CmaTree): string[] {
+function areaDirs(tree: CmaTree): string[] {
   if (!isTreeDir(tree, DEBUGFS_CMA)) {
     const e = resolveEntry(tree, DEBUGFS_CMA);
     if (e?.entry.type === 'unreadable')
@@ -214,7 +208,7 @@ function readArea(tree: CmaTree, d: string, layout: CmaLayout): AreaModel {
   area.ranges.forEach((r, i) => {
     const src = ranges[i]!;
     checkBitmap(src.words, r.bitmap.maxno, src.where);
-    loadWords(r.bitmap, src.words);
+    setBitsFromWords(r.bitmap, src.words);
     setBits += bitmapWeight(src.words, r.bitmap.maxno);
   });
   const used = optionalNumber(tree, `${dir}/used`);
@@ -230,27 +224,6 @@ function readArea(tree: CmaTree, d: string, layout: CmaLayout): AreaModel {
   else if (layout === 'ranges' && used !== null) area.availableCount = count - used;
   else area.availableCount = count - Math.min(count, fromBits);
   return { name, dir, layout, area, reported: { used, maxchunk }, sysfs, notes };
-}
-
-/** Sets the bits of `words` in a bitmap through its own set() (any CmaBitmap implementation). */
-export function loadWords(bitmap: CmaArea['ranges'][number]['bitmap'], words: Uint32Array): void {
-  let bit = 0;
-  const maxno = bitmap.maxno;
-  while (bit < maxno) {
-    const w = words[bit >>> 5]!;
-    if (w === 0 && (bit & 31) === 0) {
-      bit += 32;
-      continue;
-    }
-    if (((w >>> (bit & 31)) & 1) === 0) {
-      bit++;
-      continue;
-    }
-    let end = bit + 1;
-    while (end < maxno && ((words[end >>> 5]! >>> (end & 31)) & 1) === 1) end++;
-    bitmap.set(bit, end - bit);
-    bit = end;
-  }
 }
 
 /** Every area of a tree, in name order; throws SourceError on the first bad file. */

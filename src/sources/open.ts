@@ -13,6 +13,7 @@ import type { KernelLogOptions } from './kernel-log.ts';
 import { kernelLogSource, treeFromKernelLog } from './kernel-log.ts';
 import type { RemoteOptions } from './remote.ts';
 import { adbSource, sshSource } from './remote.ts';
+import { readNamedFile } from './safe-read.ts';
 import { snapshotSource } from './snapshot.ts';
 import type { CmaSource } from './source.ts';
 import { makeTree, SourceError } from './tree.ts';
@@ -97,14 +98,7 @@ function kernelLogOrDeviceSource(file: string): CmaSource {
   return {
     label,
     capture: async () => {
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new SourceError(
-          `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        );
-      }
+      const text = readNamedFile(file).toString('utf8');
       try {
         return treeFromKernelLog(text, label);
       } catch (e) {

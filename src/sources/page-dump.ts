@@ -4,20 +4,16 @@
 // busy, retrying" (pr_debug in mm/cma.c; 6.1 prints the page pointer, not the pfn), the older
 // "alloc_contig_range: [s, e) PFNs busy" lines, and the allocation and failure lines around them.
 
-import type { SkippedLine } from './page-owner.ts';
+import type { PageOwnerRecord, SkippedLine } from './page-owner.ts';
 
-/** The page_owner part of a dump_page block ("page last allocated via …"). */
-export interface DumpOwner {
-  readonly order: number;
-  readonly migratetype: string;
-  readonly gfpMask: number;
-  readonly gfpFlags: string;
-  readonly pid: number;
-  readonly tgid: number | null;
-  readonly comm: string | null;
-  readonly tsNs: number | null;
-  readonly stack: string[];
-}
+/**
+ * The page_owner part of a dump_page block ("page last allocated via …"): the fields of a
+ * page_owner record that __dump_page_owner prints, the migratetype always present.
+ */
+type DumpOwner = Pick<
+  PageOwnerRecord,
+  'order' | 'gfpMask' | 'gfpFlags' | 'pid' | 'tgid' | 'comm' | 'tsNs' | 'stack'
+> & { readonly migratetype: string };
 
 /** One dump_page block. */
 export interface PageDump {
@@ -35,7 +31,7 @@ export interface PageDump {
 }
 
 /** One cma_alloc as the log shows it (pr_debug of mm/cma.c, or its failure line). */
-export interface LogAlloc {
+interface LogAlloc {
   readonly area: string | null;
   readonly count: number;
   readonly align: number;

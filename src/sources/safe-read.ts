@@ -4,9 +4,10 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { SourceError } from './tree.ts';
 
 /** Largest file read (a CMA bitmap of a 4 TiB area at order_per_bit 0 is ~45 MB of text). */
-export const MAX_READ_BYTES = 64 * 1024 * 1024;
+const MAX_READ_BYTES = 64 * 1024 * 1024;
 /** How long one read may take before the server answers 504 instead (a hung mount). */
 export const READ_TIMEOUT_MS = 2000;
 
@@ -132,5 +133,16 @@ export function writeRegularFileSync(file: string, data: Uint8Array): number | R
     return data.length === 0 ? 0 : fs.writeSync(o.fd, data);
   } finally {
     fs.closeSync(o.fd);
+  }
+}
+
+/** A file the user named (a log, a bug report, a snapshot): its bytes, or a SourceError naming the errno. */
+export function readNamedFile(file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    throw new SourceError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
 }

@@ -3,13 +3,17 @@
 // continuing from a snapshot file or a copied tree.
 
 import { realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setBitsFromWords } from '../core/cma-bitmap.ts';
+import type { Result } from '../core/errno.ts';
 import type { CmaSystem } from '../core/system.ts';
+import { isDeviceDir, readDeviceDir, readSysfsOnly } from './device-source.ts';
 import { dirShape, readDirTree } from './dir-source.ts';
 import { DirectoryTree } from './dir-tree.ts';
-import type { ServeSource } from './file-tree.ts';
-import { loadWords, readAreas } from './model.ts';
+import type { FileTree, ServeSource } from './file-tree.ts';
+import { readAreas } from './model.ts';
 import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
-import { SourceError } from './tree.ts';
+import { SourceError, SYSFS_CMA } from './tree.ts';
 
 /** A source problem, in one line. */
 export class SourceSetupError extends Error {
@@ -41,7 +45,7 @@ export function refreshModel(sys: CmaSystem, dir: string): string[] {
       for (let w = 0; w < dst.length && !differs; w++) if (dst[w] !== src[w]) differs = true;
       if (differs) {
         r.bitmap.clear(0, r.bitmap.maxno);
-        loadWords(r.bitmap, src);
+        setBitsFromWords(r.bitmap, src);
       }
     });
     const s = st.area.sysfs;
@@ -75,6 +79,8 @@ export function directorySource(dir: string, opts: { allowWrite: boolean; pollMs
   try {
     shape = dirShape(dir, isLive(dir));
   } catch (e) {
+    const device = deviceDirectorySource(dir, opts.allowWrite, (e as Error).message);
+    if (device) return device;
     throw new SourceSetupError((e as Error).message);
   }
   if (shape.kind !== 'sys')
@@ -111,10 +117,59 @@ export function directorySource(dir: string, opts: { allowWrite: boolean; pollMs
     system,
     writable: opts.allowWrite,
     features: { log: false, trace: false },
+    deviceTree: () => readSysfsOnly(dir, isLive(dir)),
     afterWrite: refresh,
     close: () => {
       if (timer) clearInterval(timer);
     },
+  };
+}
+
+/** A tree with nothing in it but /sys (a device copy without a sys/ directory). */
+const EMPTY_SYS: FileTree = {
+  readFile: () => ({ ok: false, errno: 'ENOENT' }),
+  writeFile: () => ({ ok: false, errno: 'ENOENT' }),
+  stat: (p): Result<{ stat: { type: 'dir'; mode: number; size: number; nlink: number } }> =>
+    p.replace(/\/+$/, '') === '/sys'
+      ? { ok: true, stat: { type: 'dir', mode: 0o755, size: 0, nlink: 2 } }
+      : { ok: false, errno: 'ENOENT' },
+  readdir: (p) =>
+    p.replace(/\/+$/, '') === '/sys' ? { ok: true, names: [] } : { ok: false, errno: 'ENOENT' },
+  readlink: () => ({ ok: false, errno: 'ENOENT' }),
+};
+
+/**
+ * A source without debugfs (a production kernel's /sys, a mount of the emulator with
+ * --no-debugfs, a copied device directory `DIR/{sys/kernel/mm/cma,proc,dmesg}`): its files served
+ * as they are, no model; what it tells comes from the device report (GET /api/device, /metrics).
+ * Null when `dir` is none of these.
+ */
+function deviceDirectorySource(dir: string, allowWrite: boolean, why: string): ServeSource | null {
+  const live = isLive(dir);
+  const note = why.replace(/^.*?: /, '');
+  if (statSync(join(dir, SYSFS_CMA), { throwIfNoEntry: false })?.isDirectory()) {
+    const tree = new DirectoryTree(dir);
+    return {
+      kind: 'tree',
+      label: `directory ${tree.root}${allowWrite ? '' : ' (read-only)'} without debugfs (${note}): the device report`,
+      tree,
+      system: null,
+      writable: allowWrite,
+      features: { log: false, trace: false },
+      deviceTree: () => readSysfsOnly(dir, live),
+    };
+  }
+  if (!isDeviceDir(dir)) return null;
+  const sys = join(dir, 'sys');
+  const tree = statSync(sys, { throwIfNoEntry: false })?.isDirectory() ? new DirectoryTree(sys) : EMPTY_SYS;
+  return {
+    kind: 'tree',
+    label: `device copy ${realpathSync(dir)} (read-only; no debugfs): the device report`,
+    tree,
+    system: null,
+    writable: false,
+    features: { log: false, trace: false },
+    deviceTree: () => readDeviceDir(dir),
   };
 }
 

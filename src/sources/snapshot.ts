@@ -3,10 +3,11 @@
 
 import * as fs from 'node:fs';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
+import { setBitsFromWords } from '../core/cma-bitmap.ts';
 import { CmaSystem } from '../core/system.ts';
 import { received, validate } from '../schema/issues.ts';
 import { SnapshotSchema } from '../schema/snapshot.ts';
-import { loadWords, profileForTree, readAreas } from './model.ts';
+import { profileForTree, readAreas } from './model.ts';
 import type { CmaSource } from './source.ts';
 import type { CmaTree, TreeEntry } from './tree.ts';
 import { makeTree, SourceError } from './tree.ts';
@@ -168,7 +169,7 @@ export function systemFromSnapshot(snapshot: Snapshot | CmaTree, opts: FromSnaps
   models.forEach((m, i) => {
     const target = sys.areas[i]!.area;
     m.area.ranges.forEach((r, k) => {
-      loadWords(target.ranges[k]!.bitmap, r.bitmap.words);
+      setBitsFromWords(target.ranges[k]!.bitmap, r.bitmap.words);
     });
     target.availableCount = m.area.availableCount;
     target.sysfs.allocPagesSuccess = m.sysfs.alloc_pages_success ?? 0n;

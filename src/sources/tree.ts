@@ -44,7 +44,7 @@ export class SourceError extends Error {
 }
 
 /** Joins path components and normalises `.`/`..` (no leading slash). */
-export function joinPath(...parts: string[]): string {
+function joinPath(...parts: string[]): string {
   const out: string[] = [];
   for (const c of parts.join('/').split('/')) {
     if (c === '' || c === '.') continue;

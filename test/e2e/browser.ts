@@ -12,7 +12,7 @@ import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
 import type { ServeSource } from '../../src/sources/file-tree.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = '/usr/bin/chromium';
 export const HAVE_CHROMIUM = existsSync(CHROMIUM)
   ? false
   : `${CHROMIUM} missing (run scripts/install-system-deps.sh)`;
@@ -32,10 +32,12 @@ export const TOKEN = 'e2e-token-abcdef123456';
 export const COLOURS = {
   free: [0x7c, 0xcf, 0x8e],
   used: [0x2b, 0x3a, 0x55],
-  usedAlt: [0x5a, 0x74, 0x9c],
+  recordA: [0x3d, 0x6f, 0xc4],
+  recordB: [0x8a, 0xb0, 0xe8],
   outside: [0xf3, 0xf4, 0xf6],
-  recordEdge: [0x0e, 0xa5, 0xe9],
+  recordEdge: [0x0b, 0x12, 0x20],
   markSolid: [0xc0, 0x26, 0xd3],
+  busy: [0xf5, 0x9e, 0x0b],
 } as const;
 
 export interface Browser {

@@ -2,11 +2,15 @@
 // axis, power-of-two rows starting at aligned pfns with a pageblock grid, debugfs record
 // boundaries, an explain highlight that is visible even on a 64 GiB area and goes when the area
 // changes, a hover line that follows zoom and changes, and trace lines that are not cut off.
+//
+// DASHBOARD_BUSY_PNG=docs/dashboard-busy.png node --import tsx --test test/e2e/dashboard-bitmap.test.ts
+// also writes the documentation's picture of busy pages.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createSystem } from '../../src/core/create.ts';
+import type { BusyOwner } from '../../src/core/page-owner.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import type { Browser } from './browser.ts';
@@ -39,6 +43,8 @@ describe('dashboard bitmap in headless Chromium', { skip: HAVE_CHROMIUM }, () =>
   let url: string;
   let b: Browser;
   let page: Page;
+  /** Servers the page may talk to. */
+  const servers: string[] = [];
 
   before(async () => {
     sys = createSystem({
@@ -46,7 +52,8 @@ describe('dashboard bitmap in headless Chromium', { skip: HAVE_CHROMIUM }, () =>
       areas: ['name=reserved,count=4096', 'name=huge,size=64G,order_per_bit=0'],
     });
     ({ srv, url } = await serve(sys));
-    b = await launch(() => [url]);
+    servers.push(url);
+    b = await launch(() => servers);
     page = b.page;
     await page.goto(`${url}/#token=${TOKEN}`);
     for (const n of ['reserved', 'huge']) {
@@ -108,14 +115,20 @@ describe('dashboard bitmap in headless Chromium', { skip: HAVE_CHROMIUM }, () =>
     assert.ok(border[0]! > 200 && border[1]! > 200, `cell border ${border}`);
   });
 
-  it('keeps neighbouring debugfs allocations apart: alternate shade and a boundary bar', async () => {
+  it('keeps neighbouring debugfs allocations apart: alternating blues and a boundary bar', async () => {
     for (const n of [10, 10]) assert.ok(sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', `${n}\n`).ok);
     await card(page, 'reserved').locator('[data-testid=used]').filter({ hasText: /^20$/ }).waitFor();
     await page.waitForFunction(
       () => document.querySelector('section.area[data-area="reserved"] .records')?.textContent === '2',
     );
-    await untilCell(page, 'reserved', 15, COLOURS.usedAlt);
-    assert.deepEqual(await cellColour(page, 'reserved', 5), COLOURS.used);
+    await untilCell(page, 'reserved', 15, COLOURS.recordB);
+    assert.deepEqual(await cellColour(page, 'reserved', 5), COLOURS.recordA);
+    // a driver's cma_alloc (no debugfs record) is plain used
+    const drv = sys.cmaAlloc('reserved', 6);
+    assert.ok(drv.ok);
+    await untilCell(page, 'reserved', 22, COLOURS.used);
+    sys.cmaRelease('reserved', drv.pfn, 6);
+    await untilCell(page, 'reserved', 22, COLOURS.free);
     const L = await shownLayout(page, 'reserved');
     const start2 = cellCentre(L, 10, -L.cell / 2 + 1);
     assert.deepEqual(await pixel(page, 'reserved', start2.x, start2.y), COLOURS.recordEdge);
@@ -171,8 +184,8 @@ describe('dashboard bitmap in headless Chromium', { skip: HAVE_CHROMIUM }, () =>
     await c.locator('.alloc-btn').click();
     await c.locator('.explain-answer', { hasText: 'the area changed since: explain again' }).waitFor();
     await c.locator('[data-testid=used]').filter({ hasText: /^76$/ }).waitFor();
-    // the fourth debugfs record: the alternate shade of used
-    await untilCell(page, 'reserved', bit, COLOURS.usedAlt);
+    // the fourth debugfs record: the second blue
+    await untilCell(page, 'reserved', bit, COLOURS.recordB);
     assert.ok(!near(await cellColour(page, 'reserved', bit + 15), COLOURS.markSolid, 40), 'mark gone');
   });
 
@@ -194,6 +207,45 @@ describe('dashboard bitmap in headless Chromium', { skip: HAVE_CHROMIUM }, () =>
     ] as const)
       if (near(await pixel(page, 'huge', p.x + dx, p.y + dy), COLOURS.markSolid, 60)) hits++;
     assert.ok(hits >= 2, `ring pixels found: ${hits}`);
+  });
+
+  it('draws busy pages in amber with their owner in the hover line', async () => {
+    const sys2 = createSystem({ profile: '6.12', areas: ['name=reserved,count=4096'] });
+    for (const n of [64, 100, 40])
+      assert.ok(sys2.writeFile('/sys/kernel/debug/cma/reserved/alloc', `${n}\n`).ok);
+    const base = sys2.areaList()[0]!.ranges[0]!.basePfn;
+    const owner: BusyOwner = { pid: 1234, comm: 'camera_hal', kind: 'anon' };
+    assert.ok(sys2.markBusy('reserved', base + 700, 16, -16, owner).ok);
+    assert.ok(sys2.markBusy('reserved', base + 1500, 4, -16).ok);
+    const s2 = await serve(sys2);
+    servers.push(s2.url);
+    const p2 = await b.ctx.newPage();
+    try {
+      await p2.goto(`${s2.url}/#token=${TOKEN}`);
+      await card(p2, 'reserved').locator('[data-testid=used]').filter({ hasText: /^204$/ }).waitFor();
+      await p2.waitForFunction(
+        () =>
+          !!document
+            .querySelector('section.area[data-area="reserved"] canvas.bitmap')
+            ?.getAttribute('data-axis'),
+      );
+      await untilCell(p2, 'reserved', 705, COLOURS.busy);
+      const L = await shownLayout(p2, 'reserved');
+      const box = (await bitmap(p2, 'reserved').boundingBox())!;
+      const at = cellCentre(L, 705);
+      await p2.mouse.move(box.x + at.x, box.y + at.y);
+      const hover = card(p2, 'reserved').locator('.hover');
+      await hover.filter({ hasText: 'busy: pid 1234 (camera_hal, anon)' }).waitFor();
+      assert.match(
+        (await hover.textContent()) ?? '',
+        new RegExp(`^bit 705 · pfn 0x${(base + 705).toString(16)} · free`),
+      );
+      if (process.env.DASHBOARD_BUSY_PNG)
+        await card(p2, 'reserved').screenshot({ path: process.env.DASHBOARD_BUSY_PNG });
+    } finally {
+      await p2.close();
+      await s2.srv.app.close();
+    }
   });
 
   it('wraps trace lines so the pfn at their end is visible', async () => {

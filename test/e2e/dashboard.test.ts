@@ -125,8 +125,8 @@ describe('dashboard in headless Chromium', {
       const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(data));
       return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, '0')).join('') !== h;
     }, before);
-    // the first granules are now drawn as used
-    assert.deepEqual(await cellColour(page, 'reserved', 0), COLOURS.used);
+    // the first granules are now drawn as used, in the colour of a debugfs record
+    assert.deepEqual(await cellColour(page, 'reserved', 0), COLOURS.recordA);
     // the trace events arrived live
     await page.locator('#trace', { hasText: 'cma_alloc_finish: name=reserved pfn=0x1ec00' }).waitFor();
     assert.equal(sys.areas[0]!.records.length, 1);
@@ -222,8 +222,11 @@ describe('dashboard in headless Chromium', {
       if (r.ok) chunks.push({ pfn: r.pfn, count });
     }
     for (let i = 0; i < chunks.length; i += 3) sys.cmaRelease('reserved', chunks[i]!.pfn, chunks[i]!.count);
+    // and debugfs allocations into the holes: their records show as separate blocks
+    for (const n of [20, 24, 30, 12, 40]) sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', `${n}\n`);
     for (let i = 0; i < 12; i++) sys.writeFile('/sys/kernel/debug/cma/multi/alloc', `${50 + i * 7}\n`);
     await card('reserved').locator('[data-testid=used]').filter({ hasNotText: /^0$/ }).waitFor();
+    await card('reserved').locator('.records', { hasText: /^5$/ }).waitFor();
     await card('reserved').locator('.explain-pages').fill('150');
     await card('reserved').locator('.explain-btn').click();
     await card('reserved').locator('.explain-answer', { hasText: 'fits: 150 pages' }).waitFor();

@@ -43,7 +43,7 @@ const AREAS = ['name=reserved,count=4096', 'name=large,count=262144'];
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Starts `cma-debug serve --port 0` and resolves to its base URL. */
-export function startServer(): Promise<{ child: ChildProcess; base: string }> {
+function startServer(): Promise<{ child: ChildProcess; base: string }> {
   const child = spawn(
     process.execPath,
     [

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? 'busybox';
+const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p)) ?? 'busybox';
 
 /** Why the FUSE tests cannot run here, or null when they can. */
 export function fuseUnavailable(): string | null {
@@ -19,7 +19,7 @@ export function fuseUnavailable(): string | null {
 }
 
 /** Unmounts whatever is at `dir` (lazily), ignoring errors. */
-export function forceUnmount(dir: string): void {
+function forceUnmount(dir: string): void {
   spawnSync('fusermount', ['-uz', dir], { stdio: 'ignore' });
   spawnSync('umount', ['-l', dir], { stdio: 'ignore' });
 }

@@ -37,7 +37,7 @@ export function deviceWarning(c: Capture & { kind: 'device' }): string {
 }
 
 /** The JSON of one device area (pages). */
-export function deviceAreaJson(a: DeviceArea) {
+function deviceAreaJson(a: DeviceArea) {
   const f = a.lastFailure;
   return {
     name: a.name,
@@ -137,7 +137,7 @@ export function deviceReportText(r: DeviceReport, colour: boolean): string {
   );
   if (sys.freeBlocksByOrder)
     out.push(
-      `free CMA pages in the page allocator by block order (pagetypeinfo): ${sys.freeBlocksByOrder.map((n, o) => `${o}:${n}`).join(' ')}; CMA pageblocks ${sys.cmaPageblocks ?? '?'} of 2^${sys.pageblockOrder ?? '?'} pages`,
+      `free CMA blocks in the page allocator by order (pagetypeinfo, order:blocks): ${sys.freeBlocksByOrder.map((n, o) => `${o}:${n}`).join(' ')}; CMA pageblocks ${sys.cmaPageblocks ?? '?'} of 2^${sys.pageblockOrder ?? '?'} pages`,
     );
   for (const z of sys.zones.filter((z) => (z.cma ?? 0) > 0 || (z.nrFreeCma ?? 0) > 0))
     out.push(`zone ${z.node}/${z.zone}: cma ${z.cma ?? '?'}  nr_free_cma ${z.nrFreeCma ?? '?'}`);

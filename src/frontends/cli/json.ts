@@ -12,8 +12,3 @@ export function jsonText(value: unknown, indent?: number): string {
   );
   return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }
-
-/** A count for people: exact digits for a bigint or a safe integer. */
-export function countText(n: number | bigint): string {
-  return typeof n === 'bigint' ? n.toString() : String(n);
-}

@@ -40,11 +40,6 @@ export function areaName(flags: SourceFlags): string | undefined {
   return flags.name ?? old[0];
 }
 
-/** Adds --name AREA (the area a command looks at). */
-export function addNameOption(cmd: Command, help: string): Command {
-  return cmd.option('--name <area>', help);
-}
-
 export const SOURCE_HELP =
   'SOURCE is a directory (a /sys-like tree, or a copy of /sys/kernel/debug/cma or of one area), a snapshot ' +
   "file, a kernel log, `live` (this machine's /sys, the default) or `emu` (the emulator, shaped by --profile, " +
@@ -82,7 +77,7 @@ function intOption(v: string | undefined, what: string): number | undefined {
 }
 
 /** The spec the positional SOURCE and the flags describe. */
-export function sourceSpec(positional: string | undefined, flags: SourceFlags): SourceSpec {
+function sourceSpec(positional: string | undefined, flags: SourceFlags): SourceSpec {
   const chosen = [
     positional !== undefined && positional !== 'live' ? `SOURCE ${positional}` : null,
     flags.root !== undefined ? '--root' : null,

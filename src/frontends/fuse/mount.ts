@@ -51,7 +51,7 @@ import {
 import type { StateFile } from './state.ts';
 
 /** The directory of emulator-only views next to kernel/: not part of a kernel's /sys. */
-export const EXTRAS_DIR = '.cma-debug';
+const EXTRAS_DIR = '.cma-debug';
 
 /** A mount problem the user can fix: printed as one line. */
 export class MountError extends Error {
@@ -110,7 +110,7 @@ function decodeMountinfoPath(p: string): string {
 }
 
 /** The filesystem type mounted exactly at `abs` (from /proc/self/mountinfo), or null. */
-export function mountedType(abs: string): string | null {
+function mountedType(abs: string): string | null {
   let text: string;
   try {
     text = readFileSync('/proc/self/mountinfo', 'utf8');
@@ -128,7 +128,7 @@ export function mountedType(abs: string): string | null {
 }
 
 /** Unmounts `abs` lazily (fusermount -uz, else umount -l); true when it is gone. */
-export function forceUnmount(abs: string): boolean {
+function forceUnmount(abs: string): boolean {
   for (const [cmd, args] of [
     ['fusermount', ['-uz', abs]],
     ['umount', ['-l', abs]],

@@ -65,7 +65,7 @@ export const S_IFLNK = 0o120000;
 const IN_HEADER = 40;
 const OUT_HEADER = 16;
 /** The largest write the kernel may send (fuse_init_out.max_write). */
-export const MAX_WRITE = 128 * 1024;
+const MAX_WRITE = 128 * 1024;
 const PROTOCOL_MINOR = 31;
 
 /** A request: the fuse_in_header fields and the argument bytes after it. */

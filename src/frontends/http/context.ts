@@ -57,7 +57,9 @@ export function routeContext(source: ServeSource, hub: EventHub | null, token: s
       reply,
       501,
       'NOT_AVAILABLE',
-      `not available for this source (${source.kind}) in this build: only the /sys files are served`,
+      source.deviceTree
+        ? `not available for this source (${source.kind}): no debugfs, so no bitmaps; GET /api/device tells what sysfs, /proc and the kernel log say`
+        : `not available for this source (${source.kind}) in this build: only the /sys files are served`,
     );
     return null;
   };

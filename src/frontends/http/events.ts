@@ -6,8 +6,6 @@ import type { CmaSystem } from '../../core/system.ts';
 import { formatTraceLine } from '../../core/trace.ts';
 import type { ChangeEvent } from './views.ts';
 
-export type { ChangeEvent } from './views.ts';
-
 const MAX_LINES = 500;
 /** A client that lets this much pile up unread is dropped. */
 const MAX_BACKLOG = 4 << 20;

@@ -18,13 +18,14 @@ import { EventHub } from './events.ts';
 import { analysisRoutes } from './routes/analysis.ts';
 import { areaRoutes } from './routes/areas.ts';
 import { dashboardRoutes, OPEN_PATHS } from './routes/dashboard.ts';
+import { deviceRoutes } from './routes/device.ts';
 import { eventRoutes } from './routes/events.ts';
 import { fileRoutes } from './routes/files.ts';
 import { infoRoutes } from './routes/info.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { traceRoutes } from './routes/trace.ts';
 
-export { errnoBody, httpStatusForErrno } from './errors.ts';
+export { httpStatusForErrno } from './errors.ts';
 export { parseSysUrl } from './routes/files.ts';
 
 /** Options of the server. */
@@ -138,6 +139,7 @@ export async function createServer(
   infoRoutes(app, ctx);
   areaRoutes(app, ctx);
   analysisRoutes(app, ctx);
+  deviceRoutes(app, ctx);
   traceRoutes(app, ctx);
   eventRoutes(app, ctx);
   metricsRoutes(app, ctx);

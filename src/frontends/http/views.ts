@@ -19,6 +19,8 @@ import type { ErrnoName } from '../../core/errno.ts';
 import type { LogRecord } from '../../core/printk.ts';
 import type { KernelProfile } from '../../core/profile.ts';
 import type { CmaSystem } from '../../core/system.ts';
+import type { DeviceFailure, DeviceReport } from '../../sources/device-model.ts';
+import { showsFailures } from '../../sources/device-model.ts';
 
 export type { HistogramBucket } from '../../analysis/free-runs.ts';
 export type { LogRecord } from '../../core/printk.ts';
@@ -84,6 +86,8 @@ export interface InfoView {
   /** Whether areas, analysis, explain and metrics are available (a modelled system). */
   readonly modelled: boolean;
   readonly features: { readonly log: boolean; readonly trace: boolean };
+  /** Whether GET /api/device answers (the source offers sysfs CMA, /proc files or a kernel log). */
+  readonly device: boolean;
 }
 
 /** GET /api/areas/<name>/records: what debugfs `free` releases, newest last. */
@@ -418,5 +422,259 @@ export function prometheusMetrics(sys: CmaSystem): string {
     '# TYPE cma_alloc_fail_total counter',
     `cma_alloc_fail_total ${sys.vmstat.cma_alloc_fail}`,
   );
+  return `${out.join('\n')}\n`;
+}
+
+// ---- a device without debugfs (GET /api/device) ----
+
+/** How a figure of a device report is known. */
+export type ProvenanceView = 'known' | 'inferred' | 'unknown';
+
+/** The last failure of an area, from the kernel log and, since 6.12, its free-range dump. */
+export interface DeviceFailureView {
+  /** Pages asked for (null when only the dump survived the ratelimit). */
+  readonly request: number | null;
+  /** The error the kernel printed (-12 ENOMEM, -16 EBUSY). */
+  readonly ret: number | null;
+  /** Free pages and the longest free run at that moment (from the dump), or null without one. */
+  readonly free: number | null;
+  readonly maxchunk: number | null;
+  /** exhaustion, fragmentation, other (a run was long enough at align 0), unknown (no dump). */
+  readonly verdict: 'exhaustion' | 'fragmentation' | 'other' | 'unknown';
+  /** Largest request (align 0) that would have fit, or null without a dump. */
+  readonly fitsUpTo: number | null;
+  readonly reason: string;
+  /** 1-based line of the failure in the kernel log. */
+  readonly line: number;
+  /** The free runs per range as printed: pages and first bit. */
+  readonly runs: readonly (readonly { readonly pages: number; readonly bit: number }[])[] | null;
+  /** Bits of each range at that moment (for a picture of the runs), or null. */
+  readonly rangeBits: number | null;
+}
+
+/** One area of a device without debugfs (pages); null figures are unknown. */
+export interface DeviceAreaView {
+  readonly name: string;
+  readonly basePfn: number | null;
+  readonly count: number | null;
+  readonly orderPerBit: number | null;
+  /** 7.x: how many ranges the boot line says. */
+  readonly ranges: number | null;
+  readonly used: number | null;
+  readonly free: number | null;
+  /** How each figure is known. */
+  readonly source: Readonly<
+    Record<'name' | 'basePfn' | 'count' | 'orderPerBit' | 'used' | 'free' | 'counters', ProvenanceView>
+  >;
+  /** /sys/kernel/mm/cma/<area>/ files and their values. */
+  readonly counters: Readonly<Record<string, number>>;
+  /** Failure lines of this area in the kernel log (the ratelimit may have suppressed more). */
+  readonly failures: number;
+  readonly lastFailure: DeviceFailureView | null;
+  readonly notes: readonly string[];
+}
+
+/** CMA figures of the whole device (all areas together), null when unknown. */
+export interface DeviceSystemView {
+  /** meminfo CmaTotal / CmaFree in pages. */
+  readonly cmaTotal: number | null;
+  readonly cmaFree: number | null;
+  /** /proc/vmstat: nr_free_cma (pages), cma_alloc_success / cma_alloc_fail (calls). */
+  readonly vmstat: {
+    readonly nrFreeCma: number | null;
+    readonly allocSuccess: number | null;
+    readonly allocFail: number | null;
+  } | null;
+  readonly zones: readonly {
+    readonly node: number;
+    readonly zone: string;
+    readonly cma: number | null;
+    readonly nrFreeCma: number | null;
+  }[];
+  /** Free buddy blocks of the CMA migrate type by order, summed over zones (pagetypeinfo): k → count of 2^k-page blocks. */
+  readonly freeBlocksByOrder: readonly number[] | null;
+  readonly pageblockOrder: number | null;
+  readonly cmaPageblocks: number | null;
+}
+
+/** GET /api/device: what the device tells without debugfs. */
+export interface DeviceView {
+  readonly source: string;
+  readonly capturedAt: string;
+  readonly kernelRelease: string | null;
+  /** Whether this source offers debugfs too (then /api/areas shows the bitmaps). */
+  readonly debugfs: boolean;
+  /** Whether the report shows a failed allocation (what makes `analyze` exit 1). */
+  readonly failing: boolean;
+  readonly areas: readonly DeviceAreaView[];
+  readonly system: DeviceSystemView;
+  /** Files read, relative to `/`. */
+  readonly read: readonly string[];
+  /** Files that could not be read, and why (`missing`, `permission denied`, a parse error). */
+  readonly unreadable: Readonly<Record<string, string>>;
+  readonly warnings: readonly string[];
+}
+
+/** The device report as the API shows it. */
+export function deviceView(r: DeviceReport, debugfs: boolean): DeviceView {
+  return {
+    source: r.source,
+    capturedAt: r.capturedAt,
+    kernelRelease: r.kernelRelease,
+    debugfs,
+    failing: showsFailures(r),
+    areas: r.areas.map((a) => {
+      const f = a.lastFailure;
+      return {
+        name: a.name,
+        basePfn: a.basePfn,
+        count: a.count,
+        orderPerBit: a.orderPerBit,
+        ranges: a.ranges,
+        used: a.used,
+        free: a.free,
+        source: { ...a.source },
+        counters: { ...a.counters },
+        failures: a.failures,
+        lastFailure:
+          f === null
+            ? null
+            : {
+                request: f.request,
+                ret: f.ret,
+                free: f.free,
+                maxchunk: f.maxchunk,
+                verdict: f.verdict,
+                fitsUpTo: f.fitsUpTo,
+                reason: f.reason,
+                line: f.line,
+                runs: f.runs,
+                rangeBits: a.atLastFailure?.ranges[0]?.bitmap.maxno ?? null,
+              },
+        notes: a.notes,
+      };
+    }),
+    system: r.system,
+    read: r.read,
+    unreadable: r.unreadable,
+    warnings: r.warnings,
+  };
+}
+
+/**
+ * /metrics of a device without debugfs: every figure with a `source` label saying how it is
+ * known (`known`, `inferred`; an `unknown` one is NaN), per area and for the whole device.
+ */
+export function deviceMetrics(r: DeviceReport): string {
+  const out: string[] = [];
+  const num = (v: number | null) => (v === null ? 'NaN' : String(v));
+  const family = (name: string, type: 'gauge' | 'counter', help: string, lines: string[]) => {
+    if (lines.length === 0) return;
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines);
+  };
+  const areaFigure = (
+    name: string,
+    help: string,
+    value: (a: DeviceReport['areas'][number]) => number | null,
+    field: 'count' | 'used' | 'free' | 'basePfn',
+  ) =>
+    family(
+      name,
+      'gauge',
+      help,
+      r.areas.map((a) => {
+        const v = value(a);
+        const src = v === null ? 'unknown' : a.source[field];
+        return `${name}{area="${escapeLabel(a.name)}",source="${src}"} ${src === 'unknown' ? 'NaN' : num(v)}`;
+      }),
+    );
+  areaFigure('cma_area_total_pages', 'Pages in the CMA area.', (a) => a.count, 'count');
+  areaFigure('cma_area_used_pages', 'Pages in use.', (a) => a.used, 'used');
+  areaFigure('cma_area_free_pages', 'Pages not in use.', (a) => a.free, 'free');
+  areaFigure('cma_area_base_pfn', 'First page frame of the area.', (a) => a.basePfn, 'basePfn');
+  family(
+    'cma_area_maxchunk_pages',
+    'gauge',
+    'Largest free run in pages: unknown without debugfs (where the pages are needs the bitmap).',
+    r.areas.map((a) => `cma_area_maxchunk_pages{area="${escapeLabel(a.name)}",source="unknown"} NaN`),
+  );
+  const counter = (name: string, file: string, help: string) =>
+    family(
+      name,
+      'counter',
+      help,
+      r.areas
+        .filter((a) => a.counters[file] !== undefined)
+        .map((a) => `${name}{area="${escapeLabel(a.name)}",source="known"} ${a.counters[file]}`),
+    );
+  counter(
+    'cma_area_alloc_pages_success_total',
+    'alloc_pages_success',
+    'Pages allocated successfully (sysfs alloc_pages_success).',
+  );
+  counter(
+    'cma_area_alloc_pages_fail_total',
+    'alloc_pages_fail',
+    'Pages whose allocation failed (sysfs alloc_pages_fail).',
+  );
+  counter(
+    'cma_area_release_pages_success_total',
+    'release_pages_success',
+    'Pages released (sysfs release_pages_success).',
+  );
+  family(
+    'cma_area_log_failures',
+    'gauge',
+    'Failure lines of the area in the kernel log (the ratelimit may have suppressed more).',
+    r.areas.map((a) => `cma_area_log_failures{area="${escapeLabel(a.name)}",source="known"} ${a.failures}`),
+  );
+  const failed = r.areas.filter((a) => a.lastFailure !== null);
+  const lastFailure = (name: string, help: string, value: (f: DeviceFailure) => number | null) =>
+    family(
+      name,
+      'gauge',
+      help,
+      failed.map((a) => {
+        const f = a.lastFailure!;
+        const v = value(f);
+        return `${name}{area="${escapeLabel(a.name)}",verdict="${f.verdict}",source="${v === null ? 'unknown' : 'known'}"} ${num(v)}`;
+      }),
+    );
+  lastFailure(
+    'cma_area_last_failure_request_pages',
+    'Pages the newest failed allocation in the kernel log asked for.',
+    (f) => f.request,
+  );
+  lastFailure(
+    'cma_area_last_failure_free_pages',
+    'Free pages at the newest failure (its free-range dump, 6.12+).',
+    (f) => f.free,
+  );
+  lastFailure(
+    'cma_area_last_failure_maxchunk_pages',
+    'Longest free run in pages at the newest failure (its free-range dump, 6.12+).',
+    (f) => f.maxchunk,
+  );
+  const s = r.system;
+  const sys = (name: string, type: 'gauge' | 'counter', help: string, v: number | null | undefined) =>
+    family(name, type, help, [
+      `${name}{source="${v == null ? 'unknown' : 'known'}"} ${v == null ? 'NaN' : v}`,
+    ]);
+  sys('cma_meminfo_total_pages', 'gauge', 'CmaTotal of /proc/meminfo in pages.', s.cmaTotal);
+  sys('cma_meminfo_free_pages', 'gauge', 'CmaFree of /proc/meminfo in pages.', s.cmaFree);
+  sys('cma_nr_free_cma_pages', 'gauge', 'nr_free_cma of /proc/vmstat.', s.vmstat?.nrFreeCma);
+  sys('cma_alloc_success_total', 'counter', 'cma_alloc_success of /proc/vmstat.', s.vmstat?.allocSuccess);
+  sys('cma_alloc_fail_total', 'counter', 'cma_alloc_fail of /proc/vmstat.', s.vmstat?.allocFail);
+  if (s.freeBlocksByOrder)
+    family(
+      'cma_free_blocks',
+      'gauge',
+      'Free buddy blocks of the CMA migrate type of each order, 2^order pages each (/proc/pagetypeinfo).',
+      s.freeBlocksByOrder.map((n, o) => `cma_free_blocks{order="${o}",source="known"} ${n}`),
+    );
+  sys('cma_pageblocks', 'gauge', 'CMA pageblocks (/proc/pagetypeinfo).', s.cmaPageblocks);
+  family('cma_device_unreadable_files', 'gauge', 'Files of the device report that could not be read.', [
+    `cma_device_unreadable_files ${Object.keys(r.unreadable).length}`,
+  ]);
   return `${out.join('\n')}\n`;
 }

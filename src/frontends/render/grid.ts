@@ -6,7 +6,7 @@ import { bitmapWeight } from '../../core/bitmap.ts';
 import type { CmaArea } from '../../core/cma.ts';
 
 /** One range as rows × columns of cells. */
-export interface RangeGrid {
+interface RangeGrid {
   readonly index: number;
   readonly basePfn: number;
   readonly bits: number;

@@ -13,7 +13,7 @@ export interface ShellResult {
 }
 
 /** Splits a command line into words, honouring '…', "…" and backslashes; keeps `>` separate. */
-export function splitWords(line: string): string[] {
+function splitWords(line: string): string[] {
   const words: string[] = [];
   let cur = '';
   let inWord = false;
@@ -56,7 +56,7 @@ export function splitWords(line: string): string[] {
 }
 
 /** printf's escapes and %s/%d/%% in FORMAT with ARGS (enough for CMA scripts). */
-export function printfFormat(format: string, args: string[]): string {
+function printfFormat(format: string, args: string[]): string {
   let out = '';
   let a = 0;
   for (let i = 0; i < format.length; i++) {

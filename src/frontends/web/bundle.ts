@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 let cached: Promise<string> | null = null;
 
 /** Where the browser sources are (the entry point of the bundle). */
-export function dashboardEntry(): string | null {
+function dashboardEntry(): string | null {
   // from src/frontends/web/bundle.ts, or from dist/frontends/web/bundle.js back to src
   const candidates = [
     new URL('./app/main.ts', import.meta.url),
@@ -21,7 +21,7 @@ export function dashboardEntry(): string | null {
 }
 
 /** Builds the bundle in memory (esbuild). */
-export async function buildDashboardBundle(minify = true): Promise<string> {
+async function buildDashboardBundle(minify = true): Promise<string> {
   const entry = dashboardEntry();
   if (!entry) throw new Error('dashboard sources not found and no built bundle: run `npm run build`');
   const esbuild = await import('esbuild');

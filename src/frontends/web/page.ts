@@ -41,6 +41,10 @@ ol.runs li { cursor:pointer; } ol.runs li:hover { text-decoration:underline; }
 pre.stream { margin:0; max-height:260px; overflow:auto; font-size:12px; background:#10161f; color:#d7e0ea; padding:8px; border-radius:6px; white-space:pre-wrap; overflow-wrap:anywhere; }
 .streams { display:grid; gap:14px; grid-template-columns:minmax(0, 1fr); }
 .muted { color:var(--muted); }
+.prov { font-size:10px; padding:0 4px; border-radius:3px; margin-left:2px; vertical-align:1px; }
+.prov-known { background:#d8f0df; color:#1f6b3c; } .prov-inferred { background:#fff1c7; color:#7a5a00; } .prov-unknown { background:#eceff3; color:#5d6b7a; }
+.device-area .box { margin-top:8px; } .unreadable ul { margin:4px 0; font-family:ui-monospace, monospace; font-size:12px; }
+canvas.device-runs { cursor:default; }
 `;
 
 /** The page the browser loads at `/`. */

@@ -8,7 +8,7 @@ import { TRACE_DAT_MAGIC } from './trace-dat.ts';
 export type TraceFormat = 'text' | 'trace.dat' | 'perfetto' | 'binary';
 
 /** How many leading bytes detection looks at. */
-export const DETECT_BYTES = 4096;
+const DETECT_BYTES = 4096;
 
 /** Known binary formats that are not traces, by magic. */
 const OTHER: [number[], string][] = [

@@ -51,7 +51,7 @@ export function parseEventFormat(text: string, system = ''): EventFormat {
 }
 
 /** One `field:TYPE NAME; offset:N; size:N; signed:N;` line, or null. */
-export function parseFieldLine(line: string): FormatField | null {
+function parseFieldLine(line: string): FormatField | null {
   const m = FIELD_RE.exec(line);
   if (m === null) return null;
   const decl = m[1]!.trim();

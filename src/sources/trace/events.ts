@@ -69,6 +69,32 @@ export interface TraceEvent {
   comm(): string;
 }
 
+/**
+ * The fields of TraceEvent with their "absent" values: the one declaration the parser's and the
+ * readers' reused event objects extend.
+ */
+export abstract class TraceEventFields implements TraceEvent {
+  kind: TraceEventKind = EV_START;
+  line = 0;
+  pid = 0;
+  cpu = 0;
+  ts = Number.NaN;
+  name = '';
+  count = 0;
+  countBig: bigint | null = null;
+  align = -1;
+  pfn = Number.NaN;
+  hasPage = false;
+  errorno: number | null = null;
+  availableCount = -1;
+  totalCount = -1;
+  nrMigrated = 0;
+  errIso = 0;
+  errMig = 0;
+  errTest = 0;
+  abstract comm(): string;
+}
+
 const utf8 = new TextDecoder('utf-8');
 
 /**

@@ -8,12 +8,16 @@ export type { ParseOptions, ParseStats } from './parse.ts';
 export { parseTraceStream, parseTraceText } from './parse.ts';
 export type {
   AllocationRecord,
+  Anomaly,
   AreaResult,
   FailureClass,
   FailureRecord,
+  LatencySummary,
   Mismatch,
+  RangeResult,
   ReplayAreaSpec,
   ReplayOptions,
   ReplayResult,
+  TimelineSample,
 } from './replay.ts';
 export { inferAreas, replayTrace } from './replay.ts';

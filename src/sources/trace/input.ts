@@ -90,7 +90,7 @@ export function memorySource(data: string | Uint8Array, label = '<memory>'): Tra
  * stdin. With `spool`, it is first copied to a temporary file so that it can be read twice
  * (area inference needs a first pass; dispose() removes the file); without, it can be opened once.
  */
-export async function stdinSource(spool: boolean): Promise<TraceSource> {
+async function stdinSource(spool: boolean): Promise<TraceSource> {
   if (!spool) {
     let used = false;
     return {

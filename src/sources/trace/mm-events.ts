@@ -107,7 +107,7 @@ export function looksLikeMmTrace(head: string): boolean {
  * release when known, else by the content (a cma_alloc() always isolates MIGRATE_CMA, 4: the
  * field that is 4 in every event is the migratetype).
  */
-export function guessContigRangeInfoShifted(events: readonly MmEvent[], release: string | null): boolean {
+function guessContigRangeInfoShifted(events: readonly MmEvent[], release: string | null): boolean {
   if (release !== null && /^\d+\.\d+/.test(release)) return contigRangeInfoShifted(release);
   const infos = events.filter((e) => e.event === 'mm_alloc_contig_migrate_range_info');
   if (infos.length === 0) return false;

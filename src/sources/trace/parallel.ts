@@ -7,7 +7,7 @@ import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
-import { CommCache, clearRareFields, EV_START } from './events.ts';
+import { CommCache, clearRareFields, TraceEventFields } from './events.ts';
 import {
   BATCH_EVENTS,
   BatchEncoder,
@@ -42,31 +42,8 @@ function workerScript(): { url: URL; tsxApi?: string } | null {
   return null;
 }
 
-/** True when a parse worker can be started here. */
-export function parallelParseAvailable(): boolean {
-  return workerScript() !== null;
-}
-
 /** The event handed to onEvent, refilled from each batch record. */
-class BatchEvent implements TraceEvent {
-  kind: TraceEventKind = EV_START;
-  line = 0;
-  pid = 0;
-  cpu = 0;
-  ts = Number.NaN;
-  name = '';
-  count = 0;
-  countBig: bigint | null = null;
-  align = -1;
-  pfn = Number.NaN;
-  hasPage = false;
-  errorno: number | null = null;
-  availableCount = -1;
-  totalCount = -1;
-  nrMigrated = 0;
-  errIso = 0;
-  errMig = 0;
-  errTest = 0;
+class BatchEvent extends TraceEventFields {
   /** The comm: its bytes at commAt (commLen of them), or commText when commLen < 0. */
   commBytes: Uint8Array = new Uint8Array(0);
   commAt = 0;

@@ -18,7 +18,24 @@ import {
   EV_INFO,
   EV_RELEASE,
   EV_START,
+  TraceEventFields,
 } from './events.ts';
+import {
+  COLON,
+  CR,
+  DASH,
+  DOT,
+  EQ,
+  HASH,
+  isNullPointer,
+  LBRACKET,
+  LPAREN,
+  NL,
+  RBRACKET,
+  RPAREN,
+  SP,
+} from './parse-bytes.ts';
+import { FastLine, fastLine } from './parse-fast.ts';
 
 /** What the parser saw besides events. */
 /** Longest line kept (1 MiB): a kernel trace line is under 1 KiB; longer input is garbage. */
@@ -71,19 +88,6 @@ export interface ParseOptions {
   firstLine?: number;
 }
 
-const SP = 32;
-const COLON = 58;
-const EQ = 61;
-const DOT = 46;
-const DASH = 45;
-const RBRACKET = 93;
-const LBRACKET = 91;
-const RPAREN = 41;
-const LPAREN = 40;
-const NL = 10;
-const CR = 13;
-const HASH = 35;
-
 const F_NAME = 1;
 const F_COUNT = 2;
 const F_PFN = 4;
@@ -102,23 +106,6 @@ const N_RELEASE = enc('cma_release');
 const N_ALLOC = enc('cma_alloc');
 const N_INFO = enc('cma_alloc_info');
 
-/** Four bytes as DataView#getInt32(…, true) reads them. */
-function le32(text: string): number {
-  const b = enc(text);
-  return b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24) | 0;
-}
-// the event names after "cma_" (column 55), four bytes at a time (overlapping at the end)
-const W_RELE = le32('rele');
-const W_EASE = le32('ease');
-const W_ALLO = le32('allo');
-const W_C_ST = le32('c_st');
-const W_TART = le32('tart');
-const W_C_FI = le32('c_fi');
-const W_NISH = le32('nish');
-const W_C_BU = le32('c_bu');
-const W_SY_R = le32('sy_r');
-const W_ETRY = le32('etry');
-
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 48 && c <= 57;
 }
@@ -134,26 +121,8 @@ const decoder = new TextDecoder('utf-8');
  * The incremental line parser behind parseTraceStream/parseTraceText. Feed it chunks; it calls
  * `onEvent` synchronously for every cma event.
  */
-export class TraceLineParser implements TraceEvent {
-  // ---- the reused event (TraceEvent) ----
-  kind: TraceEventKind = EV_START;
-  line = 0;
-  pid = 0;
-  cpu = 0;
-  ts = Number.NaN;
-  name = '';
-  count = 0;
-  countBig: bigint | null = null;
-  align = -1;
-  pfn = Number.NaN;
-  hasPage = false;
-  errorno: number | null = null;
-  availableCount = -1;
-  totalCount = -1;
-  nrMigrated = 0;
-  errIso = 0;
-  errMig = 0;
-  errTest = 0;
+export class TraceLineParser extends TraceEventFields {
+  // ---- the reused event (TraceEvent; its fields are TraceEventFields') ----
   /**
    * The current event came from the fast path: its rare fields (countBig, errorno, 7.x and
    * Android counters) are their defaults and its comm is at most 16 bytes.
@@ -218,6 +187,7 @@ export class TraceLineParser implements TraceEvent {
     private readonly onEvent: (ev: TraceEvent) => void,
     private readonly opts: ParseOptions = {},
   ) {
+    super();
     this.maxKept = opts.maxMalformedKept ?? 100;
     this.fast = opts.fastPath ?? true;
     this.stats.lines = opts.firstLine ?? 0;
@@ -228,6 +198,8 @@ export class TraceLineParser implements TraceEvent {
     return this.split !== null || this.leftover !== null;
   }
   private readonly fast: boolean;
+  /** The fields of the line fastLine() accepted. */
+  private readonly fl = new FastLine();
   /** A DataView of the chunk fastLine() reads (same offsets as the chunk). */
   private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
@@ -267,8 +239,9 @@ export class TraceLineParser implements TraceEvent {
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
-        const next = this.fastLine(chunk, pos);
+        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.fl);
         if (next > 0) {
+          this.acceptFast(chunk, pos);
           pos = next;
           continue;
         }
@@ -353,254 +326,27 @@ export class TraceLineParser implements TraceEvent {
     this.parseCmaLine(buf, start, end, lineNo, false);
   }
 
-  /**
-   * The fast path: one line of the kernel's fixed 6.1 layout
-   * (`%16s-%-7d [%03d] <5 flags> %5lu.%06lu: cma_<event>: name=<same name as the previous
-   * event> <the event's keys in their TP_printk order>\n`), read with one pass over its bytes.
-   * Returns the position after its '\n', or -1 (nothing consumed, nothing changed) for anything
-   * else, which then takes the general path. For every line it accepts it yields exactly the
-   * event the general path yields.
-   */
-  private fastLine(buf: Uint8Array, s: number): number {
-    // never read past the chunk (an out-of-bounds read deoptimizes this function): the last
-    // lines of a chunk take the general path
-    const lim = buf.length;
-    if (s + 256 > lim) return -1;
-    // ": cma_" at column 49, "-" at 16, " [ddd] " at 24..30, "<flags> " at 31..36, "." at 42
-    if (
-      buf[s + 49] !== COLON ||
-      buf[s + 50] !== SP ||
-      buf[s + 51] !== 99 ||
-      buf[s + 52] !== 109 ||
-      buf[s + 53] !== 97 ||
-      buf[s + 54] !== 95 ||
-      buf[s + 16] !== DASH ||
-      buf[s + 24] !== SP ||
-      buf[s + 25] !== LBRACKET ||
-      buf[s + 29] !== RBRACKET ||
-      buf[s + 30] !== SP ||
-      buf[s + 36] !== SP ||
-      buf[s + 42] !== DOT ||
-      buf[s] === HASH
-    )
-      return -1;
-    // pid: digits from 17, then spaces up to 24
-    let q = s + 17;
-    let pid = 0;
-    let c = buf[q]!;
-    if (!(c >= 48 && c <= 57)) return -1;
-    do {
-      pid = pid * 10 + c - 48;
-      c = buf[++q]!;
-    } while (c >= 48 && c <= 57);
-    while (q < s + 24) if (buf[q++] !== SP) return -1;
-    // cpu: three digits
-    const c0 = buf[s + 26]! - 48;
-    const c1 = buf[s + 27]! - 48;
-    const c2 = buf[s + 28]! - 48;
-    if (c0 < 0 || c0 > 9 || c1 < 0 || c1 > 9 || c2 < 0 || c2 > 9) return -1;
-    // flags: five non-space bytes (none a ']')
-    for (q = s + 31; q < s + 36; q++) if (buf[q] === SP || buf[q] === RBRACKET || buf[q] === NL) return -1;
-    // seconds: spaces, then at least one digit up to 41
-    q = s + 37;
-    while (q < s + 41 && buf[q] === SP) q++;
-    let sec = 0;
-    for (; q < s + 42; q++) {
-      c = buf[q]!;
-      if (!(c >= 48 && c <= 57)) return -1;
-      sec = sec * 10 + c - 48;
-    }
-    let frac = 0;
-    for (q = s + 43; q < s + 49; q++) {
-      c = buf[q]!;
-      if (!(c >= 48 && c <= 57)) return -1;
-      frac = frac * 10 + c - 48;
-    }
-    // the event name
-    let kind: TraceEventKind;
-    let p: number;
-    const dv = this.dv;
-    const at = s + 55;
-    if (buf[s + 55] === 114 /* r */) {
-      if (dv.getInt32(at, true) !== W_RELE || dv.getInt32(at + 3, true) !== W_EASE || buf[s + 62] !== COLON)
-        return -1;
-      kind = EV_RELEASE;
-      p = s + 63;
-    } else {
-      if (dv.getInt32(at, true) !== W_ALLO) return -1;
-      const d = buf[s + 61];
-      if (d === 115 /* s */) {
-        if (
-          dv.getInt32(at + 4, true) !== W_C_ST ||
-          dv.getInt32(at + 7, true) !== W_TART ||
-          buf[s + 66] !== COLON
-        )
-          return -1;
-        kind = EV_START;
-        p = s + 67;
-      } else if (d === 102 /* f */) {
-        if (
-          dv.getInt32(at + 4, true) !== W_C_FI ||
-          dv.getInt32(at + 8, true) !== W_NISH ||
-          buf[s + 67] !== COLON
-        )
-          return -1;
-        kind = EV_FINISH;
-        p = s + 68;
-      } else if (d === 98 /* b */) {
-        if (
-          dv.getInt32(at + 4, true) !== W_C_BU ||
-          dv.getInt32(at + 8, true) !== W_SY_R ||
-          dv.getInt32(at + 12, true) !== W_ETRY ||
-          buf[s + 71] !== COLON
-        )
-          return -1;
-        kind = EV_BUSY;
-        p = s + 72;
-      } else return -1;
-    }
-    // " name=" + the previous event's name + " "
-    if (
-      buf[p] !== SP ||
-      buf[p + 1] !== 110 ||
-      buf[p + 2] !== 97 ||
-      buf[p + 3] !== 109 ||
-      buf[p + 4] !== 101 ||
-      buf[p + 5] !== EQ
-    )
-      return -1;
-    p += 6;
-    const ln = this.lastNameBytes;
-    const ll = ln.length;
-    // after the name at most ~100 bytes are read; every loop below is bounded
-    if (ll === 0 || p + ll + 128 > lim) return -1;
-    for (let k = 0; k < ll; k++) if (buf[p + k] !== ln[k]) return -1;
-    p += ll;
-    if (buf[p] !== SP) return -1;
-    p++;
-    let pfn = Number.NaN;
-    let hasPage = false;
-    if (kind !== EV_START) {
-      // "pfn=0x<1..13 hex digits, or 16 f>"
-      if (buf[p] !== 112 || buf[p + 1] !== 102 || buf[p + 2] !== 110 || buf[p + 3] !== EQ) return -1;
-      if (buf[p + 4] !== 48 || buf[p + 5] !== 120) return -1;
-      p += 6;
-      const hs = p;
-      // the digits first, then their value: up to 7 digits in int32 arithmetic, longer ones in a
-      // loop of their own (one int32 loop that meets 0xffffffffffffffff deoptimizes the parser)
-      for (c = buf[p]!; ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) && p - hs <= 16; c = buf[++p]!);
-      const hl = p - hs;
-      if (hl === 0 || hl > 16 || c !== SP) return -1;
-      if (hl <= 7) {
-        pfn = 0;
-        for (let k = hs; k < p; k++) {
-          const d = buf[k]!;
-          pfn = (pfn << 4) | (d <= 57 ? d - 48 : d - 87);
-        }
-      } else if (hl <= 13) {
-        pfn = 0;
-        for (let k = hs; k < p; k++) {
-          const d = buf[k]!;
-          pfn = pfn * 16 + (d <= 57 ? d - 48 : d - 87);
-        }
-      } else {
-        if (hl !== 16) return -1;
-        for (let k = hs; k < p; k++) if (buf[k] !== 102) return -1;
-        pfn = -1;
-      }
-      p++;
-      // "page=<pointer>"
-      if (
-        buf[p] !== 112 ||
-        buf[p + 1] !== 97 ||
-        buf[p + 2] !== 103 ||
-        buf[p + 3] !== 101 ||
-        buf[p + 4] !== EQ
-      )
-        return -1;
-      p += 5;
-      const vs = p;
-      // %p: hex digits; NULL is all '0' (a "0x" or "(null)" form goes through isNullPointer)
-      let nonZero = 0;
-      const y0 = dv.getInt32(vs, true);
-      const y1 = dv.getInt32(vs + 4, true);
-      const y2 = dv.getInt32(vs + 8, true);
-      const y3 = dv.getInt32(vs + 12, true);
-      if (buf[vs + 16] === SP && !(hasSpOrNl(y0) || hasSpOrNl(y1) || hasSpOrNl(y2) || hasSpOrNl(y3))) {
-        // the usual 16 characters and a space, four bytes at a time
-        nonZero = (y0 ^ ZEROS4) | (y1 ^ ZEROS4) | (y2 ^ ZEROS4) | (y3 ^ ZEROS4);
-        p = vs + 16;
-        c = SP;
-      } else for (c = buf[p]!; c !== SP && c !== NL && p < vs + 40; c = buf[++p]!) nonZero |= c ^ 48;
-      if (c !== SP || p === vs) return -1;
-      hasPage = buf[vs] === LPAREN || buf[vs + 1] === 120 ? !isNullPointer(buf, vs, p) : nonZero !== 0;
-      p++;
-    }
-    // "count=<1..15 digits>"
-    if (
-      buf[p] !== 99 ||
-      buf[p + 1] !== 111 ||
-      buf[p + 2] !== 117 ||
-      buf[p + 3] !== 110 ||
-      buf[p + 4] !== 116 ||
-      buf[p + 5] !== EQ
-    )
-      return -1;
-    p += 6;
-    let ds = p;
-    let count = 0;
-    c = buf[p]!;
-    while (c >= 48 && c <= 57 && p - ds < 16) {
-      count = count * 10 + c - 48;
-      c = buf[++p]!;
-    }
-    if (p === ds || p - ds > 15) return -1;
-    let align = -1;
-    if (kind !== EV_RELEASE) {
-      // " align=<1..2 digits, ≤ 63>"
-      if (
-        c !== SP ||
-        buf[p + 1] !== 97 ||
-        buf[p + 2] !== 108 ||
-        buf[p + 3] !== 105 ||
-        buf[p + 4] !== 103 ||
-        buf[p + 5] !== 110 ||
-        buf[p + 6] !== EQ
-      )
-        return -1;
-      p += 7;
-      ds = p;
-      align = 0;
-      c = buf[p]!;
-      while (c >= 48 && c <= 57 && p - ds < 3) {
-        align = align * 10 + c - 48;
-        c = buf[++p]!;
-      }
-      if (p === ds || p - ds > 2 || align > 63) return -1;
-    }
-    if (c !== NL) return -1;
-    // accepted: the same fields the general path sets
-    let cs = s;
-    while (cs < s + 16 && buf[cs] === SP) cs++;
+  /** Hands on the line fastLine() accepted at `s` (its fields in this.fl). */
+  private acceptFast(buf: Uint8Array, s: number): void {
+    const fl = this.fl;
     const st = this.stats;
-    this.kind = kind;
+    this.kind = fl.kind;
     this.line = ++st.lines;
-    this.pid = pid;
-    this.cpu = c0 * 100 + c1 * 10 + c2;
-    this.ts = sec * 1e6 + frac;
+    this.pid = fl.pid;
+    this.cpu = fl.cpu;
+    this.ts = fl.ts;
     this.buf = buf;
-    this.commStart = cs;
+    this.commStart = fl.commStart;
     this.commEnd = s + 16;
-    this.count = count;
-    this.align = align;
-    this.pfn = pfn;
-    this.hasPage = hasPage;
+    this.count = fl.count;
+    this.align = fl.align;
+    this.pfn = fl.pfn;
+    this.hasPage = fl.hasPage;
     clearRareFields(this);
     this.name = this.lastName;
     this.fastEvent = true;
     st.events++;
     this.onEvent(this);
-    return p + 1;
   }
 
   /** Position of the ':' of ": cma_", or 0 (never a valid position: a prefix precedes it). */
@@ -987,27 +733,6 @@ export class TraceLineParser implements TraceEvent {
     if (this.stats.malformedLines.length < this.maxKept) this.stats.malformedLines.push(m);
     this.opts.onMalformed?.(m);
   }
-}
-
-/** '0000' as a little-endian int32. */
-const ZEROS4 = 0x30303030;
-
-/** Whether any of the four bytes of x is a space or a '\n' (SWAR zero-byte test; exact). */
-function hasSpOrNl(x: number): boolean {
-  const a = x ^ 0x20202020;
-  const b = x ^ 0x0a0a0a0a;
-  // (| 0: int32 arithmetic throughout; a subtraction that leaves int32 would deoptimize the caller)
-  return (((((a - 0x01010101) | 0) & ~a) | (((b - 0x01010101) | 0) & ~b)) & 0x80808080) !== 0;
-}
-
-function isNullPointer(buf: Uint8Array, s: number, e: number): boolean {
-  // "(null)" (the kernel's %p of NULL), "(nil)" (trace-cmd report's)
-  if ((e - s === 6 || e - s === 5) && buf[s] === LPAREN && buf[s + 1] === 110) return true;
-  let q = s;
-  if (e - s > 2 && buf[s] === 48 && buf[s + 1] === 120) q += 2;
-  if (q >= e) return false;
-  for (; q < e; q++) if (buf[q] !== 48) return false;
-  return true;
 }
 
 /** A copy of bytes [s, e) (Buffer#slice would alias: chunks may be reused by the caller). */

@@ -71,6 +71,13 @@ interface Pending {
   errTest: number;
 }
 
+/**
+ * Largest packet (and decompressed packet group) accepted: Perfetto writes packets of
+ * kilobytes (ftrace bundles of a page or so); a larger declared length is a damaged or hostile
+ * file, refused with its offset before that much is buffered.
+ */
+export const PERFETTO_MAX_PACKET = 64 * 1024 * 1024;
+
 /** Cma events held for ordering across CPUs at most (then the earliest goes out). */
 const WINDOW = 1 << 16;
 
@@ -161,6 +168,8 @@ class Decoder {
   }
   private lastNameBytes: Uint8Array = new Uint8Array(0);
   private lastName = '';
+  /** Inside a decompressed group of packets. */
+  private inflated = false;
   /** An area name (the same as the previous one, mostly: compared, not decoded). */
   private areaName(len: number): string {
     if (!this.is(len, this.lastNameBytes)) {
@@ -198,6 +207,7 @@ class Decoder {
       if (tag === 10) {
         const l = this.varint();
         const at = this.p;
+        if (at + l > e) throw new Error(`a packet declares ${l} bytes, past the end of its trace`);
         this.packet(at, at + l);
         this.b = b;
         this.p = at + l;
@@ -221,18 +231,36 @@ class Decoder {
       }
       const l = this.varint();
       const at = this.p;
+      if (at + l > e) throw new Error(`field ${field} declares ${l} bytes, past the end of its packet`);
       if (field === 1) this.bundle(at, at + l);
       else if (field === 2) this.processTree(at, at + l);
       else if (field === 45) this.systemInfo(at, at + l);
       else if (field === 50) {
+        // compressed_packets: one level only, and never more than PERFETTO_MAX_PACKET (a zip bomb stops there)
+        if (this.inflated) throw new Error('compressed packets nested inside compressed packets');
         const z = b.subarray(at, at + l);
+        const max = { maxOutputLength: PERFETTO_MAX_PACKET };
         let inner: Uint8Array;
         try {
-          inner = inflateSync(z);
-        } catch {
-          inner = inflateRawSync(z);
+          try {
+            inner = inflateSync(z, max);
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw e;
+            inner = inflateRawSync(z, max);
+          }
+        } catch (e) {
+          throw new Error(
+            (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
+              ? `compressed packets inflate past the ${PERFETTO_MAX_PACKET}-byte limit`
+              : `compressed packets do not inflate (${(e as Error).message})`,
+          );
         }
-        this.trace(inner, 0, inner.length);
+        this.inflated = true;
+        try {
+          this.trace(inner, 0, inner.length);
+        } finally {
+          this.inflated = false;
+        }
         this.b = b;
       }
       this.p = at + l;
@@ -553,18 +581,40 @@ export async function readPerfettoStream(
     onEvent(out);
   });
   let carry: Uint8Array = new Uint8Array(0);
+  // a packet longer than one chunk: its chunks are kept until it is whole, then joined once
+  let parts: Uint8Array[] = [];
+  let partsLen = 0;
+  let wanted = 0;
   let bytes = 0;
   for await (const chunk of input) {
     bytes += chunk.length;
+    if (wanted > 0 && carry.length + partsLen + chunk.length < wanted) {
+      parts.push(chunk);
+      partsLen += chunk.length;
+      continue;
+    }
     let buf: Uint8Array;
     if (carry.length > 0) {
-      buf = new Uint8Array(carry.length + chunk.length);
+      buf = new Uint8Array(carry.length + partsLen + chunk.length);
       buf.set(carry, 0);
-      buf.set(chunk, carry.length);
+      let o = carry.length;
+      for (const q of parts) {
+        buf.set(q, o);
+        o += q.length;
+      }
+      buf.set(chunk, o);
+      parts = [];
+      partsLen = 0;
     } else buf = chunk;
+    wanted = 0;
     let p = 0;
     for (;;) {
       const h = header(buf, p);
+      if (h !== null && h.end - p > PERFETTO_MAX_PACKET)
+        throw new Error(
+          `Perfetto trace: the packet at byte ${bytes - buf.length + p} declares ${h.end - p} bytes, over the ${PERFETTO_MAX_PACKET}-byte limit`,
+        );
+      if (h !== null && h.end > buf.length) wanted = h.end - p;
       if (h === null || h.end > buf.length) break;
       try {
         if (h.tag === 10) dec.trace(buf, p, h.end);
@@ -578,8 +628,10 @@ export async function readPerfettoStream(
     carry = p < buf.length ? Uint8Array.prototype.slice.call(buf, p) : new Uint8Array(0);
     opts.onProgress?.(bytes);
   }
-  if (carry.length > 0)
-    throw new Error(`Perfetto trace: truncated (the last ${carry.length} bytes are an incomplete packet)`);
+  if (carry.length + partsLen > 0)
+    throw new Error(
+      `Perfetto trace: truncated (the last ${carry.length + partsLen} bytes, from byte ${bytes - carry.length - partsLen}, are an incomplete packet${wanted > 0 ? ` of ${wanted} bytes` : ''})`,
+    );
   while (dec.heap.length > 0) {
     dec.emit(dec.pop());
   }

@@ -4,8 +4,17 @@
 // file's own format files.
 
 import type { FormatField } from './event-format.ts';
-import type { TraceEvent, TraceEventKind } from './events.ts';
-import { clearRareFields, EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
+import type { TraceEventKind } from './events.ts';
+import {
+  clearRareFields,
+  EV_ALLOC,
+  EV_BUSY,
+  EV_FINISH,
+  EV_INFO,
+  EV_RELEASE,
+  EV_START,
+  TraceEventFields,
+} from './events.ts';
 import type { ParseStats } from './parse.ts';
 import { PageReader } from './ring-buffer.ts';
 import { type ByteSource, CpuPages, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
@@ -45,25 +54,7 @@ interface Decoder {
 }
 
 /** The event handed to onEvent (one object, refilled for every record). */
-export class BinaryEvent implements TraceEvent {
-  kind: TraceEventKind = EV_START;
-  line = 0;
-  pid = 0;
-  cpu = 0;
-  ts = Number.NaN;
-  name = '';
-  count = 0;
-  countBig: bigint | null = null;
-  align = -1;
-  pfn = Number.NaN;
-  hasPage = false;
-  errorno: number | null = null;
-  availableCount = -1;
-  totalCount = -1;
-  nrMigrated = 0;
-  errIso = 0;
-  errMig = 0;
-  errTest = 0;
+export class BinaryEvent extends TraceEventFields {
   fastEvent = false;
   commText = '<...>';
   private commBytes: Uint8Array = enc.encode('<...>');
@@ -179,12 +170,6 @@ class FieldReader {
     while (e > b && (this.buf[e - 1] === 10 || this.buf[e - 1] === 32)) e--;
     return [b, e];
   }
-}
-
-/** What a trace.dat read found besides the events (added to ParseStats). */
-export interface BinaryReadInfo {
-  format: string;
-  kernelRelease: string | null;
 }
 
 /** Reads every cma event of a trace.dat in timestamp order; returns the parse statistics. */

@@ -91,21 +91,37 @@ const OPT_BUFFER_TEXT = 22;
 const latin1 = new TextDecoder('latin1');
 const utf8 = new TextDecoder('utf-8');
 
+/**
+ * Largest metadata, section or decompressed block a trace.dat may declare (trace-cmd writes
+ * sections of kilobytes and compressed chunks of about a megabyte): a larger declared size is
+ * a damaged or hostile file, refused with its offset before anything that size is allocated.
+ */
+export const TRACE_DAT_MAX_BLOCK = 64 * 1024 * 1024;
+
 /** A bad or unsupported trace.dat. */
 export class TraceDatError extends Error {}
 
 /** A sequential reader over bytes in memory. */
 class Cur {
   readonly dv: DataView;
+  /**
+   * @param origin the file offset of b[0] (for messages)
+   * @param what what b is, when not the file itself (a decompressed section)
+   */
   constructor(
     readonly b: Uint8Array,
     public pos: number,
     private readonly le: boolean,
+    readonly origin = 0,
+    readonly what = 'trace.dat',
   ) {
     this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   need(n: number): void {
-    if (this.pos + n > this.b.length) throw new TraceDatError('trace.dat is truncated');
+    if (this.pos + n > this.b.length)
+      throw new TraceDatError(
+        `${this.what} is truncated at offset ${this.origin + this.pos} (${n} bytes declared, ${Math.max(0, this.b.length - this.pos)} left)`,
+      );
   }
   u8(): number {
     this.need(1);
@@ -137,25 +153,37 @@ class Cur {
   }
   str(): string {
     const e = this.b.indexOf(0, this.pos);
-    if (e < 0) throw new TraceDatError('trace.dat is truncated (a string without its NUL)');
+    if (e < 0)
+      throw new TraceDatError(
+        `${this.what} is truncated at offset ${this.origin + this.pos} (a string without its NUL)`,
+      );
     const s = utf8.decode(this.b.subarray(this.pos, e));
     this.pos = e + 1;
     return s;
   }
 }
 
-function decompressBytes(alg: string, data: Uint8Array, outSize: number): Uint8Array {
+function decompressBytes(alg: string, data: Uint8Array, outSize: number, at: number): Uint8Array {
+  if (outSize > TRACE_DAT_MAX_BLOCK)
+    throw new TraceDatError(
+      `trace.dat: the ${alg} block at offset ${at} declares ${outSize} bytes uncompressed, over the ${TRACE_DAT_MAX_BLOCK}-byte limit`,
+    );
   let out: Uint8Array;
   try {
+    // the output never grows past the declared size (a zip bomb stops there)
     if (alg === 'zstd') out = zstdDecompress(data, new Uint8Array(outSize));
-    else if (alg === 'zlib') out = inflateSync(data);
+    else if (alg === 'zlib') out = inflateSync(data, { maxOutputLength: Math.max(1, outSize) });
     else throw new TraceDatError(`trace.dat uses compression '${alg}', which is not supported (zstd, zlib)`);
   } catch (e) {
     if (e instanceof TraceDatError) throw e;
-    throw new TraceDatError(`trace.dat: a ${alg} block does not decompress (${(e as Error).message})`);
+    throw new TraceDatError(
+      `trace.dat: the ${alg} block at offset ${at} does not decompress to the ${outSize} bytes it declares (${(e as Error).message})`,
+    );
   }
   if (out.length !== outSize)
-    throw new TraceDatError(`trace.dat: a ${alg} block decompressed to ${out.length} bytes, not ${outSize}`);
+    throw new TraceDatError(
+      `trace.dat: the ${alg} block at offset ${at} decompressed to ${out.length} bytes, not ${outSize}`,
+    );
   return out;
 }
 
@@ -267,7 +295,7 @@ function readV6(
 ): TraceDatInfo {
   // the metadata runs up to the first CPU's data (page-aligned); read until the flyrecord table
   const m = newMeta();
-  let buf = src.read(0, Math.min(src.size, 1 << 20));
+  let buf = src.read(0, Math.min(src.size, 1 << 20, TRACE_DAT_MAX_BLOCK));
   for (;;) {
     try {
       const c = new Cur(buf, start, le);
@@ -297,7 +325,11 @@ function readV6(
       return finish(6, le, longSize, pageSize, 'none', m, cpus, false, false);
     } catch (e) {
       if (e instanceof TraceDatError && /truncated/.test(e.message) && buf.length < src.size) {
-        buf = src.read(0, Math.min(src.size, buf.length * 4));
+        if (buf.length >= TRACE_DAT_MAX_BLOCK)
+          throw new TraceDatError(
+            `${e.message}: the metadata before the CPU data would pass the ${TRACE_DAT_MAX_BLOCK}-byte limit`,
+          );
+        buf = src.read(0, Math.min(src.size, buf.length * 4, TRACE_DAT_MAX_BLOCK));
         m.events.clear();
         m.cmdlines.clear();
         continue;
@@ -308,21 +340,37 @@ function readV6(
 }
 
 /** A v7 section's content (decompressed). */
-function section(src: ByteSource, at: number, le: boolean, alg: string): { id: number; data: Uint8Array } {
+function section(src: ByteSource, at: number, le: boolean, alg: string): Cur {
   const h = src.read(at, 16);
-  if (h.length < 16) throw new TraceDatError('trace.dat is truncated (section header)');
-  const c = new Cur(h, 0, le);
-  const id = c.u16();
+  if (h.length < 16)
+    throw new TraceDatError(
+      `trace.dat is truncated at offset ${at} (a section header; the file ends at ${src.size})`,
+    );
+  const c = new Cur(h, 0, le, at);
+  c.u16(); // id
   const flags = c.u16();
   c.u32();
   const size = c.u64();
-  if (at + 16 + size > src.size) throw new TraceDatError('trace.dat is truncated (section)');
+  if (size > TRACE_DAT_MAX_BLOCK)
+    throw new TraceDatError(
+      `trace.dat: the section at offset ${at} declares ${size} bytes, over the ${TRACE_DAT_MAX_BLOCK}-byte limit`,
+    );
+  if (at + 16 + size > src.size)
+    throw new TraceDatError(
+      `trace.dat is truncated: the section at offset ${at} declares ${size} bytes, the file ends at ${src.size}`,
+    );
   const body = src.read(at + 16, size);
-  if ((flags & 1) === 0) return { id, data: body };
-  const bc = new Cur(body, 0, le);
+  if ((flags & 1) === 0) return new Cur(body, 0, le, at + 16);
+  const bc = new Cur(body, 0, le, at + 16);
   const csize = bc.u32();
   const usize = bc.u32();
-  return { id, data: decompressBytes(alg, bc.bytes(csize), usize) };
+  return new Cur(
+    decompressBytes(alg, bc.bytes(csize), usize, at),
+    0,
+    le,
+    0,
+    `trace.dat's compressed section at offset ${at}`,
+  );
 }
 
 function readV7(
@@ -346,26 +394,24 @@ function readV7(
   while (next !== 0) {
     if (seen.has(next)) throw new TraceDatError('trace.dat: options sections loop');
     seen.add(next);
-    const sec = section(src, next, le, alg);
+    const oc = section(src, next, le, alg);
     next = 0;
-    const oc = new Cur(sec.data, 0, le);
-    while (oc.pos + 6 <= sec.data.length) {
+    while (oc.pos + 6 <= oc.b.length) {
       const id = oc.u16();
       const size = oc.u32();
+      const dataAt = oc.origin + oc.pos;
       const data = oc.bytes(size);
-      const dc = new Cur(data, 0, le);
+      const dc = new Cur(data, 0, le, dataAt, oc.what);
       if (id === OPT_DONE) {
         next = size >= 8 ? dc.u64() : 0;
         break;
       }
       if (id === OPT_UNAME) m.uname = utf8.decode(data).replace(/\0+$/, '');
       else if (id === OPT_TRACECLOCK) m.clock = selectedClock(latin1.decode(data));
-      else if (id === OPT_HEADER_INFO)
-        headerInfo(new Cur(section(src, dc.u64(), le, alg).data, 0, le), m, longSize);
-      else if (id === OPT_EVENT_FORMATS)
-        eventFormats(new Cur(section(src, dc.u64(), le, alg).data, 0, le), m);
+      else if (id === OPT_HEADER_INFO) headerInfo(section(src, dc.u64(), le, alg), m, longSize);
+      else if (id === OPT_EVENT_FORMATS) eventFormats(section(src, dc.u64(), le, alg), m);
       else if (id === OPT_CMDLINES) {
-        const cc = new Cur(section(src, dc.u64(), le, alg).data, 0, le);
+        const cc = section(src, dc.u64(), le, alg);
         cmdlines(utf8.decode(cc.bytes(cc.u64())), m);
       } else if (id === OPT_BUFFER_TEXT) latency = true;
       else if (id === OPT_BUFFER) {
@@ -419,7 +465,8 @@ export class CpuPages {
     this.end = Math.min(src.size, cpu.offset + cpu.size);
     if (info.compressedData && cpu.size > 0) {
       const h = src.read(this.pos, 4);
-      if (h.length < 4) throw new TraceDatError('trace.dat is truncated (CPU data)');
+      if (h.length < 4)
+        throw new TraceDatError(`trace.dat is truncated at offset ${this.pos} (CPU ${cpu.cpu}'s data)`);
       this.chunksLeft = new DataView(h.buffer, h.byteOffset).getUint32(0, info.littleEndian);
       this.pos += 4;
       // the recorded size does not count the chunk count
@@ -443,20 +490,26 @@ export class CpuPages {
     const ps = this.info.pageSize;
     if (this.chunksLeft < 0) {
       if (this.pos + ps > this.end) return false;
-      const n = Math.floor(Math.min(64 * ps, this.end - this.pos) / ps) * ps;
+      // 64 pages at a time, at most 4 MiB unless one page is larger
+      const batch = Math.max(1, Math.min(64, Math.floor((4 << 20) / ps))) * ps;
+      const n = Math.floor(Math.min(batch, this.end - this.pos) / ps) * ps;
       this.buf = this.src.read(this.pos, n);
       this.pos += n;
       this.at = 0;
       return this.buf.length >= ps;
     }
     if (this.chunksLeft === 0 || this.pos + 8 > this.end) return false;
+    const at = this.pos;
     const h = this.src.read(this.pos, 8);
     const dv = new DataView(h.buffer, h.byteOffset, 8);
     const csize = dv.getUint32(0, this.info.littleEndian);
     const usize = dv.getUint32(4, this.info.littleEndian);
     this.pos += 8;
-    if (this.pos + csize > this.end) throw new TraceDatError('trace.dat is truncated (compressed CPU data)');
-    this.buf = decompressBytes(this.info.compression, this.src.read(this.pos, csize), usize);
+    if (this.pos + csize > this.end)
+      throw new TraceDatError(
+        `trace.dat is truncated: the compressed CPU data chunk at offset ${at} declares ${csize} bytes, the data ends at ${this.end}`,
+      );
+    this.buf = decompressBytes(this.info.compression, this.src.read(this.pos, csize), usize, at);
     this.pos += csize;
     this.chunksLeft--;
     this.at = 0;

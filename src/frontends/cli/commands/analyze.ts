@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { explainAlloc } from '../../../analysis/explain.ts';
 import { summarizeArea } from '../../../analysis/summary.ts';
 import type { KernelProfile } from '../../../core/profile.ts';
+import { showsFailures } from '../../../sources/device-model.ts';
 import type { AreaModel } from '../../../sources/model.ts';
 import { pickArea, profileForLayout, profileForTree } from '../../../sources/model.ts';
 import { areasOrDevice, deviceReportJson, deviceReportText, deviceWarning } from '../device-report.ts';
@@ -14,7 +15,7 @@ import { addSourceOptions, areaName, SOURCE_HELP, sourceFromFlags } from '../sou
 import { UsageError } from '../system-options.ts';
 
 /** The JSON object of one area (numbers in pages). */
-export function analyzeAreaJson(
+function analyzeAreaJson(
   m: AreaModel,
   requests: number[],
   align: number,
@@ -102,7 +103,8 @@ export function registerAnalyze(program: Command): void {
         `Show the free-run histogram, the largest usable run per alignment, and which request sizes fit, fail by fragmentation or fail by exhaustion. ` +
           `Without debugfs (a production kernel, a copy DIR/{sys/kernel/mm/cma,proc,dmesg}, a bug report) it reports ` +
           `what sysfs, /proc and the kernel log tell, each figure known, ~inferred or ?unknown, and the last failure's ` +
-          `verdict from its free-range dump (6.12+); exit 0 with a warning line.\n\n${SOURCE_HELP}`,
+          `verdict from its free-range dump (6.12+), with a warning line on stderr; exit 1 when it shows a failed ` +
+          `allocation (sysfs alloc_pages_fail above 0, a failure in the kernel log), else 0 (unreadable files alone are not a finding).\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .option('--name <area>', 'only this area.')
@@ -148,6 +150,8 @@ export function registerAnalyze(program: Command): void {
           process.stdout.write(
             deviceReportText(shown, process.stdout.isTTY === true && !process.env.NO_COLOR),
           );
+        // a failed allocation the device shows is a finding: exit 1
+        if (showsFailures(shown)) process.exitCode = 1;
         return;
       }
       const { tree, areas } = c;

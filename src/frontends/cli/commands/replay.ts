@@ -4,24 +4,25 @@
 
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { CmaBitmapFactory } from '../../../core/cma-bitmap.ts';
-import { plainBitmapFactory } from '../../../core/cma-bitmap.ts';
+import { plainBitmapFactory, setBitsFromWords } from '../../../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../../../core/indexed-bitmap.ts';
+import { PROFILE_6_1, PROFILE_7_3 } from '../../../core/profile.ts';
+import { CmaSystem } from '../../../core/system.ts';
+import { treeFromSystem } from '../../../sources/emulator-source.ts';
 import { readAreas } from '../../../sources/model.ts';
 import type { Snapshot } from '../../../sources/snapshot.ts';
-import { formatSnapshot, readSnapshotFile, treeFromSnapshot } from '../../../sources/snapshot.ts';
+import {
+  formatSnapshot,
+  readSnapshotFile,
+  snapshotFromTree,
+  treeFromSnapshot,
+} from '../../../sources/snapshot.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
-import type {
-  AllocationRecord,
-  AreaResult,
-  ReplayAreaSpec,
-  ReplayResult,
-} from '../../../sources/trace/replay.ts';
+import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
-import { timelinePng, timelineSvg } from '../../render/timeline.ts';
 import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
@@ -93,13 +94,17 @@ export function bitmapFactoryFromFlag(v: string | undefined): CmaBitmapFactory {
   throw new UsageError(`--bitmap: '${v}' is not plain or indexed`);
 }
 
-/** A progress bar on stderr for long inputs on a terminal; returns the callback and a stop. */
-export function progressFor(
+/**
+ * A progress bar on stderr for long inputs on a terminal; returns the callback and a stop.
+ * (cli-progress is loaded only then: a run into a pipe or with -q does not pay for it.)
+ */
+async function progressFor(
   src: TraceSource,
   quiet: boolean,
-): { onProgress?: (b: number) => void; stop: () => void } {
+): Promise<{ onProgress?: (b: number) => void; stop: () => void }> {
   if (quiet || !process.stderr.isTTY || src.size === null || src.size < 16 * 1024 * 1024 || src.gzip)
     return { stop: () => {} };
+  const { SingleBar } = await import('cli-progress');
   const bar = new SingleBar({
     format: 'reading {bar} {percentage}% | {value}/{total} MB',
     stream: process.stderr,
@@ -128,61 +133,32 @@ function fmtTs(us: number): string {
   return Number.isNaN(us) ? '-' : (us / 1e6).toFixed(6);
 }
 
-/** Whether an area is shown in the 7.x layout (`ranges/N/`, symlinks, exact `used`). */
-function rangesLayout(a: AreaResult): boolean {
-  return a.ranges.length > 1 || a.usedMode === 'exact';
-}
-
 /**
- * The final state of a replay as a snapshot document that `cat`/`analyze` read: the 6.1 layout,
- * or for multi-range areas and 7.x traces the 7.x one (ranges/N/base_pfn and bitmap in index
- * order, base_pfn/bitmap symlinks to range 0, sysfs total_pages/available_pages).
+ * The final state of a replay as a snapshot document that `cat`/`analyze` read: the replayed
+ * bitmaps loaded into an emulated system (7.3 for multi-range areas and 7.x traces, else 6.1),
+ * whose files the core lays out; of sysfs only what a trace gives (total/available pages).
  */
-export function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
-  const files: Record<string, string> = {};
-  const symlinks: Record<string, string> = {};
-  const dirs = ['kernel', 'kernel/debug', 'kernel/debug/cma'];
-  const writeOnly: string[] = [];
-  const sysfs = r.areas.some(rangesLayout);
-  if (sysfs) dirs.push('kernel/mm', 'kernel/mm/cma');
-  for (const a of r.areas) {
-    const d = `kernel/debug/cma/${a.name}`;
-    dirs.push(d);
-    files[`${d}/count`] = `${a.count}\n`;
-    files[`${d}/order_per_bit`] = `${a.orderPerBit}\n`;
-    files[`${d}/used`] = `${a.used}\n`;
-    files[`${d}/maxchunk`] = `${a.maxchunk}\n`;
-    if (rangesLayout(a)) {
-      dirs.push(`${d}/ranges`);
-      a.ranges.forEach((rg, i) => {
-        dirs.push(`${d}/ranges/${i}`);
-        files[`${d}/ranges/${i}/base_pfn`] = `${rg.basePfn}\n`;
-        files[`${d}/ranges/${i}/bitmap`] = rg.bitmapText;
-      });
-      symlinks[`${d}/base_pfn`] = 'ranges/0/base_pfn';
-      symlinks[`${d}/bitmap`] = 'ranges/0/bitmap';
-      const s = `kernel/mm/cma/${a.name}`;
-      dirs.push(s);
-      files[`${s}/total_pages`] = `${a.count}\n`;
-      files[`${s}/available_pages`] = `${a.usedMode === 'exact' ? a.availablePages : a.count - a.used}\n`;
-    } else {
-      files[`${d}/base_pfn`] = `${a.basePfn}\n`;
-      files[`${d}/bitmap`] = a.bitmapText;
-    }
-    writeOnly.push(`${d}/alloc`, `${d}/free`);
-  }
-  return {
-    format: 'cma-debug-snapshot',
-    version: 1,
-    source: `replay of ${label}`,
-    capturedAt: new Date().toISOString(),
-    kernelRelease: null,
-    files,
-    symlinks,
-    dirs,
-    writeOnly,
-    unreadable: {},
-  };
+function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
+  const exact = r.areas.some((a) => a.ranges.length > 1 || a.usedMode === 'exact');
+  const sys = new CmaSystem({
+    profile: exact ? PROFILE_7_3 : PROFILE_6_1,
+    areas: r.areas.map((a) => ({ name: a.name, orderPerBit: a.orderPerBit, ranges: a.ranges })),
+  });
+  r.areas.forEach((a, i) => {
+    const area = sys.areas[i]!.area;
+    a.ranges.forEach((rg, k) => {
+      setBitsFromWords(area.ranges[k]!.bitmap, rg.words);
+    });
+    area.availableCount = a.usedMode === 'exact' ? a.availablePages : a.count - a.used;
+  });
+  const snap = snapshotFromTree(treeFromSystem(sys, `replay of ${label}`));
+  const kept = (p: string) => !p.startsWith('kernel/mm/cma/') || /\/(total|available)_pages$/.test(p);
+  const files = Object.fromEntries(Object.entries(snap.files).filter(([p]) => kept(p)));
+  const sysfsDirs = new Set(Object.keys(files).map((p) => p.slice(0, p.lastIndexOf('/'))));
+  const dirs = snap.dirs.filter(
+    (d) => !d.startsWith('kernel/mm') || [...sysfsDirs].some((f) => f === d || f.startsWith(`${d}/`)),
+  );
+  return { ...snap, kernelRelease: null, files, dirs };
 }
 
 function csvField(v: string | number | bigint | null): string {
@@ -255,7 +231,7 @@ export function registerReplay(program: Command): void {
     csv?.write(
       `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${collector ? COST_CSV_HEADER : ''}\n`,
     );
-    const progress = progressFor(src, !!flags.quiet);
+    const progress = await progressFor(src, !!flags.quiet);
     let r: ReplayResult;
     try {
       r = await replayTrace(src, {
@@ -290,6 +266,8 @@ export function registerReplay(program: Command): void {
     collector?.addFailures(r.failures);
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {
+      // the renderer (and its native canvas) only for --timeline
+      const { timelinePng, timelineSvg } = await import('../../render/timeline.ts');
       if (flags.timeline.toLowerCase().endsWith('.png'))
         writeFileSync(flags.timeline, timelinePng(r, `replay of ${basename(src.label)}`));
       else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${basename(src.label)}`));

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { summarizeArea } from '../../../analysis/summary.ts';
 import type { DeviceArea } from '../../../sources/device-model.ts';
+import { showsFailures } from '../../../sources/device-model.ts';
 import type { AreaModel } from '../../../sources/model.ts';
 import { areasOrDevice, deviceWarning, mark } from '../device-report.ts';
 import { jsonText } from '../json.ts';
@@ -92,7 +93,8 @@ export function registerStatus(program: Command): void {
       .description(
         `Print one line per area: size, used, free, maxchunk, fragmentation (1 - maxchunk/free) and the sysfs counters. ` +
           `Without debugfs: size, used, free (known, ~inferred or ?unknown), the sysfs counters, their rates between ` +
-          `two reads (--watch) and the last failure's verdict; exit 0 with a warning line.\n\n${SOURCE_HELP}`,
+          `two reads (--watch) and the last failure's verdict, with a warning line on stderr; exit 1 when it shows a ` +
+          `failed allocation (sysfs alloc_pages_fail above 0, a failure in the kernel log), else 0.\n\n${SOURCE_HELP}`,
       )
       .argument('[source]', 'where to read (default: live /sys)')
       .option(
@@ -105,6 +107,7 @@ export function registerStatus(program: Command): void {
       const src = sourceFromFlags(source, flags);
       let prev: { at: number; counters: Map<string, Record<string, number>> } | null = null;
       let warned = false;
+      let failing = false;
       const once = async () => {
         const tree = await src.capture();
         const c = areasOrDevice(tree);
@@ -117,6 +120,7 @@ export function registerStatus(program: Command): void {
         if (!warned) process.stderr.write(deviceWarning(c));
         warned = true;
         const now = Date.parse(tree.capturedAt);
+        failing = showsFailures(c.report);
         const rows = c.report.areas.map((a) => deviceRow(a, prev, now));
         prev = { at: now, counters: new Map(c.report.areas.map((a) => [a.name, { ...a.counters }])) };
         if (flags.json)
@@ -128,6 +132,8 @@ export function registerStatus(program: Command): void {
       };
       if (flags.watch === undefined) {
         process.stdout.write(await once());
+        // a failed allocation a device without debugfs shows is a finding: exit 1
+        if (failing) process.exitCode = 1;
         return;
       }
       const seconds = flags.watch === true ? 2 : Number(flags.watch);

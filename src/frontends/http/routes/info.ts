@@ -6,7 +6,7 @@ import type { RouteContext } from '../context.ts';
 import type { EndpointsView, InfoView } from '../views.ts';
 
 /** Every endpoint with one line on what it answers. */
-export const ENDPOINTS: Readonly<Record<string, string>> = {
+const ENDPOINTS: Readonly<Record<string, string>> = {
   'GET /sys/<path>': 'a file: its exact bytes; a directory: JSON listing',
   'PUT|POST /sys/<path>': 'write the body to the file (needs the token)',
   'GET /api/info': 'source, profile, whether writable',
@@ -17,6 +17,8 @@ export const ENDPOINTS: Readonly<Record<string, string>> = {
     'bitmap fill per bucket of `per` bits, one byte each (0 clear … 255 set)',
   'GET /api/analysis[?area=NAME]': 'free runs, histogram, fragmentation, largest run per alignment',
   'GET /api/explain?area=NAME&pages=N[&align=ORDER]': 'would the next cma_alloc of N pages fit, and where',
+  'GET /api/device':
+    'what the source tells without debugfs (sysfs, /proc, the kernel log): each figure known, inferred or unknown; the last failure and its verdict',
   'GET /api/log': 'the kernel log (dmesg) records',
   'GET /api/trace[?limit=N]': 'the trace buffer lines',
   'GET /api/events': 'server-sent events: change (areas, trace lines, log lines)',
@@ -43,6 +45,7 @@ export function infoRoutes(app: FastifyInstance, ctx: RouteContext): void {
       writable: source.writable,
       modelled: source.system !== null,
       features: source.features ?? { log: true, trace: true },
+      device: source.deviceTree !== undefined,
     }),
   );
 }

@@ -9,18 +9,32 @@ import type {
   AreaView,
   BusyView,
   ChangeEvent,
+  DeviceAreaView,
+  DeviceView,
   ErrnoErrorBody,
   ExplainView,
   FreeRunView,
   InfoView,
   LogView,
+  ProvenanceView,
   RecordsView,
   TraceView,
   WriteView,
 } from '../../http/views.ts';
 import { fmt, hex } from './dom.ts';
 
-export type { AnalysisView, AreaView, BusyView, ChangeEvent, ExplainView, FreeRunView, InfoView };
+export type {
+  AnalysisView,
+  AreaView,
+  BusyView,
+  ChangeEvent,
+  DeviceAreaView,
+  DeviceView,
+  ExplainView,
+  FreeRunView,
+  InfoView,
+  ProvenanceView,
+};
 /** A debugfs allocation record (what `free` releases). */
 export type RecordView = RecordsView['records'][number];
 
@@ -81,7 +95,7 @@ export async function writeSys(path: string, text: string): Promise<WriteAnswer>
 }
 
 /** GET a JSON document (never cached). */
-export async function getJson<T>(url: string): Promise<T> {
+async function getJson<T>(url: string): Promise<T> {
   const r = await fetch(url, { cache: 'no-store' });
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
   return (await r.json()) as T;
@@ -98,6 +112,7 @@ export const api = {
     getJson<AnalysesView>(`/api/analysis?area=${encodeURIComponent(name)}&top=${top}`),
   trace: (limit: number) => getJson<TraceView>(`/api/trace?limit=${limit}`),
   log: () => getJson<LogView>('/api/log'),
+  device: () => getJson<DeviceView>('/api/device'),
   /** Would `pages` fit (alignment order `align`)? Resolves with the HTTP status and the answer. */
   async explain(
     name: string,

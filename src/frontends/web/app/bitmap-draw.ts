@@ -5,7 +5,7 @@
 import type { BusyView, RecordView } from './api.ts';
 import { drawBusy } from './busy-pages.ts';
 import type { Rgb } from './colours.ts';
-import { bucketColour, FULL_ALT, GRID, MARK, MARK_SOLID, OUTSIDE, RECORD_EDGE } from './colours.ts';
+import { bucketColour, GRID, MARK, MARK_SOLID, OUTSIDE, RECORD_A, RECORD_B, RECORD_EDGE } from './colours.ts';
 import { hex } from './dom.ts';
 import type { GridLayout } from './layout.ts';
 import { cellOfBit, PAGEBLOCK_PAGES, pageblockCells, rowPfn } from './layout.ts';
@@ -79,12 +79,12 @@ function drawCells(
     const b = i - L.lead;
     put(i, b >= 0 && b < buckets.length ? bucketColour(buckets[b]!) : OUTSIDE);
   }
-  // every other record (in pfn order) a lighter navy: two neighbouring allocations stay two
+  // pages of debugfs records in two alternating blues: two neighbouring allocations stay two
   if (L.per === 1)
     recs.forEach((r, k) => {
-      if (k % 2 === 0) return;
+      const colour = k % 2 === 0 ? RECORD_A : RECORD_B;
       for (let bit = Math.max(r.first, L.from); bit <= Math.min(r.last, L.to - 1); bit++) {
-        if (buckets[bit - L.from] === 255) put(cellOfBit(L, bit), FULL_ALT);
+        if (buckets[bit - L.from] === 255) put(cellOfBit(L, bit), colour);
       }
     });
   const off = document.createElement('canvas');
@@ -192,7 +192,7 @@ function drawAxes(ctx: CanvasRenderingContext2D, L: GridLayout): AxisLabels {
   for (let r = 0; r < L.rows; r += rowStep) {
     const text = hex(rowPfn(L, r));
     const y = L.top + r * L.cell;
-    ctx.fillText(text, L.left - 6, L.cell >= 12 ? y + L.cell / 2 : y + 1);
+    ctx.fillText(text, L.left - 6, L.cell >= 7 ? y + L.cell / 2 : y + 1);
     ctx.moveTo(L.left - 4, y + 0.5);
     ctx.lineTo(L.left, y + 0.5);
     out.rows.push({ row: r, text });

@@ -7,7 +7,7 @@ import { api } from './api.ts';
 import type { AxisLabels } from './bitmap-draw.ts';
 import { AXIS_FONT, drawBitmap } from './bitmap-draw.ts';
 import { BUSY_COLOUR, busyHover } from './busy-pages.ts';
-import { css, FREE, FULL, FULL_ALT, HIGH, LOW, MARK_SOLID, OUTSIDE, RECORD_EDGE } from './colours.ts';
+import { css, FREE, FULL, HIGH, LOW, MARK_SOLID, OUTSIDE, RECORD_A, RECORD_B } from './colours.ts';
 import { el, fmt, hex } from './dom.ts';
 import type { GridLayout } from './layout.ts';
 import { bitAtCell, gridLayout, PAGEBLOCK_PAGES } from './layout.ts';
@@ -67,8 +67,11 @@ export class BitmapView {
       el('div', { class: 'legend' }, [
         swatch(css(FREE), 'free'),
         swatch(css(FULL), 'used'),
-        swatch(css(FULL_ALT), 'used (every other debugfs record)'),
-        swatch(RECORD_EDGE, 'record boundary', 'legend-record'),
+        el('span', { class: 'legend-record' }, [
+          el('i', { style: `background:${css(RECORD_A)}` }),
+          el('i', { style: `background:${css(RECORD_B)}` }),
+          'debugfs records (alternating; a dark bar at each end)',
+        ]),
         swatch(css(LOW), 'pixel partly used'),
         swatch(css(HIGH), 'pixel mostly used'),
         swatch(css(OUTSIDE), 'outside the range'),

@@ -5,6 +5,7 @@
 import type { ChangeEvent } from './api.ts';
 import { api, initToken, writeSys } from './api.ts';
 import { AreaCard } from './area-card.ts';
+import { showDevice } from './device-view.ts';
 import { $ } from './dom.ts';
 import { appendLines } from './streams.ts';
 
@@ -19,7 +20,11 @@ async function loadAll(): Promise<void> {
     `${info.source.label}${info.writable || /read-only/.test(info.source.label) ? '' : ' · read-only'}`;
   document.body.dataset.writable = String(info.writable);
   if (!info.modelled) {
-    $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
+    if (info.device) showDevice($('#areas'), await api.device());
+    else $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
+    $('#trace').textContent = 'No trace buffer for this source.';
+    $('#log').textContent = 'No kernel log stream for this source.';
+    $<HTMLInputElement>('#trace-enable').disabled = true;
     return;
   }
   const sys = await api.areas();
@@ -118,7 +123,15 @@ function main(): void {
     if (r.ok) traceOn = cb.checked;
     else cb.checked = !cb.checked;
   });
-  connect();
+  // a source without a model (a device without debugfs) has no event stream: it is read once
+  void api.info().then(
+    (info) => {
+      if (info.modelled) return connect();
+      $('#live-text').textContent = 'read once (no live stream)';
+      return loadAll();
+    },
+    () => connect(),
+  );
   setInterval(() => {
     if (!document.hidden) void syncTraceBox();
   }, TRACE_POLL_MS);

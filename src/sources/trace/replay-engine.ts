@@ -1,0 +1,443 @@
+// The replay engine: one model of cma_alloc over ranges for every era. A 6.1 area is one range;
+// 7.x areas (mm/cma.c after "mm/cma: support multiple contiguous ranges, if requested") try their
+// ranges in index order, first fit in each, a block never spans two ranges, and with a 7.x trace
+// (`available_count=` in cma_alloc_start) `count > available_count` stops the search and `used`
+// counts exact pages. Placement is the core's RangeFirstFit; every placement is compared with the
+// recorded pfn, and the replay follows the trace after a divergence (resync).
+
+import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
+import { indexedBitmapFactory } from '../../core/indexed-bitmap.ts';
+import type { TraceEvent } from './events.ts';
+import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
+import type { ParseStats } from './parse.ts';
+import { PidTable } from './pid-table.ts';
+import type { AreaState } from './replay-area.ts';
+import {
+  areaResult,
+  clearBits,
+  maxchunkBits,
+  newAreaState,
+  rangeOf,
+  recordAlloc,
+  releaseRecord,
+  setBits,
+  take,
+  usedPages,
+} from './replay-area.ts';
+import { bitsOf, dropHeld, newCall, type Pending, pfnOf, place } from './replay-call.ts';
+import { type ReplayCounters, ReplayReport } from './replay-report.ts';
+import type {
+  AllocationRecord,
+  ReplayAreaSpec,
+  ReplayOptions,
+  ReplayResult,
+  TimelineSample,
+} from './replay-types.ts';
+
+/**
+ * The replay engine. Feed it events (from TraceLineParser) with `event(ev)`, then call
+ * `finish(stats)`. Use replayTrace() unless you drive the parser yourself.
+ */
+export class TraceReplayer {
+  private readonly areas: AreaState[];
+  private readonly byName = new Map<string, AreaState>();
+  private lastName = '\u0000';
+  private lastArea: AreaState | undefined;
+  private readonly pending = new PidTable<Pending>();
+  /** Pending objects of finished calls, reused (fewer allocations per event). */
+  private readonly freePending: Pending[] = [];
+  private readonly resync: boolean;
+  private readonly table: boolean;
+  private readonly report: ReplayReport;
+  private readonly res: ReplayCounters;
+  private nEvents = 0;
+  private readonly timelineMax: number;
+  private timeline: TimelineSample[] = [];
+  private sampleStep = 1;
+
+  constructor(
+    areas: readonly ReplayAreaSpec[],
+    areaSource: ReplayResult['areaSource'],
+    private readonly opts: ReplayOptions = {},
+  ) {
+    const factory: CmaBitmapFactory = opts.bitmapFactory ?? indexedBitmapFactory;
+    this.resync = opts.resync ?? true;
+    this.table = opts.allocations ?? true;
+    this.timelineMax = opts.timelinePoints ?? 0;
+    this.areas = areas.map((spec, index) => {
+      const st = newAreaState(spec, index, factory);
+      if (this.byName.has(spec.name)) throw new Error(`area ${spec.name} given twice`);
+      this.byName.set(spec.name, st);
+      return st;
+    });
+    this.report = new ReplayReport(areaSource, opts);
+    this.res = this.report.res;
+  }
+
+  /** Replays one event (the parser's reused object). */
+  event(ev: TraceEvent): void {
+    this.nEvents++;
+    switch (ev.kind) {
+      case EV_START:
+        this.start(ev);
+        break;
+      case EV_FINISH:
+        // where the event has errorno, it says whether the call failed (whatever page printed)
+        if (ev.errorno !== null && ev.errorno !== 0 && ev.hasPage) ev.hasPage = false;
+        this.finishEv(ev);
+        break;
+      case EV_RELEASE:
+        this.release(ev);
+        break;
+      case EV_BUSY:
+        this.busy(ev);
+        break;
+      case EV_ALLOC:
+        this.legacyAlloc(ev);
+        break;
+      case EV_INFO:
+        this.report.info(ev);
+        break;
+    }
+    if (this.timelineMax > 0 && this.nEvents % this.sampleStep === 0) this.sample(ev.ts);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** byName.has(name), without the lookup for the name of the last area looked up. */
+  private known(name: string): boolean {
+    return (name === this.lastName && this.lastArea !== undefined) || this.byName.has(name);
+  }
+
+  private area(ev: TraceEvent): AreaState | undefined {
+    const name = ev.name;
+    if (name === this.lastName) return this.lastArea;
+    let a = this.byName.get(name);
+    if (a === undefined && name === '') {
+      // 4.x events carry no name: the only area, or the one holding the pfn
+      if (this.areas.length === 1) a = this.areas[0];
+      else if (ev.pfn >= 0) a = this.areas.find((x) => rangeOf(x, ev.pfn) !== null);
+      if (a === undefined) {
+        this.res.skippedOtherArea++;
+        return undefined;
+      }
+      return a;
+    }
+    this.lastName = name;
+    this.lastArea = a;
+    return a;
+  }
+
+  /** Follows the trace: sets the bits of its placement at `pfn` (an anomaly outside the area). */
+  private followTrace(ev: TraceEvent, a: AreaState, p: Pending): void {
+    const r = rangeOf(a, ev.pfn);
+    if (r === null) {
+      this.report.anomaly(ev, 'allocated pfn outside the area');
+      return;
+    }
+    const tb = Math.floor((ev.pfn - r.base) / a.unit);
+    setBits(a, r, tb, Math.min(p.bits, r.maxno - tb));
+    if (p.counts) take(a, p.pages);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private start(ev: TraceEvent): void {
+    const a = this.area(ev);
+    if (a === undefined) {
+      this.res.skippedOtherArea++;
+      return;
+    }
+    const old = this.pending.get(ev.pid);
+    if (old !== undefined) {
+      if (!old.oversize) {
+        this.report.anomaly(ev, `pid ${ev.pid} starts a cma_alloc while its previous one has no finish`);
+        if (old.held >= 0) dropHeld(old);
+      }
+      this.pending.delete(ev.pid);
+    }
+    if (ev.count === 0) {
+      // 6.12 __cma_alloc traces the start, then returns NULL for count 0: no finish follows
+      this.res.zeroCountStarts++;
+      return;
+    }
+    const v7 = ev.availableCount >= 0;
+    if (v7) this.checkCounters(ev, a);
+    a.r.allocStarts++;
+    this.res.allocStarts++;
+    const p = newCall(this.freePending, a, ev, v7);
+    // larger than every range; or (7.x) more pages than the area, e.g. a count that wraps to 0 bits
+    p.oversize = p.bits > a.maxRangeBits || (v7 && ev.count > a.spec.count);
+    if (p.oversize) {
+      // 6.1: cma_alloc_start then `goto out`: no finish (7.x prints one, paired below)
+      a.r.failedOversize++;
+      a.r.allocsFailed++;
+      this.res.failedBy.oversize++;
+      this.res.allocs.failed++;
+      this.report.fail(ev, a, p, 'oversize', null, this.nEvents);
+    } else place(p, 0, 0);
+    this.pending.set(ev.pid, p);
+  }
+
+  /**
+   * 7.x start: total_count must be the area's size (once), and available_count ours whenever
+   * no other call of the area is in flight (in-flight calls may or may not have taken theirs).
+   */
+  private checkCounters(ev: TraceEvent, a: AreaState): void {
+    a.exact = true;
+    if (!a.totalChecked) {
+      a.totalChecked = true;
+      if (ev.totalCount >= 0 && ev.totalCount !== a.spec.count)
+        this.report.anomaly(
+          ev,
+          `total_count=${ev.totalCount} but area ${a.spec.name} has ${a.spec.count} pages: the areas do not match the trace`,
+        );
+    }
+    if (ev.availableCount === a.avail) return;
+    for (const q of this.pending.values()) if (q.area === a && !q.oversize) return;
+    this.report.anomaly(
+      ev,
+      `available_count=${ev.availableCount} but the replay has ${a.avail}${this.resync ? ' (following the trace)' : ''}`,
+    );
+    if (this.resync) a.avail = ev.availableCount;
+  }
+
+  private pendingFor(ev: TraceEvent): Pending | undefined {
+    const p = this.pending.get(ev.pid);
+    if (p === undefined) {
+      this.report.anomaly(ev, `no cma_alloc_start of pid ${ev.pid} before it`);
+      return undefined;
+    }
+    if (p.count !== ev.count || (ev.align >= 0 && p.align !== ev.align) || p.area.spec.name !== ev.name) {
+      this.report.anomaly(
+        ev,
+        `does not match the pending cma_alloc_start of pid ${ev.pid} (count/align/name)`,
+      );
+      this.pending.delete(ev.pid);
+      if (p.held >= 0) dropHeld(p);
+      return undefined;
+    }
+    return p;
+  }
+
+  private busy(ev: TraceEvent): void {
+    if (!this.known(ev.name)) {
+      this.res.skippedOtherArea++;
+      return;
+    }
+    const p = this.pendingFor(ev);
+    if (p === undefined) return;
+    const a = p.area;
+    a.r.busyRetries++;
+    this.res.busyRetries++;
+    p.busy++;
+    p.lastBusyPfn = ev.pfn;
+    const ours = pfnOf(p);
+    let ri = p.held >= 0 ? p.range : -1;
+    let bit = p.held;
+    if (ours !== ev.pfn && this.mismatchAt(ev, a, ours)) {
+      const r = rangeOf(a, ev.pfn);
+      if (r === null) this.report.anomaly(ev, 'busy pfn outside the area');
+      else {
+        ri = r.index;
+        bit = Math.floor((ev.pfn - r.base) / a.unit);
+      }
+    }
+    if (p.held >= 0) dropHeld(p);
+    // EBUSY: the search goes on in the same range after the block, then the next ranges
+    if (ri >= 0 && bit >= 0) place(p, ri, bit + p.mask + 1);
+  }
+
+  /** Counts a mismatch; true when the replay then follows the trace. */
+  private mismatchAt(ev: TraceEvent, a: AreaState, ours: number): boolean {
+    this.report.mismatch(ev, a, ours);
+    return this.resync;
+  }
+
+  private finishEv(ev: TraceEvent): void {
+    if (!this.known(ev.name)) {
+      this.res.skippedOtherArea++;
+      return;
+    }
+    const p = this.pendingFor(ev);
+    if (p === undefined) return;
+    this.pending.delete(ev.pid);
+    this.finishCall(ev, p);
+    // the call is over and nothing refers to p any more: reuse it for a later start
+    if (this.freePending.length < 1024) this.freePending.push(p);
+  }
+
+  private finishCall(ev: TraceEvent, p: Pending): void {
+    const a = p.area;
+    if (p.oversize) {
+      // 7.x: finish(pfn=0, errorno=-16) after an oversize start; 6.1 never gets here
+      if (ev.hasPage) this.report.mismatch(ev, a, -1);
+      return;
+    }
+    const ours = pfnOf(p);
+    if (ev.hasPage) {
+      if (ours !== ev.pfn && this.mismatchAt(ev, a, ours)) {
+        if (p.held >= 0) dropHeld(p);
+        this.followTrace(ev, a, p);
+      }
+      a.r.allocsOk++;
+      this.res.allocs.ok++;
+      if (this.table) recordAlloc(a, ev, p.startTs, p.busy, this.opts.onAllocation);
+      this.report.succeeded(ev.pid);
+      return;
+    }
+    a.r.allocsFailed++;
+    this.res.allocs.failed++;
+    const zero = ev.pfn === 0 && ev.errorno !== null; // 7.x prints pfn 0 for every failure
+    if (p.held >= 0) {
+      // alloc_contig_range failed with another error than -EBUSY at the placement
+      if (ours !== ev.pfn && !zero) this.report.mismatch(ev, a, ours);
+      dropHeld(p);
+      a.r.failedMigration++;
+      this.res.failedBy.migration++;
+      this.report.fail(ev, a, p, 'migration', ev.pfn, this.nEvents);
+      return;
+    }
+    // no zero area: the pfn is -1, the last busy pfn, or 0 (7.x)
+    if (!(ev.pfn === -1 || ev.pfn === p.lastBusyPfn || zero)) this.report.mismatch(ev, a, -1);
+    a.r.failedNoSpace++;
+    this.res.failedBy.noSpace++;
+    this.failNoSpace(ev, a, p);
+  }
+
+  private failNoSpace(ev: TraceEvent, a: AreaState, p: Pending): void {
+    const free = (a.maxno - a.usedBits) * a.unit;
+    this.report.fail(
+      ev,
+      a,
+      p,
+      free >= p.bits * a.unit ? 'fragmentation' : 'exhaustion',
+      ev.pfn,
+      this.nEvents,
+    );
+  }
+
+  /** cma_release: the range that holds the pfn. */
+  private release(ev: TraceEvent): void {
+    const a = this.area(ev);
+    if (a === undefined) {
+      if (ev.name !== '') this.res.skippedOtherArea++;
+      return;
+    }
+    a.r.releases++;
+    this.res.releases++;
+    // available_count += count (exact pages; only read in 7.x mode)
+    a.avail = Math.min(a.spec.count, a.avail + ev.count);
+    const r = rangeOf(a, ev.pfn);
+    if (r === null) {
+      this.report.anomaly(
+        ev,
+        `release of pfn 0x${ev.pfn.toString(16)} outside the area${a.multi ? "'s ranges" : ''}`,
+      );
+      return;
+    }
+    const bit = Math.floor((ev.pfn - r.base) / a.unit);
+    let bits = bitsOf(a, ev);
+    if (bit + bits > r.maxno) {
+      this.report.anomaly(
+        ev,
+        `release runs past the end of ${a.multi ? `range ${r.index}` : 'the area'} (clamped)`,
+      );
+      bits = r.maxno - bit;
+    }
+    if (clearBits(a, r, bit, bits) !== bits) this.res.releasesOfFreeBits++;
+    if (this.table) releaseRecord(a, ev, this.opts.onAllocation);
+  }
+
+  /** 4.x/5.x `cma_alloc`: one event after the whole call; placed atomically. */
+  private legacyAlloc(ev: TraceEvent): void {
+    const a = this.area(ev);
+    if (a === undefined) return;
+    if (a.multi) {
+      this.report.anomaly(
+        ev,
+        `a 4.x/5.x cma_alloc event on the multi-range area ${a.spec.name} (not replayed)`,
+      );
+      return;
+    }
+    a.r.allocStarts++;
+    this.res.allocStarts++;
+    const p = newCall(this.freePending, a, ev, false);
+    p.oversize = p.bits > a.maxno;
+    if (!p.oversize) place(p, 0, 0);
+    const ours = pfnOf(p);
+    if (ev.hasPage) {
+      if (ours !== ev.pfn && this.mismatchAt(ev, a, ours)) {
+        if (p.held >= 0) dropHeld(p);
+        const r = rangeOf(a, ev.pfn);
+        if (r !== null) {
+          const tb = Math.floor((ev.pfn - r.base) / a.unit);
+          setBits(a, r, tb, Math.min(p.bits, r.maxno - tb));
+        }
+      }
+      a.r.allocsOk++;
+      this.res.allocs.ok++;
+      if (this.table) recordAlloc(a, ev, p.startTs, p.busy, this.opts.onAllocation);
+    } else {
+      if (p.held >= 0) {
+        // we found room, the kernel did not (busy pages we cannot see)
+        if (this.mismatchAt(ev, a, ours)) dropHeld(p);
+      }
+      a.r.allocsFailed++;
+      this.res.allocs.failed++;
+      if (p.oversize) {
+        a.r.failedOversize++;
+        this.res.failedBy.oversize++;
+        this.report.fail(ev, a, p, 'oversize', ev.pfn, this.nEvents);
+      } else {
+        a.r.failedNoSpace++;
+        this.res.failedBy.noSpace++;
+        this.failNoSpace(ev, a, p);
+      }
+    }
+    if (this.freePending.length < 1024) this.freePending.push(p);
+  }
+
+  private sample(ts: number): void {
+    this.timeline.push({
+      event: this.nEvents,
+      ts,
+      used: this.areas.map((a) => usedPages(a)),
+      maxchunk: this.areas.map((a) => maxchunkBits(a) * a.unit),
+    });
+    if (this.timeline.length >= 2 * this.timelineMax) {
+      this.timeline = this.timeline.filter((_, i) => i % 2 === 1);
+      this.sampleStep *= 2;
+    }
+  }
+
+  /** Ends the replay: final state of every area, live allocations, counters. */
+  finish(stats: ParseStats): ReplayResult {
+    if (this.timelineMax > 0 && (this.timeline.length === 0 || this.timeline.at(-1)!.event !== this.nEvents))
+      this.sample(Number.NaN);
+    const allocations: AllocationRecord[] = [];
+    const areas = this.areas.map((a) => {
+      const from = allocations.length;
+      const r = areaResult(a, allocations);
+      for (let i = from; i < allocations.length; i++) this.opts.onAllocation?.(allocations[i]!);
+      return r;
+    });
+    return {
+      events: stats.events,
+      lines: stats.lines,
+      otherLines: stats.otherLines + stats.otherCmaEvents,
+      malformed: stats.malformed,
+      malformedLines: stats.malformedLines,
+      joinedSplitLines: stats.joinedSplitLines,
+      format: stats.format ?? 'text',
+      kernelRelease: stats.kernelRelease ?? this.opts.kernelRelease ?? null,
+      lostEvents: stats.lostEvents ?? 0,
+      lostEventPages: stats.lostEventPages ?? 0,
+      ...this.res,
+      pendingAtEnd: [...this.pending.values()].filter((p) => !p.oversize).length,
+      areas,
+      allocations,
+      timeline: this.timelineMax > 0 ? this.timeline : null,
+    };
+  }
+}
