@@ -424,6 +424,10 @@ function check(
 function ms(x: number | null | undefined): string {
   return x === null || x === undefined ? '–' : x >= 10000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)}`;
 }
+/** A wall (cpu) pair with its unit when ms() left it out. */
+function withMs(t: string): string {
+  return /s\)$/.test(t) ? t : `${t} ms`;
+}
 function ratio(a: number | null | undefined, b: number | null | undefined): string {
   return a && b ? `${(a / b).toFixed(3)}×` : '–';
 }
@@ -694,7 +698,7 @@ async function main(): Promise<void> {
   if (plan) {
     out.push('');
     out.push(
-      `cma-debug plan of gpu-1g: ${wallCpu(plan.plan.run)} ms against one cma-debug replay ${wallCpu(plan.replay.run)} ms: ${ratios(plan.plan.run, plan.replay.run)} (wall (cpu)); peak RSS ${mb(plan.plan.run.maxRssKb)} MB; answer sha256 ${(await import('node:crypto')).createHash('sha256').update(plan.plan.result.answer).digest('hex').slice(0, 16)}…`,
+      `cma-debug plan of gpu-1g: ${withMs(wallCpu(plan.plan.run))} against one cma-debug replay ${withMs(wallCpu(plan.replay.run))}: ${ratios(plan.plan.run, plan.replay.run)} (wall (cpu)); peak RSS ${mb(plan.plan.run.maxRssKb)} MB; answer sha256 ${(await import('node:crypto')).createHash('sha256').update(plan.plan.result.answer).digest('hex').slice(0, 16)}…`,
     );
   }
   if (formats) {

@@ -61,12 +61,13 @@ const PAGE =
 const FLAGS = /^(anon |ksm |)flags: (0x[0-9a-f]+(?:\([^)]*\))?)/;
 const OWNER =
   /^page last allocated via order (\d+), migratetype (\S+), gfp_mask (0x[0-9a-f]+)(?:\(([^)]*)\))?, pid (-?\d+)(?:, tgid (-?\d+) \((.*?)\))?(?:, ts (\d+))?/;
-const START = /^cma: (?:__)?cma_alloc\(cma \S+,(?: name: (\S+),)? count (\d+), align (\d+)\)/;
+// 7.3 names the function __cma_alloc_frozen and prints the busy line from cma_range_alloc
+const START = /^cma: (?:__)?cma_alloc(?:_frozen)?\(cma \S+,(?: name: (\S+),)? count (\d+), align (\d+)\)/;
 // 6.12: "memory range at pfn 0x1cc00 (____ptrval____) is busy"; 6.1: "at (____ptrval____) is busy"
 const BUSY =
-  /^cma: (?:__)?cma_alloc\(\): memory range at (?:pfn (0x[0-9a-f]+)(?: \S+)?|\S+) is busy, retrying/;
-const RETURNED = /^cma: (?:__)?cma_alloc\(\): returned (\S+)/;
-const FAILED = /^cma: (?:__)?cma_alloc: (.+): alloc failed, req-size: (\d+) pages, ret: (-?\d+)/;
+  /^cma: (?:(?:__)?cma_alloc|cma_range_alloc)\(\): memory range at (?:pfn (0x[0-9a-f]+)(?: \S+)?|\S+) is busy, retrying/;
+const RETURNED = /^cma: (?:__)?cma_alloc(?:_frozen)?\(\): returned (\S+)/;
+const FAILED = /^cma: (?:__)?cma_alloc(?:_frozen)?: (.+): alloc failed, req-size: (\d+) pages, ret: (-?\d+)/;
 const PFNS_BUSY = /^alloc_contig_range: \[([0-9a-f]+), ([0-9a-f]+)\) PFNs busy/;
 
 /** Reads a kernel log (dmesg, console capture, journal lines). Unreadable dump lines are skipped. */

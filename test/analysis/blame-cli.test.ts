@@ -32,7 +32,7 @@ function treeBefore(kernel: string, n: number): string {
   return dir;
 }
 
-for (const kernel of ['6.12', '6.1']) {
+for (const kernel of ['6.12', '6.1', '7.3']) {
   const files = ['trace.txt.gz', 'dmesg.txt.gz', 'page_owner.txt.gz'].map((f) => path.join(FIX, kernel, f));
   const pins = fs.readFileSync(path.join(FIX, kernel, 'pins.txt'), 'utf8');
   const pid = Number(/ready pid=(\d+)/.exec(pins)![1]);

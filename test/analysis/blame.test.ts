@@ -56,7 +56,7 @@ async function blameFixture(kernel: string) {
   return { t, events, log, po, result: blame({ areas, events, dumps: log.dumps, owners }) };
 }
 
-for (const kernel of ['6.12', '6.1']) {
+for (const kernel of ['6.12', '6.1', '7.3']) {
   describe(`blame on ${kernel} (cma-pinner pinning anonymous and shmem pages)`, () => {
     it('tells the fixture files apart by content', () => {
       const t = truth(kernel);
@@ -131,7 +131,8 @@ for (const kernel of ['6.12', '6.1']) {
       );
       assert.equal(allocs[0]!.pfn, t.basePfn);
       assert.ok(allocs[1]!.retries > 0);
-      assert.ok(allocs[2]!.retries > 800);
+      // 7.3 gives up after 568 retries over the same pins (6.1, 6.12: 825)
+      assert.ok(allocs[2]!.retries > (kernel === '7.3' ? 500 : 800));
       if (kernel === '6.12') assert.equal(allocs[2]!.errorno, -16); // 6.1's finish event has no errorno
     });
 
@@ -186,7 +187,7 @@ for (const kernel of ['6.12', '6.1']) {
 }
 
 describe('blame from a kernel log alone (no trace)', () => {
-  for (const kernel of ['6.12', '6.1']) {
+  for (const kernel of ['6.12', '6.1', '7.3']) {
     it(`${kernel}: every busy line counted, only the dumped shmem page named, the rest unattributed`, async () => {
       const t = truth(kernel);
       const log = readBusyLog(`${t.dir}dmesg.txt.gz`);
@@ -199,9 +200,9 @@ describe('blame from a kernel log alone (no trace)', () => {
           [2048, 'fail'],
         ],
       );
-      // 6.12 prints the pfn of each busy range, 6.1 a pointer
+      // 6.12 and 7.3 print the pfn of each busy range, 6.1 a pointer
       const pfns = log.allocs.flatMap((a) => a.busy);
-      assert.ok(kernel === '6.12' ? pfns.every((p) => p !== null) : pfns.every((p) => p === null));
+      assert.ok(kernel !== '6.1' ? pfns.every((p) => p !== null) : pfns.every((p) => p === null));
       const [a] = blame({
         areas: [{ name: t.name, basePfn: t.basePfn, count: t.count }],
         logAllocs: log.allocs,
@@ -215,7 +216,7 @@ describe('blame from a kernel log alone (no trace)', () => {
         [shmem],
       );
       assert.equal(a.busy[0]!.retries, log.allocs.flatMap((x) => x.dumped).filter((d) => d !== null).length);
-      assert.ok(a.unattributed > 800);
+      assert.ok(a.unattributed > 700);
     });
   }
 });

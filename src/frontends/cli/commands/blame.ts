@@ -2,6 +2,7 @@
 // apart by content (trace, kernel log, page_owner, a CMA tree or snapshot); a device (--adb,
 // --ssh, `live`) is read for its areas, trace buffer, log and the areas' page_owner records.
 
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
@@ -38,6 +39,7 @@ interface BlameFlags {
   json?: boolean;
   save?: string;
   pageblockOrder: string;
+  root?: string;
 }
 
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
@@ -144,6 +146,12 @@ function save(dir: string, texts: { trace: string | null; dmesg: string | null; 
   if (texts.trace !== null) fs.writeFileSync(path.join(dir, 'trace.txt'), texts.trace);
   if (texts.dmesg !== null) fs.writeFileSync(path.join(dir, 'dmesg.txt'), texts.dmesg);
   if (texts.pageOwner !== null) fs.writeFileSync(path.join(dir, 'page_owner.txt'), texts.pageOwner);
+}
+
+/** This machine's kernel log (`dmesg`, which needs root on most systems), or null. */
+function localDmesg(): string | null {
+  const r = spawnSync('dmesg', [], { encoding: 'latin1', maxBuffer: 256 * 1024 * 1024, timeout: 30_000 });
+  return r.status === 0 ? r.stdout : null;
 }
 
 function readLocal(file: string): string | null {
@@ -291,6 +299,7 @@ export function registerBlame(program: Command): void {
       '--save <dir>',
       'with --adb/--ssh/live: keep what was collected (trace.txt, dmesg.txt, page_owner.txt) in DIR',
     )
+    .option('--root <dir>', 'with `live`: the /sys tree to read (default /sys)')
     .option('--pageblock-order <k>', 'pageblock order of the kernel (isolation covers whole pageblocks)', '9')
     .action(async (sources: string[], flags: BlameFlags) => {
       const device = [flags.adb !== undefined, flags.ssh !== undefined, sources.includes('live')].filter(
@@ -299,6 +308,8 @@ export function registerBlame(program: Command): void {
       if (device > 1) throw new UsageError('choose one device: --adb, --ssh or live');
       if (device === 0 && sources.length === 0)
         throw new UsageError('give files to read, `live`, --adb or --ssh');
+      if (flags.root !== undefined && !sources.includes('live'))
+        throw new UsageError('--root names the /sys tree of `live`: give `live` with it');
       if (flags.save !== undefined && device === 0)
         throw new UsageError('--save keeps what a device gave: use it with --adb, --ssh or live');
       if (!/^\d+$/.test(flags.pageblockOrder) || Number(flags.pageblockOrder) > 20)
@@ -334,20 +345,25 @@ export function registerBlame(program: Command): void {
             if (flags.save !== undefined) save(flags.save, texts);
           }
         } else if (sources.includes('live')) {
-          const tree = await openSource({ kind: 'live' }).capture();
+          const root = flags.root ?? '/sys';
+          const tree = await openSource({ kind: 'live', root }).capture();
           g.areas.push(...areasOfTree(tree));
           const trace =
-            readLocal('/sys/kernel/tracing/trace') ?? readLocal('/sys/kernel/debug/tracing/trace');
-          // page_owner of the whole machine: streamed and filtered to the areas
-          const texts = { trace, dmesg: null, pageOwner: null };
+            readLocal(path.join(root, 'kernel/tracing/trace')) ??
+            readLocal(path.join(root, 'kernel/debug/tracing/trace'));
+          const texts = { trace, dmesg: localDmesg(), pageOwner: null as string | null };
           addTexts(g, 'live', texts);
-          if (fs.existsSync('/sys/kernel/debug/page_owner')) {
-            const po = await readPageOwner(
-              '/sys/kernel/debug/page_owner',
+          // page_owner of the whole machine: streamed and filtered to the areas
+          const po = path.join(root, 'kernel/debug/page_owner');
+          if (fs.existsSync(po)) {
+            const got = await readPageOwner(
+              po,
               keepRanges(g.areas.map((a) => ({ start: a.basePfn, end: a.basePfn + a.count }))),
             );
-            for (const r of po.records) g.owners.set(r.pfn, r);
-          }
+            for (const r of got.records) g.owners.set(r.pfn, r);
+            g.read.push(`${po}: ${got.records.length} page_owner records of the areas`);
+            if (got.skipped.length) g.skipped.push({ file: po, skipped: got.skipped });
+          } else g.read.push(`${po}: missing (CONFIG_PAGE_OWNER and page_owner=on?)`);
           if (flags.save !== undefined) save(flags.save, texts);
         }
         const files = sources.filter((s) => s !== 'live');
