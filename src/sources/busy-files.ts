@@ -177,14 +177,60 @@ export async function readAllocationCostEvents(path: string): Promise<MmEvent[]>
     }
     return events;
   }
-  let n = 0;
-  for await (const line of fileLines(path)) {
-    n++;
-    if (!line.includes('_info: ')) continue;
+  for await (const [line, n] of gzipLinesWith(path, '_info: ')) {
     const e = parseMmEventLine(line, n);
     if (e && COST_EVENTS.has(e.event)) events.push(e);
   }
   return events;
+}
+
+/** Lines past this length are skipped (as the trace parser skips them): a hostile line never grows a string. */
+const MAX_COST_LINE = 1 << 20;
+
+/**
+ * The lines of a gzip'd text file that contain `needle`, with their 1-based numbers, in bounded
+ * memory: the decompressed bytes are split as they stream and a line longer than
+ * MAX_COST_LINE is dropped whole (a 256 MiB line costs no 256 MiB string, unlike readline).
+ */
+async function* gzipLinesWith(path: string, needle: string): AsyncGenerator<[string, number]> {
+  const pat = Buffer.from(needle, 'latin1');
+  let carry: Buffer[] = [];
+  let carryLen = 0;
+  let overlong = false;
+  let n = 0;
+  const emit = (line: Buffer): [string, number] | null => {
+    n++;
+    if (overlong || line.indexOf(pat) < 0) return null;
+    let end = line.length;
+    if (end > 0 && line[end - 1] === 0x0d) end--;
+    return [line.toString('utf8', 0, end), n];
+  };
+  for await (const chunk of fs.createReadStream(path).pipe(zlib.createGunzip()) as AsyncIterable<Buffer>) {
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      const piece = chunk.subarray(from, nl);
+      const line = carryLen === 0 ? piece : Buffer.concat([...carry, piece]);
+      const out = emit(line);
+      carry = [];
+      carryLen = 0;
+      overlong = false;
+      if (out) yield out;
+      from = nl + 1;
+    }
+    if (from < chunk.length && !overlong) {
+      carry.push(chunk.subarray(from));
+      carryLen += chunk.length - from;
+      if (carryLen > MAX_COST_LINE) {
+        overlong = true;
+        carry = [];
+        carryLen = 0;
+      }
+    }
+  }
+  if (carryLen > 0 || overlong) {
+    const out = emit(Buffer.concat(carry));
+    if (out) yield out;
+  }
 }
 
 /**
