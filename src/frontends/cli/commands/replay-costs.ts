@@ -41,20 +41,10 @@ export function costCsv(c: AllocationCost | null): string {
 }
 
 /** One allocation with its counts (JSON). */
-export interface CostedAllocation {
-  area: string;
-  pfn: number;
-  pages: number | bigint;
-  task: string;
-  pid: number;
-  startTs: number;
-  finishTs: number;
-  latencyUs: number;
-  migrated: number;
-  reclaimed: number;
-  mapped: number;
-  calls: number;
-}
+export type CostedAllocation = Pick<
+  AllocationRecord,
+  'area' | 'pfn' | 'pages' | 'task' | 'pid' | 'startTs' | 'finishTs' | 'latencyUs'
+> & { migrated: number; reclaimed: number; mapped: number; calls: number };
 
 /** A failed allocation with what it migrated before giving up (JSON). */
 export interface CostedFailure {
