@@ -13,7 +13,10 @@ import { planTrace } from '../../src/analysis/plan.ts';
 
 const DIR = join(import.meta.dirname, '../fixtures/traces/plan');
 const trace = (name: string) => gunzipSync(readFileSync(join(DIR, `${name}.trace.gz`)));
-const expected = JSON.parse(readFileSync(join(DIR, 'expected-plans.json'), 'utf8')) as Record<string, PlanResult>;
+const expected = JSON.parse(readFileSync(join(DIR, 'expected-plans.json'), 'utf8')) as Record<
+  string,
+  PlanResult
+>;
 
 const gpu = { name: 'reserved', basePfn: 0x80000, count: 262144, orderPerBit: 0 };
 const rnd = { name: 'reserved', basePfn: 0x80000, count: 65536, orderPerBit: 0 };
