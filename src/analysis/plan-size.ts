@@ -14,7 +14,12 @@ import { longestZeroRun } from '../core/bitmap.ts';
 import { cmaBitmapPagesToBits, RangeFirstFit } from '../core/cma.ts';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
-import { OP_ALLOC, OP_RELEASE, type WorkloadSequence } from './plan-sequence.ts';
+import type { WorkloadSequence } from './plan-sequence.ts';
+
+// plan-sequence.ts's OP_ALLOC and OP_RELEASE, as module-local constants: the loops below run once
+// per op and order_per_bit, and an imported binding costs a lookup there (tsx makes it a getter)
+const OP_ALLOC = 1;
+const OP_RELEASE = 2;
 
 /** One order_per_bit choice. */
 export interface PlanChoice {
@@ -115,36 +120,42 @@ export function simulateSequence(
 
 /** Bits that must be free at once at some moment, whatever the placement (a lower bound). */
 export function peakDemandBits(seq: WorkloadSequence, orderPerBit: number): number {
+  return demandOf(seq, orderPerBit).peak;
+}
+
+/**
+ * peakDemandBits, and whether an active request needs no bitmap bit (a count of 2^53 or more
+ * that wraps around to 0 bits in cma_bitmap_pages_to_bits()).
+ */
+function demandOf(seq: WorkloadSequence, orderPerBit: number): { peak: number; zeroBits: boolean } {
   const unit = 2 ** orderPerBit;
   const held = new Float64Array(seq.allocs);
+  const { kind, pages, id, transient } = seq;
   let cur = 0;
   let peak = 0;
+  let zeroBits = false;
   for (let i = 0; i < seq.length; i++) {
-    const k = seq.kind[i]!;
+    const k = kind[i]!;
     if (k === OP_ALLOC) {
-      const pages = seq.pages[i]!;
-      const bits = pages >= Number.MAX_SAFE_INTEGER ? 2 ** 53 : Math.floor((pages + unit - 1) / unit);
-      peak = Math.max(peak, cur + bits);
-      if (!seq.transient[i]) {
-        held[seq.id[i]!] = bits;
+      const p = pages[i]!;
+      let bits: number;
+      if (p >= Number.MAX_SAFE_INTEGER) {
+        bits = 2 ** 53;
+        if (allocBits(p, unit, orderPerBit) === 0) zeroBits = true;
+      } else bits = Math.floor((p + unit - 1) / unit);
+      if (cur + bits > peak) peak = cur + bits;
+      if (transient[i] === 0) {
+        held[id[i]!] = bits;
         cur += bits;
       }
     } else if (k === OP_RELEASE) {
-      const id = seq.id[i]!;
-      const b = Math.min(held[id]!, Math.floor((seq.pages[i]! + unit - 1) / unit));
-      held[id] = held[id]! - b;
+      const a = id[i]!;
+      const b = Math.min(held[a]!, Math.floor((pages[i]! + unit - 1) / unit));
+      held[a] = held[a]! - b;
       cur -= b;
     }
   }
-  return peak;
-}
-
-/** True when an active request needs no bitmap bit (a count that wraps around to 0 bits). */
-function hasZeroBitRequest(seq: WorkloadSequence, orderPerBit: number): boolean {
-  const unit = 2 ** orderPerBit;
-  for (let i = 0; i < seq.length; i++)
-    if (seq.kind[i] === OP_ALLOC && allocBits(seq.pages[i]!, unit, orderPerBit) === 0) return true;
-  return false;
+  return { peak, zeroBits };
 }
 
 /**
@@ -250,10 +261,10 @@ export function planOrderPerBit(
   orderPerBit: number,
   factory: CmaBitmapFactory = indexedBitmapFactory,
 ): PlanChoice | null {
-  const demand = peakDemandBits(seq, orderPerBit);
+  const { peak: demand, zeroBits } = demandOf(seq, orderPerBit);
   if (demand >= MAX_BITS) return null;
   // a request of 0 bits fails on a full area, which the highest end does not see: search
-  if (demand === 0 || hasZeroBitRequest(seq, orderPerBit))
+  if (demand === 0 || zeroBits)
     return planOrderPerBitBySearch(seq, basePfn, orderPerBit, factory);
   const limit = searchLimit(demand);
   let capacity = Math.min(limit, 2 * demand);
