@@ -23,7 +23,9 @@ function convert(text) {
       seen.add(path);
       // /sys's other top-level directories are carried without their contents: their link count
       const bare = kind === 'd' && !path.includes('/') && path !== 'kernel';
-      out.push(`${kind}${mode} ${size} ${path}${kind === 'l' ? ` -> ${target}` : bare ? ` nlink=${nlink}` : ''}`);
+      out.push(
+        `${kind}${mode} ${size} ${path}${kind === 'l' ? ` -> ${target}` : bare ? ` nlink=${nlink}` : ''}`,
+      );
       continue;
     }
     const x = /^x ([0-9a-f]*)$/.exec(line);

@@ -48,7 +48,14 @@ function parseSkeleton(text: string): SkelDir {
   for (const line of text.split('\n')) {
     const m = /^([dfl])(\d+) (\d+) (\S+)(?: (.*))?$/.exec(line);
     if (!m) continue;
-    const [, kind, mode, size, path, rest] = m as unknown as [string, string, string, string, string, string?];
+    const [, kind, mode, size, path, rest] = m as unknown as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string?,
+    ];
     const parts = path.split('/');
     let parent = root;
     for (const p of parts.slice(0, -1)) {
@@ -99,7 +106,10 @@ function skeletonFile(f: SkelFile): FileNode {
           read(pos, length) {
             // a file without read permission bits has no read method (debugfs answers EACCES)
             if ((f.mode & 0o444) === 0) return fail('EACCES');
-            return { ok: true, data: data.subarray(Math.min(pos, data.length), Math.min(data.length, pos + length)) };
+            return {
+              ok: true,
+              data: data.subarray(Math.min(pos, data.length), Math.min(data.length, pos + length)),
+            };
           },
           textLength: () => ((f.mode & 0o444) === 0 ? 0 : data.length),
           write: () => fail((f.mode & 0o222) === 0 ? 'EACCES' : 'EPERM'),

@@ -22,9 +22,10 @@ const KIND = { d: 'dir', f: 'file', l: 'symlink' } as const;
 function fixture(id: string): Entry[] {
   const out: Entry[] = [];
   const seen = new Set<string>();
-  for (const line of readFileSync(new URL(`../fixtures/sys-skeleton/${id}.txt`, import.meta.url), 'utf8').split(
-    '\n',
-  )) {
+  for (const line of readFileSync(
+    new URL(`../fixtures/sys-skeleton/${id}.txt`, import.meta.url),
+    'utf8',
+  ).split('\n')) {
     const m = /^([dfl]) (\d+) (\d+) (\d+) (\/sys\/\S+)/.exec(line);
     if (m) {
       if (seen.has(m[5]!)) continue;

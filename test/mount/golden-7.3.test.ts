@@ -68,7 +68,6 @@ function sections(text: string): Map<string, string> {
   return out;
 }
 
-
 describe('golden 7.3 transcripts through the FUSE mount', { skip: skip ?? false }, () => {
   const cases: [string, string, readonly string[]][] = [
     ['basic.sh', 'basic.txt', DEFAULT],
