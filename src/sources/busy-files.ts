@@ -13,7 +13,8 @@ import { createPageOwnerParser, looksLikePageOwner, overlapsRanges } from './pag
 import { detectFileFormat } from './trace/detect.ts';
 import type { MmEvent } from './trace/mm-events.ts';
 import { looksLikeMmTrace, parseMmEventLine } from './trace/mm-events.ts';
-import { readPerfettoMmFile, readTraceDatMmEvents } from './trace/mm-events-read.ts';
+import { readTraceDatMmEvents } from './trace/mm-events-read.ts';
+import { readPerfettoMmFile } from './trace/perfetto.ts';
 import { fileByteSource, memoryByteSource } from './trace/trace-dat.ts';
 import { SourceError } from './tree.ts';
 
