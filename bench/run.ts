@@ -311,7 +311,10 @@ function cmdReplay(a: Area, trace: string): Job<Outcome & { allocations: number 
   };
 }
 
-/** `cma-debug plan TRACE --area … --json`: the answer kept is the choices per area. */
+/**
+ * `cma-debug plan TRACE --area … --json`: the answer kept is the choices per area without
+ * `replays` (the work done, not the answer), as bench/plan-gpu-1g.json pins it.
+ */
 function cmdPlan(a: Area, trace: string): Job<{ answer: string }> {
   return {
     cmd: process.execPath,
@@ -324,8 +327,8 @@ function cmdPlan(a: Area, trace: string): Job<{ answer: string }> {
       '--json',
     ],
     parse: (out) => {
-      const j = JSON.parse(out) as { areas: { choices: unknown[] }[] };
-      return { answer: JSON.stringify(j.areas.map((x) => x.choices)) };
+      const j = JSON.parse(out) as { areas: { choices: { replays?: number }[] }[] };
+      return { answer: JSON.stringify(j.areas.map((x) => x.choices.map(({ replays: _, ...c }) => c))) };
     },
   };
 }
@@ -559,6 +562,11 @@ async function main(): Promise<void> {
     const t = gpuTrace();
     const [p, rp] = await rounds(o.repeat, [cmdPlan(gpu, t.path), cmdReplay(gpu, t.path)]);
     extraChecks.push(...check('replay (plan row)', rp.result, { sha: gpu.bitmapSha256 }));
+    const pinned = JSON.parse(readFileSync(join(root, 'bench/plan-gpu-1g.json'), 'utf8')) as {
+      choices: unknown;
+    };
+    if (p.result.answer !== JSON.stringify(pinned.choices))
+      extraChecks.push('plan: the answer differs from the one pinned in bench/plan-gpu-1g.json');
     plan = { plan: p, replay: rp };
   }
 
@@ -698,7 +706,7 @@ async function main(): Promise<void> {
   if (plan) {
     out.push('');
     out.push(
-      `cma-debug plan of gpu-1g: ${withMs(wallCpu(plan.plan.run))} against one cma-debug replay ${withMs(wallCpu(plan.replay.run))}: ${ratios(plan.plan.run, plan.replay.run)} (wall (cpu)); peak RSS ${mb(plan.plan.run.maxRssKb)} MB; answer sha256 ${(await import('node:crypto')).createHash('sha256').update(plan.plan.result.answer).digest('hex').slice(0, 16)}…`,
+      `cma-debug plan of gpu-1g: ${withMs(wallCpu(plan.plan.run))} against one cma-debug replay ${withMs(wallCpu(plan.replay.run))}: ${ratios(plan.plan.run, plan.replay.run)} (wall (cpu)); peak RSS ${mb(plan.plan.run.maxRssKb)} MB; answer (the one pinned in bench/plan-gpu-1g.json) sha256 ${(await import('node:crypto')).createHash('sha256').update(plan.plan.result.answer).digest('hex').slice(0, 16)}…`,
     );
   }
   if (formats) {

@@ -27,8 +27,12 @@ export interface RefusedResult {
 
 /** A source the server can serve. */
 export interface ServeSource {
-  /** 'emulator' (createSystem), 'snapshot' (an emulator started from a snapshot) or 'tree'. */
-  readonly kind: 'emulator' | 'snapshot' | 'tree';
+  /**
+   * 'emulator' (createSystem), 'snapshot' (an emulator started from a snapshot), 'tree' (a
+   * directory) or 'capture' (what a device showed once: a snapshot, bug report or copied files
+   * without debugfs, served read-only).
+   */
+  readonly kind: 'emulator' | 'snapshot' | 'tree' | 'capture';
   /** Human description: the profile, the directory or the snapshot file. */
   readonly label: string;
   readonly tree: FileTree;
@@ -36,6 +40,8 @@ export interface ServeSource {
   readonly system: CmaSystem | null;
   /** Whether state-changing requests are allowed at all (a live tree only with --allow-write). */
   readonly writable: boolean;
+  /** Why a source that is never writable refuses writes (a capture); the answer is then 405. */
+  readonly readOnlyReason?: string;
   /** What the model can show beyond the areas (default: all); a live tree has no emulated log. */
   readonly features?: { readonly log: boolean; readonly trace: boolean };
   /**

@@ -7,13 +7,19 @@ import { join } from 'node:path';
 import { setBitsFromWords } from '../core/cma-bitmap.ts';
 import type { Result } from '../core/errno.ts';
 import type { CmaSystem } from '../core/system.ts';
+import { CapturedTree } from './capture-tree.ts';
+import { parseDeviceLog } from './device-log.ts';
+import { hasDeviceData } from './device-model.ts';
 import { isDeviceDir, readDeviceDir, readSysfsOnly } from './device-source.ts';
 import { dirShape, readDirTree } from './dir-source.ts';
 import { DirectoryTree } from './dir-tree.ts';
 import type { FileTree, ServeSource } from './file-tree.ts';
 import { readAreas } from './model.ts';
+import { fileKind, openSource } from './open.ts';
+import { readNamedFile } from './safe-read.ts';
 import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
-import { SourceError, SYSFS_CMA } from './tree.ts';
+import type { CmaTree } from './tree.ts';
+import { makeTree, SourceError, SYSFS_CMA } from './tree.ts';
 
 /** A source problem, in one line. */
 export class SourceSetupError extends Error {
@@ -171,6 +177,74 @@ function deviceDirectorySource(dir: string, allowWrite: boolean, why: string): S
     features: { log: false, trace: false },
     deviceTree: () => readDeviceDir(dir),
   };
+}
+
+/**
+ * A capture without debugfs (a device snapshot, a bug report, a copied device directory, a kernel
+ * log without a free-area dump) served as the device showed it: its files read-only, no model;
+ * the dashboard and /metrics tell what the device report tells. Writes are refused (405).
+ */
+export function captureSource(tree: CmaTree, what: string): ServeSource {
+  return {
+    kind: 'capture',
+    label: `${what} (read-only capture${tree.kernelRelease ? `, kernel ${tree.kernelRelease}` : ''}; no debugfs): the device report`,
+    tree: new CapturedTree(tree),
+    system: null,
+    writable: false,
+    readOnlyReason: `${what} is a capture of a device, served read-only: nothing in it can be written (serve the emulator, or --root /sys --allow-write on the device itself, to change state)`,
+    features: { log: false, trace: false },
+    deviceTree: () => tree,
+  };
+}
+
+/**
+ * A kernel log as a capture of its device: the boot lines, failures and free-range dumps the
+ * device report reads (serve does not rebuild an emulator from a dump: the area at one failure is
+ * a moment of the device, not a state to continue from).
+ */
+function kernelLogCapture(file: string): CmaTree {
+  const label = `dmesg ${file}`;
+  const text = readNamedFile(file).toString('latin1');
+  const log = parseDeviceLog(text, label);
+  if (log.reservations.length + log.hugetlb.length + log.failures.length === 0)
+    throw new SourceError(
+      `${label}: no CMA lines (no "cma: Reserved", hugetlb_cma or failure line): not the kernel log of a CMA device`,
+    );
+  return makeTree(label, [], null, undefined, { files: { dmesg: text }, unreadable: {} });
+}
+
+/**
+ * What `serve --from-snapshot PATH` (or `serve PATH`) serves: an emulator continuing from the
+ * capture when it holds the debugfs areas (a snapshot, a copied /sys tree), else the capture
+ * itself read-only when it holds what a device without debugfs offers (captureSource): a device
+ * snapshot, a bug report, a copied device directory, a kernel log. Throws SourceSetupError in one
+ * line otherwise.
+ */
+export async function openCapture(
+  path: string,
+): Promise<{ kind: 'emulator'; system: CmaSystem } | { kind: 'capture'; source: ServeSource }> {
+  const setup = (e: unknown): never => {
+    if (e instanceof SourceError || (e as NodeJS.ErrnoException).code !== undefined)
+      throw new SourceSetupError(`--from-snapshot ${path}: ${(e as Error).message}`);
+    throw e;
+  };
+  let tree: CmaTree;
+  let what: string;
+  try {
+    if (fileKind(path) === 'log')
+      return { kind: 'capture', source: captureSource(kernelLogCapture(path), `dmesg ${path}`) };
+    const src = openSource({ kind: 'path', path });
+    tree = await src.capture();
+    what = src.label.startsWith('bugreport ') ? src.label : path;
+  } catch (e) {
+    return setup(e);
+  }
+  try {
+    return { kind: 'emulator', system: systemFromSnapshot(tree) };
+  } catch (e) {
+    if (!(e instanceof SourceError) || !hasDeviceData(tree)) return setup(e);
+  }
+  return { kind: 'capture', source: captureSource(tree, what) };
 }
 
 /** An emulator continuing from a snapshot file or a copied directory tree. */

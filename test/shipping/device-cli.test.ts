@@ -118,21 +118,21 @@ test('a /sys root with debugfs unmounted and the emulator files beside it (a --n
   assert.deepEqual(JSON.parse(r.stdout).areas, want.areas);
 });
 
-test('serve --root of a copied device directory: /api/device and /metrics over a real socket', async () => {
+/** `cma-debug serve ARGS --port 0`: the API's URL and what it printed; stopped at the end of `body`. */
+async function withServe(args: string[], body: (url: string, out: string) => Promise<void>): Promise<void> {
   const child = spawn(
     process.execPath,
-    [
-      path.join(ROOT, 'bin/cma-debug.js'),
-      'serve',
-      '--root',
-      path.join(FIX, '7.3-hugetlb/device'),
-      '--port',
-      '0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [path.join(ROOT, 'bin/cma-debug.js'), 'serve', ...args, '--port', '0'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   try {
     let out = '';
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
     const url = await new Promise<string>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no URL in time: ${out}`)), 20_000);
       child.stdout.on('data', (b: Buffer) => {
@@ -143,8 +143,68 @@ test('serve --root of a copied device directory: /api/device and /metrics over a
           resolve(m[1]!);
         }
       });
-      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}${err}`)));
     });
+    await body(url, out);
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+test('serve CAPTURE: a bug report, a device snapshot and a copied device directory, read-only', async () => {
+  const snap = path.join(tmp, 'device-7.3.json');
+  const r = cli(['snapshot', path.join(FIX, '7.3/device'), '-o', snap]);
+  assert.equal(r.status, 0, r.stderr);
+  for (const [args, label, verdict] of [
+    [
+      [path.join(FIX, 'bugreport/bugreport-6.12-excerpt.txt')],
+      /serving bugreport .*read-only capture/,
+      'fragmentation',
+    ],
+    [
+      ['--from-snapshot', snap],
+      /serving .*device-7\.3\.json \(read-only capture, kernel 7\.3\.4; no debugfs\)/,
+      'fragmentation',
+    ],
+    [
+      [path.join(FIX, '6.1/device')],
+      /serving .*6\.1\/device \(read-only capture, kernel 6\.1\.192/,
+      'unknown',
+    ],
+  ] as const)
+    await withServe([...args], async (url, out) => {
+      assert.match(out, label);
+      const d = (await (await fetch(`${url}/api/device`)).json()) as {
+        areas: { name: string; lastFailure: { verdict: string } | null }[];
+      };
+      assert.deepEqual(
+        d.areas.map((a) => [a.name, a.lastFailure?.verdict]),
+        [['reserved', verdict]],
+      );
+      const w = await fetch(`${url}/sys/kernel/debug/cma/reserved/alloc`, { method: 'PUT', body: '1\n' });
+      assert.equal(w.status, 405);
+      assert.match(
+        ((await w.json()) as { message: string }).message,
+        /capture of a device, served read-only/,
+      );
+      assert.match(
+        await (await fetch(`${url}/metrics`)).text(),
+        /^cma_area_total_pages\{area="reserved",source="/m,
+      );
+    });
+  const notes = path.join(tmp, 'notes.txt');
+  fs.writeFileSync(notes, 'not a capture\n');
+  const bad = cli(['serve', notes, '--port', '0']);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trimEnd().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /notes\.txt.*no CMA lines/);
+  const help = cli(['serve', '--help']).stdout;
+  assert.match(help, /one capture to serve/);
+  assert.match(help, /bug report/);
+});
+
+test('serve --root of a copied device directory: /api/device and /metrics over a real socket', async () => {
+  await withServe(['--root', path.join(FIX, '7.3-hugetlb/device')], async (url, out) => {
     assert.match(out, /serving device copy .* no debugfs/);
     const d = (await (await fetch(`${url}/api/device`)).json()) as {
       areas: { name: string; free: number; lastFailure: { verdict: string } | null }[];
@@ -164,9 +224,7 @@ test('serve --root of a copied device directory: /api/device and /metrics over a
       m,
       /^cma_area_last_failure_request_pages\{area="hugetlb0",verdict="exhaustion",source="known"\} 200000$/m,
     );
-  } finally {
-    child.kill('SIGTERM');
-  }
+  });
 });
 
 test('render of a device draws the area at its last failure: the same picture as the debugfs truth', () => {

@@ -229,6 +229,27 @@ describe('migrate counts per allocation (replay --allocations / --json)', () => 
     }
   });
 
+  it('--json without --allocations: a text trace is replayed, then read for the counts it has', () => {
+    const area = 'name=reserved,count=4096,base_pfn=0x1c400';
+    const dir = mkdtempSync(join(tmpdir(), 'blame-costs-'));
+    try {
+      const csv = join(dir, 'a.csv');
+      const withCsv = cli(['replay', '-q', '--json', REPORT, area, '--allocations', csv]);
+      const alone = cli(['replay', '-q', '--json', REPORT, area]);
+      assert.equal(alone.status, 0, alone.stderr);
+      const j = JSON.parse(alone.stdout);
+      assert.equal(j.migration.source, 'mm_alloc_contig_migrate_range_info');
+      assert.deepEqual(j, JSON.parse(withCsv.stdout));
+      // and the text report names them too
+      assert.equal(
+        cli(['replay', '-q', REPORT, area]).stdout,
+        cli(['replay', '-q', REPORT, area, '--allocations', csv]).stdout,
+      );
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
   it('readAllocationCostEvents takes only the cost events, from each format', async () => {
     const ev = await readAllocationCostEvents(DAT);
     assert.ok(ev.length > 1000);

@@ -69,6 +69,12 @@ export function routeContext(source: ServeSource, hub: EventHub | null, token: s
     authorized,
     cookieToken,
     mayChange(req, reply) {
+      // a capture is never writable, whoever asks: say so before asking for the token
+      if (source.readOnlyReason !== undefined) {
+        reply.header('allow', 'GET, HEAD');
+        void clientError(reply, 405, 'READ_ONLY', source.readOnlyReason);
+        return false;
+      }
       if (!authorized(req)) {
         void reply.code(401).header('www-authenticate', 'Bearer realm="cma-debug"').send({
           ok: false,

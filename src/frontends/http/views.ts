@@ -80,7 +80,7 @@ export interface EndpointsView {
 export interface InfoView {
   readonly name: 'cma-debug';
   readonly version: string;
-  readonly source: { readonly kind: 'emulator' | 'snapshot' | 'tree'; readonly label: string };
+  readonly source: { readonly kind: 'emulator' | 'snapshot' | 'tree' | 'capture'; readonly label: string };
   readonly profile: { readonly id: string; readonly release: string; readonly layout: string } | null;
   readonly writable: boolean;
   /** Whether areas, analysis, explain and metrics are available (a modelled system). */

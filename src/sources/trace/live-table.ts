@@ -1,6 +1,7 @@
 // The allocation table's open rows of one replayed area.
 
 import type { TraceEvent } from './events.ts';
+import { PfnSlots } from './pfn-slots.ts';
 import type { AllocationRecord } from './replay-types.ts';
 
 /**
@@ -10,7 +11,7 @@ import type { AllocationRecord } from './replay-types.ts';
  * become AllocationRecord objects only when they are handed out (onAllocation, the end).
  */
 export class LiveTable {
-  private readonly slotOf = new Map<number, number>();
+  private readonly slotOf = new PfnSlots();
   private cap = 0;
   pfn = new Float64Array(0);
   pages = new Float64Array(0);
@@ -29,7 +30,7 @@ export class LiveTable {
 
   /** The slot of the row starting at pfn, or -1. */
   at(pfn: number): number {
-    return this.slotOf.get(pfn) ?? -1;
+    return this.slotOf.get(pfn);
   }
 
   isBig(slot: number): boolean {
@@ -55,7 +56,7 @@ export class LiveTable {
     const old = this.slotOf.get(pfn);
     this.slotOf.set(pfn, s);
     // (free(old) leaves pfn mapped: it is this row's now)
-    return old ?? -1;
+    return old;
   }
 
   /** A partial release of the first `count` pages (a number-sized row). */
@@ -97,7 +98,7 @@ export class LiveTable {
 
   /** Every live row as a record. */
   records(): AllocationRecord[] {
-    return [...this.slotOf.values()].map((s) => this.record(s, null));
+    return this.slotOf.values().map((s) => this.record(s, null));
   }
 
   private grow(): void {

@@ -8,9 +8,9 @@ import { RangeFirstFit } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { TraceEvent } from './events.ts';
+import { LatencyCounts } from './latency.ts';
 import { LiveTable } from './live-table.ts';
 import type { AllocationRecord, AreaResult, RangeResult, ReplayAreaSpec } from './replay-types.ts';
-import { latencySummary } from './replay-types.ts';
 
 /** One range of an area (7.x `struct cma_memrange`). */
 export interface RangeState {
@@ -67,8 +67,8 @@ export interface AreaState {
   /** total_count of the trace was checked against the area. */
   totalChecked: boolean;
   readonly live: LiveTable;
-  /** Latencies (µs) of the successful allocations. */
-  readonly lat: number[];
+  /** Latencies (µs) of the successful allocations, counted by value (bounded memory, exact percentiles). */
+  readonly lat: LatencyCounts;
   readonly r: AreaCounters;
 }
 
@@ -106,7 +106,7 @@ export function newAreaState(spec: ReplayAreaSpec, index: number, factory: CmaBi
     peakExact: 0,
     totalChecked: false,
     live: new LiveTable(spec.name),
-    lat: [],
+    lat: new LatencyCounts(),
     r: {
       name: spec.name,
       basePfn: ranges[0]!.base,
@@ -200,7 +200,7 @@ export function areaResult(a: AreaState, allocations: AllocationRecord[]): AreaR
     words: r0.words,
     ranges,
     liveAllocations: live.length,
-    latencyUs: latencySummary(a.lat),
+    latencyUs: a.lat.summary(),
   };
 }
 
@@ -212,7 +212,7 @@ export function recordAlloc(
   busyRetries: number,
   onAllocation: ((rec: AllocationRecord) => void) | undefined,
 ): void {
-  a.lat.push(ev.ts - startTs);
+  a.lat.add(ev.ts - startTs);
   const old = a.live.add(ev.pfn, ev, startTs, busyRetries);
   if (old >= 0) {
     if (onAllocation) onAllocation(a.live.record(old, null));

@@ -21,6 +21,7 @@ import {
 } from '../../../sources/snapshot.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
+import { sourceFormat } from '../../../sources/trace/read-events.ts';
 import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { jsonText } from '../json.ts';
@@ -225,43 +226,64 @@ export function registerReplay(program: Command): void {
       throw new UsageError((e as Error).message);
     }
     const csv = flags.allocations !== undefined ? createWriteStream(flags.allocations) : null;
-    // migrate counts per allocation (mm_alloc_contig_migrate_range_info / cma_alloc_info)
-    const costs = await loadAllocationCosts(src, csv !== null || !!flags.json, flags.kernelRelease ?? null);
-    const collector = costs !== null ? new CostCollector(costs) : null;
+    // migrate counts per allocation (mm_alloc_contig_migrate_range_info / cma_alloc_info). They
+    // are lines other than the cma events a text replay models, so without a CSV to write as it
+    // goes, a text trace is replayed first and only read again for them when its replay met
+    // such lines (then replayed again with them): a plain cma trace is read once.
+    const later = csv === null && src.path !== undefined && sourceFormat(src)?.format === 'text';
+    const wantCosts = csv !== null || !!flags.json;
+    const loadCosts = () => loadAllocationCosts(src, wantCosts, flags.kernelRelease ?? null);
+    let collector: CostCollector | null = null;
+    if (!later) {
+      const costs = await loadCosts();
+      collector = costs !== null ? new CostCollector(costs) : null;
+    }
     csv?.write(
       `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${collector ? COST_CSV_HEADER : ''}\n`,
     );
-    const progress = await progressFor(src, !!flags.quiet);
+    const replay = async (): Promise<ReplayResult> => {
+      const progress = await progressFor(src, !!flags.quiet);
+      try {
+        return await replayTrace(src, {
+          areas,
+          bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
+          resync: flags.resync !== false,
+          allocations: true,
+          ...(flags.kernelRelease !== undefined ? { kernelRelease: flags.kernelRelease } : {}),
+          ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
+          ...(csv || collector
+            ? {
+                onAllocation: (a: AllocationRecord) => {
+                  const c = collector?.add(a);
+                  csv?.write(
+                    `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${collector ? costCsv(c ?? null) : ''}\n`,
+                  );
+                },
+              }
+            : {}),
+          ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+        });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== undefined || /stdin can only/.test((e as Error).message))
+          throw new UsageError(`${src.label}: ${(e as Error).message}`);
+        throw e;
+      } finally {
+        progress.stop();
+      }
+    };
     let r: ReplayResult;
     try {
-      r = await replayTrace(src, {
-        areas,
-        bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
-        resync: flags.resync !== false,
-        allocations: true,
-        ...(flags.kernelRelease !== undefined ? { kernelRelease: flags.kernelRelease } : {}),
-        ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
-        ...(csv || collector
-          ? {
-              onAllocation: (a: AllocationRecord) => {
-                const c = collector?.add(a);
-                csv?.write(
-                  `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${collector ? costCsv(c ?? null) : ''}\n`,
-                );
-              },
-            }
-          : {}),
-        ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
-      });
-    } catch (e) {
-      progress.stop();
-      if ((e as NodeJS.ErrnoException).code !== undefined || /stdin can only/.test((e as Error).message))
-        throw new UsageError(`${src.label}: ${(e as Error).message}`);
-      throw e;
+      r = await replay();
+      if (later && r.otherLines + r.infoEvents + r.malformed > 0) {
+        const costs = await loadCosts();
+        if (costs !== null) {
+          collector = new CostCollector(costs);
+          r = await replay();
+        }
+      }
     } finally {
       src.dispose();
     }
-    progress.stop();
     if (csv) await new Promise<void>((res) => csv.end(res));
     collector?.addFailures(r.failures);
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));

@@ -5,7 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ServeSource } from '../../../sources/file-tree.ts';
 import { systemSource } from '../../../sources/file-tree.ts';
-import { directorySource, SourceSetupError, snapshotSystem } from '../../../sources/serve-source.ts';
+import { directorySource, openCapture, SourceSetupError } from '../../../sources/serve-source.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
 
@@ -33,7 +33,21 @@ function parsePort(text: string): number {
   return Number(text);
 }
 
-function sourceFromFlags(flags: ServeFlags, areas: string[]): ServeSource {
+/**
+ * One positional argument that names an existing file or directory and is no `key=value` area
+ * spec: a capture to serve (as --from-snapshot).
+ */
+function positionalCapture(flags: ServeFlags, areas: string[]): void {
+  const [only] = areas;
+  if (areas.length !== 1 || only === undefined || only.includes('=') || !existsSync(only)) return;
+  if (flags.fromSnapshot !== undefined)
+    throw new UsageError(`give the capture once: '${only}' or --from-snapshot ${flags.fromSnapshot}`);
+  flags.fromSnapshot = only;
+  areas.length = 0;
+}
+
+async function sourceFromFlags(flags: ServeFlags, areas: string[]): Promise<ServeSource> {
+  positionalCapture(flags, areas);
   const chosen = [
     flags.root !== undefined,
     flags.fromSnapshot !== undefined,
@@ -49,7 +63,15 @@ function sourceFromFlags(flags: ServeFlags, areas: string[]): ServeSource {
   if (flags.allowWrite)
     throw new UsageError('--allow-write only applies to --root (the emulator is always writable)');
   if (flags.fromSnapshot !== undefined) {
-    const sys = snapshotSystem(flags.fromSnapshot);
+    const opened = await openCapture(flags.fromSnapshot);
+    if (opened.kind === 'capture') {
+      if (flags.debugfs === false)
+        process.stderr.write(
+          `cma-debug: note: ${flags.fromSnapshot} has no debugfs anyway (--no-debugfs changes nothing)\n`,
+        );
+      return opened.source;
+    }
+    const sys = opened.system;
     sys.debugfsMounted = flags.debugfs !== false;
     if (flags.trace) sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
     return systemSource(sys, 'snapshot', `emulator from ${flags.fromSnapshot} (profile ${sys.profile.id})`);
@@ -68,9 +90,15 @@ export function registerServe(program: Command): void {
       .description(
         'Serve the HTTP API and the live dashboard (by default of the emulated 6.1 system, on http://127.0.0.1:8080/).',
       )
-      .argument('[areas...]', 'area specs, as --area.')
+      .argument(
+        '[areas...]',
+        'area specs, as --area; or one capture to serve as --from-snapshot does (a path: snapshot, bug report, copied device directory, kernel log).',
+      )
       .option('--root <dir>', 'serve a /sys-like directory (a live /sys or a copy) instead of the emulator')
-      .option('--from-snapshot <file>', 'start the emulator from a snapshot')
+      .option(
+        '--from-snapshot <path>',
+        'start the emulator from a snapshot (or a copied tree, or a kernel log with a free-area dump); a capture without debugfs (a device snapshot, a bug report, a copied device directory DIR/{sys,proc,dmesg}) is served read-only as its device report',
+      )
       .option('--host <addr>', 'address to bind', '127.0.0.1')
       .option('--port <n>', 'port (0 picks a free one)', '8080')
       .option('--token <token>', 'the bearer token state changes need (default: a random one)')
@@ -88,7 +116,7 @@ export function registerServe(program: Command): void {
       throw new UsageError('--token: 8 to 256 printable characters without spaces');
     let source: ServeSource;
     try {
-      source = sourceFromFlags(flags, areas);
+      source = await sourceFromFlags(flags, areas);
     } catch (e) {
       if (e instanceof SourceSetupError) throw new UsageError(e.message);
       throw e;

@@ -1,0 +1,259 @@
+// The workload of a trace as plan sizes it: per area, the request/release sequence the kernel
+// saw, in trace order, read once into typed arrays (parse once, replay many: every candidate size
+// and order_per_bit runs over the same arrays).
+
+import type { TraceEvent } from '../sources/trace/events.ts';
+import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from '../sources/trace/events.ts';
+import { TraceLineParser } from '../sources/trace/parse.ts';
+
+/** How requests that failed in the recording are treated. */
+export type FailedPolicy = 'transient' | 'hold' | 'skip';
+
+export const OP_NONE = 0;
+export const OP_ALLOC = 1;
+export const OP_RELEASE = 2;
+
+/** The request/release sequence of one area, in trace order (requests at their start event). */
+export interface WorkloadSequence {
+  readonly name: string;
+  /** Ops in the sequence (the length of every array below). */
+  length: number;
+  /** OP_ALLOC (1), OP_RELEASE (2) or 0 (dropped). */
+  kind: Uint8Array;
+  /** Alloc: pages requested; release: pages released. */
+  pages: Float64Array;
+  /** Alloc: alignment order; release: offset in pages from the allocation's first pfn. */
+  arg: Float64Array;
+  /** Alloc: its id; release: the id of the allocation released. */
+  id: Int32Array;
+  /** Alloc: 1 when also released right away (a request that failed in the recording, 'transient'). */
+  transient: Uint8Array;
+  /** Trace line of each op. */
+  line: Float64Array;
+  allocs: number;
+  releases: number;
+  failedInTrace: number;
+  /** Releases whose allocation is not in the trace (allocated before recording started). */
+  unknownReleases: number;
+  /** Alloc ops whose count is 2^53 or more: the exact u64 count (pages holds MAX_SAFE_INTEGER). */
+  bigCounts: Map<number, bigint>;
+  /** Alloc ops that failed in the recording (whatever the policy did with them). */
+  failedOps: Set<number>;
+}
+
+/** A sequence being read: the arrays grow by doubling. */
+class SequenceBuilder implements WorkloadSequence {
+  length = 0;
+  kind = new Uint8Array(256);
+  pages = new Float64Array(256);
+  arg = new Float64Array(256);
+  id = new Int32Array(256);
+  transient = new Uint8Array(256);
+  line = new Float64Array(256);
+  allocs = 0;
+  releases = 0;
+  failedInTrace = 0;
+  unknownReleases = 0;
+  bigCounts = new Map<number, bigint>();
+  failedOps = new Set<number>();
+  /** Live allocations of this area by pfn: a slot in the three arrays below. */
+  readonly live = new Map<number, number>();
+  liveId = new Int32Array(64);
+  liveFirst = new Float64Array(64);
+  livePages = new Float64Array(64);
+  private freeSlots: number[] = [];
+  private slots = 0;
+
+  constructor(readonly name: string) {}
+
+  /** Appends an op; returns its index. */
+  push(kind: number, pages: number, arg: number, id: number, line: number): number {
+    const i = this.length;
+    if (i === this.kind.length) this.grow();
+    this.kind[i] = kind;
+    this.pages[i] = pages;
+    this.arg[i] = arg;
+    this.id[i] = id;
+    this.line[i] = line;
+    this.length = i + 1;
+    return i;
+  }
+
+  private grow(): void {
+    const n = this.kind.length * 2;
+    const more = <T extends Uint8Array | Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.kind = more(this.kind, (k) => new Uint8Array(k));
+    this.pages = more(this.pages, (k) => new Float64Array(k));
+    this.arg = more(this.arg, (k) => new Float64Array(k));
+    this.id = more(this.id, (k) => new Int32Array(k));
+    this.transient = more(this.transient, (k) => new Uint8Array(k));
+    this.line = more(this.line, (k) => new Float64Array(k));
+  }
+
+  /** Records allocation `id` as live at `pfn` for `pages` pages from `first`. */
+  place(pfn: number, id: number, first: number, pages: number): void {
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      s = this.slots++;
+      if (s === this.liveId.length) {
+        const n = s * 2;
+        const id2 = new Int32Array(n);
+        id2.set(this.liveId);
+        this.liveId = id2;
+        const f2 = new Float64Array(n);
+        f2.set(this.liveFirst);
+        this.liveFirst = f2;
+        const p2 = new Float64Array(n);
+        p2.set(this.livePages);
+        this.livePages = p2;
+      }
+    }
+    this.liveId[s] = id;
+    this.liveFirst[s] = first;
+    this.livePages[s] = pages;
+    const old = this.live.get(pfn);
+    if (old !== undefined) this.freeSlots.push(old);
+    this.live.set(pfn, s);
+  }
+
+  /** Forgets the live allocation at `pfn` (its slot is reused). */
+  unplace(pfn: number, slot: number): void {
+    this.live.delete(pfn);
+    this.freeSlots.push(slot);
+  }
+
+  /** The sequence with its arrays cut to length (the builder's live table is dropped). */
+  done(): WorkloadSequence {
+    const n = this.length;
+    return {
+      name: this.name,
+      length: n,
+      kind: this.kind.slice(0, n),
+      pages: this.pages.slice(0, n),
+      arg: this.arg.slice(0, n),
+      id: this.id.slice(0, n),
+      transient: this.transient.slice(0, n),
+      line: this.line.slice(0, n),
+      allocs: this.allocs,
+      releases: this.releases,
+      failedInTrace: this.failedInTrace,
+      unknownReleases: this.unknownReleases,
+      bigCounts: this.bigCounts,
+      failedOps: this.failedOps,
+    };
+  }
+}
+
+/** An empty sequence (an area the trace has no event of). */
+export function emptySequence(name: string): WorkloadSequence {
+  return new SequenceBuilder(name).done();
+}
+
+/**
+ * Reads the kernel's request/release sequence per area name: a request is placed at its
+ * cma_alloc_start (as the kernel searches there), a release refers to the request the kernel
+ * had put at that pfn.
+ */
+export function sequenceCollector(failed: FailedPolicy): {
+  onEvent: (ev: TraceEvent) => void;
+  finish: () => Map<string, WorkloadSequence>;
+} {
+  const seqs = new Map<string, SequenceBuilder>();
+  /** Requests started and not finished, by pid: the builder and the op. */
+  const pendingSeq = new Map<number, SequenceBuilder>();
+  const pendingOp = new Map<number, number>();
+  let lastName: string | null = null;
+  let last: SequenceBuilder | null = null;
+  const seqOf = (name: string): SequenceBuilder => {
+    if (name === lastName) return last!;
+    const key = name === '' ? 'cma' : name;
+    let s = seqs.get(key);
+    if (!s) {
+      s = new SequenceBuilder(key);
+      seqs.set(key, s);
+    }
+    lastName = name;
+    last = s;
+    return s;
+  };
+  const failOp = (seq: SequenceBuilder, op: number): void => {
+    seq.failedInTrace++;
+    seq.failedOps.add(op);
+    if (failed === 'skip') seq.kind[op] = OP_NONE;
+    else if (failed === 'transient') seq.transient[op] = 1;
+  };
+  const pushAlloc = (seq: SequenceBuilder, ev: TraceEvent): number => {
+    const big = ev.countBig !== null;
+    const op = seq.push(
+      OP_ALLOC,
+      big ? Number.MAX_SAFE_INTEGER : ev.count,
+      Math.max(ev.align, 0),
+      seq.allocs++,
+      ev.line,
+    );
+    if (big) seq.bigCounts.set(op, ev.countBig!);
+    return op;
+  };
+  const onEvent = (ev: TraceEvent): void => {
+    const kind = ev.kind;
+    if (kind === EV_START) {
+      const seq = seqOf(ev.name);
+      const oldSeq = pendingSeq.get(ev.pid);
+      if (oldSeq !== undefined) failOp(oldSeq, pendingOp.get(ev.pid)!); // 6.1 oversize: a start without finish
+      pendingSeq.set(ev.pid, seq);
+      pendingOp.set(ev.pid, pushAlloc(seq, ev));
+    } else if (kind === EV_FINISH) {
+      const seq = pendingSeq.get(ev.pid);
+      if (seq === undefined) return;
+      const op = pendingOp.get(ev.pid)!;
+      pendingSeq.delete(ev.pid);
+      pendingOp.delete(ev.pid);
+      if (ev.hasPage) seq.place(ev.pfn, seq.id[op]!, ev.pfn, ev.count);
+      else failOp(seq, op);
+    } else if (kind === EV_ALLOC) {
+      const seq = seqOf(ev.name);
+      const op = pushAlloc(seq, ev);
+      if (ev.hasPage) seq.place(ev.pfn, seq.id[op]!, ev.pfn, ev.count);
+      else failOp(seq, op);
+    } else if (kind === EV_RELEASE) {
+      const seq = seqOf(ev.name);
+      const slot = seq.live.get(ev.pfn);
+      if (slot === undefined) {
+        seq.unknownReleases++;
+        return;
+      }
+      const id = seq.liveId[slot]!;
+      const first = seq.liveFirst[slot]!;
+      const pages = seq.livePages[slot]!;
+      seq.unplace(ev.pfn, slot);
+      seq.push(OP_RELEASE, ev.count, ev.pfn - first, id, ev.line);
+      seq.releases++;
+      if (ev.count < pages) seq.place(ev.pfn + ev.count, id, first, pages - ev.count);
+    }
+  };
+  const finish = (): Map<string, WorkloadSequence> => {
+    for (const [pid, seq] of pendingSeq) failOp(seq, pendingOp.get(pid)!);
+    pendingSeq.clear();
+    pendingOp.clear();
+    const out = new Map<string, WorkloadSequence>();
+    for (const [k, s] of seqs) out.set(k, s.done());
+    return out;
+  };
+  return { onEvent, finish };
+}
+
+/** Extracts the sequences of a trace (for tests and tools). */
+export function sequencesFromText(
+  text: string | Uint8Array,
+  failed: FailedPolicy = 'transient',
+): Map<string, WorkloadSequence> {
+  const col = sequenceCollector(failed);
+  const parser = new TraceLineParser(col.onEvent);
+  parser.feed(typeof text === 'string' ? new TextEncoder().encode(text) : text);
+  parser.end();
+  return col.finish();
+}
