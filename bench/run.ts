@@ -427,9 +427,13 @@ function check(
 function ms(x: number | null | undefined): string {
   return x === null || x === undefined ? '–' : x >= 10000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)}`;
 }
+/** Seconds, with the unit. */
+function sec(x: number | null | undefined): string {
+  return x === null || x === undefined ? '–' : `${(x / 1000).toFixed(2)} s`;
+}
 /** A wall (cpu) pair with its unit when ms() left it out. */
 function withMs(t: string): string {
-  return /s\)$/.test(t) ? t : `${t} ms`;
+  return /\d s\)?$/.test(t) ? t : `${t} ms`;
 }
 function ratio(a: number | null | undefined, b: number | null | undefined): string {
   return a && b ? `${(a / b).toFixed(3)}×` : '–';
@@ -743,10 +747,10 @@ async function main(): Promise<void> {
     const m = memRun;
     out.push('');
     out.push(
-      `1 GB trace (${m.trace.bytes} bytes, ${m.cmd.result.events} events): cma-debug replay --json ${ms(m.cmd.run.wallMs)} ms (cpu ${ms(m.cmd.run.cpuMs)}), peak RSS ${mb(m.cmd.run.maxRssKb)} MB` +
-        (m.lib ? `; library child ${ms(m.lib.run.wallMs)} ms, peak RSS ${mb(m.lib.run.maxRssKb)} MB` : '') +
+      `1 GB trace (${m.trace.bytes} bytes, ${m.cmd.result.events} events): cma-debug replay --json ${sec(m.cmd.run.wallMs)} (cpu ${sec(m.cmd.run.cpuMs)}), peak RSS ${mb(m.cmd.run.maxRssKb)} MB` +
+        (m.lib ? `; library child ${sec(m.lib.run.wallMs)}, peak RSS ${mb(m.lib.run.maxRssKb)} MB` : '') +
         (m.ref
-          ? `; ref-replay --stream ${ms(m.ref.run.wallMs)} ms (ratio ${ratio(m.cmd.run.wallMs, m.ref.run.wallMs)}), bitmap ${m.ref.result.bitmapSha256 === m.cmd.result.bitmapSha256 ? '= ref' : 'DIFFERS from ref'}`
+          ? `; ref-replay --stream ${sec(m.ref.run.wallMs)} (ratio ${ratio(m.cmd.run.wallMs, m.ref.run.wallMs)}), bitmap ${m.ref.result.bitmapSha256 === m.cmd.result.bitmapSha256 ? '= ref' : 'DIFFERS from ref'}`
           : '') +
         `; mismatches ${m.cmd.result.mismatches}`,
     );

@@ -264,8 +264,7 @@ export function planOrderPerBit(
   const { peak: demand, zeroBits } = demandOf(seq, orderPerBit);
   if (demand >= MAX_BITS) return null;
   // a request of 0 bits fails on a full area, which the highest end does not see: search
-  if (demand === 0 || zeroBits)
-    return planOrderPerBitBySearch(seq, basePfn, orderPerBit, factory);
+  if (demand === 0 || zeroBits) return planOrderPerBitBySearch(seq, basePfn, orderPerBit, factory);
   const limit = searchLimit(demand);
   let capacity = Math.min(limit, 2 * demand);
   let replays = 0;

@@ -10,6 +10,7 @@ import type { TraceSource } from '../sources/trace/input.ts';
 import { memorySource } from '../sources/trace/input.ts';
 import type { ReplayAreaSpec } from '../sources/trace/replay.ts';
 import { inferAreas, toReplaySpec } from '../sources/trace/replay.ts';
+import { type PlanHelper, type SizeTask, sizeAll, startPlanHelper } from './plan-parallel.ts';
 import { readPlanEvents } from './plan-read.ts';
 import {
   emptySequence,
@@ -20,7 +21,7 @@ import {
   sequenceCollector,
   type WorkloadSequence,
 } from './plan-sequence.ts';
-import { type PlanChoice, planOrderPerBit } from './plan-size.ts';
+import type { PlanChoice } from './plan-size.ts';
 
 export type { FailedPolicy, WorkloadSequence } from './plan-sequence.ts';
 export { sequencesFromText } from './plan-sequence.ts';
@@ -89,7 +90,16 @@ export interface PlanOptions {
    * as no area of that size could satisfy them: e.g. `echo 4294967295 > alloc`).
    */
   includeOversize?: boolean;
+  /**
+   * Threads for the sizing, this one included: 'auto' (default: a helper worker for a trace of
+   * HELPER_MIN_BYTES or more when the machine has a core to spare, see helperWanted()) or a
+   * count (1: this thread only; 2 or more: one helper).
+   */
+  threads?: number | 'auto';
 }
+
+/** Traces from this size on are sized on a helper thread too (threads 'auto'). */
+export const HELPER_MIN_BYTES = 8 << 20;
 
 function toSpec(a: ReplayAreaSpec | AreaSpec): ReplayAreaSpec {
   return toReplaySpec(a);
@@ -105,6 +115,18 @@ export async function planTrace(
   opts: PlanOptions = {},
 ): Promise<PlanResult> {
   const src = typeof source === 'string' || source instanceof Uint8Array ? memorySource(source) : source;
+  // a helper thread for the sizing, booting while the trace is read (large traces only: it
+  // takes tens of ms to start, and a small trace is sized sooner than that)
+  const threads = opts.threads ?? 'auto';
+  const helper = threads !== 'auto' || (src.size ?? 0) >= HELPER_MIN_BYTES ? startPlanHelper(threads) : null;
+  try {
+    return await plan(src, opts, helper);
+  } finally {
+    helper?.close();
+  }
+}
+
+async function plan(src: TraceSource, opts: PlanOptions, helper: PlanHelper | null): Promise<PlanResult> {
   const failed = opts.failed ?? 'transient';
   const col = sequenceCollector(failed);
   const annotated: AnnotatedArea[] = [];
@@ -124,19 +146,31 @@ export async function planTrace(
     areaSource = 'inferred';
   }
   const opbs = opts.orderPerBits ?? [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-  const factory = opts.bitmapFactory ?? indexedBitmapFactory;
-  const areas: AreaPlan[] = [];
-  for (const spec of specs) {
-    const seq = seqs.get(spec.name) ?? emptySequence(spec.name);
+  // what to size: every order_per_bit of every area with requests left
+  const sized: WorkloadSequence[] = [];
+  const tasks: SizeTask[] = [];
+  const perSpec = specs.map((spec, k) => {
+    let seq = seqs.get(spec.name) ?? emptySequence(spec.name);
     const setAside = opts.includeOversize ? [] : setAsideOversize(seq, spec.count);
+    // an area named twice is sized, each time, with the requests set aside so far
+    if (specs.some((o, j) => j > k && o.name === spec.name)) seq = { ...seq, kind: seq.kind.slice() };
     let active = 0;
     for (let i = 0; i < seq.length; i++) if (seq.kind[i] === OP_ALLOC) active++;
+    const first = tasks.length;
+    if (active > 0) {
+      sized.push(seq);
+      for (const opb of opbs) tasks.push({ seq: sized.length - 1, basePfn: spec.basePfn, orderPerBit: opb });
+    }
+    return { spec, seq, setAside, active, first, end: tasks.length };
+  });
+  const answers = await sizeAll(sized, tasks, opts.bitmapFactory ?? indexedBitmapFactory, helper);
+  const areas: AreaPlan[] = [];
+  for (const { spec, seq, setAside, active, first, end } of perSpec) {
     const choices: PlanChoice[] = [];
-    if (active > 0)
-      for (const opb of opbs) {
-        const c = planOrderPerBit(seq, spec.basePfn, opb, factory);
-        if (c) choices.push(c);
-      }
+    for (let t = first; t < end; t++) {
+      const c = answers[t];
+      if (c) choices.push(c);
+    }
     let best: PlanChoice | null = null;
     for (const c of choices)
       if (!best || c.pages < best.pages || (c.pages === best.pages && c.orderPerBit > best.orderPerBit))

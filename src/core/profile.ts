@@ -2,6 +2,8 @@
 //
 // Nothing else in the core compares versions; it asks the profile for a capability.
 
+import { SKELETON_6_1, SKELETON_6_12, SKELETON_7_3 } from './sys-skeleton.ts';
+
 /**
  * What cma_alloc_start records (include/trace/events/cma.h): `count align` (6.1, 6.12), or
  * `request_count available_count total_count align` (7.x).
@@ -80,6 +82,16 @@ export interface KernelProfile {
    * that allocation cannot happen.
    */
   readonly contigFreeWarnAt: string | null;
+  /**
+   * What the reference build shows under /sys around the CMA files (sys-skeleton.ts): the other
+   * debugfs and tracefs entries, /sys/kernel's, their modes, readdir order and boot-time text.
+   */
+  readonly sysSkeleton: string;
+  /**
+   * tracefs's events/ is an eventfs (6.6+): its directories report st_nlink 1 whatever they
+   * hold (before, each counted 2 + its subdirectories, as any tracefs directory).
+   */
+  readonly eventfs: boolean;
 }
 
 export type TraceEventName = 'cma_alloc_busy_retry' | 'cma_alloc_finish' | 'cma_alloc_start' | 'cma_release';
@@ -117,6 +129,8 @@ export const PROFILE_6_1: KernelProfile = {
   structPageSize: 56,
   giganticHugepages: false,
   contigFreeWarnAt: 'mm/page_alloc.c:9508 0xffffffff810ff3b3',
+  sysSkeleton: SKELETON_6_1,
+  eventfs: false,
 };
 
 /**
@@ -150,6 +164,8 @@ export const PROFILE_6_12: KernelProfile = {
   structPageSize: 64,
   giganticHugepages: true,
   contigFreeWarnAt: 'mm/page_alloc.c:6945 0xffffffff8111dc5b',
+  sysSkeleton: SKELETON_6_12,
+  eventfs: true,
 };
 
 /** Linux 7.3: multi-range areas, exact `used`, EBUSY inside the kernel, new sysfs files. */
@@ -184,6 +200,8 @@ export const PROFILE_7_3: KernelProfile = {
   structPageSize: 64,
   giganticHugepages: true,
   contigFreeWarnAt: null,
+  sysSkeleton: SKELETON_7_3,
+  eventfs: true,
 };
 
 /** Every profile by id. */

@@ -17,6 +17,7 @@ import { KernelLog } from './printk.ts';
 import { procMeminfo, procPagetypeinfo, procVmstat as procVmstatLines, procZoneinfo } from './procfs.ts';
 import type { KernelProfile } from './profile.ts';
 import { PROFILE_6_1 } from './profile.ts';
+import { sysTree } from './sys-tree.ts';
 import type { PointerOptions, TaskContext } from './trace.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
 import { TraceBuffer, tracefsRoot } from './tracefs.ts';
@@ -89,6 +90,8 @@ export class CmaSystem implements KernelHooks {
   readonly vmstat = { cma_alloc_success: 0, cma_alloc_fail: 0 };
   corruption: string | null = null;
   private debugfs = true;
+  /** Whether a path walk went through /sys/kernel/debug/tracing (its automount is triggered). */
+  private tracingTriggered = false;
   private readonly now: () => number;
   private currentTask: TaskContext;
   private readonly defaultTask: TaskContext;
@@ -123,6 +126,7 @@ export class CmaSystem implements KernelHooks {
     const mounted = dir(
       () => [
         ['cma', cmaDebugfsRoot(this, () => this.areas)],
+        ['tracing', this.tracingAutomount()],
         // page_owner=on: the owners of the busy pages the emulator knows of
         ...(this.areas.some((s) => s.area.busy.some((b) => b.owner))
           ? [
@@ -135,14 +139,11 @@ export class CmaSystem implements KernelHooks {
       ],
       0o700,
     );
-    const empty: ReadonlyMap<string, VfsNode> = new Map();
-    // not cached: mounting or unmounting debugfs changes what the directory holds
-    const debugfs: DirNode = { ...mounted, entries: () => (this.debugfs ? mounted.entries() : empty) };
-    this.root = dir(() => [
+    const emulated = dir(() => [
       [
         'kernel',
         dir(() => [
-          ['debug', debugfs],
+          ['debug', mounted],
           [
             'mm',
             dir(() => [
@@ -154,6 +155,42 @@ export class CmaSystem implements KernelHooks {
         ]),
       ],
     ]);
+    // the rest of the reference kernel's /sys around them (sys-tree.ts); mounting or unmounting
+    // debugfs changes what /sys/kernel/debug holds
+    this.root = sysTree(this.profile.sysSkeleton, emulated, {
+      nlink: (p) => (this.profile.eventfs && /^kernel\/tracing\/events(\/|$)/.test(p) ? 1 : undefined),
+      mounted: (p) => (p === 'kernel/debug' ? () => this.debugfs : undefined),
+    });
+  }
+
+  /**
+   * /sys/kernel/debug/tracing, debugfs's automount of tracefs: until a path walk goes through it
+   * (a lookup below it, a readdir) stat shows the automount point (dr-xr-xr-x, 3 links); from
+   * then on the tracefs root, as the mount stays (tracing_init_dentry's automount).
+   */
+  private tracingAutomount(): DirNode {
+    const tracefs = (): DirNode => {
+      const k = this.root.entries().get('kernel');
+      const t = k?.kind === 'dir' ? k.entries().get('tracing') : undefined;
+      if (t?.kind !== 'dir') throw new Error('no /sys/kernel/tracing');
+      return t;
+    };
+    const sys = this;
+    return {
+      kind: 'dir',
+      get mode() {
+        return sys.tracingTriggered ? tracefs().mode : 0o555;
+      },
+      get nlink() {
+        return sys.tracingTriggered ? tracefs().nlink : 3;
+      },
+      createErrno: 'EPERM',
+      changeErrno: 'EPERM',
+      entries: () => {
+        sys.tracingTriggered = true;
+        return tracefs().entries();
+      },
+    };
   }
 
   /** /sys/kernel/mm/hugepages when the profile has gigantic pages from hugetlbN areas. */
@@ -338,8 +375,9 @@ export class CmaSystem implements KernelHooks {
     if (!r.ok) return r;
     const n = r.node;
     if (n.kind === 'dir') {
-      const subdirs = [...n.entries().values()].filter((c) => c.kind === 'dir').length;
-      return { ok: true, stat: { type: 'dir', mode: n.mode, size: 0, nlink: 2 + subdirs } };
+      // the kernel's rule (simple_mkdir's inc_nlink, kernfs): 2 + the subdirectories
+      const nlink = n.nlink ?? 2 + [...n.entries().values()].filter((c) => c.kind === 'dir').length;
+      return { ok: true, stat: { type: 'dir', mode: n.mode, size: 0, nlink } };
     }
     if (n.kind === 'symlink') return { ok: true, stat: { type: 'symlink', mode: n.mode, size: 0, nlink: 1 } };
     return { ok: true, stat: { type: 'file', mode: n.mode, size: n.size, nlink: 1 } };

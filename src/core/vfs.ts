@@ -62,6 +62,8 @@ export interface DirNode {
   /** errno for creating, removing or renaming inside (debugfs: EACCES to create, EPERM else). */
   readonly createErrno: ErrnoName;
   readonly changeErrno: ErrnoName;
+  /** st_nlink when it does not follow the 2 + subdirectories rule (eventfs: 1; an automount point). */
+  readonly nlink?: number | undefined;
 }
 
 export interface LinkNode {

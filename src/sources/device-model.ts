@@ -42,6 +42,11 @@ export interface DeviceFailure {
   readonly fitsUpTo: number | null;
   /** Free runs per range: pages and first bit, as printed. */
   readonly runs: readonly (readonly { pages: number; bit: number }[])[] | null;
+  /**
+   * Bits of each range at that moment (for a picture of the runs), or null without a dump; a
+   * range is null when the log does not settle its size (7.x prints no range sizes).
+   */
+  readonly rangeBits: readonly (number | null)[] | null;
   /** 1-based line in the log. */
   readonly line: number;
   /** One sentence. */
@@ -155,21 +160,50 @@ function parseOr<T>(
   }
 }
 
-/** The free runs of a dump as an area (bitmap at that moment). */
-function areaFromDump(name: string, dump: LogDump, opb: number, basePfn: number): CmaArea | null {
+/**
+ * The bits of each range of `last`, an area's newest dump. One range is the whole area. The
+ * kernel prints no range sizes (cma_debug_show_areas), but a range is at least as long as its last
+ * free run reaches and the ranges add up to the area: when the farthest ends seen in any of the
+ * area's dumps (`dumps`) add up to the whole area, they are the sizes. Otherwise each is null.
+ */
+function dumpRangeBits(dumps: readonly LogDump[], last: LogDump, opb: number): (number | null)[] {
+  const unit = 2 ** opb;
+  const nr = last.ranges.length;
+  const totalBits = Math.floor(last.total / unit);
+  if (nr === 1) return [totalBits];
+  const ends = new Array<number>(nr).fill(0);
+  for (const d of dumps) {
+    if (d.ranges.length !== nr || d.total !== last.total) continue;
+    d.ranges.forEach((runs, i) => {
+      for (const r of runs) ends[i] = Math.max(ends[i]!, r.bit + Math.ceil(r.pages / unit));
+    });
+  }
+  return ends.reduce((a, b) => a + b, 0) === totalBits ? ends : ends.map(() => null);
+}
+
+/** The free runs of a dump as an area (bitmap at that moment), when every range's size is known. */
+function areaFromDump(
+  name: string,
+  dump: LogDump,
+  opb: number,
+  basePfn: number,
+  rangeBits: readonly (number | null)[],
+): CmaArea | null {
   const unit = 2 ** opb;
   const nr = dump.ranges.length;
-  const totalBits = Math.floor(dump.total / unit);
-  if (nr === 0 || totalBits % nr !== 0) return null;
-  const rangeBits = totalBits / nr;
+  const bits = rangeBits.filter((b): b is number => b !== null);
+  if (nr === 0 || bits.length !== nr || bits.some((b) => b <= 0)) return null;
+  // pfns after range 0 are not printed: the ranges are laid end to end
+  let next = basePfn;
   const area = createArea(
     {
       name,
       orderPerBit: opb,
-      ranges: dump.ranges.map((_r, i) => ({
-        basePfn: basePfn + i * rangeBits * unit,
-        count: rangeBits * unit,
-      })),
+      ranges: bits.map((b) => {
+        const r = { basePfn: next, count: b * unit };
+        next += b * unit;
+        return r;
+      }),
     },
     plainBitmapFactory,
   );
@@ -178,16 +212,20 @@ function areaFromDump(name: string, dump: LogDump, opb: number, basePfn: number)
     r.bitmap.set(0, r.bitmap.maxno);
     for (const run of dump.ranges[i]!) {
       if (run.pages % unit !== 0) return null;
-      const bits = run.pages / unit;
-      if (run.bit + bits > r.bitmap.maxno) return null;
-      r.bitmap.clear(run.bit, bits);
+      const n = run.pages / unit;
+      if (run.bit + n > r.bitmap.maxno) return null;
+      r.bitmap.clear(run.bit, n);
     }
   }
   area.availableCount = dump.free;
   return area;
 }
 
-function failureOf(f: LogFailure, count: number | null): DeviceFailure {
+function failureOf(
+  f: LogFailure,
+  count: number | null,
+  rangeBits: DeviceFailure['rangeBits'],
+): DeviceFailure {
   const base = { request: f.request, ret: f.ret, line: f.line };
   if (!f.dump) {
     return {
@@ -197,6 +235,7 @@ function failureOf(f: LogFailure, count: number | null): DeviceFailure {
       verdict: 'unknown',
       fitsUpTo: null,
       runs: null,
+      rangeBits: null,
       reason: `no free-range dump after the failure line (6.1 prints one only with CONFIG_CMA_DEBUG); ${WHAT_WOULD_TELL}`,
     };
   }
@@ -219,7 +258,7 @@ function failureOf(f: LogFailure, count: number | null): DeviceFailure {
     verdict = 'other';
     reason = `a free run of ${maxchunk} pages was long enough at align 0: the request was aligned, or a page in the way could not be migrated (ret ${f.ret})`;
   }
-  return { ...base, free, maxchunk, verdict, fitsUpTo: maxchunk, runs: d.ranges, reason };
+  return { ...base, free, maxchunk, verdict, fitsUpTo: maxchunk, runs: d.ranges, rangeBits, reason };
 }
 
 /** Builds the per-area report of a device from a tree (sysfs) and its device files. */
@@ -351,10 +390,16 @@ export function deviceReport(tree: CmaTree): DeviceReport {
           (single || (count !== null && f.dump.total === count))),
     );
     const last = mine[mine.length - 1];
-    const lastFailure = last ? failureOf(last, count) : null;
+    const dumps = mine.flatMap((f) => (f.dump ? [f.dump] : []));
+    const rangeBits = last?.dump ? dumpRangeBits(dumps, last.dump, orderPerBit) : null;
+    const lastFailure = last ? failureOf(last, count, rangeBits) : null;
     let atLastFailure: CmaArea | null = null;
-    if (last?.dump) {
-      atLastFailure = areaFromDump(name, last.dump, orderPerBit, basePfn ?? 0);
+    if (last?.dump && rangeBits) {
+      atLastFailure = areaFromDump(name, last.dump, orderPerBit, basePfn ?? 0, rangeBits);
+      if (rangeBits.length > 1 && rangeBits.includes(null))
+        notes.push(
+          `the ${rangeBits.length} ranges' sizes are not in the log (the kernel prints only their free runs): each range is drawn up to its last free run`,
+        );
       if (count === null) {
         count = last.dump.total;
         source.count = 'inferred';
@@ -401,6 +446,24 @@ export function deviceReport(tree: CmaTree): DeviceReport {
     read,
     unreadable,
     warnings,
+  };
+}
+
+/** One area as JSON (`analyze --json`, GET /api/device): every figure but the rebuilt area. */
+export function deviceAreaJson(a: DeviceArea): Omit<DeviceArea, 'atLastFailure'> {
+  return {
+    name: a.name,
+    basePfn: a.basePfn,
+    count: a.count,
+    orderPerBit: a.orderPerBit,
+    ranges: a.ranges,
+    used: a.used,
+    free: a.free,
+    source: { ...a.source },
+    counters: { ...a.counters },
+    failures: a.failures,
+    lastFailure: a.lastFailure,
+    notes: a.notes,
   };
 }
 

@@ -101,8 +101,13 @@ export interface ShownLayout {
 export const card = (page: Page, name: string): Locator => page.locator(`section.area[data-area="${name}"]`);
 export const bitmap = (page: Page, name: string): Locator => card(page, name).locator('canvas.bitmap');
 
-export async function shownLayout(page: Page, name: string): Promise<ShownLayout> {
-  return JSON.parse((await bitmap(page, name).getAttribute('data-layout')) ?? 'null') as ShownLayout;
+/** The layout a bitmap canvas was drawn with (its data-layout attribute). */
+export async function canvasLayout(canvas: Locator): Promise<ShownLayout> {
+  return JSON.parse((await canvas.getAttribute('data-layout')) ?? 'null') as ShownLayout;
+}
+
+export function shownLayout(page: Page, name: string): Promise<ShownLayout> {
+  return canvasLayout(bitmap(page, name));
 }
 
 /** The labels drawn on the axes. */
@@ -115,7 +120,12 @@ export async function axisLabels(
 
 /** The canvas's colour at CSS pixel (x, y). */
 export function pixel(page: Page, name: string, x: number, y: number): Promise<number[]> {
-  return bitmap(page, name).evaluate(
+  return canvasPixel(bitmap(page, name), x, y);
+}
+
+/** A bitmap canvas's colour at CSS pixel (x, y). */
+export function canvasPixel(canvas: Locator, x: number, y: number): Promise<number[]> {
+  return canvas.evaluate(
     (c, [px, py]) => {
       const cv = c as HTMLCanvasElement;
       const dpr = cv.width / cv.clientWidth;
@@ -136,9 +146,14 @@ export function cellCentre(L: ShownLayout, bit: number, dx = 0, dy = 0): { x: nu
 }
 
 /** The colour of the cell showing `bit`. */
-export async function cellColour(page: Page, name: string, bit: number): Promise<number[]> {
-  const p = cellCentre(await shownLayout(page, name), bit);
-  return pixel(page, name, p.x, p.y);
+export function cellColour(page: Page, name: string, bit: number): Promise<number[]> {
+  return canvasCellColour(bitmap(page, name), bit);
+}
+
+/** The colour of the cell of a bitmap canvas showing `bit`. */
+export async function canvasCellColour(canvas: Locator, bit: number): Promise<number[]> {
+  const p = cellCentre(await canvasLayout(canvas), bit);
+  return canvasPixel(canvas, p.x, p.y);
 }
 
 /** Resolves after the bitmap of `name` was drawn again. */

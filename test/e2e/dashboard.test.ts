@@ -8,42 +8,29 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BrowserContext, Page } from 'playwright-core';
-import { chromium } from 'playwright-core';
 import { createSystem } from '../../src/core/create.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
 import { systemSource } from '../../src/sources/file-tree.ts';
-import { COLOURS, cellColour } from './browser.ts';
+import type { Browser } from './browser.ts';
+import { COLOURS, cellColour, HAVE_CHROMIUM, launch, TOKEN } from './browser.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const TOKEN = 'e2e-token-abcdef123456';
-
-describe('dashboard in headless Chromium', {
-  skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} missing (run scripts/install-system-deps.sh)`,
-}, () => {
+describe('dashboard in headless Chromium', { skip: HAVE_CHROMIUM }, () => {
   let sys: CmaSystem;
   let srv: CmaServer;
   let url: string;
   let ctx: BrowserContext;
   let page: Page;
   let dir: string;
-  const pageErrors: string[] = [];
+  let browser: Browser;
+  /** The servers the page may talk to. */
+  const allowed: string[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cma-e2e-'));
@@ -58,21 +45,13 @@ describe('dashboard in headless Chromium', {
     sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1\n');
     srv = await createServer(sys, { token: TOKEN, eventIntervalMs: 20 });
     url = await srv.app.listen({ host: '127.0.0.1', port: 0 });
-    ctx = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: FLAGS,
-      viewport: { width: 1280, height: 1500 },
-    });
-    page = ctx.pages()[0] ?? (await ctx.newPage());
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('request', (r) => {
-      if (!r.url().startsWith(url)) pageErrors.push(`request outside the server: ${r.url()}`);
-    });
+    allowed.push(url);
+    browser = await launch(() => allowed);
+    ({ ctx, page } = browser);
   });
 
   after(async () => {
-    await ctx?.close();
+    await browser?.close();
     await srv?.app.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -235,7 +214,7 @@ describe('dashboard in headless Chromium', {
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000);
     if (process.env.DASHBOARD_PNG) await page.screenshot({ path: process.env.DASHBOARD_PNG, fullPage: true });
-    assert.deepEqual(pageErrors, []);
+    assert.deepEqual(browser.errors, []);
   });
 
   it('ticks "record cma events" when a shell enables the events', async () => {
@@ -261,6 +240,7 @@ describe('dashboard in headless Chromium', {
     const srv2 = await createServer(ro, { token: TOKEN, eventIntervalMs: 20 });
     try {
       const url2 = await srv2.app.listen({ host: '127.0.0.1', port: 0 });
+      allowed.push(url2);
       const p2 = await ctx.newPage();
       await p2.goto(`${url2}/#token=${TOKEN}`);
       const c2 = p2.locator('section.area[data-area="hugetlb0"]');

@@ -58,14 +58,6 @@ function sections(text: string): Map<string, string> {
   return out;
 }
 
-// Cases that fail because of emulator behaviour outside the FUSE layer; see the report.
-const NLINK =
-  '`..` of /sys/kernel/debug/cma: nlink 10 on the kernel (debugfs has other directories), 3 in the emulated tree (core: only cma/ under debug/)';
-const TODO: Record<string, string> = {
-  'layout.txt == kernel': NLINK,
-  'layout-hugetlb.txt == kernel': NLINK,
-};
-
 describe('golden 6.12 transcripts through the FUSE mount', { skip: skip ?? false }, () => {
   const cases: [string, string, readonly string[]][] = [
     ['basic.sh', 'basic.txt', DEFAULT],
@@ -83,8 +75,7 @@ describe('golden 6.12 transcripts through the FUSE mount', { skip: skip ?? false
         script === 'layout.sh' ? sections(await transcript(script, [...args, '--exact-sizes'])) : got;
       const want = sections(normaliseTrace(dropHostLines(readFileSync(join(GOLDEN, golden), 'utf8'))));
       for (const [name, text] of want) {
-        const todo = TODO[`${golden} ${name}`];
-        await t.test(name, todo ? { todo } : {}, () => {
+        await t.test(name, () => {
           let mine = got.get(name) ?? '(missing)\n';
           if (/^={19} area /.test(name)) {
             // ls -la/stat lines from the exact-size mount, `  area/file: value` lines (cat) from the default one

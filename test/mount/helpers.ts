@@ -24,6 +24,20 @@ function forceUnmount(dir: string): void {
   spawnSync('umount', ['-l', dir], { stdio: 'ignore' });
 }
 
+/**
+ * Mount points of servers this process started, and whether it made the directory: whatever a
+ * test leaves there (a server killed on purpose, one that never became ready) is unmounted and
+ * removed when the process exits, so no run leaves dead fuse.cma-debug mounts behind.
+ */
+const ours = new Map<string, { made: boolean; proc: ChildProcess }>();
+process.on('exit', () => {
+  for (const [dir, { made, proc }] of ours) {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    if (isMounted(dir)) forceUnmount(dir);
+    if (made && !isMounted(dir)) rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 export function isMounted(dir: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -38,7 +52,10 @@ export interface Server {
   stderr: string;
   /** SIGTERM, wait for exit, and clear the mount whatever happened. */
   stop(): Promise<void>;
-  /** SIGKILL (a crash): the mount is left stale. */
+  /**
+   * SIGKILL (a crash): the mount is left stale for the test to look at (or to restart on); it is
+   * cleared when the test process exits if nothing else did.
+   */
   kill(): Promise<void>;
 }
 
@@ -111,6 +128,7 @@ export async function startMount(args: string[] = [], dir?: string): Promise<Ser
     ['--import', 'tsx', join(ROOT, 'src/frontends/cli/main.ts'), 'mount', mnt, ...args],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  ours.set(mnt, { made: !dir, proc });
   const server: Server = {
     dir: mnt,
     proc,
@@ -122,6 +140,7 @@ export async function startMount(args: string[] = [], dir?: string): Promise<Ser
       await waitExit(proc, 5000);
       if (isMounted(mnt)) forceUnmount(mnt);
       if (!dir) rmSync(mnt, { recursive: true, force: true });
+      if (ours.get(mnt)?.proc === proc) ours.delete(mnt);
     },
     async kill() {
       proc.kill('SIGKILL');
@@ -131,8 +150,9 @@ export async function startMount(args: string[] = [], dir?: string): Promise<Ser
   proc.stderr?.on('data', (d: Buffer) => {
     server.stderr += d.toString();
   });
-  await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`mount did not become ready: ${server.stderr}`)), 30_000);
+  const ready = new Promise<void>((res, rej) => {
+    // generous: a loaded CI machine compiles the CLI slowly
+    const t = setTimeout(() => rej(new Error(`mount did not become ready: ${server.stderr}`)), 90_000);
     proc.stdout?.on('data', (d: Buffer) => {
       server.stdout += d.toString();
       if (server.stdout.includes('\n')) {
@@ -145,6 +165,13 @@ export async function startMount(args: string[] = [], dir?: string): Promise<Ser
       rej(new Error(`mount exited (${code}): ${server.stderr}`));
     });
   });
+  try {
+    await ready;
+  } catch (e) {
+    // no Server reaches the caller: stop this one here rather than leave it (or its mount) behind
+    await server.stop();
+    throw e;
+  }
   return server;
 }
 

@@ -3,8 +3,8 @@
 // warning line printed on stderr.
 
 import { summarizeArea } from '../../analysis/summary.ts';
-import type { DeviceArea, DeviceReport } from '../../sources/device-model.ts';
-import { deviceReport, hasDeviceData } from '../../sources/device-model.ts';
+import type { DeviceReport } from '../../sources/device-model.ts';
+import { deviceAreaJson, deviceReport, hasDeviceData } from '../../sources/device-model.ts';
 import type { AreaModel } from '../../sources/model.ts';
 import { readAreas } from '../../sources/model.ts';
 import type { CmaTree } from '../../sources/tree.ts';
@@ -34,36 +34,6 @@ export function deviceWarning(c: Capture & { kind: 'device' }): string {
   return `warning: no CMA debugfs (${c.why.replace(/^.*?: /, '')}): what sysfs, /proc and the kernel log tell${
     bad.length > 0 ? `; not readable: ${bad.map((p) => `${p} (${c.report.unreadable[p]})`).join(', ')}` : ''
   }\n`;
-}
-
-/** The JSON of one device area (pages). */
-function deviceAreaJson(a: DeviceArea) {
-  const f = a.lastFailure;
-  return {
-    name: a.name,
-    basePfn: a.basePfn,
-    count: a.count,
-    orderPerBit: a.orderPerBit,
-    used: a.used,
-    free: a.free,
-    source: a.source,
-    counters: a.counters,
-    failures: a.failures,
-    lastFailure:
-      f === null
-        ? null
-        : {
-            request: f.request,
-            ret: f.ret,
-            free: f.free,
-            maxchunk: f.maxchunk,
-            verdict: f.verdict,
-            fitsUpTo: f.fitsUpTo,
-            reason: f.reason,
-            runs: f.runs,
-          },
-    notes: a.notes,
-  };
 }
 
 /** `analyze --json` of a device. */

@@ -355,8 +355,9 @@ export class CmaFuseMount {
     const r = this.sys.stat(p, false);
     if (!r.ok) return r.errno;
     const st = r.stat;
-    if (st.type === 'dir')
-      return { ...base, mode: S_IFDIR | st.mode, size: 0, nlink: st.nlink + (p === '/' ? 1 : 0) };
+    // the root's link count is /sys's (the .cma-debug side door is not counted, so `..` of
+    // /sys/kernel shows what the kernel shows)
+    if (st.type === 'dir') return { ...base, mode: S_IFDIR | st.mode, size: 0, nlink: st.nlink };
     if (st.type === 'symlink') return { ...base, mode: S_IFLNK | st.mode, size: 0, nlink: 1 };
     let size = st.size;
     if (size === 0 && !this.opts.exactSizes) {

@@ -20,7 +20,7 @@ import type { LogRecord } from '../../core/printk.ts';
 import type { KernelProfile } from '../../core/profile.ts';
 import type { CmaSystem } from '../../core/system.ts';
 import type { DeviceFailure, DeviceReport } from '../../sources/device-model.ts';
-import { showsFailures } from '../../sources/device-model.ts';
+import { deviceAreaJson, showsFailures } from '../../sources/device-model.ts';
 
 export type { HistogramBucket } from '../../analysis/free-runs.ts';
 export type { LogRecord } from '../../core/printk.ts';
@@ -430,27 +430,13 @@ export function prometheusMetrics(sys: CmaSystem): string {
 /** How a figure of a device report is known. */
 export type ProvenanceView = 'known' | 'inferred' | 'unknown';
 
-/** The last failure of an area, from the kernel log and, since 6.12, its free-range dump. */
-export interface DeviceFailureView {
-  /** Pages asked for (null when only the dump survived the ratelimit). */
-  readonly request: number | null;
-  /** The error the kernel printed (-12 ENOMEM, -16 EBUSY). */
-  readonly ret: number | null;
-  /** Free pages and the longest free run at that moment (from the dump), or null without one. */
-  readonly free: number | null;
-  readonly maxchunk: number | null;
-  /** exhaustion, fragmentation, other (a run was long enough at align 0), unknown (no dump). */
-  readonly verdict: 'exhaustion' | 'fragmentation' | 'other' | 'unknown';
-  /** Largest request (align 0) that would have fit, or null without a dump. */
-  readonly fitsUpTo: number | null;
-  readonly reason: string;
-  /** 1-based line of the failure in the kernel log. */
-  readonly line: number;
-  /** The free runs per range as printed: pages and first bit. */
-  readonly runs: readonly (readonly { readonly pages: number; readonly bit: number }[])[] | null;
-  /** Bits of each range at that moment (for a picture of the runs), or null. */
-  readonly rangeBits: number | null;
-}
+/**
+ * The last failure of an area, from the kernel log and, since 6.12, its free-range dump: the
+ * request, the verdict (exhaustion, fragmentation, other, unknown without a dump), the free pages,
+ * longest run and largest fitting request at that moment, the free runs per range and each range's
+ * bits (null where the log does not settle a range's size). The same fields as `analyze --json`.
+ */
+export type DeviceFailureView = DeviceFailure;
 
 /** One area of a device without debugfs (pages); null figures are unknown. */
 export interface DeviceAreaView {
@@ -523,37 +509,7 @@ export function deviceView(r: DeviceReport, debugfs: boolean): DeviceView {
     kernelRelease: r.kernelRelease,
     debugfs,
     failing: showsFailures(r),
-    areas: r.areas.map((a) => {
-      const f = a.lastFailure;
-      return {
-        name: a.name,
-        basePfn: a.basePfn,
-        count: a.count,
-        orderPerBit: a.orderPerBit,
-        ranges: a.ranges,
-        used: a.used,
-        free: a.free,
-        source: { ...a.source },
-        counters: { ...a.counters },
-        failures: a.failures,
-        lastFailure:
-          f === null
-            ? null
-            : {
-                request: f.request,
-                ret: f.ret,
-                free: f.free,
-                maxchunk: f.maxchunk,
-                verdict: f.verdict,
-                fitsUpTo: f.fitsUpTo,
-                reason: f.reason,
-                line: f.line,
-                runs: f.runs,
-                rangeBits: a.atLastFailure?.ranges[0]?.bitmap.maxno ?? null,
-              },
-        notes: a.notes,
-      };
-    }),
+    areas: r.areas.map(deviceAreaJson),
     system: r.system,
     read: r.read,
     unreadable: r.unreadable,

@@ -6,18 +6,6 @@ export type { TraceSource } from './input.ts';
 export { fileSource, memorySource, openTraceSource } from './input.ts';
 export type { ParseOptions, ParseStats } from './parse.ts';
 export { parseTraceStream, parseTraceText } from './parse.ts';
-export type {
-  AllocationRecord,
-  Anomaly,
-  AreaResult,
-  FailureClass,
-  FailureRecord,
-  LatencySummary,
-  Mismatch,
-  RangeResult,
-  ReplayAreaSpec,
-  ReplayOptions,
-  ReplayResult,
-  TimelineSample,
-} from './replay.ts';
 export { inferAreas, replayTrace } from './replay.ts';
+// the replay's vocabulary (every type of replay-types.ts)
+export type * from './replay-types.ts';

@@ -21,7 +21,7 @@ import {
   TraceEventFields,
 } from './events.ts';
 import { isNullPointer } from './parse-bytes.ts';
-import { fastLine } from './parse-fast.ts';
+import { COLON, DASH, DOT, EQ, fastLine, HASH, LBRACKET, LPAREN, NL, RBRACKET, SP } from './parse-fast.ts';
 
 /** What the parser saw besides events. */
 /** Longest line kept (1 MiB): a kernel trace line is under 1 KiB; longer input is garbage. */
@@ -91,19 +91,10 @@ export interface ParseOptions {
   firstLine?: number;
 }
 
-// byte values (module constants: imported bindings cost a load and a check per comparison)
-const COLON = 58;
+// byte values: the fast path's (its hot comparisons keep them module-local there; this general
+// path, taken by few lines, reads them as imports), and two only this file needs
 const CR = 13;
-const DASH = 45;
-const DOT = 46;
-const EQ = 61;
-const HASH = 35;
-const LBRACKET = 91;
-const LPAREN = 40;
-const NL = 10;
-const RBRACKET = 93;
 const RPAREN = 41;
-const SP = 32;
 
 const F_NAME = 1;
 const F_COUNT = 2;

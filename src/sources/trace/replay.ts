@@ -18,20 +18,7 @@ import type { ReplayAreaSpec, ReplayOptions, ReplayResult } from './replay-types
 import { toReplaySpec } from './replay-types.ts';
 
 export { inferAreas } from './infer-areas.ts';
-export type {
-  AllocationRecord,
-  Anomaly,
-  AreaResult,
-  FailureClass,
-  FailureRecord,
-  LatencySummary,
-  Mismatch,
-  RangeResult,
-  ReplayAreaSpec,
-  ReplayOptions,
-  ReplayResult,
-  TimelineSample,
-} from './replay-types.ts';
+export type * from './replay-types.ts';
 export { toReplaySpec } from './replay-types.ts';
 
 /** Files from this size on are parsed on a worker thread by default (ReplayOptions.parallel). */

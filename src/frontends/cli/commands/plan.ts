@@ -17,6 +17,7 @@ interface PlanFlags extends TraceAreaFlags {
   failed?: string;
   includeOversize?: boolean;
   show?: string;
+  threads?: string;
 }
 
 function mib(pages: number): string {
@@ -51,6 +52,10 @@ export function registerPlan(program: Command): void {
       )
       .option('--show <n>', 'how many set-aside requests to list per area.', '10')
       .option('--bitmap <kind>', 'bitmap implementation: indexed (default) or plain')
+      .option(
+        '--threads <n>',
+        'threads sizing the order_per_bit values at once: 1 (one thread) or 2 (a helper thread too); by default 2 for a trace of 8 MiB or more when a core is idle (load average below the cores less one half), else 1',
+      )
       .option('--json', 'print JSON'),
   ).action(async (trace: string, positional: string[], flags: PlanFlags) => {
     const areas = areasFromFlags(flags, positional);
@@ -70,6 +75,11 @@ export function registerPlan(program: Command): void {
     const failed = (flags.failed ?? 'transient') as FailedPolicy;
     if (!['transient', 'hold', 'skip'].includes(failed))
       throw new UsageError(`--failed: '${flags.failed}' is not transient, hold or skip`);
+    let threads: number | undefined;
+    if (flags.threads !== undefined) {
+      if (!/^[12]$/.test(flags.threads)) throw new UsageError(`--threads: '${flags.threads}' is not 1 or 2`);
+      threads = Number(flags.threads);
+    }
     const show = Number(flags.show ?? '10');
     if (!/^\d+$/.test(flags.show ?? '10')) throw new UsageError(`--show: '${flags.show}' is not a count`);
     let src: TraceSource;
@@ -85,6 +95,7 @@ export function registerPlan(program: Command): void {
         failed,
         includeOversize: !!flags.includeOversize,
         bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
+        ...(threads !== undefined ? { threads } : {}),
         ...(opbs ? { orderPerBits: opbs } : {}),
       });
     } catch (e) {

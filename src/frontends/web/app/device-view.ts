@@ -4,7 +4,7 @@
 // verdict and, since 6.12, a picture of the free runs the kernel printed; the device's CMA
 // figures from /proc; and which files could not be read.
 
-import type { DeviceAreaView, DeviceView, ProvenanceView } from './api.ts';
+import type { DeviceAreaView, DeviceFailureView, DeviceView, ProvenanceView } from './api.ts';
 import { drawBitmap } from './bitmap-draw.ts';
 import { bytesLabel, el, fmt, hex } from './dom.ts';
 import { gridLayout } from './layout.ts';
@@ -18,48 +18,79 @@ function figure(label: string, value: string, p: ProvenanceView): HTMLElement {
   ]);
 }
 
-/** The area's bitmap at the failure, rebuilt from the printed free runs (all else was in use). */
-function runsPicture(a: DeviceAreaView): HTMLElement | null {
+/** Draws `bits` cells (0 free, 255 used) of a range whose bit 0 is page `basePfn` on `canvas`. */
+function drawRange(canvas: HTMLCanvasElement, cells: Uint8Array, basePfn: number, unit: number): void {
+  const w = Math.max(200, canvas.clientWidth);
+  const L = gridLayout({
+    width: w,
+    maxHeight: 300,
+    from: 0,
+    to: cells.length,
+    basePfn,
+    unit,
+    left: 70,
+    top: 18,
+  });
+  const shown = L.per === 1 ? cells : bucketsOf(cells, L.per);
+  const h = L.top + L.rows * L.cell + 2;
+  canvas.style.height = `${h}px`;
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) return;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  const labels = drawBitmap(ctx, w, h, L, shown, { records: [], busy: [], mark: null });
+  const { left, top, cell, cols, rows, per, lead, from, to } = L;
+  canvas.dataset.layout = JSON.stringify({ left, top, cell, cols, rows, per, lead, from, to });
+  canvas.dataset.axis = JSON.stringify(labels);
+}
+
+/**
+ * One range at the failure, rebuilt from its printed free runs (all else was in use). Its size is
+ * the area's for one range; with several, what the log settles, else it is drawn up to its last
+ * free run. Only range 0 starts at the area's base pfn: the others are labelled by page offset.
+ */
+function rangePicture(a: DeviceAreaView, f: DeviceFailureView, i: number): HTMLElement {
+  const runs = f.runs?.[i] ?? [];
+  const unit = 2 ** (a.orderPerBit ?? 0);
+  const size = f.rangeBits?.[i] ?? null;
+  const reach = Math.max(0, ...runs.map((r) => r.bit + Math.ceil(r.pages / unit)));
+  const bits = size ?? reach;
+  const base = i === 0 ? a.basePfn : null;
+  const pages = runs.reduce((s, r) => s + r.pages, 0);
+  const many = (f.runs?.length ?? 0) > 1;
+  const said = [
+    `${many ? `range ${i}: ` : ''}${fmt(runs.length)} free run${runs.length === 1 ? '' : 's'} (green), ${fmt(pages)} pages`,
+    size === null
+      ? 'its size is not in the log: drawn up to its last free run'
+      : `${fmt(size)} bits of ${fmt(unit)} page${unit === 1 ? '' : 's'}${many ? ' (size inferred from the free runs in the log)' : ''}`,
+    base === null ? 'rows labelled by page offset in the range (its pfn is not in the log)' : '',
+  ].filter(Boolean);
+  const caption = el('div', { class: 'muted', text: said.join(' · ') });
+  if (bits === 0) return el('div', { 'data-range': String(i) }, [caption]);
+  const cells = new Uint8Array(bits).fill(255);
+  for (const r of runs) cells.fill(0, r.bit, Math.min(bits, r.bit + r.pages / unit));
+  const canvas = el('canvas', {
+    class: 'bitmap device-runs',
+    'data-testid': 'failure-runs',
+    'data-range': String(i),
+  });
+  requestAnimationFrame(() => drawRange(canvas, cells, base ?? 0, unit));
+  return el('div', { 'data-range': String(i) }, [caption, canvas]);
+}
+
+/** Every range of the area at the failure, from the kernel's free-range dump. */
+function runsPictures(a: DeviceAreaView): HTMLElement[] {
   const f = a.lastFailure;
-  const runs = f?.runs?.[0];
-  if (!f || !runs || f.rangeBits === null || a.basePfn === null) return null;
-  const bits = f.rangeBits;
-  const buckets = new Uint8Array(bits).fill(255);
-  for (const r of runs) buckets.fill(0, r.bit, Math.min(bits, r.bit + r.pages / 2 ** (a.orderPerBit ?? 0)));
-  const canvas = el('canvas', { class: 'bitmap device-runs', 'data-testid': 'failure-runs' });
-  const draw = () => {
-    const w = Math.max(200, canvas.clientWidth);
-    const L = gridLayout({
-      width: w,
-      maxHeight: 300,
-      from: 0,
-      to: bits,
-      basePfn: a.basePfn!,
-      unit: 2 ** (a.orderPerBit ?? 0),
-      left: 70,
-      top: 18,
-    });
-    const per = L.per;
-    const shown = per === 1 ? buckets : bucketsOf(buckets, per);
-    const h = L.top + L.rows * L.cell + 2;
-    canvas.style.height = `${h}px`;
-    const dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(w * dpr);
-    canvas.height = Math.round(h * dpr);
-    const ctx = canvas.getContext('2d');
-    if (!ctx) return;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const labels = drawBitmap(ctx, w, h, L, shown, { records: [], busy: [], mark: null });
-    canvas.dataset.axis = JSON.stringify(labels);
-  };
-  requestAnimationFrame(draw);
-  return el('div', {}, [
+  if (!f?.runs) return [];
+  return [
     el('div', {
       class: 'muted',
-      text: `the area at the failure, from the kernel's free-range dump: ${fmt(runs.length)} free runs (green)`,
+      text: `the area at the failure, from the kernel's free-range dump${f.runs.length > 1 ? ` (${f.runs.length} ranges)` : ''}:`,
     }),
-    canvas,
-  ]);
+    ...f.runs.map((_r, i) => rangePicture(a, f, i)),
+  ];
 }
 
 function bucketsOf(bits: Uint8Array, per: number): Uint8Array {
@@ -111,11 +142,11 @@ function areaCard(a: DeviceAreaView): HTMLElement {
           el('div', {
             class: 'answer err',
             text:
-              `${f.request !== null ? `${fmt(f.request)} pages` : 'a request'} failed${f.ret !== null ? ` (ret ${f.ret})` : ''}: ` +
+              `${f.request !== null ? `${fmt(f.request)} page${f.request === 1 ? '' : 's'}` : 'a request'} failed${f.ret !== null ? ` (ret ${f.ret})` : ''}: ` +
               `${f.verdict}${f.fitsUpTo !== null ? ` — the largest request that would have fit: ${fmt(f.fitsUpTo)} pages` : ''}`,
           }),
           el('div', { class: 'muted', text: f.reason }),
-          ...[runsPicture(a)].filter((x): x is HTMLElement => x !== null),
+          ...runsPictures(a),
         ])
       : el('div', { class: 'muted', text: 'no failed allocation in the kernel log' }),
     ...a.notes.map((n) => el('div', { class: 'muted note', text: n })),

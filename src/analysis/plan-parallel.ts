@@ -1,0 +1,195 @@
+// Sizing every (area, order_per_bit) pair of a plan, on this thread and a helper worker
+// (plan-worker.ts) at once: the sequences are copied once into shared memory, and both threads
+// take the next pair from a shared counter, the costliest first (low order_per_bit, long
+// sequence), until none is left. The helper is started before the trace is read, so it boots
+// while the trace is parsed. A pair the helper did not answer (it failed or stopped) is sized
+// here; the answers do not depend on which thread sized them.
+
+import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
+import { plainBitmapFactory } from '../core/cma-bitmap.ts';
+import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
+import type { WorkloadSequence } from './plan-sequence.ts';
+import { type PlanChoice, planOrderPerBit } from './plan-size.ts';
+
+/** One pair to size. */
+export interface SizeTask {
+  /** Index into the sequences. */
+  readonly seq: number;
+  readonly basePfn: number;
+  readonly orderPerBit: number;
+}
+
+/** The bitmap factories a worker can rebuild by name. */
+export type FactoryName = 'indexed' | 'plain';
+
+/** What the helper receives. */
+export interface PlanWorkerJob {
+  readonly kind: 'cma-plan-sizes';
+  readonly seqs: readonly WorkloadSequence[];
+  readonly tasks: readonly SizeTask[];
+  readonly factory: FactoryName;
+  /** Int32 [next task]: both threads take tasks with Atomics.add. */
+  readonly next: SharedArrayBuffer;
+}
+
+/** What the helper posts: one per task it sized, then `done`. */
+export type PlanWorkerMessage =
+  | { readonly kind: 'choice'; readonly task: number; readonly choice: PlanChoice | null }
+  | { readonly kind: 'done' }
+  | { readonly kind: 'error'; readonly message: string };
+
+/** The factory's name when a worker can rebuild it, else null (sized on this thread only). */
+export function factoryName(f: CmaBitmapFactory): FactoryName | null {
+  return f === indexedBitmapFactory ? 'indexed' : f === plainBitmapFactory ? 'plain' : null;
+}
+
+/** The worker script next to this module (.js when built, .ts from source through tsx). */
+function workerScript(): { url: URL; tsxApi?: string } | null {
+  for (const ext of ['.js', '.mjs', '.ts']) {
+    const url = new URL(`./plan-worker${ext}`, import.meta.url);
+    if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
+    if (ext !== '.ts') return { url };
+    try {
+      return { url, tsxApi: import.meta.resolve('tsx/esm/api') };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** A helper worker, booting; `close` stops it (call it exactly once). */
+export interface PlanHelper {
+  readonly worker: Worker;
+  close(): void;
+}
+
+/**
+ * Starts a helper worker (`threads`: a count of threads in all, this one included, 1 = none; or
+ * 'auto': one when this machine has a core to spare, see helperWanted). Null when none is started.
+ */
+export function startPlanHelper(threads: number | 'auto'): PlanHelper | null {
+  if (threads === 'auto' ? !helperWanted() : threads < 2) return null;
+  const script = workerScript();
+  if (script === null) return null;
+  let worker: Worker;
+  try {
+    worker = script.tsxApi
+      ? new Worker(
+          `import(${JSON.stringify(script.tsxApi)}).then((a) => { a.register(); return import(${JSON.stringify(script.url.href)}); });`,
+          { eval: true },
+        )
+      : new Worker(script.url);
+  } catch {
+    return null;
+  }
+  worker.on('error', () => {});
+  // (not keeping the process alive until sizeAll waits for it)
+  worker.unref();
+  return { worker, close: () => void worker.terminate() };
+}
+
+/**
+ * Whether a helper pays: only with a core to spare. On a busy machine the two threads take turns
+ * on the same cores, and the helper's start-up and its copy of the sequences are a loss (measured
+ * on 2 cores under a load average of 10–18: plan of gpu-1g ~10% slower with it); so a second
+ * core, and a one-minute load average below the cores less one half.
+ */
+export function helperWanted(): boolean {
+  const cores = availableParallelism();
+  return cores >= 2 && loadavg()[0]! < cores - 0.5;
+}
+
+/** A copy of a sequence whose arrays live in shared memory (posted without a copy). */
+function shared(s: WorkloadSequence): WorkloadSequence {
+  const copy = <T extends Uint8Array | Int32Array | Float64Array>(
+    a: T,
+    make: (b: SharedArrayBuffer, n: number) => T,
+  ): T => {
+    const b = make(new SharedArrayBuffer(a.byteLength), a.length);
+    b.set(a);
+    return b;
+  };
+  return {
+    ...s,
+    kind: copy(s.kind, (b, n) => new Uint8Array(b, 0, n)),
+    pages: copy(s.pages, (b, n) => new Float64Array(b, 0, n)),
+    arg: copy(s.arg, (b, n) => new Float64Array(b, 0, n)),
+    id: copy(s.id, (b, n) => new Int32Array(b, 0, n)),
+    transient: copy(s.transient, (b, n) => new Uint8Array(b, 0, n)),
+    line: copy(s.line, (b, n) => new Float64Array(b, 0, n)),
+  };
+}
+
+/**
+ * Sizes every task (planOrderPerBit), with the helper when there is one, and returns the
+ * choices in task order. The helper is closed before this returns.
+ */
+export async function sizeAll(
+  seqs: readonly WorkloadSequence[],
+  tasks: readonly SizeTask[],
+  factory: CmaBitmapFactory,
+  helper: PlanHelper | null,
+): Promise<(PlanChoice | null)[]> {
+  const out: (PlanChoice | null | undefined)[] = new Array(tasks.length).fill(undefined);
+  const size = (i: number): PlanChoice | null => {
+    const t = tasks[i]!;
+    return planOrderPerBit(seqs[t.seq]!, t.basePfn, t.orderPerBit, factory);
+  };
+  const name = factoryName(factory);
+  if (helper === null || name === null || tasks.length < 2) {
+    helper?.close();
+    for (let i = 0; i < tasks.length; i++) out[i] = size(i);
+    return out as (PlanChoice | null)[];
+  }
+  // the costliest first: the lowest order_per_bit of the longest sequence
+  const order = tasks
+    .map((_, i) => i)
+    .sort(
+      (a, b) =>
+        tasks[a]!.orderPerBit - tasks[b]!.orderPerBit ||
+        seqs[tasks[b]!.seq]!.length - seqs[tasks[a]!.seq]!.length,
+    );
+  const sorted = order.map((i) => tasks[i]!);
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const worker = helper.worker;
+  const finished = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      worker.off('message', onMessage);
+      resolve();
+    };
+    const onMessage = (m: PlanWorkerMessage): void => {
+      if (m.kind === 'choice') out[order[m.task]!] = m.choice;
+      else stop();
+    };
+    worker.on('message', onMessage);
+    worker.once('error', stop);
+    worker.once('exit', stop);
+  });
+  try {
+    const job: PlanWorkerJob = {
+      kind: 'cma-plan-sizes',
+      seqs: seqs.map(shared),
+      tasks: sorted,
+      factory: name,
+      next: next.buffer as SharedArrayBuffer,
+    };
+    worker.ref();
+    worker.postMessage(job);
+    for (;;) {
+      const k = Atomics.add(next, 0, 1);
+      if (k >= sorted.length) break;
+      out[order[k]!] = size(order[k]!);
+    }
+    await finished;
+  } finally {
+    helper.close();
+  }
+  // what the helper took but did not answer
+  for (let i = 0; i < tasks.length; i++) if (out[i] === undefined) out[i] = size(i);
+  return out as (PlanChoice | null)[];
+}

@@ -1,0 +1,117 @@
+// The machine CMA areas are placed in: the RAM of an x86_64 qemu `-machine pc` guest booted as
+// the reference oracles boot it (kernel and a ~2 MiB initramfs), and how memblock places an area
+// without a fixed base in it (cma_declare_contiguous_nid). A model, not an emulation of the
+// firmware: it reproduces the placements and refusals measured on the oracles
+// (test/fixtures/ram-placement/).
+
+/** Pages per MiB (4 KiB pages). */
+const MIB = 256;
+/** Pages per GiB. */
+const GIB = 1024 * MIB;
+/** First pfn above 4 GiB. */
+export const PFN_4G = 4 * GIB;
+
+/** A half-open pfn interval [start, end). */
+interface Span {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** The RAM of a machine and what is taken in it before the CMA areas are declared. */
+export interface MachineMemory {
+  /** Guest RAM in pages (qemu -m). */
+  readonly pages: number;
+  /** memblock's RAM ranges, ascending. */
+  readonly ram: readonly Span[];
+  /** Ranges reserved before CMA: kernel image, initramfs, early page tables. */
+  readonly reserved: readonly Span[];
+  /** memblock_end_of_DRAM(): one past the last RAM pfn. */
+  readonly end: number;
+}
+
+/**
+ * RAM of qemu `-machine pc` with `pages` of memory: below 4 GiB it keeps min(RAM, 3 GiB when RAM
+ * is at least 3.5 GiB, else all of it), the rest starts at 4 GiB; the firmware keeps the top
+ * 128 KiB of low memory (ACPI tables). What Linux reserves first: the kernel at 16 MiB (the first
+ * 32 MiB here), the ~2 MiB initramfs qemu loads at the top of low memory below 2 GiB (the bzImage's
+ * initrd_addr_max), and memblock's early top-down allocations (page tables, 128 KiB here) at the
+ * end of RAM.
+ */
+export function pcMachine(pages: number): MachineMemory {
+  const below4g = pages >= 3.5 * GIB ? 3 * GIB : pages;
+  const lowEnd = below4g - 32; // 128 KiB of ACPI tables
+  const ram: Span[] = [{ start: 0, end: lowEnd }];
+  if (pages > below4g) ram.push({ start: PFN_4G, end: PFN_4G + pages - below4g });
+  const end = ram[ram.length - 1]!.end;
+  const initrdEnd = Math.min(2 * GIB, lowEnd);
+  const reserved: Span[] = [
+    { start: 0, end: Math.min(32 * MIB, lowEnd) },
+    { start: initrdEnd - 2 * MIB, end: initrdEnd },
+  ];
+  // early allocations go top-down below whatever is already reserved at the end of RAM
+  const early = topDown(subtract(ram, reserved), 32, 1, 0, end);
+  if (early !== null) reserved.push({ start: early, end: early + 32 });
+  return { pages, ram, reserved, end };
+}
+
+/** `from` without the `taken` spans (any order), ascending. */
+function subtract(from: readonly Span[], taken: readonly Span[]): Span[] {
+  let out = from.slice();
+  for (const t of taken) {
+    const next: Span[] = [];
+    for (const s of out) {
+      if (t.end <= s.start || t.start >= s.end) next.push(s);
+      else {
+        if (s.start < t.start) next.push({ start: s.start, end: t.start });
+        if (t.end < s.end) next.push({ start: t.end, end: s.end });
+      }
+    }
+    out = next;
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/** memblock's top-down search: the highest aligned base in [lo, hi) where `size` pages are free. */
+function topDown(free: readonly Span[], size: number, align: number, lo: number, hi: number): number | null {
+  for (let i = free.length - 1; i >= 0; i--) {
+    const s = free[i]!;
+    const end = Math.min(s.end, hi);
+    const base = Math.floor((end - size) / align) * align;
+    if (base >= Math.max(s.start, lo) && base + size <= end) return base;
+  }
+  return null;
+}
+
+/** memblock's bottom-up search: the lowest aligned base in [lo, hi) where `size` pages are free. */
+function bottomUp(free: readonly Span[], size: number, align: number, lo: number, hi: number): number | null {
+  for (const s of free) {
+    const base = Math.ceil(Math.max(s.start, lo) / align) * align;
+    if (base + size <= Math.min(s.end, hi)) return base;
+  }
+  return null;
+}
+
+/** Where an area goes, or why it cannot be reserved (the errno cma_declare_contiguous_nid returns). */
+export type Placement =
+  | { readonly ok: true; readonly basePfn: number }
+  | { readonly ok: false; readonly error: -22 | -12; readonly limitPfn: number };
+
+/**
+ * cma_declare_contiguous_nid without a fixed base, on `machine` with `taken` already placed:
+ * -EINVAL when the size exceeds the end of RAM; bottom-up from 4 GiB when RAM reaches 4 GiB +
+ * size (so the area stays clear of DMA32); else, or when that fails, top-down below the end of
+ * RAM; -ENOMEM when no aligned free range is found.
+ */
+export function placeArea(
+  machine: MachineMemory,
+  taken: readonly Span[],
+  size: number,
+  align: number,
+): Placement {
+  if (size > machine.end) return { ok: false, error: -22, limitPfn: machine.end };
+  const free = subtract(machine.ram, [...machine.reserved, ...taken]);
+  let base: number | null = null;
+  if (machine.end >= PFN_4G + size) base = bottomUp(free, size, align, PFN_4G, machine.end);
+  base ??= topDown(free, size, align, 0, machine.end);
+  return base === null ? { ok: false, error: -12, limitPfn: machine.end } : { ok: true, basePfn: base };
+}

@@ -1,0 +1,216 @@
+// plan's one-replay sizing (planOrderPerBit) against the binary search over full replays it
+// replaced (planOrderPerBitBySearch): the same answer on random sequences, on sequences whose
+// placements land far past the lower bound (the area grows), with 0-bit requests, and with the
+// sizing shared with a helper thread.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import {
+  planOrderPerBit,
+  planOrderPerBitBySearch,
+  planTrace,
+  sequencesFromText,
+  simulateSequence,
+  type WorkloadSequence,
+} from '../../src/analysis/plan.ts';
+import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
+
+/** A sequence from ops: ['a', pages, align, transient?] or ['r', allocIndex, offset, pages]. */
+function seqOf(ops: (['a', number, number, boolean?] | ['r', number, number, number])[]): WorkloadSequence {
+  const n = ops.length;
+  const s: WorkloadSequence = {
+    name: 'test',
+    length: n,
+    kind: new Uint8Array(n),
+    pages: new Float64Array(n),
+    arg: new Float64Array(n),
+    id: new Int32Array(n),
+    transient: new Uint8Array(n),
+    line: new Float64Array(n),
+    allocs: 0,
+    releases: 0,
+    failedInTrace: 0,
+    unknownReleases: 0,
+    bigCounts: new Map(),
+    failedOps: new Set(),
+  };
+  ops.forEach((op, i) => {
+    s.line[i] = i + 1;
+    if (op[0] === 'a') {
+      s.kind[i] = 1;
+      s.pages[i] = op[1];
+      s.arg[i] = op[2];
+      s.id[i] = s.allocs++;
+      s.transient[i] = op[3] ? 1 : 0;
+    } else {
+      s.kind[i] = 2;
+      s.id[i] = op[1];
+      s.arg[i] = op[2];
+      s.pages[i] = op[3];
+      s.releases++;
+    }
+  });
+  return s;
+}
+
+/** A small seeded PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** A random workload: requests of 1…64 pages with alignments 0…6, some failed (transient), whole and partial releases. */
+function randomSeq(seed: number, ops: number): WorkloadSequence {
+  const r = rng(seed);
+  const out: Parameters<typeof seqOf>[0] = [];
+  const live: { id: number; pages: number; off: number }[] = [];
+  let id = 0;
+  for (let i = 0; i < ops; i++) {
+    if (live.length > 0 && r() < 0.45) {
+      const k = Math.floor(r() * live.length);
+      const x = live[k]!;
+      if (x.pages > 2 && r() < 0.3) {
+        // a partial release from the front
+        const part = 1 + Math.floor(r() * (x.pages - 1));
+        out.push(['r', x.id, x.off, part]);
+        x.off += part;
+        x.pages -= part;
+      } else {
+        out.push(['r', x.id, x.off, x.pages]);
+        live.splice(k, 1);
+      }
+    } else {
+      const pages = 1 + Math.floor(r() ** 2 * 64);
+      const align = Math.floor(r() * 7);
+      const failed = r() < 0.05;
+      out.push(['a', pages, align, failed]);
+      if (!failed) live.push({ id, pages, off: 0 });
+      id++;
+    }
+  }
+  return seqOf(out);
+}
+
+const same = (seq: WorkloadSequence, base: number, opb: number) => {
+  const fast = planOrderPerBit(seq, base, opb);
+  const slow = planOrderPerBitBySearch(seq, base, opb);
+  assert.ok(fast && slow, `base 0x${base.toString(16)} opb ${opb}: both find a size`);
+  const { replays: r1, ...a } = fast;
+  const { replays: r2, ...b } = slow;
+  assert.deepEqual(a, b, `base 0x${base.toString(16)} opb ${opb}`);
+  assert.ok(r1 < r2, `one replay (${r1}) instead of a search (${r2})`);
+  return fast;
+};
+
+describe('plan sizing: one replay = the binary search', () => {
+  it('random workloads, bases and order_per_bit values', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const seq = randomSeq(seed, 1500);
+      for (const base of [0x80000, 0x80003, 0x12345])
+        for (const opb of [0, 1, 3]) {
+          const c = same(seq, base, opb);
+          // and the definition: that size passes, one granule less fails
+          assert.equal(simulateSequence(seq, base, opb, c.bits).failedAt, -1);
+          assert.ok(simulateSequence(seq, base, opb, c.bits - 1).failedAt >= 0);
+        }
+    }
+  });
+
+  it('the kernel scan (plain bitmap) gives the same sizes as the index', () => {
+    const seq = randomSeq(99, 800);
+    for (const opb of [0, 2]) {
+      const a = planOrderPerBit(seq, 0x80000, opb);
+      const b = planOrderPerBit(seq, 0x80000, opb, plainBitmapFactory);
+      assert.deepEqual(a, b);
+    }
+  });
+
+  it('an aligned request far past the lower bound: the area grows until it holds it', () => {
+    // base 0x80001: a 1024-page-aligned request lands at bit 1023 (the lower bound is 3 bits)
+    const seq = seqOf([
+      ['a', 1, 0],
+      ['a', 1, 10],
+      ['a', 1, 0],
+      ['r', 0, 0, 1],
+    ]);
+    const c = same(seq, 0x80001, 0);
+    assert.equal(c.bits, 1024);
+    assert.ok(c.replays > 1, 'replayed again on a larger area');
+    assert.equal(c.peakUsedPages, 3);
+    assert.equal(c.worstLine, 3);
+    // the longest free run at the worst moment: bits 2…1022
+    assert.equal(c.maxchunkAtWorst, 1021);
+  });
+
+  it('a transient request at the worst moment is counted as held there', () => {
+    const seq = seqOf([
+      ['a', 8, 0],
+      ['a', 8, 0],
+      ['r', 0, 0, 8],
+      ['a', 16, 0, true],
+      ['a', 4, 0],
+    ]);
+    const c = same(seq, 0x80000, 0);
+    assert.equal(c.bits, 32);
+    assert.equal(c.peakUsedPages, 24);
+    assert.equal(c.worstLine, 4);
+    assert.equal(c.maxchunkAtWorst, 8);
+  });
+
+  it('a request of 0 pages (a start without finish, as 6.12 traces it) is sized by the search', () => {
+    const text = [
+      '# tracer: nop',
+      '      cat-100     [000] .....   100.000001: cma_alloc_start: name=reserved count=4 align=0',
+      '      cat-100     [000] .....   100.000002: cma_alloc_finish: name=reserved pfn=0x80000 page=00000000aaaaaaaa count=4 align=0',
+      '      cat-101     [000] .....   100.000003: cma_alloc_start: name=reserved count=0 align=0',
+      '      cat-102     [000] .....   100.000005: cma_alloc_start: name=reserved count=6 align=1',
+      '      cat-102     [000] .....   100.000006: cma_alloc_finish: name=reserved pfn=0x80004 page=00000000cccccccc count=6 align=1',
+      '',
+    ].join('\n');
+    const seq = sequencesFromText(text).get('reserved')!;
+    assert.equal(seq.failedInTrace, 1);
+    for (const opb of [0, 1]) {
+      const fast = planOrderPerBit(seq, 0x80000, opb);
+      assert.ok(fast);
+      assert.deepEqual(fast, planOrderPerBitBySearch(seq, 0x80000, opb));
+      assert.equal(fast.pages, 10);
+    }
+  });
+
+  it('a u64 count of 2^53 or more (kept with includeOversize): no size', () => {
+    const text = [
+      '# tracer: nop',
+      '      cat-101     [000] .....   100.000003: cma_alloc_start: name=reserved count=18446744073709551615 align=0',
+      '      cat-101     [000] .....   100.000004: cma_alloc_finish: name=reserved pfn=0x80004 page=00000000bbbbbbbb count=18446744073709551615 align=0',
+      '',
+    ].join('\n');
+    const seq = sequencesFromText(text).get('reserved')!;
+    assert.equal(seq.bigCounts.size, 1);
+    for (const opb of [0, 1]) {
+      assert.equal(planOrderPerBit(seq, 0x80000, opb), null);
+      assert.equal(planOrderPerBitBySearch(seq, 0x80000, opb), null);
+    }
+  });
+});
+
+describe('plan sizing on a helper thread', () => {
+  it('planTrace answers the same with threads 1 and 2', async () => {
+    const t = gunzipSync(
+      readFileSync(join(import.meta.dirname, '../fixtures/traces/plan/random-20k-failures.trace.gz')),
+    );
+    const area = { name: 'reserved', basePfn: 0x80000, count: 65536, orderPerBit: 0 };
+    const one = await planTrace(t, { areas: [area], threads: 1 });
+    const two = await planTrace(t, { areas: [area], threads: 2 });
+    assert.deepEqual(two, one);
+    assert.equal(one.areas[0]!.choices.length, 10);
+  });
+});
