@@ -816,7 +816,7 @@ export async function readPerfettoMmFile(
 }
 
 /** The bytes of a Perfetto file, gunzipped when it is gzip, in chunks. */
-export function perfettoFileChunks(path: string): AsyncIterable<Uint8Array> {
+function perfettoFileChunks(path: string): AsyncIterable<Uint8Array> {
   const fd = openSync(path, 'r');
   const magic = Buffer.alloc(2);
   try {

@@ -49,7 +49,7 @@ export function fileByteSource(path: string): ByteSource {
 export const TRACE_DAT_MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
 
 /** One CPU's data of the top-level buffer. */
-export interface CpuData {
+interface CpuData {
   readonly cpu: number;
   readonly offset: number;
   readonly size: number;
@@ -442,7 +442,7 @@ function readV7(
  * The pages of one CPU's data, in order: `next()` returns [bytes, offset of the page] or null.
  * Uncompressed data is read 64 pages at a time; compressed data chunk by chunk.
  */
-export class CpuPages {
+class CpuPages {
   private buf: Uint8Array = new Uint8Array(0);
   private at = 0;
   private pos: number;
