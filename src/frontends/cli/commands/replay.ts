@@ -21,7 +21,6 @@ import {
 } from '../../../sources/snapshot.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
-import { sourceFormat } from '../../../sources/trace/read-events.ts';
 import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { jsonText } from '../json.ts';
@@ -227,10 +226,12 @@ export function registerReplay(program: Command): void {
     }
     const csv = flags.allocations !== undefined ? createWriteStream(flags.allocations) : null;
     // migrate counts per allocation (mm_alloc_contig_migrate_range_info / cma_alloc_info). They
-    // are lines other than the cma events a text replay models, so without a CSV to write as it
-    // goes, a text trace is replayed first and only read again for them when its replay met
-    // such lines (then replayed again with them): a plain cma trace is read once.
-    const later = csv === null && src.path !== undefined && sourceFormat(src)?.format === 'text';
+    // are events other than the cma events a replay models (other lines of a text trace, other
+    // records of a trace.dat, other ftrace events of a Perfetto trace, or Android's
+    // cma_alloc_info), so without a CSV to write as it goes, the trace is replayed first and only
+    // read again for them when its replay met such events (then replayed again with them): a
+    // plain cma trace is read once.
+    const later = csv === null && src.path !== undefined;
     const wantCosts = csv !== null || !!flags.json;
     const loadCosts = () => loadAllocationCosts(src, wantCosts, flags.kernelRelease ?? null);
     let collector: CostCollector | null = null;
