@@ -17,7 +17,8 @@ import protobuf from 'protobufjs';
 import { readAllocationCostEvents, readMmTrace } from '../../src/sources/busy-files.ts';
 import type { MmEvent } from '../../src/sources/trace/mm-events.ts';
 import { AllocationCosts, parseMmEventLine } from '../../src/sources/trace/mm-events.ts';
-import { readPerfettoMmEvents, readTraceDatMmEvents } from '../../src/sources/trace/mm-events-read.ts';
+import { readTraceDatMmEvents } from '../../src/sources/trace/mm-events-read.ts';
+import { readPerfettoMmEvents } from '../../src/sources/trace/perfetto.ts';
 import { memoryByteSource } from '../../src/sources/trace/trace-dat.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

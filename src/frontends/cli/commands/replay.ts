@@ -239,9 +239,15 @@ export function registerReplay(program: Command): void {
       const costs = await loadCosts();
       collector = costs !== null ? new CostCollector(costs) : null;
     }
-    csv?.write(
-      `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${collector ? COST_CSV_HEADER : ''}\n`,
-    );
+    // the CSV header at the first row: a binary trace's counts arrive with its events
+    let csvCosts: boolean | null = null;
+    const csvHeader = (): void => {
+      if (csvCosts !== null) return;
+      csvCosts = collector !== null && collector.costs.events > 0;
+      csv?.write(
+        `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${csvCosts ? COST_CSV_HEADER : ''}\n`,
+      );
+    };
     const replay = async (): Promise<ReplayResult> => {
       const progress = await progressFor(src, !!flags.quiet);
       try {
@@ -256,13 +262,15 @@ export function registerReplay(program: Command): void {
             ? {
                 onAllocation: (a: AllocationRecord) => {
                   const c = collector?.add(a);
+                  csvHeader();
                   csv?.write(
-                    `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${collector ? costCsv(c ?? null) : ''}\n`,
+                    `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${csvCosts ? costCsv(c ?? null) : ''}\n`,
                   );
                 },
               }
             : {}),
           ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+          ...(collector?.costs.streaming ? { mmEvents: collector.costs.feed() } : {}),
         });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== undefined || /stdin can only/.test((e as Error).message))
@@ -285,7 +293,11 @@ export function registerReplay(program: Command): void {
     } finally {
       src.dispose();
     }
-    if (csv) await new Promise<void>((res) => csv.end(res));
+    if (csv) {
+      csvHeader();
+      await new Promise<void>((res) => csv.end(res));
+    }
+    if (collector?.costs.events === 0) collector = null;
     collector?.addFailures(r.failures);
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {
