@@ -5,6 +5,9 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const built = fileURLToPath(new URL('../dist/frontends/cli/main.js', import.meta.url));
+// replay and plan start from the bundle (scripts/build-cli.mjs): module loading is part of every run
+const bundled = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const fromBundle = ['replay', 'plan'].includes(process.argv[2] ?? '');
 const srcDir = fileURLToPath(new URL('../src', import.meta.url));
 
 function newestMtime(dir) {
@@ -16,9 +19,12 @@ function newestMtime(dir) {
   return newest;
 }
 
-const useBuilt = existsSync(built) && (!existsSync(srcDir) || statSync(built).mtimeMs >= newestMtime(srcDir));
-if (useBuilt) {
-  await import(pathToFileURL(built).href);
+const srcMtime = existsSync(srcDir) ? newestMtime(srcDir) : 0;
+const entry = (fromBundle ? [bundled, built] : [built]).find(
+  (f) => existsSync(f) && statSync(f).mtimeMs >= srcMtime,
+);
+if (entry !== undefined) {
+  await import(pathToFileURL(entry).href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -29,6 +29,7 @@ const outputs = [
   join(root, 'dist/frontends/cli/main.js'),
   join(root, 'dist/index.js'),
   join(root, 'dist/web/app.js'),
+  join(root, 'dist/cli/main.js'),
 ];
 const inputs = Math.max(
   ...[
@@ -36,6 +37,7 @@ const inputs = Math.max(
     'assembly',
     'scripts/build-wasm.mjs',
     'scripts/build-web.mjs',
+    'scripts/build-cli.mjs',
     'tsconfig.build.json',
     'package.json',
   ].map((p) => newest(join(root, p))),
@@ -51,6 +53,7 @@ for (const [cmd, args] of [
     [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
   ],
   [process.execPath, [join(root, 'scripts/build-web.mjs')]],
+  [process.execPath, [join(root, 'scripts/build-cli.mjs')]],
 ]) {
   const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);

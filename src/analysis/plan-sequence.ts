@@ -5,6 +5,7 @@
 import type { TraceEvent } from '../sources/trace/events.ts';
 import { EV_ALLOC, EV_FINISH, EV_RELEASE, EV_START } from '../sources/trace/events.ts';
 import { TraceLineParser } from '../sources/trace/parse.ts';
+import { PfnSlots } from '../sources/trace/pfn-slots.ts';
 
 /** How requests that failed in the recording are treated. */
 export type FailedPolicy = 'transient' | 'hold' | 'skip';
@@ -57,7 +58,7 @@ class SequenceBuilder implements WorkloadSequence {
   bigCounts = new Map<number, bigint>();
   failedOps = new Set<number>();
   /** Live allocations of this area by pfn: a slot in the three arrays below. */
-  readonly live = new Map<number, number>();
+  readonly live = new PfnSlots();
   liveId = new Int32Array(64);
   liveFirst = new Float64Array(64);
   livePages = new Float64Array(64);
@@ -116,7 +117,7 @@ class SequenceBuilder implements WorkloadSequence {
     this.liveFirst[s] = first;
     this.livePages[s] = pages;
     const old = this.live.get(pfn);
-    if (old !== undefined) this.freeSlots.push(old);
+    if (old >= 0) this.freeSlots.push(old);
     this.live.set(pfn, s);
   }
 
@@ -163,9 +164,11 @@ export function sequenceCollector(failed: FailedPolicy): {
   finish: () => Map<string, WorkloadSequence>;
 } {
   const seqs = new Map<string, SequenceBuilder>();
-  /** Requests started and not finished, by pid: the builder and the op. */
-  const pendingSeq = new Map<number, SequenceBuilder>();
-  const pendingOp = new Map<number, number>();
+  /** Requests started and not finished: pid → a slot of pendSeq/pendOp (the builder and the op). */
+  let pending = new PfnSlots();
+  const pendSeq: (SequenceBuilder | null)[] = [];
+  const pendOp: number[] = [];
+  const pendFree: number[] = [];
   let lastName: string | null = null;
   let last: SequenceBuilder | null = null;
   const seqOf = (name: string): SequenceBuilder => {
@@ -202,16 +205,26 @@ export function sequenceCollector(failed: FailedPolicy): {
     const kind = ev.kind;
     if (kind === EV_START) {
       const seq = seqOf(ev.name);
-      const oldSeq = pendingSeq.get(ev.pid);
-      if (oldSeq !== undefined) failOp(oldSeq, pendingOp.get(ev.pid)!); // 6.1 oversize: a start without finish
-      pendingSeq.set(ev.pid, seq);
-      pendingOp.set(ev.pid, pushAlloc(seq, ev));
+      const op = pushAlloc(seq, ev);
+      const old = pending.get(ev.pid);
+      if (old >= 0) {
+        failOp(pendSeq[old]!, pendOp[old]!); // 6.1 oversize: a start without finish
+        pendSeq[old] = seq;
+        pendOp[old] = op;
+      } else {
+        const k = pendFree.pop() ?? pendSeq.length;
+        pendSeq[k] = seq;
+        pendOp[k] = op;
+        pending.set(ev.pid, k);
+      }
     } else if (kind === EV_FINISH) {
-      const seq = pendingSeq.get(ev.pid);
-      if (seq === undefined) return;
-      const op = pendingOp.get(ev.pid)!;
-      pendingSeq.delete(ev.pid);
-      pendingOp.delete(ev.pid);
+      const k = pending.get(ev.pid);
+      if (k < 0) return;
+      const seq = pendSeq[k]!;
+      const op = pendOp[k]!;
+      pending.delete(ev.pid);
+      pendSeq[k] = null;
+      pendFree.push(k);
       if (ev.hasPage) seq.place(ev.pfn, seq.id[op]!, ev.pfn, ev.count);
       else failOp(seq, op);
     } else if (kind === EV_ALLOC) {
@@ -222,7 +235,7 @@ export function sequenceCollector(failed: FailedPolicy): {
     } else if (kind === EV_RELEASE) {
       const seq = seqOf(ev.name);
       const slot = seq.live.get(ev.pfn);
-      if (slot === undefined) {
+      if (slot < 0) {
         seq.unknownReleases++;
         return;
       }
@@ -236,9 +249,8 @@ export function sequenceCollector(failed: FailedPolicy): {
     }
   };
   const finish = (): Map<string, WorkloadSequence> => {
-    for (const [pid, seq] of pendingSeq) failOp(seq, pendingOp.get(pid)!);
-    pendingSeq.clear();
-    pendingOp.clear();
+    for (const k of pending.values()) failOp(pendSeq[k]!, pendOp[k]!);
+    pending = new PfnSlots();
     const out = new Map<string, WorkloadSequence>();
     for (const [k, s] of seqs) out.set(k, s.done());
     return out;

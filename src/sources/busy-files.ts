@@ -11,9 +11,9 @@ import { looksLikeBusyLog, parseBusyLog } from './page-dump.ts';
 import type { PageOwnerRecord, PageOwnerStack, PfnRanges, SkippedLine } from './page-owner.ts';
 import { createPageOwnerParser, looksLikePageOwner, overlapsRanges } from './page-owner.ts';
 import { detectFileFormat } from './trace/detect.ts';
-import type { MmEvent } from './trace/mm-events.ts';
-import { looksLikeMmTrace, parseMmEventLine } from './trace/mm-events.ts';
-import { readPerfettoMmFile, readTraceDatMmEvents } from './trace/mm-events-read.ts';
+import { COST_EVENT_NAMES, looksLikeMmTrace, type MmEvent, parseMmEventLine } from './trace/mm-events.ts';
+import { readTraceDatMmEvents } from './trace/mm-events-read.ts';
+import { readPerfettoMmFile } from './trace/perfetto.ts';
 import { fileByteSource, memoryByteSource } from './trace/trace-dat.ts';
 import { SourceError } from './tree.ts';
 
@@ -148,7 +148,7 @@ export function keepRanges(ranges: PfnRanges): (pfn: number, order: number) => b
   return (pfn, order) => overlapsRanges(ranges, pfn, order);
 }
 
-const COST_EVENTS: ReadonlySet<string> = new Set(['mm_alloc_contig_migrate_range_info', 'cma_alloc_info']);
+const COST_EVENTS = COST_EVENT_NAMES;
 
 /**
  * The events that carry an allocation's migrate counts (mm_alloc_contig_migrate_range_info,

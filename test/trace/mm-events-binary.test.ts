@@ -17,7 +17,8 @@ import protobuf from 'protobufjs';
 import { readAllocationCostEvents, readMmTrace } from '../../src/sources/busy-files.ts';
 import type { MmEvent } from '../../src/sources/trace/mm-events.ts';
 import { AllocationCosts, parseMmEventLine } from '../../src/sources/trace/mm-events.ts';
-import { readPerfettoMmEvents, readTraceDatMmEvents } from '../../src/sources/trace/mm-events-read.ts';
+import { readTraceDatMmEvents } from '../../src/sources/trace/mm-events-read.ts';
+import { readPerfettoMmEvents } from '../../src/sources/trace/perfetto.ts';
 import { memoryByteSource } from '../../src/sources/trace/trace-dat.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -228,22 +229,27 @@ describe('migrate counts per allocation (replay --allocations / --json)', () => 
     }
   });
 
-  it('--json without --allocations: a text trace is replayed, then read for the counts it has', () => {
+  it('--json without --allocations: the trace is replayed, then read for the counts it has', () => {
     const area = 'name=reserved,count=4096,base_pfn=0x1c400';
     const dir = mkdtempSync(join(tmpdir(), 'blame-costs-'));
     try {
+      const pf = join(dir, 't.pftrace');
+      writeFileSync(pf, perfettoOf(report, false));
       const csv = join(dir, 'a.csv');
-      const withCsv = cli(['replay', '-q', '--json', REPORT, area, '--allocations', csv]);
-      const alone = cli(['replay', '-q', '--json', REPORT, area]);
-      assert.equal(alone.status, 0, alone.stderr);
-      const j = JSON.parse(alone.stdout);
-      assert.equal(j.migration.source, 'mm_alloc_contig_migrate_range_info');
-      assert.deepEqual(j, JSON.parse(withCsv.stdout));
-      // and the text report names them too
-      assert.equal(
-        cli(['replay', '-q', REPORT, area]).stdout,
-        cli(['replay', '-q', REPORT, area, '--allocations', csv]).stdout,
-      );
+      for (const f of [REPORT, DAT, pf]) {
+        const withCsv = cli(['replay', '-q', '--json', f, area, '--allocations', csv]);
+        const alone = cli(['replay', '-q', '--json', f, area]);
+        assert.equal(alone.status, 0, alone.stderr);
+        const j = JSON.parse(alone.stdout);
+        assert.equal(j.migration.source, 'mm_alloc_contig_migrate_range_info', f);
+        assert.deepEqual(j, JSON.parse(withCsv.stdout), f);
+        // and the text report names them too
+        assert.equal(
+          cli(['replay', '-q', f, area]).stdout,
+          cli(['replay', '-q', f, area, '--allocations', csv]).stdout,
+          f,
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true });
     }

@@ -30,6 +30,11 @@ export const EVENT_NAMES: Record<TraceEventKind, string> = {
   [EV_INFO]: 'cma_alloc_info',
 };
 
+/** The kind of each modelled cma event, by its tracepoint name. */
+export const KIND_BY_NAME: ReadonlyMap<string, TraceEventKind> = new Map(
+  Object.entries(EVENT_NAMES).map(([k, n]) => [n, Number(k) as TraceEventKind]),
+);
+
 /**
  * One cma trace event. The parser passes the SAME object to every callback and overwrites it
  * for the next line: copy what you keep. `comm()` is decoded lazily and only valid inside the

@@ -5,12 +5,9 @@
 // mm_migrate_pages or mm_alloc_contig_migrate_range_info). The fields come out spelled as the
 // kernel's text output spells them, so one consumer reads all formats.
 
-import { readFileSync } from 'node:fs';
-import { gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { EventFormat, FormatField } from './event-format.ts';
 import { MM_EVENT_NAMES, type MmEvent } from './mm-events.ts';
-import { PageReader } from './ring-buffer.ts';
-import { type ByteSource, CpuPages, readTraceDatInfo } from './trace-dat.ts';
+import { type ByteSource, MergedRecords, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
 
 const TWO32 = 2 ** 32;
 const utf8 = new TextDecoder('utf-8');
@@ -124,96 +121,99 @@ function fieldText(
   return String(v);
 }
 
+/** How the wanted mm events of a trace.dat are decoded: by event id, from its format file. */
+export class TraceDatMmDecoder {
+  private readonly plans = new Map<number, { name: string; plan: FieldPlan[] }>();
+  private readonly pidField: FormatField | null = null;
+  private readonly le: boolean;
+  private readonly scale: number;
+
+  constructor(
+    private readonly info: TraceDatInfo,
+    names: ReadonlySet<string>,
+  ) {
+    this.le = info.littleEndian;
+    this.scale = info.clock === 'counter' ? 1 : 1e9;
+    for (const f of info.events.values()) {
+      this.pidField ??= f.fields.find((x) => x.name === 'common_pid') ?? null;
+      if (names.has(f.name)) this.plans.set(f.id, { name: f.name, plan: planOf(f) });
+    }
+  }
+
+  /** No wanted event has a format in this file (its records need not be looked at). */
+  get empty(): boolean {
+    return this.plans.size === 0;
+  }
+
+  /** Whether records of event `id` are wanted. */
+  wants(id: number): boolean {
+    return this.plans.has(id);
+  }
+
+  /** The record MergedRecords is on (of event `id`) as an MmEvent, or null (not wanted, too short). */
+  decode(id: number, r: MergedRecords): MmEvent | null {
+    const want = this.plans.get(id);
+    if (want === undefined) return null;
+    const { buf, dv, start, len } = r;
+    const le = this.le;
+    const fields: Record<string, string> = {};
+    for (const p of want.plan) {
+      const t = fieldText(p, buf, dv, start, len, le);
+      if (t === null) return null;
+      fields[p.key] = t;
+    }
+    if (want.name === 'test_pages_isolated')
+      fields.ret = Number(fields.fin_pfn) >= Number(fields.end_pfn) ? 'success' : 'fail';
+    const pf = this.pidField;
+    const pid = pf !== null && pf.offset + pf.size <= len ? readInt(dv, start + pf.offset, pf.size, le) : 0;
+    return {
+      comm: pid === 0 ? '<idle>' : (this.info.cmdlines.get(pid) ?? '<...>'),
+      pid,
+      time: r.ts / this.scale,
+      event: want.name,
+      fields,
+      line: r.record,
+    };
+  }
+}
+
+/** The common_type field of a trace.dat's records (offset 0, 2 bytes when no format says). */
+export function typeFieldOf(info: TraceDatInfo): FormatField {
+  for (const f of info.events.values()) {
+    const t = f.fields.find((x) => x.name === 'common_type');
+    if (t !== undefined) return t;
+  }
+  return {
+    name: 'common_type',
+    type: 'unsigned short',
+    offset: 0,
+    size: 2,
+    signed: false,
+    dataLoc: false,
+    relLoc: false,
+    array: false,
+  };
+}
+
+/** The event id of the record MergedRecords is on, or -1 when the record is too short. */
+export function recordType(r: MergedRecords, tf: FormatField, le: boolean): number {
+  return tf.offset + tf.size <= r.len ? readUns(r.dv, r.start + tf.offset, tf.size, le) : -1;
+}
+
 /** The events of `names` in a trace.dat, in timestamp order (`time` in seconds). */
 export function readTraceDatMmEvents(
   src: ByteSource,
   names: ReadonlySet<string> = MM_EVENT_NAMES,
 ): MmEvent[] {
   const info = readTraceDatInfo(src);
-  const le = info.littleEndian;
-  const plans = new Map<number, { name: string; plan: FieldPlan[] }>();
-  let typeField: FormatField | null = null;
-  let pidField: FormatField | null = null;
-  for (const f of info.events.values()) {
-    typeField ??= f.fields.find((x) => x.name === 'common_type') ?? null;
-    pidField ??= f.fields.find((x) => x.name === 'common_pid') ?? null;
-    if (names.has(f.name)) plans.set(f.id, { name: f.name, plan: planOf(f) });
-  }
+  const mm = new TraceDatMmDecoder(info, names);
   const out: MmEvent[] = [];
-  if (plans.size === 0 || info.latency) return out;
-  const tf = typeField ?? { offset: 0, size: 2 };
-  const scale = info.clock === 'counter' ? 1 : 1e9;
-  const cpus = info.cpus
-    .filter((c) => c.size > 0)
-    .map((c) => ({
-      pages: new CpuPages(src, c, info),
-      rd: new PageReader(info.pageHeader, le, info.longSize),
-      buf: new Uint8Array(0) as Uint8Array,
-      dv: new DataView(new ArrayBuffer(0)) as DataView,
-      live: false,
-    }));
-  const advance = (c: (typeof cpus)[number]): void => {
-    for (;;) {
-      if (c.live && c.rd.next()) return;
-      const p = c.pages.next();
-      if (p === null) {
-        c.live = false;
-        return;
-      }
-      if (p[0] !== c.buf) {
-        c.buf = p[0];
-        c.dv = new DataView(p[0].buffer, p[0].byteOffset, p[0].byteLength);
-      }
-      c.live = c.rd.reset(p[0], p[1], info.pageSize);
-    }
-  };
-  for (const c of cpus) advance(c);
-  let record = 0;
-  for (;;) {
-    let best = -1;
-    let bestTs = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < cpus.length; i++) {
-      const c = cpus[i]!;
-      if (c.live && c.rd.ts < bestTs) {
-        bestTs = c.rd.ts;
-        best = i;
-      }
-    }
-    if (best < 0) break;
-    const c = cpus[best]!;
-    record++;
-    const { start, len } = c.rd;
-    const id = tf.offset + tf.size <= len ? readUns(c.dv, start + tf.offset, tf.size, le) : -1;
-    const want = plans.get(id);
-    if (want !== undefined) {
-      const fields: Record<string, string> = {};
-      let ok = true;
-      for (const p of want.plan) {
-        const t = fieldText(p, c.buf, c.dv, start, len, le);
-        if (t === null) {
-          ok = false;
-          break;
-        }
-        fields[p.key] = t;
-      }
-      if (ok) {
-        if (want.name === 'test_pages_isolated')
-          fields.ret = Number(fields.fin_pfn) >= Number(fields.end_pfn) ? 'success' : 'fail';
-        const pid =
-          pidField !== null && pidField.offset + pidField.size <= len
-            ? readInt(c.dv, start + pidField.offset, pidField.size, le)
-            : 0;
-        out.push({
-          comm: pid === 0 ? '<idle>' : (info.cmdlines.get(pid) ?? '<...>'),
-          pid,
-          time: c.rd.ts / scale,
-          event: want.name,
-          fields,
-          line: record,
-        });
-      }
-    }
-    advance(c);
+  if (mm.empty || info.latency) return out;
+  const tf = typeFieldOf(info);
+  const r = new MergedRecords(src, info);
+  while (r.next()) {
+    const e = mm.decode(recordType(r, tf, info.littleEndian), r);
+    if (e !== null) out.push(e);
   }
   return out;
 }
@@ -293,171 +293,104 @@ function migrateFields(f: Record<string, string>): Record<string, string> {
   return out;
 }
 
-/**
- * The generic ftrace events of `names` in a Perfetto trace (plain, gzip, compressed_packets),
- * in timestamp order. Task names come from process_tree threads when present.
- */
-export function readPerfettoMmEvents(
-  bytes: Uint8Array,
-  names: ReadonlySet<string> = MM_EVENT_NAMES,
-): MmEvent[] {
-  const data = bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(gunzipSync(bytes)) : bytes;
-  const out: MmEvent[] = [];
-  const comms = new Map<number, string>();
-  let seq = 0;
-  const str = (b: Uint8Array, r: [number, number]) => utf8.decode(b.subarray(r[0], r[1]));
-  const generic = (b: Uint8Array, r: [number, number]): { name: string; fields: Record<string, string> } => {
-    const pb = new Pb(b, r[0], r[1]);
-    let name = '';
-    const fields: Record<string, string> = {};
-    for (let t = pb.tag(); t !== null; t = pb.tag()) {
-      if (t[0] === 1 && t[1] === 2) name = str(b, pb.len());
-      else if (t[0] === 2 && t[1] === 2) {
-        const fr = pb.len();
-        const q = new Pb(b, fr[0], fr[1]);
-        let key = '';
-        let val = '';
-        let num = Number.NaN;
-        for (let u = q.tag(); u !== null; u = q.tag()) {
-          if (u[0] === 1 && u[1] === 2) key = str(b, q.len());
-          else if (u[0] === 3 && u[1] === 2) val = str(b, q.len());
-          else if (u[0] === 4 && u[1] === 0) num = q.int64();
-          else if (u[0] === 5 && u[1] === 0) num = q.varint();
-          else q.skip(u[1]);
-        }
-        if (!Number.isNaN(num))
-          val =
-            key === 'page'
-              ? num.toString(16).padStart(16, '0')
-              : HEX_FIELDS.has(key)
-                ? num >= 2 ** 64 - 1
-                  ? '0xffffffffffffffff'
-                  : `0x${num.toString(16)}`
-                : String(num);
-        if (key !== '') fields[key] = val;
-      } else pb.skip(t[1]);
-    }
-    return { name, fields };
-  };
-  // the typed cma_alloc_start (465: align 1, count 2, name 3) and Android's cma_alloc_info (466)
-  const typedCma = (
-    b: Uint8Array,
-    r: [number, number],
-    which: number,
-  ): { name: string; fields: Record<string, string> } => {
-    const keys =
-      which === 465
-        ? ['', 'align', 'count', 'name']
-        : [
-            '',
-            'align',
-            'count',
-            'err_iso',
-            'err_mig',
-            'err_test',
-            'name',
-            'nr_mapped',
-            'nr_migrated',
-            'nr_reclaimed',
-            'pfn',
-          ];
-    const pb = new Pb(b, r[0], r[1]);
-    const fields: Record<string, string> = {};
-    for (let t = pb.tag(); t !== null; t = pb.tag()) {
-      const key = keys[t[0]];
-      if (key === undefined || key === '') pb.skip(t[1]);
-      else if (t[1] === 2) fields[key] = str(b, pb.len());
-      else if (t[1] === 0) {
-        const v = pb.varint();
-        fields[key] =
-          key === 'pfn' ? (v >= 2 ** 64 - 1 ? '0xffffffffffffffff' : `0x${v.toString(16)}`) : String(v);
-      } else pb.skip(t[1]);
-    }
-    return { name: which === 465 ? 'cma_alloc_start' : 'cma_alloc_info', fields };
-  };
-  const ftraceEvent = (b: Uint8Array, r: [number, number]): void => {
-    const pb = new Pb(b, r[0], r[1]);
-    let ts = 0;
-    let pid = 0;
-    let gen: [number, number] | null = null;
-    let typed: [number, number] | null = null;
-    let which = 0;
-    for (let t = pb.tag(); t !== null; t = pb.tag()) {
-      if (t[0] === 1 && t[1] === 0) ts = pb.varint();
-      else if (t[0] === 2 && t[1] === 0) pid = pb.varint();
-      else if (t[0] === 327 && t[1] === 2) gen = pb.len();
-      else if ((t[0] === 465 || t[0] === 466) && t[1] === 2) {
-        which = t[0];
-        typed = pb.len();
-      } else pb.skip(t[1]);
-    }
-    let g: { name: string; fields: Record<string, string> };
-    if (gen !== null) g = generic(b, gen);
-    else if (typed !== null) g = typedCma(b, typed, which);
-    else return;
-    if (!names.has(g.name)) return;
-    if (g.name === 'mm_migrate_pages') g.fields = migrateFields(g.fields);
-    if (g.name === 'test_pages_isolated' && g.fields.ret === undefined && g.fields.fin_pfn !== undefined)
-      g.fields.ret = Number(g.fields.fin_pfn) >= Number(g.fields.end_pfn) ? 'success' : 'fail';
-    out.push({ comm: '', pid, time: ts / 1e9, event: g.name, fields: g.fields, line: ++seq });
-  };
-  const processTree = (b: Uint8Array, r: [number, number]): void => {
-    const pb = new Pb(b, r[0], r[1]);
-    for (let t = pb.tag(); t !== null; t = pb.tag()) {
-      if (t[0] !== 2 || t[1] !== 2) {
-        pb.skip(t[1]);
-        continue;
-      }
-      const q = new Pb(b, ...pb.len());
-      let tid = -1;
-      let name = '';
+/** A GenericFtraceEvent at [s, e): its name and its fields as the text spells them. */
+function genericFields(
+  b: Uint8Array,
+  s: number,
+  e: number,
+): { name: string; fields: Record<string, string> } {
+  const str = (r: [number, number]) => utf8.decode(b.subarray(r[0], r[1]));
+  const pb = new Pb(b, s, e);
+  let name = '';
+  const fields: Record<string, string> = {};
+  for (let t = pb.tag(); t !== null; t = pb.tag()) {
+    if (t[0] === 1 && t[1] === 2) name = str(pb.len());
+    else if (t[0] === 2 && t[1] === 2) {
+      const fr = pb.len();
+      const q = new Pb(b, fr[0], fr[1]);
+      let key = '';
+      let val = '';
+      let num = Number.NaN;
       for (let u = q.tag(); u !== null; u = q.tag()) {
-        if (u[0] === 1 && u[1] === 0) tid = q.varint();
-        else if (u[0] === 2 && u[1] === 2) name = str(b, q.len());
+        if (u[0] === 1 && u[1] === 2) key = str(q.len());
+        else if (u[0] === 3 && u[1] === 2) val = str(q.len());
+        else if (u[0] === 4 && u[1] === 0) num = q.int64();
+        else if (u[0] === 5 && u[1] === 0) num = q.varint();
         else q.skip(u[1]);
       }
-      if (tid >= 0 && name !== '') comms.set(tid, name);
-    }
-  };
-  const packets = (b: Uint8Array, depth: number): void => {
-    const pb = new Pb(b);
-    for (let t = pb.tag(); t !== null; t = pb.tag()) {
-      if (t[0] !== 1 || t[1] !== 2) {
-        pb.skip(t[1]);
-        continue;
-      }
-      const q = new Pb(b, ...pb.len());
-      for (let u = q.tag(); u !== null; u = q.tag()) {
-        if (u[0] === 1 && u[1] === 2) {
-          // FtraceEventBundle: event = 2
-          const bq = new Pb(b, ...q.len());
-          for (let v = bq.tag(); v !== null; v = bq.tag()) {
-            if (v[0] === 2 && v[1] === 2) ftraceEvent(b, bq.len());
-            else bq.skip(v[1]);
-          }
-        } else if (u[0] === 2 && u[1] === 2) processTree(b, q.len());
-        else if (u[0] === 50 && u[1] === 2 && depth === 0) {
-          const r = q.len();
-          const z = b.subarray(r[0], r[1]);
-          let inner: Uint8Array;
-          try {
-            inner = inflateSync(z);
-          } catch {
-            inner = inflateRawSync(z);
-          }
-          packets(new Uint8Array(inner.buffer, inner.byteOffset, inner.byteLength), 1);
-        } else q.skip(u[1]);
-      }
-    }
-  };
-  packets(data, 0);
-  for (const e of out) (e as { comm: string }).comm = comms.get(e.pid) ?? (e.pid === 0 ? '<idle>' : '<...>');
-  // bundles of several CPUs: a stable sort by time
-  return out.sort((a, b) => a.time - b.time || a.line - b.line);
+      if (!Number.isNaN(num))
+        val =
+          key === 'page'
+            ? num.toString(16).padStart(16, '0')
+            : HEX_FIELDS.has(key)
+              ? num >= 2 ** 64 - 1
+                ? '0xffffffffffffffff'
+                : `0x${num.toString(16)}`
+              : String(num);
+      if (key !== '') fields[key] = val;
+    } else pb.skip(t[1]);
+  }
+  return { name, fields };
 }
 
-/** readPerfettoMmEvents of a file. */
-export function readPerfettoMmFile(path: string, names?: ReadonlySet<string>): MmEvent[] {
-  const b = readFileSync(path);
-  return readPerfettoMmEvents(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), names);
+/** The typed cma_alloc_start (465: align 1, count 2, name 3) or Android's cma_alloc_info (466). */
+function typedCmaFields(b: Uint8Array, s: number, e: number, which: number): Record<string, string> {
+  const keys =
+    which === 465
+      ? ['', 'align', 'count', 'name']
+      : [
+          '',
+          'align',
+          'count',
+          'err_iso',
+          'err_mig',
+          'err_test',
+          'name',
+          'nr_mapped',
+          'nr_migrated',
+          'nr_reclaimed',
+          'pfn',
+        ];
+  const pb = new Pb(b, s, e);
+  const fields: Record<string, string> = {};
+  for (let t = pb.tag(); t !== null; t = pb.tag()) {
+    const key = keys[t[0]];
+    if (key === undefined || key === '') pb.skip(t[1]);
+    else if (t[1] === 2) fields[key] = utf8.decode(b.subarray(...pb.len()));
+    else if (t[1] === 0) {
+      const v = pb.varint();
+      fields[key] =
+        key === 'pfn' ? (v >= 2 ** 64 - 1 ? '0xffffffffffffffff' : `0x${v.toString(16)}`) : String(v);
+    } else pb.skip(t[1]);
+  }
+  return fields;
+}
+
+/**
+ * One Perfetto FtraceEvent's body at [s, e) of b (`which`: 465 cma_alloc_start, 466
+ * cma_alloc_info, 327 a GenericFtraceEvent) as an MmEvent. `ts` in ns; the comm is the pid's
+ * in `comms` so far (readers of a whole file set it again at the end).
+ */
+export function perfettoMmEvent(
+  b: Uint8Array,
+  s: number,
+  e: number,
+  which: number,
+  pid: number,
+  ts: number,
+  line: number,
+  comms: ReadonlyMap<number, string>,
+): MmEvent {
+  let name: string;
+  let fields: Record<string, string>;
+  if (which === 327) ({ name, fields } = genericFields(b, s, e));
+  else {
+    name = which === 465 ? 'cma_alloc_start' : 'cma_alloc_info';
+    fields = typedCmaFields(b, s, e, which);
+  }
+  if (name === 'mm_migrate_pages') fields = migrateFields(fields);
+  if (name === 'test_pages_isolated' && fields.ret === undefined && fields.fin_pfn !== undefined)
+    fields.ret = Number(fields.fin_pfn) >= Number(fields.end_pfn) ? 'success' : 'fail';
+  const comm = comms.get(pid) ?? (pid === 0 ? '<idle>' : '<...>');
+  return { comm, pid, time: ts / 1e9, event: name, fields, line };
 }

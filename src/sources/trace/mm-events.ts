@@ -103,16 +103,22 @@ export function looksLikeMmTrace(head: string): boolean {
 }
 
 /**
- * Whether a trace's mm_alloc_contig_migrate_range_info events are printed shifted: by the kernel
- * release when known, else by the content (a cma_alloc() always isolates MIGRATE_CMA, 4: the
- * field that is 4 in every event is the migratetype).
+ * Whether a trace's mm_alloc_contig_migrate_range_info events are printed shifted, when the
+ * kernel release is unknown, by their content: a cma_alloc() always isolates MIGRATE_CMA (4),
+ * so the field that is 4 in every event is the migratetype. Fed one event at a time.
  */
-function guessContigRangeInfoShifted(events: readonly MmEvent[], release: string | null): boolean {
-  if (release !== null && /^\d+\.\d+/.test(release)) return contigRangeInfoShifted(release);
-  const infos = events.filter((e) => e.event === 'mm_alloc_contig_migrate_range_info');
-  if (infos.length === 0) return false;
-  if (infos.every((e) => e.fields.migratetype === '4')) return false;
-  return infos.every((e) => e.fields.nr_migrated === '4');
+class ShiftGuess {
+  private n = 0;
+  private migratetype4 = 0;
+  private nrMigrated4 = 0;
+  add(e: MmEvent): void {
+    this.n++;
+    if (e.fields.migratetype === '4') this.migratetype4++;
+    if (e.fields.nr_migrated === '4') this.nrMigrated4++;
+  }
+  get shifted(): boolean {
+    return this.n > 0 && this.migratetype4 < this.n && this.nrMigrated4 === this.n;
+  }
 }
 
 /** What one cma_alloc() cost in migration, from the events of its task during the call. */
@@ -135,36 +141,89 @@ interface Stamped {
   readonly e: MmEvent;
 }
 
+/** The events that carry an allocation's migrate counts. */
+export const COST_EVENT_NAMES: ReadonlySet<string> = new Set([
+  'mm_alloc_contig_migrate_range_info',
+  'cma_alloc_info',
+]);
+
 /**
  * Joins the migrate counts to the allocation table: a task's mm_alloc_contig_migrate_range_info
  * events between its cma_alloc_start and cma_alloc_finish add up to that allocation's cost;
  * Android's cma_alloc_info follows its finish with the same pfn. Times are µs as the replay's
- * allocation records carry them.
+ * allocation records carry them. Built from every event at once, or fed while the trace is read
+ * (`add`, in any order: a lookup sees the events added before it).
  */
 export class AllocationCosts {
   private readonly byPid = new Map<number, Stamped[]>();
-  readonly shifted: boolean;
+  private release: string | null;
+  private fixedShift: boolean | null = null;
+  private readonly guess = new ShiftGuess();
   /** The cost events read. */
-  readonly events: number;
+  events = 0;
   /** Whether they include Android's cma_alloc_info. */
-  readonly hasAndroidInfo: boolean;
+  hasAndroidInfo = false;
 
-  constructor(events: readonly MmEvent[], release: string | null) {
-    this.shifted = guessContigRangeInfoShifted(events, release);
-    let n = 0;
-    for (const e of events) {
-      if (e.event !== 'mm_alloc_contig_migrate_range_info' && e.event !== 'cma_alloc_info') continue;
-      n++;
-      let l = this.byPid.get(e.pid);
-      if (l === undefined) {
-        l = [];
-        this.byPid.set(e.pid, l);
-      }
-      l.push({ us: Math.round(e.time * 1e6), e });
+  /** Filled while the trace is read (feed()), not from events read before. */
+  streaming = false;
+
+  constructor(events: readonly MmEvent[] = [], release: string | null = null) {
+    this.release = release;
+    for (const e of events) this.add(e);
+  }
+
+  /** Empty costs that the replay of a binary trace fills in the same pass (feed()). */
+  static streaming(release: string | null): AllocationCosts {
+    const c = new AllocationCosts([], release);
+    c.streaming = true;
+    return c;
+  }
+
+  /** What a replay (ReplayOptions.mmEvents) feeds these costs through. */
+  feed(): MmEventsOption {
+    return {
+      names: COST_EVENT_NAMES,
+      onEvents: (events, release) => {
+        this.setRelease(release);
+        for (const e of events) this.add(e);
+      },
+    };
+  }
+
+  /**
+   * Whether mm_alloc_contig_migrate_range_info is printed shifted: by the kernel release when
+   * known, else guessed from the events added so far.
+   */
+  get shifted(): boolean {
+    if (this.fixedShift === null && this.release !== null && /^\d+\.\d+/.test(this.release))
+      this.fixedShift = contigRangeInfoShifted(this.release);
+    return this.fixedShift ?? this.guess.shifted;
+  }
+
+  /** The kernel release the trace itself records (binary traces): it wins over the one assumed. */
+  setRelease(release: string | null): void {
+    if (release === null || release === this.release) return;
+    this.release = release;
+    this.fixedShift = null;
+  }
+
+  /** Adds one event (others than the cost events are ignored). */
+  add(e: MmEvent): void {
+    if (e.event === 'cma_alloc_info') this.hasAndroidInfo = true;
+    else if (e.event === 'mm_alloc_contig_migrate_range_info') this.guess.add(e);
+    else return;
+    this.events++;
+    let l = this.byPid.get(e.pid);
+    if (l === undefined) {
+      l = [];
+      this.byPid.set(e.pid, l);
     }
-    for (const l of this.byPid.values()) l.sort((a, b) => a.us - b.us);
-    this.events = n;
-    this.hasAndroidInfo = events.some((e) => e.event === 'cma_alloc_info');
+    const x = { us: Math.round(e.time * 1e6), e };
+    // in time order (stable): at the end but for an event of an earlier bundle
+    let at = l.length;
+    while (at > 0 && l[at - 1]!.us > x.us) at--;
+    if (at === l.length) l.push(x);
+    else l.splice(at, 0, x);
   }
 
   /** The cost of the allocation of `pid` from startUs to finishUs at `pfn`, or null (no events). */
@@ -219,4 +278,39 @@ export class AllocationCosts {
       errTest: 0,
     };
   }
+}
+
+/** Other events a binary trace's reader decodes in the same pass as the cma events. */
+export interface MmEventsOption {
+  /** The events wanted (MM_EVENT_NAMES, COST_EVENT_NAMES…). */
+  names: ReadonlySet<string>;
+  /**
+   * Called with the events as they are decoded (in timestamp order for trace.dat, in file order
+   * for Perfetto; before the cma events that follow them) and the kernel release the file records.
+   */
+  onEvents: (events: readonly MmEvent[], kernelRelease: string | null) => void;
+}
+
+/**
+ * An MmEventsOption that holds the events until `open()` (then passes them on, and every later
+ * one at once): a replay that must start over with other areas drops what it held instead of
+ * handing the same events twice. `open` at once when `now` is true.
+ */
+export function heldMmEvents(to: MmEventsOption, now: boolean): { option: MmEventsOption; open(): void } {
+  let held: [readonly MmEvent[], string | null][] | null = now ? null : [];
+  return {
+    option: {
+      names: to.names,
+      onEvents: (events, release) => {
+        if (held === null) to.onEvents(events, release);
+        else held.push([events, release]);
+      },
+    },
+    open: () => {
+      if (held === null) return;
+      const h = held;
+      held = null;
+      for (const [events, release] of h) to.onEvents(events, release);
+    },
+  };
 }

@@ -2,6 +2,7 @@
 
 import type { MessagePort } from 'node:worker_threads';
 import type { AnnotatedArea, MalformedLine, RareFields, TraceEvent } from './events.ts';
+import type { MmEvent } from './mm-events.ts';
 import type { ParseStats } from './parse.ts';
 
 /**
@@ -21,12 +22,26 @@ export interface BatchExtra extends RareFields {
   comm: string | null;
 }
 
-export interface WorkerData {
+/** A text trace for parse-worker.ts. */
+export interface TextJob {
   kind: 'cma-trace-parse';
   path: string;
   /** Byte offset to start at (a line start), and the lines before it. */
   start: number;
   firstLine: number;
+}
+
+/** A trace.dat or Perfetto file (plain or gzip) for binary-worker.ts. */
+export interface BinaryJob {
+  kind: 'cma-binary-decode';
+  path: string;
+  format: 'trace.dat' | 'perfetto';
+  gzip: boolean;
+  /** Other events to decode in the same pass and post as 'c' messages (none: null). */
+  mmNames: string[] | null;
+}
+
+export type WorkerData = (TextJob | BinaryJob) & {
   /** Int32 count of batches posted and not yet processed. */
   inflight: SharedArrayBuffer;
   maxInflight: number;
@@ -35,7 +50,7 @@ export interface WorkerData {
   maxMalformedKept: number;
   /** Post every malformed line as it is found (the caller has onMalformed). */
   wantMalformed: boolean;
-}
+};
 
 export type BatchMessage =
   | {
@@ -53,6 +68,8 @@ export type BatchMessage =
   | { t: 'a'; a: AnnotatedArea }
   | { t: 'm'; m: MalformedLine }
   | { t: 'e'; stats: ParseStats }
+  /** Other events of a binary trace (BinaryJob.mmNames), before the batch that follows them. */
+  | { t: 'c'; events: MmEvent[]; kernelRelease: string | null }
   | { t: 'x'; message: string; code: string | undefined };
 
 /** Buffers of a processed batch, handed back to the worker. */

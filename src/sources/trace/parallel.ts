@@ -8,13 +8,16 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
 import { CommCache, clearRareFields, TraceEventFields } from './events.ts';
+import type { MmEventsOption } from './mm-events.ts';
 import {
   BATCH_EVENTS,
   BatchEncoder,
   type BatchMessage,
+  type BinaryJob,
   COMM_BYTES,
   F,
   type RecycledBuffers,
+  type TextJob,
   type WorkerData,
 } from './parallel-format.ts';
 import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
@@ -28,9 +31,9 @@ const MAX_INFLIGHT = 4;
  * From source, `tsxApi` is tsx's ESM API, which the worker registers before importing the
  * script (a loader registered in this thread or given with --import does not reach workers).
  */
-function workerScript(): { url: URL; tsxApi?: string } | null {
+export function workerScript(name = 'parse-worker'): { url: URL; tsxApi?: string } | null {
   for (const ext of ['.js', '.mjs', '.ts']) {
-    const url = new URL(`./parse-worker${ext}`, import.meta.url);
+    const url = new URL(`./${name}${ext}`, import.meta.url);
     if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
     if (ext !== '.ts') return { url };
     try {
@@ -58,7 +61,7 @@ class BatchEvent extends TraceEventFields {
 }
 
 /** Hands the events of batches to onEvent, through one reused BatchEvent. */
-class BatchDecoder {
+export class BatchDecoder {
   private readonly ev = new BatchEvent();
   /** ev has fields of an extra (they are reset before the next event without one). */
   private dirty = false;
@@ -175,7 +178,10 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
     cut = got >= size ? got : head.lastIndexOf(NL, got - 1) + 1;
     let lines = 0;
     for (let i = head.indexOf(NL); i >= 0 && i < cut; i = head.indexOf(NL, i + 1)) lines++;
-    tail = cut < size ? startWorker(script, path, cut, lines, opts) : null;
+    tail =
+      cut < size
+        ? startWorker(script, { kind: 'cma-trace-parse', path, start: cut, firstLine: lines }, opts)
+        : null;
     worker = tail?.worker ?? null;
   } catch (e) {
     close();
@@ -270,13 +276,14 @@ function mergeStats(a: ParseStats, b: ParseStats, maxKept: number): ParseStats {
   };
 }
 
-/** Starts the worker on bytes [start, end of file); `run` then delivers its events. */
-function startWorker(
+/**
+ * Starts a worker on a job (a text file from a byte offset: parse-worker.ts; a binary trace:
+ * binary-worker.ts); `run` then delivers its events.
+ */
+export function startWorker(
   script: { url: URL; tsxApi?: string },
-  path: string,
-  start: number,
-  firstLine: number,
-  opts: ParseOptions,
+  job: TextJob | BinaryJob,
+  opts: ParseOptions & { onMmEvents?: MmEventsOption['onEvents'] },
 ): {
   worker: Worker;
   run: (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder) => Promise<ParseStats>;
@@ -284,11 +291,9 @@ function startWorker(
   const inflight = new SharedArrayBuffer(4);
   const flag = new Int32Array(inflight);
   const recycle = new MessageChannel();
+  const start = job.kind === 'cma-trace-parse' ? job.start : 0;
   const data: WorkerData = {
-    kind: 'cma-trace-parse',
-    path,
-    start,
-    firstLine,
+    ...job,
     inflight,
     recycle: recycle.port2,
     maxInflight: MAX_INFLIGHT,
@@ -334,6 +339,9 @@ function startWorker(
               break;
             case 'm':
               opts.onMalformed?.(m.m);
+              break;
+            case 'c':
+              opts.onMmEvents?.(m.events, m.kernelRelease);
               break;
             case 'e':
               done = true;

@@ -7,14 +7,20 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { BatchEncoder, type BatchMessage, type RecycledBuffers, type WorkerData } from './parallel-format.ts';
+import {
+  BatchEncoder,
+  type BatchMessage,
+  type RecycledBuffers,
+  type TextJob,
+  type WorkerData,
+} from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
 
 const port = parentPort;
 const data = workerData as WorkerData | undefined;
 if (port !== null && data !== undefined && data.kind === 'cma-trace-parse') run(data);
 
-function run(d: WorkerData): void {
+function run(d: WorkerData & TextJob): void {
   const p = port!;
   const flag = new Int32Array(d.inflight);
   const enc = new BatchEncoder(

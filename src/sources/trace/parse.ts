@@ -58,6 +58,23 @@ export interface ParseStats {
   lostEventPages?: number;
 }
 
+/** The statistics of an input with nothing read yet. */
+export function emptyParseStats(): ParseStats {
+  return {
+    bytes: 0,
+    lines: 0,
+    events: 0,
+    headerLines: 0,
+    blankLines: 0,
+    otherLines: 0,
+    otherCmaEvents: 0,
+    malformed: 0,
+    malformedLines: [],
+    joinedSplitLines: 0,
+    annotations: [],
+  };
+}
+
 /** Parser options. */
 export interface ParseOptions {
   /** Called for each `# cma_area:` line (gen-trace --annotate), in order. */
@@ -154,19 +171,7 @@ export class TraceLineParser extends TraceEventFields {
   }
 
   // ---- parser state ----
-  readonly stats: ParseStats = {
-    bytes: 0,
-    lines: 0,
-    events: 0,
-    headerLines: 0,
-    blankLines: 0,
-    otherLines: 0,
-    otherCmaEvents: 0,
-    malformed: 0,
-    malformedLines: [],
-    joinedSplitLines: 0,
-    annotations: [],
-  };
+  readonly stats: ParseStats = emptyParseStats();
   private leftover: Uint8Array | null = null;
   /** A line being skipped for its length: its first bytes and its size so far. */
   private skipping: { head: Uint8Array; bytes: number } | null = null;

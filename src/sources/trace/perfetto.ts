@@ -9,29 +9,20 @@
 // The file is read as a stream (a packet at a time); bundles of different CPUs are merged in
 // timestamp order through a bounded reorder window.
 
-import { inflateRawSync, inflateSync } from 'node:zlib';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createGunzip, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { TraceEvent, TraceEventKind } from './events.ts';
-import { EV_ALLOC, EV_BUSY, EV_FINISH, EV_INFO, EV_RELEASE, EV_START } from './events.ts';
-import type { ParseOptions, ParseStats } from './parse.ts';
+import { clearRareFields, EV_ALLOC, EV_INFO, EV_START, KIND_BY_NAME, TraceEventFields } from './events.ts';
+import { MM_EVENT_NAMES, type MmEvent } from './mm-events.ts';
+import { perfettoMmEvent } from './mm-events-read.ts';
+import { emptyParseStats, type ParseOptions, type ParseStats } from './parse.ts';
 import { BinaryEvent } from './trace-dat-reader.ts';
 
 const utf8 = new TextDecoder('utf-8');
 const TWO32 = 2 ** 32;
 
-const GENERIC_KINDS: Record<string, TraceEventKind> = {
-  cma_alloc_start: EV_START,
-  cma_alloc_finish: EV_FINISH,
-  cma_alloc_busy_retry: EV_BUSY,
-  cma_release: EV_RELEASE,
-  cma_alloc: EV_ALLOC,
-  cma_alloc_info: EV_INFO,
-};
-
 const enc = new TextEncoder();
-const GENERIC_NAMES: [Uint8Array, TraceEventKind][] = Object.entries(GENERIC_KINDS).map(([n, k]) => [
-  enc.encode(n),
-  k,
-]);
+const GENERIC_NAMES: [Uint8Array, TraceEventKind][] = [...KIND_BY_NAME].map(([n, k]) => [enc.encode(n), k]);
 const FIELD_NAMES = [
   'name',
   'pfn',
@@ -49,26 +40,60 @@ const FIELD_NAMES = [
   'err_test',
 ].map((n) => [n, enc.encode(n)] as const);
 
-/** A decoded cma event waiting in the reorder window. */
-interface Pending {
-  seq: number;
-  ts: number;
-  cpu: number;
-  pid: number;
-  kind: TraceEventKind;
-  name: string;
-  count: number;
-  countBig: bigint | null;
-  align: number;
-  pfn: number;
-  hasPage: boolean;
-  errorno: number | null;
-  availableCount: number;
-  totalCount: number;
-  nrMigrated: number;
-  errIso: number;
-  errMig: number;
-  errTest: number;
+/** A decoded cma event waiting in the reorder window (`seq`: its place in the file). */
+class Pending extends TraceEventFields {
+  seq = 0;
+  comm(): string {
+    return '';
+  }
+}
+
+/** Other events decoded in the same pass (mm-events-read.ts spells them as the text does). */
+export interface PerfettoMmOptions {
+  names: ReadonlySet<string>;
+  /** Called in file order (bundles of several CPUs are not merged). */
+  onEvent: (e: MmEvent) => void;
+}
+
+/** One CPU's events in (ts, seq) order: a ring of `size` events from `head` (capacity a power of 2). */
+class CpuQueue {
+  items: (Pending | undefined)[] = new Array(1024);
+  mask = 1023;
+  head = 0;
+  size = 0;
+
+  first(): Pending {
+    return this.items[this.head]!;
+  }
+  shift(): Pending {
+    const x = this.items[this.head]!;
+    this.items[this.head] = undefined;
+    this.head = (this.head + 1) & this.mask;
+    this.size--;
+    return x;
+  }
+  /** Adds x after the events of its time or earlier (at the end, but for a CPU's late event). */
+  push(x: Pending): void {
+    if (this.size === this.items.length) this.grow();
+    const { items, mask } = this;
+    let at = (this.head + this.size) & mask;
+    this.size++;
+    for (;;) {
+      const before = (at - 1) & mask;
+      if (at === this.head || items[before]!.ts <= x.ts) break;
+      items[at] = items[before];
+      at = before;
+    }
+    items[at] = x;
+  }
+  private grow(): void {
+    const n = this.items.length;
+    const bigger: (Pending | undefined)[] = new Array(n * 2);
+    for (let i = 0; i < this.size; i++) bigger[i] = this.items[(this.head + i) & this.mask];
+    this.items = bigger;
+    this.mask = n * 2 - 1;
+    this.head = 0;
+  }
 }
 
 /**
@@ -90,14 +115,27 @@ class Decoder {
   private lo = 0;
   readonly comms = new Map<number, string>();
   kernelRelease: string | null = null;
-  readonly heap: Pending[] = [];
   private seq = 0;
   events = 0;
   ftraceEvents = 0;
   lostBundles = 0;
   malformed = 0;
+  /** The reorder window: one queue per CPU, `held` events in all, spent events for reuse. */
+  private readonly queues = new Map<number, CpuQueue>();
+  private readonly queueList: CpuQueue[] = [];
+  private held = 0;
+  private readonly pool: Pending[] = [];
+  /** The queue of the bundle being read. */
+  private queue: CpuQueue = new CpuQueue();
+  private readonly mmNames: Uint8Array[];
+  private mmLine = 0;
 
-  constructor(readonly emit: (p: Pending) => void) {}
+  constructor(
+    readonly emit: (p: Pending) => void,
+    private readonly mm: PerfettoMmOptions | null = null,
+  ) {
+    this.mmNames = mm === null ? [] : [...mm.names].map((n) => enc.encode(n));
+  }
 
   private varint(): number {
     const b = this.b;
@@ -331,6 +369,13 @@ class Decoder {
         if (this.varint() !== 0) this.lostBundles++;
       } else this.skip(tag & 7);
     }
+    let q = this.queues.get(cpu);
+    if (q === undefined) {
+      q = new CpuQueue();
+      this.queues.set(cpu, q);
+      this.queueList.push(q);
+    }
+    this.queue = q;
     this.p = s;
     while (this.p < e) {
       const tag = this.varint();
@@ -366,26 +411,20 @@ class Decoder {
       } else this.skip(wire);
     }
     if (which === 0) return;
-    const ev: Pending = {
-      seq: this.seq++,
-      ts: Math.round(ts / 1000),
-      cpu,
-      pid,
-      kind: EV_START,
-      name: '',
-      count: 0,
-      countBig: null,
-      align: -1,
-      pfn: Number.NaN,
-      hasPage: false,
-      errorno: null,
-      availableCount: -1,
-      totalCount: -1,
-      nrMigrated: 0,
-      errIso: 0,
-      errMig: 0,
-      errTest: 0,
-    };
+    if (this.mm !== null && this.mmWanted(which, body, bodyEnd))
+      this.mm.onEvent(perfettoMmEvent(this.b, body, bodyEnd, which, pid, ts, ++this.mmLine, this.comms));
+    const ev = this.pool.pop() ?? new Pending();
+    ev.seq = this.seq++;
+    ev.ts = Math.round(ts / 1000);
+    ev.cpu = cpu;
+    ev.pid = pid;
+    ev.kind = EV_START;
+    ev.name = '';
+    ev.count = 0;
+    ev.align = -1;
+    ev.pfn = Number.NaN;
+    ev.hasPage = false;
+    clearRareFields(ev);
     if (which === 465 || which === 466) {
       ev.kind = which === 465 ? EV_START : EV_INFO;
       this.p = body;
@@ -409,9 +448,31 @@ class Decoder {
           }
         } else this.skip(tag & 7);
       }
-    } else if (!this.generic(body, bodyEnd, ev)) return;
+    } else if (!this.generic(body, bodyEnd, ev)) {
+      this.pool.push(ev);
+      return;
+    }
     this.events++;
     this.push(ev);
+  }
+
+  /** Whether the typed (465, 466) or generic (327) event at [s, e) is one of the mm names. */
+  private mmWanted(which: number, s: number, e: number): boolean {
+    const names = this.mm!.names;
+    if (which === 465) return names.has('cma_alloc_start');
+    if (which === 466) return names.has('cma_alloc_info');
+    this.p = s;
+    while (this.p < e) {
+      const tag = this.varint();
+      if (tag !== 10) {
+        this.skip(tag & 7);
+        continue;
+      }
+      const l = this.varint();
+      for (const lit of this.mmNames) if (this.is(l, lit)) return true;
+      return false;
+    }
+    return false;
   }
 
   /** A GenericFtraceEvent: false when it is no cma event. */
@@ -506,115 +567,126 @@ class Decoder {
     return true;
   }
 
-  // ---- the reorder window: a binary min-heap on (ts, seq) ----
+  // ---- the reorder window: per-CPU queues in (ts, seq) order, merged ----
   private push(x: Pending): void {
-    const h = this.heap;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (!less(x, h[up]!)) break;
-      h[i] = h[up]!;
-      i = up;
-    }
-    h[i] = x;
-    while (h.length > WINDOW) this.emit(this.pop());
+    this.queue.push(x);
+    if (++this.held > WINDOW) this.emitFirst();
   }
-  pop(): Pending {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      let i = 0;
-      const n = h.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const c = r < n && less(h[r]!, h[l]!) ? r : l;
-        if (!less(h[c]!, last)) break;
-        h[i] = h[c]!;
-        i = c;
-      }
-      h[i] = last;
-    }
-    return top;
-  }
-}
 
-function less(a: Pending, b: Pending): boolean {
-  return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
+  /** Emits the earliest held event (the smallest (ts, seq) of the queues' heads). */
+  private emitFirst(): void {
+    const list = this.queueList;
+    let best: CpuQueue | null = null;
+    let bt = 0;
+    let bs = 0;
+    for (let i = 0; i < list.length; i++) {
+      const q = list[i]!;
+      if (q.size === 0) continue;
+      const h = q.first();
+      if (best === null || h.ts < bt || (h.ts === bt && h.seq < bs)) {
+        best = q;
+        bt = h.ts;
+        bs = h.seq;
+      }
+    }
+    const x = best!.shift();
+    this.held--;
+    this.emit(x);
+    this.pool.push(x);
+  }
+
+  /** Emits every held event. */
+  drain(): void {
+    while (this.held > 0) this.emitFirst();
+  }
 }
 
 /**
- * Reads the cma events of a Perfetto trace from a stream of byte chunks (plain; gzip is
- * undone by the source), calling onEvent in timestamp order. Memory: one packet plus the
- * reorder window.
+ * Reads the cma events of a Perfetto trace fed in chunks of any size (plain; gzip is undone
+ * before), calling onEvent in timestamp order. Memory: one packet plus the reorder window.
+ * `feed()` keeps no reference to a chunk after it returns (the caller may reuse it).
  */
-export async function readPerfettoStream(
-  input: AsyncIterable<Uint8Array>,
-  onEvent: (ev: TraceEvent) => void,
-  opts: ParseOptions = {},
-): Promise<ParseStats> {
-  const out = new BinaryEvent();
-  let line = 0;
-  const dec = new Decoder((p) => {
-    out.kind = p.kind;
-    out.line = ++line;
-    out.pid = p.pid;
-    out.cpu = p.cpu;
-    out.ts = p.ts;
-    out.name = p.name;
-    out.count = p.count;
-    out.countBig = p.countBig;
-    out.align = p.align;
-    out.pfn = p.pfn;
-    out.hasPage = p.hasPage;
-    out.errorno = p.errorno;
-    out.availableCount = p.availableCount;
-    out.totalCount = p.totalCount;
-    out.nrMigrated = p.nrMigrated;
-    out.errIso = p.errIso;
-    out.errMig = p.errMig;
-    out.errTest = p.errTest;
-    out.setComm(p.pid === 0 ? '<idle>' : (dec.comms.get(p.pid) ?? '<...>'));
-    onEvent(out);
-  });
-  let carry: Uint8Array = new Uint8Array(0);
-  // a packet longer than one chunk: its chunks are kept until it is whole, then joined once
-  let parts: Uint8Array[] = [];
-  let partsLen = 0;
-  let wanted = 0;
-  let bytes = 0;
-  for await (const chunk of input) {
-    bytes += chunk.length;
-    if (wanted > 0 && carry.length + partsLen + chunk.length < wanted) {
-      parts.push(chunk);
-      partsLen += chunk.length;
-      continue;
+export class PerfettoReader {
+  private readonly dec: Decoder;
+  private carry: Uint8Array = new Uint8Array(0);
+  /** A packet longer than one chunk: its chunks are kept until it is whole, then joined once. */
+  private parts: Uint8Array[] = [];
+  private partsLen = 0;
+  private wanted = 0;
+  private bytes = 0;
+  private line = 0;
+
+  constructor(
+    onEvent: (ev: BinaryEvent) => void,
+    private readonly opts: ParseOptions & { mm?: PerfettoMmOptions } = {},
+  ) {
+    const out = new BinaryEvent();
+    const dec = new Decoder((p) => {
+      out.kind = p.kind;
+      out.line = ++this.line;
+      out.pid = p.pid;
+      out.cpu = p.cpu;
+      out.ts = p.ts;
+      out.name = p.name;
+      out.count = p.count;
+      out.countBig = p.countBig;
+      out.align = p.align;
+      out.pfn = p.pfn;
+      out.hasPage = p.hasPage;
+      out.errorno = p.errorno;
+      out.availableCount = p.availableCount;
+      out.totalCount = p.totalCount;
+      out.nrMigrated = p.nrMigrated;
+      out.errIso = p.errIso;
+      out.errMig = p.errMig;
+      out.errTest = p.errTest;
+      out.setComm(p.pid === 0 ? '<idle>' : (dec.comms.get(p.pid) ?? '<...>'));
+      onEvent(out);
+    }, opts.mm ?? null);
+    this.dec = dec;
+  }
+
+  /** The task names of the process and thread packets read so far, by pid. */
+  get comms(): ReadonlyMap<number, string> {
+    return this.dec.comms;
+  }
+
+  /** The kernel release of the system_info packet, once read. */
+  get kernelRelease(): string | null {
+    return this.dec.kernelRelease;
+  }
+
+  feed(chunk: Uint8Array): void {
+    this.bytes += chunk.length;
+    const { carry, dec } = this;
+    if (this.wanted > 0 && carry.length + this.partsLen + chunk.length < this.wanted) {
+      this.parts.push(Uint8Array.prototype.slice.call(chunk));
+      this.partsLen += chunk.length;
+      return;
     }
     let buf: Uint8Array;
     if (carry.length > 0) {
-      buf = new Uint8Array(carry.length + partsLen + chunk.length);
+      buf = new Uint8Array(carry.length + this.partsLen + chunk.length);
       buf.set(carry, 0);
       let o = carry.length;
-      for (const q of parts) {
+      for (const q of this.parts) {
         buf.set(q, o);
         o += q.length;
       }
       buf.set(chunk, o);
-      parts = [];
-      partsLen = 0;
+      this.parts = [];
+      this.partsLen = 0;
     } else buf = chunk;
-    wanted = 0;
+    this.wanted = 0;
     let p = 0;
+    const bytes = this.bytes;
     for (;;) {
       const h = header(buf, p);
       if (h !== null && h.end - p > PERFETTO_MAX_PACKET)
         throw new Error(
           `Perfetto trace: the packet at byte ${bytes - buf.length + p} declares ${h.end - p} bytes, over the ${PERFETTO_MAX_PACKET}-byte limit`,
         );
-      if (h !== null && h.end > buf.length) wanted = h.end - p;
+      if (h !== null && h.end > buf.length) this.wanted = h.end - p;
       if (h === null || h.end > buf.length) break;
       try {
         if (h.tag === 10) dec.trace(buf, p, h.end);
@@ -625,33 +697,44 @@ export async function readPerfettoStream(
       }
       p = h.end;
     }
-    carry = p < buf.length ? Uint8Array.prototype.slice.call(buf, p) : new Uint8Array(0);
-    opts.onProgress?.(bytes);
+    this.carry = p < buf.length ? Uint8Array.prototype.slice.call(buf, p) : new Uint8Array(0);
+    this.opts.onProgress?.(bytes);
   }
-  if (carry.length + partsLen > 0)
-    throw new Error(
-      `Perfetto trace: truncated (the last ${carry.length + partsLen} bytes, from byte ${bytes - carry.length - partsLen}, are an incomplete packet${wanted > 0 ? ` of ${wanted} bytes` : ''})`,
-    );
-  while (dec.heap.length > 0) {
-    dec.emit(dec.pop());
+
+  /** Emits the events still held and returns the statistics; throws on a truncated file. */
+  end(): ParseStats {
+    const { carry, partsLen, bytes, wanted, dec } = this;
+    if (carry.length + partsLen > 0)
+      throw new Error(
+        `Perfetto trace: truncated (the last ${carry.length + partsLen} bytes, from byte ${bytes - carry.length - partsLen}, are an incomplete packet${wanted > 0 ? ` of ${wanted} bytes` : ''})`,
+      );
+    dec.drain();
+    return {
+      ...emptyParseStats(),
+      bytes,
+      lines: dec.ftraceEvents,
+      events: dec.events,
+      otherLines: dec.ftraceEvents - dec.events,
+      format: 'perfetto',
+      kernelRelease: dec.kernelRelease,
+      lostEvents: 0,
+      lostEventPages: dec.lostBundles,
+    };
   }
-  return {
-    bytes,
-    lines: dec.ftraceEvents,
-    events: dec.events,
-    headerLines: 0,
-    blankLines: 0,
-    otherLines: dec.ftraceEvents - dec.events,
-    otherCmaEvents: 0,
-    malformed: 0,
-    malformedLines: [],
-    joinedSplitLines: 0,
-    annotations: [],
-    format: 'perfetto',
-    kernelRelease: dec.kernelRelease,
-    lostEvents: 0,
-    lostEventPages: dec.lostBundles,
-  };
+}
+
+/**
+ * Reads the cma events of a Perfetto trace from a stream of byte chunks (plain; gzip is
+ * undone by the source), calling onEvent in timestamp order (PerfettoReader).
+ */
+export async function readPerfettoStream(
+  input: AsyncIterable<Uint8Array>,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ParseOptions & { mm?: PerfettoMmOptions } = {},
+): Promise<ParseStats> {
+  const r = new PerfettoReader(onEvent, opts);
+  for await (const chunk of input) r.feed(chunk);
+  return r.end();
 }
 
 /** The top-level field at p: its tag and where it ends, or null when the header is incomplete. */
@@ -684,4 +767,63 @@ function readVarint(b: Uint8Array, p: number): [number, number] | null {
     mul *= 128;
   }
   throw new Error('Perfetto trace: bad varint');
+}
+
+/** The events of a whole Perfetto trace's mm reader, their comms final, in timestamp order. */
+function mmCollector(names: ReadonlySet<string>): {
+  mm: PerfettoMmOptions;
+  done: (r: PerfettoReader) => MmEvent[];
+} {
+  const out: MmEvent[] = [];
+  return {
+    mm: { names, onEvent: (e) => out.push(e) },
+    done: (r) => {
+      r.end();
+      const comms = r.comms;
+      for (const e of out)
+        (e as { comm: string }).comm = comms.get(e.pid) ?? (e.pid === 0 ? '<idle>' : '<...>');
+      // bundles of several CPUs: a stable sort by time
+      return out.sort((a, b) => a.time - b.time || a.line - b.line);
+    },
+  };
+}
+
+/**
+ * The events of `names` (as the text spells them: mm-events-read.ts) in a Perfetto trace held
+ * in memory (plain or gzip, compressed_packets), in timestamp order. Task names come from the
+ * process tree when present.
+ */
+export function readPerfettoMmEvents(
+  bytes: Uint8Array,
+  names: ReadonlySet<string> = MM_EVENT_NAMES,
+): MmEvent[] {
+  const data = bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(gunzipSync(bytes)) : bytes;
+  const c = mmCollector(names);
+  const r = new PerfettoReader(() => {}, { mm: c.mm });
+  r.feed(data);
+  return c.done(r);
+}
+
+/** readPerfettoMmEvents of a file, streamed (plain or gzip): memory for the events found only. */
+export async function readPerfettoMmFile(
+  path: string,
+  names: ReadonlySet<string> = MM_EVENT_NAMES,
+): Promise<MmEvent[]> {
+  const c = mmCollector(names);
+  const r = new PerfettoReader(() => {}, { mm: c.mm });
+  for await (const chunk of perfettoFileChunks(path)) r.feed(chunk);
+  return c.done(r);
+}
+
+/** The bytes of a Perfetto file, gunzipped when it is gzip, in chunks. */
+function perfettoFileChunks(path: string): AsyncIterable<Uint8Array> {
+  const fd = openSync(path, 'r');
+  const magic = Buffer.alloc(2);
+  try {
+    readSync(fd, magic, 0, 2, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  return magic[0] === 0x1f && magic[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
 }

@@ -5,8 +5,10 @@
 import { detectFileFormat, detectFormat, notATraceError, type TraceFormat } from './detect.ts';
 import type { TraceEvent } from './events.ts';
 import type { TraceSource } from './input.ts';
+import type { MmEventsOption } from './mm-events.ts';
+import { BatchDecoder, type ParallelParse, startWorker, workerScript } from './parallel.ts';
 import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
-import { readPerfettoStream } from './perfetto.ts';
+import { PerfettoReader } from './perfetto.ts';
 import { fileByteSource, memoryByteSource, TraceDatError } from './trace-dat.ts';
 import { readTraceDat } from './trace-dat-reader.ts';
 
@@ -20,6 +22,8 @@ export function sourceFormat(src: TraceSource): { format: TraceFormat; what: str
 export interface ReadOptions extends ParseOptions {
   /** The kernel release when the file does not record one (binary formats report theirs). */
   kernelRelease?: string;
+  /** Binary traces: other events to decode in the same pass (text traces are not searched). */
+  mm?: MmEventsOption;
 }
 
 /**
@@ -76,8 +80,15 @@ export async function readTraceEvents(
       for await (const chunk of rest()) parts.push(Uint8Array.prototype.slice.call(chunk));
       return withRelease(datRead(memoryByteSource(concatAll(parts)), onEvent, opts), opts);
     }
-    case 'perfetto':
-      return withRelease(await readPerfettoStream(rest(), onEvent, opts), opts);
+    case 'perfetto': {
+      const { mm, ...po } = opts;
+      const r: PerfettoReader = new PerfettoReader(onEvent, {
+        ...po,
+        ...(mm ? { mm: { names: mm.names, onEvent: (e) => mm.onEvents([e], r.kernelRelease) } } : {}),
+      });
+      for await (const chunk of rest()) r.feed(chunk);
+      return withRelease(r.end(), opts);
+    }
     default:
       await it.return?.();
       throw notATraceError(src.label, fmt.what);
@@ -90,7 +101,15 @@ function datRead(
   opts: ReadOptions,
 ): ParseStats {
   try {
-    return readTraceDat(bs, onEvent, opts.onProgress ? { onProgress: opts.onProgress } : {});
+    let release: string | null = null;
+    const mm = opts.mm;
+    return readTraceDat(bs, onEvent, {
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      onInfo: (info) => {
+        release = info.kernelRelease;
+      },
+      ...(mm ? { mm: { names: mm.names, onEvent: (e) => mm.onEvents([e], release) } } : {}),
+    });
   } catch (e) {
     if (e instanceof TraceDatError) throw new Error(e.message);
     throw e;
@@ -114,4 +133,41 @@ function concatAll(parts: Uint8Array[]): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/**
+ * Starts decoding a trace.dat or Perfetto file (plain or gzip) on a worker thread
+ * (binary-worker.ts), as startParallelParse() does for text: `run` delivers the cma events on
+ * this thread in timestamp order, through the same batches; `opts.mm`'s events arrive in the
+ * same pass. Throws when there is no worker script (the caller reads on this thread instead).
+ */
+export function startBinaryParse(
+  path: string,
+  format: 'trace.dat' | 'perfetto',
+  gzip: boolean,
+  opts: ReadOptions = {},
+): ParallelParse {
+  const script = workerScript('binary-worker');
+  if (script === null) throw new Error('no binary trace worker script next to parallel.ts');
+  const { mm, ...rest } = opts;
+  const w = startWorker(
+    script,
+    { kind: 'cma-binary-decode', path, format, gzip, mmNames: mm ? [...mm.names] : null },
+    { ...rest, ...(mm ? { onMmEvents: mm.onEvents } : {}) },
+  );
+  let live = true;
+  const cancel = (): void => {
+    if (live) void w.worker.terminate();
+    live = false;
+  };
+  return {
+    run: async (onEvent) => {
+      try {
+        return withRelease(await w.run(onEvent, new BatchDecoder()), opts);
+      } finally {
+        cancel();
+      }
+    },
+    cancel,
+  };
 }

@@ -4,6 +4,7 @@
 import type { AreaSpec } from '../../core/cma.ts';
 import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import type { AnnotatedArea, MalformedLine } from './events.ts';
+import type { MmEventsOption } from './mm-events.ts';
 
 /** An area to replay on: one range (6.1 style), or several (7.x) given in `ranges`. */
 export interface ReplayAreaSpec {
@@ -250,6 +251,11 @@ export interface ReplayOptions {
   parallel?: boolean | 'auto';
   /** The kernel release to report when a binary trace does not record one. */
   kernelRelease?: string;
+  /**
+   * Binary traces (trace.dat, Perfetto): other events decoded in the same pass, e.g. the
+   * migrate counts (COST_EVENT_NAMES). Text traces are not searched for them.
+   */
+  mmEvents?: MmEventsOption;
 }
 
 /** A replay area from the core's AreaSpec, a ReplayAreaSpec or an annotation. */

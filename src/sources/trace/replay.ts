@@ -9,9 +9,10 @@ import type { AnnotatedArea, TraceEvent } from './events.ts';
 import { inferAreas } from './infer-areas.ts';
 import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
+import { heldMmEvents } from './mm-events.ts';
 import { type ParallelParse, startParallelParse } from './parallel.ts';
 import type { ParseOptions, ParseStats } from './parse.ts';
-import { readTraceEvents, sourceFormat } from './read-events.ts';
+import { readTraceEvents, sourceFormat, startBinaryParse } from './read-events.ts';
 import { TraceReplayer } from './replay-engine.ts';
 import type { ReplayAreaSpec, ReplayOptions, ReplayResult } from './replay-types.ts';
 import { toReplaySpec } from './replay-types.ts';
@@ -87,15 +88,19 @@ async function run(
   // the parse worker boots while this thread builds the areas (a 64 GiB index takes a while)
   const par = opts.parallel ?? 'auto';
   let parallel: ParallelParse | null = null;
-  if (
-    par !== false &&
-    src.path !== undefined &&
-    !src.gzip &&
-    (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES) &&
-    sourceFormat(src)?.format === 'text'
-  ) {
+  // other events of a binary trace (the migrate counts): held until the areas are known
+  const held = opts.mmEvents ? heldMmEvents(opts.mmEvents, areas !== null) : null;
+  const mm = held ? { mm: held.option } : {};
+  const fmt =
+    par !== false && src.path !== undefined && (par === true || (src.size ?? 0) >= PARALLEL_MIN_BYTES)
+      ? sourceFormat(src)?.format
+      : undefined;
+  if (src.path !== undefined && fmt !== undefined) {
     try {
-      parallel = startParallelParse(src.path, parseOpts);
+      if (fmt === 'text' && !src.gzip) parallel = startParallelParse(src.path, parseOpts);
+      // trace.dat and Perfetto: decoded on a worker too (binary-worker.ts)
+      else if (fmt === 'trace.dat' || fmt === 'perfetto')
+        parallel = startBinaryParse(src.path, fmt, src.gzip, { ...parseOpts, ...mm, ...release(opts) });
     } catch {
       // no worker script, or the file cannot be opened: the stream path reports it as before
       parallel = null;
@@ -112,6 +117,7 @@ async function run(
     if (replayer === null) {
       if (annotated.length === 0) throw new NeedAreas();
       replayer = new TraceReplayer(annotated.map(toSpec), 'annotation', opts);
+      held?.open();
     }
     replayer.event(ev);
   };
@@ -119,11 +125,9 @@ async function run(
   if (parallel !== null) {
     stats = await parallel.run(onEvent);
   } else {
-    stats = await readTraceEvents(src, onEvent, {
-      ...parseOpts,
-      ...(opts.kernelRelease !== undefined ? { kernelRelease: opts.kernelRelease } : {}),
-    });
+    stats = await readTraceEvents(src, onEvent, { ...parseOpts, ...mm, ...release(opts) });
   }
+  held?.open();
   if (replayer === null) {
     if (annotated.length === 0 && areas === null) {
       // no cma event at all: an empty replay on no area
@@ -131,4 +135,8 @@ async function run(
     } else replayer = new TraceReplayer((areas ?? annotated).map(toSpec), areaSource, opts);
   }
   return (replayer as TraceReplayer).finish(stats);
+}
+
+function release(opts: ReplayOptions): { kernelRelease?: string } {
+  return opts.kernelRelease !== undefined ? { kernelRelease: opts.kernelRelease } : {};
 }

@@ -5,28 +5,11 @@
 
 import type { FormatField } from './event-format.ts';
 import type { TraceEventKind } from './events.ts';
-import {
-  clearRareFields,
-  EV_ALLOC,
-  EV_BUSY,
-  EV_FINISH,
-  EV_INFO,
-  EV_RELEASE,
-  EV_START,
-  TraceEventFields,
-} from './events.ts';
-import type { ParseStats } from './parse.ts';
-import { PageReader } from './ring-buffer.ts';
-import { type ByteSource, CpuPages, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
-
-const KINDS: Record<string, TraceEventKind> = {
-  cma_alloc_start: EV_START,
-  cma_alloc_finish: EV_FINISH,
-  cma_alloc_busy_retry: EV_BUSY,
-  cma_release: EV_RELEASE,
-  cma_alloc: EV_ALLOC,
-  cma_alloc_info: EV_INFO,
-};
+import { clearRareFields, EV_ALLOC, EV_INFO, KIND_BY_NAME, TraceEventFields } from './events.ts';
+import type { MmEvent } from './mm-events.ts';
+import { recordType, TraceDatMmDecoder, typeFieldOf } from './mm-events-read.ts';
+import { emptyParseStats, type ParseStats } from './parse.ts';
+import { type ByteSource, MergedRecords, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
 
 const TWO32 = 2 ** 32;
 const TWO53 = 2 ** 53;
@@ -58,21 +41,30 @@ export class BinaryEvent extends TraceEventFields {
   fastEvent = false;
   commText = '<...>';
   private commBytes: Uint8Array = enc.encode('<...>');
+  /** The UTF-8 of the task names seen (a trace has a few hundred). */
+  private readonly encoded = new Map<string, Uint8Array>();
   comm(): string {
     return this.commText;
   }
   setComm(text: string): void {
-    if (text !== this.commText) {
-      this.commText = text;
-      this.commBytes = enc.encode(text);
+    if (text === this.commText) return;
+    this.commText = text;
+    let b = this.encoded.get(text);
+    if (b === undefined) {
+      if (this.encoded.size >= 65536) this.encoded.clear();
+      b = enc.encode(text);
+      this.encoded.set(text, b);
     }
+    this.commBytes = b;
   }
   /** As TraceLineParser.copyComm: the name right-aligned in out[at, at + 16), or -1. */
   copyComm(out: Uint8Array, _view: DataView, at: number): number {
     const b = this.commBytes;
-    if (b.length > 16) return -1;
-    out.set(b, at + 16 - b.length);
-    return b.length;
+    const n = b.length;
+    if (n > 16) return -1;
+    const to = at + 16 - n;
+    for (let q = 0; q < n; q++) out[to + q] = b[q]!;
+    return n;
   }
 }
 
@@ -172,26 +164,28 @@ class FieldReader {
   }
 }
 
+/** What readTraceDat reports besides the cma events. */
+export interface TraceDatReadOptions {
+  onProgress?: (bytes: number) => void;
+  onInfo?: (info: TraceDatInfo) => void;
+  /**
+   * Other events to decode in the same pass (as mm-events-read.ts spells them): those of
+   * `names`, handed to `onEvent` in timestamp order with the cma events around them.
+   */
+  mm?: { names: ReadonlySet<string>; onEvent: (e: MmEvent) => void };
+}
+
 /** Reads every cma event of a trace.dat in timestamp order; returns the parse statistics. */
 export function readTraceDat(
   src: ByteSource,
   onEvent: (ev: BinaryEvent) => void,
-  opts: { onProgress?: (bytes: number) => void; onInfo?: (info: TraceDatInfo) => void } = {},
+  opts: TraceDatReadOptions = {},
 ): ParseStats {
   const info = readTraceDatInfo(src);
   opts.onInfo?.(info);
   const stats: ParseStats = {
+    ...emptyParseStats(),
     bytes: src.size,
-    lines: 0,
-    events: 0,
-    headerLines: 0,
-    blankLines: 0,
-    otherLines: 0,
-    otherCmaEvents: 0,
-    malformed: 0,
-    malformedLines: [],
-    joinedSplitLines: 0,
-    annotations: [],
     format: `trace.dat v${info.version}${info.compression !== 'none' ? ` (${info.compression})` : ''}`,
     kernelRelease: info.kernelRelease,
     lostEvents: 0,
@@ -200,17 +194,13 @@ export function readTraceDat(
   if (info.latency)
     throw new Error('trace.dat holds a latency trace (text), not per-CPU data: nothing to replay');
   const le = info.littleEndian;
-  const decoders = new Map<number, Decoder | null>();
-  let common: FormatField | null = null;
+  // by event id: how to decode a cma record (undefined: not a cma event)
+  const decoders: (Decoder | undefined)[] = [];
   for (const f of info.events.values()) {
-    const kind = KINDS[f.name];
+    const kind = KIND_BY_NAME.get(f.name);
+    if (kind === undefined || (f.system !== 'cma' && f.system !== '')) continue;
     const by = (n: string): FormatField | null => f.fields.find((x) => x.name === n) ?? null;
-    if (common === null) common = by('common_type');
-    if (kind === undefined || (f.system !== 'cma' && f.system !== '')) {
-      decoders.set(f.id, null);
-      continue;
-    }
-    decoders.set(f.id, {
+    const d: Decoder = {
       kind,
       name: by('name'),
       pfn: by('pfn'),
@@ -226,106 +216,58 @@ export function readTraceDat(
       errTest: by('err_test'),
       pid: by('common_pid'),
       fixedEnd: 0,
-    });
-    const d = decoders.get(f.id)!;
+    };
     for (const x of [d.pid, d.pfn, d.page, d.count, d.align, d.errorno, d.available, d.total])
       if (x !== null) d.fixedEnd = Math.max(d.fixedEnd, x.offset + x.size);
+    if (f.id >= 0 && f.id < 1 << 16) decoders[f.id] = d;
   }
-  const typeField: FormatField = common ?? {
-    name: 'common_type',
-    type: 'unsigned short',
-    offset: 0,
-    size: 2,
-    signed: false,
-    dataLoc: false,
-    relLoc: false,
-    array: false,
-  };
+  const typeField = typeFieldOf(info);
   const counterClock = info.clock === 'counter';
+  const mm = opts.mm !== undefined ? new TraceDatMmDecoder(info, opts.mm.names) : null;
+  const onMm = opts.mm?.onEvent;
 
-  // per CPU: its pages and a reader on the current page
-  const cpus = info.cpus
-    .filter((c) => c.size > 0)
-    .map((c) => ({
-      cpu: c.cpu,
-      pages: new CpuPages(src, c, info),
-      rd: new PageReader(info.pageHeader, le, info.longSize),
-      buf: new Uint8Array(0) as Uint8Array,
-      dv: new DataView(new ArrayBuffer(0)) as DataView,
-      live: false,
-      lostPageTs: Number.NaN,
-    }));
-  const advance = (c: (typeof cpus)[number]): void => {
-    for (;;) {
-      if (c.live && c.rd.next()) return;
-      const p = c.pages.next();
-      if (p === null) {
-        c.live = false;
-        return;
-      }
-      if (p[0] !== c.buf) {
-        c.buf = p[0];
-        c.dv = new DataView(p[0].buffer, p[0].byteOffset, p[0].byteLength);
-      }
-      c.live = c.rd.reset(p[0], p[1], info.pageSize);
-      if (c.live && c.rd.lost !== 0) {
-        stats.lostEventPages = (stats.lostEventPages ?? 0) + 1;
-        if (c.rd.lost > 0) stats.lostEvents = (stats.lostEvents ?? 0) + c.rd.lost;
-      }
-    }
-  };
-  for (const c of cpus) advance(c);
-
+  const r = new MergedRecords(src, info);
   const ev = new BinaryEvent();
   const fr = new FieldReader(le);
   const names = new Map<string, string>();
   let lastNameBytes: Uint8Array = new Uint8Array(0);
   let lastName = '';
-  let records = 0;
-  for (;;) {
-    let best = -1;
-    let bestTs = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < cpus.length; i++) {
-      const c = cpus[i]!;
-      if (c.live && c.rd.ts < bestTs) {
-        bestTs = c.rd.ts;
-        best = i;
-      }
+  while (r.next()) {
+    const id = recordType(r, typeField, le);
+    if (mm?.wants(id)) {
+      const e = mm.decode(id, r);
+      if (e !== null) onMm!(e);
     }
-    if (best < 0) break;
-    const c = cpus[best]!;
-    const rd = c.rd;
-    records++;
-    fr.set(c.buf, c.dv, rd.start, rd.len);
-    const id = fr.ok(typeField) ? fr.uns(typeField) : -1;
-    const d = decoders.get(id);
-    if (d === undefined || d === null) {
+    const d = decoders[id];
+    fr.set(r.buf, r.dv, r.start, r.len);
+    if (d === undefined) {
       stats.otherLines++;
     } else if (!decodeInto(ev, d, fr)) {
       stats.malformed++;
       if (stats.malformedLines.length < 100)
         stats.malformedLines.push({
-          line: records,
+          line: r.record,
           reason: 'record shorter than its format',
-          text: `cpu ${c.cpu} ${info.events.get(id)?.name ?? id}`,
+          text: `cpu ${r.cpu} ${info.events.get(id)?.name ?? id}`,
         });
     } else {
-      ev.line = records;
-      ev.cpu = c.cpu;
+      ev.line = r.record;
+      ev.cpu = r.cpu;
       // µs, rounded as `trace-cmd report` prints them
-      ev.ts = counterClock ? rd.ts : Math.round(rd.ts / 1000);
+      ev.ts = counterClock ? r.ts : Math.round(r.ts / 1000);
       const pid = ev.pid;
       ev.setComm(pid === 0 ? '<idle>' : (info.cmdlines.get(pid) ?? '<...>'));
       if (d.name !== null) {
-        const r = fr.strRange(d.name);
-        if (r !== null) {
+        const sr = fr.strRange(d.name);
+        if (sr !== null) {
+          const buf = r.buf;
           const nb = lastNameBytes;
-          const n = r[1] - r[0];
+          const n = sr[1] - sr[0];
           let same = n === nb.length;
-          for (let q = 0; same && q < n; q++) same = c.buf[r[0] + q] === nb[q];
+          for (let q = 0; same && q < n; q++) same = buf[sr[0] + q] === nb[q];
           if (!same) {
-            lastNameBytes = c.buf.slice(r[0], r[1]);
-            const key = latin1Key(c.buf, r[0], r[1]);
+            lastNameBytes = buf.slice(sr[0], sr[1]);
+            const key = latin1Key(buf, sr[0], sr[1]);
             let nm = names.get(key);
             if (nm === undefined) {
               nm = utf8.decode(lastNameBytes);
@@ -339,18 +281,13 @@ export function readTraceDat(
       stats.events++;
       onEvent(ev);
     }
-    advance(c);
-    if ((records & 0xffff) === 0) opts.onProgress?.(progressBytes(cpus, src.size));
+    if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, r.consumed()));
   }
-  stats.lines = records;
+  stats.lines = r.record;
+  stats.lostEvents = r.lostEvents;
+  stats.lostEventPages = r.lostEventPages;
   opts.onProgress?.(src.size);
   return stats;
-}
-
-function progressBytes(cpus: { pages: CpuPages }[], size: number): number {
-  let done = 0;
-  for (const c of cpus) done += c.pages.consumed;
-  return Math.min(size, done);
 }
 
 function latin1Key(buf: Uint8Array, s: number, e: number): string {

@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { type EventFormat, type PageHeader, parseEventFormat, parsePageHeader } from './event-format.ts';
-import { u64 } from './ring-buffer.ts';
+import { PageReader, u64 } from './ring-buffer.ts';
 
 /** Random access to the file's bytes. */
 export interface ByteSource {
@@ -49,7 +49,7 @@ export function fileByteSource(path: string): ByteSource {
 export const TRACE_DAT_MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
 
 /** One CPU's data of the top-level buffer. */
-export interface CpuData {
+interface CpuData {
   readonly cpu: number;
   readonly offset: number;
   readonly size: number;
@@ -442,7 +442,7 @@ function readV7(
  * The pages of one CPU's data, in order: `next()` returns [bytes, offset of the page] or null.
  * Uncompressed data is read 64 pages at a time; compressed data chunk by chunk.
  */
-export class CpuPages {
+class CpuPages {
   private buf: Uint8Array = new Uint8Array(0);
   private at = 0;
   private pos: number;
@@ -515,4 +515,105 @@ export class CpuPages {
     this.at = 0;
     return true;
   }
+}
+
+/**
+ * The records of every CPU merged in timestamp order, as `trace-cmd report` merges them (the
+ * smallest timestamp first, the lower CPU on ties): each CPU's pages (CpuPages) walked by a
+ * PageReader. After `next()` returns true, `cpu`, `ts`, and `start`/`len` of the record's data
+ * in `buf` (and `dv` over it) describe one record; `record` counts them from 1. Pages after
+ * which the kernel lost events are counted in `lostEventPages`, their counted losses in
+ * `lostEvents`.
+ */
+export class MergedRecords {
+  cpu = -1;
+  ts = 0;
+  buf: Uint8Array = new Uint8Array(0);
+  dv: DataView = new DataView(new ArrayBuffer(0));
+  start = 0;
+  len = 0;
+  record = 0;
+  lostEvents = 0;
+  lostEventPages = 0;
+  private readonly cpus: CpuCursor[];
+  private current: CpuCursor | null = null;
+
+  constructor(
+    src: ByteSource,
+    private readonly info: TraceDatInfo,
+  ) {
+    this.cpus = info.cpus
+      .filter((c) => c.size > 0)
+      .map((c) => ({
+        cpu: c.cpu,
+        pages: new CpuPages(src, c, info),
+        rd: new PageReader(info.pageHeader, info.littleEndian, info.longSize),
+        buf: new Uint8Array(0) as Uint8Array,
+        dv: new DataView(new ArrayBuffer(0)),
+        live: false,
+      }));
+    for (const c of this.cpus) this.advance(c);
+  }
+
+  /** Bytes of CPU data read so far (for progress). */
+  consumed(): number {
+    let done = 0;
+    for (const c of this.cpus) done += c.pages.consumed;
+    return done;
+  }
+
+  /** Moves to the next record in timestamp order; false when every CPU is done. */
+  next(): boolean {
+    if (this.current !== null) this.advance(this.current);
+    const cpus = this.cpus;
+    let best: CpuCursor | null = null;
+    let bestTs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < cpus.length; i++) {
+      const c = cpus[i]!;
+      if (c.live && c.rd.ts < bestTs) {
+        bestTs = c.rd.ts;
+        best = c;
+      }
+    }
+    this.current = best;
+    if (best === null) return false;
+    this.cpu = best.cpu;
+    this.ts = bestTs;
+    this.buf = best.buf;
+    this.dv = best.dv;
+    this.start = best.rd.start;
+    this.len = best.rd.len;
+    this.record++;
+    return true;
+  }
+
+  private advance(c: CpuCursor): void {
+    for (;;) {
+      if (c.live && c.rd.next()) return;
+      const p = c.pages.next();
+      if (p === null) {
+        c.live = false;
+        return;
+      }
+      if (p[0] !== c.buf) {
+        c.buf = p[0];
+        c.dv = new DataView(p[0].buffer, p[0].byteOffset, p[0].byteLength);
+      }
+      c.live = c.rd.reset(p[0], p[1], this.info.pageSize);
+      if (c.live && c.rd.lost !== 0) {
+        this.lostEventPages++;
+        if (c.rd.lost > 0) this.lostEvents += c.rd.lost;
+      }
+    }
+  }
+}
+
+/** One CPU's place in MergedRecords. */
+interface CpuCursor {
+  readonly cpu: number;
+  readonly pages: CpuPages;
+  readonly rd: PageReader;
+  buf: Uint8Array;
+  dv: DataView;
+  live: boolean;
 }

@@ -8,18 +8,26 @@ import { readAllocationCostEvents } from '../../../sources/busy-files.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import type { AllocationCost } from '../../../sources/trace/mm-events.ts';
 import { AllocationCosts } from '../../../sources/trace/mm-events.ts';
+import { sourceFormat } from '../../../sources/trace/read-events.ts';
 import type { AllocationRecord, FailureRecord } from '../../../sources/trace/replay.ts';
 
 /** Traces up to this size are always read for the counts; larger ones with --allocations/--json. */
 const ALWAYS_BYTES = 64 * 1024 * 1024;
 
-/** The counts of a trace file, or null (stdin, no such events, or a large file not asked for). */
+/**
+ * The counts of a trace, or null (a text file without such events, or a large text file not
+ * asked for). Binary traces (trace.dat, Perfetto) and stdin get empty costs that their replay
+ * fills as it decodes (`streaming`: pass `feed()` as ReplayOptions.mmEvents): one read of the
+ * file serves both.
+ */
 export async function loadAllocationCosts(
   src: TraceSource,
   asked: boolean,
   release: string | null,
 ): Promise<AllocationCosts | null> {
-  if (src.path === undefined) return null;
+  const format = sourceFormat(src)?.format;
+  if (src.path === undefined || format === 'trace.dat' || format === 'perfetto')
+    return AllocationCosts.streaming(release);
   if (!asked) {
     try {
       if (statSync(src.path).size > ALWAYS_BYTES) return null;

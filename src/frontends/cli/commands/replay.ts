@@ -21,7 +21,6 @@ import {
 } from '../../../sources/snapshot.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
-import { sourceFormat } from '../../../sources/trace/read-events.ts';
 import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { jsonText } from '../json.ts';
@@ -227,10 +226,12 @@ export function registerReplay(program: Command): void {
     }
     const csv = flags.allocations !== undefined ? createWriteStream(flags.allocations) : null;
     // migrate counts per allocation (mm_alloc_contig_migrate_range_info / cma_alloc_info). They
-    // are lines other than the cma events a text replay models, so without a CSV to write as it
-    // goes, a text trace is replayed first and only read again for them when its replay met
-    // such lines (then replayed again with them): a plain cma trace is read once.
-    const later = csv === null && src.path !== undefined && sourceFormat(src)?.format === 'text';
+    // are events other than the cma events a replay models (other lines of a text trace, other
+    // records of a trace.dat, other ftrace events of a Perfetto trace, or Android's
+    // cma_alloc_info), so without a CSV to write as it goes, the trace is replayed first and only
+    // read again for them when its replay met such events (then replayed again with them): a
+    // plain cma trace is read once.
+    const later = csv === null && src.path !== undefined;
     const wantCosts = csv !== null || !!flags.json;
     const loadCosts = () => loadAllocationCosts(src, wantCosts, flags.kernelRelease ?? null);
     let collector: CostCollector | null = null;
@@ -238,9 +239,15 @@ export function registerReplay(program: Command): void {
       const costs = await loadCosts();
       collector = costs !== null ? new CostCollector(costs) : null;
     }
-    csv?.write(
-      `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${collector ? COST_CSV_HEADER : ''}\n`,
-    );
+    // the CSV header at the first row: a binary trace's counts arrive with its events
+    let csvCosts: boolean | null = null;
+    const csvHeader = (): void => {
+      if (csvCosts !== null) return;
+      csvCosts = collector !== null && collector.costs.events > 0;
+      csv?.write(
+        `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${csvCosts ? COST_CSV_HEADER : ''}\n`,
+      );
+    };
     const replay = async (): Promise<ReplayResult> => {
       const progress = await progressFor(src, !!flags.quiet);
       try {
@@ -255,13 +262,15 @@ export function registerReplay(program: Command): void {
             ? {
                 onAllocation: (a: AllocationRecord) => {
                   const c = collector?.add(a);
+                  csvHeader();
                   csv?.write(
-                    `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${collector ? costCsv(c ?? null) : ''}\n`,
+                    `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${csvCosts ? costCsv(c ?? null) : ''}\n`,
                   );
                 },
               }
             : {}),
           ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+          ...(collector?.costs.streaming ? { mmEvents: collector.costs.feed() } : {}),
         });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== undefined || /stdin can only/.test((e as Error).message))
@@ -284,7 +293,11 @@ export function registerReplay(program: Command): void {
     } finally {
       src.dispose();
     }
-    if (csv) await new Promise<void>((res) => csv.end(res));
+    if (csv) {
+      csvHeader();
+      await new Promise<void>((res) => csv.end(res));
+    }
+    if (collector?.costs.events === 0) collector = null;
     collector?.addFailures(r.failures);
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+// Bundles the command line (src/frontends/cli/main.ts, and the trace parse worker next to it)
+// into dist/cli/ with esbuild: a few files instead of the ~100 modules of tsc's dist/, so that
+// `cma-debug replay` and `cma-debug plan` (bin/cma-debug.js starts them from here) do not spend
+// ~60 ms of every run resolving and compiling modules. npm dependencies stay external.
+import { readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const outdir = join(root, 'dist', 'cli');
+rmSync(outdir, { recursive: true, force: true });
+await esbuild.build({
+  entryPoints: [
+    join(root, 'src', 'frontends', 'cli', 'main.ts'),
+    // found by parallel.ts next to itself (./parse-worker.js)
+    join(root, 'src', 'sources', 'trace', 'parse-worker.ts'),
+  ],
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outdir,
+  entryNames: '[name]',
+  external: Object.keys(pkg.dependencies ?? {}),
+  logLevel: 'warning',
+});

@@ -1,0 +1,111 @@
+// The worker half of startBinaryParse() (read-events.ts): decodes a trace.dat (trace-dat-reader.ts)
+// or a Perfetto trace (perfetto.ts), plain or gzip, and posts its cma events as the same compact
+// batches parse-worker.ts posts for text (parallel-format.ts), in timestamp order, with the same
+// back-pressure (at most `maxInflight` unprocessed batches) and recycled buffers. Other events
+// asked for (BinaryJob.mmNames: the migrate counts) go out as 'c' messages before the batch that
+// follows them, so one decode feeds both the replay and the allocation table's counts.
+
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import { createGunzip, gunzipSync } from 'node:zlib';
+import type { MmEvent } from './mm-events.ts';
+import {
+  BatchEncoder,
+  type BatchMessage,
+  type BinaryJob,
+  type RecycledBuffers,
+  type WorkerData,
+} from './parallel-format.ts';
+import type { ParseStats } from './parse.ts';
+import { PerfettoReader } from './perfetto.ts';
+import { fileByteSource, memoryByteSource } from './trace-dat.ts';
+import { type BinaryEvent, readTraceDat } from './trace-dat-reader.ts';
+
+const port = parentPort;
+const data = workerData as WorkerData | undefined;
+if (port !== null && data !== undefined && data.kind === 'cma-binary-decode') void run(data);
+
+async function run(d: WorkerData & BinaryJob): Promise<void> {
+  const p = port!;
+  const flag = new Int32Array(d.inflight);
+  let mm: MmEvent[] = [];
+  /** The kernel release the file records (known once its header or system_info is read). */
+  let release = (): string | null => null;
+  const postMm = (): void => {
+    if (mm.length === 0) return;
+    p.postMessage({ t: 'c', events: mm, kernelRelease: release() } satisfies BatchMessage);
+    mm = [];
+  };
+  const enc = new BatchEncoder(
+    (msg) => {
+      postMm();
+      // back-pressure: only this thread increments, so the count can only fall after the check
+      for (;;) {
+        const v = Atomics.load(flag, 0);
+        if (v < d.maxInflight) break;
+        Atomics.wait(flag, 0, v);
+      }
+      Atomics.add(flag, 0, 1);
+      p.postMessage(msg satisfies BatchMessage, [msg.buf, msg.commBuf]);
+    },
+    () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
+  );
+  const onEvent = (ev: BinaryEvent): void => enc.event(ev);
+  const mmOpt =
+    d.mmNames === null ? undefined : { names: new Set(d.mmNames), onEvent: (e: MmEvent) => void mm.push(e) };
+  try {
+    let stats: ParseStats;
+    if (d.format === 'trace.dat') {
+      // random access: a gzip'd file is held whole (decompressed), as on the calling thread
+      const bs = d.gzip
+        ? memoryByteSource(new Uint8Array(gunzipSync(readFileSync(d.path))))
+        : fileByteSource(d.path);
+      try {
+        stats = readTraceDat(bs, onEvent, {
+          onInfo: (info) => {
+            release = () => info.kernelRelease;
+          },
+          onProgress: (b) => {
+            enc.bytes = b;
+          },
+          ...(mmOpt ? { mm: mmOpt } : {}),
+        });
+      } finally {
+        bs.close();
+      }
+    } else {
+      const r = new PerfettoReader(onEvent, mmOpt ? { mm: mmOpt } : {});
+      release = () => r.kernelRelease;
+      if (d.gzip) {
+        const raw = createReadStream(d.path, { highWaterMark: 1 << 20 });
+        for await (const chunk of raw.pipe(createGunzip()) as AsyncIterable<Buffer>) {
+          enc.bytes = raw.bytesRead;
+          r.feed(chunk);
+        }
+      } else {
+        const fd = openSync(d.path, 'r');
+        try {
+          // one reused buffer: the reader copies what it keeps across chunks
+          const buf = Buffer.allocUnsafe(1 << 20);
+          let pos = 0;
+          for (;;) {
+            const got = readSync(fd, buf, 0, buf.length, pos);
+            if (got <= 0) break;
+            pos += got;
+            enc.bytes = pos;
+            r.feed(got === buf.length ? buf : buf.subarray(0, got));
+          }
+        } finally {
+          closeSync(fd);
+        }
+      }
+      stats = r.end();
+    }
+    enc.flush();
+    postMm();
+    p.postMessage({ t: 'e', stats } satisfies BatchMessage);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    p.postMessage({ t: 'x', message: err.message ?? String(e), code: err.code } satisfies BatchMessage);
+  }
+}
