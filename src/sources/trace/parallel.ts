@@ -55,7 +55,7 @@ class BatchEvent extends TraceEventFields {
   /** A DataView of commBytes. */
   commView: DataView = new DataView(new ArrayBuffer(0));
   private readonly cache = new CommCache();
-  copyComm(out: Uint8Array, outView: DataView, at: number): number {
+  copyComm(_out: Uint8Array, outView: DataView, at: number): number {
     const n = this.commLen;
     if (n < 0) return -1;
     // the batch cell is COMM_BYTES = 16 bytes with the name at its end, like the copy
