@@ -17,6 +17,7 @@ import {
   EV_ALLOC,
   EV_INFO,
   EV_START,
+  EVENT_NAMES,
   KIND_BY_NAME,
   type RareFields,
   TraceEventFields,
@@ -157,6 +158,8 @@ class Decoder {
   private hi = 0;
   private lo = 0;
   readonly comms = new Map<number, string>();
+  /** Changes whenever comms does. */
+  commsVersion = 0;
   kernelRelease: string | null = null;
   private seq = 0;
   events = 0;
@@ -440,7 +443,10 @@ class Decoder {
       if (id >= 0 && name !== null && name !== '') {
         // a process's cmdline[0] is a path: its last part, at most 15 bytes, as the kernel's comm
         const comm = isThread ? name : (name.split('/').pop() ?? name).slice(0, 15);
-        if (isThread || !this.comms.has(id)) this.comms.set(id, comm);
+        if (isThread || !this.comms.has(id)) {
+          this.comms.set(id, comm);
+          this.commsVersion++;
+        }
       }
     }
   }
@@ -498,8 +504,6 @@ class Decoder {
       } else this.skip(wire);
     }
     if (which === 0) return;
-    if (this.mm !== null && this.mmWanted(which, body, bodyEnd))
-      this.mm.onEvent(perfettoMmEvent(this.b, body, bodyEnd, which, pid, ts, ++this.mmLine, this.comms));
     const ev = this.cur;
     ev.seq = this.seq++;
     ev.ts = Math.round(ts / 1000);
@@ -512,6 +516,7 @@ class Decoder {
     ev.pfn = Number.NaN;
     ev.hasPage = false;
     clearRareFields(ev);
+    let cma = true;
     if (which === 465 || which === 466) {
       ev.kind = which === 465 ? EV_START : EV_INFO;
       this.p = body;
@@ -535,16 +540,21 @@ class Decoder {
           }
         } else this.skip(tag & 7);
       }
-    } else if (!this.generic(body, bodyEnd, ev)) return;
+    } else cma = this.generic(body, bodyEnd, ev);
+    if (this.mm !== null && this.mmWanted(which, body, bodyEnd, cma ? ev.kind : 0))
+      this.mm.onEvent(perfettoMmEvent(this.b, body, bodyEnd, which, pid, ts, ++this.mmLine, this.comms));
+    if (!cma) return;
     this.events++;
     this.push(ev);
   }
 
   /** Whether the typed (465, 466) or generic (327) event at [s, e) is one of the mm names. */
-  private mmWanted(which: number, s: number, e: number): boolean {
+  private mmWanted(which: number, s: number, e: number, cmaKind: number): boolean {
     const names = this.mm!.names;
     if (which === 465) return names.has('cma_alloc_start');
     if (which === 466) return names.has('cma_alloc_info');
+    // a generic cma event: by its kind's name (no second look at its bytes)
+    if (cmaKind !== 0) return names.has(EVENT_NAMES[cmaKind as TraceEventKind]);
     this.p = s;
     while (this.p < e) {
       const tag = this.varint();
@@ -767,7 +777,8 @@ export class PerfettoReader {
       out.hasPage = f[o + R_PAGE] === 1;
       if (rare !== null) Object.assign(out, rare);
       else clearRareFields(out);
-      out.setComm(pid === 0 ? '<idle>' : (dec.comms.get(pid) ?? '<...>'));
+      out.setPidComm(pid, dec.comms, dec.commsVersion);
+      out.setFast(rare === null);
       onEvent(out);
     }, opts.mm ?? null);
     this.dec = dec;
