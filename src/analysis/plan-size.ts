@@ -9,6 +9,8 @@
 // N, which fails. The smallest N that never fails is therefore the highest end of a placement in
 // one replay on an area large enough to hold them all (and a size fails iff it is below it: the
 // predicate is monotone, which is also what the binary search of planOrderPerBitBySearch needs).
+// The search answered the larger of that and its lower bound (the bits held at once), which it
+// assumed to fail; so does planOrderPerBit.
 
 import { longestZeroRun } from '../core/bitmap.ts';
 import { cmaBitmapPagesToBits, RangeFirstFit } from '../core/cma.ts';
@@ -273,7 +275,10 @@ export function planOrderPerBit(
     const run = onePass(seq, basePfn, orderPerBit, capacity, factory);
     if (run !== null) {
       const unit = 2 ** orderPerBit;
-      const hi = run.bits;
+      // the search starts at the lower bound and would answer it if that already passes: it is
+      // above the highest end only when releases cleared bits the bound still counts as held
+      // (a release rounded to granules clearing another allocation's bit)
+      const hi = Math.max(run.bits, demand);
       return {
         orderPerBit,
         bits: hi,

@@ -4,6 +4,8 @@
 import { ConfigSchema } from '../schema/config.ts';
 import { validate } from '../schema/issues.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
+import type { MachineMemory } from './machine.ts';
+import { pcMachine, placeArea } from './machine.ts';
 import type { BusyOwner } from './page-owner.ts';
 import type { KernelProfile } from './profile.ts';
 
@@ -203,7 +205,10 @@ function areaRequest(
 }
 
 /** Parses a config file's JSON text: `{"profile"?: "6.1", "areas": [...]}`. */
-export function parseConfigJson(text: string, file = 'config'): { profile?: string; areas: AreaRequest[] } {
+export function parseConfigJson(
+  text: string,
+  file = 'config',
+): { profile?: string; mem?: string | number; areas: AreaRequest[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -234,7 +239,39 @@ export function parseConfigJson(text: string, file = 'config'): { profile?: stri
       `${file}: areas[${i}]`,
     ),
   );
-  return d.profile === undefined ? { areas } : { profile: d.profile, areas };
+  return {
+    ...(d.profile === undefined ? {} : { profile: d.profile }),
+    ...(d.mem === undefined ? {} : { mem: d.mem }),
+    areas,
+  };
+}
+
+/** Default guest RAM (qemu -m) of the emulated machine: the oracles' 512 MiB. */
+export const DEFAULT_MEM = '512M';
+
+/** Parses a machine RAM size (`512M`, `6G`, bytes); throws ConfigError naming `what`. */
+export function parseMem(value: string | number, what = '--mem'): number {
+  const pages = typeof value === 'number' ? value / PAGE_SIZE : parseSizeToPages(value, what);
+  if (!Number.isSafeInteger(pages) || pages % 256 !== 0)
+    throw new ConfigError(`${what}: '${value}' is not a whole number of MiB`);
+  if (pages < 128 * 256) throw new ConfigError(`${what}: '${value}' is less than 128M`);
+  if (pages > 2 ** 28) throw new ConfigError(`${what}: '${value}' is more than 1T`);
+  return pages;
+}
+
+/**
+ * An area the kernel did not create (cma_declare_contiguous_nid failed): it prints why and goes
+ * on booting without it.
+ */
+export interface RefusedArea {
+  readonly name: string;
+  readonly count: number;
+  /** Its place among the requested areas (creation order). */
+  readonly position: number;
+  /** -EINVAL: larger than the limit; -ENOMEM: no aligned free range. */
+  readonly error: -22 | -12;
+  /** The limit the size was checked against (pfn). */
+  readonly limitPfn: number;
 }
 
 /**
@@ -295,9 +332,29 @@ export function checkSystemLimits(
 /**
  * Places areas without a base top-down below DEFAULT_TOP_PFN (as the kernel places `cma=` on a
  * 512 MiB x86_64 machine; `hugetlbN` areas on the profile's hugetlbAlignOrder boundary) and
- * validates the whole set for the profile.
+ * validates the whole set for the profile. With `memPages` (the machine's RAM), areas are placed
+ * and refused as the kernel does on that machine (placeAreas); refused ones are left out.
  */
-export function resolveAreas(requests: readonly AreaRequest[], profile: KernelProfile): AreaSpec[] {
+export function resolveAreas(
+  requests: readonly AreaRequest[],
+  profile: KernelProfile,
+  memPages?: number,
+): AreaSpec[] {
+  return placeAreas(requests, profile, memPages).specs;
+}
+
+/**
+ * resolveAreas, with the areas the kernel would refuse. Without `memPages`: the 512 MiB
+ * machine, where an area too large for it goes above 4 GiB (as if the machine had the RAM) and
+ * none is refused. With it: the RAM of an x86_64 qemu `-machine pc` guest (machine.ts), areas
+ * placed one after the other as cma_declare_contiguous_nid does, aligned to a pageblock, their
+ * bits and, for hugetlbN, the profile's hugetlb page; one that does not fit is refused.
+ */
+export function placeAreas(
+  requests: readonly AreaRequest[],
+  profile: KernelProfile,
+  memPages?: number,
+): { specs: AreaSpec[]; refused: RefusedArea[] } {
   const fail = (m: string): never => {
     throw new ConfigError(m);
   };
@@ -340,18 +397,39 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
   for (const r of requests)
     for (const rg of r.ranges)
       if (rg.basePfn !== undefined) placed.push({ name: r.name, basePfn: rg.basePfn, count: rg.count });
+  const refused: RefusedArea[] = [];
+  const machine = memPages === undefined ? null : pcMachine(memPages);
   let top = DEFAULT_TOP_PFN;
   for (const p of placed)
     if (p.basePfn < top && p.basePfn + p.count > top - 1) top = Math.min(top, p.basePfn);
-  const specs: AreaSpec[] = requests.map((r) => ({
-    name: r.name,
-    orderPerBit: r.orderPerBit,
-    ...(r.busy ? { busy: r.busy } : {}),
-    ranges: r.ranges.map((rg) => {
-      if (rg.basePfn !== undefined) return { basePfn: rg.basePfn, count: rg.count };
-      // hugetlb_cma_reserve aligns its areas to a huge page (6.1) or a gigantic page (6.12+)
-      const hugeAlign = /^hugetlb\d+$/.test(r.name) ? 2 ** profile.hugetlbAlignOrder : 1;
-      const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit, hugeAlign);
+  const specs: AreaSpec[] = [];
+  requests.forEach((r, position) => {
+    // hugetlb_cma_reserve aligns its areas to a huge page (6.1) or a gigantic page (6.12+)
+    const hugeAlign = /^hugetlb\d+$/.test(r.name) ? 2 ** profile.hugetlbAlignOrder : 1;
+    const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit, hugeAlign);
+    const ranges: { basePfn: number; count: number }[] = [];
+    for (const rg of r.ranges) {
+      if (rg.basePfn !== undefined) {
+        ranges.push({ basePfn: rg.basePfn, count: rg.count });
+        continue;
+      }
+      if (machine) {
+        const limit = /^hugetlb\d+$/.test(r.name) ? machine.end : directMapEnd(machine);
+        const at = placeArea(
+          machine,
+          placed.map((p) => ({ start: p.basePfn, end: p.basePfn + p.count })),
+          rg.count,
+          align,
+          limit,
+        );
+        if (!at.ok) {
+          refused.push({ name: r.name, count: rg.count, position, error: at.error, limitPfn: at.limitPfn });
+          return;
+        }
+        placed.push({ name: r.name, basePfn: at.basePfn, count: rg.count });
+        ranges.push({ basePfn: at.basePfn, count: rg.count });
+        continue;
+      }
       let base = Math.floor((top - rg.count) / align) * align;
       for (;;) {
         const clash = placed.find((p) => base < p.basePfn + p.count && p.basePfn < base + rg.count);
@@ -362,13 +440,15 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
         // too big for the low 512 MiB: bottom-up from 4 GiB, as x86 does on large machines
         base = Math.ceil(Math.max(HIGH_START_PFN, ...placed.map((p) => p.basePfn + p.count)) / align) * align;
         placed.push({ name: r.name, basePfn: base, count: rg.count });
-        return { basePfn: base, count: rg.count };
+        ranges.push({ basePfn: base, count: rg.count });
+        continue;
       }
       placed.push({ name: r.name, basePfn: base, count: rg.count });
       top = base;
-      return { basePfn: base, count: rg.count };
-    }),
-  }));
+      ranges.push({ basePfn: base, count: rg.count });
+    }
+    specs.push({ name: r.name, orderPerBit: r.orderPerBit, ...(r.busy ? { busy: r.busy } : {}), ranges });
+  });
   for (const spec of specs) {
     for (const b of spec.busy ?? []) {
       const inside = spec.ranges.some(
@@ -392,5 +472,13 @@ export function resolveAreas(requests: readonly AreaRequest[], profile: KernelPr
       );
   }
   checkSystemLimits(specs, fail); // placement may have pushed a base past the largest pfn
-  return specs;
+  return { specs, refused };
+}
+
+/**
+ * The limit `cma=` is placed below (dma_contiguous_reserve's max_pfn_mapped): the end of RAM
+ * rounded down to 2 MiB, the direct mapping's granule (0x1fe00000 on a 512 MiB guest).
+ */
+function directMapEnd(machine: MachineMemory): number {
+  return Math.floor(machine.end / PAGEBLOCK_PAGES) * PAGEBLOCK_PAGES;
 }

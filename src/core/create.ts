@@ -2,7 +2,14 @@
 
 import type { CmaBitmapFactory } from './cma-bitmap.ts';
 import type { AreaRequest } from './config.ts';
-import { ConfigError, DEFAULT_AREAS, parseAreaOption, parseConfigJson, resolveAreas } from './config.ts';
+import {
+  ConfigError,
+  DEFAULT_AREAS,
+  parseAreaOption,
+  parseConfigJson,
+  parseMem,
+  placeAreas,
+} from './config.ts';
 import type { KernelProfile } from './profile.ts';
 import { findProfile, PROFILE_6_1, PROFILES } from './profile.ts';
 import type { SystemOptions } from './system.ts';
@@ -17,6 +24,12 @@ export interface SystemRequest {
   /** The text of a JSON config file (`{"areas": [...]}`), and its name for messages. */
   readonly configText?: string;
   readonly configName?: string;
+  /**
+   * Guest RAM of the emulated x86_64 machine (`6G`, or bytes), as qemu -m: areas without a base
+   * are placed, or refused, as the kernel does on it (machine.ts). Without it (nor `mem` in the
+   * config): 512 MiB, with areas too large for it put above 4 GiB.
+   */
+  readonly mem?: string | number;
   readonly bitmapFactory?: CmaBitmapFactory;
   readonly pointers?: SystemOptions['pointers'];
   readonly now?: () => number;
@@ -34,11 +47,13 @@ export function profileById(id: string | KernelProfile | undefined): KernelProfi
 /** Creates an emulated system; throws ConfigError for an invalid configuration. */
 export function createSystem(req: SystemRequest = {}): CmaSystem {
   let profileId = req.profile;
+  let mem = req.mem;
   let requests: AreaRequest[] | null = null;
   if (req.configText !== undefined) {
     const cfg = parseConfigJson(req.configText, req.configName);
     requests = cfg.areas;
     profileId ??= cfg.profile;
+    mem ??= cfg.mem;
   }
   if (req.areas && req.areas.length > 0) {
     requests = [
@@ -47,10 +62,20 @@ export function createSystem(req: SystemRequest = {}): CmaSystem {
     ];
   }
   const profile = profileById(profileId);
-  const areas = requests === null ? DEFAULT_AREAS : resolveAreas(requests, profile);
+  const memPages = mem === undefined ? undefined : parseMem(mem, req.mem !== undefined ? '--mem' : 'mem');
+  // the default system is `cma=16M` on the 512 MiB machine; on another machine it is placed there
+  const placed =
+    requests === null && memPages === undefined
+      ? { specs: [...DEFAULT_AREAS], refused: [] }
+      : placeAreas(
+          requests ?? [{ name: 'reserved', orderPerBit: 0, ranges: [{ count: 4096 }] }],
+          profile,
+          memPages,
+        );
   const opts: SystemOptions = {
     profile,
-    areas,
+    areas: placed.specs,
+    ...(placed.refused.length > 0 ? { refused: placed.refused } : {}),
     ...(req.bitmapFactory ? { bitmapFactory: req.bitmapFactory } : {}),
     ...(req.pointers ? { pointers: req.pointers } : {}),
     ...(req.now ? { now: req.now } : {}),

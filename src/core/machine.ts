@@ -97,21 +97,23 @@ export type Placement =
   | { readonly ok: false; readonly error: -22 | -12; readonly limitPfn: number };
 
 /**
- * cma_declare_contiguous_nid without a fixed base, on `machine` with `taken` already placed:
- * -EINVAL when the size exceeds the end of RAM; bottom-up from 4 GiB when RAM reaches 4 GiB +
- * size (so the area stays clear of DMA32); else, or when that fails, top-down below the end of
- * RAM; -ENOMEM when no aligned free range is found.
+ * cma_declare_contiguous_nid without a fixed base, on `machine` with `taken` already placed,
+ * below `limit` (the end of RAM; `cma=` passes the end of the direct mapping): -EINVAL when the
+ * size exceeds the limit; bottom-up from 4 GiB when RAM reaches 4 GiB + size (so the area stays
+ * clear of DMA32); else, or when that fails, top-down below the limit; -ENOMEM when no aligned
+ * free range is found.
  */
 export function placeArea(
   machine: MachineMemory,
   taken: readonly Span[],
   size: number,
   align: number,
+  limit = machine.end,
 ): Placement {
-  if (size > machine.end) return { ok: false, error: -22, limitPfn: machine.end };
+  if (size > limit) return { ok: false, error: -22, limitPfn: limit };
   const free = subtract(machine.ram, [...machine.reserved, ...taken]);
   let base: number | null = null;
-  if (machine.end >= PFN_4G + size) base = bottomUp(free, size, align, PFN_4G, machine.end);
-  base ??= topDown(free, size, align, 0, machine.end);
-  return base === null ? { ok: false, error: -12, limitPfn: machine.end } : { ok: true, basePfn: base };
+  if (machine.end >= PFN_4G + size) base = bottomUp(free, size, align, PFN_4G, limit);
+  base ??= topDown(free, size, align, 0, limit);
+  return base === null ? { ok: false, error: -12, limitPfn: limit } : { ok: true, basePfn: base };
 }

@@ -7,6 +7,7 @@ import type { CmaBitmapFactory } from './cma-bitmap.ts';
 import type { AreaState } from './cma-debugfs.ts';
 import { cmaDebugfsRoot } from './cma-debugfs.ts';
 import { cmaSysfsRoot } from './cma-sysfs.ts';
+import type { RefusedArea } from './config.ts';
 import type { ErrnoName, Result } from './errno.ts';
 import { fail } from './errno.ts';
 import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
@@ -35,6 +36,8 @@ export interface SystemOptions {
   readonly now?: () => number;
   /** The task trace lines are attributed to when a caller gives none. */
   readonly defaultTask?: TaskContext;
+  /** Areas the kernel refused at boot (placeAreas): only their log lines remain. */
+  readonly refused?: readonly RefusedArea[];
 }
 
 /** A change notification for live views. */
@@ -89,6 +92,8 @@ export class CmaSystem implements KernelHooks {
   readonly tracing: TraceBuffer;
   readonly vmstat = { cma_alloc_success: 0, cma_alloc_fail: 0 };
   corruption: string | null = null;
+  /** Areas asked for that the kernel would not have reserved on this machine (SystemOptions.refused). */
+  readonly refused: readonly RefusedArea[];
   private debugfs = true;
   /** Whether a path walk went through /sys/kernel/debug/tracing (its automount is triggered). */
   private tracingTriggered = false;
@@ -120,7 +125,8 @@ export class CmaSystem implements KernelHooks {
     });
     this.defaultTask = opts.defaultTask ?? { comm: 'sh', pid: 1 };
     this.currentTask = this.defaultTask;
-    for (const line of bootLog(this.areaList(), this.profile)) this.kernelLog.print(line);
+    this.refused = opts.refused ?? [];
+    for (const line of bootLog(this.areaList(), this.profile, this.refused)) this.kernelLog.print(line);
     this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
     this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
     const mounted = dir(
@@ -616,26 +622,57 @@ function mib(pages: number): number {
 }
 
 function isHugetlbArea(area: CmaArea): boolean {
-  return /^hugetlb\d+$/.test(area.name);
+  return isHugetlbName(area.name);
+}
+
+function isHugetlbName(name: string): boolean {
+  return /^hugetlb\d+$/.test(name);
 }
 
 /**
  * The boot log of all areas in creation order; hugetlb areas (hugetlb_cma_reserve) are
  * announced by "hugetlb_cma: reserve …" before the first one and "reserved … on node N" after each.
+ * `refused` areas (placeAreas) print why they were not reserved, at their place in that order.
  */
-export function bootLog(areas: readonly CmaArea[], profile: KernelProfile): string[] {
+export function bootLog(
+  areas: readonly CmaArea[],
+  profile: KernelProfile,
+  refused: readonly RefusedArea[] = [],
+): string[] {
   const lines: string[] = [];
-  const huge = areas.filter(isHugetlbArea);
-  const total = huge.reduce((s, a) => s + mib(a.count), 0);
-  const perNode = Math.max(0, ...huge.map((a) => mib(a.count)));
+  type Step = { area: CmaArea } | { refused: RefusedArea };
+  const steps: Step[] = areas.map((area) => ({ area }));
+  for (const r of [...refused].sort((a, b) => a.position - b.position))
+    steps.splice(Math.min(r.position, steps.length), 0, { refused: r });
+  const huge = steps.filter((s) => isHugetlbName('area' in s ? s.area.name : s.refused.name));
+  const sizes = huge.map((s) => mib('area' in s ? s.area.count : s.refused.count));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const perNode = Math.max(0, ...sizes);
   let announced = false;
-  for (const a of areas) {
-    if (isHugetlbArea(a) && !announced) {
+  for (const s of steps) {
+    const name = 'area' in s ? s.area.name : s.refused.name;
+    const hugetlb = isHugetlbName(name);
+    if (hugetlb && !announced) {
       lines.push(`hugetlb_cma: reserve ${total} MiB, up to ${perNode} MiB per node`);
       announced = true;
     }
-    lines.push(...bootLogLines(a, profile));
-    if (isHugetlbArea(a)) lines.push(`hugetlb_cma: reserved ${mib(a.count)} MiB on node ${a.name.slice(7)}`);
+    if ('area' in s) {
+      lines.push(...bootLogLines(s.area, profile));
+      if (hugetlb) lines.push(`hugetlb_cma: reserved ${mib(s.area.count)} MiB on node ${name.slice(7)}`);
+      continue;
+    }
+    const r = s.refused;
+    const hex = (pfn: number) => `0x${(pfn * 4096).toString(16).padStart(16, '0')}`;
+    if (r.error === -22)
+      lines.push(
+        `cma: Size (${hex(r.count)}) of region at 0x0000000000000000 exceeds limit (${hex(r.limitPfn)})`,
+      );
+    const node = hugetlb ? Number(name.slice(7)) : -1;
+    // 6.12 names the node (cma_declare_contiguous_nid); 6.1 and 7.x (the multi-range hugetlb
+    // path) do not
+    const onNode = profile.reservedLogStyle === 'at-address-on-node' ? ` on node ${node}` : '';
+    lines.push(`cma: Failed to reserve ${mib(r.count)} MiB${onNode}`);
+    if (hugetlb) lines.push(`hugetlb_cma: reservation failed: err ${r.error}, node ${node}`);
   }
   return lines;
 }

@@ -1,4 +1,4 @@
-// The config file (`--config FILE`): `{"profile"?: "7.3", "areas": [...]}`. Shapes only; the
+// The config file (`--config FILE`): `{"profile"?: "7.3", "mem"?: "6G", "areas": [...]}`. Shapes only; the
 // numbers' meaning (sizes, alignment, kernel limits) is checked by core/config.ts.
 
 import * as v from 'valibot';
@@ -56,6 +56,8 @@ export const ConfigSchema = objectOf(
   '{"areas": [...]}',
   {
     profile: v.optional(v.string((i) => `must be a string (${received(i.input)})`)),
+    /** Guest RAM of the emulated machine (`512M`, `6G`, or bytes): where areas without a base go. */
+    mem: maybe,
     areas: v.array(ConfigAreaSchema, (i) =>
       i.input === undefined
         ? 'is missing: expected {"areas": [...]}'

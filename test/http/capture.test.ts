@@ -151,6 +151,10 @@ describe('serve of a device snapshot, a bug report, a kernel log', () => {
       ['fragmentation', truth('6.12', 'reserved', 'maxchunk')],
     );
     assert.match(d.unreadable['proc/pagetypeinfo'] ?? '', /permission denied/i);
+    // the log's CMA lines, numbered as in the log: the failure line the verdict comes from among them
+    const failLine = d.logLines.find((l) => l.line === a.lastFailure!.line);
+    assert.match(failLine?.text ?? '', /alloc failed, req-size: 22 pages/);
+    assert.ok(d.logLines.every((l) => /cma|CMA|=> \d+ free/.test(l.text)));
     assert.equal(d.system.freeBlocksByOrder, null);
     const m = (await get(srv, '/metrics')).body;
     assert.match(m, /^cma_area_total_pages\{area="reserved",source="inferred"\} 16384$/m);

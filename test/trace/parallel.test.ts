@@ -182,6 +182,59 @@ describe('parallel replay (parse worker)', () => {
       }
     });
   }
+  it('the allocation table keeps task names as bytes: every row handed out names its task as the text path does', async () => {
+    const line = (task: string, pid: number, ts: number, ev: string) =>
+      `${task.padStart(16)}-${String(pid).padEnd(7)} [000] ..... ${(100 + ts / 1e6).toFixed(6).padStart(12)}: ${ev}\n`;
+    // 16-byte names, short ones, names with spaces and dashes, and one longer than 16 (general path)
+    const tasks = [
+      'RenderThread',
+      'surfaceflinger',
+      'a',
+      'GLThread 12',
+      'kworker/u16:3-ev',
+      'binder:1234_5-x',
+      'a-much-longer-task-name',
+    ];
+    let text = '';
+    let ts = 0;
+    for (let i = 0; i < 3000; i++) {
+      const t = tasks[i % tasks.length]!;
+      const pid = 600 + (i % tasks.length);
+      // (each call frees its block before the next: first fit puts every one at the base)
+      const pfn = 0x80000;
+      text += line(t, pid, ts++, 'cma_alloc_start: name=reserved count=16 align=4');
+      text += line(
+        t,
+        pid,
+        ts++,
+        `cma_alloc_finish: name=reserved pfn=0x${pfn.toString(16)} page=000000000c8a55f7 count=16 align=4`,
+      );
+      text += line(
+        t,
+        pid,
+        ts++,
+        `cma_release: name=reserved pfn=0x${pfn.toString(16)} page=000000000c8a55f7 count=16`,
+      );
+    }
+    const path = join(dir, 'tasks.trace');
+    writeFileSync(path, text);
+    const rows = async (parallel: boolean) => {
+      const got: string[] = [];
+      const r = await replayTrace(fileSource(path), {
+        parallel,
+        areas: [{ name: 'reserved', basePfn: 0x80000, count: 8192, orderPerBit: 0 }],
+        onAllocation: (a) => got.push(`${a.task}|${a.pid}|${a.pfn}`),
+      });
+      return { got, r };
+    };
+    const seq = await rows(false);
+    const par = await rows(true);
+    assert.equal(seq.got.length, 3000);
+    assert.equal(seq.r.mismatches, 0);
+    assert.deepEqual(par.got, seq.got);
+    assert.deepEqual(new Set(seq.got.map((g) => g.split('|')[0])), new Set(tasks));
+  });
+
   it('a head that ends inside a split `name=cma0` event: this thread reads on, same result', async () => {
     const c = fixtures().find((f) => f.name.includes('unnamed-cma0-split'))!;
     const text = new TextDecoder().decode(c.bytes);

@@ -15,6 +15,7 @@ export interface SystemFlags {
   area?: string[];
   config?: string;
   pointers?: string;
+  mem?: string;
 }
 
 /** Adds --profile, --area (repeatable) and --config to a command. */
@@ -28,7 +29,11 @@ export function addSystemOptions(cmd: Command): Command {
     )
     .option(
       '--config <file>',
-      'a JSON file {"profile"?, "areas": [...]}; an empty list is a kernel without CMA.',
+      'a JSON file {"profile"?, "mem"?, "areas": [...]}; an empty list is a kernel without CMA.',
+    )
+    .option(
+      '--mem <size>',
+      "the emulated machine's RAM (qemu -m, e.g. 6G): areas without a base_pfn are placed, or refused with the kernel's log lines and no area, as on an x86_64 qemu -machine pc guest of that size (RAM below 4 GiB up to 3 GiB once it reaches 3.5 GiB, the rest from 4 GiB; see docs/profiles.md). Default: 512M, with an area too large for it put above 4 GiB.",
     )
     .option(
       '--pointers <mode>',
@@ -46,13 +51,19 @@ export function systemFromFlags(
   const pointers = flags.pointers;
   if (pointers !== undefined && !POINTER_MODES.includes(pointers as PointerMode))
     throw new UsageError(`--pointers: '${pointers}' is not one of ${POINTER_MODES.join(', ')}`);
-  return createSystem({
+  const sys = createSystem({
     ...(pointers !== undefined ? { pointers: { mode: pointers as PointerMode } } : {}),
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
+    ...(flags.mem !== undefined ? { mem: flags.mem } : {}),
     ...(areas.length > 0 ? { areas } : {}),
     ...(flags.config !== undefined ? { configText: readConfig(flags.config), configName: flags.config } : {}),
     ...(bitmapFactory ? { bitmapFactory } : {}),
   });
+  for (const r of sys.refused)
+    process.stderr.write(
+      `cma-debug: area '${r.name}' not created: the kernel cannot reserve ${(r.count * 4096) / 2 ** 20} MiB on this machine (${r.error === -22 ? 'larger than its RAM' : 'no aligned free range'}; see dmesg)\n`,
+    );
+  return sys;
 }
 
 function readConfig(path: string): string {

@@ -72,6 +72,13 @@ export interface TraceEvent {
   errTest: number;
   /** The task name of the line prefix. */
   comm(): string;
+  /**
+   * Optional, for readers that hold the name as bytes: copies them right-aligned into
+   * out[at, at + 16) (`outView` is a DataView of out's memory) and returns their number, or -1
+   * (more than 16, nothing copied: use comm()). The allocation table keeps names this way and
+   * decodes only the rows it hands out.
+   */
+  copyComm?(out: Uint8Array, outView: DataView, at: number): number;
 }
 
 /**

@@ -1,6 +1,7 @@
 // The allocation table's open rows of one replayed area.
 
 import type { TraceEvent } from './events.ts';
+import { CommCache } from './events.ts';
 import { PfnSlots } from './pfn-slots.ts';
 import type { AllocationRecord } from './replay-types.ts';
 
@@ -20,7 +21,15 @@ export class LiveTable {
   private finishTs = new Float64Array(0);
   private busy = new Float64Array(0);
   private line = new Float64Array(0);
-  private task: string[] = [];
+  /**
+   * Task names as the reader's bytes, right-aligned in 16 bytes per slot (commLen of them), or
+   * (commLen -1) as text in longTask: decoded only for the rows handed out.
+   */
+  private comm = new Uint8Array(0);
+  private commView = new DataView(this.comm.buffer);
+  private commLen = new Int8Array(0);
+  private readonly longTask = new Map<number, string>();
+  private readonly names = new CommCache();
   /** Counts of 2^53 pages or more (exact), by slot. */
   private readonly big = new Map<number, bigint>();
   private readonly freeSlots: number[] = [];
@@ -52,7 +61,9 @@ export class LiveTable {
     this.finishTs[s] = ev.ts;
     this.busy[s] = busy;
     this.line[s] = ev.line;
-    this.task[s] = ev.comm();
+    const n = ev.copyComm ? ev.copyComm(this.comm, this.commView, 16 * s) : -1;
+    this.commLen[s] = n;
+    if (n < 0) this.longTask.set(s, ev.comm());
     const old = this.slotOf.get(pfn);
     this.slotOf.set(pfn, s);
     // (free(old) leaves pfn mapped: it is this row's now)
@@ -73,7 +84,7 @@ export class LiveTable {
     const pfn = this.pfn[slot]!;
     if (this.slotOf.get(pfn) === slot) this.slotOf.delete(pfn);
     this.big.delete(slot);
-    this.task[slot] = '';
+    if (this.commLen[slot]! < 0) this.longTask.delete(slot);
     this.freeSlots.push(slot);
   }
 
@@ -85,7 +96,7 @@ export class LiveTable {
       area: this.area,
       pfn: this.pfn[slot]!,
       pages: this.big.get(slot) ?? this.pages[slot]!,
-      task: this.task[slot]!,
+      task: this.task(slot),
       pid: this.pid[slot]!,
       startTs,
       finishTs,
@@ -94,6 +105,13 @@ export class LiveTable {
       releaseTs,
       line: this.line[slot]!,
     };
+  }
+
+  /** A row's task name. */
+  private task(slot: number): string {
+    const n = this.commLen[slot]!;
+    if (n < 0) return this.longTask.get(slot) ?? '';
+    return this.names.text(this.pid[slot]!, this.comm, 16 * slot + 16 - n, n);
   }
 
   /** Every live row as a record. */
@@ -115,6 +133,13 @@ export class LiveTable {
     this.finishTs = more(this.finishTs);
     this.busy = more(this.busy);
     this.line = more(this.line);
+    const comm = new Uint8Array(16 * cap);
+    comm.set(this.comm);
+    this.comm = comm;
+    this.commView = new DataView(comm.buffer);
+    const len = new Int8Array(cap);
+    len.set(this.commLen);
+    this.commLen = len;
     this.cap = cap;
   }
 }

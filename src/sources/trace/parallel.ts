@@ -52,7 +52,21 @@ class BatchEvent extends TraceEventFields {
   commAt = 0;
   commLen = 0;
   commText = '';
+  /** A DataView of commBytes. */
+  commView: DataView = new DataView(new ArrayBuffer(0));
   private readonly cache = new CommCache();
+  copyComm(_out: Uint8Array, outView: DataView, at: number): number {
+    const n = this.commLen;
+    if (n < 0) return -1;
+    // the batch cell is COMM_BYTES = 16 bytes with the name at its end, like the copy
+    const cell = this.commAt + n - COMM_BYTES;
+    const v = this.commView;
+    outView.setInt32(at, v.getInt32(cell, true), true);
+    outView.setInt32(at + 4, v.getInt32(cell + 4, true), true);
+    outView.setInt32(at + 8, v.getInt32(cell + 8, true), true);
+    outView.setInt32(at + 12, v.getInt32(cell + 12, true), true);
+    return n;
+  }
   comm(): string {
     return this.commLen < 0
       ? this.commText
@@ -71,6 +85,7 @@ export class BatchDecoder {
     const f = new Float64Array(m.buf);
     const { names, extras } = m;
     ev.commBytes = new Uint8Array(m.commBuf);
+    ev.commView = new DataView(m.commBuf);
     for (let i = 0, o = 0; i < m.n; i++, o += F) {
       ev.kind = f[o] as TraceEventKind;
       ev.line = f[o + 1]!;

@@ -26,10 +26,11 @@ function freshSystem(flags: MountFlags, areas: string[]): CmaSystem {
     flags.area !== undefined ||
     flags.config !== undefined ||
     areas.length > 0 ||
-    flags.profile !== undefined
+    flags.profile !== undefined ||
+    flags.mem !== undefined
   )
     throw new UsageError(
-      '--from-snapshot takes its areas and profile from the snapshot: drop --area/--config/--profile',
+      '--from-snapshot takes its areas and profile from the snapshot: drop --area/--config/--profile/--mem',
     );
   try {
     return systemFromSnapshotFile(flags.fromSnapshot);
@@ -49,7 +50,11 @@ function describe(sys: CmaSystem): string {
 function buildSystem(flags: MountFlags, areas: string[], state: StateFile | null): CmaSystem {
   const saved = state?.load() ?? null;
   const asked =
-    flags.area !== undefined || flags.config !== undefined || areas.length > 0 || flags.profile !== undefined;
+    flags.area !== undefined ||
+    flags.config !== undefined ||
+    areas.length > 0 ||
+    flags.profile !== undefined ||
+    flags.mem !== undefined;
   if (!saved || !state) return freshSystem(flags, areas);
   if (asked) {
     const want = freshSystem(flags, areas);
