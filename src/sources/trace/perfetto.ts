@@ -67,7 +67,9 @@ const FIELD_BYTES = FIELD_NAMES.map((n) => enc.encode(n));
 /** Field codes by name length (a name is compared with these only). */
 const FIELDS_BY_LEN: number[][] = [];
 FIELD_NAMES.forEach((n, code) => {
-  (FIELDS_BY_LEN[n.length] ??= []).push(code);
+  const l = FIELDS_BY_LEN[n.length] ?? [];
+  l.push(code);
+  FIELDS_BY_LEN[n.length] = l;
 });
 
 /** The event being decoded (one object, refilled; `seq`: its place in the file). */
