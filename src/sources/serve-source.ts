@@ -174,6 +174,7 @@ function deviceDirectorySource(dir: string, allowWrite: boolean, why: string): S
     tree,
     system: null,
     writable: false,
+    readOnlyReason: `${dir} is a copy of a device's files, served read-only: nothing in it can be written`,
     features: { log: false, trace: false },
     deviceTree: () => readDeviceDir(dir),
   };
