@@ -15,8 +15,9 @@ rmSync(outdir, { recursive: true, force: true });
 await esbuild.build({
   entryPoints: [
     join(root, 'src', 'frontends', 'cli', 'main.ts'),
-    // found by parallel.ts next to itself (./parse-worker.js)
+    // found by parallel.ts next to itself (./parse-worker.js, ./binary-worker.js)
     join(root, 'src', 'sources', 'trace', 'parse-worker.ts'),
+    join(root, 'src', 'sources', 'trace', 'binary-worker.ts'),
   ],
   bundle: true,
   splitting: true,

@@ -101,6 +101,22 @@ export interface DeviceReport {
   readonly unreadable: Readonly<Record<string, string>>;
   /** Lines for the user: missing files, ambiguities. */
   readonly warnings: readonly string[];
+  /** The CMA lines of the kernel log (the newest LOG_LINES_MAX), with their 1-based line numbers. */
+  readonly logLines: readonly { readonly line: number; readonly text: string }[];
+}
+
+/** How many CMA lines of the kernel log a report keeps. */
+const LOG_LINES_MAX = 400;
+
+/** The lines of a kernel log about CMA: `cma:`, `hugetlb_cma:`, the `=> N free` line, CmaTotal. */
+function cmaLogLines(text: string | undefined): { line: number; text: string }[] {
+  if (text === undefined) return [];
+  const out: { line: number; text: string }[] = [];
+  text.split('\n').forEach((l, i) => {
+    if (/\bcma\b|hugetlb_cma|CMA|^(?:\[[^\]]*\]\s*)*=> \d+ free/.test(l))
+      out.push({ line: i + 1, text: l.replace(/\r$/, '') });
+  });
+  return out.slice(-LOG_LINES_MAX);
 }
 
 /** The device files worth reading (relative to `/`). */
@@ -405,7 +421,8 @@ export function deviceReport(tree: CmaTree): DeviceReport {
         source.count = 'inferred';
       }
     }
-    if (!last && source.used !== 'known') notes.push(WHAT_WOULD_TELL);
+    // without a dump nothing says where the pages are (6.1's failure reason says it already)
+    if (!last) notes.push(WHAT_WOULD_TELL);
     return {
       name,
       basePfn,
@@ -446,6 +463,7 @@ export function deviceReport(tree: CmaTree): DeviceReport {
     read,
     unreadable,
     warnings,
+    logLines: cmaLogLines(files.dmesg),
   };
 }
 

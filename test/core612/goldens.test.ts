@@ -4,36 +4,12 @@
 // fixture README) and the trace PID/flag/local-time columns.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { createSystem } from '../../src/core/create.ts';
-import type { CmaSystem } from '../../src/core/system.ts';
-import {
-  areasSh,
-  basicSh,
-  comparable,
-  layoutSh,
-  normaliseTrace,
-  rangesSh,
-  traceSh,
-} from '../core73/script-port.ts';
+import { check, goldenKit, sections } from '../core73/golden-kit.ts';
+import { areasSh, basicSh, layoutSh, rangesSh, traceSh } from '../core73/script-port.ts';
 import { AREAS_6_12 } from './areas.ts';
 
-const FIX = new URL('../fixtures/golden-6.12/', import.meta.url);
-const golden = (name: string) => readFileSync(new URL(name, FIX), 'utf8');
-
-function system(areas: readonly string[] | null, raw = false): CmaSystem {
-  return createSystem({
-    profile: '6.12',
-    ...(areas === null ? { configText: '{"areas": []}' } : { areas: [...areas] }),
-    now: () => 1000,
-    ...(raw ? { pointers: { mode: 'raw' as const } } : {}),
-  });
-}
-
-function check(actual: string, goldenText: string): void {
-  assert.equal(normaliseTrace(comparable(actual)), normaliseTrace(comparable(goldenText)));
-}
+const { golden, system } = goldenKit('6.12');
 
 describe('6.12 goldens reproduced through the library', () => {
   it('basic.txt (reserved, 512M)', () => check(basicSh(system(AREAS_6_12.small)), golden('basic.txt')));
@@ -48,16 +24,6 @@ describe('6.12 goldens reproduced through the library', () => {
     check(layoutSh(system(AREAS_6_12.small)), golden('layout.txt')));
   it('layout-hugetlb.txt', () => check(layoutSh(system(AREAS_6_12.hugetlb)), golden('layout-hugetlb.txt')));
 });
-
-/** The `### …` sections of ranges.txt / areas.txt, by their heading. */
-function sections(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of text.split(/^### /m).slice(1)) {
-    const nl = part.indexOf('\n');
-    out.set(part.slice(0, nl), part.slice(nl + 1).replace(/\n+$/, '\n'));
-  }
-  return out;
-}
 
 describe('6.12 areas.txt / ranges.txt sections', () => {
   const areaCases: [string, readonly string[] | null][] = [

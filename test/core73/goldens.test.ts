@@ -4,37 +4,12 @@
 // columns.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { createSystem } from '../../src/core/create.ts';
-import type { CmaSystem } from '../../src/core/system.ts';
 import { AREAS } from './areas.ts';
-import {
-  areasSh,
-  basicSh,
-  comparable,
-  layoutSh,
-  multirangeSh,
-  normaliseTrace,
-  rangesSh,
-  traceSh,
-} from './script-port.ts';
+import { check, goldenKit, sections } from './golden-kit.ts';
+import { areasSh, basicSh, layoutSh, multirangeSh, rangesSh, traceSh } from './script-port.ts';
 
-const FIX = new URL('../fixtures/golden-7.3/', import.meta.url);
-const golden = (name: string) => readFileSync(new URL(name, FIX), 'utf8');
-
-function system(areas: readonly string[], raw = false): CmaSystem {
-  return createSystem({
-    profile: '7.3',
-    areas: [...areas],
-    now: () => 1000,
-    ...(raw ? { pointers: { mode: 'raw' as const } } : {}),
-  });
-}
-
-function check(actual: string, goldenText: string): void {
-  assert.equal(normaliseTrace(comparable(actual)), normaliseTrace(comparable(goldenText)));
-}
+const { golden, system } = goldenKit('7.3');
 
 describe('7.3 goldens reproduced through the library', () => {
   it('basic.txt (reserved, 512M)', () => check(basicSh(system(AREAS.small)), golden('basic.txt')));
@@ -55,16 +30,6 @@ describe('7.3 goldens reproduced through the library', () => {
   it('multirange-3x1G.txt (range 0 is the highest)', () =>
     check(multirangeSh(system(AREAS['3x1G'])), golden('multirange-3x1G.txt')));
 });
-
-/** The `### …` sections of ranges.txt / areas.txt, by their heading. */
-function sections(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of text.split(/^### /m).slice(1)) {
-    const nl = part.indexOf('\n');
-    out.set(part.slice(0, nl), part.slice(nl + 1).replace(/\n+$/, '\n'));
-  }
-  return out;
-}
 
 describe('7.3 ranges.txt / areas.txt sections', () => {
   const ranges = sections(golden('ranges.txt'));

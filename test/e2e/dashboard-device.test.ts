@@ -159,6 +159,11 @@ describe('dashboard of a capture (read-only)', { skip: HAVE_CHROMIUM }, () => {
     );
     await page.waitForFunction(() => !!document.querySelector('[data-testid=failure-runs][data-layout]'));
     assert.equal(await page.locator('.alloc-btn').count(), 0);
+    // nothing asks for a token; the kernel log card shows the capture's CMA lines, numbered
+    assert.equal(await page.locator('#token').isVisible(), false);
+    const log = (await page.locator('#log').textContent()) ?? '';
+    assert.match(log, /^ +\d+ {2}.*cma: __cma_alloc: reserved: alloc failed, req-size: 22 pages, ret: -12$/m);
+    assert.match(log, /number of available pages: .*=> 540 free of 16384 total pages/);
     // a write through the API is refused with a reason
     const w = await fetch(`${url}/sys/kernel/debug/cma/reserved/alloc`, { method: 'PUT', body: '1\n' });
     assert.equal(w.status, 405);

@@ -151,6 +151,10 @@ describe('serve of a device snapshot, a bug report, a kernel log', () => {
       ['fragmentation', truth('6.12', 'reserved', 'maxchunk')],
     );
     assert.match(d.unreadable['proc/pagetypeinfo'] ?? '', /permission denied/i);
+    // the log's CMA lines, numbered as in the log: the failure line the verdict comes from among them
+    const failLine = d.logLines.find((l) => l.line === a.lastFailure!.line);
+    assert.match(failLine?.text ?? '', /alloc failed, req-size: 22 pages/);
+    assert.ok(d.logLines.every((l) => /cma|CMA|=> \d+ free/.test(l.text)));
     assert.equal(d.system.freeBlocksByOrder, null);
     const m = (await get(srv, '/metrics')).body;
     assert.match(m, /^cma_area_total_pages\{area="reserved",source="inferred"\} 16384$/m);
@@ -180,6 +184,25 @@ describe('serve of a device snapshot, a bug report, a kernel log', () => {
       return true;
     });
     await assert.rejects(openCapture(join(tmp, 'nope.json')), /no such file/);
+    // a snapshot whose debugfs is there but broken is not quietly served as a device without it
+    const snap = JSON.parse(readFileSync(deviceSnapshot('6.12'), 'latin1')) as {
+      files: Record<string, string>;
+    };
+    Object.assign(snap.files, {
+      'kernel/debug/cma/reserved/count': 'sixteen\n',
+      'kernel/debug/cma/reserved/base_pfn': '113664\n',
+      'kernel/debug/cma/reserved/order_per_bit': '0\n',
+      'kernel/debug/cma/reserved/bitmap': '0\n',
+      'kernel/debug/cma/reserved/used': '0\n',
+      'kernel/debug/cma/reserved/maxchunk': '0\n',
+    });
+    const broken = join(tmp, 'broken-debugfs.json');
+    writeFileSync(broken, JSON.stringify(snap));
+    await assert.rejects(openCapture(broken), (e: Error) => {
+      assert.ok(e instanceof SourceSetupError);
+      assert.match(e.message, /broken-debugfs\.json.*count/);
+      return true;
+    });
   });
 });
 

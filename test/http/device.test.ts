@@ -159,6 +159,15 @@ describe('a copied device directory (real 6.12 capture)', () => {
     const t = await get(srv, '/sys/kernel/mm/cma/hugetlb0/available_pages');
     assert.equal(t.status, 200);
     assert.equal(t.body, '160632\n');
+    // a copy of a device's files is never written, token or not
+    const w = await srv.app.inject({
+      method: 'PUT',
+      url: '/sys/kernel/mm/cma/hugetlb0/available_pages',
+      payload: '1\n',
+    });
+    assert.equal(w.statusCode, 405);
+    assert.match((w.json() as { message: string }).message, /copy of a device's files, served read-only/);
+    assert.equal((await get(srv, '/sys/kernel/mm/cma/hugetlb0/available_pages')).body, '160632\n');
     const d = JSON.parse((await get(srv, '/api/device')).body) as DeviceView;
     assert.deepEqual(
       d.areas.map((a) => [a.name, a.lastFailure?.verdict ?? null]),

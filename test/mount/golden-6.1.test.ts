@@ -7,32 +7,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  adaptScript,
-  asSys,
-  busyboxScript,
   dropHostLines,
   fuseUnavailable,
+  goldenDir,
   normalisePids,
   normaliseTrace,
   ROOT,
-  startMount,
-} from './helpers.ts';
+  transcript,
+} from './golden.ts';
 
-const GOLDEN = join(ROOT, 'test/fixtures/golden-6.1');
+const GOLDEN = goldenDir('6.1');
 const HUGETLB = join(ROOT, 'test/fixtures/mount/hugetlb-6.1.json');
 const skip = fuseUnavailable();
-
-async function transcript(script: string, mountArgs: string[]): Promise<string> {
-  const server = await startMount(mountArgs);
-  try {
-    const text = adaptScript(readFileSync(join(GOLDEN, 'scripts', script), 'utf8'));
-    const r = await busyboxScript(text, server.dir);
-    assert.equal(r.stderr, '');
-    return asSys(r.stdout, server.dir);
-  } finally {
-    await server.stop();
-  }
-}
+const run = (script: string, args: readonly string[]) => transcript(GOLDEN, script, args);
 
 function splitAtDmesg(text: string): [string, string] {
   const i = text.indexOf('== dmesg');
@@ -45,7 +32,7 @@ describe('golden 6.1 transcripts through the FUSE mount', { skip: skip ?? false 
     ['basic-hugetlb.txt', ['--config', HUGETLB]],
   ] as const) {
     test(`basic.sh → ${golden}`, async () => {
-      const got = await transcript('basic.sh', [...args]);
+      const got = await run('basic.sh', args);
       const want = dropHostLines(readFileSync(join(GOLDEN, golden), 'utf8'));
       const [gotMain, gotLog] = splitAtDmesg(got);
       const [wantMain, wantLog] = splitAtDmesg(want);
@@ -55,7 +42,7 @@ describe('golden 6.1 transcripts through the FUSE mount', { skip: skip ?? false 
   }
 
   test('trace.sh → trace-basic.txt (local clock normalised, counter clock exact but PIDs)', async () => {
-    const got = await transcript('trace.sh', []);
+    const got = await run('trace.sh', []);
     const want = readFileSync(join(GOLDEN, 'trace-basic.txt'), 'utf8');
     const mark = '######## trace_clock counter';
     const [gotLocal, gotCounter] = [got.slice(0, got.indexOf(mark)), got.slice(got.indexOf(mark))];
@@ -75,12 +62,8 @@ describe('golden 6.1 transcripts through the FUSE mount', { skip: skip ?? false 
     ['run.sh examples/areas.sh "hugetlb_cma=1G"', ['--config', HUGETLB]],
     [
       'ORACLE_MEM=2G run.sh examples/areas.sh "hugetlb_cma=1G"',
-      [
-        '--area',
-        'name=reserved,base_pfn=519168,count=4096',
-        '--area',
-        'name=hugetlb0,base_pfn=257024,count=262144,order_per_bit=9',
-      ],
+      // placed by the RAM model: reserved 519168, hugetlb0 257024 (6.1 aligns it to 2 MiB)
+      ['--mem', '2G', '--area', 'name=reserved,size=16M', '--area', 'name=hugetlb0,size=1G,order_per_bit=9'],
     ],
     ['run.sh examples/areas.sh "cma=64M"', ['--area', 'name=reserved,base_pfn=113664,count=16384']],
     ['run.sh examples/areas.sh "cma=16M@256M"', ['--area', 'name=reserved,base_pfn=65536,count=4096']],
@@ -105,7 +88,7 @@ describe('golden 6.1 transcripts through the FUSE mount', { skip: skip ?? false 
       const want = dropHostLines(
         body.slice(0, body.indexOf('\n###') < 0 ? undefined : body.indexOf('\n###') + 1),
       );
-      const got = await transcript('areas.sh', args);
+      const got = await run('areas.sh', args);
       assert.equal(got.trimEnd(), want.trimEnd());
     });
   }

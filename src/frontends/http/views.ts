@@ -499,6 +499,8 @@ export interface DeviceView {
   /** Files that could not be read, and why (`missing`, `permission denied`, a parse error). */
   readonly unreadable: Readonly<Record<string, string>>;
   readonly warnings: readonly string[];
+  /** The CMA lines of the kernel log (the newest 400), with their 1-based line numbers. */
+  readonly logLines: readonly { readonly line: number; readonly text: string }[];
 }
 
 /** The device report as the API shows it. */
@@ -514,6 +516,7 @@ export function deviceView(r: DeviceReport, debugfs: boolean): DeviceView {
     read: r.read,
     unreadable: r.unreadable,
     warnings: r.warnings,
+    logLines: r.logLines,
   };
 }
 

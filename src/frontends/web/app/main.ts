@@ -20,10 +20,21 @@ async function loadAll(): Promise<void> {
     `${info.source.label}${info.writable || /read-only/.test(info.source.label) ? '' : ' · read-only'}`;
   document.body.dataset.writable = String(info.writable);
   if (!info.modelled) {
-    if (info.device) showDevice($('#areas'), await api.device());
+    // a capture is never written: no token to ask for
+    if (info.source.kind === 'capture') $('#token').closest('label')?.setAttribute('hidden', '');
+    const device = info.device ? await api.device() : null;
+    if (device) showDevice($('#areas'), device);
     else $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
     $('#trace').textContent = 'No trace buffer for this source.';
-    $('#log').textContent = 'No kernel log stream for this source.';
+    if (device && device.logLines.length > 0) {
+      const caption = $('#log').parentElement?.querySelector('h2 small');
+      if (caption) caption.textContent = 'dmesg: its CMA lines, as read (line numbers of the log)';
+      $('#log').textContent = '';
+      appendLines(
+        $('#log'),
+        device.logLines.map((l) => `${String(l.line).padStart(6)}  ${l.text}`),
+      );
+    } else $('#log').textContent = 'No kernel log stream for this source.';
     $<HTMLInputElement>('#trace-enable').disabled = true;
     return;
   }
