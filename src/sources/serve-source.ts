@@ -211,7 +211,9 @@ function kernelLogCapture(file: string): CmaTree {
     throw new SourceError(
       `${label}: no CMA lines (no "cma: Reserved", hugetlb_cma or failure line): not the kernel log of a CMA device`,
     );
-  return makeTree(label, [], null, undefined, { files: { dmesg: text }, unreadable: {} });
+  // the boot banner names the kernel (dmesg's `[ time]` or Android's `[time][Tpid]` prefixes allowed)
+  const release = /^(?:\[[^\]\n]*\]\s*)*Linux version (\S+)/m.exec(text)?.[1] ?? null;
+  return makeTree(label, [], release, undefined, { files: { dmesg: text }, unreadable: {} });
 }
 
 /**

@@ -149,11 +149,12 @@ export function registerServe(program: Command): void {
       );
     // a capture is never written: on loopback nothing needs the token
     const tokenless = source.readOnlyReason !== undefined && loopback;
-    if (source.kind === 'capture') {
-      const unreadable = Object.entries(deviceReport(source.deviceTree!()).unreadable);
+    // a device report (no model): say once what it could not read; the rest is served
+    if (!source.system && source.deviceTree) {
+      const unreadable = Object.entries(deviceReport(source.deviceTree()).unreadable);
       if (unreadable.length > 0)
         process.stderr.write(
-          `cma-debug: warning: not readable in this capture (shown as unknown): ${unreadable.map(([f, why]) => `${f} (${why})`).join(', ')}\n`,
+          `cma-debug: warning: not readable ${source.kind === 'capture' ? 'in this capture' : 'now'} (shown as unknown): ${unreadable.map(([f, why]) => `${f} (${why})`).join(', ')}\n`,
         );
     }
     process.stdout.write(

@@ -22,8 +22,8 @@ async function loadAll(): Promise<void> {
     `${info.source.label}${info.writable || /read-only/.test(info.source.label) ? '' : ' · read-only'}`;
   document.body.dataset.writable = String(info.writable);
   if (!info.modelled) {
-    // a capture is never written: no token to ask for
-    if (info.source.kind === 'capture') $('#token').closest('label')?.setAttribute('hidden', '');
+    // a read-only device report has nothing to write: no token to ask for (a link's #token still counts)
+    if (!info.writable) $('#token').closest('label')?.setAttribute('hidden', '');
     const device = info.device ? await api.device() : null;
     if (device) showDevice($('#areas'), device);
     else $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
