@@ -65,7 +65,27 @@ function workerScript(): { url: URL; tsxApi?: string } | null {
 /** A helper worker, booting; `close` stops it (call it exactly once). */
 export interface PlanHelper {
   readonly worker: Worker;
+  /** False once the worker has stopped (it failed to start, or was closed). */
+  readonly alive: boolean;
   close(): void;
+}
+
+/** Wraps a started worker as a helper (exported for tests). */
+export function planHelper(worker: Worker): PlanHelper {
+  let alive = true;
+  worker.on('error', () => {});
+  worker.on('exit', () => {
+    alive = false;
+  });
+  // (not keeping the process alive until sizeAll waits for it)
+  worker.unref();
+  return {
+    worker,
+    get alive() {
+      return alive;
+    },
+    close: () => void worker.terminate(),
+  };
 }
 
 /**
@@ -87,10 +107,7 @@ export function startPlanHelper(threads: number | 'auto'): PlanHelper | null {
   } catch {
     return null;
   }
-  worker.on('error', () => {});
-  // (not keeping the process alive until sizeAll waits for it)
-  worker.unref();
-  return { worker, close: () => void worker.terminate() };
+  return planHelper(worker);
 }
 
 /**
@@ -141,7 +158,8 @@ export async function sizeAll(
     return planOrderPerBit(seqs[t.seq]!, t.basePfn, t.orderPerBit, factory);
   };
   const name = factoryName(factory);
-  if (helper === null || name === null || tasks.length < 2) {
+  // (a helper that already stopped, e.g. its script failed to load, is left out)
+  if (helper === null || !helper.alive || name === null || tasks.length < 2) {
     helper?.close();
     for (let i = 0; i < tasks.length; i++) out[i] = size(i);
     return out as (PlanChoice | null)[];
@@ -185,7 +203,8 @@ export async function sizeAll(
       if (k >= sorted.length) break;
       out[order[k]!] = size(order[k]!);
     }
-    await finished;
+    // wait for the helper only for the pairs it took (none, when it was still starting)
+    if (out.includes(undefined)) await finished;
   } finally {
     helper.close();
   }

@@ -19,7 +19,7 @@ import { fileKind, openSource } from './open.ts';
 import { readNamedFile } from './safe-read.ts';
 import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
 import type { CmaTree } from './tree.ts';
-import { makeTree, SourceError, SYSFS_CMA } from './tree.ts';
+import { DEBUGFS_CMA, isTreeDir, makeTree, SourceError, SYSFS_CMA } from './tree.ts';
 
 /** A source problem, in one line. */
 export class SourceSetupError extends Error {
@@ -174,6 +174,7 @@ function deviceDirectorySource(dir: string, allowWrite: boolean, why: string): S
     tree,
     system: null,
     writable: false,
+    readOnlyReason: `${dir} is a copy of a device's files, served read-only: nothing in it can be written`,
     features: { log: false, trace: false },
     deviceTree: () => readDeviceDir(dir),
   };
@@ -210,7 +211,9 @@ function kernelLogCapture(file: string): CmaTree {
     throw new SourceError(
       `${label}: no CMA lines (no "cma: Reserved", hugetlb_cma or failure line): not the kernel log of a CMA device`,
     );
-  return makeTree(label, [], null, undefined, { files: { dmesg: text }, unreadable: {} });
+  // the boot banner names the kernel (dmesg's `[ time]` or Android's `[time][Tpid]` prefixes allowed)
+  const release = /^(?:\[[^\]\n]*\]\s*)*Linux version (\S+)/m.exec(text)?.[1] ?? null;
+  return makeTree(label, [], release, undefined, { files: { dmesg: text }, unreadable: {} });
 }
 
 /**
@@ -242,7 +245,8 @@ export async function openCapture(
   try {
     return { kind: 'emulator', system: systemFromSnapshot(tree) };
   } catch (e) {
-    if (!(e instanceof SourceError) || !hasDeviceData(tree)) return setup(e);
+    // only a capture without debugfs is a device capture; a broken debugfs file stays an error
+    if (!(e instanceof SourceError) || isTreeDir(tree, DEBUGFS_CMA) || !hasDeviceData(tree)) return setup(e);
   }
   return { kind: 'capture', source: captureSource(tree, what) };
 }

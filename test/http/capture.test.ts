@@ -163,6 +163,7 @@ describe('serve of a device snapshot, a bug report, a kernel log', () => {
   it('a kernel log is served as its device (the dump is a moment, not an emulator to continue)', async () => {
     const srv = await serve(join(FIX, '6.12/device/dmesg'));
     const d = await device(srv);
+    assert.equal(d.kernelRelease, '6.12.118'); // from the boot banner
     assert.deepEqual(
       [d.areas[0]!.name, d.areas[0]!.lastFailure?.verdict, d.areas[0]!.lastFailure?.maxchunk],
       ['reserved', 'fragmentation', 21],
@@ -184,6 +185,25 @@ describe('serve of a device snapshot, a bug report, a kernel log', () => {
       return true;
     });
     await assert.rejects(openCapture(join(tmp, 'nope.json')), /no such file/);
+    // a snapshot whose debugfs is there but broken is not quietly served as a device without it
+    const snap = JSON.parse(readFileSync(deviceSnapshot('6.12'), 'latin1')) as {
+      files: Record<string, string>;
+    };
+    Object.assign(snap.files, {
+      'kernel/debug/cma/reserved/count': 'sixteen\n',
+      'kernel/debug/cma/reserved/base_pfn': '113664\n',
+      'kernel/debug/cma/reserved/order_per_bit': '0\n',
+      'kernel/debug/cma/reserved/bitmap': '0\n',
+      'kernel/debug/cma/reserved/used': '0\n',
+      'kernel/debug/cma/reserved/maxchunk': '0\n',
+    });
+    const broken = join(tmp, 'broken-debugfs.json');
+    writeFileSync(broken, JSON.stringify(snap));
+    await assert.rejects(openCapture(broken), (e: Error) => {
+      assert.ok(e instanceof SourceSetupError);
+      assert.match(e.message, /broken-debugfs\.json.*count/);
+      return true;
+    });
   });
 });
 

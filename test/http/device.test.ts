@@ -159,6 +159,15 @@ describe('a copied device directory (real 6.12 capture)', () => {
     const t = await get(srv, '/sys/kernel/mm/cma/hugetlb0/available_pages');
     assert.equal(t.status, 200);
     assert.equal(t.body, '160632\n');
+    // a copy of a device's files is never written, token or not
+    const w = await srv.app.inject({
+      method: 'PUT',
+      url: '/sys/kernel/mm/cma/hugetlb0/available_pages',
+      payload: '1\n',
+    });
+    assert.equal(w.statusCode, 405);
+    assert.match((w.json() as { message: string }).message, /copy of a device's files, served read-only/);
+    assert.equal((await get(srv, '/sys/kernel/mm/cma/hugetlb0/available_pages')).body, '160632\n');
     const d = JSON.parse((await get(srv, '/api/device')).body) as DeviceView;
     assert.deepEqual(
       d.areas.map((a) => [a.name, a.lastFailure?.verdict ?? null]),
@@ -235,6 +244,12 @@ describe('the emulator', () => {
     const srv = await createServer(sys);
     servers.push(srv);
     assert.equal((await get(srv, '/sys/kernel/debug/cma')).status, 404);
+    // the dashboard reads this to show the device report instead of the model's bitmaps
+    const info = JSON.parse((await get(srv, '/api/info')).body) as InfoView;
+    assert.deepEqual([info.modelled, info.device, info.debugfs], [true, true, false]);
+    sys.debugfsMounted = true;
+    assert.equal((JSON.parse((await get(srv, '/api/info')).body) as InfoView).debugfs, true);
+    sys.debugfsMounted = false;
     const s = samples((await get(srv, '/metrics')).body);
     const free = s.find((x) => x.name === 'cma_area_free_pages')!;
     assert.equal(free.labels.source, 'known'); // 7.3's available_pages

@@ -119,7 +119,10 @@ test('a /sys root with debugfs unmounted and the emulator files beside it (a --n
 });
 
 /** `cma-debug serve ARGS --port 0`: the API's URL and what it printed; stopped at the end of `body`. */
-async function withServe(args: string[], body: (url: string, out: string) => Promise<void>): Promise<void> {
+async function withServe(
+  args: string[],
+  body: (url: string, out: string, stderr: () => string) => Promise<void>,
+): Promise<void> {
   const child = spawn(
     process.execPath,
     [path.join(ROOT, 'bin/cma-debug.js'), 'serve', ...args, '--port', '0'],
@@ -145,7 +148,7 @@ async function withServe(args: string[], body: (url: string, out: string) => Pro
       });
       child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}${err}`)));
     });
-    await body(url, out);
+    await body(url, out, () => err);
   } finally {
     child.kill('SIGTERM');
   }
@@ -174,6 +177,9 @@ test('serve CAPTURE: a bug report, a device snapshot and a copied device directo
   ] as const)
     await withServe([...args], async (url, out) => {
       assert.match(out, label);
+      // a capture on loopback asks for no token
+      assert.match(out, /read-only: nothing to write, no token needed/);
+      assert.doesNotMatch(out, /token: /);
       const d = (await (await fetch(`${url}/api/device`)).json()) as {
         areas: { name: string; lastFailure: { verdict: string } | null }[];
       };
@@ -192,6 +198,16 @@ test('serve CAPTURE: a bug report, a device snapshot and a copied device directo
         /^cma_area_total_pages\{area="reserved",source="/m,
       );
     });
+  // what a capture could not read is said in one warning line, and the rest served
+  await withServe([path.join(FIX, 'bugreport/bugreport-6.12-excerpt.txt')], async (url, _out, stderr) => {
+    for (let i = 0; i < 100 && !stderr().includes('\n'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(stderr().trimEnd().split('\n').length, 1, stderr());
+    assert.match(
+      stderr(),
+      /^cma-debug: warning: not readable in this capture .*proc\/pagetypeinfo \(permission denied\)/,
+    );
+    assert.equal((await fetch(`${url}/api/device`)).status, 200);
+  });
   const notes = path.join(tmp, 'notes.txt');
   fs.writeFileSync(notes, 'not a capture\n');
   const bad = cli(['serve', notes, '--port', '0']);

@@ -141,6 +141,20 @@ const EDGE = [
   L('x', 5, 'cma_alloc_bXsy_retry: name=reserved pfn=0x1 page=0000000035a66047 count=1 align=3'),
   L('x', 5, 'cma_alloc_busy_retry: name=reserved pfn=0x1 page=0000000035a66047 count=1 align=3'),
   L('seventeen-chars-x', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  // task names of every length the 16-byte field holds (its leading spaces are counted four at a time)
+  L('sixteen-chars-xy', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  L('abcd', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  L('abcde', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  L('twelve-chars', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  L('thirteen-char', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  L('', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
+  // a name that differs from the previous one in its last byte, or its first four
+  L('x', 5, 'cma_alloc_start: name=reservee count=1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=reservee count=1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=Xeservee count=1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', '.]...'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', '...].'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', ' ....'),
   `#${L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3').slice(1)}`,
   L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
 ].join('\n');

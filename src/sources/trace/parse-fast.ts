@@ -65,6 +65,12 @@ function hasSpOrNl(x: number): boolean {
   return (((((a - 0x01010101) | 0) & ~a) | (((b - 0x01010101) | 0) & ~b)) & 0x80808080) !== 0;
 }
 
+/** Whether any of the four bytes of x is the byte repeated in `b4` (SWAR zero-byte test; exact). */
+function hasByte(x: number, b4: number): boolean {
+  const a = x ^ b4;
+  return (((a - 0x01010101) | 0) & ~a & 0x80808080) !== 0;
+}
+
 /**
  * The fast path: one line of the kernel's fixed 6.1 layout
  * (`%16s-%-7d [%03d] <5 flags> %5lu.%06lu: cma_<event>: name=<same name as the previous
@@ -111,8 +117,10 @@ export function fastLine(buf: Uint8Array, s: number, dv: DataView, ln: Uint8Arra
   const c1 = buf[s + 27]! - 48;
   const c2 = buf[s + 28]! - 48;
   if (c0 < 0 || c0 > 9 || c1 < 0 || c1 > 9 || c2 < 0 || c2 > 9) return -1;
-  // flags: five non-space bytes (none a ']')
-  for (q = s + 31; q < s + 36; q++) if (buf[q] === SP || buf[q] === RBRACKET || buf[q] === NL) return -1;
+  // flags: five non-space bytes (none a ']'), the first four at once
+  const fl = dv.getInt32(s + 31, true);
+  const f5 = buf[s + 35];
+  if (hasSpOrNl(fl) || hasByte(fl, 0x5d5d5d5d) || f5 === SP || f5 === RBRACKET || f5 === NL) return -1;
   // seconds: spaces, then at least one digit up to 41
   q = s + 37;
   while (q < s + 41 && buf[q] === SP) q++;
@@ -184,7 +192,12 @@ export function fastLine(buf: Uint8Array, s: number, dv: DataView, ln: Uint8Arra
   const ll = ln.length;
   // after the name at most ~100 bytes are read; every loop below is bounded
   if (ll === 0 || p + ll + 128 > lim) return -1;
-  for (let k = 0; k < ll; k++) if (buf[p + k] !== ln[k]) return -1;
+  // four bytes at a time, then the rest
+  let k = 0;
+  for (; k + 4 <= ll; k += 4)
+    if (dv.getInt32(p + k, true) !== (ln[k]! | (ln[k + 1]! << 8) | (ln[k + 2]! << 16) | (ln[k + 3]! << 24)))
+      return -1;
+  for (; k < ll; k++) if (buf[p + k] !== ln[k]) return -1;
   p += ll;
   if (buf[p] !== SP) return -1;
   p++;
@@ -284,8 +297,16 @@ export function fastLine(buf: Uint8Array, s: number, dv: DataView, ln: Uint8Arra
   }
   if (c !== NL) return -1;
   // accepted
+  // the task name's first byte: the spaces before it, four bytes at a time (little-endian: the
+  // first byte is the lowest)
   let cs = s;
-  while (cs < s + 16 && buf[cs] === SP) cs++;
+  let w = dv.getInt32(cs, true) ^ 0x20202020;
+  while (w === 0 && cs < s + 12) {
+    cs += 4;
+    w = dv.getInt32(cs, true) ^ 0x20202020;
+  }
+  if (w === 0) cs += 4;
+  else cs += (31 - Math.clz32(w & -w)) >> 3;
   out.kind = kind;
   out.pid = pid;
   out.cpu = c0 * 100 + c1 * 10 + c2;

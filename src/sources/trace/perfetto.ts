@@ -12,7 +12,16 @@
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { createGunzip, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 import type { TraceEvent, TraceEventKind } from './events.ts';
-import { clearRareFields, EV_ALLOC, EV_INFO, EV_START, KIND_BY_NAME, TraceEventFields } from './events.ts';
+import {
+  clearRareFields,
+  EV_ALLOC,
+  EV_INFO,
+  EV_START,
+  EVENT_NAMES,
+  KIND_BY_NAME,
+  type RareFields,
+  TraceEventFields,
+} from './events.ts';
 import { MM_EVENT_NAMES, type MmEvent } from './mm-events.ts';
 import { perfettoMmEvent } from './mm-events-read.ts';
 import { emptyParseStats, type ParseOptions, type ParseStats } from './parse.ts';
@@ -23,6 +32,7 @@ const TWO32 = 2 ** 32;
 
 const enc = new TextEncoder();
 const GENERIC_NAMES: [Uint8Array, TraceEventKind][] = [...KIND_BY_NAME].map(([n, k]) => [enc.encode(n), k]);
+/** The generic fields read, by code (their index). */
 const FIELD_NAMES = [
   'name',
   'pfn',
@@ -38,15 +48,55 @@ const FIELD_NAMES = [
   'err_iso',
   'err_mig',
   'err_test',
-].map((n) => [n, enc.encode(n)] as const);
+];
+const F_NAME = 0;
+const F_PFN = 1;
+const F_START = 2;
+const F_PAGE = 3;
+const F_COUNT = 4;
+const F_REQUEST_COUNT = 5;
+const F_ALIGN = 6;
+const F_ERRORNO = 7;
+const F_AVAILABLE = 8;
+const F_TOTAL = 9;
+const F_NR_MIGRATED = 10;
+const F_ERR_ISO = 11;
+const F_ERR_MIG = 12;
+const F_ERR_TEST = 13;
+const FIELD_BYTES = FIELD_NAMES.map((n) => enc.encode(n));
+/** Field codes by name length (a name is compared with these only). */
+const FIELDS_BY_LEN: number[][] = [];
+FIELD_NAMES.forEach((n, code) => {
+  const l = FIELDS_BY_LEN[n.length] ?? [];
+  l.push(code);
+  FIELDS_BY_LEN[n.length] = l;
+});
 
-/** A decoded cma event waiting in the reorder window (`seq`: its place in the file). */
+/** The event being decoded (one object, refilled; `seq`: its place in the file). */
 class Pending extends TraceEventFields {
   seq = 0;
   comm(): string {
     return '';
   }
 }
+
+/**
+ * A held event is a row of R numbers in its CPU's queue (no object per event: the window holds
+ * 65536 of them, and reading them back from a typed array costs a fraction of objects'):
+ * ts, seq, pid, kind, count, align, pfn, hasPage, name id, rare (1: its rare fields are in
+ * Decoder.rare under its seq).
+ */
+const R = 10;
+const R_TS = 0;
+const R_SEQ = 1;
+const R_PID = 2;
+const R_KIND = 3;
+const R_COUNT = 4;
+const R_ALIGN = 5;
+const R_PFN = 6;
+const R_PAGE = 7;
+const R_NAME = 8;
+const R_RARE = 9;
 
 /** Other events decoded in the same pass (mm-events-read.ts spells them as the text does). */
 export interface PerfettoMmOptions {
@@ -55,42 +105,38 @@ export interface PerfettoMmOptions {
   onEvent: (e: MmEvent) => void;
 }
 
-/** One CPU's events in (ts, seq) order: a ring of `size` events from `head` (capacity a power of 2). */
+/** One CPU's events in (ts, seq) order: a ring of `size` rows from `head` (capacity a power of 2). */
 class CpuQueue {
-  items: (Pending | undefined)[] = new Array(1024);
+  constructor(readonly cpu: number) {}
+  f = new Float64Array(1024 * R);
   mask = 1023;
   head = 0;
   size = 0;
 
-  first(): Pending {
-    return this.items[this.head]!;
-  }
-  shift(): Pending {
-    const x = this.items[this.head]!;
-    this.items[this.head] = undefined;
-    this.head = (this.head + 1) & this.mask;
-    this.size--;
-    return x;
-  }
-  /** Adds x after the events of its time or earlier (at the end, but for a CPU's late event). */
-  push(x: Pending): void {
-    if (this.size === this.items.length) this.grow();
-    const { items, mask } = this;
+  /** Adds a row after the rows of its time or earlier (at the end, but for a CPU's late event). */
+  push(row: Float64Array): void {
+    if (this.size === this.mask + 1) this.grow();
+    const { f, mask } = this;
     let at = (this.head + this.size) & mask;
     this.size++;
-    for (;;) {
+    const ts = row[R_TS]!;
+    while (at !== this.head) {
       const before = (at - 1) & mask;
-      if (at === this.head || items[before]!.ts <= x.ts) break;
-      items[at] = items[before];
+      if (f[before * R]! <= ts) break;
+      f.copyWithin(at * R, before * R, before * R + R);
       at = before;
     }
-    items[at] = x;
+    const o = at * R;
+    for (let k = 0; k < R; k++) f[o + k] = row[k]!;
   }
   private grow(): void {
-    const n = this.items.length;
-    const bigger: (Pending | undefined)[] = new Array(n * 2);
-    for (let i = 0; i < this.size; i++) bigger[i] = this.items[(this.head + i) & this.mask];
-    this.items = bigger;
+    const n = this.mask + 1;
+    const bigger = new Float64Array(n * 2 * R);
+    for (let i = 0; i < this.size; i++) {
+      const from = ((this.head + i) & this.mask) * R;
+      bigger.set(this.f.subarray(from, from + R), i * R);
+    }
+    this.f = bigger;
     this.mask = n * 2 - 1;
     this.head = 0;
   }
@@ -114,24 +160,34 @@ class Decoder {
   private hi = 0;
   private lo = 0;
   readonly comms = new Map<number, string>();
+  /** Changes whenever comms does. */
+  commsVersion = 0;
   kernelRelease: string | null = null;
   private seq = 0;
   events = 0;
   ftraceEvents = 0;
   lostBundles = 0;
   malformed = 0;
-  /** The reorder window: one queue per CPU, `held` events in all, spent events for reuse. */
+  /** The reorder window: one queue per CPU, `held` events in all. */
   private readonly queues = new Map<number, CpuQueue>();
   private readonly queueList: CpuQueue[] = [];
   private held = 0;
-  private readonly pool: Pending[] = [];
   /** The queue of the bundle being read. */
-  private queue: CpuQueue = new CpuQueue();
+  private queue: CpuQueue = new CpuQueue(0);
+  /** The event being decoded, and its row. */
+  private readonly cur = new Pending();
+  private readonly row = new Float64Array(R);
+  /** Area names by id (rows hold the id). */
+  readonly names: string[] = [''];
+  private readonly nameIds = new Map<string, number>([['', 0]]);
+  /** Held events' rare fields, by seq. */
+  private readonly rare = new Map<number, RareFields>();
   private readonly mmNames: Uint8Array[];
   private mmLine = 0;
 
   constructor(
-    readonly emit: (p: Pending) => void,
+    /** Called with each event in order: its row at f[o, o + R), its CPU and its rare fields, or null. */
+    readonly emit: (f: Float64Array, o: number, cpu: number, rare: RareFields | null) => void,
     private readonly mm: PerfettoMmOptions | null = null,
   ) {
     this.mmNames = mm === null ? [] : [...mm.names].map((n) => enc.encode(n));
@@ -175,14 +231,39 @@ class Decoder {
     }
     throw new Error('bad varint');
   }
+  /**
+   * An unsigned 64-bit varint (exact below 2^53). Up to 7 bytes in plain arithmetic; longer
+   * ones through varint64(), whose hi/lo then hold it exactly (allOnes() is only true then).
+   */
   private u64(): number {
+    const b = this.b;
+    const s = this.p;
+    let c = b[s]!;
+    if (c < 0x80) {
+      this.p = s + 1;
+      this.hi = 0;
+      return c;
+    }
+    let v = c & 0x7f;
+    let mul = 128;
+    for (let p = s + 1; p < s + 7; p++) {
+      c = b[p]!;
+      v += (c & 0x7f) * mul;
+      if (c < 0x80) {
+        this.p = p + 1;
+        this.hi = 0;
+        return v;
+      }
+      mul *= 128;
+    }
     this.varint64();
     return this.hi * TWO32 + this.lo;
   }
+  /** A signed 64-bit varint (a negative one takes 10 bytes: exact through varint64()). */
   private i64(): number {
-    this.varint64();
+    const v = this.u64();
     if (this.hi & 0x80000000) return -((~this.hi >>> 0) * TWO32 + (~this.lo >>> 0) + 1);
-    return this.hi * TWO32 + this.lo;
+    return v;
   }
   private allOnes(): boolean {
     return this.hi === 0xffffffff && this.lo === 0xffffffff;
@@ -206,6 +287,7 @@ class Decoder {
   }
   private lastNameBytes: Uint8Array = new Uint8Array(0);
   private lastName = '';
+  private lastNameId = 0;
   /** Inside a decompressed group of packets. */
   private inflated = false;
   /** An area name (the same as the previous one, mostly: compared, not decoded). */
@@ -213,18 +295,28 @@ class Decoder {
     if (!this.is(len, this.lastNameBytes)) {
       this.lastNameBytes = this.b.slice(this.p, this.p + len);
       this.lastName = utf8.decode(this.lastNameBytes);
+      let id = this.nameIds.get(this.lastName);
+      if (id === undefined) {
+        id = this.names.length;
+        this.names.push(this.lastName);
+        this.nameIds.set(this.lastName, id);
+      }
+      this.lastNameId = id;
     }
     this.p += len;
     return this.lastName;
   }
   /** A field name among FIELD_NAMES, or '' (skipped either way). */
-  private fieldName(len: number): string {
-    let r = '';
-    for (const [n, lit] of FIELD_NAMES)
-      if (this.is(len, lit)) {
-        r = n;
-        break;
-      }
+  /** A field name's code (FIELD_NAMES), or -1 (skipped either way). */
+  private fieldCode(len: number): number {
+    let r = -1;
+    const codes = FIELDS_BY_LEN[len];
+    if (codes !== undefined)
+      for (let i = 0; i < codes.length; i++)
+        if (this.is(len, FIELD_BYTES[codes[i]!]!)) {
+          r = codes[i]!;
+          break;
+        }
     this.p += len;
     return r;
   }
@@ -353,7 +445,10 @@ class Decoder {
       if (id >= 0 && name !== null && name !== '') {
         // a process's cmdline[0] is a path: its last part, at most 15 bytes, as the kernel's comm
         const comm = isThread ? name : (name.split('/').pop() ?? name).slice(0, 15);
-        if (isThread || !this.comms.has(id)) this.comms.set(id, comm);
+        if (isThread || !this.comms.has(id)) {
+          this.comms.set(id, comm);
+          this.commsVersion++;
+        }
       }
     }
   }
@@ -371,7 +466,7 @@ class Decoder {
     }
     let q = this.queues.get(cpu);
     if (q === undefined) {
-      q = new CpuQueue();
+      q = new CpuQueue(cpu);
       this.queues.set(cpu, q);
       this.queueList.push(q);
     }
@@ -411,9 +506,7 @@ class Decoder {
       } else this.skip(wire);
     }
     if (which === 0) return;
-    if (this.mm !== null && this.mmWanted(which, body, bodyEnd))
-      this.mm.onEvent(perfettoMmEvent(this.b, body, bodyEnd, which, pid, ts, ++this.mmLine, this.comms));
-    const ev = this.pool.pop() ?? new Pending();
+    const ev = this.cur;
     ev.seq = this.seq++;
     ev.ts = Math.round(ts / 1000);
     ev.cpu = cpu;
@@ -425,6 +518,7 @@ class Decoder {
     ev.pfn = Number.NaN;
     ev.hasPage = false;
     clearRareFields(ev);
+    let cma = true;
     if (which === 465 || which === 466) {
       ev.kind = which === 465 ? EV_START : EV_INFO;
       this.p = body;
@@ -448,19 +542,21 @@ class Decoder {
           }
         } else this.skip(tag & 7);
       }
-    } else if (!this.generic(body, bodyEnd, ev)) {
-      this.pool.push(ev);
-      return;
-    }
+    } else cma = this.generic(body, bodyEnd, ev);
+    if (this.mm !== null && this.mmWanted(which, body, bodyEnd, cma ? ev.kind : 0))
+      this.mm.onEvent(perfettoMmEvent(this.b, body, bodyEnd, which, pid, ts, ++this.mmLine, this.comms));
+    if (!cma) return;
     this.events++;
     this.push(ev);
   }
 
   /** Whether the typed (465, 466) or generic (327) event at [s, e) is one of the mm names. */
-  private mmWanted(which: number, s: number, e: number): boolean {
+  private mmWanted(which: number, s: number, e: number, cmaKind: number): boolean {
     const names = this.mm!.names;
     if (which === 465) return names.has('cma_alloc_start');
     if (which === 466) return names.has('cma_alloc_info');
+    // a generic cma event: by its kind's name (no second look at its bytes)
+    if (cmaKind !== 0) return names.has(EVENT_NAMES[cmaKind as TraceEventKind]);
     this.p = s;
     while (this.p < e) {
       const tag = this.varint();
@@ -495,67 +591,67 @@ class Decoder {
       } else if (f === 2 && (tag & 7) === 2) {
         const l = this.varint();
         const end = this.p + l;
-        let name = '';
+        let name = -1;
         let num = Number.NaN;
         let ones = false;
         let text: string | null = null;
         while (this.p < end) {
           const t = this.varint();
           const ff = t >>> 3;
-          if (ff === 1 && (t & 7) === 2) name = this.fieldName(this.varint());
+          if (ff === 1 && (t & 7) === 2) name = this.fieldCode(this.varint());
           else if (ff === 3 && (t & 7) === 2) {
             const sl = this.varint();
-            text = name === 'name' ? this.areaName(sl) : this.str(sl);
+            text = name === F_NAME ? this.areaName(sl) : this.str(sl);
           } else if (ff === 4 && (t & 7) === 0) {
             num = this.i64();
             ones = this.allOnes();
           } else if (ff === 5 && (t & 7) === 0) {
             num = this.u64();
             ones = this.allOnes();
-            if (num >= 2 ** 53 && (name === 'count' || name === 'request_count'))
+            if (num >= 2 ** 53 && (name === F_COUNT || name === F_REQUEST_COUNT))
               ev.countBig = (BigInt(this.hi) << 32n) | BigInt(this.lo);
           } else this.skip(t & 7);
         }
         this.p = end;
         switch (name) {
-          case 'name':
+          case F_NAME:
             ev.name = text ?? '';
             break;
-          case 'pfn':
-          case 'start':
+          case F_PFN:
+          case F_START:
             ev.pfn = ones ? -1 : num;
             break;
-          case 'page':
+          case F_PAGE:
             sawPage = true;
             ev.hasPage = text !== null ? !/^(0x)?0*$|^\(nil\)$|^\(null\)$/.test(text) : num !== 0;
             break;
-          case 'count':
-          case 'request_count':
+          case F_COUNT:
+          case F_REQUEST_COUNT:
             ev.count = num;
             if (num < 2 ** 53) ev.countBig = null;
             break;
-          case 'align':
+          case F_ALIGN:
             ev.align = num;
             break;
-          case 'errorno':
+          case F_ERRORNO:
             ev.errorno = num;
             break;
-          case 'available_count':
+          case F_AVAILABLE:
             ev.availableCount = num;
             break;
-          case 'total_count':
+          case F_TOTAL:
             ev.totalCount = num;
             break;
-          case 'nr_migrated':
+          case F_NR_MIGRATED:
             ev.nrMigrated = num;
             break;
-          case 'err_iso':
+          case F_ERR_ISO:
             ev.errIso = num;
             break;
-          case 'err_mig':
+          case F_ERR_MIG:
             ev.errMig = num;
             break;
-          case 'err_test':
+          case F_ERR_TEST:
             ev.errTest = num;
             break;
         }
@@ -569,7 +665,45 @@ class Decoder {
 
   // ---- the reorder window: per-CPU queues in (ts, seq) order, merged ----
   private push(x: Pending): void {
-    this.queue.push(x);
+    const row = this.row;
+    row[R_TS] = x.ts;
+    row[R_SEQ] = x.seq;
+    row[R_PID] = x.pid;
+    row[R_KIND] = x.kind;
+    row[R_COUNT] = x.count;
+    row[R_ALIGN] = x.align;
+    row[R_PFN] = x.pfn;
+    row[R_PAGE] = x.hasPage ? 1 : 0;
+    let id = x.name === this.lastName ? this.lastNameId : this.nameIds.get(x.name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(x.name);
+      this.nameIds.set(x.name, id);
+    }
+    row[R_NAME] = id;
+    if (
+      x.countBig !== null ||
+      x.errorno !== null ||
+      x.availableCount !== -1 ||
+      x.totalCount !== -1 ||
+      x.nrMigrated !== 0 ||
+      x.errIso !== 0 ||
+      x.errMig !== 0 ||
+      x.errTest !== 0
+    ) {
+      row[R_RARE] = 1;
+      this.rare.set(x.seq, {
+        countBig: x.countBig,
+        errorno: x.errorno,
+        availableCount: x.availableCount,
+        totalCount: x.totalCount,
+        nrMigrated: x.nrMigrated,
+        errIso: x.errIso,
+        errMig: x.errMig,
+        errTest: x.errTest,
+      });
+    } else row[R_RARE] = 0;
+    this.queue.push(row);
     if (++this.held > WINDOW) this.emitFirst();
   }
 
@@ -582,17 +716,27 @@ class Decoder {
     for (let i = 0; i < list.length; i++) {
       const q = list[i]!;
       if (q.size === 0) continue;
-      const h = q.first();
-      if (best === null || h.ts < bt || (h.ts === bt && h.seq < bs)) {
+      const o = q.head * R;
+      const ts = q.f[o]!;
+      if (best === null || ts < bt || (ts === bt && q.f[o + R_SEQ]! < bs)) {
         best = q;
-        bt = h.ts;
-        bs = h.seq;
+        bt = ts;
+        bs = q.f[o + R_SEQ]!;
       }
     }
-    const x = best!.shift();
+    const q = best!;
+    const o = q.head * R;
+    q.head = (q.head + 1) & q.mask;
+    q.size--;
     this.held--;
-    this.emit(x);
-    this.pool.push(x);
+    let rare: RareFields | null = null;
+    if (q.f[o + R_RARE] === 1) {
+      const seq = q.f[o + R_SEQ]!;
+      rare = this.rare.get(seq) ?? null;
+      this.rare.delete(seq);
+    }
+    // the row stays valid until the next push into this queue (the emit pushes nothing)
+    this.emit(q.f, o, q.cpu, rare);
   }
 
   /** Emits every held event. */
@@ -621,26 +765,22 @@ export class PerfettoReader {
     private readonly opts: ParseOptions & { mm?: PerfettoMmOptions } = {},
   ) {
     const out = new BinaryEvent();
-    const dec = new Decoder((p) => {
-      out.kind = p.kind;
+    const dec = new Decoder((f, o, cpu, rare) => {
+      const pid = f[o + R_PID]!;
+      out.kind = f[o + R_KIND] as TraceEventKind;
       out.line = ++this.line;
-      out.pid = p.pid;
-      out.cpu = p.cpu;
-      out.ts = p.ts;
-      out.name = p.name;
-      out.count = p.count;
-      out.countBig = p.countBig;
-      out.align = p.align;
-      out.pfn = p.pfn;
-      out.hasPage = p.hasPage;
-      out.errorno = p.errorno;
-      out.availableCount = p.availableCount;
-      out.totalCount = p.totalCount;
-      out.nrMigrated = p.nrMigrated;
-      out.errIso = p.errIso;
-      out.errMig = p.errMig;
-      out.errTest = p.errTest;
-      out.setComm(p.pid === 0 ? '<idle>' : (dec.comms.get(p.pid) ?? '<...>'));
+      out.pid = pid;
+      out.cpu = cpu;
+      out.ts = f[o + R_TS]!;
+      out.name = dec.names[f[o + R_NAME]!]!;
+      out.count = f[o + R_COUNT]!;
+      out.align = f[o + R_ALIGN]!;
+      out.pfn = f[o + R_PFN]!;
+      out.hasPage = f[o + R_PAGE] === 1;
+      if (rare !== null) Object.assign(out, rare);
+      else clearRareFields(out);
+      out.setPidComm(pid, dec.comms, dec.commsVersion);
+      out.setFast(rare === null);
       onEvent(out);
     }, opts.mm ?? null);
     this.dec = dec;

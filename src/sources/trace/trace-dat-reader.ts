@@ -34,28 +34,45 @@ interface Decoder {
   pid: FormatField | null;
   /** The end of the last fixed field: a record shorter than this is malformed. */
   fixedEnd: number;
+  /** Its records set no rare field (but a count ≥ 2^53). */
+  plain: boolean;
 }
 
 /** The event handed to onEvent (one object, refilled for every record). */
 export class BinaryEvent extends TraceEventFields {
+  /** No rare field set and a short comm (BatchEncoder then skips its checks). */
   fastEvent = false;
   commText = '<...>';
   private commBytes: Uint8Array = enc.encode('<...>');
-  /** The UTF-8 of the task names seen (a trace has a few hundred). */
-  private readonly encoded = new Map<string, Uint8Array>();
+  /** Task names by pid (text and UTF-8), valid while `commsVersion` is. */
+  private readonly byPid = new Map<number, { text: string; bytes: Uint8Array }>();
+  private commsVersion = -1;
+  private commPid = Number.NaN;
   comm(): string {
     return this.commText;
   }
-  setComm(text: string): void {
-    if (text === this.commText) return;
-    this.commText = text;
-    let b = this.encoded.get(text);
-    if (b === undefined) {
-      if (this.encoded.size >= 65536) this.encoded.clear();
-      b = enc.encode(text);
-      this.encoded.set(text, b);
+  /**
+   * Sets the comm of `pid` from `comms` (the file's task names: '<idle>' for 0, '<...>' when
+   * unknown). `version` changes whenever `comms` does; until then a pid's name is looked up once.
+   */
+  setPidComm(pid: number, comms: ReadonlyMap<number, string>, version: number): void {
+    if (version !== this.commsVersion || this.byPid.size >= 65536) {
+      this.byPid.clear();
+      this.commsVersion = version;
+    } else if (pid === this.commPid) return;
+    this.commPid = pid;
+    let e = this.byPid.get(pid);
+    if (e === undefined) {
+      const text = pid === 0 ? '<idle>' : (comms.get(pid) ?? '<...>');
+      e = { text, bytes: enc.encode(text) };
+      this.byPid.set(pid, e);
     }
-    this.commBytes = b;
+    this.commText = e.text;
+    this.commBytes = e.bytes;
+  }
+  /** Sets fastEvent: true when no rare field is set (`plain`) and the comm fits 16 bytes. */
+  setFast(plain: boolean): void {
+    this.fastEvent = plain && this.commBytes.length <= 16;
   }
   /** As TraceLineParser.copyComm: the name right-aligned in out[at, at + 16), or -1. */
   copyComm(out: Uint8Array, _view: DataView, at: number): number {
@@ -216,14 +233,18 @@ export function readTraceDat(
       errTest: by('err_test'),
       pid: by('common_pid'),
       fixedEnd: 0,
+      plain: false,
     };
+    d.plain = kind !== EV_INFO && d.errorno === null && d.available === null && d.total === null;
     for (const x of [d.pid, d.pfn, d.page, d.count, d.align, d.errorno, d.available, d.total])
       if (x !== null) d.fixedEnd = Math.max(d.fixedEnd, x.offset + x.size);
     if (f.id >= 0 && f.id < 1 << 16) decoders[f.id] = d;
   }
   const typeField = typeFieldOf(info);
   const counterClock = info.clock === 'counter';
-  const mm = opts.mm !== undefined ? new TraceDatMmDecoder(info, opts.mm.names) : null;
+  let mm = opts.mm !== undefined ? new TraceDatMmDecoder(info, opts.mm.names) : null;
+  // a file without the wanted events' formats has none of them
+  if (mm?.empty) mm = null;
   const onMm = opts.mm?.onEvent;
 
   const r = new MergedRecords(src, info);
@@ -256,7 +277,8 @@ export function readTraceDat(
       // µs, rounded as `trace-cmd report` prints them
       ev.ts = counterClock ? r.ts : Math.round(r.ts / 1000);
       const pid = ev.pid;
-      ev.setComm(pid === 0 ? '<idle>' : (info.cmdlines.get(pid) ?? '<...>'));
+      ev.setPidComm(pid, info.cmdlines, 0);
+      ev.setFast(d.plain && ev.countBig === null);
       if (d.name !== null) {
         const sr = fr.strRange(d.name);
         if (sr !== null) {

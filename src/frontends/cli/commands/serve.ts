@@ -3,6 +3,7 @@
 
 import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { deviceReport } from '../../../sources/device-model.ts';
 import type { ServeSource } from '../../../sources/file-tree.ts';
 import { systemSource } from '../../../sources/file-tree.ts';
 import { directorySource, openCapture, SourceSetupError } from '../../../sources/serve-source.ts';
@@ -146,11 +147,23 @@ export function registerServe(program: Command): void {
       process.stderr.write(
         `cma-debug: warning: listening on ${flags.host}, beyond loopback: anyone who can reach it may try; every request, reads too, needs the token\n`,
       );
+    // a capture is never written: on loopback nothing needs the token
+    const tokenless = source.readOnlyReason !== undefined && loopback;
+    // a device report (no model): say once what it could not read; the rest is served
+    if (!source.system && source.deviceTree) {
+      const unreadable = Object.entries(deviceReport(source.deviceTree()).unreadable);
+      if (unreadable.length > 0)
+        process.stderr.write(
+          `cma-debug: warning: not readable ${source.kind === 'capture' ? 'in this capture' : 'now'} (shown as unknown): ${unreadable.map(([f, why]) => `${f} (${why})`).join(', ')}\n`,
+        );
+    }
     process.stdout.write(
       `cma-debug: serving ${source.label}\n` +
-        `  dashboard: ${url}/#token=${encodeURIComponent(token)}\n` +
+        `  dashboard: ${url}/${tokenless ? '' : `#token=${encodeURIComponent(token)}`}\n` +
         `  API:       ${url}/api  (metrics: ${url}/metrics)\n` +
-        `  token:     ${token}  (send as: Authorization: Bearer ${token})\n` +
+        (tokenless
+          ? '  read-only: nothing to write, no token needed\n'
+          : `  token:     ${token}  (send as: Authorization: Bearer ${token})\n`) +
         '  Ctrl-C stops.\n',
     );
     await new Promise<void>((resolve) => {
