@@ -98,7 +98,7 @@ export function registerServe(program: Command): void {
       .option('--root <dir>', 'serve a /sys-like directory (a live /sys or a copy) instead of the emulator')
       .option(
         '--from-snapshot <path>',
-        'start the emulator from a snapshot (or a copied tree, or a kernel log with a free-area dump); a capture without debugfs (a device snapshot, a bug report, a copied device directory DIR/{sys,proc,dmesg}) is served read-only as its device report',
+        'start the emulator from a snapshot or a copied /sys tree; a capture without debugfs (a device snapshot, a bug report, a copied device directory DIR/{sys,proc,dmesg}, a kernel log) is served read-only as its device report',
       )
       .option('--host <addr>', 'address to bind', '127.0.0.1')
       .option('--port <n>', 'port (0 picks a free one)', '8080')
