@@ -81,9 +81,10 @@ export interface PlanOptions {
    */
   includeOversize?: boolean;
   /**
-   * Threads for the sizing, this one included: 'auto' (default: a helper worker for a trace of
-   * HELPER_MIN_BYTES or more when the machine has a core to spare, see helperWanted()) or a
-   * count (1: this thread only; 2 or more: one helper).
+   * Threads for the sizing, this one included: 'auto' (default: for a trace of HELPER_MIN_BYTES or
+   * more, a helper worker starts while the trace is read and sizes too if the rest of the machine
+   * left a core to spare meanwhile, see startPlanHelper) or a count (1: this thread only; 2 or
+   * more: one helper).
    */
   threads?: number | 'auto';
 }
