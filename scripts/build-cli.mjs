@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the command line (src/frontends/cli/main.ts, and the trace parse worker next to it)
+// Bundles the command line (src/frontends/cli/main.ts, and the trace and plan workers next to it)
 // into dist/cli/ with esbuild: a few files instead of the ~100 modules of tsc's dist/, so that
 // `cma-debug replay` and `cma-debug plan` (bin/cma-debug.js starts them from here) do not spend
 // ~60 ms of every run resolving and compiling modules. npm dependencies stay external.
@@ -18,6 +18,8 @@ await esbuild.build({
     // found by parallel.ts next to itself (./parse-worker.js, ./binary-worker.js)
     join(root, 'src', 'sources', 'trace', 'parse-worker.ts'),
     join(root, 'src', 'sources', 'trace', 'binary-worker.ts'),
+    // found by plan-parallel.ts next to itself (./plan-worker.js)
+    join(root, 'src', 'analysis', 'plan-worker.ts'),
   ],
   bundle: true,
   splitting: true,

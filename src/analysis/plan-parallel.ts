@@ -6,7 +6,7 @@
 // here; the answers do not depend on which thread sized them.
 
 import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
@@ -65,15 +65,81 @@ function workerScript(): { url: URL; tsxApi?: string } | null {
 /** A helper worker, booting; `close` stops it (call it exactly once). */
 export interface PlanHelper {
   readonly worker: Worker;
+  /** False once the worker has stopped (it failed to start, or was closed). */
+  readonly alive: boolean;
+  /**
+   * Whether to use it now: true when asked for (threads 2), else whether the rest of the machine
+   * left a core to spare since the helper was started (see startPlanHelper).
+   */
+  pays(): boolean;
   close(): void;
+}
+
+/** Busy CPU time of all cores and of this process, ms, at a moment. */
+interface CpuMark {
+  readonly at: number;
+  readonly all: number;
+  readonly ours: number;
+}
+
+function cpuMark(): CpuMark {
+  let busy = 0;
+  for (const c of cpus()) busy += c.times.user + c.times.nice + c.times.sys + c.times.irq;
+  const u = process.cpuUsage();
+  return { at: performance.now(), all: busy, ours: (u.user + u.system) / 1000 };
+}
+
+/**
+ * Cores the REST of the machine kept busy since `m` (all cores' busy time less this process's),
+ * or null when the window is too short to tell (the counters tick every 10 ms).
+ */
+function othersBusy(m: CpuMark): number | null {
+  const n = cpuMark();
+  const wall = n.at - m.at;
+  if (wall < 200) return null;
+  return Math.max(0, n.all - m.all - (n.ours - m.ours)) / wall;
+}
+
+/** Wraps a started worker as a helper (exported for tests); `auto`: use it only if it pays. */
+export function planHelper(worker: Worker, auto = false): PlanHelper {
+  let alive = true;
+  const mark = cpuMark();
+  worker.on('error', () => {});
+  worker.on('exit', () => {
+    alive = false;
+  });
+  // (not keeping the process alive until sizeAll waits for it)
+  worker.unref();
+  return {
+    worker,
+    get alive() {
+      return alive;
+    },
+    pays: () => {
+      if (!auto) return true;
+      // this thread sizes too: the helper needs another core, half of one at least
+      const others = othersBusy(mark);
+      const cores = availableParallelism();
+      return others === null ? loadavg()[0]! < cores - 0.5 : cores - 1 - others >= 0.5;
+    },
+    close: () => void worker.terminate(),
+  };
 }
 
 /**
  * Starts a helper worker (`threads`: a count of threads in all, this one included, 1 = none; or
- * 'auto': one when this machine has a core to spare, see helperWanted). Null when none is started.
+ * 'auto'). Null when none is started.
+ *
+ * 'auto' starts one on a machine with a second core unless it is far too busy (a one-minute load
+ * average of twice the cores), so that it boots while the trace is read; sizeAll then uses it
+ * only if the rest of the machine left a core to spare meanwhile (measured from the cores' and
+ * this process's CPU time: on a busy machine the two threads only take turns on the same cores,
+ * and the helper's copy of the sequences is a loss: plan of gpu-1g measured ~8% slower with it
+ * under a load average of 16–18 on 2 cores).
  */
 export function startPlanHelper(threads: number | 'auto'): PlanHelper | null {
-  if (threads === 'auto' ? !helperWanted() : threads < 2) return null;
+  const cores = availableParallelism();
+  if (threads === 'auto' ? cores < 2 || loadavg()[0]! >= 2 * cores : threads < 2) return null;
   const script = workerScript();
   if (script === null) return null;
   let worker: Worker;
@@ -87,21 +153,7 @@ export function startPlanHelper(threads: number | 'auto'): PlanHelper | null {
   } catch {
     return null;
   }
-  worker.on('error', () => {});
-  // (not keeping the process alive until sizeAll waits for it)
-  worker.unref();
-  return { worker, close: () => void worker.terminate() };
-}
-
-/**
- * Whether a helper pays: only with a core to spare. On a busy machine the two threads take turns
- * on the same cores, and the helper's start-up and its copy of the sequences are a loss (measured
- * on 2 cores under a load average of 10–18: plan of gpu-1g ~10% slower with it); so a second
- * core, and a one-minute load average below the cores less one half.
- */
-export function helperWanted(): boolean {
-  const cores = availableParallelism();
-  return cores >= 2 && loadavg()[0]! < cores - 0.5;
+  return planHelper(worker, threads === 'auto');
 }
 
 /** A copy of a sequence whose arrays live in shared memory (posted without a copy). */
@@ -141,7 +193,8 @@ export async function sizeAll(
     return planOrderPerBit(seqs[t.seq]!, t.basePfn, t.orderPerBit, factory);
   };
   const name = factoryName(factory);
-  if (helper === null || name === null || tasks.length < 2) {
+  // (a helper that already stopped, e.g. its script failed to load, is left out)
+  if (helper === null || !helper.alive || name === null || tasks.length < 2 || !helper.pays()) {
     helper?.close();
     for (let i = 0; i < tasks.length; i++) out[i] = size(i);
     return out as (PlanChoice | null)[];
@@ -185,7 +238,8 @@ export async function sizeAll(
       if (k >= sorted.length) break;
       out[order[k]!] = size(order[k]!);
     }
-    await finished;
+    // wait for the helper only for the pairs it took (none, when it was still starting)
+    if (out.includes(undefined)) await finished;
   } finally {
     helper.close();
   }

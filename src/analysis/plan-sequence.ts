@@ -42,6 +42,16 @@ export interface WorkloadSequence {
   failedOps: Set<number>;
 }
 
+/** A request set aside: larger than the whole area, no size of this area could satisfy it. */
+export interface SetAsideRequest {
+  line: number;
+  /** Pages requested (a bigint, exact, for a u64 count of 2^53 or more). */
+  pages: number | bigint;
+  align: number;
+  /** What the kernel did with it: 'failed', or 'succeeded' (e.g. a count that wraps to 0 bits). */
+  recorded: 'failed' | 'succeeded';
+}
+
 /** A sequence being read: the arrays grow by doubling. */
 class SequenceBuilder implements WorkloadSequence {
   length = 0;
@@ -256,6 +266,30 @@ export function sequenceCollector(failed: FailedPolicy): {
     return out;
   };
   return { onEvent, finish };
+}
+
+/**
+ * Drops (OP_NONE) the requests larger than the area's `count` pages and returns them: no size
+ * the plan could pick for this area would satisfy them (the kernel refuses them as well, or,
+ * for a count that wraps around in cma_bitmap_pages_to_bits(), "succeeds" with no bits).
+ */
+export function setAsideOversize(seq: WorkloadSequence, count: number): SetAsideRequest[] {
+  const out: SetAsideRequest[] = [];
+  for (let i = 0; i < seq.length; i++) {
+    if (seq.kind[i] === OP_RELEASE) continue;
+    const big = seq.bigCounts.get(i);
+    if (big === undefined && seq.pages[i]! <= count) continue;
+    // (a request the 'skip' policy already dropped is listed too: it is still left out)
+    if (seq.kind[i] === OP_NONE && !seq.failedOps.has(i)) continue;
+    seq.kind[i] = OP_NONE;
+    out.push({
+      line: seq.line[i]!,
+      pages: big ?? seq.pages[i]!,
+      align: seq.arg[i]!,
+      recorded: seq.failedOps.has(i) ? 'failed' : 'succeeded',
+    });
+  }
+  return out;
 }
 
 /** Extracts the sequences of a trace (for tests and tools). */

@@ -9,6 +9,8 @@
 // N, which fails. The smallest N that never fails is therefore the highest end of a placement in
 // one replay on an area large enough to hold them all (and a size fails iff it is below it: the
 // predicate is monotone, which is also what the binary search of planOrderPerBitBySearch needs).
+// A request of 0 bits (a 0-page request, which 6.12 traces before refusing it) sets nothing but
+// still fails where its aligned first clear bit is past the area: it needs that index plus one.
 // The search answered the larger of that and its lower bound (the bits held at once), which it
 // assumed to fail; so does planOrderPerBit.
 
@@ -122,29 +124,16 @@ export function simulateSequence(
 
 /** Bits that must be free at once at some moment, whatever the placement (a lower bound). */
 export function peakDemandBits(seq: WorkloadSequence, orderPerBit: number): number {
-  return demandOf(seq, orderPerBit).peak;
-}
-
-/**
- * peakDemandBits, and whether an active request needs no bitmap bit (a count of 2^53 or more
- * that wraps around to 0 bits in cma_bitmap_pages_to_bits()).
- */
-function demandOf(seq: WorkloadSequence, orderPerBit: number): { peak: number; zeroBits: boolean } {
   const unit = 2 ** orderPerBit;
   const held = new Float64Array(seq.allocs);
   const { kind, pages, id, transient } = seq;
   let cur = 0;
   let peak = 0;
-  let zeroBits = false;
   for (let i = 0; i < seq.length; i++) {
     const k = kind[i]!;
     if (k === OP_ALLOC) {
       const p = pages[i]!;
-      let bits: number;
-      if (p >= Number.MAX_SAFE_INTEGER) {
-        bits = 2 ** 53;
-        if (allocBits(p, unit, orderPerBit) === 0) zeroBits = true;
-      } else bits = Math.floor((p + unit - 1) / unit);
+      const bits = p >= Number.MAX_SAFE_INTEGER ? 2 ** 53 : Math.floor((p + unit - 1) / unit);
       if (cur + bits > peak) peak = cur + bits;
       if (transient[i] === 0) {
         held[id[i]!] = bits;
@@ -157,7 +146,7 @@ function demandOf(seq: WorkloadSequence, orderPerBit: number): { peak: number; z
       cur -= b;
     }
   }
-  return { peak, zeroBits };
+  return peak;
 }
 
 /**
@@ -221,7 +210,9 @@ function onePass(
         p >= Number.MAX_SAFE_INTEGER ? allocBits(p, unit, orderPerBit) : Math.floor((p + unit - 1) / unit);
       if (!fit.find(0, 0, bits, arg[i]!)) return null;
       const bit = fit.bit;
-      const end = bit + bits;
+      // a request of 0 bits is found at the (aligned) first clear bit and fails where that is
+      // past the area: it needs one bit more than its index
+      const end = bits > 0 ? bit + bits : bit + 1;
       if (end > maxEnd) maxEnd = end;
       bitmap.set(bit, bits);
       used += bits;
@@ -263,10 +254,10 @@ export function planOrderPerBit(
   orderPerBit: number,
   factory: CmaBitmapFactory = indexedBitmapFactory,
 ): PlanChoice | null {
-  const { peak: demand, zeroBits } = demandOf(seq, orderPerBit);
+  const demand = peakDemandBits(seq, orderPerBit);
   if (demand >= MAX_BITS) return null;
-  // a request of 0 bits fails on a full area, which the highest end does not see: search
-  if (demand === 0 || zeroBits) return planOrderPerBitBySearch(seq, basePfn, orderPerBit, factory);
+  // nothing needs a bit: the search's own answer (0 bits)
+  if (demand === 0) return planOrderPerBitBySearch(seq, basePfn, orderPerBit, factory);
   const limit = searchLimit(demand);
   let capacity = Math.min(limit, 2 * demand);
   let replays = 0;
@@ -298,7 +289,7 @@ export function planOrderPerBit(
 
 /**
  * planOrderPerBit by binary search over sizes, a full replay per probe (the way plan worked before
- * the one-replay argument above): for sequences with 0-bit requests, and as a reference.
+ * the one-replay argument above): for a sequence that needs no bit at all, and as a reference.
  */
 export function planOrderPerBitBySearch(
   seq: WorkloadSequence,

@@ -16,27 +16,17 @@ import {
   emptySequence,
   type FailedPolicy,
   OP_ALLOC,
-  OP_NONE,
-  OP_RELEASE,
+  type SetAsideRequest,
   sequenceCollector,
+  setAsideOversize,
   type WorkloadSequence,
 } from './plan-sequence.ts';
 import type { PlanChoice } from './plan-size.ts';
 
-export type { FailedPolicy, WorkloadSequence } from './plan-sequence.ts';
+export type { FailedPolicy, SetAsideRequest, WorkloadSequence } from './plan-sequence.ts';
 export { sequencesFromText } from './plan-sequence.ts';
 export type { PlanChoice, SimulationResult } from './plan-size.ts';
 export { planOrderPerBit, planOrderPerBitBySearch, simulateSequence } from './plan-size.ts';
-
-/** A request set aside: larger than the whole area, no size of this area could satisfy it. */
-export interface SetAsideRequest {
-  line: number;
-  /** Pages requested (a bigint, exact, for a u64 count of 2^53 or more). */
-  pages: number | bigint;
-  align: number;
-  /** What the kernel did with it: 'failed', or 'succeeded' (e.g. a count that wraps to 0 bits). */
-  recorded: 'failed' | 'succeeded';
-}
 
 /** The plan of one area. */
 export interface AreaPlan {
@@ -91,9 +81,10 @@ export interface PlanOptions {
    */
   includeOversize?: boolean;
   /**
-   * Threads for the sizing, this one included: 'auto' (default: a helper worker for a trace of
-   * HELPER_MIN_BYTES or more when the machine has a core to spare, see helperWanted()) or a
-   * count (1: this thread only; 2 or more: one helper).
+   * Threads for the sizing, this one included: 'auto' (default: for a trace of HELPER_MIN_BYTES or
+   * more, a helper worker starts while the trace is read and sizes too if the rest of the machine
+   * left a core to spare meanwhile, see startPlanHelper) or a count (1: this thread only; 2 or
+   * more: one helper).
    */
   threads?: number | 'auto';
 }
@@ -193,30 +184,6 @@ async function plan(src: TraceSource, opts: PlanOptions, helper: PlanHelper | nu
     });
   }
   return { events: stats.events, areaSource, failedPolicy: failed, areas };
-}
-
-/**
- * Drops (OP_NONE) the requests larger than the area's `count` pages and returns them: no size
- * the plan could pick for this area would satisfy them (the kernel refuses them as well, or,
- * for a count that wraps around in cma_bitmap_pages_to_bits(), "succeeds" with no bits).
- */
-function setAsideOversize(seq: WorkloadSequence, count: number): SetAsideRequest[] {
-  const out: SetAsideRequest[] = [];
-  for (let i = 0; i < seq.length; i++) {
-    if (seq.kind[i] === OP_RELEASE) continue;
-    const big = seq.bigCounts.get(i);
-    if (big === undefined && seq.pages[i]! <= count) continue;
-    // (a request the 'skip' policy already dropped is listed too: it is still left out)
-    if (seq.kind[i] === OP_NONE && !seq.failedOps.has(i)) continue;
-    seq.kind[i] = OP_NONE;
-    out.push({
-      line: seq.line[i]!,
-      pages: big ?? seq.pages[i]!,
-      align: seq.arg[i]!,
-      recorded: seq.failedOps.has(i) ? 'failed' : 'succeeded',
-    });
-  }
-  return out;
 }
 
 /** A sentence saying why no size was found. */

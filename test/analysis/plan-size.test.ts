@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import {
   planOrderPerBit,
@@ -16,7 +17,9 @@ import {
   simulateSequence,
   type WorkloadSequence,
 } from '../../src/analysis/plan.ts';
+import { planHelper, sizeAll } from '../../src/analysis/plan-parallel.ts';
 import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
+import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 
 /** A sequence from ops: ['a', pages, align, transient?] or ['r', allocIndex, offset, pages]. */
 function seqOf(ops: (['a', number, number, boolean?] | ['r', number, number, number])[]): WorkloadSequence {
@@ -233,5 +236,30 @@ describe('plan sizing on a helper thread', () => {
     const two = await planTrace(t, { areas: [area], threads: 2 });
     assert.deepEqual(two, one);
     assert.equal(one.areas[0]!.choices.length, 10);
+  });
+});
+
+describe('plan sizing: a helper that fails or never answers', () => {
+  const seq = randomSeq(7, 600);
+  const tasks = [0, 1, 2, 3].map((opb) => ({ seq: 0, basePfn: 0x80000, orderPerBit: opb }));
+  const want = tasks.map((t) => planOrderPerBit(seq, t.basePfn, t.orderPerBit));
+
+  it('a helper whose worker failed to start: sized on this thread', async () => {
+    const w = new Worker('throw new Error("no plan worker here")', { eval: true });
+    const exited = new Promise((resolve) => w.on('exit', resolve));
+    const helper = planHelper(w);
+    w.ref(); // (planHelper lets the process exit without it)
+    await exited;
+    assert.equal(helper.alive, false);
+    assert.deepEqual(await sizeAll([seq], tasks, indexedBitmapFactory, helper), want);
+  });
+
+  it('a helper that never takes a task: this thread sizes them all and does not wait for it', async () => {
+    const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+    const exited = new Promise((resolve) => w.on('exit', resolve));
+    const helper = planHelper(w);
+    w.ref();
+    assert.deepEqual(await sizeAll([seq], tasks, indexedBitmapFactory, helper), want);
+    await exited; // closed by sizeAll
   });
 });

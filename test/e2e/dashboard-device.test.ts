@@ -11,8 +11,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { createSystem } from '../../src/core/create.ts';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import type { ServeSource } from '../../src/sources/file-tree.ts';
+import { systemSource } from '../../src/sources/file-tree.ts';
 import { directorySource, openCapture } from '../../src/sources/serve-source.ts';
 import type { Browser } from './browser.ts';
 import { COLOURS, canvasCellColour, HAVE_CHROMIUM, launch, near, serve } from './browser.ts';
@@ -170,5 +172,41 @@ describe('dashboard of a capture (read-only)', { skip: HAVE_CHROMIUM }, () => {
     if (process.env.DASHBOARD_CAPTURE_PNG)
       await page.screenshot({ path: process.env.DASHBOARD_CAPTURE_PNG, fullPage: true });
     assert.deepEqual(b.errors, []);
+  });
+});
+
+describe('dashboard of the emulator with debugfs unmounted (serve --no-debugfs)', {
+  skip: HAVE_CHROMIUM,
+}, () => {
+  it('shows the device report, live: a failure made after the page opened appears', async () => {
+    const sys = createSystem({ profile: '6.12', areas: ['name=reserved,count=4096'] });
+    const D = '/sys/kernel/debug/cma/reserved';
+    for (const n of [100, 7, 300]) sys.writeFile(`${D}/alloc`, `${n}\n`);
+    sys.writeFile(`${D}/free`, '7\n');
+    sys.debugfsMounted = false;
+    const { srv, url } = await serve(systemSource(sys));
+    const b = await launch(() => [url]);
+    try {
+      const page = b.page;
+      await page.goto(url);
+      await page.locator('[data-testid=device]').waitFor();
+      assert.match((await page.locator('#source').textContent()) ?? '', /debugfs not mounted/);
+      // no bitmap of the model, no debugfs alloc box: what a production kernel's files tell
+      assert.equal(await page.locator('section.area canvas.bitmap').count(), 0);
+      const area = page.locator('section.device-area[data-area="reserved"]');
+      assert.match((await area.textContent()) ?? '', /no failed allocation in the kernel log/);
+      // a driver's allocation fails (no debugfs needed): the kernel log and sysfs change, the page follows
+      assert.equal(sys.cmaAlloc('reserved', 3800, 0).ok, false);
+      await area.locator('[data-testid=last-failure]').waitFor();
+      assert.match(
+        (await area.locator('[data-testid=last-failure]').textContent()) ?? '',
+        /3,800 pages failed \(ret -12\): exhaustion — the largest request that would have fit: 3,689 pages/,
+      );
+      assert.equal(await area.locator('[data-figure="used pages"] b').textContent(), '400');
+      assert.deepEqual(b.errors, []);
+    } finally {
+      await b.close();
+      await srv.app.close();
+    }
   });
 });

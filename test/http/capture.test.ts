@@ -163,6 +163,7 @@ describe('serve of a device snapshot, a bug report, a kernel log', () => {
   it('a kernel log is served as its device (the dump is a moment, not an emulator to continue)', async () => {
     const srv = await serve(join(FIX, '6.12/device/dmesg'));
     const d = await device(srv);
+    assert.equal(d.kernelRelease, '6.12.118'); // from the boot banner
     assert.deepEqual(
       [d.areas[0]!.name, d.areas[0]!.lastFailure?.verdict, d.areas[0]!.lastFailure?.maxchunk],
       ['reserved', 'fragmentation', 21],

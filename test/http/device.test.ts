@@ -244,6 +244,12 @@ describe('the emulator', () => {
     const srv = await createServer(sys);
     servers.push(srv);
     assert.equal((await get(srv, '/sys/kernel/debug/cma')).status, 404);
+    // the dashboard reads this to show the device report instead of the model's bitmaps
+    const info = JSON.parse((await get(srv, '/api/info')).body) as InfoView;
+    assert.deepEqual([info.modelled, info.device, info.debugfs], [true, true, false]);
+    sys.debugfsMounted = true;
+    assert.equal((JSON.parse((await get(srv, '/api/info')).body) as InfoView).debugfs, true);
+    sys.debugfsMounted = false;
     const s = samples((await get(srv, '/metrics')).body);
     const free = s.find((x) => x.name === 'cma_area_free_pages')!;
     assert.equal(free.labels.source, 'known'); // 7.3's available_pages

@@ -262,3 +262,47 @@ describe('migrate counts per allocation (replay --allocations / --json)', () => 
     assert.equal((await readAllocationCostEvents(REPORT)).length, ev.length);
   });
 });
+
+// ---------------------------------------------------------------- analyze --trace
+
+describe('analyze --trace: the latency distribution and migrate counts per area', () => {
+  it("equal replay's, from trace.dat, its report and Perfetto", () => {
+    const area = 'name=reserved,count=4096,base_pfn=0x1c400';
+    const dir = mkdtempSync(join(tmpdir(), 'analyze-trace-'));
+    try {
+      const snap = join(dir, 's.json');
+      const rp = cli(['replay', '-q', '--json', DAT, area, '--save', snap]);
+      assert.equal(rp.status, 0, rp.stderr);
+      const replayed = JSON.parse(rp.stdout);
+      const pf = join(dir, 't.pftrace');
+      writeFileSync(pf, perfettoOf(report, false));
+      const got = [DAT, REPORT, pf].map((f) => {
+        const r = cli(['analyze', snap, '--trace', f, '--json']);
+        assert.equal(r.status, 0, r.stderr);
+        const { file: _f, ...t } = JSON.parse(r.stdout).areas[0].trace;
+        return t;
+      });
+      assert.deepEqual(got[1], got[0]);
+      assert.deepEqual(got[2], got[0]);
+      const t = got[0];
+      // replay's own figures
+      assert.deepEqual(t.latencyUs, replayed.areas[0].latencyUs);
+      assert.equal(t.allocsOk, replayed.areas[0].allocsOk);
+      assert.equal(t.allocsFailed, replayed.areas[0].allocsFailed);
+      const m = replayed.migration;
+      assert.equal(t.migration.allocations, m.allocations.length);
+      assert.equal(t.migration.failures, m.failures.length);
+      assert.equal(t.migration.failuresMigrated, m.failures[0].migrated);
+      assert.ok(t.migration.failuresMigrated > 0);
+      // and the text report says it
+      const text = cli(['analyze', snap, '--trace', DAT]).stdout;
+      assert.match(
+        text,
+        new RegExp(`cma_alloc latency \\(µs, ${t.latencyUs.count} allocations\\): p50 ${t.latencyUs.p50} `),
+      );
+      assert.match(text, /migration \(mm_alloc_contig_migrate_range_info\): 1 allocations migrated/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+});

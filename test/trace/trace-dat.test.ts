@@ -1,5 +1,5 @@
 // trace.dat (v6 and v7, zstd and uncompressed) recorded with trace-cmd on real 6.1, 6.12 and
-// 7.3 kernels (test/fixtures/trace-dat/README.md): every cma event decodes to what
+// 7.3 kernels, and the zstd files transcoded to zlib (test/fixtures/trace-dat/README.md): every cma event decodes to what
 // `trace-cmd report` printed, field by field, and replay gives the kernel's final bitmap and the
 // same result as replaying the report's text.
 
@@ -16,10 +16,17 @@ import { parseTraceText } from '../../src/sources/trace/parse.ts';
 import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { memoryByteSource, readTraceDatInfo } from '../../src/sources/trace/trace-dat.ts';
+import { zstdToZlib } from '../fixtures/trace-dat/zstd-to-zlib.ts';
 
 const DIR = new URL('../fixtures/trace-dat/', import.meta.url);
 const KERNELS = ['6.1', '6.12', '7.3'] as const;
-const VARIANTS = ['', '-v7-zstd', '-v7-none'] as const;
+const VARIANTS = ['', '-v7-zstd', '-v7-none', '-v7-zlib'] as const;
+const FORMATS = {
+  '': 'trace.dat v6',
+  '-v7-zstd': 'trace.dat v7 (zstd)',
+  '-v7-none': 'trace.dat v7',
+  '-v7-zlib': 'trace.dat v7 (zlib)',
+} as const;
 
 type Row = Record<string, unknown>;
 
@@ -72,10 +79,7 @@ describe('trace.dat from real kernels', () => {
         assert.ok(expected.length > 700);
         assert.equal(rows.length, expected.length);
         for (let i = 0; i < rows.length; i++) assert.deepEqual(rows[i], expected[i], `event ${i + 1}`);
-        assert.equal(
-          stats.format,
-          v === '' ? 'trace.dat v6' : v === '-v7-zstd' ? 'trace.dat v7 (zstd)' : 'trace.dat v7',
-        );
+        assert.equal(stats.format, FORMATS[v]);
         assert.equal(stats.kernelRelease?.split('.').slice(0, 2).join('.'), k);
         assert.equal(stats.otherLines, 1); // sched_process_exec
         assert.equal(stats.lostEvents, 0);
@@ -141,6 +145,28 @@ describe('trace.dat from real kernels', () => {
       assert.deepEqual(c, a.rows);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the zlib files: every section and CPU chunk is zlib, transcoded from the zstd recording', () => {
+    for (const k of KERNELS) {
+      const zlib = new Uint8Array(readFileSync(new URL(`${k}-v7-zlib.dat`, DIR)));
+      const info = readTraceDatInfo(memoryByteSource(zlib));
+      assert.equal(info.version, 7);
+      assert.equal(info.compression, 'zlib');
+      assert.ok(info.compressedData);
+      // no zstd frame left (magic 28 b5 2f fd), and zlib streams (78 da: best compression)
+      const has = (b: Uint8Array, m: number[]) => b.some((_, i) => m.every((x, j) => b[i + j] === x));
+      assert.ok(!has(zlib, [0x28, 0xb5, 0x2f, 0xfd]));
+      assert.ok(has(zlib, [0x78, 0xda]));
+      // the script that made them makes a file that decodes the same
+      const again = zstdToZlib(new Uint8Array(readFileSync(new URL(`${k}-v7-zstd.dat`, DIR))));
+      const a = readTraceDatInfo(memoryByteSource(again));
+      assert.deepEqual([...a.cmdlines], [...info.cmdlines]);
+      assert.deepEqual(
+        a.cpus.map((c) => c.size),
+        info.cpus.map((c) => c.size),
+      );
     }
   });
 

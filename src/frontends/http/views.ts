@@ -88,6 +88,11 @@ export interface InfoView {
   readonly features: { readonly log: boolean; readonly trace: boolean };
   /** Whether GET /api/device answers (the source offers sysfs CMA, /proc files or a kernel log). */
   readonly device: boolean;
+  /**
+   * Whether the modelled system has debugfs mounted; false for the emulator with --no-debugfs
+   * (then the dashboard shows the device report, as a production kernel's files tell it).
+   */
+  readonly debugfs: boolean;
 }
 
 /** GET /api/areas/<name>/records: what debugfs `free` releases, newest last. */

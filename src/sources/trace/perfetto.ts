@@ -195,6 +195,12 @@ class Decoder {
 
   private varint(): number {
     const b = this.b;
+    // one byte (tags, lengths, small values): most of them
+    const c0 = b[this.p]!;
+    if (c0 < 0x80) {
+      this.p++;
+      return c0;
+    }
     let v = 0;
     let mul = 1;
     for (let k = 0; k < 10; k++) {
@@ -455,14 +461,18 @@ class Decoder {
 
   private bundle(s: number, e: number): void {
     let cpu = 0;
-    // the cpu may follow the events: find it first
     this.p = s;
-    while (this.p < e) {
-      const tag = this.varint();
-      if (tag === 8) cpu = this.varint();
-      else if (tag === 24) {
-        if (this.varint() !== 0) this.lostBundles++;
-      } else this.skip(tag & 7);
+    // the cpu (field 1) comes first as Perfetto writes bundles; else it may follow the events
+    if (this.p < e && this.b[this.p] === 8) {
+      this.p++;
+      cpu = this.varint();
+    } else {
+      while (this.p < e) {
+        const tag = this.varint();
+        if (tag === 8) cpu = this.varint();
+        else this.skip(tag & 7);
+      }
+      this.p = s;
     }
     let q = this.queues.get(cpu);
     if (q === undefined) {
@@ -471,7 +481,6 @@ class Decoder {
       this.queueList.push(q);
     }
     this.queue = q;
-    this.p = s;
     while (this.p < e) {
       const tag = this.varint();
       if (tag === 18) {
@@ -479,6 +488,8 @@ class Decoder {
         const at = this.p;
         this.ftraceEvent(at, at + l, cpu);
         this.p = at + l;
+      } else if (tag === 24) {
+        if (this.varint() !== 0) this.lostBundles++;
       } else this.skip(tag & 7);
     }
   }
@@ -605,6 +616,17 @@ class Decoder {
           } else if (ff === 4 && (t & 7) === 0) {
             num = this.i64();
             ones = this.allOnes();
+          } else if (ff === 5 && (t & 7) === 0 && name === F_PAGE) {
+            // a struct page pointer: only whether it is NULL matters (no 64-bit arithmetic)
+            const b = this.b;
+            let any = 0;
+            let c: number;
+            do {
+              c = b[this.p++]!;
+              if (c === undefined) throw new Error('truncated varint');
+              any |= c & 0x7f;
+            } while (c >= 0x80);
+            num = any === 0 ? 0 : 1;
           } else if (ff === 5 && (t & 7) === 0) {
             num = this.u64();
             ones = this.allOnes();

@@ -8,11 +8,13 @@ import type { KernelProfile } from '../../../core/profile.ts';
 import { showsFailures } from '../../../sources/device-model.ts';
 import type { AreaModel } from '../../../sources/model.ts';
 import { pickArea, profileForLayout, profileForTree } from '../../../sources/model.ts';
+import { toReplaySpec } from '../../../sources/trace/replay.ts';
 import { areasOrDevice, deviceReportJson, deviceReportText, deviceWarning } from '../device-report.ts';
 import { jsonText } from '../json.ts';
 import type { SourceFlags } from '../source-options.ts';
 import { addSourceOptions, areaName, SOURCE_HELP, sourceFromFlags } from '../source-options.ts';
 import { UsageError } from '../system-options.ts';
+import { type AreaTraceCosts, latencyText, totalsText, traceCosts } from './replay-costs.ts';
 
 /** The JSON object of one area (numbers in pages). */
 function analyzeAreaJson(
@@ -46,6 +48,7 @@ function analyzeAreaJson(
       return { pages, align, verdict: e.verdict, ok: e.ok, pfn: e.pfn, reason: e.reason };
     }),
     notes: m.notes,
+    trace: undefined as (AreaTraceCosts & { file: string }) | undefined,
   };
 }
 
@@ -91,7 +94,21 @@ function text(a: ReturnType<typeof analyzeAreaJson>): string {
       `alloc ${r.pages} align ${r.align}: ${r.verdict}${r.pfn !== null ? ` at pfn 0x${r.pfn.toString(16)}` : ''} (${r.reason})`,
     );
   for (const n of a.notes) out.push(`note: ${n}`);
+  if (a.trace !== undefined) out.push(...traceText(a.trace));
   return `${out.join('\n')}\n`;
+}
+
+/** What the trace (--trace) tells of an area's allocations. */
+function traceText(t: AreaTraceCosts & { file: string }): string[] {
+  const out = [`trace ${t.file}: ${t.allocsOk} allocations ok, ${t.allocsFailed} failed`];
+  out.push(
+    t.latencyUs !== null ? `  ${latencyText(t.latencyUs)}` : '  no allocation latency (no start/finish pair)',
+  );
+  if (t.migration !== null)
+    out.push(
+      `  migration (${t.migration.source}): ${totalsText(t.migration)}, ${t.migration.failures} failures with counts`,
+    );
+  return out;
 }
 
 export function registerAnalyze(program: Command): void {
@@ -115,13 +132,27 @@ export function registerAnalyze(program: Command): void {
       )
       .option('--align <order>', 'alignment order of the --alloc requests', '0')
       .option(
+        '--trace <file>',
+        "a cma trace of this system (text, trace.dat or Perfetto): replayed on the source's areas for each area's cma_alloc latency (p50/p90/p99/max, µs) and, when the trace has them, migrate counts",
+      )
+      .option(
+        '--kernel-release <release>',
+        'with --trace: the kernel release when the trace does not record one',
+      )
+      .option(
         '--json',
-        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…}]}; without debugfs {"debugfs":false,"areas":[{"name","basePfn","count","orderPerBit","source","counters","lastFailure"}],"system",…}',
+        'print JSON: {"areas":[{"name","basePfn","count","orderPerBit","used","maxchunk",…,"trace" (with --trace)}]}; without debugfs {"debugfs":false,"areas":[{"name","basePfn","count","orderPerBit","source","counters","lastFailure"}],"system",…}',
       ),
   ).action(
     async (
       source: string | undefined,
-      flags: SourceFlags & { alloc?: string[]; align: string; json?: boolean },
+      flags: SourceFlags & {
+        alloc?: string[];
+        align: string;
+        json?: boolean;
+        trace?: string;
+        kernelRelease?: string;
+      },
     ) => {
       const requests = (flags.alloc ?? []).map((v) => {
         if (!/^\d+$/.test(v) || Number(v) === 0)
@@ -145,6 +176,10 @@ export function registerAnalyze(program: Command): void {
           process.stderr.write(
             'warning: --alloc needs the bitmap (debugfs); without it the verdict is unknown\n',
           );
+        if (flags.trace !== undefined)
+          process.stderr.write(
+            "warning: --trace needs the areas' layout (debugfs); give it to `cma-debug replay --infer` instead\n",
+          );
         if (flags.json) process.stdout.write(`${jsonText(deviceReportJson(shown), 2)}\n`);
         else
           process.stdout.write(
@@ -159,6 +194,24 @@ export function registerAnalyze(program: Command): void {
       if (chosen.length === 0) throw new UsageError(`${tree.source}: no CMA areas`);
       const profile = profileForTree(tree, areas);
       const out = chosen.map((m) => analyzeAreaJson(m, requests, Number(flags.align), profile));
+      if (flags.trace !== undefined) {
+        // the trace replayed on every area of the source (the trace may use any of them)
+        const specs = areas.map((m) =>
+          toReplaySpec({ name: m.name, orderPerBit: m.area.orderPerBit, ranges: m.area.ranges }),
+        );
+        let t: Awaited<ReturnType<typeof traceCosts>>;
+        try {
+          t = await traceCosts(flags.trace, specs, flags.kernelRelease ?? tree.kernelRelease ?? null);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== undefined)
+            throw new UsageError(`--trace: ${(e as Error).message}`);
+          throw e;
+        }
+        for (const a of out) {
+          const c = t.areas.find((x) => x.area === a.name);
+          if (c !== undefined) a.trace = { ...c, file: t.label };
+        }
+      }
       if (flags.json)
         process.stdout.write(
           `${jsonText({ source: tree.source, capturedAt: tree.capturedAt, kernelRelease: tree.kernelRelease, areas: out }, 2)}\n`,

@@ -54,7 +54,7 @@ export function registerPlan(program: Command): void {
       .option('--bitmap <kind>', 'bitmap implementation: indexed (default) or plain')
       .option(
         '--threads <n>',
-        'threads sizing the order_per_bit values at once: 1 (one thread) or 2 (a helper thread too); by default 2 for a trace of 8 MiB or more when a core is idle (load average below the cores less one half), else 1',
+        'threads sizing the order_per_bit values at once: 1 (one thread) or 2 (a helper thread too); by default 2 for a trace of 8 MiB or more when the rest of the machine leaves a core idle while the trace is read, else 1',
       )
       .option('--json', 'print JSON'),
   ).action(async (trace: string, positional: string[], flags: PlanFlags) => {

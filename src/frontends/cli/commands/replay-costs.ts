@@ -6,10 +6,17 @@
 import { statSync } from 'node:fs';
 import { readAllocationCostEvents } from '../../../sources/busy-files.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
+import { openTraceSource } from '../../../sources/trace/input.ts';
 import type { AllocationCost } from '../../../sources/trace/mm-events.ts';
 import { AllocationCosts } from '../../../sources/trace/mm-events.ts';
 import { sourceFormat } from '../../../sources/trace/read-events.ts';
-import type { AllocationRecord, FailureRecord } from '../../../sources/trace/replay.ts';
+import type {
+  AllocationRecord,
+  FailureRecord,
+  LatencySummary,
+  ReplayAreaSpec,
+} from '../../../sources/trace/replay.ts';
+import { replayTrace } from '../../../sources/trace/replay.ts';
 
 /** Traces up to this size are always read for the counts; larger ones with --allocations/--json. */
 const ALWAYS_BYTES = 64 * 1024 * 1024;
@@ -145,6 +152,22 @@ export class CostCollector {
     return this.costs.hasAndroidInfo ? 'cma_alloc_info' : 'mm_alloc_contig_migrate_range_info';
   }
 
+  /** An area's allocations with counts and what they migrated, reclaimed and mapped in all. */
+  totals(area: string): AreaCostTotals {
+    const rows = this.rows.filter((r) => r.area === area);
+    const sum = (k: 'migrated' | 'reclaimed' | 'mapped') => rows.reduce((s, r) => s + r[k], 0);
+    const failed = this.failed.filter((f) => f.area === area);
+    return {
+      source: this.sourceName(),
+      allocations: rows.length,
+      migrated: sum('migrated'),
+      reclaimed: sum('reclaimed'),
+      mapped: sum('mapped'),
+      failures: failed.length,
+      failuresMigrated: failed.reduce((n, f) => n + f.migrated, 0),
+    };
+  }
+
   /** Report lines: per area, totals and the costliest allocations. */
   text(show: number): string[] {
     const o: string[] = [];
@@ -155,10 +178,7 @@ export class CostCollector {
     const areas = [...new Set([...this.rows, ...this.failed].map((r) => r.area))];
     for (const area of areas) {
       const rows = this.rows.filter((r) => r.area === area);
-      const sum = (k: 'migrated' | 'reclaimed' | 'mapped') => rows.reduce((s, r) => s + r[k], 0);
-      o.push(
-        `  ${area}: ${rows.length} allocations migrated ${sum('migrated')} pages, reclaimed ${sum('reclaimed')}, mapped ${sum('mapped')}`,
-      );
+      o.push(`  ${area}: ${totalsText(this.totals(area))}`);
       for (const r of [...rows].sort((a, b) => b.migrated - a.migrated).slice(0, show))
         o.push(
           `    0x${r.pfn.toString(16)} ${r.pages} pages  ${r.task}-${r.pid}  migrated ${r.migrated} reclaimed ${r.reclaimed} mapped ${r.mapped} in ${r.calls} calls, latency ${Number.isNaN(r.latencyUs) ? '-' : `${r.latencyUs} us`}`,
@@ -169,5 +189,79 @@ export class CostCollector {
         );
     }
     return o;
+  }
+}
+
+/** What an area's allocations migrated (CostCollector.totals). */
+export interface AreaCostTotals {
+  source: string;
+  /** Allocations with counts, and the failures with counts. */
+  allocations: number;
+  migrated: number;
+  reclaimed: number;
+  mapped: number;
+  /** Failed allocations with counts, and the pages they migrated before giving up. */
+  failures: number;
+  failuresMigrated: number;
+}
+
+/** "N allocations migrated X pages, reclaimed Y, mapped Z". */
+export function totalsText(t: AreaCostTotals): string {
+  return `${t.allocations} allocations migrated ${t.migrated} pages, reclaimed ${t.reclaimed}, mapped ${t.mapped}`;
+}
+
+/** The latency line of replay's and analyze's reports. */
+export function latencyText(l: LatencySummary): string {
+  return `cma_alloc latency (µs, ${l.count} allocations): p50 ${l.p50}  p90 ${l.p90}  p99 ${l.p99}  max ${l.max}`;
+}
+
+/** What a trace tells of one area's allocations (analyze --trace). */
+export interface AreaTraceCosts {
+  area: string;
+  allocsOk: number;
+  allocsFailed: number;
+  /** Start → finish of the successful allocations (µs), as replay reports it; null: none. */
+  latencyUs: LatencySummary | null;
+  /** The migrate counts, when the trace has them. */
+  migration: AreaCostTotals | null;
+}
+
+/**
+ * Replays a trace on the given areas for what its allocations cost: per area, replay's latency
+ * distribution and the migrate counts (the same computations as `replay`'s report).
+ */
+export async function traceCosts(
+  path: string,
+  areas: ReplayAreaSpec[],
+  release: string | null,
+): Promise<{ label: string; format: string; events: number; mismatches: number; areas: AreaTraceCosts[] }> {
+  const src = await openTraceSource(path, true);
+  try {
+    const costs = await loadAllocationCosts(src, true, release);
+    const collector = costs !== null ? new CostCollector(costs) : null;
+    const r = await replayTrace(src, {
+      areas,
+      allocations: true,
+      ...(release !== null ? { kernelRelease: release } : {}),
+      ...(collector ? { onAllocation: (a: AllocationRecord) => void collector.add(a) } : {}),
+      ...(collector?.costs.streaming ? { mmEvents: collector.costs.feed() } : {}),
+    });
+    const withCosts = collector !== null && collector.costs.events > 0 ? collector : null;
+    withCosts?.addFailures(r.failures);
+    return {
+      label: src.label,
+      format: r.format,
+      events: r.events,
+      mismatches: r.mismatches,
+      areas: r.areas.map((a) => ({
+        area: a.name,
+        allocsOk: a.allocsOk,
+        allocsFailed: a.allocsFailed,
+        latencyUs: a.latencyUs,
+        migration: withCosts ? withCosts.totals(a.name) : null,
+      })),
+    };
+  } finally {
+    src.dispose();
   }
 }

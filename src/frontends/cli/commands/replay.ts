@@ -26,7 +26,7 @@ import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
-import { COST_CSV_HEADER, CostCollector, costCsv, loadAllocationCosts } from './replay-costs.ts';
+import { COST_CSV_HEADER, CostCollector, costCsv, latencyText, loadAllocationCosts } from './replay-costs.ts';
 
 /** Options shared by replay and plan for choosing areas and the bitmap. */
 export interface TraceAreaFlags extends SystemFlags {
@@ -364,10 +364,7 @@ function textReport(r: ReplayResult, label: string, show: number): string {
       `  releases: ${a.releases}   mismatches: ${a.mismatches}`,
       `  final: used ${a.used}${a.usedMode === 'exact' ? ' (exact pages, 7.x)' : ''}  maxchunk ${a.maxchunk}  peak used ${a.peakUsed}  live allocations ${a.liveAllocations}`,
     );
-    if (a.latencyUs !== null)
-      o.push(
-        `  cma_alloc latency (µs, ${a.latencyUs.count} allocations): p50 ${a.latencyUs.p50}  p90 ${a.latencyUs.p90}  p99 ${a.latencyUs.p99}  max ${a.latencyUs.max}`,
-      );
+    if (a.latencyUs !== null) o.push(`  ${latencyText(a.latencyUs)}`);
     if (a.ranges.length > 1)
       o.push(
         ...a.ranges.map(

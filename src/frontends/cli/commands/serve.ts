@@ -98,7 +98,7 @@ export function registerServe(program: Command): void {
       .option('--root <dir>', 'serve a /sys-like directory (a live /sys or a copy) instead of the emulator')
       .option(
         '--from-snapshot <path>',
-        'start the emulator from a snapshot (or a copied tree, or a kernel log with a free-area dump); a capture without debugfs (a device snapshot, a bug report, a copied device directory DIR/{sys,proc,dmesg}) is served read-only as its device report',
+        'start the emulator from a snapshot or a copied /sys tree; a capture without debugfs (a device snapshot, a bug report, a copied device directory DIR/{sys,proc,dmesg}, a kernel log) is served read-only as its device report',
       )
       .option('--host <addr>', 'address to bind', '127.0.0.1')
       .option('--port <n>', 'port (0 picks a free one)', '8080')
@@ -149,11 +149,12 @@ export function registerServe(program: Command): void {
       );
     // a capture is never written: on loopback nothing needs the token
     const tokenless = source.readOnlyReason !== undefined && loopback;
-    if (source.kind === 'capture') {
-      const unreadable = Object.entries(deviceReport(source.deviceTree!()).unreadable);
+    // a device report (no model): say once what it could not read; the rest is served
+    if (!source.system && source.deviceTree) {
+      const unreadable = Object.entries(deviceReport(source.deviceTree()).unreadable);
       if (unreadable.length > 0)
         process.stderr.write(
-          `cma-debug: warning: not readable in this capture (shown as unknown): ${unreadable.map(([f, why]) => `${f} (${why})`).join(', ')}\n`,
+          `cma-debug: warning: not readable ${source.kind === 'capture' ? 'in this capture' : 'now'} (shown as unknown): ${unreadable.map(([f, why]) => `${f} (${why})`).join(', ')}\n`,
         );
     }
     process.stdout.write(

@@ -46,6 +46,7 @@ export function infoRoutes(app: FastifyInstance, ctx: RouteContext): void {
       modelled: source.system !== null,
       features: source.features ?? { log: true, trace: true },
       device: source.deviceTree !== undefined,
+      debugfs: source.system?.debugfsMounted ?? false,
     }),
   );
 }

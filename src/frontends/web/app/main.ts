@@ -2,7 +2,7 @@
 // It reads the JSON API, shows one card per area (area-card.ts) and follows /api/events so
 // every change shows up live. The response types come from the server (api.ts).
 
-import type { ChangeEvent } from './api.ts';
+import type { ChangeEvent, InfoView } from './api.ts';
 import { api, initToken, writeSys } from './api.ts';
 import { AreaCard } from './area-card.ts';
 import { showDevice } from './device-view.ts';
@@ -10,6 +10,8 @@ import { $ } from './dom.ts';
 import { appendLines } from './streams.ts';
 
 const cards = new Map<string, AreaCard>();
+/** The emulator without debugfs: the device report, read again after every change. */
+let deviceLive = false;
 let traceOn = false;
 const TRACE_POLL_MS = 2000;
 
@@ -20,8 +22,8 @@ async function loadAll(): Promise<void> {
     `${info.source.label}${info.writable || /read-only/.test(info.source.label) ? '' : ' · read-only'}`;
   document.body.dataset.writable = String(info.writable);
   if (!info.modelled) {
-    // a capture is never written: no token to ask for
-    if (info.source.kind === 'capture') $('#token').closest('label')?.setAttribute('hidden', '');
+    // a read-only device report has nothing to write: no token to ask for (a link's #token still counts)
+    if (!info.writable) $('#token').closest('label')?.setAttribute('hidden', '');
     const device = info.device ? await api.device() : null;
     if (device) showDevice($('#areas'), device);
     else $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
@@ -38,18 +40,33 @@ async function loadAll(): Promise<void> {
     $<HTMLInputElement>('#trace-enable').disabled = true;
     return;
   }
+  deviceLive = info.device && !info.debugfs;
+  if (deviceLive) {
+    // debugfs unmounted (serve --no-debugfs): what a production kernel's files tell, live
+    $('#source').textContent += ' · debugfs not mounted';
+    showDevice($('#areas'), await api.device());
+  } else await loadCards(info.writable);
+  await loadStreams(info);
+}
+
+/** One card per area of the modelled system. */
+async function loadCards(writable: boolean): Promise<void> {
   const sys = await api.areas();
   const box = $('#areas');
   for (const v of sys.areas) {
     let card = cards.get(v.name);
     if (!card) {
-      card = new AreaCard(v, info.writable);
+      card = new AreaCard(v, writable);
       cards.set(v.name, card);
       box.append(card.root);
     }
     void card.refresh(false);
   }
   if (sys.areas.length === 0) box.textContent = 'This kernel has no CMA areas.';
+}
+
+/** The trace events and the kernel log of the modelled system, as far as the source has them. */
+async function loadStreams(info: InfoView): Promise<void> {
   const tpre = $('#trace');
   const cb = $<HTMLInputElement>('#trace-enable');
   tpre.textContent = '';
@@ -72,6 +89,28 @@ async function loadAll(): Promise<void> {
       log.records.slice(-200).map((r) => r.text),
     );
   } else lpre.textContent = 'No kernel log for this source.';
+}
+
+/** Reads the device report again (one request at a time; a change during it reads once more). */
+let deviceReading: Promise<void> | null = null;
+let deviceAgain = false;
+async function refreshDevice(): Promise<void> {
+  if (deviceReading) {
+    deviceAgain = true;
+    return;
+  }
+  deviceReading = (async () => {
+    do {
+      deviceAgain = false;
+      try {
+        showDevice($('#areas'), await api.device());
+      } catch {
+        // the next change reads again
+      }
+    } while (deviceAgain);
+  })();
+  await deviceReading;
+  deviceReading = null;
 }
 
 function setTraceBox(on: boolean): void {
@@ -109,7 +148,8 @@ function connect(): void {
   });
   es.addEventListener('change', (ev) => {
     const c = JSON.parse((ev as MessageEvent<string>).data) as ChangeEvent;
-    for (const a of c.areas) void cards.get(a)?.refresh();
+    if (deviceLive) void refreshDevice();
+    else for (const a of c.areas) void cards.get(a)?.refresh();
     appendLines($('#trace'), c.trace, c.traceDropped);
     // events arriving means someone (a shell on the mount) enabled them: the box says so
     if (c.trace.length > 0 && !traceOn) setTraceBox(true);
