@@ -17,7 +17,7 @@ import type { FileTree, ServeSource } from './file-tree.ts';
 import { readAreas } from './model.ts';
 import { fileKind, openSource } from './open.ts';
 import { readNamedFile } from './safe-read.ts';
-import { systemFromSnapshot, systemFromSnapshotFile } from './snapshot.ts';
+import { systemFromSnapshot } from './snapshot.ts';
 import type { CmaTree } from './tree.ts';
 import { DEBUGFS_CMA, isTreeDir, makeTree, SourceError, SYSFS_CMA } from './tree.ts';
 
@@ -182,7 +182,7 @@ function deviceDirectorySource(dir: string, allowWrite: boolean, why: string): S
 
 /**
  * A capture without debugfs (a device snapshot, a bug report, a copied device directory, a kernel
- * log without a free-area dump) served as the device showed it: its files read-only, no model;
+ * log) served as the device showed it: its files read-only, no model;
  * the dashboard and /metrics tell what the device report tells. Writes are refused (405).
  */
 export function captureSource(tree: CmaTree, what: string): ServeSource {
@@ -192,7 +192,7 @@ export function captureSource(tree: CmaTree, what: string): ServeSource {
     tree: new CapturedTree(tree),
     system: null,
     writable: false,
-    readOnlyReason: `${what} is a capture of a device, served read-only: nothing in it can be written (serve the emulator, or --root /sys --allow-write on the device itself, to change state)`,
+    readOnlyReason: `${what} is a capture of a device, served read-only: nothing in it can be written (the emulator, serve --profile/--area, takes allocations)`,
     features: { log: false, trace: false },
     deviceTree: () => tree,
   };
@@ -249,16 +249,4 @@ export async function openCapture(
     if (!(e instanceof SourceError) || isTreeDir(tree, DEBUGFS_CMA) || !hasDeviceData(tree)) return setup(e);
   }
   return { kind: 'capture', source: captureSource(tree, what) };
-}
-
-/** An emulator continuing from a snapshot file or a copied directory tree. */
-export function snapshotSystem(path: string): CmaSystem {
-  try {
-    if (statSync(path).isDirectory()) return systemFromSnapshot(readDirTree(path));
-    return systemFromSnapshotFile(path);
-  } catch (e) {
-    if (e instanceof SourceError || (e as NodeJS.ErrnoException).code !== undefined)
-      throw new SourceSetupError(`--from-snapshot ${path}: ${(e as Error).message}`);
-    throw e;
-  }
 }

@@ -7,15 +7,16 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { CmaSystem } from '../../src/core/system.ts';
 import type { CmaServer } from '../../src/frontends/http/server.ts';
 import { createServer } from '../../src/frontends/http/server.ts';
 import { readDirTree } from '../../src/sources/dir-source.ts';
 import { systemSource } from '../../src/sources/file-tree.ts';
 import {
   directorySource,
+  openCapture,
   refreshModel,
   SourceSetupError,
-  snapshotSystem,
 } from '../../src/sources/serve-source.ts';
 import { formatSnapshot, snapshotFromTree } from '../../src/sources/snapshot.ts';
 
@@ -127,7 +128,15 @@ describe('--root model follows the tree', () => {
         }),
       (e: unknown) => e instanceof SourceSetupError && /--from-snapshot/.test((e as Error).message),
     );
-    assert.throws(() => snapshotSystem('/nonexistent/snap.json'), SourceSetupError);
+  });
+
+  it('--from-snapshot of a path that is not there: one line', async () => {
+    await assert.rejects(openCapture('/nonexistent/snap.json'), (e: unknown) => {
+      assert.ok(e instanceof SourceSetupError);
+      assert.equal((e as Error).message.split('\n').length, 1);
+      assert.match((e as Error).message, /\/nonexistent\/snap\.json: no such file/);
+      return true;
+    });
   });
 });
 
@@ -137,7 +146,9 @@ describe('--from-snapshot', () => {
     dirs.push(dir);
     const file = join(dir, 'snap.json');
     writeFileSync(file, formatSnapshot(snapshotFromTree(readDirTree(join(FIXTURES, '7.3-2ranges-back')))));
-    const sys = snapshotSystem(file);
+    const opened = await openCapture(file);
+    assert.equal(opened.kind, 'emulator');
+    const sys = (opened as { system: CmaSystem }).system;
     assert.equal(sys.profile.id, '7.3');
     const srv = await createServer(systemSource(sys, 'snapshot', file), { token: TOKEN });
     servers.push(srv);

@@ -123,7 +123,9 @@ const ATTR_SIZE = 88;
 function writeAttr(out: Buffer, off: number, a: Attr): void {
   out.writeBigUInt64LE(a.ino, off);
   out.writeBigUInt64LE(BigInt(a.size), off + 8);
-  out.writeBigUInt64LE(BigInt(Math.ceil(a.size / 512)), off + 16);
+  // st_blocks 0: kernfs, debugfs and tracefs files have no blocks whatever their size (`ls -l`
+  // prints `total 0`)
+  out.writeBigUInt64LE(0n, off + 16);
   const t = BigInt(Math.floor(a.time));
   out.writeBigUInt64LE(t, off + 24);
   out.writeBigUInt64LE(t, off + 32);
