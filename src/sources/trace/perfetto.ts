@@ -132,10 +132,9 @@ class CpuQueue {
   private grow(): void {
     const n = this.mask + 1;
     const bigger = new Float64Array(n * 2 * R);
-    for (let i = 0; i < this.size; i++) {
-      const from = ((this.head + i) & this.mask) * R;
-      bigger.set(this.f.subarray(from, from + R), i * R);
-    }
+    // the ring is full: its rows from head to the end, then from 0 to head
+    bigger.set(this.f.subarray(this.head * R), 0);
+    bigger.set(this.f.subarray(0, this.head * R), (n - this.head) * R);
     this.f = bigger;
     this.mask = n * 2 - 1;
     this.head = 0;
@@ -787,6 +786,8 @@ export class PerfettoReader {
     private readonly opts: ParseOptions & { mm?: PerfettoMmOptions } = {},
   ) {
     const out = new BinaryEvent();
+    /** out has rare fields of the previous event (cleared before the next one without). */
+    let rareSet = false;
     const dec = new Decoder((f, o, cpu, rare) => {
       const pid = f[o + R_PID]!;
       out.kind = f[o + R_KIND] as TraceEventKind;
@@ -799,8 +800,13 @@ export class PerfettoReader {
       out.align = f[o + R_ALIGN]!;
       out.pfn = f[o + R_PFN]!;
       out.hasPage = f[o + R_PAGE] === 1;
-      if (rare !== null) Object.assign(out, rare);
-      else clearRareFields(out);
+      if (rare !== null) {
+        Object.assign(out, rare);
+        rareSet = true;
+      } else if (rareSet) {
+        clearRareFields(out);
+        rareSet = false;
+      }
       out.setPidComm(pid, dec.comms, dec.commsVersion);
       out.setFast(rare === null);
       onEvent(out);
