@@ -129,6 +129,55 @@ for (const mode of MODES)
       );
     });
 
+    it('agrees with PlainBitmap when ranges and runs start or end next to block boundaries', () => {
+      // positions within a few bits of multiples of 32–4096 bits (word, node and block edges,
+      // and the edges of wider leaves an index might use), on sizes next to such multiples
+      const edge = fc
+        .tuple(
+          fc.integer({ min: 5, max: 12 }),
+          fc.integer({ min: 0, max: 8 }),
+          fc.integer({ min: -3, max: 3 }),
+        )
+        .map(([log, k, d]) => Math.max(0, k * 2 ** log + d));
+      const edgeOp: fc.Arbitrary<(maxno: number) => Op> = fc.oneof(
+        fc.record({ kind: fc.constantFrom('set' as const, 'clear' as const), from: edge, to: edge }).map(
+          ({ kind, from, to }) =>
+            (maxno: number): Op => ({
+              kind,
+              at: (Math.min(from, to) + 0.5) / maxno,
+              len: Math.max(1, Math.abs(to - from)),
+            }),
+        ),
+        fc
+          .record({
+            kind: fc.constantFrom('find' as const, 'alloc' as const),
+            at: edge,
+            nr: fc.oneof(edge, fc.integer({ min: 1, max: 70 })),
+            order: fc.integer({ min: 0, max: 11 }),
+          })
+          .map(
+            ({ kind, at, nr, order }) =>
+              (maxno: number): Op => ({ kind, at: (at + 0.5) / maxno, nr, order, off: 0 }),
+          ),
+        fc.record({ from: edge, len: fc.integer({ min: 0, max: 5000 }) }).map(
+          ({ from, len }) =>
+            (maxno: number): Op => ({ kind: 'next', at: (from + 0.5) / maxno, len }),
+        ),
+      );
+      fc.assert(
+        fc.property(
+          edge.filter((n) => n > 0),
+          fc.array(edgeOp, { maxLength: 80 }),
+          (maxno, ops) => {
+            const ix = new IndexedBitmap(maxno);
+            const pl = new PlainBitmap(maxno);
+            for (const op of ops) step(ix, pl, op(maxno));
+          },
+        ),
+        { numRuns: 150 },
+      );
+    });
+
     it('agrees on long allocate/release walks that fragment the bitmap', () => {
       for (const [seed, maxno] of [
         [1, 65536],
