@@ -12,6 +12,8 @@ import * as path from 'node:path';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const NOBODY = 65534;
+/** Packages with native addons (`.node` files), kept out of the bundle. */
+const NATIVE = ['@napi-rs/canvas'];
 
 /** How to start the CLI as nobody: a command and its leading arguments, or why not. */
 export type NobodyCli =
@@ -61,12 +63,21 @@ export async function nobodyCli(): Promise<NobodyCli> {
       platform: 'node',
       format: 'esm',
       outfile: out,
+      // native addons cannot be bundled: they load from a copy of their packages (below)
+      external: NATIVE,
       banner: {
         js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
       logLevel: 'silent',
     });
     fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(tmp, 'package.json'));
+    // the bundle resolves them from tmp/node_modules (the render command's canvas, a prebuilt Skia)
+    fs.mkdirSync(path.join(tmp, 'node_modules'));
+    for (const scope of new Set(NATIVE.map((n) => n.split('/')[0]!))) {
+      const from = path.join(ROOT, 'node_modules', scope);
+      if (fs.existsSync(from)) fs.cpSync(from, path.join(tmp, 'node_modules', scope), { recursive: true });
+    }
+    fs.chmodSync(path.join(tmp, 'node_modules'), 0o755);
     for (const p of [tmp, path.join(tmp, 'cli'), path.join(tmp, 'cli/bundle')]) fs.chmodSync(p, 0o755);
     for (const p of [out, path.join(tmp, 'package.json')]) fs.chmodSync(p, 0o644);
     if (!readableByOthers(out)) {

@@ -243,6 +243,23 @@ test('serve --root of a copied device directory: /api/device and /metrics over a
   });
 });
 
+test('analyze of a 7.3 device whose area has two ranges: each range drawn, the pfns said to be offsets', () => {
+  const dir = path.join(tmp, 'multirange');
+  fs.mkdirSync(dir, { recursive: true });
+  const log = fs.readFileSync(path.join(FIX, '7.3-multirange/dmesg-1G+2G'), 'latin1');
+  // up to the first failure, whose runs reach the end of both ranges
+  fs.writeFileSync(path.join(dir, 'dmesg'), log.slice(0, log.indexOf('\n', log.indexOf('\n=> ') + 1) + 1));
+  const r = cli(['analyze', dir]);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stdout, /786432 pages, ret -16: exhaustion/);
+  assert.match(
+    r.stdout,
+    /the picture's pfns: counted from 0 \(the base is not in the log\); later ranges drawn end to end/,
+  );
+  assert.match(r.stdout, /^range 0: /m);
+  assert.match(r.stdout, /^range 1: /m);
+});
+
 test('render of a device draws the area at its last failure: the same picture as the debugfs truth', () => {
   for (const v of ['6.12', '7.3']) {
     const d = path.join(tmp, `device-${v}.png`);

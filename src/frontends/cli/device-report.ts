@@ -89,6 +89,12 @@ export function deviceReportText(r: DeviceReport, colour: boolean): string {
       if (a.atLastFailure) {
         const sum = summarizeArea(a.atLastFailure, false);
         const grid = areaGrid(a.atLastFailure, 64, 64 * 16);
+        const ranges = a.atLastFailure.ranges.length;
+        // the log gives range 0's pfn at most: the rest of the picture's pfns are offsets
+        if (a.basePfn === null || ranges > 1)
+          out.push(
+            `  the picture's pfns: ${a.basePfn === null ? 'counted from 0 (the base is not in the log)' : 'range 0 at its base'}${ranges > 1 ? '; later ranges drawn end to end (their pfns are not in the log)' : ''}`,
+          );
         out.push(
           renderTerminal(
             grid,
