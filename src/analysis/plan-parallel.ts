@@ -24,7 +24,7 @@ export interface SizeTask {
 }
 
 /** The bitmap factories a worker can rebuild by name. */
-export type FactoryName = 'indexed' | 'plain';
+type FactoryName = 'indexed' | 'plain';
 
 /** What the helper receives. */
 export interface PlanWorkerJob {
@@ -43,7 +43,7 @@ export type PlanWorkerMessage =
   | { readonly kind: 'error'; readonly message: string };
 
 /** The factory's name when a worker can rebuild it, else null (sized on this thread only). */
-export function factoryName(f: CmaBitmapFactory): FactoryName | null {
+function factoryName(f: CmaBitmapFactory): FactoryName | null {
   return f === indexedBitmapFactory ? 'indexed' : f === plainBitmapFactory ? 'plain' : null;
 }
 

@@ -10,9 +10,9 @@ import { PfnSlots } from '../sources/trace/pfn-slots.ts';
 /** How requests that failed in the recording are treated. */
 export type FailedPolicy = 'transient' | 'hold' | 'skip';
 
-export const OP_NONE = 0;
+const OP_NONE = 0;
 export const OP_ALLOC = 1;
-export const OP_RELEASE = 2;
+const OP_RELEASE = 2;
 
 /** The request/release sequence of one area, in trace order (requests at their start event). */
 export interface WorkloadSequence {

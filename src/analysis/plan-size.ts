@@ -46,7 +46,7 @@ export interface PlanChoice {
 }
 
 /** Sizes are searched up to this many bits. */
-export const MAX_BITS = 2 ** 31;
+const MAX_BITS = 2 ** 31;
 
 /** Bitmap bits of an alloc op's request at `unit` pages per bit (a count of 2^53 or more: its u64 value). */
 function allocBits(pages: number, unit: number, orderPerBit: number): number {
@@ -123,7 +123,7 @@ export function simulateSequence(
 }
 
 /** Bits that must be free at once at some moment, whatever the placement (a lower bound). */
-export function peakDemandBits(seq: WorkloadSequence, orderPerBit: number): number {
+function peakDemandBits(seq: WorkloadSequence, orderPerBit: number): number {
   const unit = 2 ** orderPerBit;
   const held = new Float64Array(seq.allocs);
   const { kind, pages, id, transient } = seq;

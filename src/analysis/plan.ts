@@ -25,7 +25,7 @@ import type { PlanChoice } from './plan-size.ts';
 
 export type { FailedPolicy, SetAsideRequest, WorkloadSequence } from './plan-sequence.ts';
 export { sequencesFromText } from './plan-sequence.ts';
-export type { PlanChoice, SimulationResult } from './plan-size.ts';
+export type { PlanChoice } from './plan-size.ts';
 export { planOrderPerBit, planOrderPerBitBySearch, simulateSequence } from './plan-size.ts';
 
 /** The plan of one area. */
@@ -90,7 +90,7 @@ export interface PlanOptions {
 }
 
 /** Traces from this size on are sized on a helper thread too (threads 'auto'). */
-export const HELPER_MIN_BYTES = 8 << 20;
+const HELPER_MIN_BYTES = 8 << 20;
 
 function toSpec(a: ReplayAreaSpec | AreaSpec): ReplayAreaSpec {
   return toReplaySpec(a);

@@ -5,9 +5,9 @@
 // asked for (BinaryJob.mmNames: the migrate counts) go out as 'c' messages before the batch that
 // follows them, so one decode feeds both the replay and the allocation table's counts.
 
-import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import type { MmEvent } from './mm-events.ts';
 import {
   BatchEncoder,
@@ -18,7 +18,7 @@ import {
 } from './parallel-format.ts';
 import type { ParseStats } from './parse.ts';
 import { PerfettoReader } from './perfetto.ts';
-import { fileByteSource, memoryByteSource } from './trace-dat.ts';
+import { fileByteSource, gunzippedByteSource } from './trace-dat.ts';
 import { type BinaryEvent, readTraceDat } from './trace-dat-reader.ts';
 
 const port = parentPort;
@@ -56,10 +56,8 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
   try {
     let stats: ParseStats;
     if (d.format === 'trace.dat') {
-      // random access: a gzip'd file is held whole (decompressed), as on the calling thread
-      const bs = d.gzip
-        ? memoryByteSource(new Uint8Array(gunzipSync(readFileSync(d.path))))
-        : fileByteSource(d.path);
+      // random access: a gzip'd file is spooled to a temporary file first
+      const bs = d.gzip ? await gunzippedByteSource(d.path) : fileByteSource(d.path);
       try {
         stats = readTraceDat(bs, onEvent, {
           onInfo: (info) => {
