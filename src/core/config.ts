@@ -246,9 +246,6 @@ export function parseConfigJson(
   };
 }
 
-/** Default guest RAM (qemu -m) of the emulated machine: the oracles' 512 MiB. */
-export const DEFAULT_MEM = '512M';
-
 /** Parses a machine RAM size (`512M`, `6G`, bytes); throws ConfigError naming `what`. */
 export function parseMem(value: string | number, what = '--mem'): number {
   const pages = typeof value === 'number' ? value / PAGE_SIZE : parseSizeToPages(value, what);

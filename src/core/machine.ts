@@ -9,7 +9,7 @@ const MIB = 256;
 /** Pages per GiB. */
 const GIB = 1024 * MIB;
 /** First pfn above 4 GiB. */
-export const PFN_4G = 4 * GIB;
+const PFN_4G = 4 * GIB;
 
 /** A half-open pfn interval [start, end). */
 interface Span {

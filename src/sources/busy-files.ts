@@ -14,7 +14,7 @@ import { detectFileFormat } from './trace/detect.ts';
 import { COST_EVENT_NAMES, looksLikeMmTrace, type MmEvent, parseMmEventLine } from './trace/mm-events.ts';
 import { readTraceDatMmEvents } from './trace/mm-events-read.ts';
 import { readPerfettoMmFile } from './trace/perfetto.ts';
-import { fileByteSource, memoryByteSource } from './trace/trace-dat.ts';
+import { fileByteSource, gunzippedByteSource } from './trace/trace-dat.ts';
 import { SourceError } from './tree.ts';
 
 /** What a file holds, by its first bytes. */
@@ -104,9 +104,7 @@ export async function readMmTrace(path: string): Promise<MmEvent[]> {
   const fmt = detectFileFormat(path, gz).format;
   if (fmt === 'perfetto') return readPerfettoMmFile(path);
   if (fmt === 'trace.dat') {
-    const bs = gz
-      ? memoryByteSource(new Uint8Array(zlib.gunzipSync(fs.readFileSync(path))))
-      : fileByteSource(path);
+    const bs = gz ? await gunzippedByteSource(path) : fileByteSource(path);
     try {
       return readTraceDatMmEvents(bs);
     } catch (e) {
@@ -160,9 +158,7 @@ export async function readAllocationCostEvents(path: string): Promise<MmEvent[]>
   const fmt = detectFileFormat(path, gz).format;
   if (fmt === 'perfetto') return readPerfettoMmFile(path, COST_EVENTS);
   if (fmt === 'trace.dat') {
-    const bs = gz
-      ? memoryByteSource(new Uint8Array(zlib.gunzipSync(fs.readFileSync(path))))
-      : fileByteSource(path);
+    const bs = gz ? await gunzippedByteSource(path) : fileByteSource(path);
     try {
       return readTraceDatMmEvents(bs, COST_EVENTS);
     } finally {

@@ -185,7 +185,7 @@ function deviceDirectorySource(dir: string, allowWrite: boolean, why: string): S
  * log) served as the device showed it: its files read-only, no model;
  * the dashboard and /metrics tell what the device report tells. Writes are refused (405).
  */
-export function captureSource(tree: CmaTree, what: string): ServeSource {
+function captureSource(tree: CmaTree, what: string): ServeSource {
   return {
     kind: 'capture',
     label: `${what} (read-only capture${tree.kernelRelease ? `, kernel ${tree.kernelRelease}` : ''}; no debugfs): the device report`,

@@ -102,7 +102,7 @@ export const card = (page: Page, name: string): Locator => page.locator(`section
 export const bitmap = (page: Page, name: string): Locator => card(page, name).locator('canvas.bitmap');
 
 /** The layout a bitmap canvas was drawn with (its data-layout attribute). */
-export async function canvasLayout(canvas: Locator): Promise<ShownLayout> {
+async function canvasLayout(canvas: Locator): Promise<ShownLayout> {
   return JSON.parse((await canvas.getAttribute('data-layout')) ?? 'null') as ShownLayout;
 }
 
@@ -124,7 +124,7 @@ export function pixel(page: Page, name: string, x: number, y: number): Promise<n
 }
 
 /** A bitmap canvas's colour at CSS pixel (x, y). */
-export function canvasPixel(canvas: Locator, x: number, y: number): Promise<number[]> {
+function canvasPixel(canvas: Locator, x: number, y: number): Promise<number[]> {
   return canvas.evaluate(
     (c, [px, py]) => {
       const cv = c as HTMLCanvasElement;

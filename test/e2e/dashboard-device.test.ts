@@ -82,6 +82,7 @@ describe('dashboard of a device without debugfs', { skip: HAVE_CHROMIUM }, () =>
     // nothing to allocate or explain on a device report
     assert.equal(await page.locator('.alloc-btn').count(), 0);
     assert.equal(await page.locator('#trace-enable').isDisabled(), true);
+    assert.equal(await page.locator('#trace').isHidden(), true, 'no trace card on a device report');
     if (process.env.DASHBOARD_DEVICE_PNG)
       await page.screenshot({ path: process.env.DASHBOARD_DEVICE_PNG, fullPage: true });
     assert.deepEqual(b.errors, []);

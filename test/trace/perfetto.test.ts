@@ -10,8 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { EV_FINISH } from '../../src/sources/trace/events.ts';
+import { EV_FINISH, type TraceEvent } from '../../src/sources/trace/events.ts';
 import { fileSource, memorySource } from '../../src/sources/trace/input.ts';
+import { PerfettoReader } from '../../src/sources/trace/perfetto.ts';
 import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { type WEvent, writePerfetto } from './perfetto-writer.ts';
@@ -107,5 +108,38 @@ describe('Perfetto traces', () => {
       readTraceEvents(memorySource(bytes.subarray(0, bytes.length - 7)), () => {}),
       /Perfetto trace: truncated/,
     );
+  });
+
+  it('fed in chunks of any size (packets and headers cut anywhere): the same events', async () => {
+    const real = await eventsOf(fileSource(new URL('7.3.dat', DIR).pathname));
+    for (const bytes of [
+      writePerfetto(real, { release: '7.3.0', cpus: 3, noise: true }),
+      writePerfetto(real, { release: '7.3.0', cpus: 2, compressEvery: 3 }),
+    ]) {
+      const whole: string[] = [];
+      const key = (e: TraceEvent) =>
+        JSON.stringify([e.kind, e.line, e.pid, e.cpu, e.ts, e.name, e.count, e.pfn]);
+      const a = new PerfettoReader((e) => whole.push(key(e)));
+      a.feed(bytes);
+      const sa = a.end();
+      // chunk sizes from 1 byte up, the reader's input buffer reused (overwritten) after each feed
+      let seed = 7;
+      const scratch = new Uint8Array(4096);
+      for (let round = 0; round < 3; round++) {
+        const got: string[] = [];
+        const r = new PerfettoReader((e) => got.push(key(e)));
+        for (let at = 0; at < bytes.length; ) {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          const n = Math.min(bytes.length - at, 1 + (seed % (round === 0 ? 7 : round === 1 ? 300 : 4096)));
+          scratch.set(bytes.subarray(at, at + n));
+          r.feed(scratch.subarray(0, n));
+          scratch.fill(0xee);
+          at += n;
+        }
+        assert.deepEqual(r.end(), sa);
+        assert.deepEqual(got, whole);
+      }
+      assert.ok(whole.length > 700);
+    }
   });
 });

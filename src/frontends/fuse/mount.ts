@@ -328,8 +328,8 @@ export class CmaFuseMount {
 
   private extraText(name: string): string | null {
     if (name === 'dmesg') return this.sys.dmesg();
-    if (name === 'vmstat') return this.sys.procVmstat();
-    if (name === 'meminfo' || name === 'zoneinfo' || name === 'pagetypeinfo') return this.sys.procFile(name);
+    if (name === 'meminfo' || name === 'vmstat' || name === 'zoneinfo' || name === 'pagetypeinfo')
+      return this.sys.procFile(name);
     return null;
   }
 

@@ -5,20 +5,14 @@
 // asked for (BinaryJob.mmNames: the migrate counts) go out as 'c' messages before the batch that
 // follows them, so one decode feeds both the replay and the allocation table's counts.
 
-import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { createGunzip } from 'node:zlib';
 import type { MmEvent } from './mm-events.ts';
-import {
-  BatchEncoder,
-  type BatchMessage,
-  type BinaryJob,
-  type RecycledBuffers,
-  type WorkerData,
-} from './parallel-format.ts';
+import { type BatchMessage, type BinaryJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import type { ParseStats } from './parse.ts';
 import { PerfettoReader } from './perfetto.ts';
-import { fileByteSource, memoryByteSource } from './trace-dat.ts';
+import { fileByteSource, gunzippedByteSource } from './trace-dat.ts';
 import { type BinaryEvent, readTraceDat } from './trace-dat-reader.ts';
 
 const port = parentPort;
@@ -27,7 +21,6 @@ if (port !== null && data !== undefined && data.kind === 'cma-binary-decode') vo
 
 async function run(d: WorkerData & BinaryJob): Promise<void> {
   const p = port!;
-  const flag = new Int32Array(d.inflight);
   let mm: MmEvent[] = [];
   /** The kernel release the file records (known once its header or system_info is read). */
   let release = (): string | null => null;
@@ -36,30 +29,15 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
     p.postMessage({ t: 'c', events: mm, kernelRelease: release() } satisfies BatchMessage);
     mm = [];
   };
-  const enc = new BatchEncoder(
-    (msg) => {
-      postMm();
-      // back-pressure: only this thread increments, so the count can only fall after the check
-      for (;;) {
-        const v = Atomics.load(flag, 0);
-        if (v < d.maxInflight) break;
-        Atomics.wait(flag, 0, v);
-      }
-      Atomics.add(flag, 0, 1);
-      p.postMessage(msg satisfies BatchMessage, [msg.buf, msg.commBuf]);
-    },
-    () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
-  );
+  const enc = workerBatchEncoder(d, p, postMm);
   const onEvent = (ev: BinaryEvent): void => enc.event(ev);
   const mmOpt =
     d.mmNames === null ? undefined : { names: new Set(d.mmNames), onEvent: (e: MmEvent) => void mm.push(e) };
   try {
     let stats: ParseStats;
     if (d.format === 'trace.dat') {
-      // random access: a gzip'd file is held whole (decompressed), as on the calling thread
-      const bs = d.gzip
-        ? memoryByteSource(new Uint8Array(gunzipSync(readFileSync(d.path))))
-        : fileByteSource(d.path);
+      // random access: a gzip'd file is spooled to a temporary file first
+      const bs = d.gzip ? await gunzippedByteSource(d.path) : fileByteSource(d.path);
       try {
         stats = readTraceDat(bs, onEvent, {
           onInfo: (info) => {

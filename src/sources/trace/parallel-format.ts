@@ -1,6 +1,6 @@
 // What parse-worker.ts sends to parallel.ts: event batches of F numbers per event.
 
-import type { MessagePort } from 'node:worker_threads';
+import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { AnnotatedArea, MalformedLine, RareFields, TraceEvent } from './events.ts';
 import type { MmEvent } from './mm-events.ts';
 import type { ParseStats } from './parse.ts';
@@ -197,4 +197,28 @@ export class BatchEncoder {
     [this.f64, this.comm] = this.buffers();
     this.commView = new DataView(this.comm.buffer);
   }
+}
+
+/**
+ * A worker's BatchEncoder: its batches go to `port` in order, at most `d.maxInflight` of them
+ * unprocessed at any time (the worker blocks on the shared counter the main thread decrements:
+ * bounded memory), in the buffers the main thread hands back on `d.recycle`. `before` runs
+ * before each batch is posted (to post what must precede it).
+ */
+export function workerBatchEncoder(d: WorkerData, port: MessagePort, before?: () => void): BatchEncoder {
+  const flag = new Int32Array(d.inflight);
+  return new BatchEncoder(
+    (msg) => {
+      before?.();
+      // back-pressure: only this thread increments, so the count can only fall after the check
+      for (;;) {
+        const v = Atomics.load(flag, 0);
+        if (v < d.maxInflight) break;
+        Atomics.wait(flag, 0, v);
+      }
+      Atomics.add(flag, 0, 1);
+      port.postMessage(msg satisfies BatchMessage, [msg.buf, msg.commBuf]);
+    },
+    () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
+  );
 }

@@ -6,14 +6,8 @@
 // `recycle`; they are reused.
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import {
-  BatchEncoder,
-  type BatchMessage,
-  type RecycledBuffers,
-  type TextJob,
-  type WorkerData,
-} from './parallel-format.ts';
+import { parentPort, workerData } from 'node:worker_threads';
+import { type BatchMessage, type TextJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
 
 const port = parentPort;
@@ -22,20 +16,7 @@ if (port !== null && data !== undefined && data.kind === 'cma-trace-parse') run(
 
 function run(d: WorkerData & TextJob): void {
   const p = port!;
-  const flag = new Int32Array(d.inflight);
-  const enc = new BatchEncoder(
-    (msg) => {
-      // back-pressure: only this thread increments, so the count can only fall after the check
-      for (;;) {
-        const v = Atomics.load(flag, 0);
-        if (v < d.maxInflight) break;
-        Atomics.wait(flag, 0, v);
-      }
-      Atomics.add(flag, 0, 1);
-      p.postMessage(msg satisfies BatchMessage, [msg.buf, msg.commBuf]);
-    },
-    () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
-  );
+  const enc = workerBatchEncoder(d, p);
   const flush = (): void => enc.flush();
   let parser: TraceLineParser;
   const onEvent = (): void => enc.event(parser);

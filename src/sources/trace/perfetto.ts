@@ -826,47 +826,65 @@ export class PerfettoReader {
 
   feed(chunk: Uint8Array): void {
     this.bytes += chunk.length;
-    const { carry, dec } = this;
+    const carry = this.carry;
     if (this.wanted > 0 && carry.length + this.partsLen + chunk.length < this.wanted) {
       this.parts.push(Uint8Array.prototype.slice.call(chunk));
       this.partsLen += chunk.length;
       return;
     }
-    let buf: Uint8Array;
+    let from = 0;
     if (carry.length > 0) {
-      buf = new Uint8Array(carry.length + this.partsLen + chunk.length);
+      // the packet begun before: joined with as much of the chunk as it needs (all of the
+      // chunk when its header was cut), the rest of the chunk is read where it is
+      const take = this.wanted > 0 ? this.wanted - carry.length - this.partsLen : chunk.length;
+      const buf = new Uint8Array(carry.length + this.partsLen + take);
       buf.set(carry, 0);
       let o = carry.length;
       for (const q of this.parts) {
         buf.set(q, o);
         o += q.length;
       }
-      buf.set(chunk, o);
+      buf.set(chunk.subarray(0, take), o);
       this.parts = [];
       this.partsLen = 0;
-    } else buf = chunk;
+      this.wanted = 0;
+      const p = this.packets(buf, 0, this.bytes - chunk.length + take);
+      from = take;
+      if (p < buf.length) {
+        // (only when the header was cut: then take is the whole chunk)
+        this.carry = Uint8Array.prototype.slice.call(buf, p);
+        this.opts.onProgress?.(this.bytes);
+        return;
+      }
+    }
     this.wanted = 0;
-    let p = 0;
-    const bytes = this.bytes;
+    const p = this.packets(chunk, from, this.bytes);
+    this.carry = p < chunk.length ? Uint8Array.prototype.slice.call(chunk, p) : new Uint8Array(0);
+    this.opts.onProgress?.(this.bytes);
+  }
+
+  /**
+   * Decodes the whole packets of buf from p on (buf ends at file offset `endsAt`); returns where
+   * the first incomplete one starts (buf.length: none), its size in `wanted` when known.
+   */
+  private packets(buf: Uint8Array, p: number, endsAt: number): number {
     for (;;) {
       const h = header(buf, p);
       if (h !== null && h.end - p > PERFETTO_MAX_PACKET)
         throw new Error(
-          `Perfetto trace: the packet at byte ${bytes - buf.length + p} declares ${h.end - p} bytes, over the ${PERFETTO_MAX_PACKET}-byte limit`,
+          `Perfetto trace: the packet at byte ${endsAt - buf.length + p} declares ${h.end - p} bytes, over the ${PERFETTO_MAX_PACKET}-byte limit`,
         );
       if (h !== null && h.end > buf.length) this.wanted = h.end - p;
-      if (h === null || h.end > buf.length) break;
+      if (h === null || h.end > buf.length) return p;
       try {
-        if (h.tag === 10) dec.trace(buf, p, h.end);
+        if (h.tag === 10) this.dec.trace(buf, p, h.end);
       } catch (e) {
         throw new Error(
-          `Perfetto trace: a packet at byte ${bytes - buf.length + p} is corrupt (${(e as Error).message})`,
+          `Perfetto trace: a packet at byte ${endsAt - buf.length + p} is corrupt (${(e as Error).message})`,
         );
       }
       p = h.end;
     }
-    this.carry = p < buf.length ? Uint8Array.prototype.slice.call(buf, p) : new Uint8Array(0);
-    this.opts.onProgress?.(bytes);
   }
 
   /** Emits the events still held and returns the statistics; throws on a truncated file. */

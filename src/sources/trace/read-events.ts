@@ -9,7 +9,7 @@ import type { MmEventsOption } from './mm-events.ts';
 import { BatchDecoder, type ParallelParse, startWorker, workerScript } from './parallel.ts';
 import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
 import { PerfettoReader } from './perfetto.ts';
-import { fileByteSource, memoryByteSource, TraceDatError } from './trace-dat.ts';
+import { type ByteSource, fileByteSource, spooledByteSource, TraceDatError } from './trace-dat.ts';
 import { readTraceDat } from './trace-dat-reader.ts';
 
 /** The format of a source, without consuming it when it is a file (null: look at the stream). */
@@ -75,10 +75,13 @@ export async function readTraceEvents(
       return parser.end();
     }
     case 'trace.dat': {
-      // random access: the whole (decompressed) file in memory
-      const parts: Uint8Array[] = [];
-      for await (const chunk of rest()) parts.push(Uint8Array.prototype.slice.call(chunk));
-      return withRelease(datRead(memoryByteSource(concatAll(parts)), onEvent, opts), opts);
+      // random access: the (decompressed) stream spooled to a temporary file
+      const bs = await spooledByteSource(rest());
+      try {
+        return withRelease(datRead(bs, onEvent, opts), opts);
+      } finally {
+        bs.close();
+      }
     }
     case 'perfetto': {
       const { mm, ...po } = opts;
@@ -95,11 +98,7 @@ export async function readTraceEvents(
   }
 }
 
-function datRead(
-  bs: ReturnType<typeof memoryByteSource>,
-  onEvent: (ev: TraceEvent) => void,
-  opts: ReadOptions,
-): ParseStats {
+function datRead(bs: ByteSource, onEvent: (ev: TraceEvent) => void, opts: ReadOptions): ParseStats {
   try {
     let release: string | null = null;
     const mm = opts.mm;

@@ -3,8 +3,19 @@
 // options (uname, trace clock, buffers), and per-CPU ring-buffer data; version 7 keeps these in
 // sections that may be compressed (zstd or zlib) and the CPU data in compressed chunks.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { inflateSync } from 'node:zlib';
+import {
+  closeSync,
+  createReadStream,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGunzip, inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { type EventFormat, type PageHeader, parseEventFormat, parsePageHeader } from './event-format.ts';
 import { PageReader, u64 } from './ring-buffer.ts';
@@ -616,4 +627,42 @@ interface CpuCursor {
   buf: Uint8Array;
   dv: DataView;
   live: boolean;
+}
+
+/**
+ * A trace.dat that arrives as a stream (gzip, stdin): random access needs the whole file, so its
+ * bytes are spooled to a temporary file (not memory: a 1 GB trace never needs 1 GB), which
+ * close() removes.
+ */
+export async function spooledByteSource(chunks: AsyncIterable<Uint8Array>): Promise<ByteSource> {
+  const dir = mkdtempSync(join(tmpdir(), 'cma-debug-dat-'));
+  const path = join(dir, 'trace.dat');
+  try {
+    const fd = openSync(path, 'w');
+    try {
+      for await (const c of chunks) {
+        let at = 0;
+        while (at < c.length) at += writeSync(fd, c, at, c.length - at);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const bs = fileByteSource(path);
+    return {
+      size: bs.size,
+      read: bs.read,
+      close: () => {
+        bs.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** spooledByteSource of a gzip'd trace.dat file. */
+export function gunzippedByteSource(path: string): Promise<ByteSource> {
+  return spooledByteSource(createReadStream(path).pipe(createGunzip()));
 }

@@ -27,7 +27,9 @@ async function loadAll(): Promise<void> {
     const device = info.device ? await api.device() : null;
     if (device) showDevice($('#areas'), device);
     else $('#areas').textContent = 'This source serves its /sys files only (no area model could be read).';
+    // a device report has no trace buffer to show or record into: its card is left out
     $('#trace').textContent = 'No trace buffer for this source.';
+    $('#trace').closest('section')?.setAttribute('hidden', '');
     if (device && device.logLines.length > 0) {
       const caption = $('#log').parentElement?.querySelector('h2 small');
       if (caption) caption.textContent = 'dmesg: its CMA lines, as read (line numbers of the log)';
