@@ -39,6 +39,25 @@ describe('mount --from-snapshot', { skip: skip ?? false }, () => {
     );
   });
 
+  it('continues from a copied /sys tree as from its snapshot', async () => {
+    const copy = await startMount(['--from-snapshot', TREE]);
+    try {
+      const r = await busyboxScript('D=$SYS/kernel/debug/cma/reserved; cat $D/used $D/bitmap', copy.dir);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, kernelFile('reserved', 'used') + kernelFile('reserved', 'bitmap'));
+    } finally {
+      await copy.stop();
+    }
+  });
+
+  it('refuses a capture without debugfs in one line that names serve and analyze', async () => {
+    const capture = join(ROOT, 'test/fixtures/shipping/6.12/device');
+    const r = await cli(['mount', mkdtempSync(join(tmpdir(), 'cma-mnt-')), '--from-snapshot', capture]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /no bitmaps to continue from.*cma-debug serve .*cma-debug analyze /);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  });
+
   it('refuses area options together with a snapshot', async () => {
     const r = await cli(['mount', '/tmp', '--from-snapshot', 'x.json', '--area', 'name=a,count=8']);
     assert.notEqual(r.code, 0);

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { ConfigError } from '../../../core/config.ts';
 import { stateAreaSpecs } from '../../../core/state.ts';
 import type { CmaSystem } from '../../../core/system.ts';
-import { systemFromSnapshotFile } from '../../../sources/snapshot.ts';
+import { openCapture } from '../../../sources/serve-source.ts';
 import { CmaFuseMount, checkFuse, prepareMountPoint } from '../../fuse/mount.ts';
 import { StateFile } from '../../fuse/state.ts';
 import type { SystemFlags } from '../system-options.ts';
@@ -19,8 +19,13 @@ interface MountFlags extends SystemFlags {
   serve?: string;
 }
 
-/** The system the flags describe: a snapshot to continue from, or areas/config/profile. */
-function freshSystem(flags: MountFlags, areas: string[]): CmaSystem {
+/**
+ * The system the flags describe: a snapshot or copied /sys tree to continue from (what serve
+ * --from-snapshot takes), or areas/config/profile. A capture without debugfs (a device snapshot,
+ * bug report, device directory, kernel log) has no bitmaps to continue from: refused, naming
+ * the commands that do show it.
+ */
+async function freshSystem(flags: MountFlags, areas: string[]): Promise<CmaSystem> {
   if (flags.fromSnapshot === undefined) return systemFromFlags(flags, areas);
   if (
     flags.area !== undefined ||
@@ -32,11 +37,19 @@ function freshSystem(flags: MountFlags, areas: string[]): CmaSystem {
     throw new UsageError(
       '--from-snapshot takes its areas and profile from the snapshot: drop --area/--config/--profile/--mem',
     );
+  const path = flags.fromSnapshot;
+  let opened: Awaited<ReturnType<typeof openCapture>>;
   try {
-    return systemFromSnapshotFile(flags.fromSnapshot);
+    opened = await openCapture(path);
   } catch (e) {
-    throw new UsageError(`--from-snapshot ${flags.fromSnapshot}: ${(e as Error).message}`);
+    const msg = (e as Error).message;
+    throw new UsageError(msg.startsWith('--from-snapshot ') ? msg : `--from-snapshot ${path}: ${msg}`);
   }
+  if (opened.kind === 'capture')
+    throw new UsageError(
+      `--from-snapshot ${path}: a capture of a device without debugfs has no bitmaps to continue from, so there is nothing to mount; show it with \`cma-debug serve ${path}\` or \`cma-debug analyze ${path}\``,
+    );
+  return opened.system;
 }
 
 function describe(sys: CmaSystem): string {
@@ -47,7 +60,7 @@ function describe(sys: CmaSystem): string {
 }
 
 /** The system to serve: the saved one when --state FILE exists, else the one the flags describe. */
-function buildSystem(flags: MountFlags, areas: string[], state: StateFile | null): CmaSystem {
+async function buildSystem(flags: MountFlags, areas: string[], state: StateFile | null): Promise<CmaSystem> {
   const saved = state?.load() ?? null;
   const asked =
     flags.area !== undefined ||
@@ -55,9 +68,9 @@ function buildSystem(flags: MountFlags, areas: string[], state: StateFile | null
     areas.length > 0 ||
     flags.profile !== undefined ||
     flags.mem !== undefined;
-  if (!saved || !state) return freshSystem(flags, areas);
+  if (!saved || !state) return await freshSystem(flags, areas);
   if (asked) {
-    const want = freshSystem(flags, areas);
+    const want = await freshSystem(flags, areas);
     const same =
       want.profile.id === saved.profile &&
       JSON.stringify(
@@ -91,8 +104,8 @@ export function registerMount(program: Command): void {
         'also serve the HTTP API and dashboard of the same system on 127.0.0.1:PORT (0: a free port), so the dashboard follows shells writing to the mount',
       )
       .option(
-        '--from-snapshot <file>',
-        'continue from a snapshot of a real device (cma-debug snapshot -o FILE)',
+        '--from-snapshot <path>',
+        'continue from a snapshot of a real device (cma-debug snapshot -o FILE) or a copied /sys tree with debugfs (a capture without debugfs has no bitmaps: serve or analyze it)',
       )
       .option(
         '--no-debugfs',
@@ -110,7 +123,7 @@ export function registerMount(program: Command): void {
       throw new UsageError(`--serve: '${flags.serve}' is not a port`);
     checkFuse();
     const state = flags.state !== undefined ? new StateFile(flags.state) : null;
-    const sys = buildSystem(flags, areas, state);
+    const sys = await buildSystem(flags, areas, state);
     sys.debugfsMounted = flags.debugfs !== false;
     if (state) {
       const stale = state.removeStaleTemps();
