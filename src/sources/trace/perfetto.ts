@@ -113,21 +113,22 @@ class CpuQueue {
   head = 0;
   size = 0;
 
-  /** Adds a row after the rows of its time or earlier (at the end, but for a CPU's late event). */
-  push(row: Float64Array): void {
+  /**
+   * Makes room for a row of time `ts` after the rows of its time or earlier (at the end, but for
+   * a CPU's late event) and returns its offset in `f`, where the caller writes the row.
+   */
+  slot(ts: number): number {
     if (this.size === this.mask + 1) this.grow();
     const { f, mask } = this;
     let at = (this.head + this.size) & mask;
     this.size++;
-    const ts = row[R_TS]!;
     while (at !== this.head) {
       const before = (at - 1) & mask;
       if (f[before * R]! <= ts) break;
       f.copyWithin(at * R, before * R, before * R + R);
       at = before;
     }
-    const o = at * R;
-    for (let k = 0; k < R; k++) f[o + k] = row[k]!;
+    return at * R;
   }
   private grow(): void {
     const n = this.mask + 1;
@@ -175,7 +176,6 @@ class Decoder {
   private queue: CpuQueue = new CpuQueue(0);
   /** The event being decoded, and its row. */
   private readonly cur = new Pending();
-  private readonly row = new Float64Array(R);
   /** Area names by id (rows hold the id). */
   readonly names: string[] = [''];
   private readonly nameIds = new Map<string, number>([['', 0]]);
@@ -290,6 +290,8 @@ class Decoder {
     for (let k = 0; k < len; k++) if (b[p + k] !== lit[k]) return false;
     return true;
   }
+  /** GENERIC_NAMES index of the last generic cma event's name (tried first). */
+  private lastGeneric = 0;
   private lastNameBytes: Uint8Array = new Uint8Array(0);
   private lastName = '';
   private lastNameId = 0;
@@ -591,11 +593,16 @@ class Decoder {
       const f = tag >>> 3;
       if (f === 1 && (tag & 7) === 2) {
         const l = this.varint();
-        for (const [lit, k] of GENERIC_NAMES)
-          if (this.is(l, lit)) {
-            kind = k;
-            break;
-          }
+        // the previous event's name first (runs of one kind), then the others in order
+        const last = GENERIC_NAMES[this.lastGeneric]!;
+        if (this.is(l, last[0])) kind = last[1];
+        else
+          for (let i = 0; i < GENERIC_NAMES.length; i++)
+            if (this.is(l, GENERIC_NAMES[i]![0])) {
+              kind = GENERIC_NAMES[i]![1];
+              this.lastGeneric = i;
+              break;
+            }
         if (kind === undefined) return false;
         this.p += l;
       } else if (f === 2 && (tag & 7) === 2) {
@@ -686,22 +693,24 @@ class Decoder {
 
   // ---- the reorder window: per-CPU queues in (ts, seq) order, merged ----
   private push(x: Pending): void {
-    const row = this.row;
-    row[R_TS] = x.ts;
-    row[R_SEQ] = x.seq;
-    row[R_PID] = x.pid;
-    row[R_KIND] = x.kind;
-    row[R_COUNT] = x.count;
-    row[R_ALIGN] = x.align;
-    row[R_PFN] = x.pfn;
-    row[R_PAGE] = x.hasPage ? 1 : 0;
+    const q = this.queue;
+    const o = q.slot(x.ts);
+    const row = q.f;
+    row[o + R_TS] = x.ts;
+    row[o + R_SEQ] = x.seq;
+    row[o + R_PID] = x.pid;
+    row[o + R_KIND] = x.kind;
+    row[o + R_COUNT] = x.count;
+    row[o + R_ALIGN] = x.align;
+    row[o + R_PFN] = x.pfn;
+    row[o + R_PAGE] = x.hasPage ? 1 : 0;
     let id = x.name === this.lastName ? this.lastNameId : this.nameIds.get(x.name);
     if (id === undefined) {
       id = this.names.length;
       this.names.push(x.name);
       this.nameIds.set(x.name, id);
     }
-    row[R_NAME] = id;
+    row[o + R_NAME] = id;
     if (
       x.countBig !== null ||
       x.errorno !== null ||
@@ -712,7 +721,7 @@ class Decoder {
       x.errMig !== 0 ||
       x.errTest !== 0
     ) {
-      row[R_RARE] = 1;
+      row[o + R_RARE] = 1;
       this.rare.set(x.seq, {
         countBig: x.countBig,
         errorno: x.errorno,
@@ -723,8 +732,7 @@ class Decoder {
         errMig: x.errMig,
         errTest: x.errTest,
       });
-    } else row[R_RARE] = 0;
-    this.queue.push(row);
+    } else row[o + R_RARE] = 0;
     if (++this.held > WINDOW) this.emitFirst();
   }
 
