@@ -5,13 +5,12 @@
 // while the trace is parsed. A pair the helper did not answer (it failed or stopped) is sized
 // here; the answers do not depend on which thread sized them.
 
-import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
+import { workerScript } from '../sources/trace/parallel.ts';
 import type { WorkloadSequence } from './plan-sequence.ts';
 import { type PlanChoice, planOrderPerBit } from './plan-size.ts';
 
@@ -45,21 +44,6 @@ export type PlanWorkerMessage =
 /** The factory's name when a worker can rebuild it, else null (sized on this thread only). */
 function factoryName(f: CmaBitmapFactory): FactoryName | null {
   return f === indexedBitmapFactory ? 'indexed' : f === plainBitmapFactory ? 'plain' : null;
-}
-
-/** The worker script next to this module (.js when built, .ts from source through tsx). */
-function workerScript(): { url: URL; tsxApi?: string } | null {
-  for (const ext of ['.js', '.mjs', '.ts']) {
-    const url = new URL(`./plan-worker${ext}`, import.meta.url);
-    if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
-    if (ext !== '.ts') return { url };
-    try {
-      return { url, tsxApi: import.meta.resolve('tsx/esm/api') };
-    } catch {
-      return null;
-    }
-  }
-  return null;
 }
 
 /** A helper worker, booting; `close` stops it (call it exactly once). */
@@ -140,7 +124,8 @@ export function planHelper(worker: Worker, auto = false): PlanHelper {
 export function startPlanHelper(threads: number | 'auto'): PlanHelper | null {
   const cores = availableParallelism();
   if (threads === 'auto' ? cores < 2 || loadavg()[0]! >= 2 * cores : threads < 2) return null;
-  const script = workerScript();
+  // plan-worker next to this module (.js when built or bundled, .ts from source through tsx)
+  const script = workerScript('plan-worker', import.meta.url);
   if (script === null) return null;
   let worker: Worker;
   try {

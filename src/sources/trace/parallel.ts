@@ -31,9 +31,12 @@ const MAX_INFLIGHT = 4;
  * From source, `tsxApi` is tsx's ESM API, which the worker registers before importing the
  * script (a loader registered in this thread or given with --import does not reach workers).
  */
-export function workerScript(name = 'parse-worker'): { url: URL; tsxApi?: string } | null {
+export function workerScript(
+  name = 'parse-worker',
+  base: string = import.meta.url,
+): { url: URL; tsxApi?: string } | null {
   for (const ext of ['.js', '.mjs', '.ts']) {
-    const url = new URL(`./${name}${ext}`, import.meta.url);
+    const url = new URL(`./${name}${ext}`, base);
     if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
     if (ext !== '.ts') return { url };
     try {
