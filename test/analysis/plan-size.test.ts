@@ -20,6 +20,7 @@ import {
 import { planHelper, sizeAll } from '../../src/analysis/plan-parallel.ts';
 import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
+import { rng } from '../bitmap-check.ts';
 
 /** A sequence from ops: ['a', pages, align, transient?] or ['r', allocIndex, offset, pages]. */
 function seqOf(ops: (['a', number, number, boolean?] | ['r', number, number, number])[]): WorkloadSequence {
@@ -57,18 +58,6 @@ function seqOf(ops: (['a', number, number, boolean?] | ['r', number, number, num
     }
   });
   return s;
-}
-
-/** A small seeded PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /**
