@@ -45,6 +45,27 @@ export interface PlanChoice {
   replays: number;
 }
 
+/** A choice from its figures in bits (peak used, free and longest free run at the worst moment). */
+function choiceOf(
+  orderPerBit: number,
+  bits: number,
+  atWorst: { usedBits: number; freeBits: number; maxchunkBits: number; line: number },
+  replays: number,
+): PlanChoice {
+  const unit = 2 ** orderPerBit;
+  return {
+    orderPerBit,
+    bits,
+    pages: bits * unit,
+    bytes: bits * unit * 4096,
+    peakUsedPages: atWorst.usedBits * unit,
+    headroomPages: atWorst.freeBits * unit,
+    maxchunkAtWorst: atWorst.maxchunkBits * unit,
+    worstLine: atWorst.line,
+    replays,
+  };
+}
+
 /** Sizes are searched up to this many bits. */
 const MAX_BITS = 2 ** 31;
 
@@ -265,22 +286,17 @@ export function planOrderPerBit(
     replays++;
     const run = onePass(seq, basePfn, orderPerBit, capacity, factory);
     if (run !== null) {
-      const unit = 2 ** orderPerBit;
       // the search starts at the lower bound and would answer it if that already passes: it is
       // above the highest end only when releases cleared bits the bound still counts as held
       // (a release rounded to granules clearing another allocation's bit)
       const hi = Math.max(run.bits, demand);
-      return {
-        orderPerBit,
-        bits: hi,
-        pages: hi * unit,
-        bytes: hi * unit * 4096,
-        peakUsedPages: run.peakUsedBits * unit,
-        headroomPages: (hi - run.peakUsedBits) * unit,
-        maxchunkAtWorst: longestZeroRun(run.atPeak, hi) * unit,
-        worstLine: seq.line[run.peakOp]!,
-        replays,
+      const atWorst = {
+        usedBits: run.peakUsedBits,
+        freeBits: hi - run.peakUsedBits,
+        maxchunkBits: longestZeroRun(run.atPeak, hi),
+        line: seq.line[run.peakOp]!,
       };
+      return choiceOf(orderPerBit, hi, atWorst, replays);
     }
     if (capacity >= limit) return null; // the search would not have found a size either
     capacity = Math.min(limit, capacity * 4);
@@ -323,26 +339,16 @@ export function planOrderPerBitBySearch(
     else lo = mid;
   }
   if (demand === 0) hi = 0;
-  const unit = 2 ** orderPerBit;
   const last = passed as { bits: number; run: ReturnType<typeof simulateSequence> } | null;
   const reuse = last !== null && last.bits === hi;
   const run = reuse ? last.run : simulateSequence(seq, basePfn, orderPerBit, hi, factory);
-  let maxchunkAtWorst = hi * unit;
-  let worstLine = 0;
+  let maxchunkBits = hi;
+  let line = 0;
   if (run.minFreeOp >= 0) {
     const atWorst = simulateSequence(seq, basePfn, orderPerBit, hi, factory, run.minFreeOp);
-    maxchunkAtWorst = atWorst.bitmap.longestZeroRun() * unit;
-    worstLine = seq.line[run.minFreeOp]!;
+    maxchunkBits = atWorst.bitmap.longestZeroRun();
+    line = seq.line[run.minFreeOp]!;
   }
-  return {
-    orderPerBit,
-    bits: hi,
-    pages: hi * unit,
-    bytes: hi * unit * 4096,
-    peakUsedPages: run.peakUsedBits * unit,
-    headroomPages: run.minFreeBits * unit,
-    maxchunkAtWorst,
-    worstLine,
-    replays: replays + (reuse ? 0 : 1),
-  };
+  const atWorst = { usedBits: run.peakUsedBits, freeBits: run.minFreeBits, maxchunkBits, line };
+  return choiceOf(orderPerBit, hi, atWorst, replays + (reuse ? 0 : 1));
 }

@@ -17,7 +17,7 @@ import { fileSource } from '../../src/sources/trace/input.ts';
 import { COST_EVENT_NAMES, type MmEvent } from '../../src/sources/trace/mm-events.ts';
 import { readTraceEvents, startBinaryParse } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
-import { type WEvent, writePerfetto } from './perfetto-writer.ts';
+import { type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAT = join(ROOT, 'test/fixtures/trace-dat');
@@ -27,25 +27,14 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function snap(e: TraceEvent): Record<string, unknown> {
   return {
-    kind: e.kind,
+    ...wEvent(e),
     line: e.line,
-    pid: e.pid,
     cpu: e.cpu,
-    ts: e.ts,
-    name: e.name,
-    count: e.count,
     countBig: e.countBig,
-    align: e.align,
-    pfn: e.pfn,
-    hasPage: e.hasPage,
-    errorno: e.errorno,
-    availableCount: e.availableCount,
-    totalCount: e.totalCount,
     nrMigrated: e.nrMigrated,
     errIso: e.errIso,
     errMig: e.errMig,
     errTest: e.errTest,
-    comm: e.comm(),
   };
 }
 
@@ -81,22 +70,7 @@ async function onWorker(path: string, format: 'trace.dat' | 'perfetto', gzip: bo
 /** Perfetto forms of a trace.dat fixture's events (3 CPUs, noise), written by protobufjs. */
 async function perfettoForms(dat: string): Promise<[string, boolean][]> {
   const real: WEvent[] = [];
-  await readTraceEvents(fileSource(dat), (e) =>
-    real.push({
-      kind: e.kind,
-      pid: e.pid,
-      ts: e.ts,
-      name: e.name,
-      count: e.count,
-      align: e.align,
-      pfn: e.pfn,
-      hasPage: e.hasPage,
-      errorno: e.errorno,
-      availableCount: e.availableCount,
-      totalCount: e.totalCount,
-      comm: e.comm(),
-    }),
-  );
+  await readTraceEvents(fileSource(dat), (e) => real.push(wEvent(e)));
   const plain = writePerfetto(real, { release: '6.12.0', cpus: 3, noise: true, info: true });
   const packed = writePerfetto(real, { release: '6.12.0', cpus: 3, compressEvery: 5, info: true });
   const files: [string, boolean][] = [];

@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import protobuf from 'protobufjs';
+import type { TraceEvent } from '../../src/sources/trace/events.ts';
 
 const root = protobuf.loadSync(
   fileURLToPath(new URL('../fixtures/perfetto/perfetto-subset.proto', import.meta.url)),
@@ -26,6 +27,24 @@ export interface WEvent {
   totalCount: number;
   comm: string;
   nrMigrated?: number;
+}
+
+/** A decoded event's fields as the writer takes them: what the readers' tests compare. */
+export function wEvent(e: TraceEvent): WEvent {
+  return {
+    kind: e.kind,
+    pid: e.pid,
+    ts: e.ts,
+    name: e.name,
+    count: e.count,
+    align: e.align,
+    pfn: e.pfn,
+    hasPage: e.hasPage,
+    errorno: e.errorno,
+    availableCount: e.availableCount,
+    totalCount: e.totalCount,
+    comm: e.comm(),
+  };
 }
 
 export interface WriteOptions {

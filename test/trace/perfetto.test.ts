@@ -15,28 +15,13 @@ import { fileSource, memorySource } from '../../src/sources/trace/input.ts';
 import { PerfettoReader } from '../../src/sources/trace/perfetto.ts';
 import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
-import { type WEvent, writePerfetto } from './perfetto-writer.ts';
+import { type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
 
 const DIR = new URL('../fixtures/trace-dat/', import.meta.url);
 
 async function eventsOf(src: Parameters<typeof readTraceEvents>[0]): Promise<WEvent[]> {
   const out: WEvent[] = [];
-  await readTraceEvents(src, (e) =>
-    out.push({
-      kind: e.kind,
-      pid: e.pid,
-      ts: e.ts,
-      name: e.name,
-      count: e.count,
-      align: e.align,
-      pfn: e.pfn,
-      hasPage: e.hasPage,
-      errorno: e.errorno,
-      availableCount: e.availableCount,
-      totalCount: e.totalCount,
-      comm: e.comm(),
-    }),
-  );
+  await readTraceEvents(src, (e) => out.push(wEvent(e)));
   return out;
 }
 

@@ -17,6 +17,7 @@ import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { memoryByteSource, readTraceDatInfo } from '../../src/sources/trace/trace-dat.ts';
 import { zstdToZlib } from '../fixtures/trace-dat/zstd-to-zlib.ts';
+import { wEvent } from './perfetto-writer.ts';
 
 const DIR = new URL('../fixtures/trace-dat/', import.meta.url);
 const KERNELS = ['6.1', '6.12', '7.3'] as const;
@@ -31,21 +32,7 @@ const FORMATS = {
 type Row = Record<string, unknown>;
 
 function row(e: TraceEvent): Row {
-  return {
-    kind: e.kind,
-    pid: e.pid,
-    cpu: e.cpu,
-    ts: e.ts,
-    name: e.name,
-    count: e.count,
-    align: e.align,
-    pfn: e.pfn,
-    hasPage: e.hasPage,
-    errorno: e.errorno,
-    availableCount: e.availableCount,
-    totalCount: e.totalCount,
-    comm: e.comm(),
-  };
+  return { ...wEvent(e), cpu: e.cpu };
 }
 
 async function decode(

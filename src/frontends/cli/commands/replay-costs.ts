@@ -55,25 +55,18 @@ export function costCsv(c: AllocationCost | null): string {
   return c === null ? ',,,,' : `,${c.migrated},${c.reclaimed},${c.mapped},${c.calls}`;
 }
 
+/** The counts an allocation or failure carries (AllocationCost's fields). */
+type Counts = { migrated: number; reclaimed: number; mapped: number; calls: number };
+
 /** One allocation with its counts (JSON). */
 export type CostedAllocation = Pick<
   AllocationRecord,
   'area' | 'pfn' | 'pages' | 'task' | 'pid' | 'startTs' | 'finishTs' | 'latencyUs'
-> & { migrated: number; reclaimed: number; mapped: number; calls: number };
+> &
+  Counts;
 
 /** A failed allocation with what it migrated before giving up (JSON). */
-export interface CostedFailure {
-  area: string;
-  line: number;
-  ts: number;
-  task: string;
-  pid: number;
-  pages: number | bigint;
-  migrated: number;
-  reclaimed: number;
-  mapped: number;
-  calls: number;
-}
+export type CostedFailure = Pick<FailureRecord, 'area' | 'line' | 'ts' | 'task' | 'pid' | 'pages'> & Counts;
 
 /** Collects the allocations that have counts, per area. */
 export class CostCollector {

@@ -3,21 +3,14 @@
 
 import type {
   AnalysesView,
-  AnalysisView,
   ApiErrorView,
   AreasView,
   AreaView,
-  BusyView,
-  ChangeEvent,
-  DeviceAreaView,
-  DeviceFailureView,
   DeviceView,
   ErrnoErrorBody,
   ExplainView,
-  FreeRunView,
   InfoView,
   LogView,
-  ProvenanceView,
   RecordsView,
   TraceView,
   WriteView,
@@ -26,17 +19,14 @@ import { fmt, hex } from './dom.ts';
 
 export type {
   AnalysisView,
-  AreaView,
   BusyView,
   ChangeEvent,
   DeviceAreaView,
   DeviceFailureView,
-  DeviceView,
-  ExplainView,
   FreeRunView,
-  InfoView,
   ProvenanceView,
-};
+} from '../../http/views.ts';
+export type { AreaView, DeviceView, ExplainView, InfoView };
 /** A debugfs allocation record (what `free` releases). */
 export type RecordView = RecordsView['records'][number];
 
