@@ -29,6 +29,8 @@ export interface TextJob {
   /** Byte offset to start at (a line start), and the lines before it. */
   start: number;
   firstLine: number;
+  /** Other events to pick out of the lines and post as 'c' messages (none: null). */
+  mmNames: string[] | null;
 }
 
 /** A trace.dat or Perfetto file (plain or gzip) for binary-worker.ts. */
@@ -68,7 +70,7 @@ export type BatchMessage =
   | { t: 'a'; a: AnnotatedArea }
   | { t: 'm'; m: MalformedLine }
   | { t: 'e'; stats: ParseStats }
-  /** Other events of a binary trace (BinaryJob.mmNames), before the batch that follows them. */
+  /** Other events (BinaryJob/TextJob.mmNames), before the batch that follows them. */
   | { t: 'c'; events: MmEvent[]; kernelRelease: string | null }
   | { t: 'x'; message: string; code: string | undefined };
 

@@ -168,9 +168,13 @@ export interface ParallelParse {
 
 /**
  * Starts parseFileParallel's worker now (it takes a few tens of ms to boot: do other set-up
- * meanwhile), and returns what runs the parse. Call `run` or `cancel` exactly once.
+ * meanwhile), and returns what runs the parse. Call `run` or `cancel` exactly once. `mm`'s
+ * events (ParseOptions.otherEvents) arrive in the same pass, before the cma events after them.
  */
-export function startParallelParse(path: string, opts: ParseOptions = {}): ParallelParse {
+export function startParallelParse(
+  path: string,
+  { mm, ...opts }: ParseOptions & { mm?: MmEventsOption } = {},
+): ParallelParse {
   const script = workerScript();
   if (script === null) throw new Error('no trace parse worker script next to parallel.ts');
   const fd = openSync(path, 'r');
@@ -198,7 +202,17 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
     for (let i = head.indexOf(NL); i >= 0 && i < cut; i = head.indexOf(NL, i + 1)) lines++;
     tail =
       cut < size
-        ? startWorker(script, { kind: 'cma-trace-parse', path, start: cut, firstLine: lines }, opts)
+        ? startWorker(
+            script,
+            {
+              kind: 'cma-trace-parse',
+              path,
+              start: cut,
+              firstLine: lines,
+              mmNames: mm ? [...mm.names] : null,
+            },
+            { ...opts, ...(mm ? { onMmEvents: mm.onEvents } : {}) },
+          )
         : null;
     worker = tail?.worker ?? null;
   } catch (e) {
@@ -225,6 +239,7 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
       );
       const parser = new TraceLineParser(() => enc.event(parser), {
         ...opts,
+        ...(mm ? { otherEvents: { names: mm.names, onEvent: (e) => mm.onEvents([e], null) } } : {}),
         // in order with the events before them
         ...(opts.onAnnotation
           ? {
