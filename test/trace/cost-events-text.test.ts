@@ -19,6 +19,7 @@ import { setParallelHeadBytes, startParallelParse } from '../../src/sources/trac
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
 import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
+import { PRESTART_MIN_BYTES, prestartTextParse, workerScript } from '../../src/sources/trace/worker-spawn.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const FIX = join(ROOT, 'test/fixtures');
@@ -225,4 +226,34 @@ describe('replay --json: the counts of one read, as the two-pass reader gave the
       assert.match(cli(['replay', '-q', path, area]).stdout, /migration per allocation \(/);
     });
   }
+});
+
+describe('the parse worker bin/cma-debug.js starts early (prestart)', () => {
+  it('picks the cost events out when it is taken, and is left for a replay that wants others', async () => {
+    const text = traceText('\n', true).repeat(4);
+    const f = join(dir, 'early.trace');
+    writeFileSync(f, text);
+    assert.ok(text.length >= PRESTART_MIN_BYTES);
+    const want = expected(text);
+    const areas = [{ name: 'reserved', basePfn: 0x80000, count: 1 << 18, orderPerBit: 0 }];
+    const ref = await replayTrace(fileSource(f), { areas, parallel: false });
+    for (const [started, asked] of [
+      [[...COST_EVENT_NAMES], COST_EVENT_NAMES],
+      [null, COST_EVENT_NAMES],
+      [[...COST_EVENT_NAMES], new Set(['cma_alloc_info'])],
+    ] as const) {
+      assert.equal(prestartTextParse(f, workerScript(), started === null ? null : [...started]), true);
+      const got: MmEvent[] = [];
+      const r = await replayTrace(fileSource(f), {
+        areas,
+        parallel: true,
+        mmEvents: { names: asked, onEvents: (events) => void got.push(...events) },
+      });
+      assert.deepEqual(r, ref);
+      assert.deepEqual(
+        got,
+        want.filter((e) => asked.has(e.event)),
+      );
+    }
+  });
 });
