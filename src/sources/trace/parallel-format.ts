@@ -29,6 +29,8 @@ export interface TextJob {
   /** Byte offset to start at (a line start), and the lines before it. */
   start: number;
   firstLine: number;
+  /** 'full': every batch BATCH_EVENTS long (a worker started before its consumer is ready). */
+  firstBatch?: 'full';
 }
 
 /** A trace.dat or Perfetto file (plain or gzip) for binary-worker.ts. */
@@ -42,9 +44,11 @@ export interface BinaryJob {
 }
 
 export type WorkerData = (TextJob | BinaryJob) & {
-  /** Int32 count of batches posted and not yet processed. */
+  /**
+   * Two int32: the count of batches posted and not yet processed, and how many may be (the
+   * worker waits while the count is at or above it; the main thread may lower it).
+   */
   inflight: SharedArrayBuffer;
-  maxInflight: number;
   /** Where the main thread returns processed batch buffers (RecycledBuffers). */
   recycle: MessagePort;
   maxMalformedKept: number;
@@ -275,8 +279,8 @@ export class BatchEncoder implements RowSink {
 }
 
 /**
- * A worker's BatchEncoder: its batches go to `port` in order, at most `d.maxInflight` of them
- * unprocessed at any time (the worker blocks on the shared counter the main thread decrements:
+ * A worker's BatchEncoder: its batches go to `port` in order, at most the limit in `d.inflight`
+ * of them unprocessed at any time (the worker blocks on the shared counter the main thread decrements:
  * bounded memory), in the buffers the main thread hands back on `d.recycle`. `before` runs
  * before each batch is posted (to post what must precede it).
  */
@@ -288,12 +292,13 @@ export function workerBatchEncoder(d: WorkerData, port: MessagePort, before?: ()
       // back-pressure: only this thread increments, so the count can only fall after the check
       for (;;) {
         const v = Atomics.load(flag, 0);
-        if (v < d.maxInflight) break;
+        if (v < Atomics.load(flag, 1)) break;
         Atomics.wait(flag, 0, v);
       }
       Atomics.add(flag, 0, 1);
       port.postMessage(msg satisfies BatchMessage, [msg.buf, msg.commBuf]);
     },
     () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
+    d.kind === 'cma-trace-parse' && d.firstBatch === 'full' ? BATCH_EVENTS : undefined,
   );
 }
