@@ -50,6 +50,8 @@ function run(d: WorkerData & TextJob): void {
         ? { otherEvents: { names: new Set(d.mmNames), onEvent: (e) => void mm.push(e) } }
         : {}),
     });
+    // the fast path's lines straight into the batch (the others through onEvent)
+    parser.setFastTarget(enc);
     const fd = openSync(d.path, 'r');
     try {
       // one reused buffer: the parser copies what it keeps across chunks
