@@ -317,7 +317,9 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
     for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, 0);
     return delta;
   }
-  while (true) {
+  // two paths (a < b), and the nodes between them, until the paths meet
+  let done = false;
+  while (a != b) {
     let changed = false;
     let edgesChanged = false;
     let v = a;
@@ -351,10 +353,52 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
     }
     if (changed) topChanged = 2 * h;
     if (edgesChanged) topPreSuf = 2 * h;
-    if (!changed || a == 1) break;
+    if (!changed || a == 1) {
+      done = true;
+      break;
+    }
     a >>>= 1;
     b >>>= 1;
     h *= 2;
+  }
+  if (!done) {
+    // one path: node v's value from its children in memory, then, climbing, from the child's new
+    // value (kept here) and its sibling's, for as long as a node changes
+    let v = a;
+    const l = 6 * v;
+    const ls0 = sg(l + 1);
+    const rp0 = sg(l + 3);
+    let pre = sg(l) == h ? h + rp0 : sg(l);
+    let suf = sg(l + 4) == h ? h + ls0 : sg(l + 4);
+    let mx = max(max(sg(l + 2), sg(l + 5)), ls0 + rp0);
+    while (true) {
+      const i = 3 * v;
+      if (sg(i) != pre || sg(i + 1) != suf) {
+        ss(i, pre);
+        ss(i + 1, suf);
+        ss(i + 2, mx);
+        topChanged = 2 * h;
+        topPreSuf = 2 * h;
+      } else if (sg(i + 2) != mx) {
+        ss(i + 2, mx);
+        topChanged = 2 * h;
+      } else break;
+      if (v == 1) break;
+      const sib = 3 * (v ^ 1);
+      const sp = sg(sib);
+      const sf = sg(sib + 1);
+      const sm = sg(sib + 2);
+      const right = (v & 1) != 0;
+      const lp = select<i32>(sp, pre, right);
+      const ls = select<i32>(sf, suf, right);
+      const rp = select<i32>(pre, sp, right);
+      const rs = select<i32>(suf, sf, right);
+      h *= 2;
+      mx = max(max(mx, sm), ls + rp);
+      pre = lp == h ? h + rp : lp;
+      suf = rs == h ? h + ls : rs;
+      v >>>= 1;
+    }
   }
   for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, topChanged);
   for (let i = 0; i < nBlocks; i++) {
