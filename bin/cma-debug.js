@@ -24,6 +24,12 @@ const entry = (fromBundle ? [bundled, built] : [built]).find(
   (f) => existsSync(f) && statSync(f).mtimeMs >= srcMtime,
 );
 if (entry !== undefined) {
+  // `replay FILE`: the trace's parse worker starts before the program loads (it boots and parses
+  // meanwhile; src/frontends/cli/prestart.ts)
+  if (entry === bundled && process.argv[2] === 'replay') {
+    const { prestart } = await import(new URL('../dist/cli/prestart.js', import.meta.url).href);
+    prestart(process.argv.slice(2));
+  }
   await import(pathToFileURL(entry).href);
 } else {
   const { register } = await import('tsx/esm/api');

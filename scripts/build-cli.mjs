@@ -15,6 +15,8 @@ rmSync(outdir, { recursive: true, force: true });
 await esbuild.build({
   entryPoints: [
     join(root, 'src', 'frontends', 'cli', 'main.ts'),
+    // loaded by bin/cma-debug.js before main.js (starts `replay`'s parse worker at once)
+    join(root, 'src', 'frontends', 'cli', 'prestart.ts'),
     // found by parallel.ts next to itself (./parse-worker.js, ./binary-worker.js)
     join(root, 'src', 'sources', 'trace', 'parse-worker.ts'),
     join(root, 'src', 'sources', 'trace', 'binary-worker.ts'),

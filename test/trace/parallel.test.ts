@@ -156,6 +156,41 @@ const EDGE = [
   L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', '...].'),
   L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '002', ' ....'),
   `#${L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3').slice(1)}`,
+  // pfns of every length around the fast path's int32 (7 digits) and double (13) loops, and
+  // the 16 f of "nothing tried" with one digit more, fewer or another
+  ...[
+    '1234567',
+    'abcdef0',
+    '12345678',
+    'fffffffff',
+    '123456789abcd',
+    'fffffffffffff',
+    'ffffffffffffe',
+    '123456789abcde',
+    'ffffffffffffff',
+    'fffffffffffffff',
+    'fffffffffffffffff',
+    'efffffffffffffff',
+    'fffffffffffffffe',
+    'fffffffffffff0ff',
+    '12g4',
+    '123456g',
+    '12345678g',
+  ].map((h) => L('x', 5, `cma_alloc_finish: name=reserved pfn=0x${h} page=0000000035a66047 count=1 align=3`)),
+  // a non-digit at each place of the microseconds and the cpu
+  ...['a00001', '0a0001', '00a001', '000a01', '0000a1', '00000a', '/00001', '00000:'].map((f) =>
+    L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', `  100.${f}`),
+  ),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.999999', '999'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '0:0'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3', '  100.000001', '00/'),
+  L('x', 5, 'cma_alloc_start: name=reserved coun=1 align=3'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 alig=3'),
+  L('x', 5, 'cma_alloc_start: name=reserved count=1 align 3'),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=0X1 page=0000000035a66047 count=1 align=3'),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=1 page=0000000035a66047 count=1 align=3'),
+  L('x', 5, 'cma_alloc_finish: name=reserved pfn=0x1 pag=0000000035a66047 count=1 align=3'),
+  L('x', 5, 'cma_alloc_start: nam=reserved count=1 align=3'),
   L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3'),
 ].join('\n');
 

@@ -95,6 +95,26 @@ describe('Perfetto traces', () => {
     );
   });
 
+  it("a CPU's events out of order in its bundles: merged into timestamp order all the same", async () => {
+    const real = await eventsOf(fileSource(new URL('7.3.dat', DIR).pathname));
+    // distinct times 10 µs apart, each cycle of 40 written backwards: every event a CPU's
+    // bundle adds is earlier than the ones it holds (it goes first in its queue)
+    const timed = real.map((e, i) => ({ ...e, ts: 1000 + 10 * i }));
+    const shuffled: WEvent[] = [];
+    for (let at = 0; at < timed.length; at += 40) shuffled.push(...timed.slice(at, at + 40).reverse());
+    for (const bytes of [
+      writePerfetto(shuffled, { release: '7.3.0', cpus: 3, noise: true }),
+      writePerfetto(shuffled, { release: '7.3.0', cpus: 5, compressEvery: 2, cycle: 7 }),
+    ]) {
+      const got: WEvent[] = [];
+      const r = new PerfettoReader((e) => got.push(wEvent(e)));
+      r.feed(bytes);
+      r.end();
+      assert.equal(got.length, timed.length);
+      for (let i = 0; i < got.length; i++) assert.deepEqual(got[i], timed[i], `event ${i + 1}`);
+    }
+  });
+
   it('fed in chunks of any size (packets and headers cut anywhere): the same events', async () => {
     const real = await eventsOf(fileSource(new URL('7.3.dat', DIR).pathname));
     for (const bytes of [

@@ -46,13 +46,14 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
           onProgress: (b) => {
             enc.bytes = b;
           },
+          rows: enc,
           ...(mmOpt ? { mm: mmOpt } : {}),
         });
       } finally {
         bs.close();
       }
     } else {
-      const r = new PerfettoReader(onEvent, mmOpt ? { mm: mmOpt } : {});
+      const r = new PerfettoReader(onEvent, mmOpt ? { mm: mmOpt, rows: enc } : { rows: enc });
       release = () => r.kernelRelease;
       if (d.gzip) {
         const raw = createReadStream(d.path, { highWaterMark: 1 << 20 });

@@ -29,6 +29,8 @@ export interface TextJob {
   /** Byte offset to start at (a line start), and the lines before it. */
   start: number;
   firstLine: number;
+  /** 'full': every batch BATCH_EVENTS long (a worker started before its consumer is ready). */
+  firstBatch?: 'full';
 }
 
 /** A trace.dat or Perfetto file (plain or gzip) for binary-worker.ts. */
@@ -42,9 +44,11 @@ export interface BinaryJob {
 }
 
 export type WorkerData = (TextJob | BinaryJob) & {
-  /** Int32 count of batches posted and not yet processed. */
+  /**
+   * Two int32: the count of batches posted and not yet processed, and how many may be (the
+   * worker waits while the count is at or above it; the main thread may lower it).
+   */
   inflight: SharedArrayBuffer;
-  maxInflight: number;
   /** Where the main thread returns processed batch buffers (RecycledBuffers). */
   recycle: MessagePort;
   maxMalformedKept: number;
@@ -79,12 +83,33 @@ export interface RecycledBuffers {
 }
 
 /**
+ * Where a binary reader writes an event without rare fields whose task name fits a batch cell
+ * straight into a batch row (BatchEncoder.put), instead of filling an event object for event().
+ */
+export interface RowSink {
+  put(
+    kind: number,
+    line: number,
+    pid: number,
+    cpu: number,
+    ts: number,
+    name: string,
+    count: number,
+    align: number,
+    pfn: number,
+    hasPage: boolean,
+    comm: Int32Array,
+    commLen: number,
+  ): void;
+}
+
+/**
  * Packs parsed events into batches (the worker's half; the calling thread uses it too for the
  * head it parses while the worker boots, so that both halves reach onEvent the same way).
  * `event(ev, parser)` appends one event; a full batch (or flush()) goes to `emit`, which owns
  * the buffers from then on. `fresh` supplies the buffers of the next batch.
  */
-export class BatchEncoder {
+export class BatchEncoder implements RowSink {
   private f64: Float64Array;
   private comm: Uint8Array;
   private commView: DataView;
@@ -175,6 +200,60 @@ export class BatchEncoder {
     if (this.n === this.cap) this.flush();
   }
 
+  /**
+   * Appends an event without rare fields (RowSink): what event() writes for such an event,
+   * without an event object. `comm` is the task name's batch cell (commLen ≤ COMM_BYTES bytes,
+   * right-aligned, zero-padded) as four little-endian 32-bit words.
+   */
+  put(
+    kind: number,
+    line: number,
+    pid: number,
+    cpu: number,
+    ts: number,
+    name: string,
+    count: number,
+    align: number,
+    pfn: number,
+    hasPage: boolean,
+    comm: Int32Array,
+    commLen: number,
+  ): void {
+    const f64 = this.f64;
+    const n = this.n;
+    const o = n * F;
+    f64[o] = kind;
+    f64[o + 1] = line;
+    f64[o + 2] = pid;
+    f64[o + 3] = cpu;
+    f64[o + 4] = ts;
+    if (name !== this.lastName) {
+      let ni = this.nameIds.get(name);
+      if (ni === undefined) {
+        ni = this.names.length;
+        this.names.push(name);
+        this.nameIds.set(name, ni);
+      }
+      this.lastName = name;
+      this.lastNameId = ni;
+    }
+    f64[o + 5] = this.lastNameId;
+    const view = this.commView;
+    const at = n * COMM_BYTES;
+    view.setInt32(at, comm[0]!, true);
+    view.setInt32(at + 4, comm[1]!, true);
+    view.setInt32(at + 8, comm[2]!, true);
+    view.setInt32(at + 12, comm[3]!, true);
+    f64[o + 6] = commLen;
+    f64[o + 7] = count;
+    f64[o + 8] = align;
+    f64[o + 9] = pfn;
+    f64[o + 10] = hasPage ? 1 : 0;
+    f64[o + 11] = -1;
+    this.n = n + 1;
+    if (this.n === this.cap) this.flush();
+  }
+
   /** Emits the events appended so far as one batch (nothing when there are none). */
   flush(): void {
     if (this.n === 0) return;
@@ -200,8 +279,8 @@ export class BatchEncoder {
 }
 
 /**
- * A worker's BatchEncoder: its batches go to `port` in order, at most `d.maxInflight` of them
- * unprocessed at any time (the worker blocks on the shared counter the main thread decrements:
+ * A worker's BatchEncoder: its batches go to `port` in order, at most the limit in `d.inflight`
+ * of them unprocessed at any time (the worker blocks on the shared counter the main thread decrements:
  * bounded memory), in the buffers the main thread hands back on `d.recycle`. `before` runs
  * before each batch is posted (to post what must precede it).
  */
@@ -213,12 +292,13 @@ export function workerBatchEncoder(d: WorkerData, port: MessagePort, before?: ()
       // back-pressure: only this thread increments, so the count can only fall after the check
       for (;;) {
         const v = Atomics.load(flag, 0);
-        if (v < d.maxInflight) break;
+        if (v < Atomics.load(flag, 1)) break;
         Atomics.wait(flag, 0, v);
       }
       Atomics.add(flag, 0, 1);
       port.postMessage(msg satisfies BatchMessage, [msg.buf, msg.commBuf]);
     },
     () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
+    d.kind === 'cma-trace-parse' && d.firstBatch === 'full' ? BATCH_EVENTS : undefined,
   );
 }

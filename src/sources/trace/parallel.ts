@@ -3,9 +3,8 @@
 // same reused-event contract as parseTraceStream(). Memory stays bounded: at most MAX_INFLIGHT
 // batches of BATCH_EVENTS events exist at a time.
 
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import type { TraceEvent, TraceEventKind } from './events.ts';
 import { CommCache, clearRareFields, TraceEventFields } from './events.ts';
 import type { MmEventsOption } from './mm-events.ts';
@@ -18,35 +17,15 @@ import {
   F,
   type RecycledBuffers,
   type TextJob,
-  type WorkerData,
 } from './parallel-format.ts';
 import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
+import { type SpawnedWorker, spawnWorker, takePrestarted, workerScript } from './worker-spawn.ts';
 
 const NL = 10;
 
 const MAX_INFLIGHT = 4;
 
-/**
- * The worker script next to this module (.js when built, .mjs when bundled, .ts from source).
- * From source, `tsxApi` is tsx's ESM API, which the worker registers before importing the
- * script (a loader registered in this thread or given with --import does not reach workers).
- */
-export function workerScript(
-  name = 'parse-worker',
-  base: string = import.meta.url,
-): { url: URL; tsxApi?: string } | null {
-  for (const ext of ['.js', '.mjs', '.ts']) {
-    const url = new URL(`./${name}${ext}`, base);
-    if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
-    if (ext !== '.ts') return { url };
-    try {
-      return { url, tsxApi: import.meta.resolve('tsx/esm/api') };
-    } catch {
-      return null;
-    }
-  }
-  return null;
-}
+export { workerScript } from './worker-spawn.ts';
 
 /** The event handed to onEvent, refilled from each batch record. */
 class BatchEvent extends TraceEventFields {
@@ -196,9 +175,15 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
     cut = got >= size ? got : head.lastIndexOf(NL, got - 1) + 1;
     let lines = 0;
     for (let i = head.indexOf(NL); i >= 0 && i < cut; i = head.indexOf(NL, i + 1)) lines++;
+    // the worker bin/cma-debug.js started before the program was loaded, when it parses this
+    // file as this call would have it parsed
+    const early =
+      cut === 0 && size > 0 && opts.onMalformed === undefined && (opts.maxMalformedKept ?? 100) === 100
+        ? takePrestarted(path, fd, MAX_INFLIGHT)
+        : null;
     tail =
       cut < size
-        ? startWorker(script, { kind: 'cma-trace-parse', path, start: cut, firstLine: lines }, opts)
+        ? startWorker(script, { kind: 'cma-trace-parse', path, start: cut, firstLine: lines }, opts, early)
         : null;
     worker = tail?.worker ?? null;
   } catch (e) {
@@ -296,37 +281,28 @@ function mergeStats(a: ParseStats, b: ParseStats, maxKept: number): ParseStats {
 
 /**
  * Starts a worker on a job (a text file from a byte offset: parse-worker.ts; a binary trace:
- * binary-worker.ts); `run` then delivers its events.
+ * binary-worker.ts), or takes one started early on it (`early`); `run` then delivers its events.
  */
 export function startWorker(
   script: { url: URL; tsxApi?: string },
   job: TextJob | BinaryJob,
   opts: ParseOptions & { onMmEvents?: MmEventsOption['onEvents'] },
+  early: { spawned: SpawnedWorker; surplus: number } | null = null,
 ): {
   worker: Worker;
   run: (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder) => Promise<ParseStats>;
 } {
-  const inflight = new SharedArrayBuffer(4);
-  const flag = new Int32Array(inflight);
-  const recycle = new MessageChannel();
+  const spawned =
+    early?.spawned ??
+    spawnWorker(script, job, {
+      maxInflight: MAX_INFLIGHT,
+      maxMalformedKept: opts.maxMalformedKept ?? 100,
+      wantMalformed: opts.onMalformed !== undefined,
+    });
+  const { worker, flag, recycle } = spawned;
+  // processed buffers not handed back (the early start's extra batches: memory stays bounded)
+  let drop = early?.surplus ?? 0;
   const start = job.kind === 'cma-trace-parse' ? job.start : 0;
-  const data: WorkerData = {
-    ...job,
-    inflight,
-    recycle: recycle.port2,
-    maxInflight: MAX_INFLIGHT,
-    maxMalformedKept: opts.maxMalformedKept ?? 100,
-    wantMalformed: opts.onMalformed !== undefined,
-  };
-  const worker = script.tsxApi
-    ? new Worker(
-        `import(${JSON.stringify(script.tsxApi)}).then((a) => { a.register(); return import(${JSON.stringify(script.url.href)}); });`,
-        { eval: true, workerData: data, transferList: [recycle.port2] },
-      )
-    : new Worker(script.url, { workerData: data, transferList: [recycle.port2] });
-  // messages wait in the queue until run() listens (it is called before this thread yields);
-  // an error of a worker stopped before that is of no interest
-  worker.on('error', () => {});
   const run = (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder): Promise<ParseStats> => {
     return new Promise<ParseStats>((resolve, reject) => {
       let done = false;
@@ -337,50 +313,54 @@ export function startWorker(
         void worker.terminate();
         reject(e);
       };
-      worker.on('message', (m: BatchMessage) => {
-        if (done) return;
-        try {
-          switch (m.t) {
-            case 'b': {
-              decoder.deliver(m, onEvent);
+      const onMessage = (m: BatchMessage): void => {
+        switch (m.t) {
+          case 'b': {
+            decoder.deliver(m, onEvent);
+            if (drop > 0) drop--;
+            else
               recycle.port1.postMessage({ buf: m.buf, commBuf: m.commBuf } satisfies RecycledBuffers, [
                 m.buf,
                 m.commBuf,
               ]);
-              Atomics.sub(flag, 0, 1);
-              Atomics.notify(flag, 0);
-              opts.onProgress?.(m.bytes);
-              break;
-            }
-            case 'a':
-              opts.onAnnotation?.(m.a);
-              break;
-            case 'm':
-              opts.onMalformed?.(m.m);
-              break;
-            case 'c':
-              opts.onMmEvents?.(m.events, m.kernelRelease);
-              break;
-            case 'e':
-              done = true;
-              recycle.port1.close();
-              opts.onProgress?.(start + m.stats.bytes);
-              resolve(m.stats);
-              break;
-            case 'x': {
-              const err = new Error(m.message) as NodeJS.ErrnoException;
-              if (m.code !== undefined) err.code = m.code;
-              fail(err);
-              break;
-            }
+            Atomics.sub(flag, 0, 1);
+            Atomics.notify(flag, 0);
+            opts.onProgress?.(m.bytes);
+            break;
           }
-        } catch (e) {
-          fail(e);
+          case 'a':
+            opts.onAnnotation?.(m.a);
+            break;
+          case 'm':
+            opts.onMalformed?.(m.m);
+            break;
+          case 'c':
+            opts.onMmEvents?.(m.events, m.kernelRelease);
+            break;
+          case 'e':
+            done = true;
+            recycle.port1.close();
+            opts.onProgress?.(start + m.stats.bytes);
+            resolve(m.stats);
+            break;
+          case 'x': {
+            const err = new Error(m.message) as NodeJS.ErrnoException;
+            if (m.code !== undefined) err.code = m.code;
+            fail(err);
+            break;
+          }
         }
-      });
-      worker.on('error', fail);
-      worker.on('exit', (code) => {
-        if (!done) fail(new Error(`the trace parse worker stopped (exit code ${code})`));
+      };
+      spawned.listen((e) => {
+        if (done) return;
+        if (e.t === 'error') fail(e.e);
+        else if (e.t === 'exit') fail(new Error(`the trace parse worker stopped (exit code ${e.code})`));
+        else
+          try {
+            onMessage(e.m);
+          } catch (err) {
+            fail(err);
+          }
       });
     });
   };

@@ -1,8 +1,8 @@
 // The worker half of parseFileParallel() (parallel.ts): reads a trace file, parses it with
 // TraceLineParser and posts the events as compact batches (a Float64Array of F numbers per
 // event and COMM_BYTES bytes of task name per event, transferred, not copied), in order. At most
-// `maxInflight` batches are unprocessed at any time: the worker blocks on a shared counter that
-// the main thread decrements (bounded memory). The main thread hands processed buffers back on
+// a few batches (a limit shared with the main thread) are unprocessed at any time: the worker
+// blocks on a shared counter that the main thread decrements (bounded memory). The main thread hands processed buffers back on
 // `recycle`; they are reused.
 
 import { closeSync, openSync, readSync } from 'node:fs';

@@ -144,6 +144,8 @@ export class TraceLineParser extends TraceEventFields {
     return this.commCache.text(this.pid, this.buf, this.commStart, this.commEnd - this.commStart);
   }
   private readonly commCache = new CommCache();
+  /** The general path may have set rare fields (a fast-path event clears them first). */
+  private rareSet = true;
   /**
    * Copies the task name's bytes (of the current event, inside the callback) to the end of
    * out[at, at + 16) and returns their number, or -1 (nothing copied) when there are more than
@@ -178,6 +180,8 @@ export class TraceLineParser extends TraceEventFields {
   private split: Uint8Array | null = null;
   private splitLine = 0;
   private lastNameBytes: Uint8Array = new Uint8Array(0);
+  /** lastNameBytes' whole four-byte words, little-endian (the fast path compares them). */
+  private lastNameWords: Int32Array = new Int32Array(0);
   private readonly maxKept: number;
 
   constructor(
@@ -234,7 +238,7 @@ export class TraceLineParser extends TraceEventFields {
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
-        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this);
+        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.lastNameWords, this);
         if (next > 0) {
           this.acceptFast(chunk, pos);
           pos = next;
@@ -327,7 +331,10 @@ export class TraceLineParser extends TraceEventFields {
     this.line = ++st.lines;
     this.buf = buf;
     this.commEnd = s + 16;
-    clearRareFields(this);
+    if (this.rareSet) {
+      clearRareFields(this);
+      this.rareSet = false;
+    }
     this.name = this.lastName;
     this.fastEvent = true;
     st.events++;
@@ -471,6 +478,7 @@ export class TraceLineParser extends TraceEventFields {
     this.pfn = Number.NaN;
     this.hasPage = false;
     clearRareFields(this);
+    this.rareSet = true;
     this.name = '';
     let seen = 0;
     let p = evEnd + 1;
@@ -632,6 +640,7 @@ export class TraceLineParser extends TraceEventFields {
       if (same) return this.lastName;
     }
     this.lastNameBytes = copyOf(buf, s, e);
+    this.lastNameWords = wordsOf(this.lastNameBytes);
     this.lastName = decoder.decode(this.lastNameBytes);
     return this.lastName;
   }
@@ -723,6 +732,14 @@ export class TraceLineParser extends TraceEventFields {
 /** A copy of bytes [s, e) (Buffer#slice would alias: chunks may be reused by the caller). */
 function copyOf(buf: Uint8Array, s: number, e: number): Uint8Array {
   return Uint8Array.prototype.slice.call(buf, s, e);
+}
+
+/** The whole little-endian int32 words of `b` (its last length % 4 bytes are left out). */
+function wordsOf(b: Uint8Array): Int32Array {
+  const w = new Int32Array(b.length >> 2);
+  for (let j = 0; j < w.length; j++)
+    w[j] = b[4 * j]! | (b[4 * j + 1]! << 8) | (b[4 * j + 2]! << 16) | (b[4 * j + 3]! << 24);
+  return w;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -24,6 +24,7 @@ import {
 } from './events.ts';
 import { MM_EVENT_NAMES, type MmEvent } from './mm-events.ts';
 import { perfettoMmEvent } from './mm-events-read.ts';
+import type { RowSink } from './parallel-format.ts';
 import { emptyParseStats, type ParseOptions, type ParseStats } from './parse.ts';
 import { BinaryEvent } from './trace-dat-reader.ts';
 
@@ -31,7 +32,17 @@ const utf8 = new TextDecoder('utf-8');
 const TWO32 = 2 ** 32;
 
 const enc = new TextEncoder();
-const GENERIC_NAMES: [Uint8Array, TraceEventKind][] = [...KIND_BY_NAME].map(([n, k]) => [enc.encode(n), k]);
+/** Bytes Decoder.is compares with, also as little-endian 32-bit words (the last one zero-padded). */
+interface Lit {
+  readonly bytes: Uint8Array;
+  readonly words: Int32Array;
+}
+function lit(bytes: Uint8Array): Lit {
+  const padded = new Uint8Array((bytes.length + 3) & ~3);
+  padded.set(bytes);
+  return { bytes, words: new Int32Array(padded.buffer) };
+}
+const GENERIC_NAMES: [Lit, TraceEventKind][] = [...KIND_BY_NAME].map(([n, k]) => [lit(enc.encode(n)), k]);
 /** The generic fields read, by code (their index). */
 const FIELD_NAMES = [
   'name',
@@ -63,7 +74,7 @@ const F_NR_MIGRATED = 10;
 const F_ERR_ISO = 11;
 const F_ERR_MIG = 12;
 const F_ERR_TEST = 13;
-const FIELD_BYTES = FIELD_NAMES.map((n) => enc.encode(n));
+const FIELD_BYTES = FIELD_NAMES.map((n) => lit(enc.encode(n)));
 /** Field codes by name length (a name is compared with these only). */
 const FIELDS_BY_LEN: number[][] = [];
 FIELD_NAMES.forEach((n, code) => {
@@ -142,6 +153,15 @@ class CpuQueue {
   }
 }
 
+/** Whether a's first event comes before b's (by time, then place in the file). */
+function first(a: CpuQueue, b: CpuQueue): boolean {
+  const oa = a.head * R;
+  const ob = b.head * R;
+  const ta = a.f[oa]!;
+  const tb = b.f[ob]!;
+  return ta < tb || (ta === tb && a.f[oa + R_SEQ]! < b.f[ob + R_SEQ]!);
+}
+
 /**
  * Largest packet (and decompressed packet group) accepted: Perfetto writes packets of
  * kilobytes (ftrace bundles of a page or so); a larger declared length is a damaged or hostile
@@ -155,6 +175,8 @@ const WINDOW = 1 << 16;
 class Decoder {
   // the varint reader's state
   private b: Uint8Array = new Uint8Array(0);
+  /** A view of b (set together by use()). */
+  private dv: DataView = new DataView(new ArrayBuffer(0));
   private p = 0;
   /** High and low words of the last varint64(). */
   private hi = 0;
@@ -170,7 +192,8 @@ class Decoder {
   malformed = 0;
   /** The reorder window: one queue per CPU, `held` events in all. */
   private readonly queues = new Map<number, CpuQueue>();
-  private readonly queueList: CpuQueue[] = [];
+  /** The queues holding events, by their first event's (ts, seq): the merge's order. */
+  private readonly order: CpuQueue[] = [];
   private held = 0;
   /** The queue of the bundle being read. */
   private queue: CpuQueue = new CpuQueue(0);
@@ -181,7 +204,7 @@ class Decoder {
   private readonly nameIds = new Map<string, number>([['', 0]]);
   /** Held events' rare fields, by seq. */
   private readonly rare = new Map<number, RareFields>();
-  private readonly mmNames: Uint8Array[];
+  private readonly mmNames: Lit[];
   private mmLine = 0;
 
   constructor(
@@ -189,7 +212,7 @@ class Decoder {
     readonly emit: (f: Float64Array, o: number, cpu: number, rare: RareFields | null) => void,
     private readonly mm: PerfettoMmOptions | null = null,
   ) {
-    this.mmNames = mm === null ? [] : [...mm.names].map((n) => enc.encode(n));
+    this.mmNames = mm === null ? [] : [...mm.names].map((n) => lit(enc.encode(n)));
   }
 
   private varint(): number {
@@ -282,17 +305,29 @@ class Decoder {
       this.p += l;
     } else throw new Error(`bad wire type ${wire}`);
   }
-  /** The bytes at p (len of them) equal lit. */
-  private is(len: number, lit: Uint8Array): boolean {
-    if (len !== lit.length) return false;
+  /** The bytes at p (len of them) equal x's: four at a time, then the last few. */
+  private is(len: number, x: Lit): boolean {
+    const bytes = x.bytes;
+    if (len !== bytes.length) return false;
     const b = this.b;
     const p = this.p;
-    for (let k = 0; k < len; k++) if (b[p + k] !== lit[k]) return false;
+    if (p + len > b.length) return false;
+    const dv = this.dv;
+    const w = x.words;
+    let k = 0;
+    for (; k + 4 <= len; k += 4) if (dv.getInt32(p + k, true) !== w[k >> 2]) return false;
+    for (; k < len; k++) if (b[p + k] !== bytes[k]) return false;
     return true;
+  }
+  /** this.b becomes b (and dv its view). */
+  private use(b: Uint8Array): void {
+    if (b === this.b) return;
+    this.b = b;
+    this.dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   }
   /** GENERIC_NAMES index of the last generic cma event's name (tried first). */
   private lastGeneric = 0;
-  private lastNameBytes: Uint8Array = new Uint8Array(0);
+  private lastNameBytes: Lit = lit(new Uint8Array(0));
   private lastName = '';
   private lastNameId = 0;
   /** Inside a decompressed group of packets. */
@@ -300,8 +335,8 @@ class Decoder {
   /** An area name (the same as the previous one, mostly: compared, not decoded). */
   private areaName(len: number): string {
     if (!this.is(len, this.lastNameBytes)) {
-      this.lastNameBytes = this.b.slice(this.p, this.p + len);
-      this.lastName = utf8.decode(this.lastNameBytes);
+      this.lastNameBytes = lit(this.b.slice(this.p, this.p + len));
+      this.lastName = utf8.decode(this.lastNameBytes.bytes);
       let id = this.nameIds.get(this.lastName);
       if (id === undefined) {
         id = this.names.length;
@@ -337,7 +372,7 @@ class Decoder {
   trace(b: Uint8Array, s: number, e: number): void {
     const sb = this.b;
     const sp = this.p;
-    this.b = b;
+    this.use(b);
     this.p = s;
     while (this.p < e) {
       const tag = this.varint();
@@ -346,11 +381,11 @@ class Decoder {
         const at = this.p;
         if (at + l > e) throw new Error(`a packet declares ${l} bytes, past the end of its trace`);
         this.packet(at, at + l);
-        this.b = b;
+        this.use(b);
         this.p = at + l;
       } else this.skip(tag & 7);
     }
-    this.b = sb;
+    this.use(sb);
     this.p = sp;
   }
 
@@ -398,7 +433,7 @@ class Decoder {
         } finally {
           this.inflated = false;
         }
-        this.b = b;
+        this.use(b);
       }
       this.p = at + l;
     }
@@ -479,7 +514,6 @@ class Decoder {
     if (q === undefined) {
       q = new CpuQueue(cpu);
       this.queues.set(cpu, q);
-      this.queueList.push(q);
     }
     this.queue = q;
     while (this.p < e) {
@@ -694,6 +728,7 @@ class Decoder {
   // ---- the reorder window: per-CPU queues in (ts, seq) order, merged ----
   private push(x: Pending): void {
     const q = this.queue;
+    const wasEmpty = q.size === 0;
     const o = q.slot(x.ts);
     const row = q.f;
     row[o + R_TS] = x.ts;
@@ -733,31 +768,37 @@ class Decoder {
         errTest: x.errTest,
       });
     } else row[o + R_RARE] = 0;
+    // the queue's place in the merge: new, or earlier when the event went first (a late one)
+    if (wasEmpty) {
+      this.order.push(q);
+      this.raise(this.order.length - 1);
+    } else if (o === q.head * R) this.raise(this.order.indexOf(q));
     if (++this.held > WINDOW) this.emitFirst();
+  }
+
+  /** Moves order[i] towards the front past the queues whose first event is later. */
+  private raise(i: number): void {
+    const order = this.order;
+    const q = order[i]!;
+    for (; i > 0 && first(q, order[i - 1]!); i--) order[i] = order[i - 1]!;
+    order[i] = q;
   }
 
   /** Emits the earliest held event (the smallest (ts, seq) of the queues' heads). */
   private emitFirst(): void {
-    const list = this.queueList;
-    let best: CpuQueue | null = null;
-    let bt = 0;
-    let bs = 0;
-    for (let i = 0; i < list.length; i++) {
-      const q = list[i]!;
-      if (q.size === 0) continue;
-      const o = q.head * R;
-      const ts = q.f[o]!;
-      if (best === null || ts < bt || (ts === bt && q.f[o + R_SEQ]! < bs)) {
-        best = q;
-        bt = ts;
-        bs = q.f[o + R_SEQ]!;
-      }
-    }
-    const q = best!;
+    const order = this.order;
+    const q = order[0]!;
     const o = q.head * R;
     q.head = (q.head + 1) & q.mask;
     q.size--;
     this.held--;
+    // the queue's place in the merge: after the queues now before it (the others have not moved)
+    if (q.size === 0) order.shift();
+    else {
+      let i = 0;
+      for (; i + 1 < order.length && first(order[i + 1]!, q); i++) order[i] = order[i + 1]!;
+      order[i] = q;
+    }
     let rare: RareFields | null = null;
     if (q.f[o + R_RARE] === 1) {
       const seq = q.f[o + R_SEQ]!;
@@ -791,13 +832,42 @@ export class PerfettoReader {
 
   constructor(
     onEvent: (ev: BinaryEvent) => void,
-    private readonly opts: ParseOptions & { mm?: PerfettoMmOptions } = {},
+    private readonly opts: ParseOptions & {
+      mm?: PerfettoMmOptions;
+      /**
+       * Where events without rare fields and with a comm of at most 16 bytes go instead of
+       * onEvent (binary-worker.ts: its BatchEncoder), in the same order with the others.
+       */
+      rows?: RowSink;
+    } = {},
   ) {
     const out = new BinaryEvent();
     /** out has rare fields of the previous event (cleared before the next one without). */
     let rareSet = false;
+    const rows = opts.rows;
     const dec = new Decoder((f, o, cpu, rare) => {
       const pid = f[o + R_PID]!;
+      if (rows !== undefined && rare === null) {
+        out.setPidComm(pid, dec.comms, dec.commsVersion);
+        if (out.commLen <= 16) {
+          // straight into the batch row (no event object)
+          rows.put(
+            f[o + R_KIND]!,
+            ++this.line,
+            pid,
+            cpu,
+            f[o + R_TS]!,
+            dec.names[f[o + R_NAME]!]!,
+            f[o + R_COUNT]!,
+            f[o + R_ALIGN]!,
+            f[o + R_PFN]!,
+            f[o + R_PAGE] === 1,
+            out.commWords,
+            out.commLen,
+          );
+          return;
+        }
+      }
       out.kind = f[o + R_KIND] as TraceEventKind;
       out.line = ++this.line;
       out.pid = pid;

@@ -8,7 +8,9 @@ import type { TraceEventKind } from './events.ts';
 import { clearRareFields, EV_ALLOC, EV_INFO, KIND_BY_NAME, TraceEventFields } from './events.ts';
 import type { MmEvent } from './mm-events.ts';
 import { recordType, TraceDatMmDecoder, typeFieldOf } from './mm-events-read.ts';
+import type { RowSink } from './parallel-format.ts';
 import { emptyParseStats, type ParseStats } from './parse.ts';
+import { u64 } from './ring-buffer.ts';
 import { type ByteSource, MergedRecords, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
 
 const TWO32 = 2 ** 32;
@@ -36,6 +38,162 @@ interface Decoder {
   fixedEnd: number;
   /** Its records set no rare field (but a count ≥ 2^53). */
   plain: boolean;
+  /** How PlainRows reads it (plain events whose fields have the usual sizes), or null. */
+  fast: FastPlan | null;
+}
+
+/**
+ * Where a plain event's fields are (offsets in the record; -1: the format has none) and whether
+ * the unsigned ones are 8 bytes (else 4): PlainRows reads them without FieldReader's dispatch.
+ */
+interface FastPlan {
+  pidAt: number;
+  countAt: number;
+  count8: boolean;
+  alignAt: number;
+  align8: boolean;
+  pfnAt: number;
+  pfn8: boolean;
+  pageAt: number;
+  page8: boolean;
+}
+
+/** The plan of a plain decoder, or null when a field has an unusual size (FieldReader then). */
+function fastPlan(d: Decoder): FastPlan | null {
+  if (!d.plain) return null;
+  const at = (f: FormatField | null): number => (f === null ? -1 : f.offset);
+  const usual = (f: FormatField | null): boolean => f === null || f.size === 4 || f.size === 8;
+  if (!usual(d.count) || !usual(d.align) || !usual(d.pfn) || !usual(d.page)) return null;
+  if (d.pid !== null && d.pid.size !== 4) return null;
+  return {
+    pidAt: at(d.pid),
+    countAt: at(d.count),
+    count8: d.count?.size === 8,
+    alignAt: at(d.align),
+    align8: d.align?.size === 8,
+    pfnAt: at(d.pfn),
+    pfn8: d.pfn?.size === 8,
+    pageAt: at(d.page),
+    page8: d.page?.size === 8,
+  };
+}
+
+/**
+ * readTraceDat's batch-row path (TraceDatReadOptions.rows): a plain event's fields read by its
+ * FastPlan and written with RowSink.put, no event object in between. The area name is the
+ * previous record's when its bytes are the same (compared four at a time, not decoded).
+ */
+class PlainRows {
+  private lastRaw: Uint8Array = new Uint8Array(0);
+  /** lastRaw's whole 32-bit words (little-endian). */
+  private lastRawWords = new Int32Array(0);
+  private lastName = '';
+  /** Names by their bytes (latin1), decoded once. */
+  private readonly names = new Map<string, string>();
+
+  constructor(
+    private readonly rows: RowSink,
+    private readonly le: boolean,
+    private readonly counterClock: boolean,
+    private readonly cmdlines: ReadonlyMap<number, string>,
+    /** Supplies the task name's batch cell (its per-pid cache). */
+    private readonly ev: BinaryEvent,
+  ) {}
+
+  /** Writes the record r is on (of decoder d, long enough); false when it needs the general path. */
+  put(d: Decoder, p: FastPlan, r: MergedRecords): boolean {
+    const dv = r.dv;
+    const base = r.start;
+    const le = this.le;
+    let count = 0;
+    if (p.countAt >= 0) count = p.count8 ? u64(dv, base + p.countAt, le) : dv.getUint32(base + p.countAt, le);
+    if (count >= TWO53) return false;
+    const pid = p.pidAt >= 0 ? dv.getInt32(base + p.pidAt, le) : 0;
+    const ev = this.ev;
+    ev.setPidComm(pid, this.cmdlines, 0);
+    if (ev.commLen > 16) return false;
+    let pfn = Number.NaN;
+    if (p.pfnAt >= 0) {
+      const at = base + p.pfnAt;
+      if (p.pfn8) {
+        const lo = dv.getUint32(le ? at : at + 4, le);
+        const hi = dv.getUint32(le ? at + 4 : at, le);
+        pfn = lo === 0xffffffff && hi === 0xffffffff ? -1 : hi * TWO32 + lo;
+      } else {
+        const v = dv.getUint32(at, le);
+        pfn = v === 0xffffffff ? -1 : v;
+      }
+    }
+    let align = -1;
+    if (p.alignAt >= 0) align = p.align8 ? u64(dv, base + p.alignAt, le) : dv.getUint32(base + p.alignAt, le);
+    let hasPage: boolean;
+    if (p.pageAt >= 0) {
+      const at = base + p.pageAt;
+      hasPage = dv.getUint32(at, le) !== 0 || (p.page8 && dv.getUint32(at + 4, le) !== 0);
+    } else hasPage = d.kind === EV_ALLOC ? pfn >= 0 : false;
+    this.rows.put(
+      d.kind,
+      r.record,
+      pid,
+      r.cpu,
+      // µs, rounded as `trace-cmd report` prints them
+      this.counterClock ? r.ts : Math.round(r.ts / 1000),
+      d.name === null ? '' : this.name(d.name, r),
+      count,
+      align,
+      pfn,
+      hasPage,
+      ev.commWords,
+      ev.commLen,
+    );
+    return true;
+  }
+
+  /** The string field f of the record r is on (as FieldReader.strRange cuts it). */
+  private name(f: FormatField, r: MergedRecords): string {
+    const dv = r.dv;
+    let s: number;
+    let n: number;
+    if (f.dataLoc || f.relLoc) {
+      const v = dv.getUint32(r.start + f.offset, this.le);
+      s = (v & 0xffff) + (f.relLoc ? f.offset + f.size : 0);
+      n = v >>> 16;
+    } else {
+      s = f.offset;
+      n = f.size;
+    }
+    if (s + n > r.len) return '';
+    s += r.start;
+    // the raw bytes (NULs and all) against the previous record's
+    const last = this.lastRaw;
+    if (n === last.length) {
+      const w = this.lastRawWords;
+      let q = 0;
+      let same = true;
+      for (; same && q + 4 <= n; q += 4) same = dv.getInt32(s + q, true) === w[q >> 2];
+      for (; same && q < n; q++) same = r.buf[s + q] === last[q];
+      if (same) return this.lastName;
+    }
+    const buf = r.buf;
+    const raw = buf.slice(s, s + n);
+    const words = new Int32Array(n >> 2);
+    const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    for (let q = 0; q + 4 <= n; q += 4) words[q >> 2] = v.getInt32(q, true);
+    let e = 0;
+    while (e < n && raw[e] !== 0) e++;
+    // 6.1 names unnamed areas "cma%d\n": the text parser rejoins the lines; drop the newline
+    while (e > 0 && (raw[e - 1] === 10 || raw[e - 1] === 32)) e--;
+    const key = latin1Key(raw, 0, e);
+    let nm = this.names.get(key);
+    if (nm === undefined) {
+      nm = utf8.decode(raw.subarray(0, e));
+      this.names.set(key, nm);
+    }
+    this.lastRaw = raw;
+    this.lastRawWords = words;
+    this.lastName = nm;
+    return nm;
+  }
 }
 
 /** The event handed to onEvent (one object, refilled for every record). */
@@ -44,8 +202,10 @@ export class BinaryEvent extends TraceEventFields {
   fastEvent = false;
   commText = '<...>';
   private commBytes: Uint8Array = enc.encode('<...>');
-  /** The 16-byte batch cell of commBytes (right-aligned, zero-padded) as four little-endian words. */
-  private commWords: Int32Array = commCell(this.commBytes);
+  /** The comm's length in UTF-8 bytes. */
+  commLen = 5;
+  /** The 16-byte batch cell of the comm (right-aligned, zero-padded) as four little-endian words. */
+  commWords: Int32Array = commCell(this.commBytes);
   /** Task names by pid (text, UTF-8 and cell words), valid while `commsVersion` is. */
   private readonly byPid = new Map<number, { text: string; bytes: Uint8Array; words: Int32Array }>();
   private commsVersion = -1;
@@ -72,6 +232,7 @@ export class BinaryEvent extends TraceEventFields {
     }
     this.commText = e.text;
     this.commBytes = e.bytes;
+    this.commLen = e.bytes.length;
     this.commWords = e.words;
   }
   /** Sets fastEvent: true when no rare field is set (`plain`) and the comm fits 16 bytes. */
@@ -159,6 +320,17 @@ class FieldReader {
         return 0;
     }
   }
+  /** An unsigned field read as a pfn: -1 when all its bits are set (the kernel's -1 in an unsigned long). */
+  pfnOf(f: FormatField): number {
+    const at = this.base + f.offset;
+    if (f.size === 8) {
+      const dv = this.dv;
+      const lo = dv.getUint32(this.le ? at : at + 4, this.le);
+      const hi = dv.getUint32(this.le ? at + 4 : at, this.le);
+      return lo === 0xffffffff && hi === 0xffffffff ? -1 : hi * TWO32 + lo;
+    }
+    return this.allOnes(f) ? -1 : this.uns(f);
+  }
   /** All bits set (the kernel's -1 in an unsigned long). */
   allOnes(f: FormatField): boolean {
     for (let k = 0; k < f.size; k++) if (this.buf[this.base + f.offset + k] !== 0xff) return false;
@@ -176,8 +348,14 @@ class FieldReader {
     }
     return v;
   }
-  /** A string field (__data_loc, __rel_loc or char[N]): [start, end) in buf, NULs trimmed. */
-  strRange(f: FormatField): [number, number] | null {
+  /** The last strRange(): [strStart, strEnd) in buf. */
+  strStart = 0;
+  strEnd = 0;
+  /**
+   * A string field (__data_loc, __rel_loc or char[N]): false when it lies outside the record,
+   * else true with [strStart, strEnd) in buf, cut at the first NUL.
+   */
+  strRange(f: FormatField): boolean {
     let s: number;
     let n: number;
     if (f.dataLoc || f.relLoc) {
@@ -188,14 +366,18 @@ class FieldReader {
       s = f.offset;
       n = f.size;
     }
-    if (s + n > this.len) return null;
-    let e = this.base + s + n;
+    if (s + n > this.len) return false;
+    const buf = this.buf;
     const b = this.base + s;
-    const z = this.buf.indexOf(0, b);
-    if (z >= 0 && z < e) e = z;
+    const end = b + n;
+    // the first NUL (names are short: a loop, not Buffer.indexOf's call)
+    let e = b;
+    while (e < end && buf[e] !== 0) e++;
     // 6.1 names unnamed areas "cma%d\n": the text parser rejoins the lines; drop the newline
-    while (e > b && (this.buf[e - 1] === 10 || this.buf[e - 1] === 32)) e--;
-    return [b, e];
+    while (e > b && (buf[e - 1] === 10 || buf[e - 1] === 32)) e--;
+    this.strStart = b;
+    this.strEnd = e;
+    return true;
   }
 }
 
@@ -208,6 +390,11 @@ export interface TraceDatReadOptions {
    * `names`, handed to `onEvent` in timestamp order with the cma events around them.
    */
   mm?: { names: ReadonlySet<string>; onEvent: (e: MmEvent) => void };
+  /**
+   * Where events without rare fields and with a comm of at most 16 bytes go instead of onEvent
+   * (binary-worker.ts: its BatchEncoder), in the same order with the others.
+   */
+  rows?: RowSink;
 }
 
 /** Reads every cma event of a trace.dat in timestamp order; returns the parse statistics. */
@@ -252,10 +439,12 @@ export function readTraceDat(
       pid: by('common_pid'),
       fixedEnd: 0,
       plain: false,
+      fast: null,
     };
     d.plain = kind !== EV_INFO && d.errorno === null && d.available === null && d.total === null;
     for (const x of [d.pid, d.pfn, d.page, d.count, d.align, d.errorno, d.available, d.total])
       if (x !== null) d.fixedEnd = Math.max(d.fixedEnd, x.offset + x.size);
+    d.fast = fastPlan(d);
     if (f.id >= 0 && f.id < 1 << 16) decoders[f.id] = d;
   }
   const typeField = typeFieldOf(info);
@@ -270,7 +459,42 @@ export function readTraceDat(
   const fr = new FieldReader(le);
   const names = new Map<string, string>();
   let lastNameBytes: Uint8Array = new Uint8Array(0);
+  /** lastNameBytes' whole 32-bit words (little-endian). */
+  let lastNameWords = new Int32Array(0);
   let lastName = '';
+  /** The area name of the record in fr (the previous one's, mostly: compared, not decoded). */
+  const areaName = (f: FormatField | null): string => {
+    if (f === null || !fr.strRange(f)) return '';
+    const buf = fr.buf;
+    const s = fr.strStart;
+    const n = fr.strEnd - s;
+    const nb = lastNameBytes;
+    let same = n === nb.length;
+    if (same) {
+      // four bytes at a time, then the last few
+      const dv = fr.dv;
+      const w = lastNameWords;
+      let q = 0;
+      for (; same && q + 4 <= n; q += 4) same = dv.getInt32(s + q, true) === w[q >> 2];
+      for (; same && q < n; q++) same = buf[s + q] === nb[q];
+    }
+    if (!same) {
+      lastNameBytes = buf.slice(s, s + n);
+      lastNameWords = new Int32Array(n >> 2);
+      const v = new DataView(lastNameBytes.buffer, lastNameBytes.byteOffset, lastNameBytes.byteLength);
+      for (let q = 0; q + 4 <= n; q += 4) lastNameWords[q >> 2] = v.getInt32(q, true);
+      const key = latin1Key(buf, s, s + n);
+      let nm = names.get(key);
+      if (nm === undefined) {
+        nm = utf8.decode(lastNameBytes);
+        names.set(key, nm);
+      }
+      lastName = nm;
+    }
+    return lastName;
+  };
+  const cmdlines = info.cmdlines;
+  const plainRows = opts.rows ? new PlainRows(opts.rows, le, counterClock, cmdlines, ev) : null;
   while (r.next()) {
     const id = recordType(r, typeField, le);
     if (mm?.wants(id)) {
@@ -278,10 +502,18 @@ export function readTraceDat(
       if (e !== null) onMm!(e);
     }
     const d = decoders[id];
-    fr.set(r.buf, r.dv, r.start, r.len);
     if (d === undefined) {
       stats.otherLines++;
-    } else if (!decodeInto(ev, d, fr)) {
+      if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, r.consumed()));
+      continue;
+    }
+    if (plainRows !== null && d.fast !== null && r.len >= d.fixedEnd && plainRows.put(d, d.fast, r)) {
+      stats.events++;
+      if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, r.consumed()));
+      continue;
+    }
+    fr.set(r.buf, r.dv, r.start, r.len);
+    if (!decodeInto(ev, d, fr)) {
       stats.malformed++;
       if (stats.malformedLines.length < 100)
         stats.malformedLines.push({
@@ -295,29 +527,9 @@ export function readTraceDat(
       // µs, rounded as `trace-cmd report` prints them
       ev.ts = counterClock ? r.ts : Math.round(r.ts / 1000);
       const pid = ev.pid;
-      ev.setPidComm(pid, info.cmdlines, 0);
+      ev.setPidComm(pid, cmdlines, 0);
       ev.setFast(d.plain && ev.countBig === null);
-      if (d.name !== null) {
-        const sr = fr.strRange(d.name);
-        if (sr !== null) {
-          const buf = r.buf;
-          const nb = lastNameBytes;
-          const n = sr[1] - sr[0];
-          let same = n === nb.length;
-          for (let q = 0; same && q < n; q++) same = buf[sr[0] + q] === nb[q];
-          if (!same) {
-            lastNameBytes = buf.slice(sr[0], sr[1]);
-            const key = latin1Key(buf, sr[0], sr[1]);
-            let nm = names.get(key);
-            if (nm === undefined) {
-              nm = utf8.decode(lastNameBytes);
-              names.set(key, nm);
-            }
-            lastName = nm;
-          }
-          ev.name = lastName;
-        } else ev.name = '';
-      } else ev.name = '';
+      ev.name = areaName(d.name);
       stats.events++;
       onEvent(ev);
     }
@@ -341,7 +553,7 @@ function decodeInto(ev: BinaryEvent, d: Decoder, fr: FieldReader): boolean {
   ev.kind = d.kind;
   ev.pid = d.pid !== null ? fr.int(d.pid) : 0;
   clearRareFields(ev);
-  if (d.pfn !== null) ev.pfn = fr.allOnes(d.pfn) ? -1 : fr.uns(d.pfn);
+  if (d.pfn !== null) ev.pfn = fr.pfnOf(d.pfn);
   else ev.pfn = Number.NaN;
   if (d.count !== null) {
     const v = fr.uns(d.count);

@@ -548,6 +548,11 @@ export class MergedRecords {
   lostEventPages = 0;
   private readonly cpus: CpuCursor[];
   private current: CpuCursor | null = null;
+  /**
+   * The CPUs with records left, by their next record's (timestamp, place in `cpus`): the
+   * merge's order, `current` first.
+   */
+  private readonly order: CpuCursor[];
 
   constructor(
     src: ByteSource,
@@ -555,8 +560,9 @@ export class MergedRecords {
   ) {
     this.cpus = info.cpus
       .filter((c) => c.size > 0)
-      .map((c) => ({
+      .map((c, index) => ({
         cpu: c.cpu,
+        index,
         pages: new CpuPages(src, c, info),
         rd: new PageReader(info.pageHeader, info.littleEndian, info.longSize),
         buf: new Uint8Array(0) as Uint8Array,
@@ -564,6 +570,7 @@ export class MergedRecords {
         live: false,
       }));
     for (const c of this.cpus) this.advance(c);
+    this.order = this.cpus.filter((c) => c.live).sort((a, b) => a.rd.ts - b.rd.ts || a.index - b.index);
   }
 
   /** Bytes of CPU data read so far (for progress). */
@@ -575,21 +582,31 @@ export class MergedRecords {
 
   /** Moves to the next record in timestamp order; false when every CPU is done. */
   next(): boolean {
-    if (this.current !== null) this.advance(this.current);
-    const cpus = this.cpus;
-    let best: CpuCursor | null = null;
-    let bestTs = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < cpus.length; i++) {
-      const c = cpus[i]!;
-      if (c.live && c.rd.ts < bestTs) {
-        bestTs = c.rd.ts;
-        best = c;
+    const order = this.order;
+    const cur = this.current;
+    if (cur !== null) {
+      this.advance(cur);
+      // order[0] is cur: it moves past the CPUs now before it (the others have not moved), or
+      // leaves the list when its data is done
+      if (!cur.live) order.shift();
+      else {
+        const ts = cur.rd.ts;
+        const index = cur.index;
+        let i = 0;
+        for (; i + 1 < order.length; i++) {
+          const o = order[i + 1]!;
+          const ots = o.rd.ts;
+          if (ots > ts || (ots === ts && o.index > index)) break;
+          order[i] = o;
+        }
+        order[i] = cur;
       }
     }
+    const best = order.length > 0 ? order[0]! : null;
     this.current = best;
     if (best === null) return false;
     this.cpu = best.cpu;
-    this.ts = bestTs;
+    this.ts = best.rd.ts;
     this.buf = best.buf;
     this.dv = best.dv;
     this.start = best.rd.start;
@@ -622,6 +639,8 @@ export class MergedRecords {
 /** One CPU's place in MergedRecords. */
 interface CpuCursor {
   readonly cpu: number;
+  /** Its place in MergedRecords' list. */
+  readonly index: number;
   readonly pages: CpuPages;
   readonly rd: PageReader;
   buf: Uint8Array;

@@ -1,0 +1,49 @@
+// What bin/cma-debug.js runs before it loads the command line, for `cma-debug replay`: the trace
+// file's parse worker is started at once (worker-spawn.ts), so that it boots and parses while the
+// ~50–80 ms of the program's modules load. Only node's own modules are imported here.
+
+import { prestartTextParse, workerScript } from '../../sources/trace/worker-spawn.ts';
+
+/**
+ * The options of `cma-debug replay` that take a value (the replay command's and the system
+ * options'): the word after one of them is not the trace. test/cli/prestart.test.ts checks the
+ * list against the command.
+ */
+export const REPLAY_VALUE_OPTIONS: readonly string[] = [
+  '--allocations',
+  '--area',
+  '--bitmap',
+  '--config',
+  '--from-snapshot',
+  '--kernel-release',
+  '--mem',
+  '--pointers',
+  '--profile',
+  '--save',
+  '--show',
+  '--timeline',
+];
+
+/** The trace argument of `cma-debug replay ARGS…` (the first operand), or null. */
+export function replayTraceArg(args: readonly string[]): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') return args[i + 1] ?? null;
+    if (a.startsWith('-')) {
+      if (!a.includes('=') && REPLAY_VALUE_OPTIONS.includes(a)) i++;
+      continue;
+    }
+    return a;
+  }
+  return null;
+}
+
+/**
+ * For `replay TRACE …` (argv after the node binary and the script): starts the parse worker on
+ * TRACE when it is a plain text file big enough for one. Returns whether it did.
+ */
+export function prestart(argv: readonly string[]): boolean {
+  if (argv[0] !== 'replay') return false;
+  const trace = replayTraceArg(argv.slice(1));
+  return trace !== null && trace !== '-' && prestartTextParse(trace, workerScript('parse-worker'));
+}

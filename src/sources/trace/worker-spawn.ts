@@ -1,0 +1,194 @@
+// Starting a trace worker (parse-worker.ts, binary-worker.ts), and starting the text parse worker
+// before the rest of the program is loaded: bin/cma-debug.js has `cma-debug replay FILE` call
+// prestartTextParse() first thing, so the worker boots and parses while this thread loads the
+// command line (~50–80 ms), and startParallelParse() takes that worker instead of starting one.
+// This module imports no more than node's own: it is loaded before everything else.
+
+import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { BatchMessage, BinaryJob, TextJob, WorkerData } from './parallel-format.ts';
+
+/**
+ * The worker script next to this module (.js when built, .mjs when bundled, .ts from source).
+ * From source, `tsxApi` is tsx's ESM API, which the worker registers before importing the
+ * script (a loader registered in this thread or given with --import does not reach workers).
+ */
+export function workerScript(
+  name = 'parse-worker',
+  base: string = import.meta.url,
+): { url: URL; tsxApi?: string } | null {
+  for (const ext of ['.js', '.mjs', '.ts']) {
+    const url = new URL(`./${name}${ext}`, base);
+    if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
+    if (ext !== '.ts') return { url };
+    try {
+      return { url, tsxApi: import.meta.resolve('tsx/esm/api') };
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** What a worker did, in order: a message, an error, its exit. */
+type WorkerEvent =
+  | { t: 'message'; m: BatchMessage }
+  | { t: 'error'; e: unknown }
+  | { t: 'exit'; code: number };
+
+/** A started worker whose events are held until someone listens. */
+export interface SpawnedWorker {
+  worker: Worker;
+  /**
+   * [0]: batches posted and not yet processed; [1]: how many may be (the worker waits while
+   * [0] is at or above it).
+   */
+  flag: Int32Array;
+  /** Where processed batch buffers go back to the worker (port1; the worker holds port2). */
+  recycle: MessageChannel;
+  /** Hands `on` the worker's events: those held since it started at once, then each as it comes. */
+  listen(on: (e: WorkerEvent) => void): void;
+}
+
+/** Starts a worker on a job; its events wait (in order) for listen(). */
+export function spawnWorker(
+  script: { url: URL; tsxApi?: string },
+  job: TextJob | BinaryJob,
+  opts: { maxInflight: number; maxMalformedKept: number; wantMalformed: boolean },
+): SpawnedWorker {
+  const inflight = new SharedArrayBuffer(8);
+  const flag = new Int32Array(inflight);
+  flag[1] = opts.maxInflight;
+  const recycle = new MessageChannel();
+  const data: WorkerData = {
+    ...job,
+    inflight,
+    recycle: recycle.port2,
+    maxMalformedKept: opts.maxMalformedKept,
+    wantMalformed: opts.wantMalformed,
+  };
+  const worker = script.tsxApi
+    ? new Worker(
+        `import(${JSON.stringify(script.tsxApi)}).then((a) => { a.register(); return import(${JSON.stringify(script.url.href)}); });`,
+        { eval: true, workerData: data, transferList: [recycle.port2] },
+      )
+    : new Worker(script.url, { workerData: data, transferList: [recycle.port2] });
+  let held: WorkerEvent[] | null = [];
+  let to: ((e: WorkerEvent) => void) | null = null;
+  const put = (e: WorkerEvent): void => {
+    if (to !== null) to(e);
+    else held?.push(e);
+  };
+  worker.on('message', (m: BatchMessage) => put({ t: 'message', m }));
+  worker.on('error', (e) => put({ t: 'error', e }));
+  worker.on('exit', (code) => put({ t: 'exit', code }));
+  return {
+    worker,
+    flag,
+    recycle,
+    listen(on) {
+      const h = held ?? [];
+      held = null;
+      to = on;
+      for (const e of h) on(e);
+    },
+  };
+}
+
+/** Batches a started-early worker may post before the command takes it (each ~0.9 MB). */
+const PRESTART_INFLIGHT = 16;
+/**
+ * Files from this size on are parsed on a worker (replay.ts's PARALLEL_MIN_BYTES: a worker
+ * started early for a smaller file would not be taken).
+ */
+export const PRESTART_MIN_BYTES = 8 << 20;
+
+interface Prestarted {
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  spawned: SpawnedWorker;
+}
+let prestarted: Prestarted | null = null;
+
+/**
+ * Starts the text parse worker on `path` now, if it is a plain text file (no gzip, trace.dat
+ * or binary magic in its first 4 KiB) of PRESTART_MIN_BYTES or more: it parses from byte 0 with
+ * the defaults replay uses (no malformed lines posted, 100 kept) and posts up to
+ * PRESTART_INFLIGHT full batches, which wait until startParallelParse() takes the worker. An
+ * unused worker does not keep the process alive. Returns whether it started one.
+ */
+export function prestartTextParse(path: string, script: { url: URL; tsxApi?: string } | null): boolean {
+  if (script === null || prestarted !== null) return false;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size < PRESTART_MIN_BYTES) return false;
+    const head = Buffer.alloc(4096);
+    const n = readSync(fd, head, 0, head.length, 0);
+    for (let i = 0; i < n; i++) {
+      const c = head[i]!;
+      // text: no control byte but tab, line feed and carriage return (gzip, trace.dat and
+      // Perfetto files have some in their first bytes)
+      if (c < 32 && c !== 9 && c !== 10 && c !== 13) return false;
+    }
+    const spawned = spawnWorker(
+      script,
+      { kind: 'cma-trace-parse', path, start: 0, firstLine: 0, firstBatch: 'full' },
+      { maxInflight: PRESTART_INFLIGHT, maxMalformedKept: 100, wantMalformed: false },
+    );
+    spawned.worker.unref();
+    prestarted = {
+      path: resolve(path),
+      dev: st.dev,
+      ino: st.ino,
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      spawned,
+    };
+    return true;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The worker prestartTextParse() started, if it is parsing the file open as `fd` (at `path`),
+ * with `maxInflight` batches allowed from now on (the surplus the early start allowed is returned
+ * as `surplus`: drop that many processed buffers instead of recycling them); else null (a
+ * worker started for another file is stopped). Taken once.
+ */
+export function takePrestarted(
+  path: string,
+  fd: number,
+  maxInflight: number,
+): { spawned: SpawnedWorker; surplus: number } | null {
+  const p = prestarted;
+  prestarted = null;
+  if (p === null) return null;
+  const st = fstatSync(fd);
+  if (
+    resolve(path) !== p.path ||
+    st.dev !== p.dev ||
+    st.ino !== p.ino ||
+    st.size !== p.size ||
+    st.mtimeMs !== p.mtimeMs
+  ) {
+    void p.spawned.worker.terminate();
+    return null;
+  }
+  const flag = p.spawned.flag;
+  const surplus = Math.max(0, flag[1]! - maxInflight);
+  Atomics.store(flag, 1, maxInflight);
+  p.spawned.worker.ref();
+  return { spawned: p.spawned, surplus };
+}
