@@ -39,6 +39,8 @@ function run(d: WorkerData & TextJob): void {
       maxMalformedKept: d.maxMalformedKept,
       firstLine: d.firstLine,
     });
+    // the fast path's lines straight into the batch (the others through onEvent)
+    parser.setFastTarget(enc);
     const fd = openSync(d.path, 'r');
     try {
       // one reused buffer: the parser copies what it keeps across chunks

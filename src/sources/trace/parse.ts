@@ -21,7 +21,28 @@ import {
   TraceEventFields,
 } from './events.ts';
 import { isNullPointer } from './parse-bytes.ts';
-import { COLON, DASH, DOT, EQ, fastLine, HASH, LBRACKET, LPAREN, NL, RBRACKET, SP } from './parse-fast.ts';
+import {
+  COLON,
+  DASH,
+  DOT,
+  EQ,
+  FL_ALIGN,
+  FL_COMM,
+  FL_COUNT,
+  FL_CPU,
+  FL_KIND,
+  FL_PAGE,
+  FL_PFN,
+  FL_PID,
+  FL_TS,
+  fastLine,
+  HASH,
+  LBRACKET,
+  LPAREN,
+  NL,
+  RBRACKET,
+  SP,
+} from './parse-fast.ts';
 
 /** What the parser saw besides events. */
 /** Longest line kept (1 MiB): a kernel trace line is under 1 KiB; longer input is garbage. */
@@ -73,6 +94,21 @@ export function emptyParseStats(): ParseStats {
     joinedSplitLines: 0,
     annotations: [],
   };
+}
+
+/**
+ * Where the fast path's lines go instead of onEvent (the parse worker's batch encoder): fastLine()
+ * writes a line's numbers (parse-fast.ts's FL_* slots) into `out` from `at`, then fast() is
+ * called to complete them. The parser's own event fields are not set for those lines.
+ */
+export interface FastTarget {
+  out: Float64Array;
+  at: number;
+  /**
+   * The line at `s` in the chunk `dv` views is line `line` of area `name`; FL_COMM holds where
+   * its task name starts (it ends at s + 16).
+   */
+  fast(dv: DataView, s: number, line: number, name: string): void;
 }
 
 /** Parser options. */
@@ -199,6 +235,13 @@ export class TraceLineParser extends TraceEventFields {
     return this.split !== null || this.leftover !== null;
   }
   private readonly fast: boolean;
+  /** fastLine()'s output when there is no FastTarget: read into this event's fields. */
+  private readonly scratch: FastTarget = { out: new Float64Array(16), at: 0, fast: () => {} };
+  private target: FastTarget = this.scratch;
+  /** Sends the fast path's lines to `t` (see FastTarget); the others still go to onEvent. */
+  setFastTarget(t: FastTarget): void {
+    this.target = t;
+  }
   /** A DataView of the chunk fastLine() reads (same offsets as the chunk). */
   private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
@@ -238,7 +281,8 @@ export class TraceLineParser extends TraceEventFields {
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
-        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.lastNameWords, this);
+        const t = this.target;
+        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.lastNameWords, t.out, t.at);
         if (next > 0) {
           this.acceptFast(chunk, pos);
           pos = next;
@@ -325,11 +369,28 @@ export class TraceLineParser extends TraceEventFields {
     this.parseCmaLine(buf, start, end, lineNo, false);
   }
 
-  /** Hands on the line fastLine() accepted at `s` (it filled this event's line fields). */
+  /** Hands on the line fastLine() accepted at `s` (its numbers are in the target's `out`). */
   private acceptFast(buf: Uint8Array, s: number): void {
     const st = this.stats;
-    this.line = ++st.lines;
+    const line = ++st.lines;
+    st.events++;
+    const t = this.target;
+    if (t !== this.scratch) {
+      t.fast(this.dv, s, line, this.lastName);
+      return;
+    }
+    const f = t.out;
+    this.kind = f[FL_KIND] as TraceEventKind;
+    this.line = line;
+    this.pid = f[FL_PID]!;
+    this.cpu = f[FL_CPU]!;
+    this.ts = f[FL_TS]!;
+    this.count = f[FL_COUNT]!;
+    this.align = f[FL_ALIGN]!;
+    this.pfn = f[FL_PFN]!;
+    this.hasPage = f[FL_PAGE] === 1;
     this.buf = buf;
+    this.commStart = f[FL_COMM]!;
     this.commEnd = s + 16;
     if (this.rareSet) {
       clearRareFields(this);
@@ -337,7 +398,6 @@ export class TraceLineParser extends TraceEventFields {
     }
     this.name = this.lastName;
     this.fastEvent = true;
-    st.events++;
     this.onEvent(this);
   }
 

@@ -153,6 +153,76 @@ class CpuQueue {
   }
 }
 
+/** One field of a Shape: its bytes from the name's tag to the value's tag, and what it is. */
+interface ShapeField {
+  prefix: Lit;
+  code: number;
+  /** uint_value (else int_value; the area name: a string). */
+  unsigned: boolean;
+}
+
+/**
+ * How the generic events of one kind are laid out, as Perfetto writes them (the event name
+ * field, then one `field` message per value): the bytes that do not change from one event to
+ * the next, compared as words, instead of every tag and field name decoded.
+ */
+interface Shape {
+  /** The event name field, tag to last byte. */
+  head: Lit;
+  kind: TraceEventKind;
+  fields: ShapeField[];
+}
+
+const TWO53 = 2 ** 53;
+
+/**
+ * A numeric generic field below 2^53 (neither the name, the pfn nor the page) into ev, as the
+ * general decode sets it; false for a code it leaves to that decode.
+ */
+function setNumber(ev: Pending, code: number, num: number): boolean {
+  switch (code) {
+    case F_COUNT:
+    case F_REQUEST_COUNT:
+      ev.count = num;
+      ev.countBig = null;
+      return true;
+    case F_ALIGN:
+      ev.align = num;
+      return true;
+    case F_ERRORNO:
+      ev.errorno = num;
+      return true;
+    case F_AVAILABLE:
+      ev.availableCount = num;
+      return true;
+    case F_TOTAL:
+      ev.totalCount = num;
+      return true;
+    case F_NR_MIGRATED:
+      ev.nrMigrated = num;
+      return true;
+    case F_ERR_ISO:
+      ev.errIso = num;
+      return true;
+    case F_ERR_MIG:
+      ev.errMig = num;
+      return true;
+    case F_ERR_TEST:
+      ev.errTest = num;
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The bytes as a plain Uint8Array (a Buffer's view): the decoder then sees one kind of array
+ * (a Buffer here and a Uint8Array there make its every byte access polymorphic).
+ */
+function plain(b: Uint8Array): Uint8Array {
+  return b.constructor === Uint8Array ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
 /** Whether a's first event comes before b's (by time, then place in the file). */
 function first(a: CpuQueue, b: CpuQueue): boolean {
   const oa = a.head * R;
@@ -415,10 +485,10 @@ class Decoder {
         let inner: Uint8Array;
         try {
           try {
-            inner = inflateSync(z, max);
+            inner = plain(inflateSync(z, max));
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw e;
-            inner = inflateRawSync(z, max);
+            inner = plain(inflateRawSync(z, max));
           }
         } catch (e) {
           throw new Error(
@@ -617,8 +687,118 @@ class Decoder {
     return false;
   }
 
+  /**
+   * The shape of the last generic event of each cma kind (GENERIC_NAMES index) that had a
+   * plain one (Shape), null when it had not; tried before the general decode.
+   */
+  private readonly shapes: (Shape | null)[] = GENERIC_NAMES.map(() => null);
+  /** Shapes made so far (a file whose events keep changing shape stops making them). */
+  private shapesMade = 0;
+
   /** A GenericFtraceEvent: false when it is no cma event. */
   private generic(s: number, e: number, ev: Pending): boolean {
+    const shapes = this.shapes;
+    // the previous kind's shape first, then the others'
+    const k0 = this.lastGeneric;
+    let kind = shapes[k0] !== null ? this.shaped(s, e, ev, shapes[k0]!) : 0;
+    for (let i = 0; kind === 0 && i < shapes.length; i++)
+      if (i !== k0 && shapes[i] !== null) {
+        kind = this.shaped(s, e, ev, shapes[i]!);
+        if (kind !== 0) this.lastGeneric = i;
+      }
+    if (kind !== 0) return true;
+    if (!this.genericFields(s, e, ev)) return false;
+    if (this.shapesMade < 256) {
+      this.shapes[this.lastGeneric] = this.shapeOf(s, e);
+      this.shapesMade++;
+    }
+    return true;
+  }
+
+  /**
+   * The generic event at [s, e) decoded by `sh` when its bytes have that shape (its kind, set
+   * in ev with its fields), else 0 (then ev's fields set so far are set again by the general
+   * decode from the same bytes).
+   */
+  private shaped(s: number, e: number, ev: Pending, sh: Shape): TraceEventKind | 0 {
+    this.p = s;
+    if (!this.is(sh.head.bytes.length, sh.head)) return 0;
+    this.p += sh.head.bytes.length;
+    const b = this.b;
+    const fields = sh.fields;
+    let sawPage = false;
+    for (let j = 0; j < fields.length; j++) {
+      const f = fields[j]!;
+      if (this.p >= e || b[this.p] !== 0x12) return 0;
+      this.p++;
+      const end = this.varint() + this.p;
+      const pre = f.prefix;
+      if (end > e || !this.is(pre.bytes.length, pre)) return 0;
+      this.p += pre.bytes.length;
+      const code = f.code;
+      if (code === F_NAME) {
+        // (the prefix ends with the string's tag)
+        const l = this.varint();
+        if (this.p + l !== end) return 0;
+        ev.name = this.areaName(l);
+        continue;
+      }
+      if (code === F_PAGE && f.unsigned) {
+        let any = 0;
+        let c: number;
+        do {
+          c = b[this.p++]!;
+          if (c === undefined) return 0;
+          any |= c & 0x7f;
+        } while (c >= 0x80);
+        if (this.p !== end) return 0;
+        sawPage = true;
+        ev.hasPage = any !== 0;
+        continue;
+      }
+      const num = f.unsigned ? this.u64() : this.i64();
+      if (this.p !== end) return 0;
+      if (code === F_PFN || code === F_START) ev.pfn = this.allOnes() ? -1 : num;
+      else if (num >= TWO53 || num < 0 || !setNumber(ev, code, num)) return 0;
+    }
+    if (this.p !== e) return 0;
+    const kind = sh.kind;
+    ev.kind = kind;
+    if (kind === EV_ALLOC && !sawPage) ev.hasPage = ev.pfn >= 0;
+    return kind;
+  }
+
+  /**
+   * The shape of the generic cma event at [s, e) (just decoded): its name field then fields of
+   * a known name and one value each (a numeric one, or the area name's string), or null.
+   */
+  private shapeOf(s: number, e: number): Shape | null {
+    const b = this.b;
+    this.p = s;
+    if (this.varint() !== 10) return null;
+    const nl = this.varint();
+    this.p += nl;
+    const head = lit(b.slice(s, this.p));
+    const fields: ShapeField[] = [];
+    while (this.p < e) {
+      if (this.varint() !== 0x12) return null;
+      const l = this.varint();
+      const at = this.p;
+      const end = at + l;
+      if (this.varint() !== 10) return null;
+      const code = this.fieldCode(this.varint());
+      if (code < 0) return null;
+      const tag = this.varint();
+      if (!(tag === 0x28 || tag === 0x20 || (tag === 0x1a && code === F_NAME))) return null;
+      if (code === F_NAME && tag !== 0x1a) return null;
+      fields.push({ prefix: lit(b.slice(at, this.p)), code, unsigned: tag === 0x28 });
+      this.p = end;
+    }
+    return { head, kind: GENERIC_NAMES[this.lastGeneric]![1], fields };
+  }
+
+  /** The general decode of a GenericFtraceEvent: false when it is no cma event. */
+  private genericFields(s: number, e: number, ev: Pending): boolean {
     this.p = s;
     let kind: TraceEventKind | undefined;
     let sawPage = false;
@@ -902,7 +1082,8 @@ export class PerfettoReader {
     return this.dec.kernelRelease;
   }
 
-  feed(chunk: Uint8Array): void {
+  feed(input: Uint8Array): void {
+    const chunk = plain(input);
     this.bytes += chunk.length;
     const carry = this.carry;
     if (this.wanted > 0 && carry.length + this.partsLen + chunk.length < this.wanted) {
