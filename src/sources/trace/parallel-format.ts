@@ -29,6 +29,8 @@ export interface TextJob {
   /** Byte offset to start at (a line start), and the lines before it. */
   start: number;
   firstLine: number;
+  /** Other events to pick out of the lines and post as 'c' messages (none: null). */
+  mmNames: string[] | null;
   /** 'full': every batch BATCH_EVENTS long (a worker started before its consumer is ready). */
   firstBatch?: 'full';
 }
@@ -72,7 +74,7 @@ export type BatchMessage =
   | { t: 'a'; a: AnnotatedArea }
   | { t: 'm'; m: MalformedLine }
   | { t: 'e'; stats: ParseStats }
-  /** Other events of a binary trace (BinaryJob.mmNames), before the batch that follows them. */
+  /** Other events (BinaryJob/TextJob.mmNames), before the batch that follows them. */
   | { t: 'c'; events: MmEvent[]; kernelRelease: string | null }
   | { t: 'x'; message: string; code: string | undefined };
 
