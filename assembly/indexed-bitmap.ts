@@ -7,8 +7,11 @@
 // Memory (byte offsets from __heap_base, each 64-byte aligned):
 //   T   65536 × u8   longest clear run of each 16-bit value
 //   W   nWords × u32 the bitmap words (the debugfs `bitmap`), read by the TypeScript side
-//   S   6·leaves × i32  pre, suf, max of node v at 3v, 3v+1, 3v+2 (node 1 = root, leaf of word w =
-//                    leaves + w); bits past maxno and leaves past the words count as set
+//   L   leaves × u8   longest clear run of each word (the leaves' max)
+//   S   3·leaves × i32  pre, suf, max of internal node v at 3v, 3v+1, 3v+2 (node 1 = root); the
+//                    leaves (leaf of word w = node leaves + w) are not in S: their pre and suf
+//                    come from the word itself, their max from L (nPre, nSuf, nMax); bits past
+//                    maxno and leaves past the words count as set
 //   then, made on first use: block summaries and aligned summaries (never freed).
 //
 // All positions are bit indices < 2^31; the TypeScript side keeps larger arguments away.
@@ -25,6 +28,7 @@ let updates: f64 = 0;
 let runEnd: i32 = -1;
 let T: usize = 0;
 let W: usize = 0;
+let L: usize = 0;
 let S: usize = 0;
 let heapTop: usize = 0;
 
@@ -220,13 +224,15 @@ export function init(n: i32): usize {
   T = alloc(65536);
   buildTable();
   W = alloc(<usize>nWords << 2);
-  S = alloc(<usize>(6 * leaves) << 2);
+  L = alloc(<usize>leaves);
+  S = alloc(<usize>(3 * leaves) << 2);
   memory.fill(W, 0, <usize>nWords << 2);
-  // all words clear: every full leaf is (32, 32, 32); the last word has the tail; leaves past
-  // the words stay (0, 0, 0)
-  fillI32(S, 0, 6 * leaves);
-  if (nWords > 1) fillI32(S + (<usize>(3 * leaves) << 2), 32, 3 * (nWords - 1));
-  if (nWords > 0) leaf(nWords - 1);
+  memory.fill(L, 0, <usize>leaves);
+  if (nWords > 0) {
+    memory.fill(L, 32, <usize>nWords);
+    setLeafMax(nWords - 1);
+  }
+  fillI32(S, 0, 3 * leaves);
   let h = 32;
   for (let lvl = leaves >>> 1; lvl >= 1; lvl >>>= 1) {
     for (let v = lvl; v < 2 * lvl; v++) combine(v, h);
@@ -244,35 +250,73 @@ export function setPolicy(blocksOn: i32, blockTries: f64, maxSumm: i32, after: f
   summaryTriesPerUpdate = perUpdate;
 }
 
-function leaf(w: i32): void {
-  const x = eff(w);
-  const i = 3 * (leaves + w);
-  ss(i, lowClear(x));
-  ss(i + 1, highClear(x));
-  ss(i + 2, maxClear(x));
+// ---- node values: stored for internal nodes, computed from the word for a leaf
+
+/** Clear bits at the start of node v. */
+@inline function nPre(v: i32): i32 {
+  return v >= leaves ? lowClear(eff(v - leaves)) : sg(3 * v);
+}
+/** Clear bits at the end of node v. */
+@inline function nSuf(v: i32): i32 {
+  return v >= leaves ? highClear(eff(v - leaves)) : sg(3 * v + 1);
+}
+/** Longest clear run inside node v. */
+@inline function nMax(v: i32): i32 {
+  return v >= leaves ? <i32>load<u8>(L + <usize>(v - leaves)) : sg(3 * v + 2);
+}
+@inline function setLeafMax(w: i32): void {
+  store<u8>(L + <usize>w, <u8>maxClear(eff(w)));
+}
+
+/** Set by fromKids: an internal node's values from its children's. */
+let kPre: i32 = 0;
+let kSuf: i32 = 0;
+let kMax: i32 = 0;
+
+/** Node v's (pre, suf, max) from its children (h bits each; words when h is 32) into kPre, kSuf, kMax. */
+@inline function fromKids(v: i32, h: i32): void {
+  let lp: i32, ls: i32, lm: i32, rp: i32, rs: i32, rm: i32;
+  if (h == 32) {
+    const w = 2 * v - leaves;
+    const x = eff(w);
+    const y = eff(w + 1);
+    lp = lowClear(x);
+    ls = highClear(x);
+    lm = <i32>load<u8>(L + <usize>w);
+    rp = lowClear(y);
+    rs = highClear(y);
+    rm = <i32>load<u8>(L + <usize>w + 1);
+  } else {
+    const l = 6 * v;
+    lp = sg(l);
+    ls = sg(l + 1);
+    lm = sg(l + 2);
+    rp = sg(l + 3);
+    rs = sg(l + 4);
+    rm = sg(l + 5);
+  }
+  kPre = lp == h ? h + rp : lp;
+  kSuf = rs == h ? h + ls : rs;
+  kMax = max(max(lm, rm), ls + rp);
 }
 
 function combine(v: i32, h: i32): void {
-  const l = 6 * v;
-  const lp = sg(l);
-  const ls = sg(l + 1);
-  const rp = sg(l + 3);
-  const rs = sg(l + 4);
-  ss(3 * v, lp == h ? h + rp : lp);
-  ss(3 * v + 1, rs == h ? h + ls : rs);
-  ss(3 * v + 2, max(max(sg(l + 2), sg(l + 5)), ls + rp));
+  fromKids(v, h);
+  ss(3 * v, kPre);
+  ss(3 * v + 1, kSuf);
+  ss(3 * v + 2, kMax);
 }
 
 // ---- updates
 
-/** Sets (value -1) or clears (0) the bits of `mask` in word w and recomputes its leaf; Δ set bits. */
+/** Sets (value -1) or clears (0) the bits of `mask` in word w; Δ set bits. */
 function applyWord(w: i32, mask: i32, value: i32): i32 {
   const p = W + (<usize>w << 2);
   const old = load<i32>(p);
   const nw = value == 0 ? old & ~mask : old | mask;
   if (nw == old) return 0;
   store<i32>(p, nw);
-  leaf(w);
+  setLeafMax(w);
   return popcnt<i32>(nw) - popcnt<i32>(old);
 }
 
@@ -304,7 +348,7 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
     else for (let w = w0 + 1; w < w1; w++) was += popcnt<i32>(wd(w));
     delta += value == 0 ? -was : 32 * (w1 - w0 - 1) - was;
     fillI32(W + (<usize>(w0 + 1) << 2), value, w1 - w0 - 1);
-    fillI32(S + (<usize>(3 * (leaves + w0 + 1)) << 2), value == 0 ? 32 : 0, 3 * (w1 - w0 - 1));
+    memory.fill(L + <usize>(w0 + 1), value == 0 ? 32 : 0, <usize>(w1 - w0 - 1));
   }
   setBits += delta;
   let a = (leaves + w0) >>> 1;
@@ -317,19 +361,17 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
     for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, 0);
     return delta;
   }
-  while (true) {
+  // two paths (a < b), and the nodes between them, until the paths meet
+  let done = false;
+  while (a != b) {
     let changed = false;
     let edgesChanged = false;
     let v = a;
     while (true) {
-      const l = 6 * v;
-      const lp = sg(l);
-      const ls = sg(l + 1);
-      const rp = sg(l + 3);
-      const rs = sg(l + 4);
-      const pre = lp == h ? h + rp : lp;
-      const suf = rs == h ? h + ls : rs;
-      const mx = max(max(sg(l + 2), sg(l + 5)), ls + rp);
+      fromKids(v, h);
+      const pre = kPre;
+      const suf = kSuf;
+      const mx = kMax;
       const i = 3 * v;
       if (sg(i) != pre || sg(i + 1) != suf) {
         ss(i, pre);
@@ -351,10 +393,50 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
     }
     if (changed) topChanged = 2 * h;
     if (edgesChanged) topPreSuf = 2 * h;
-    if (!changed || a == 1) break;
+    if (!changed || a == 1) {
+      done = true;
+      break;
+    }
     a >>>= 1;
     b >>>= 1;
     h *= 2;
+  }
+  if (!done) {
+    // one path: node v's value from its children in memory, then, climbing, from the child's new
+    // value (kept here) and its sibling's, for as long as a node changes
+    let v = a;
+    fromKids(v, h);
+    let pre = kPre;
+    let suf = kSuf;
+    let mx = kMax;
+    while (true) {
+      const i = 3 * v;
+      if (sg(i) != pre || sg(i + 1) != suf) {
+        ss(i, pre);
+        ss(i + 1, suf);
+        ss(i + 2, mx);
+        topChanged = 2 * h;
+        topPreSuf = 2 * h;
+      } else if (sg(i + 2) != mx) {
+        ss(i + 2, mx);
+        topChanged = 2 * h;
+      } else break;
+      if (v == 1) break;
+      const sib = 3 * (v ^ 1);
+      const sp = sg(sib);
+      const sf = sg(sib + 1);
+      const sm = sg(sib + 2);
+      const right = (v & 1) != 0;
+      const lp = select<i32>(sp, pre, right);
+      const ls = select<i32>(sf, suf, right);
+      const rp = select<i32>(pre, sp, right);
+      const rs = select<i32>(suf, sf, right);
+      h *= 2;
+      mx = max(max(mx, sm), ls + rp);
+      pre = lp == h ? h + rp : lp;
+      suf = rs == h ? h + ls : rs;
+      v >>>= 1;
+    }
   }
   for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, topChanged);
   for (let i = 0; i < nBlocks; i++) {
@@ -379,7 +461,7 @@ export function weight(): i32 {
 }
 
 export function longestZeroRun(): i32 {
-  return sg(5);
+  return nMax(1);
 }
 
 // ---- summaries (block and general)
@@ -391,10 +473,9 @@ export function longestZeroRun(): i32 {
  * value is their free prefix; a general summary has size 0.
  */
 @inline function summaryNode(am: usize, v: i32, h: i32, m: i32, sh: i32, size: i32): i32 {
-  const l = 6 * v;
-  const ls = sg(l + 1);
-  const rp = sg(l + 3);
-  let best = h == size ? max(sg(l), rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
+  const ls = nSuf(2 * v);
+  const rp = nPre(2 * v + 1);
+  let best = h == size ? max(nPre(2 * v), rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
   if (ls > 0) {
     const lEnd = (2 * v + 1) * h - 32 * leaves;
     const c = alignedFrom(lEnd - ls, m, sh);
@@ -562,9 +643,9 @@ function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32
     if (c0 >= maxno) return -1;
     v = (leaves + (c0 >>> 5)) >>> (ctz<i32>(size) - 5);
     len = size;
-    const pre0 = sg(3 * v);
+    const pre0 = nPre(v);
     if (nr <= pre0) return c0;
-    carry = pre0 == len ? c0 : c0 + len - sg(3 * v + 1);
+    carry = pre0 == len ? c0 : c0 + len - nSuf(v);
   } else {
     const w = p >>> 5;
     const ws = w << 5;
@@ -580,11 +661,11 @@ function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32
     if (v == 0) return -1;
     len = nodeLen(v);
     const start = v * len - base;
-    const pre = sg(3 * v);
+    const pre = nPre(v);
     const c = alignedFrom(carry, m, sh);
     if (c + nr <= start + pre) return c;
     if ((len == size ? pre : ag(am, v)) >= nr) break;
-    if (pre != len) carry = start + len - sg(3 * v + 1);
+    if (pre != len) carry = start + len - nSuf(v);
   }
   // node v holds an aligned fit that does not start with the carry: go down to it
   const bottom = size > 0 ? size : 32;
@@ -592,17 +673,17 @@ function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32
     len >>>= 1;
     const l = 2 * v;
     const lStart = l * len - base;
-    const lp = sg(3 * l);
+    const lp = nPre(l);
     let c = alignedFrom(carry, m, sh);
     if (c + nr <= lStart + lp) return c;
     if ((len == size ? lp : ag(am, l)) >= nr) {
       v = l;
       continue;
     }
-    if (lp != len) carry = lStart + len - sg(3 * l + 1);
+    if (lp != len) carry = lStart + len - nSuf(l);
     v = l + 1;
     c = alignedFrom(carry, m, sh);
-    if (c + nr <= lStart + len + sg(3 * v)) return c;
+    if (c + nr <= lStart + len + nPre(v)) return c;
   }
   if (size > 0) return v * len - base;
   const w = v - leaves;
@@ -636,30 +717,30 @@ function firstFit(p: i32, nr: i32): i32 {
     v = nextRight(v);
     if (v == 0) return -1;
     len = nodeLen(v);
-    const pre = sg(3 * v);
+    const pre = nPre(v);
     if (carry + pre >= nr) {
       runEnd = pre < len ? v * len - base + pre : -1;
       return v * len - base - carry;
     }
-    if (sg(3 * v + 2) >= nr) break;
-    carry = pre == len ? carry + len : sg(3 * v + 1);
+    if (nMax(v) >= nr) break;
+    carry = pre == len ? carry + len : nSuf(v);
   }
   // node v holds a clear run of ≥ nr bits that does not start with the carry: go down to it
   while (v < leaves) {
     len >>>= 1;
     const l = 2 * v;
-    const lp = sg(3 * l);
+    const lp = nPre(l);
     if (carry + lp >= nr) {
       runEnd = lp < len ? l * len - base + lp : -1;
       return l * len - base - carry;
     }
-    if (sg(3 * l + 2) >= nr) {
+    if (nMax(l) >= nr) {
       v = l;
       continue;
     }
-    carry = lp == len ? carry + len : sg(3 * l + 1);
+    carry = lp == len ? carry + len : nSuf(l);
     v = l + 1;
-    const rp = sg(3 * v);
+    const rp = nPre(v);
     if (carry + rp >= nr) {
       runEnd = rp < len ? v * len - base + rp : -1;
       return v * len - base - carry;
@@ -701,11 +782,11 @@ export function findNextSet(from: i32, to: i32): i32 {
     if (v == 0) return to;
     len = nodeLen(v);
     if (v * len - base >= to) return to;
-    if (sg(3 * v) < len) break;
+    if (nPre(v) < len) break;
   }
   while (v < leaves) {
     len >>>= 1;
-    v = sg(6 * v) < len ? 2 * v : 2 * v + 1;
+    v = nPre(2 * v) < len ? 2 * v : 2 * v + 1;
   }
   w = v - leaves;
   const x = eff(w);
@@ -718,7 +799,7 @@ export function findNextSet(from: i32, to: i32): i32 {
  * bits [c, c + nr) clear, else maxno + nr.
  */
 export function findArea(start: i32, nr: i32, alignMask: i32, alignOffset: i32): i32 {
-  if (nr > sg(5)) return maxno + nr;
+  if (nr > nMax(1)) return maxno + nr;
   let order = -1;
   if (alignMask > 0 && start < maxno) {
     order = 31 - clz<i32>(alignMask + 1);

@@ -12,6 +12,7 @@ import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import type { TraceEvent } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { parseFileParallel, setParallelHeadBytes } from '../../src/sources/trace/parallel.ts';
+import { BatchEncoder, COMM_BYTES, F } from '../../src/sources/trace/parallel-format.ts';
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 
@@ -204,6 +205,45 @@ describe('parser fast path', () => {
         const fast = parseAll(c.bytes, true, chunk);
         assert.deepEqual(fast.stats, whole.stats, `stats, chunk ${chunk}`);
         assert.deepEqual(fast.evs, whole.evs, `events, chunk ${chunk}`);
+      }
+    });
+  }
+});
+
+/** The batches (numbers, comm cells, names, extras) of a parse into a BatchEncoder. */
+function batchesOf(bytes: Uint8Array, chunk: number, fastTarget: boolean): unknown[] {
+  const out: unknown[] = [];
+  const enc = new BatchEncoder(
+    (m) =>
+      out.push([
+        Array.from(new Float64Array(m.buf, 0, m.n * F)),
+        Array.from(new Uint8Array(m.commBuf, 0, m.n * COMM_BYTES)),
+        m.names,
+        m.extras,
+      ]),
+    () => undefined,
+  );
+  const p: TraceLineParser = new TraceLineParser(() => enc.event(p));
+  if (fastTarget) p.setFastTarget(enc);
+  const buf = Buffer.alloc(chunk);
+  for (let pos = 0; pos < bytes.length; pos += chunk) {
+    const n = Math.min(chunk, bytes.length - pos);
+    buf.set(bytes.subarray(pos, pos + n));
+    p.feed(buf.subarray(0, n));
+  }
+  out.push(p.end());
+  enc.flush();
+  return out;
+}
+
+describe('parse worker batches: the fast path written straight into the batch (FastTarget)', () => {
+  const cases = [{ name: 'edge lines', bytes: new TextEncoder().encode(EDGE) }, ...fixtures()];
+  for (const c of cases) {
+    it(`${c.name}: the batches event() writes, in chunks of any size`, () => {
+      for (const chunk of [c.bytes.length + 1, 4096, 333, 61]) {
+        const ref = batchesOf(c.bytes, chunk, false);
+        assert.ok(ref.length > 1);
+        assert.deepEqual(batchesOf(c.bytes, chunk, true), ref, `chunk ${chunk}`);
       }
     });
   }

@@ -164,22 +164,12 @@ export class AllocationCosts {
   /** Whether they include Android's cma_alloc_info. */
   hasAndroidInfo = false;
 
-  /** Filled while the trace is read (feed()), not from events read before. */
-  streaming = false;
-
   constructor(events: readonly MmEvent[] = [], release: string | null = null) {
     this.release = release;
     for (const e of events) this.add(e);
   }
 
-  /** Empty costs that the replay of a binary trace fills in the same pass (feed()). */
-  static streaming(release: string | null): AllocationCosts {
-    const c = new AllocationCosts([], release);
-    c.streaming = true;
-    return c;
-  }
-
-  /** What a replay (ReplayOptions.mmEvents) feeds these costs through. */
+  /** What a replay (ReplayOptions.mmEvents) feeds these costs through, in the pass that reads the trace. */
   feed(): MmEventsOption {
     return {
       names: COST_EVENT_NAMES,

@@ -19,19 +19,20 @@ export const NL = 10;
 export const RBRACKET = 93;
 export const SP = 32;
 
-/** What fastLine() fills for an accepted line (the parser's reused event itself). */
-export interface FastLine {
-  kind: TraceEventKind;
-  pid: number;
-  cpu: number;
-  ts: number;
-  /** Where the task name starts (it ends at the line's column 16). */
-  commStart: number;
-  count: number;
-  align: number;
-  pfn: number;
-  hasPage: boolean;
-}
+/**
+ * Where fastLine() puts an accepted line's numbers in `out` from `o` (the slots of an event in
+ * parallel-format.ts's batch layout; a parser without a batch reads them from a scratch array).
+ * FL_COMM holds where the task name starts in the chunk (its bytes end at the line's column 16).
+ */
+export const FL_KIND = 0;
+export const FL_PID = 2;
+export const FL_CPU = 3;
+export const FL_TS = 4;
+export const FL_COMM = 6;
+export const FL_COUNT = 7;
+export const FL_ALIGN = 8;
+export const FL_PFN = 9;
+export const FL_PAGE = 10;
 
 function enc(s: string): Uint8Array {
   return new TextEncoder().encode(s);
@@ -109,9 +110,9 @@ function digits4(x: number): number {
  * The fast path: one line of the kernel's fixed 6.1 layout
  * (`%16s-%-7d [%03d] <5 flags> %5lu.%06lu: cma_<event>: name=<same name as the previous
  * event> <the event's keys in their TP_printk order>\n`), read with one pass over its bytes.
- * Returns the position after its '\n' with the fields in `out`, or -1 (nothing consumed) for
- * anything else, which then takes the general path. For every line it accepts it yields exactly the
- * event the general path yields.
+ * Returns the position after its '\n' with the fields in `out` (from `o`: the FL_* slots), or -1
+ * (nothing written) for anything else, which then takes the general path. For every line it
+ * accepts it yields exactly the event the general path yields.
  */
 export function fastLine(
   buf: Uint8Array,
@@ -119,7 +120,8 @@ export function fastLine(
   dv: DataView,
   ln: Uint8Array,
   lw: Int32Array,
-  out: FastLine,
+  out: Float64Array,
+  o: number,
 ): number {
   // never read past the chunk (an out-of-bounds read deoptimizes this function): the last
   // lines of a chunk take the general path
@@ -318,14 +320,14 @@ export function fastLine(
   }
   if (w === 0) cs += 4;
   else cs += (31 - Math.clz32(w & -w)) >> 3;
-  out.kind = kind;
-  out.pid = pid;
-  out.cpu = c0 * 100 + c1 * 10 + c2;
-  out.ts = sec * 1e6 + frac;
-  out.commStart = cs;
-  out.count = count;
-  out.align = align;
-  out.pfn = pfn;
-  out.hasPage = hasPage;
+  out[o + FL_KIND] = kind;
+  out[o + FL_PID] = pid;
+  out[o + FL_CPU] = c0 * 100 + c1 * 10 + c2;
+  out[o + FL_TS] = sec * 1e6 + frac;
+  out[o + FL_COMM] = cs;
+  out[o + FL_COUNT] = count;
+  out[o + FL_ALIGN] = align;
+  out[o + FL_PFN] = pfn;
+  out[o + FL_PAGE] = hasPage ? 1 : 0;
   return p + 1;
 }

@@ -7,6 +7,7 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { MmEvent } from './mm-events.ts';
 import { type BatchMessage, type TextJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
 
@@ -16,7 +17,14 @@ if (port !== null && data !== undefined && data.kind === 'cma-trace-parse') run(
 
 function run(d: WorkerData & TextJob): void {
   const p = port!;
-  const enc = workerBatchEncoder(d, p);
+  // other events (TextJob.mmNames): posted before the batch that follows them
+  let mm: MmEvent[] = [];
+  const postMm = (): void => {
+    if (mm.length === 0) return;
+    p.postMessage({ t: 'c', events: mm, kernelRelease: null } satisfies BatchMessage);
+    mm = [];
+  };
+  const enc = workerBatchEncoder(d, p, postMm);
   const flush = (): void => enc.flush();
   let parser: TraceLineParser;
   const onEvent = (): void => enc.event(parser);
@@ -38,7 +46,12 @@ function run(d: WorkerData & TextJob): void {
         : {}),
       maxMalformedKept: d.maxMalformedKept,
       firstLine: d.firstLine,
+      ...(d.mmNames !== null
+        ? { otherEvents: { names: new Set(d.mmNames), onEvent: (e) => void mm.push(e) } }
+        : {}),
     });
+    // the fast path's lines straight into the batch (the others through onEvent)
+    parser.setFastTarget(enc);
     const fd = openSync(d.path, 'r');
     try {
       // one reused buffer: the parser copies what it keeps across chunks
@@ -56,6 +69,7 @@ function run(d: WorkerData & TextJob): void {
     }
     const stats = parser.end();
     flush();
+    postMm();
     p.postMessage({ t: 'e', stats } satisfies BatchMessage);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

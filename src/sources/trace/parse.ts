@@ -20,8 +20,30 @@ import {
   EV_START,
   TraceEventFields,
 } from './events.ts';
+import { type MmEvent, parseMmEventLine } from './mm-events.ts';
 import { isNullPointer } from './parse-bytes.ts';
-import { COLON, DASH, DOT, EQ, fastLine, HASH, LBRACKET, LPAREN, NL, RBRACKET, SP } from './parse-fast.ts';
+import {
+  COLON,
+  DASH,
+  DOT,
+  EQ,
+  FL_ALIGN,
+  FL_COMM,
+  FL_COUNT,
+  FL_CPU,
+  FL_KIND,
+  FL_PAGE,
+  FL_PFN,
+  FL_PID,
+  FL_TS,
+  fastLine,
+  HASH,
+  LBRACKET,
+  LPAREN,
+  NL,
+  RBRACKET,
+  SP,
+} from './parse-fast.ts';
 
 /** What the parser saw besides events. */
 /** Longest line kept (1 MiB): a kernel trace line is under 1 KiB; longer input is garbage. */
@@ -75,6 +97,21 @@ export function emptyParseStats(): ParseStats {
   };
 }
 
+/**
+ * Where the fast path's lines go instead of onEvent (the parse worker's batch encoder): fastLine()
+ * writes a line's numbers (parse-fast.ts's FL_* slots) into `out` from `at`, then fast() is
+ * called to complete them. The parser's own event fields are not set for those lines.
+ */
+export interface FastTarget {
+  out: Float64Array;
+  at: number;
+  /**
+   * The line at `s` in the chunk `dv` views is line `line` of area `name`; FL_COMM holds where
+   * its task name starts (it ends at s + 16).
+   */
+  fast(dv: DataView, s: number, line: number, name: string): void;
+}
+
 /** Parser options. */
 export interface ParseOptions {
   /** Called for each `# cma_area:` line (gen-trace --annotate), in order. */
@@ -89,6 +126,14 @@ export interface ParseOptions {
   fastPath?: boolean;
   /** Lines before the input (it starts at a line start): line numbers continue from there. */
   firstLine?: number;
+  /**
+   * Other events to pick out of the lines, e.g. the migrate counts (COST_EVENT_NAMES): each line
+   * of one of `names` goes to `onEvent` as parseMmEventLine() reads it, before the cma events
+   * after it. Only lines the fast path leaves to the general path are looked at: names of cma
+   * events the fast path takes (cma_alloc_start, _finish, _busy_retry, cma_release) are seen
+   * only with `fastPath: false`.
+   */
+  otherEvents?: { names: ReadonlySet<string>; onEvent: (e: MmEvent) => void };
 }
 
 // byte values: the fast path's (its hot comparisons keep them module-local there; this general
@@ -192,13 +237,23 @@ export class TraceLineParser extends TraceEventFields {
     this.maxKept = opts.maxMalformedKept ?? 100;
     this.fast = opts.fastPath ?? true;
     this.stats.lines = opts.firstLine ?? 0;
+    this.otherNames = opts.otherEvents ? [...opts.otherEvents.names].map(enc) : null;
   }
+  /** otherEvents' names as bytes (null: none wanted). */
+  private readonly otherNames: Uint8Array[] | null;
 
   /** A `name=cma%d` line waits for its continuation (the input must not be cut here). */
   get splitPending(): boolean {
     return this.split !== null || this.leftover !== null;
   }
   private readonly fast: boolean;
+  /** fastLine()'s output when there is no FastTarget: read into this event's fields. */
+  private readonly scratch: FastTarget = { out: new Float64Array(16), at: 0, fast: () => {} };
+  private target: FastTarget = this.scratch;
+  /** Sends the fast path's lines to `t` (see FastTarget); the others still go to onEvent. */
+  setFastTarget(t: FastTarget): void {
+    this.target = t;
+  }
   /** A DataView of the chunk fastLine() reads (same offsets as the chunk). */
   private dv: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
@@ -238,7 +293,8 @@ export class TraceLineParser extends TraceEventFields {
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
-        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.lastNameWords, this);
+        const t = this.target;
+        const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.lastNameWords, t.out, t.at);
         if (next > 0) {
           this.acceptFast(chunk, pos);
           pos = next;
@@ -325,11 +381,28 @@ export class TraceLineParser extends TraceEventFields {
     this.parseCmaLine(buf, start, end, lineNo, false);
   }
 
-  /** Hands on the line fastLine() accepted at `s` (it filled this event's line fields). */
+  /** Hands on the line fastLine() accepted at `s` (its numbers are in the target's `out`). */
   private acceptFast(buf: Uint8Array, s: number): void {
     const st = this.stats;
-    this.line = ++st.lines;
+    const line = ++st.lines;
+    st.events++;
+    const t = this.target;
+    if (t !== this.scratch) {
+      t.fast(this.dv, s, line, this.lastName);
+      return;
+    }
+    const f = t.out;
+    this.kind = f[FL_KIND] as TraceEventKind;
+    this.line = line;
+    this.pid = f[FL_PID]!;
+    this.cpu = f[FL_CPU]!;
+    this.ts = f[FL_TS]!;
+    this.count = f[FL_COUNT]!;
+    this.align = f[FL_ALIGN]!;
+    this.pfn = f[FL_PFN]!;
+    this.hasPage = f[FL_PAGE] === 1;
     this.buf = buf;
+    this.commStart = f[FL_COMM]!;
     this.commEnd = s + 16;
     if (this.rareSet) {
       clearRareFields(this);
@@ -337,7 +410,6 @@ export class TraceLineParser extends TraceEventFields {
     }
     this.name = this.lastName;
     this.fastEvent = true;
-    st.events++;
     this.onEvent(this);
   }
 
@@ -371,10 +443,37 @@ export class TraceLineParser extends TraceEventFields {
     return 0;
   }
 
+  /**
+   * An other event's line (otherEvents): whether the line holds ": NAME: " for one of the names
+   * (at `at` only when `at` ≥ 0), then read as parseMmEventLine() reads it.
+   */
+  private otherLine(buf: Uint8Array, start: number, end: number, lineNo: number, at: number): void {
+    const names = this.otherNames!;
+    let hit = false;
+    for (let q = at < 0 ? start : at - 2; !hit && q + 2 < end; q++) {
+      if (buf[q] !== COLON || buf[q + 1] !== SP) {
+        if (at >= 0) return;
+        continue;
+      }
+      for (const n of names) {
+        const e = q + 2 + n.length;
+        if (e + 1 < end && buf[e] === COLON && buf[e + 1] === SP && sameBytes(buf, q + 2, n)) {
+          hit = true;
+          break;
+        }
+      }
+      if (at >= 0) break;
+    }
+    if (!hit) return;
+    const e = parseMmEventLine(decoder.decode(buf.subarray(start, end)), lineNo);
+    if (e !== null && this.opts.otherEvents!.names.has(e.event)) this.opts.otherEvents!.onEvent(e);
+  }
+
   private parseCmaLine(buf: Uint8Array, start: number, end: number, lineNo: number, joined: boolean): void {
     const i = this.findCma(buf, start, end);
     if (i === 0) {
       this.stats.otherLines++;
+      if (this.otherNames !== null) this.otherLine(buf, start, end, lineNo, -1);
       return;
     }
     // ---- event name ----
@@ -383,8 +482,11 @@ export class TraceLineParser extends TraceEventFields {
     while (evEnd < end && buf[evEnd] !== COLON && buf[evEnd] !== SP) evEnd++;
     if (buf[evEnd] !== COLON) {
       this.stats.otherLines++;
+      if (this.otherNames !== null) this.otherLine(buf, start, end, lineNo, -1);
       return;
     }
+    // (a joined line was seen as its first half)
+    if (this.otherNames !== null && !joined) this.otherLine(buf, start, end, lineNo, evStart);
     const evLen = evEnd - evStart;
     let kind: TraceEventKind;
     if (evLen === 15 && sameBytes(buf, evStart, N_START)) kind = EV_START;
