@@ -10,6 +10,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MmEvent } from './mm-events.ts';
 import { type BatchMessage, type TextJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
+import { WasmScanner } from './parse-wasm.ts';
+
+/** Bytes read at a time. */
+const CHUNK = 1 << 20;
 
 const port = parentPort;
 const data = workerData as WorkerData | undefined;
@@ -50,12 +54,15 @@ function run(d: WorkerData & TextJob): void {
         ? { otherEvents: { names: new Set(d.mmNames), onEvent: (e) => void mm.push(e) } }
         : {}),
     });
-    // the fast path's lines straight into the batch (the others through onEvent)
+    // the fast path's lines straight into the batch (the others through onEvent), read by the
+    // wasm scanner from the chunk in its memory
     parser.setFastTarget(enc);
+    const scanner = new WasmScanner(CHUNK, enc);
+    parser.setBulkScanner(scanner);
     const fd = openSync(d.path, 'r');
     try {
-      // one reused buffer: the parser copies what it keeps across chunks
-      const buf = Buffer.allocUnsafe(1 << 20);
+      // one reused buffer (in the scanner's memory): the parser copies what it keeps across chunks
+      const buf = scanner.chunk;
       let pos = d.start;
       for (;;) {
         const got = readSync(fd, buf, 0, buf.length, pos);

@@ -112,6 +112,17 @@ export interface FastTarget {
   fast(dv: DataView, s: number, line: number, name: string): void;
 }
 
+/**
+ * Reads runs of fast-path lines in bulk (the parse worker's WebAssembly scanner, parse-wasm.ts):
+ * the lines from `pos` of `chunk` whose event's area is `name` (bytes `nameBytes`, the previous
+ * event's), numbered from `line` + 1, delivered by the scanner itself. Returns how many it read
+ * (0: none, e.g. a chunk it does not hold) and sets `stop` to the position after them.
+ */
+export interface BulkScanner {
+  stop: number;
+  scan(chunk: Uint8Array, pos: number, nameBytes: Uint8Array, name: string, line: number): number;
+}
+
 /** Parser options. */
 export interface ParseOptions {
   /** Called for each `# cma_area:` line (gen-trace --annotate), in order. */
@@ -250,6 +261,11 @@ export class TraceLineParser extends TraceEventFields {
   /** fastLine()'s output when there is no FastTarget: read into this event's fields. */
   private readonly scratch: FastTarget = { out: new Float64Array(16), at: 0, fast: () => {} };
   private target: FastTarget = this.scratch;
+  private scanner: BulkScanner | null = null;
+  /** Tries `sc` first on every line the fast path may read (see BulkScanner). */
+  setBulkScanner(sc: BulkScanner): void {
+    this.scanner = sc;
+  }
   /** Sends the fast path's lines to `t` (see FastTarget); the others still go to onEvent. */
   setFastTarget(t: FastTarget): void {
     this.target = t;
@@ -293,6 +309,17 @@ export class TraceLineParser extends TraceEventFields {
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
+        const sc = this.scanner;
+        if (sc !== null) {
+          const st = this.stats;
+          const k = sc.scan(chunk, pos, this.lastNameBytes, this.lastName, st.lines);
+          if (k > 0) {
+            st.lines += k;
+            st.events += k;
+            pos = sc.stop;
+            continue;
+          }
+        }
         const t = this.target;
         const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.lastNameWords, t.out, t.at);
         if (next > 0) {

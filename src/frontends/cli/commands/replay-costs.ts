@@ -90,9 +90,19 @@ export class CostCollector {
     };
     for (const r of this.rows) note(r.pid, r.finishTs);
     for (const f of failures) note(f.pid, f.ts);
+    // each task's ends in order (NaN last): the latest before a failure by a binary search
+    const sorted = new Map<number, Float64Array>();
+    for (const [pid, l] of ends) sorted.set(pid, Float64Array.from(l).sort());
     for (const f of failures) {
-      let prev = Number.NEGATIVE_INFINITY;
-      for (const t of ends.get(f.pid) ?? []) if (t < f.ts && t > prev) prev = t;
+      const l = sorted.get(f.pid)!;
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (l[mid]! < f.ts) lo = mid + 1;
+        else hi = mid;
+      }
+      const prev = lo > 0 ? l[lo - 1]! : Number.NEGATIVE_INFINITY;
       const c = this.costs.lookup(f.pid, prev === Number.NEGATIVE_INFINITY ? 0 : prev + 1, f.ts, Number.NaN);
       if (c !== null)
         this.failed.push({
