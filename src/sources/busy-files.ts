@@ -11,8 +11,10 @@ import { looksLikeBusyLog, parseBusyLog } from './page-dump.ts';
 import type { PageOwnerRecord, PageOwnerStack, PfnRanges, SkippedLine } from './page-owner.ts';
 import { createPageOwnerParser, looksLikePageOwner, overlapsRanges } from './page-owner.ts';
 import { detectFileFormat } from './trace/detect.ts';
-import { looksLikeMmTrace, type MmEvent, parseMmEventLine } from './trace/mm-events.ts';
+import { fileSource } from './trace/input.ts';
+import { looksLikeMmTrace, MM_EVENT_NAMES, type MmEvent } from './trace/mm-events.ts';
 import { readTraceDatMmEvents } from './trace/mm-events-read.ts';
+import { TraceLineParser } from './trace/parse.ts';
 import { readPerfettoMmFile } from './trace/perfetto.ts';
 import { fileByteSource, gunzippedByteSource } from './trace/trace-dat.ts';
 import { SourceError } from './tree.ts';
@@ -77,7 +79,7 @@ function headMagic(path: string): Buffer {
   }
 }
 
-/** The lines of a file (gzip or plain), streamed. */
+/** The lines of a page_owner file (gzip or plain), streamed. */
 function fileLines(path: string): readline.Interface {
   const fd = fs.openSync(path, 'r');
   const magic = Buffer.alloc(2);
@@ -113,13 +115,14 @@ export async function readMmTrace(path: string): Promise<MmEvent[]> {
       bs.close();
     }
   }
+  // the trace reader's lines (bounded: an overlong line is skipped, not kept), every one seen
   const events: MmEvent[] = [];
-  let n = 0;
-  for await (const line of fileLines(path)) {
-    n++;
-    const e = parseMmEventLine(line, n);
-    if (e) events.push(e);
-  }
+  const parser = new TraceLineParser(() => {}, {
+    fastPath: false,
+    otherEvents: { names: MM_EVENT_NAMES, onEvent: (e) => void events.push(e) },
+  });
+  for await (const chunk of fileSource(path).open()) parser.feed(chunk);
+  parser.end();
   return events;
 }
 

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { readMmTrace } from '../../src/sources/busy-files.ts';
 import type { TraceSource } from '../../src/sources/trace/input.ts';
 import { fileSource, memorySource } from '../../src/sources/trace/input.ts';
 import type { MmEvent } from '../../src/sources/trace/mm-events.ts';
@@ -254,6 +255,30 @@ describe('the parse worker bin/cma-debug.js starts early (prestart)', () => {
         got,
         want.filter((e) => asked.has(e.event)),
       );
+    }
+  });
+});
+
+describe("readMmTrace (blame) reads text through the trace reader's lines", () => {
+  it('every mm event of the fixtures, as a line-by-line read finds them', async () => {
+    for (const f of [
+      'pinned-pages/6.1/trace.txt.gz',
+      'pinned-pages/6.12/trace.txt.gz',
+      'pinned-pages/7.3/trace.txt.gz',
+      'pinned-pages/6.12-dat/report.txt.gz',
+      'traces/gen-trace/unnamed-cma0-split.trace.gz',
+      'traces/oracle-6.1/capture1.trace',
+    ]) {
+      const path = join(FIX, f);
+      const raw = readFileSync(path);
+      const text = (f.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+      const want: MmEvent[] = [];
+      text.split('\n').forEach((l, i) => {
+        const e = parseMmEventLine(l, i + 1);
+        if (e) want.push(e);
+      });
+      assert.ok(want.length > 500, f);
+      assert.deepEqual(await readMmTrace(path), want, f);
     }
   });
 });
