@@ -11,8 +11,10 @@ import { looksLikeBusyLog, parseBusyLog } from './page-dump.ts';
 import type { PageOwnerRecord, PageOwnerStack, PfnRanges, SkippedLine } from './page-owner.ts';
 import { createPageOwnerParser, looksLikePageOwner, overlapsRanges } from './page-owner.ts';
 import { detectFileFormat } from './trace/detect.ts';
-import { COST_EVENT_NAMES, looksLikeMmTrace, type MmEvent, parseMmEventLine } from './trace/mm-events.ts';
+import { fileSource } from './trace/input.ts';
+import { looksLikeMmTrace, MM_EVENT_NAMES, type MmEvent } from './trace/mm-events.ts';
 import { readTraceDatMmEvents } from './trace/mm-events-read.ts';
+import { TraceLineParser } from './trace/parse.ts';
 import { readPerfettoMmFile } from './trace/perfetto.ts';
 import { fileByteSource, gunzippedByteSource } from './trace/trace-dat.ts';
 import { SourceError } from './tree.ts';
@@ -77,7 +79,7 @@ function headMagic(path: string): Buffer {
   }
 }
 
-/** The lines of a file (gzip or plain), streamed. */
+/** The lines of a page_owner file (gzip or plain), streamed. */
 function fileLines(path: string): readline.Interface {
   const fd = fs.openSync(path, 'r');
   const magic = Buffer.alloc(2);
@@ -113,13 +115,14 @@ export async function readMmTrace(path: string): Promise<MmEvent[]> {
       bs.close();
     }
   }
+  // the trace reader's lines (bounded: an overlong line is skipped, not kept), every one seen
   const events: MmEvent[] = [];
-  let n = 0;
-  for await (const line of fileLines(path)) {
-    n++;
-    const e = parseMmEventLine(line, n);
-    if (e) events.push(e);
-  }
+  const parser = new TraceLineParser(() => {}, {
+    fastPath: false,
+    otherEvents: { names: MM_EVENT_NAMES, onEvent: (e) => void events.push(e) },
+  });
+  for await (const chunk of fileSource(path).open()) parser.feed(chunk);
+  parser.end();
   return events;
 }
 
@@ -144,163 +147,4 @@ export function readBusyLog(path: string): BusyLog {
 /** keep() for page_owner: records overlapping the ranges. */
 export function keepRanges(ranges: PfnRanges): (pfn: number, order: number) => boolean {
   return (pfn, order) => overlapsRanges(ranges, pfn, order);
-}
-
-const COST_EVENTS = COST_EVENT_NAMES;
-
-/**
- * The events that carry an allocation's migrate counts (mm_alloc_contig_migrate_range_info,
- * Android's cma_alloc_info) of a trace in any format: text lines are only parsed when they name
- * one of them, trace.dat files without the events' formats are not walked at all.
- */
-export async function readAllocationCostEvents(path: string): Promise<MmEvent[]> {
-  const gz = isGzip(headMagic(path));
-  const fmt = detectFileFormat(path, gz).format;
-  if (fmt === 'perfetto') return readPerfettoMmFile(path, COST_EVENTS);
-  if (fmt === 'trace.dat') {
-    const bs = gz ? await gunzippedByteSource(path) : fileByteSource(path);
-    try {
-      return readTraceDatMmEvents(bs, COST_EVENTS);
-    } finally {
-      bs.close();
-    }
-  }
-  const events: MmEvent[] = [];
-  if (!gz) {
-    for (const [line, n] of linesWith(path, '_info: ')) {
-      const e = parseMmEventLine(line, n);
-      if (e && COST_EVENTS.has(e.event)) events.push(e);
-    }
-    return events;
-  }
-  for await (const [line, n] of gzipLinesWith(path, '_info: ')) {
-    const e = parseMmEventLine(line, n);
-    if (e && COST_EVENTS.has(e.event)) events.push(e);
-  }
-  return events;
-}
-
-/** Lines past this length are skipped (as the trace parser skips them): a hostile line never grows a string. */
-const MAX_COST_LINE = 1 << 20;
-
-/**
- * The lines of a gzip'd text file that contain `needle`, with their 1-based numbers, in bounded
- * memory: the decompressed bytes are split as they stream and a line longer than
- * MAX_COST_LINE is dropped whole (a 256 MiB line costs no 256 MiB string, unlike readline).
- */
-async function* gzipLinesWith(path: string, needle: string): AsyncGenerator<[string, number]> {
-  const pat = Buffer.from(needle, 'latin1');
-  let carry: Buffer[] = [];
-  let carryLen = 0;
-  let overlong = false;
-  let n = 0;
-  const emit = (line: Buffer): [string, number] | null => {
-    n++;
-    if (overlong || line.indexOf(pat) < 0) return null;
-    let end = line.length;
-    if (end > 0 && line[end - 1] === 0x0d) end--;
-    return [line.toString('utf8', 0, end), n];
-  };
-  for await (const chunk of fs.createReadStream(path).pipe(zlib.createGunzip()) as AsyncIterable<Buffer>) {
-    let from = 0;
-    for (let nl = chunk.indexOf(0x0a, from); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
-      const piece = chunk.subarray(from, nl);
-      const line = carryLen === 0 ? piece : Buffer.concat([...carry, piece]);
-      const out = emit(line);
-      carry = [];
-      carryLen = 0;
-      overlong = false;
-      if (out) yield out;
-      from = nl + 1;
-    }
-    if (from < chunk.length && !overlong) {
-      carry.push(chunk.subarray(from));
-      carryLen += chunk.length - from;
-      if (carryLen > MAX_COST_LINE) {
-        overlong = true;
-        carry = [];
-        carryLen = 0;
-      }
-    }
-  }
-  if (carryLen > 0 || overlong) {
-    const out = emit(Buffer.concat(carry));
-    if (out) yield out;
-  }
-}
-
-/**
- * The lines of a plain file that contain `needle`, with their 1-based numbers (a trailing \r
- * dropped, as readline does). A byte search over 1 MiB reads: `replay --json` runs this on every
- * trace it replays, and a 1M-event text trace without such lines costs ~70 ms here against ~500
- * ms as readline strings. Lines are counted only once a first match is found (then from the top).
- */
-function* linesWith(path: string, needle: string): Generator<[string, number]> {
-  const pat = Buffer.from(needle, 'latin1');
-  const fd = fs.openSync(path, 'r');
-  try {
-    const size = fs.fstatSync(fd).size;
-    let buf = Buffer.allocUnsafe(1 << 20);
-    /** Bytes of the file before buf[0]; buf[0, have) holds whole lines plus a partial tail. */
-    let base = 0;
-    let have = 0;
-    /** Newlines before buf[0], once counting (-1: not yet). */
-    let lines = -1;
-    const countNl = (b: Buffer, from: number, to: number): number => {
-      let c = 0;
-      for (let i = b.indexOf(10, from); i >= 0 && i < to; i = b.indexOf(10, i + 1)) c++;
-      return c;
-    };
-    for (;;) {
-      if (have === buf.length) {
-        // a line longer than the buffer: grow it
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, have);
-        buf = bigger;
-      }
-      const got = fs.readSync(fd, buf, have, buf.length - have, base + have);
-      const end = have + Math.max(got, 0);
-      // whole lines: up to the last newline (everything at the end of the file)
-      const cut = got <= 0 || base + end >= size ? end : buf.lastIndexOf(10, end - 1) + 1;
-      if (cut > 0) {
-        let hit = buf.indexOf(pat, 0);
-        if (hit >= 0 && hit < cut && lines < 0) {
-          // the first match: count the lines before this buffer once
-          lines = 0;
-          const scan = Buffer.allocUnsafe(1 << 20);
-          for (let at = 0; at < base; ) {
-            const n = fs.readSync(fd, scan, 0, Math.min(scan.length, base - at), at);
-            if (n <= 0) break;
-            lines += countNl(scan, 0, n);
-            at += n;
-          }
-        }
-        let counted = 0;
-        let nl = lines;
-        while (hit >= 0 && hit < cut) {
-          const start = buf.lastIndexOf(10, hit) + 1;
-          let stop = buf.indexOf(10, hit);
-          if (stop < 0 || stop > cut) stop = cut;
-          nl += countNl(buf, counted, start);
-          counted = start;
-          let text = buf.toString('latin1', start, stop);
-          if (text.endsWith('\r')) text = text.slice(0, -1);
-          yield [text, nl + 1];
-          hit = buf.indexOf(pat, stop);
-        }
-        if (lines >= 0) lines = nl + countNl(buf, counted, cut);
-      }
-      if (got <= 0 || cut >= end) {
-        if (got <= 0) return;
-        base += cut;
-        have = 0;
-      } else {
-        buf.copy(buf, 0, cut, end);
-        base += cut;
-        have = end - cut;
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }

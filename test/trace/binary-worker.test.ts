@@ -11,12 +11,14 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { readAllocationCostEvents } from '../../src/sources/busy-files.ts';
 import { EV_INFO, type TraceEvent } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { COST_EVENT_NAMES, type MmEvent } from '../../src/sources/trace/mm-events.ts';
+import { readTraceDatMmEvents } from '../../src/sources/trace/mm-events-read.ts';
+import { readPerfettoMmFile } from '../../src/sources/trace/perfetto.ts';
 import { readTraceEvents, startBinaryParse } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
+import { gunzippedByteSource } from '../../src/sources/trace/trace-dat.ts';
 import { type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,7 +104,9 @@ describe('binary traces decoded on a worker', () => {
     const a = await here(PINNED);
     const b = await onWorker(PINNED, 'trace.dat', true);
     assert.deepEqual(b.events, a.events);
-    const separate = await readAllocationCostEvents(PINNED);
+    const bs = await gunzippedByteSource(PINNED);
+    const separate = readTraceDatMmEvents(bs, COST_EVENT_NAMES);
+    bs.close();
     assert.ok(separate.length > 1000);
     assert.deepEqual(a.mm, separate);
     assert.deepEqual(b.mm, separate);
@@ -124,7 +128,7 @@ describe('binary traces decoded on a worker', () => {
       assert.equal(a.mm.filter((e) => e.event === 'cma_alloc_info').length, infos, f);
       assert.deepEqual(b.mm, a.mm, f);
       // (in file order here; the separate read sorts them by time)
-      const separate = await readAllocationCostEvents(f);
+      const separate = await readPerfettoMmFile(f, COST_EVENT_NAMES);
       const sorted = [...b.mm].sort((x, y) => x.time - y.time || x.line - y.line);
       assert.deepEqual(
         sorted.map((e) => [e.pid, e.time, e.event, e.fields]),
@@ -133,6 +137,21 @@ describe('binary traces decoded on a worker', () => {
       );
       assert.equal(b.release, '6.12.0');
     }
+  });
+
+  it('Perfetto task names longer than a batch cell (multi-byte UTF-8): the same events on the worker', async () => {
+    const real: WEvent[] = [];
+    await readTraceEvents(fileSource(join(DAT, '6.12.dat')), (e) => real.push(wEvent(e)));
+    // every third task gets a 15-character name of 2-byte characters (30 bytes)
+    const named = real.map((e) => (e.pid % 3 === 0 ? { ...e, comm: 'ÄÖÜäöüßÉÈÊéèêÀà' } : e));
+    const f = join(tmp, 'long-comms.pftrace');
+    writeFileSync(f, writePerfetto(named, { release: '6.12.0', cpus: 3 }));
+    const a = await here(f);
+    const b = await onWorker(f, 'perfetto', false);
+    assert.equal(a.events.length, real.length);
+    assert.ok(a.events.filter((e) => e.comm === 'ÄÖÜäöüßÉÈÊéèêÀà').length > 10);
+    assert.deepEqual(b.events, a.events);
+    assert.deepEqual(b.stats, a.stats);
   });
 
   it('replay with the worker (parallel: true) and without gives the same result', async () => {

@@ -14,11 +14,13 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { deflateSync, gunzipSync, gzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
-import { readAllocationCostEvents, readMmTrace } from '../../src/sources/busy-files.ts';
+import { readMmTrace } from '../../src/sources/busy-files.ts';
+import { openTraceSource } from '../../src/sources/trace/input.ts';
 import type { MmEvent } from '../../src/sources/trace/mm-events.ts';
-import { AllocationCosts, parseMmEventLine } from '../../src/sources/trace/mm-events.ts';
+import { AllocationCosts, COST_EVENT_NAMES, parseMmEventLine } from '../../src/sources/trace/mm-events.ts';
 import { readTraceDatMmEvents } from '../../src/sources/trace/mm-events-read.ts';
 import { readPerfettoMmEvents } from '../../src/sources/trace/perfetto.ts';
+import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
 import { memoryByteSource } from '../../src/sources/trace/trace-dat.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -229,7 +231,7 @@ describe('migrate counts per allocation (replay --allocations / --json)', () => 
     }
   });
 
-  it('--json without --allocations: the trace is replayed, then read for the counts it has', () => {
+  it('--json without --allocations: the same counts (read in the same pass as the replay)', () => {
     const area = 'name=reserved,count=4096,base_pfn=0x1c400';
     const dir = mkdtempSync(join(tmpdir(), 'blame-costs-'));
     try {
@@ -255,11 +257,23 @@ describe('migrate counts per allocation (replay --allocations / --json)', () => 
     }
   });
 
-  it('readAllocationCostEvents takes only the cost events, from each format', async () => {
-    const ev = await readAllocationCostEvents(DAT);
+  it('the replay reads only the cost events, from each format, in the same pass', async () => {
+    const costsOf = async (f: string) => {
+      const got: MmEvent[] = [];
+      await readTraceEvents(await openTraceSource(f), () => {}, {
+        mm: { names: COST_EVENT_NAMES, onEvents: (events) => void got.push(...events) },
+      });
+      return got;
+    };
+    const ev = await costsOf(DAT);
     assert.ok(ev.length > 1000);
     assert.ok(ev.every((e) => e.event === 'mm_alloc_contig_migrate_range_info'));
-    assert.equal((await readAllocationCostEvents(REPORT)).length, ev.length);
+    const text = await costsOf(REPORT);
+    assert.equal(text.length, ev.length);
+    assert.deepEqual(
+      text.map((e) => e.fields),
+      ev.map((e) => e.fields),
+    );
   });
 });
 

@@ -14,6 +14,7 @@ import { fileSource } from '../../src/sources/trace/input.ts';
 import { parseFileParallel, setParallelHeadBytes } from '../../src/sources/trace/parallel.ts';
 import { BatchEncoder, COMM_BYTES, F } from '../../src/sources/trace/parallel-format.ts';
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
+import { WasmScanner } from '../../src/sources/trace/parse-wasm.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures/traces');
@@ -211,7 +212,7 @@ describe('parser fast path', () => {
 });
 
 /** The batches (numbers, comm cells, names, extras) of a parse into a BatchEncoder. */
-function batchesOf(bytes: Uint8Array, chunk: number, fastTarget: boolean): unknown[] {
+function batchesOf(bytes: Uint8Array, chunk: number, mode: 'event' | 'target' | 'wasm'): unknown[] {
   const out: unknown[] = [];
   const enc = new BatchEncoder(
     (m) =>
@@ -224,8 +225,13 @@ function batchesOf(bytes: Uint8Array, chunk: number, fastTarget: boolean): unkno
     () => undefined,
   );
   const p: TraceLineParser = new TraceLineParser(() => enc.event(p));
-  if (fastTarget) p.setFastTarget(enc);
-  const buf = Buffer.alloc(chunk);
+  if (mode !== 'event') p.setFastTarget(enc);
+  let buf: Uint8Array = Buffer.alloc(chunk);
+  if (mode === 'wasm') {
+    const sc = new WasmScanner(chunk, enc);
+    p.setBulkScanner(sc);
+    buf = sc.chunk;
+  }
   for (let pos = 0; pos < bytes.length; pos += chunk) {
     const n = Math.min(chunk, bytes.length - pos);
     buf.set(bytes.subarray(pos, pos + n));
@@ -236,14 +242,15 @@ function batchesOf(bytes: Uint8Array, chunk: number, fastTarget: boolean): unkno
   return out;
 }
 
-describe('parse worker batches: the fast path written straight into the batch (FastTarget)', () => {
+describe('parse worker batches: the fast path written straight into the batch (FastTarget, the wasm scanner)', () => {
   const cases = [{ name: 'edge lines', bytes: new TextEncoder().encode(EDGE) }, ...fixtures()];
   for (const c of cases) {
     it(`${c.name}: the batches event() writes, in chunks of any size`, () => {
       for (const chunk of [c.bytes.length + 1, 4096, 333, 61]) {
-        const ref = batchesOf(c.bytes, chunk, false);
+        const ref = batchesOf(c.bytes, chunk, 'event');
         assert.ok(ref.length > 1);
-        assert.deepEqual(batchesOf(c.bytes, chunk, true), ref, `chunk ${chunk}`);
+        assert.deepEqual(batchesOf(c.bytes, chunk, 'target'), ref, `chunk ${chunk}`);
+        assert.deepEqual(batchesOf(c.bytes, chunk, 'wasm'), ref, `wasm, chunk ${chunk}`);
       }
     });
   }

@@ -1,7 +1,9 @@
 // What bin/cma-debug.js runs before it loads the command line, for `cma-debug replay`: the trace
 // file's parse worker is started at once (worker-spawn.ts), so that it boots and parses while the
-// ~50–80 ms of the program's modules load. Only node's own modules are imported here.
+// ~50–80 ms of the program's modules load. Only node's own modules are imported here, and
+// mm-events.ts (no imports) for the names of the events replay picks out with the cma events.
 
+import { COST_EVENT_NAMES } from '../../sources/trace/mm-events.ts';
 import { prestartTextParse, workerScript } from '../../sources/trace/worker-spawn.ts';
 
 /**
@@ -45,5 +47,10 @@ export function replayTraceArg(args: readonly string[]): string | null {
 export function prestart(argv: readonly string[]): boolean {
   if (argv[0] !== 'replay') return false;
   const trace = replayTraceArg(argv.slice(1));
-  return trace !== null && trace !== '-' && prestartTextParse(trace, workerScript('parse-worker'));
+  // (replay picks the migrate counts out in the same pass: replay-costs.ts)
+  return (
+    trace !== null &&
+    trace !== '-' &&
+    prestartTextParse(trace, workerScript('parse-worker'), [...COST_EVENT_NAMES])
+  );
 }

@@ -136,9 +136,56 @@ export interface AllocationCost {
   readonly errTest: number;
 }
 
+/**
+ * One cost event as a lookup needs it (not the event: its strings are not kept). For
+ * mm_alloc_contig_migrate_range_info, the four counts as printed (`a`–`d`: migratetype,
+ * nr_migrated, nr_reclaimed, nr_mapped; decoded at lookup time, by what is known then of the
+ * shift); for cma_alloc_info, nr_migrated, nr_reclaimed, nr_mapped, err_iso, err_mig, err_test
+ * (`a`–`f`) and the pfn.
+ */
 interface Stamped {
   readonly us: number;
-  readonly e: MmEvent;
+  readonly android: boolean;
+  readonly a: number;
+  readonly b: number;
+  readonly c: number;
+  readonly d: number;
+  readonly e: number;
+  readonly f: number;
+  readonly pfn: number | null;
+}
+
+/** A cost event as Stamped. */
+function stamped(ev: MmEvent): Stamped {
+  const f = ev.fields;
+  const us = Math.round(ev.time * 1e6);
+  if (ev.event === 'cma_alloc_info') {
+    const n = (k: string) => Number(f[k] ?? 0) || 0;
+    return {
+      us,
+      android: true,
+      a: n('nr_migrated'),
+      b: n('nr_reclaimed'),
+      c: n('nr_mapped'),
+      d: n('err_iso'),
+      e: n('err_mig'),
+      f: n('err_test'),
+      pfn: pfnField(f.pfn),
+    };
+  }
+  // decodeContigRangeInfo's reading
+  const n = (k: string) => Number(f[k] ?? 'NaN');
+  return {
+    us,
+    android: false,
+    a: n('migratetype'),
+    b: n('nr_migrated'),
+    c: n('nr_reclaimed'),
+    d: n('nr_mapped'),
+    e: 0,
+    f: 0,
+    pfn: null,
+  };
 }
 
 /** The events that carry an allocation's migrate counts. */
@@ -164,22 +211,12 @@ export class AllocationCosts {
   /** Whether they include Android's cma_alloc_info. */
   hasAndroidInfo = false;
 
-  /** Filled while the trace is read (feed()), not from events read before. */
-  streaming = false;
-
   constructor(events: readonly MmEvent[] = [], release: string | null = null) {
     this.release = release;
     for (const e of events) this.add(e);
   }
 
-  /** Empty costs that the replay of a binary trace fills in the same pass (feed()). */
-  static streaming(release: string | null): AllocationCosts {
-    const c = new AllocationCosts([], release);
-    c.streaming = true;
-    return c;
-  }
-
-  /** What a replay (ReplayOptions.mmEvents) feeds these costs through. */
+  /** What a replay (ReplayOptions.mmEvents) feeds these costs through, in the pass that reads the trace. */
   feed(): MmEventsOption {
     return {
       names: COST_EVENT_NAMES,
@@ -218,7 +255,7 @@ export class AllocationCosts {
       l = [];
       this.byPid.set(e.pid, l);
     }
-    const x = { us: Math.round(e.time * 1e6), e };
+    const x = stamped(e);
     // in time order (stable): at the end but for an event of an earlier bundle
     let at = l.length;
     while (at > 0 && l[at - 1]!.us > x.us) at--;
@@ -242,29 +279,36 @@ export class AllocationCosts {
     let migrated = 0;
     let reclaimed = 0;
     let mapped = 0;
+    let shifted: boolean | null = null;
     for (let i = lo; i < l.length; i++) {
-      const { us, e } = l[i]!;
-      if (e.event === 'cma_alloc_info') {
-        if (us < finishUs) continue;
-        if (pfnField(e.fields.pfn) !== pfn) break;
-        const n = (k: string) => Number(e.fields[k] ?? 0) || 0;
+      const x = l[i]!;
+      if (x.android) {
+        if (x.us < finishUs) continue;
+        if (x.pfn !== pfn) break;
         return {
           source: 'cma_alloc_info',
           calls: 1,
-          migrated: n('nr_migrated'),
-          reclaimed: n('nr_reclaimed'),
-          mapped: n('nr_mapped'),
-          errIso: n('err_iso'),
-          errMig: n('err_mig'),
-          errTest: n('err_test'),
+          migrated: x.a,
+          reclaimed: x.b,
+          mapped: x.c,
+          errIso: x.d,
+          errMig: x.e,
+          errTest: x.f,
         };
       }
-      if (us > finishUs) break;
-      const c = decodeContigRangeInfo(e.fields, this.shifted);
+      if (x.us > finishUs) break;
+      // as decodeContigRangeInfo() reads the fields
+      shifted ??= this.shifted;
       calls++;
-      migrated += c.nrMigrated || 0;
-      reclaimed += c.nrReclaimed || 0;
-      mapped += c.nrMapped || 0;
+      if (shifted) {
+        migrated += x.c || 0;
+        reclaimed += x.d || 0;
+        mapped += x.a || 0;
+      } else {
+        migrated += x.b || 0;
+        reclaimed += x.c || 0;
+        mapped += x.d || 0;
+      }
     }
     if (calls === 0) return null;
     return {

@@ -29,6 +29,8 @@ export interface TextJob {
   /** Byte offset to start at (a line start), and the lines before it. */
   start: number;
   firstLine: number;
+  /** Other events to pick out of the lines and post as 'c' messages (none: null). */
+  mmNames: string[] | null;
   /** 'full': every batch BATCH_EVENTS long (a worker started before its consumer is ready). */
   firstBatch?: 'full';
 }
@@ -72,7 +74,7 @@ export type BatchMessage =
   | { t: 'a'; a: AnnotatedArea }
   | { t: 'm'; m: MalformedLine }
   | { t: 'e'; stats: ParseStats }
-  /** Other events of a binary trace (BinaryJob.mmNames), before the batch that follows them. */
+  /** Other events (BinaryJob/TextJob.mmNames), before the batch that follows them. */
   | { t: 'c'; events: MmEvent[]; kernelRelease: string | null }
   | { t: 'x'; message: string; code: string | undefined };
 
@@ -173,6 +175,40 @@ export class BatchEncoder implements RowSink, FastTarget {
     cv.setInt32(c + 12, dv.getInt32(s + 12, true), true);
     f64[o + 11] = -1;
     this.n = n + 1;
+    if (this.n === this.cap) this.flush();
+  }
+
+  /** Events the current batch still takes. */
+  get room(): number {
+    return this.cap - this.n;
+  }
+
+  /** The id the next event of area `name` gets in this batch (nothing is registered). */
+  nextNameId(name: string): number {
+    if (name === this.lastName) return this.lastNameId;
+    return this.nameIds.get(name) ?? this.names.length;
+  }
+
+  /**
+   * Appends `k` (≤ room) events of area `name` given as batch records (`rec`: F numbers each,
+   * their name id the one nextNameId(name) gave; `comm`: COMM_BYTES per event), as the wasm
+   * scanner writes them (parse-wasm.ts).
+   */
+  append(rec: Float64Array, comm: Uint8Array, k: number, name: string): void {
+    if (name !== this.lastName) {
+      let ni = this.nameIds.get(name);
+      if (ni === undefined) {
+        ni = this.names.length;
+        this.names.push(name);
+        this.nameIds.set(name, ni);
+      }
+      this.lastName = name;
+      this.lastNameId = ni;
+    }
+    const n = this.n;
+    this.f64.set(k * F === rec.length ? rec : rec.subarray(0, k * F), n * F);
+    this.comm.set(k * COMM_BYTES === comm.length ? comm : comm.subarray(0, k * COMM_BYTES), n * COMM_BYTES);
+    this.n = n + k;
     if (this.n === this.cap) this.flush();
   }
 

@@ -147,9 +147,13 @@ export interface ParallelParse {
 
 /**
  * Starts parseFileParallel's worker now (it takes a few tens of ms to boot: do other set-up
- * meanwhile), and returns what runs the parse. Call `run` or `cancel` exactly once.
+ * meanwhile), and returns what runs the parse. Call `run` or `cancel` exactly once. `mm`'s
+ * events (ParseOptions.otherEvents) arrive in the same pass, before the cma events after them.
  */
-export function startParallelParse(path: string, opts: ParseOptions = {}): ParallelParse {
+export function startParallelParse(
+  path: string,
+  { mm, ...opts }: ParseOptions & { mm?: MmEventsOption } = {},
+): ParallelParse {
   const script = workerScript();
   if (script === null) throw new Error('no trace parse worker script next to parallel.ts');
   const fd = openSync(path, 'r');
@@ -175,15 +179,21 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
     cut = got >= size ? got : head.lastIndexOf(NL, got - 1) + 1;
     let lines = 0;
     for (let i = head.indexOf(NL); i >= 0 && i < cut; i = head.indexOf(NL, i + 1)) lines++;
+    const mmNames = mm ? [...mm.names] : null;
     // the worker bin/cma-debug.js started before the program was loaded, when it parses this
     // file as this call would have it parsed
     const early =
       cut === 0 && size > 0 && opts.onMalformed === undefined && (opts.maxMalformedKept ?? 100) === 100
-        ? takePrestarted(path, fd, MAX_INFLIGHT)
+        ? takePrestarted(path, fd, MAX_INFLIGHT, mmNames)
         : null;
     tail =
       cut < size
-        ? startWorker(script, { kind: 'cma-trace-parse', path, start: cut, firstLine: lines }, opts, early)
+        ? startWorker(
+            script,
+            { kind: 'cma-trace-parse', path, start: cut, firstLine: lines, mmNames },
+            { ...opts, ...(mm ? { onMmEvents: mm.onEvents } : {}) },
+            early,
+          )
         : null;
     worker = tail?.worker ?? null;
   } catch (e) {
@@ -210,6 +220,7 @@ export function startParallelParse(path: string, opts: ParseOptions = {}): Paral
       );
       const parser = new TraceLineParser(() => enc.event(parser), {
         ...opts,
+        ...(mm ? { otherEvents: { names: mm.names, onEvent: (e) => mm.onEvents([e], null) } } : {}),
         // in order with the events before them
         ...(opts.onAnnotation
           ? {

@@ -7,8 +7,13 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import type { MmEvent } from './mm-events.ts';
 import { type BatchMessage, type TextJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
+import { WasmScanner } from './parse-wasm.ts';
+
+/** Bytes read at a time. */
+const CHUNK = 1 << 20;
 
 const port = parentPort;
 const data = workerData as WorkerData | undefined;
@@ -16,7 +21,14 @@ if (port !== null && data !== undefined && data.kind === 'cma-trace-parse') run(
 
 function run(d: WorkerData & TextJob): void {
   const p = port!;
-  const enc = workerBatchEncoder(d, p);
+  // other events (TextJob.mmNames): posted before the batch that follows them
+  let mm: MmEvent[] = [];
+  const postMm = (): void => {
+    if (mm.length === 0) return;
+    p.postMessage({ t: 'c', events: mm, kernelRelease: null } satisfies BatchMessage);
+    mm = [];
+  };
+  const enc = workerBatchEncoder(d, p, postMm);
   const flush = (): void => enc.flush();
   let parser: TraceLineParser;
   const onEvent = (): void => enc.event(parser);
@@ -38,13 +50,19 @@ function run(d: WorkerData & TextJob): void {
         : {}),
       maxMalformedKept: d.maxMalformedKept,
       firstLine: d.firstLine,
+      ...(d.mmNames !== null
+        ? { otherEvents: { names: new Set(d.mmNames), onEvent: (e) => void mm.push(e) } }
+        : {}),
     });
-    // the fast path's lines straight into the batch (the others through onEvent)
+    // the fast path's lines straight into the batch (the others through onEvent), read by the
+    // wasm scanner from the chunk in its memory
     parser.setFastTarget(enc);
+    const scanner = new WasmScanner(CHUNK, enc);
+    parser.setBulkScanner(scanner);
     const fd = openSync(d.path, 'r');
     try {
-      // one reused buffer: the parser copies what it keeps across chunks
-      const buf = Buffer.allocUnsafe(1 << 20);
+      // one reused buffer (in the scanner's memory): the parser copies what it keeps across chunks
+      const buf = scanner.chunk;
       let pos = d.start;
       for (;;) {
         const got = readSync(fd, buf, 0, buf.length, pos);
@@ -58,6 +76,7 @@ function run(d: WorkerData & TextJob): void {
     }
     const stats = parser.end();
     flush();
+    postMm();
     p.postMessage({ t: 'e', stats } satisfies BatchMessage);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;

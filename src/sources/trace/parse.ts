@@ -20,6 +20,7 @@ import {
   EV_START,
   TraceEventFields,
 } from './events.ts';
+import { type MmEvent, parseMmEventLine } from './mm-events.ts';
 import { isNullPointer } from './parse-bytes.ts';
 import {
   COLON,
@@ -111,6 +112,17 @@ export interface FastTarget {
   fast(dv: DataView, s: number, line: number, name: string): void;
 }
 
+/**
+ * Reads runs of fast-path lines in bulk (the parse worker's WebAssembly scanner, parse-wasm.ts):
+ * the lines from `pos` of `chunk` whose event's area is `name` (bytes `nameBytes`, the previous
+ * event's), numbered from `line` + 1, delivered by the scanner itself. Returns how many it read
+ * (0: none, e.g. a chunk it does not hold) and sets `stop` to the position after them.
+ */
+export interface BulkScanner {
+  stop: number;
+  scan(chunk: Uint8Array, pos: number, nameBytes: Uint8Array, name: string, line: number): number;
+}
+
 /** Parser options. */
 export interface ParseOptions {
   /** Called for each `# cma_area:` line (gen-trace --annotate), in order. */
@@ -125,6 +137,14 @@ export interface ParseOptions {
   fastPath?: boolean;
   /** Lines before the input (it starts at a line start): line numbers continue from there. */
   firstLine?: number;
+  /**
+   * Other events to pick out of the lines, e.g. the migrate counts (COST_EVENT_NAMES): each line
+   * of one of `names` goes to `onEvent` as parseMmEventLine() reads it, before the cma events
+   * after it. Only lines the fast path leaves to the general path are looked at: names of cma
+   * events the fast path takes (cma_alloc_start, _finish, _busy_retry, cma_release) are seen
+   * only with `fastPath: false`.
+   */
+  otherEvents?: { names: ReadonlySet<string>; onEvent: (e: MmEvent) => void };
 }
 
 // byte values: the fast path's (its hot comparisons keep them module-local there; this general
@@ -228,7 +248,10 @@ export class TraceLineParser extends TraceEventFields {
     this.maxKept = opts.maxMalformedKept ?? 100;
     this.fast = opts.fastPath ?? true;
     this.stats.lines = opts.firstLine ?? 0;
+    this.otherNames = opts.otherEvents ? [...opts.otherEvents.names].map(enc) : null;
   }
+  /** otherEvents' names as bytes (null: none wanted). */
+  private readonly otherNames: Uint8Array[] | null;
 
   /** A `name=cma%d` line waits for its continuation (the input must not be cut here). */
   get splitPending(): boolean {
@@ -238,6 +261,11 @@ export class TraceLineParser extends TraceEventFields {
   /** fastLine()'s output when there is no FastTarget: read into this event's fields. */
   private readonly scratch: FastTarget = { out: new Float64Array(16), at: 0, fast: () => {} };
   private target: FastTarget = this.scratch;
+  private scanner: BulkScanner | null = null;
+  /** Tries `sc` first on every line the fast path may read (see BulkScanner). */
+  setBulkScanner(sc: BulkScanner): void {
+    this.scanner = sc;
+  }
   /** Sends the fast path's lines to `t` (see FastTarget); the others still go to onEvent. */
   setFastTarget(t: FastTarget): void {
     this.target = t;
@@ -281,6 +309,17 @@ export class TraceLineParser extends TraceEventFields {
     while (pos < len) {
       // the common 6.1 line, parsed without looking for its end first
       if (this.split === null && this.fast) {
+        const sc = this.scanner;
+        if (sc !== null) {
+          const st = this.stats;
+          const k = sc.scan(chunk, pos, this.lastNameBytes, this.lastName, st.lines);
+          if (k > 0) {
+            st.lines += k;
+            st.events += k;
+            pos = sc.stop;
+            continue;
+          }
+        }
         const t = this.target;
         const next = fastLine(chunk, pos, this.dv, this.lastNameBytes, this.lastNameWords, t.out, t.at);
         if (next > 0) {
@@ -431,10 +470,37 @@ export class TraceLineParser extends TraceEventFields {
     return 0;
   }
 
+  /**
+   * An other event's line (otherEvents): whether the line holds ": NAME: " for one of the names
+   * (at `at` only when `at` ≥ 0), then read as parseMmEventLine() reads it.
+   */
+  private otherLine(buf: Uint8Array, start: number, end: number, lineNo: number, at: number): void {
+    const names = this.otherNames!;
+    let hit = false;
+    for (let q = at < 0 ? start : at - 2; !hit && q + 2 < end; q++) {
+      if (buf[q] !== COLON || buf[q + 1] !== SP) {
+        if (at >= 0) return;
+        continue;
+      }
+      for (const n of names) {
+        const e = q + 2 + n.length;
+        if (e + 1 < end && buf[e] === COLON && buf[e + 1] === SP && sameBytes(buf, q + 2, n)) {
+          hit = true;
+          break;
+        }
+      }
+      if (at >= 0) break;
+    }
+    if (!hit) return;
+    const e = parseMmEventLine(decoder.decode(buf.subarray(start, end)), lineNo);
+    if (e !== null && this.opts.otherEvents!.names.has(e.event)) this.opts.otherEvents!.onEvent(e);
+  }
+
   private parseCmaLine(buf: Uint8Array, start: number, end: number, lineNo: number, joined: boolean): void {
     const i = this.findCma(buf, start, end);
     if (i === 0) {
       this.stats.otherLines++;
+      if (this.otherNames !== null) this.otherLine(buf, start, end, lineNo, -1);
       return;
     }
     // ---- event name ----
@@ -443,8 +509,11 @@ export class TraceLineParser extends TraceEventFields {
     while (evEnd < end && buf[evEnd] !== COLON && buf[evEnd] !== SP) evEnd++;
     if (buf[evEnd] !== COLON) {
       this.stats.otherLines++;
+      if (this.otherNames !== null) this.otherLine(buf, start, end, lineNo, -1);
       return;
     }
+    // (a joined line was seen as its first half)
+    if (this.otherNames !== null && !joined) this.otherLine(buf, start, end, lineNo, evStart);
     const evLen = evEnd - evStart;
     let kind: TraceEventKind;
     if (evLen === 15 && sameBytes(buf, evStart, N_START)) kind = EV_START;

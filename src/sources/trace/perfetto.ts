@@ -36,11 +36,15 @@ const enc = new TextEncoder();
 interface Lit {
   readonly bytes: Uint8Array;
   readonly words: Int32Array;
+  /** The last four bytes as a word (when there are four). */
+  readonly tail: number;
 }
 function lit(bytes: Uint8Array): Lit {
   const padded = new Uint8Array((bytes.length + 3) & ~3);
   padded.set(bytes);
-  return { bytes, words: new Int32Array(padded.buffer) };
+  const n = bytes.length;
+  const tail = n >= 4 ? new DataView(bytes.buffer, bytes.byteOffset, n).getInt32(n - 4, true) : 0;
+  return { bytes, words: new Int32Array(padded.buffer), tail };
 }
 const GENERIC_NAMES: [Lit, TraceEventKind][] = [...KIND_BY_NAME].map(([n, k]) => [lit(enc.encode(n)), k]);
 /** The generic fields read, by code (their index). */
@@ -375,19 +379,22 @@ class Decoder {
       this.p += l;
     } else throw new Error(`bad wire type ${wire}`);
   }
-  /** The bytes at p (len of them) equal x's: four at a time, then the last few. */
+  /** The bytes at p (len of them) equal x's: four at a time. */
   private is(len: number, x: Lit): boolean {
     const bytes = x.bytes;
     if (len !== bytes.length) return false;
     const b = this.b;
     const p = this.p;
     if (p + len > b.length) return false;
+    if (len < 4) {
+      for (let k = 0; k < len; k++) if (b[p + k] !== bytes[k]) return false;
+      return true;
+    }
+    // whole words, then the last four bytes (overlapping the last word compared)
     const dv = this.dv;
     const w = x.words;
-    let k = 0;
-    for (; k + 4 <= len; k += 4) if (dv.getInt32(p + k, true) !== w[k >> 2]) return false;
-    for (; k < len; k++) if (b[p + k] !== bytes[k]) return false;
-    return true;
+    for (let k = 0; k + 4 < len; k += 4) if (dv.getInt32(p + k, true) !== w[k >> 2]) return false;
+    return dv.getInt32(p + len - 4, true) === x.tail;
   }
   /** this.b becomes b (and dv its view). */
   private use(b: Uint8Array): void {
@@ -607,6 +614,16 @@ class Decoder {
     let bodyEnd = -1;
     let which = 0;
     this.p = s;
+    // the timestamp and pid first, as Perfetto writes them (any order is read below)
+    const b = this.b;
+    if (b[s] === 8 && s + 1 < e) {
+      this.p = s + 1;
+      ts = this.u64();
+      if (b[this.p] === 0x10 && this.p + 1 < e) {
+        this.p++;
+        pid = this.varint();
+      }
+    }
     while (this.p < e) {
       const tag = this.varint();
       const field = Math.floor(tag / 8);

@@ -22,7 +22,7 @@ export function sourceFormat(src: TraceSource): { format: TraceFormat; what: str
 export interface ReadOptions extends ParseOptions {
   /** The kernel release when the file does not record one (binary formats report theirs). */
   kernelRelease?: string;
-  /** Binary traces: other events to decode in the same pass (text traces are not searched). */
+  /** Other events to decode in the same pass (text: ParseOptions.otherEvents), e.g. the migrate counts. */
   mm?: MmEventsOption;
 }
 
@@ -70,7 +70,11 @@ export async function readTraceEvents(
   };
   switch (fmt.format) {
     case 'text': {
-      const parser = new TraceLineParser(onEvent, opts);
+      const { mm, ...po } = opts;
+      const parser = new TraceLineParser(onEvent, {
+        ...po,
+        ...(mm ? { otherEvents: { names: mm.names, onEvent: (e) => mm.onEvents([e], null) } } : {}),
+      });
       for await (const chunk of rest()) parser.feed(chunk);
       return parser.end();
     }

@@ -233,7 +233,11 @@ export interface ReplayOptions {
   resync?: boolean;
   /** Build the allocation table (default true). */
   allocations?: boolean;
-  /** Called for every allocation when it is completely released, and for live ones at the end. */
+  /**
+   * Called for every allocation when it is completely released, and for live ones at the end.
+   * Read at each call: it may be set while the replay runs (the allocations handed out before
+   * are not seen).
+   */
   onAllocation?: (rec: AllocationRecord) => void;
   /** Called for every failure. */
   onFailure?: (rec: FailureRecord) => void;
@@ -252,8 +256,9 @@ export interface ReplayOptions {
   /** The kernel release to report when a binary trace does not record one. */
   kernelRelease?: string;
   /**
-   * Binary traces (trace.dat, Perfetto): other events decoded in the same pass, e.g. the
-   * migrate counts (COST_EVENT_NAMES). Text traces are not searched for them.
+   * Other events read in the same pass as the cma events, e.g. the migrate counts
+   * (COST_EVENT_NAMES): a binary trace's records, a text trace's lines. Each arrives before the
+   * cma events after it.
    */
   mmEvents?: MmEventsOption;
 }

@@ -88,7 +88,7 @@ async function run(
   // the parse worker boots while this thread builds the areas (a 64 GiB index takes a while)
   const par = opts.parallel ?? 'auto';
   let parallel: ParallelParse | null = null;
-  // other events of a binary trace (the migrate counts): held until the areas are known
+  // other events (the migrate counts), read in the same pass: held until the areas are known
   const held = opts.mmEvents ? heldMmEvents(opts.mmEvents, areas !== null) : null;
   const mm = held ? { mm: held.option } : {};
   const fmt =
@@ -97,7 +97,7 @@ async function run(
       : undefined;
   if (src.path !== undefined && fmt !== undefined) {
     try {
-      if (fmt === 'text' && !src.gzip) parallel = startParallelParse(src.path, parseOpts);
+      if (fmt === 'text' && !src.gzip) parallel = startParallelParse(src.path, { ...parseOpts, ...mm });
       // trace.dat and Perfetto: decoded on a worker too (binary-worker.ts)
       else if (fmt === 'trace.dat' || fmt === 'perfetto')
         parallel = startBinaryParse(src.path, fmt, src.gzip, { ...parseOpts, ...mm, ...release(opts) });

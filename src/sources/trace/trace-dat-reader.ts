@@ -64,7 +64,7 @@ function fastPlan(d: Decoder): FastPlan | null {
   const at = (f: FormatField | null): number => (f === null ? -1 : f.offset);
   const usual = (f: FormatField | null): boolean => f === null || f.size === 4 || f.size === 8;
   if (!usual(d.count) || !usual(d.align) || !usual(d.pfn) || !usual(d.page)) return null;
-  if (d.pid !== null && d.pid.size !== 4) return null;
+  if (d.pid !== null && (d.pid.size !== 4 || !d.pid.signed)) return null;
   return {
     pidAt: at(d.pid),
     countAt: at(d.count),
@@ -196,6 +196,17 @@ class PlainRows {
   }
 }
 
+/** A task's name as BinaryEvent keeps it: text, UTF-8 and its batch cell's words. */
+interface PidComm {
+  pid: number;
+  text: string;
+  bytes: Uint8Array;
+  words: Int32Array;
+}
+
+/** Entries of BinaryEvent's direct-mapped pid cache (a power of 2). */
+const RECENT = 4096;
+
 /** The event handed to onEvent (one object, refilled for every record). */
 export class BinaryEvent extends TraceEventFields {
   /** No rare field set and a short comm (BatchEncoder then skips its checks). */
@@ -207,7 +218,9 @@ export class BinaryEvent extends TraceEventFields {
   /** The 16-byte batch cell of the comm (right-aligned, zero-padded) as four little-endian words. */
   commWords: Int32Array = commCell(this.commBytes);
   /** Task names by pid (text, UTF-8 and cell words), valid while `commsVersion` is. */
-  private readonly byPid = new Map<number, { text: string; bytes: Uint8Array; words: Int32Array }>();
+  private readonly byPid = new Map<number, PidComm>();
+  /** The last byPid entries looked up, by pid modulo their number (a hit costs no hashing). */
+  private readonly recent: (PidComm | null)[] = new Array<PidComm | null>(RECENT).fill(null);
   private commsVersion = -1;
   private commPid = Number.NaN;
   comm(): string {
@@ -220,15 +233,22 @@ export class BinaryEvent extends TraceEventFields {
   setPidComm(pid: number, comms: ReadonlyMap<number, string>, version: number): void {
     if (version !== this.commsVersion || this.byPid.size >= 65536) {
       this.byPid.clear();
+      this.recent.fill(null);
       this.commsVersion = version;
     } else if (pid === this.commPid) return;
     this.commPid = pid;
-    let e = this.byPid.get(pid);
-    if (e === undefined) {
-      const text = pid === 0 ? '<idle>' : (comms.get(pid) ?? '<...>');
-      const bytes = enc.encode(text);
-      e = { text, bytes, words: commCell(bytes) };
-      this.byPid.set(pid, e);
+    const slot = pid & (RECENT - 1);
+    let e = this.recent[slot] ?? null;
+    if (e === null || e.pid !== pid) {
+      let known = this.byPid.get(pid);
+      if (known === undefined) {
+        const text = pid === 0 ? '<idle>' : (comms.get(pid) ?? '<...>');
+        const bytes = enc.encode(text);
+        known = { pid, text, bytes, words: commCell(bytes) };
+        this.byPid.set(pid, known);
+      }
+      e = known;
+      this.recent[slot] = e;
     }
     this.commText = e.text;
     this.commBytes = e.bytes;

@@ -111,6 +111,8 @@ interface Prestarted {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** The other events it picks out (TextJob.mmNames). */
+  mmNames: string[] | null;
   spawned: SpawnedWorker;
 }
 let prestarted: Prestarted | null = null;
@@ -119,10 +121,15 @@ let prestarted: Prestarted | null = null;
  * Starts the text parse worker on `path` now, if it is a plain text file (no gzip, trace.dat
  * or binary magic in its first 4 KiB) of PRESTART_MIN_BYTES or more: it parses from byte 0 with
  * the defaults replay uses (no malformed lines posted, 100 kept) and posts up to
- * PRESTART_INFLIGHT full batches, which wait until startParallelParse() takes the worker. An
- * unused worker does not keep the process alive. Returns whether it started one.
+ * PRESTART_INFLIGHT full batches, which wait until startParallelParse() takes the worker (asked
+ * for the same `mmNames`). An unused worker does not keep the process alive. Returns whether it
+ * started one.
  */
-export function prestartTextParse(path: string, script: { url: URL; tsxApi?: string } | null): boolean {
+export function prestartTextParse(
+  path: string,
+  script: { url: URL; tsxApi?: string } | null,
+  mmNames: string[] | null = null,
+): boolean {
   if (script === null || prestarted !== null) return false;
   let fd: number;
   try {
@@ -143,7 +150,7 @@ export function prestartTextParse(path: string, script: { url: URL; tsxApi?: str
     }
     const spawned = spawnWorker(
       script,
-      { kind: 'cma-trace-parse', path, start: 0, firstLine: 0, firstBatch: 'full' },
+      { kind: 'cma-trace-parse', path, start: 0, firstLine: 0, mmNames, firstBatch: 'full' },
       { maxInflight: PRESTART_INFLIGHT, maxMalformedKept: 100, wantMalformed: false },
     );
     spawned.worker.unref();
@@ -153,6 +160,7 @@ export function prestartTextParse(path: string, script: { url: URL; tsxApi?: str
       ino: st.ino,
       size: st.size,
       mtimeMs: st.mtimeMs,
+      mmNames,
       spawned,
     };
     return true;
@@ -162,7 +170,8 @@ export function prestartTextParse(path: string, script: { url: URL; tsxApi?: str
 }
 
 /**
- * The worker prestartTextParse() started, if it is parsing the file open as `fd` (at `path`),
+ * The worker prestartTextParse() started, if it is parsing the file open as `fd` (at `path`) for
+ * the same other events (`mmNames`),
  * with `maxInflight` batches allowed from now on (the surplus the early start allowed is returned
  * as `surplus`: drop that many processed buffers instead of recycling them); else null (a
  * worker started for another file is stopped). Taken once.
@@ -171,6 +180,7 @@ export function takePrestarted(
   path: string,
   fd: number,
   maxInflight: number,
+  mmNames: string[] | null = null,
 ): { spawned: SpawnedWorker; surplus: number } | null {
   const p = prestarted;
   prestarted = null;
@@ -181,7 +191,8 @@ export function takePrestarted(
     st.dev !== p.dev ||
     st.ino !== p.ino ||
     st.size !== p.size ||
-    st.mtimeMs !== p.mtimeMs
+    st.mtimeMs !== p.mtimeMs ||
+    String(p.mmNames && [...p.mmNames].sort()) !== String(mmNames && [...mmNames].sort())
   ) {
     void p.spawned.worker.terminate();
     return null;

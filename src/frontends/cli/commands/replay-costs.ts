@@ -1,50 +1,50 @@
 // The migrate counts of each allocation in `replay`'s allocation table, CSV, JSON and report:
 // mm_alloc_contig_migrate_range_info (6.9+) or Android's cma_alloc_info (5.10–6.0) events of the
-// allocating task, read from the same trace in any format (busy-files.ts) and joined by
-// AllocationCosts (mm-events.ts).
+// allocating task, read in the same pass as the cma events from a trace in any format
+// (ReplayOptions.mmEvents) and joined by AllocationCosts (mm-events.ts).
 
-import { statSync } from 'node:fs';
-import { readAllocationCostEvents } from '../../../sources/busy-files.ts';
-import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
 import type { AllocationCost } from '../../../sources/trace/mm-events.ts';
 import { AllocationCosts } from '../../../sources/trace/mm-events.ts';
-import { sourceFormat } from '../../../sources/trace/read-events.ts';
 import type {
   AllocationRecord,
   FailureRecord,
   LatencySummary,
   ReplayAreaSpec,
+  ReplayOptions,
 } from '../../../sources/trace/replay.ts';
 import { replayTrace } from '../../../sources/trace/replay.ts';
 
-/** Traces up to this size are always read for the counts; larger ones with --allocations/--json. */
-const ALWAYS_BYTES = 64 * 1024 * 1024;
-
 /**
- * The counts of a trace, or null (a text file without such events, or a large text file not
- * asked for). Binary traces (trace.dat, Perfetto) and stdin get empty costs that their replay
- * fills as it decodes (`streaming`: pass `feed()` as ReplayOptions.mmEvents): one read of the
- * file serves both.
+ * Replay options that join the migrate counts to the allocations as the trace is read, in one
+ * pass: the other events go to the collector's costs (ReplayOptions.mmEvents: text lines, binary
+ * records alike) and every allocation to the collector, then to `row` (e.g. a CSV writer) with
+ * its counts. Without `row`, the allocations are handed out only from the first such event on
+ * (ReplayOptions.onAllocation may be set during the replay): those before it cannot have counts,
+ * and a trace without such events costs no allocation records.
  */
-export async function loadAllocationCosts(
-  src: TraceSource,
-  asked: boolean,
-  release: string | null,
-): Promise<AllocationCosts | null> {
-  const format = sourceFormat(src)?.format;
-  if (src.path === undefined || format === 'trace.dat' || format === 'perfetto')
-    return AllocationCosts.streaming(release);
-  if (!asked) {
-    try {
-      if (statSync(src.path).size > ALWAYS_BYTES) return null;
-    } catch {
-      return null;
-    }
-  }
-  const events = await readAllocationCostEvents(src.path);
-  if (events.length === 0) return null;
-  return new AllocationCosts(events, release);
+export function costsOption(
+  collector: CostCollector,
+  row: ((a: AllocationRecord, c: AllocationCost | null) => void) | null,
+  opts: ReplayOptions,
+): ReplayOptions {
+  const feed = collector.costs.feed();
+  const onAllocation = (a: AllocationRecord): void => {
+    const c = collector.add(a);
+    row?.(a, c);
+  };
+  const o: ReplayOptions = {
+    ...opts,
+    ...(row !== null ? { onAllocation } : {}),
+    mmEvents: {
+      names: feed.names,
+      onEvents: (events, release) => {
+        o.onAllocation ??= onAllocation;
+        feed.onEvents(events, release);
+      },
+    },
+  };
+  return o;
 }
 
 /** The CSV header's extra columns. */
@@ -90,9 +90,19 @@ export class CostCollector {
     };
     for (const r of this.rows) note(r.pid, r.finishTs);
     for (const f of failures) note(f.pid, f.ts);
+    // each task's ends in order (NaN last): the latest before a failure by a binary search
+    const sorted = new Map<number, Float64Array>();
+    for (const [pid, l] of ends) sorted.set(pid, Float64Array.from(l).sort());
     for (const f of failures) {
-      let prev = Number.NEGATIVE_INFINITY;
-      for (const t of ends.get(f.pid) ?? []) if (t < f.ts && t > prev) prev = t;
+      const l = sorted.get(f.pid)!;
+      let lo = 0;
+      let hi = l.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (l[mid]! < f.ts) lo = mid + 1;
+        else hi = mid;
+      }
+      const prev = lo > 0 ? l[lo - 1]! : Number.NEGATIVE_INFINITY;
       const c = this.costs.lookup(f.pid, prev === Number.NEGATIVE_INFINITY ? 0 : prev + 1, f.ts, Number.NaN);
       if (c !== null)
         this.failed.push({
@@ -230,16 +240,16 @@ export async function traceCosts(
 ): Promise<{ label: string; format: string; events: number; mismatches: number; areas: AreaTraceCosts[] }> {
   const src = await openTraceSource(path, true);
   try {
-    const costs = await loadAllocationCosts(src, true, release);
-    const collector = costs !== null ? new CostCollector(costs) : null;
-    const r = await replayTrace(src, {
-      areas,
-      allocations: true,
-      ...(release !== null ? { kernelRelease: release } : {}),
-      ...(collector ? { onAllocation: (a: AllocationRecord) => void collector.add(a) } : {}),
-      ...(collector?.costs.streaming ? { mmEvents: collector.costs.feed() } : {}),
-    });
-    const withCosts = collector !== null && collector.costs.events > 0 ? collector : null;
+    const collector = new CostCollector(new AllocationCosts([], release));
+    const r = await replayTrace(
+      src,
+      costsOption(collector, null, {
+        areas,
+        allocations: true,
+        ...(release !== null ? { kernelRelease: release } : {}),
+      }),
+    );
+    const withCosts = collector.costs.events > 0 ? collector : null;
     withCosts?.addFailures(r.failures);
     return {
       label: src.label,

@@ -21,12 +21,13 @@ import {
 } from '../../../sources/snapshot.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
+import { type AllocationCost, AllocationCosts } from '../../../sources/trace/mm-events.ts';
 import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../sources/trace/replay.ts';
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
 import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
-import { COST_CSV_HEADER, CostCollector, costCsv, latencyText, loadAllocationCosts } from './replay-costs.ts';
+import { COST_CSV_HEADER, CostCollector, costCsv, costsOption, latencyText } from './replay-costs.ts';
 
 /** Options shared by replay and plan for choosing areas and the bitmap. */
 export interface TraceAreaFlags extends SystemFlags {
@@ -225,79 +226,54 @@ export function registerReplay(program: Command): void {
       throw new UsageError((e as Error).message);
     }
     const csv = flags.allocations !== undefined ? createWriteStream(flags.allocations) : null;
-    // migrate counts per allocation (mm_alloc_contig_migrate_range_info / cma_alloc_info). They
-    // are events other than the cma events a replay models (other lines of a text trace, other
-    // records of a trace.dat, other ftrace events of a Perfetto trace, or Android's
-    // cma_alloc_info), so without a CSV to write as it goes, the trace is replayed first and only
-    // read again for them when its replay met such events (then replayed again with them): a
-    // plain cma trace is read once.
-    const later = csv === null && src.path !== undefined;
-    const wantCosts = csv !== null || !!flags.json;
-    const loadCosts = () => loadAllocationCosts(src, wantCosts, flags.kernelRelease ?? null);
-    let collector: CostCollector | null = null;
-    if (!later) {
-      const costs = await loadCosts();
-      collector = costs !== null ? new CostCollector(costs) : null;
-    }
-    // the CSV header at the first row: a binary trace's counts arrive with its events
+    // migrate counts per allocation (mm_alloc_contig_migrate_range_info / cma_alloc_info): events
+    // other than the cma events a replay models, read in the same pass (costsOption)
+    const costs = new CostCollector(new AllocationCosts([], flags.kernelRelease ?? null));
+    // the CSV header at the first row: the counts arrive with the trace's events
     let csvCosts: boolean | null = null;
     const csvHeader = (): void => {
       if (csvCosts !== null) return;
-      csvCosts = collector !== null && collector.costs.events > 0;
+      csvCosts = costs.costs.events > 0;
       csv?.write(
         `area,pfn,pages,task,pid,start_ts,finish_ts,latency_us,busy_retries,release_ts${csvCosts ? COST_CSV_HEADER : ''}\n`,
       );
     };
-    const replay = async (): Promise<ReplayResult> => {
-      const progress = await progressFor(src, !!flags.quiet);
-      try {
-        return await replayTrace(src, {
+    const csvRow = (a: AllocationRecord, c: AllocationCost | null): void => {
+      if (csv === null) return;
+      csvHeader();
+      csv.write(
+        `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${csvCosts ? costCsv(c) : ''}\n`,
+      );
+    };
+    const progress = await progressFor(src, !!flags.quiet);
+    let r: ReplayResult;
+    try {
+      r = await replayTrace(
+        src,
+        costsOption(costs, csv !== null ? csvRow : null, {
           areas,
           bitmapFactory: bitmapFactoryFromFlag(flags.bitmap),
           resync: flags.resync !== false,
           allocations: true,
           ...(flags.kernelRelease !== undefined ? { kernelRelease: flags.kernelRelease } : {}),
           ...(flags.timeline !== undefined ? { timelinePoints: 1000 } : {}),
-          ...(csv || collector
-            ? {
-                onAllocation: (a: AllocationRecord) => {
-                  const c = collector?.add(a);
-                  csvHeader();
-                  csv?.write(
-                    `${[a.area, hex(a.pfn), a.pages, a.task, a.pid, fmtTs(a.startTs), fmtTs(a.finishTs), Number.isNaN(a.latencyUs) ? '' : a.latencyUs, a.busyRetries, a.releaseTs === null ? '' : fmtTs(a.releaseTs)].map(csvField).join(',')}${csvCosts ? costCsv(c ?? null) : ''}\n`,
-                  );
-                },
-              }
-            : {}),
           ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
-          ...(collector?.costs.streaming ? { mmEvents: collector.costs.feed() } : {}),
-        });
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== undefined || /stdin can only/.test((e as Error).message))
-          throw new UsageError(`${src.label}: ${(e as Error).message}`);
-        throw e;
-      } finally {
-        progress.stop();
-      }
-    };
-    let r: ReplayResult;
-    try {
-      r = await replay();
-      if (later && r.otherLines + r.infoEvents + r.malformed > 0) {
-        const costs = await loadCosts();
-        if (costs !== null) {
-          collector = new CostCollector(costs);
-          r = await replay();
-        }
-      }
+        }),
+      );
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== undefined || /stdin can only/.test((e as Error).message))
+        throw new UsageError(`${src.label}: ${(e as Error).message}`);
+      throw e;
     } finally {
+      progress.stop();
       src.dispose();
     }
     if (csv) {
       csvHeader();
       await new Promise<void>((res) => csv.end(res));
     }
-    if (collector?.costs.events === 0) collector = null;
+    // (a trace without such events: no migration member, section or columns)
+    const collector = costs.costs.events > 0 ? costs : null;
     collector?.addFailures(r.failures);
     if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
     if (flags.timeline !== undefined) {
