@@ -139,6 +139,21 @@ describe('binary traces decoded on a worker', () => {
     }
   });
 
+  it('Perfetto task names longer than a batch cell (multi-byte UTF-8): the same events on the worker', async () => {
+    const real: WEvent[] = [];
+    await readTraceEvents(fileSource(join(DAT, '6.12.dat')), (e) => real.push(wEvent(e)));
+    // every third task gets a 15-character name of 2-byte characters (30 bytes)
+    const named = real.map((e) => (e.pid % 3 === 0 ? { ...e, comm: 'ÄÖÜäöüßÉÈÊéèêÀà' } : e));
+    const f = join(tmp, 'long-comms.pftrace');
+    writeFileSync(f, writePerfetto(named, { release: '6.12.0', cpus: 3 }));
+    const a = await here(f);
+    const b = await onWorker(f, 'perfetto', false);
+    assert.equal(a.events.length, real.length);
+    assert.ok(a.events.filter((e) => e.comm === 'ÄÖÜäöüßÉÈÊéèêÀà').length > 10);
+    assert.deepEqual(b.events, a.events);
+    assert.deepEqual(b.stats, a.stats);
+  });
+
   it('replay with the worker (parallel: true) and without gives the same result', async () => {
     const a = JSON.parse(readFileSync(join(DAT, '7.3.area.json'), 'utf8'));
     const areas = [{ name: a.name, basePfn: a.basePfn, count: a.count, orderPerBit: a.orderPerBit }];

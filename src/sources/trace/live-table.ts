@@ -5,29 +5,39 @@ import { CommCache } from './events.ts';
 import { PfnSlots } from './pfn-slots.ts';
 import type { AllocationRecord } from './replay-types.ts';
 
+/** A row's numbers (Float64 each), then its task name's 16 bytes: 80 bytes. */
+const PFN = 0;
+const PAGES = 1;
+const PID = 2;
+const START_TS = 3;
+const FINISH_TS = 4;
+const BUSY = 5;
+const LINE = 6;
+const COMM_LEN = 7;
+/** Float64s per row (the last two hold the task name's bytes). */
+const ROW = 10;
+const ROW_BYTES = 8 * ROW;
+const COMM_AT = 8 * 8;
+
 /**
- * The live allocations of an area (the allocation table's open rows), by first pfn: typed
- * columns and a free list, no object per allocation (a 1M-event trace makes 330k of them, and
- * objects that live for thousands of events are what the garbage collector pays for). Rows
- * become AllocationRecord objects only when they are handed out (onAllocation, the end).
+ * The live allocations of an area (the allocation table's open rows), by first pfn: rows in one
+ * typed array and a free list, no object per allocation (a 1M-event trace makes 330k of them,
+ * and objects that live for thousands of events are what the garbage collector pays for). A row
+ * is 80 contiguous bytes, so adding one touches one or two cache lines (with a column per field
+ * it was eight: on a 64 GiB area, whose 12 MiB index keeps evicting them, most were misses).
+ * Rows become AllocationRecord objects only when they are handed out (onAllocation, the end).
  */
 export class LiveTable {
   private readonly slotOf = new PfnSlots();
   private cap = 0;
-  pfn = new Float64Array(0);
-  pages = new Float64Array(0);
-  private pid = new Float64Array(0);
-  private startTs = new Float64Array(0);
-  private finishTs = new Float64Array(0);
-  private busy = new Float64Array(0);
-  private line = new Float64Array(0);
+  private f = new Float64Array(0);
   /**
-   * Task names as the reader's bytes, right-aligned in 16 bytes per slot (commLen of them), or
-   * (commLen -1) as text in longTask: decoded only for the rows handed out.
+   * The rows as bytes: task names as the reader's bytes, right-aligned in the 16 bytes at COMM_AT
+   * of each row (COMM_LEN of them), or (COMM_LEN -1) as text in longTask: decoded only for the
+   * rows handed out.
    */
-  private comm = new Uint8Array(0);
-  private commView = new DataView(this.comm.buffer);
-  private commLen = new Int8Array(0);
+  private bytes = new Uint8Array(0);
+  private view = new DataView(this.bytes.buffer);
   private readonly longTask = new Map<number, string>();
   private readonly names = new CommCache();
   /** Counts of 2^53 pages or more (exact), by slot. */
@@ -37,13 +47,13 @@ export class LiveTable {
 
   constructor(private readonly area: string) {}
 
-  /** The slot of the row starting at pfn, or -1. */
-  at(pfn: number): number {
-    return this.slotOf.get(pfn);
-  }
-
   isBig(slot: number): boolean {
     return this.big.size > 0 && this.big.has(slot);
+  }
+
+  /** Pages of a row (number-sized rows; isBig ones hold their count in a bigint). */
+  pages(slot: number): number {
+    return this.f[ROW * slot + PAGES]!;
   }
 
   /** Adds the row of a finished allocation; returns the slot of the row it displaced (same pfn), or -1. */
@@ -53,65 +63,70 @@ export class LiveTable {
       if (this.used === this.cap) this.grow();
       s = this.used++;
     }
-    this.pfn[s] = pfn;
-    this.pages[s] = ev.count;
+    const f = this.f;
+    const o = ROW * s;
+    f[o + PFN] = pfn;
+    f[o + PAGES] = ev.count;
     if (ev.countBig !== null) this.big.set(s, ev.countBig);
-    this.pid[s] = ev.pid;
-    this.startTs[s] = startTs;
-    this.finishTs[s] = ev.ts;
-    this.busy[s] = busy;
-    this.line[s] = ev.line;
-    const n = ev.copyComm ? ev.copyComm(this.comm, this.commView, 16 * s) : -1;
-    this.commLen[s] = n;
+    f[o + PID] = ev.pid;
+    f[o + START_TS] = startTs;
+    f[o + FINISH_TS] = ev.ts;
+    f[o + BUSY] = busy;
+    f[o + LINE] = ev.line;
+    const n = ev.copyComm ? ev.copyComm(this.bytes, this.view, ROW_BYTES * s + COMM_AT) : -1;
+    f[o + COMM_LEN] = n;
     if (n < 0) this.longTask.set(s, ev.comm());
-    const old = this.slotOf.get(pfn);
-    this.slotOf.set(pfn, s);
-    // (free(old) leaves pfn mapped: it is this row's now)
-    return old;
+    // the caller drops the displaced row with dropRow (pfn is this row's now)
+    return this.slotOf.put(pfn, s);
   }
 
-  /** A partial release of the first `count` pages (a number-sized row). */
+  /** The slot of the row starting at pfn, no longer found by pfn (-1: none). */
+  take(pfn: number): number {
+    return this.slotOf.take(pfn);
+  }
+
+  /** A partial release of the first `count` pages of a row taken by take(pfn) (a number-sized row). */
   shrinkFront(slot: number, count: number): void {
-    const pfn = this.pfn[slot]!;
-    if (this.slotOf.get(pfn) === slot) this.slotOf.delete(pfn);
-    this.pfn[slot] = pfn + count;
-    this.pages[slot] = this.pages[slot]! - count;
+    const o = ROW * slot;
+    const pfn = this.f[o + PFN]!;
+    this.f[o + PFN] = pfn + count;
+    this.f[o + PAGES] = this.f[o + PAGES]! - count;
     this.slotOf.set(pfn + count, slot);
   }
 
-  /** Drops a row. */
-  free(slot: number): void {
-    const pfn = this.pfn[slot]!;
-    if (this.slotOf.get(pfn) === slot) this.slotOf.delete(pfn);
-    this.big.delete(slot);
-    if (this.commLen[slot]! < 0) this.longTask.delete(slot);
+  /** Drops a row that is no longer found by its pfn (take, or displaced by add). */
+  dropRow(slot: number): void {
+    if (this.big.size > 0) this.big.delete(slot);
+    if (this.f[ROW * slot + COMM_LEN]! < 0) this.longTask.delete(slot);
     this.freeSlots.push(slot);
   }
 
   /** A row as a record (releaseTs null while live). */
   record(slot: number, releaseTs: number | null): AllocationRecord {
-    const startTs = this.startTs[slot]!;
-    const finishTs = this.finishTs[slot]!;
+    const f = this.f;
+    const o = ROW * slot;
+    const startTs = f[o + START_TS]!;
+    const finishTs = f[o + FINISH_TS]!;
     return {
       area: this.area,
-      pfn: this.pfn[slot]!,
-      pages: this.big.get(slot) ?? this.pages[slot]!,
+      pfn: f[o + PFN]!,
+      pages: this.big.get(slot) ?? f[o + PAGES]!,
       task: this.task(slot),
-      pid: this.pid[slot]!,
+      pid: f[o + PID]!,
       startTs,
       finishTs,
       latencyUs: finishTs - startTs,
-      busyRetries: this.busy[slot]!,
+      busyRetries: f[o + BUSY]!,
       releaseTs,
-      line: this.line[slot]!,
+      line: f[o + LINE]!,
     };
   }
 
   /** A row's task name. */
   private task(slot: number): string {
-    const n = this.commLen[slot]!;
+    const n = this.f[ROW * slot + COMM_LEN]!;
     if (n < 0) return this.longTask.get(slot) ?? '';
-    return this.names.text(this.pid[slot]!, this.comm, 16 * slot + 16 - n, n);
+    return this.names.text(this.f[ROW * slot + PID]!, this.bytes, ROW_BYTES * slot + COMM_AT + 16 - n, n);
   }
 
   /** Every live row as a record. */
@@ -121,25 +136,11 @@ export class LiveTable {
 
   private grow(): void {
     const cap = Math.max(256, this.cap * 2);
-    const more = (old: Float64Array): Float64Array<ArrayBuffer> => {
-      const n = new Float64Array(cap);
-      n.set(old);
-      return n;
-    };
-    this.pfn = more(this.pfn);
-    this.pages = more(this.pages);
-    this.pid = more(this.pid);
-    this.startTs = more(this.startTs);
-    this.finishTs = more(this.finishTs);
-    this.busy = more(this.busy);
-    this.line = more(this.line);
-    const comm = new Uint8Array(16 * cap);
-    comm.set(this.comm);
-    this.comm = comm;
-    this.commView = new DataView(comm.buffer);
-    const len = new Int8Array(cap);
-    len.set(this.commLen);
-    this.commLen = len;
+    const f = new Float64Array(ROW * cap);
+    f.set(this.f);
+    this.f = f;
+    this.bytes = new Uint8Array(f.buffer);
+    this.view = new DataView(f.buffer);
     this.cap = cap;
   }
 }

@@ -216,7 +216,7 @@ export function recordAlloc(
   const old = a.live.add(ev.pfn, ev, startTs, busyRetries);
   if (old >= 0) {
     if (onAllocation) onAllocation(a.live.record(old, null));
-    a.live.free(old);
+    a.live.dropRow(old);
   }
 }
 
@@ -227,13 +227,13 @@ export function releaseRecord(
   onAllocation: ((rec: AllocationRecord) => void) | undefined,
 ): void {
   const t = a.live;
-  const slot = t.at(ev.pfn);
+  const slot = t.take(ev.pfn);
   if (slot < 0) return;
-  if (!t.isBig(slot) && ev.count < t.pages[slot]!) {
+  if (!t.isBig(slot) && ev.count < t.pages(slot)) {
     // debugfs partial free: the first pages of the record go
     t.shrinkFront(slot, ev.count);
   } else {
     if (onAllocation) onAllocation(t.record(slot, ev.ts));
-    t.free(slot);
+    t.dropRow(slot);
   }
 }

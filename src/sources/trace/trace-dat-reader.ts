@@ -64,7 +64,7 @@ function fastPlan(d: Decoder): FastPlan | null {
   const at = (f: FormatField | null): number => (f === null ? -1 : f.offset);
   const usual = (f: FormatField | null): boolean => f === null || f.size === 4 || f.size === 8;
   if (!usual(d.count) || !usual(d.align) || !usual(d.pfn) || !usual(d.page)) return null;
-  if (d.pid !== null && d.pid.size !== 4) return null;
+  if (d.pid !== null && (d.pid.size !== 4 || !d.pid.signed)) return null;
   return {
     pidAt: at(d.pid),
     countAt: at(d.count),
