@@ -22,7 +22,8 @@ const NL: u32 = 10;
 export function init(chunkCap: u32, maxRecords: u32): i32 {
   const base = (<usize>__heap_base + 63) & ~(<usize>63);
   CHUNK = base;
-  NAME = (CHUNK + chunkCap + 64) & ~(<usize>63);
+  // room after the chunk for the reads past its end (line() reads at most ~256 bytes past a line start)
+  NAME = (CHUNK + chunkCap + 512) & ~(<usize>63);
   REC = NAME + 4096;
   COMM = REC + <usize>maxRecords * 96;
   const end = COMM + <usize>maxRecords * 16;
@@ -89,7 +90,9 @@ function isNullPointer(s: usize, e: usize): bool {
  * record).
  */
 function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nameId: f64): u32 {
-  if (s0 + 256 > lim) return 0;
+  // Unlike fastLine, a line near the chunk's end is read too: the bytes past `lim` (up to ~250,
+  // inside this memory: the chunk region has room after it) are stale, but every byte a decision
+  // is taken on lies before the line's '\n', which must come before `lim`.
   const s = CHUNK + <usize>s0;
   const w24 = w32(s + 24);
   const w27 = w32(s + 27);
@@ -174,7 +177,7 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
   // " name=" and the previous event's name
   if (w32(p) != le32(32, 110, 97, 109) || w16(p + 4) != (101 | (61 << 8))) return 0;
   p += 6;
-  if (ll == 0 || <u32>(p - CHUNK) + ll + 128 > lim) return 0;
+  if (ll == 0 || <u32>(p - CHUNK) + ll >= lim) return 0;
   let k: usize = 0;
   for (; k + 4 <= <usize>ll; k += 4) if (w32(p + k) != w32(NAME + k)) return 0;
   for (; k < <usize>ll; k++) if (b(p + k) != b(NAME + k)) return 0;
@@ -244,7 +247,7 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
     }
     if (p == ds || p - ds > 2 || align > 63) return 0;
   }
-  if (c != NL) return 0;
+  if (c != NL || <u32>(p - CHUNK) >= lim) return 0;
   // the task name's first byte
   let cs = s;
   let w = w32(cs) ^ 0x20202020;

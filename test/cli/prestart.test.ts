@@ -71,10 +71,10 @@ describe('replay prestart: the early worker', () => {
   }
 
   it('is taken by the replay of its file, at once or after it filled its batches: the same result', async () => {
-    // more events than the early worker may post before it is taken (16 batches of 8192)
+    // more events than the early worker may post before it is taken (8 batches of 8192)
     const path = bigTrace('a.trace', 3 * PRESTART_MIN_BYTES);
     const ref = await replayTrace(fileSource(path), { parallel: false, areas });
-    assert.ok(ref.events > 16 * 8192, `${ref.events} events`);
+    assert.ok(ref.events > 8 * 8192, `${ref.events} events`);
     for (const wait of [0, 400]) {
       assert.equal(prestartTextParse(path, workerScript()), true, 'started');
       // a second early start is refused while the first is not taken

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { prestartBinaryParse, takePrestartedBinary } from '../../src/sources/trace/binary-prestart.ts';
 import { EV_INFO, type TraceEvent } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { COST_EVENT_NAMES, type MmEvent } from '../../src/sources/trace/mm-events.ts';
@@ -19,6 +20,7 @@ import { readPerfettoMmFile } from '../../src/sources/trace/perfetto.ts';
 import { readTraceEvents, startBinaryParse } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { gunzippedByteSource } from '../../src/sources/trace/trace-dat.ts';
+import { workerScript } from '../../src/sources/trace/worker-spawn.ts';
 import { type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -152,6 +154,42 @@ describe('binary traces decoded on a worker', () => {
     assert.ok(a.events.filter((e) => e.comm === 'ÄÖÜäöüßÉÈÊéèêÀà').length > 10);
     assert.deepEqual(b.events, a.events);
     assert.deepEqual(b.stats, a.stats);
+  });
+
+  it('started early (bin/cma-debug.js): taken only for the same file, format and events; the same events', async () => {
+    const dat = join(DAT, '6.12.dat');
+    const [pf] = await perfettoForms(dat);
+    const names = [...COST_EVENT_NAMES];
+    const script = workerScript('binary-worker');
+    // a text trace is not for this worker
+    const text = join(tmp, 'some.trace');
+    writeFileSync(text, '# tracer: nop\n');
+    assert.equal(prestartBinaryParse(text, script, names, 0), false);
+    // not taken for other events, another format or another file (and then stopped)
+    assert.equal(prestartBinaryParse(dat, script, names, 0), true);
+    assert.equal(takePrestartedBinary(dat, 'trace.dat', false, 4, ['cma_alloc_info']), null);
+    assert.equal(prestartBinaryParse(dat, script, names, 0), true);
+    assert.equal(takePrestartedBinary(dat, 'perfetto', false, 4, names), null);
+    assert.equal(prestartBinaryParse(dat, script, names, 0), true);
+    assert.equal(takePrestartedBinary(pf![0], 'trace.dat', false, 4, names), null);
+    assert.equal(prestartBinaryParse(dat, script, names, 0), true);
+    const taken = takePrestartedBinary(dat, 'trace.dat', false, 4, names);
+    assert.ok(taken !== null);
+    assert.equal(taken.surplus, 12);
+    await taken.spawned.worker.terminate();
+    // taken by startBinaryParse: the events, counts and statistics of a read on this thread
+    for (const [f, format] of [
+      [dat, 'trace.dat'],
+      [pf![0], 'perfetto'],
+    ] as const) {
+      assert.equal(prestartBinaryParse(f, script, names, 0), true);
+      const a = await here(f);
+      const b = await onWorker(f, format, false);
+      assert.deepEqual(b.events, a.events, f);
+      assert.deepEqual(b.mm, a.mm, f);
+      assert.deepEqual(b.stats, a.stats, f);
+      assert.equal(takePrestartedBinary(f, format, false, 4, names), null, 'taken once');
+    }
   });
 
   it('replay with the worker (parallel: true) and without gives the same result', async () => {

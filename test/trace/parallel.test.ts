@@ -211,31 +211,46 @@ describe('parser fast path', () => {
   }
 });
 
-/** The batches (numbers, comm cells, names, extras) of a parse into a BatchEncoder. */
-function batchesOf(bytes: Uint8Array, chunk: number, mode: 'event' | 'target' | 'wasm'): unknown[] {
+/**
+ * The batches (numbers, task names, names, extras) of a parse into a BatchEncoder. A task name is
+ * the last `comm length` bytes of its cell (what BatchDecoder reads; the general path leaves the
+ * cell's first bytes as they were, the fast paths copy the line's padding spaces there).
+ */
+function batchesOf(
+  bytes: Uint8Array,
+  chunk: number | number[],
+  mode: 'event' | 'target' | 'wasm',
+): unknown[] {
   const out: unknown[] = [];
   const enc = new BatchEncoder(
-    (m) =>
-      out.push([
-        Array.from(new Float64Array(m.buf, 0, m.n * F)),
-        Array.from(new Uint8Array(m.commBuf, 0, m.n * COMM_BYTES)),
-        m.names,
-        m.extras,
-      ]),
+    (m) => {
+      const f = new Float64Array(m.buf, 0, m.n * F);
+      const cells = new Uint8Array(m.commBuf);
+      const comms: number[][] = [];
+      for (let i = 0; i < m.n; i++) {
+        const n = f[i * F + 6]!;
+        comms.push(n < 0 ? [] : Array.from(cells.subarray((i + 1) * COMM_BYTES - n, (i + 1) * COMM_BYTES)));
+      }
+      out.push([Array.from(f), comms, m.names, m.extras]);
+    },
     () => undefined,
   );
   const p: TraceLineParser = new TraceLineParser(() => enc.event(p));
   if (mode !== 'event') p.setFastTarget(enc);
-  let buf: Uint8Array = Buffer.alloc(chunk);
+  // chunks of one size, or of the sizes listed (the rest in one), into one reused buffer
+  const sizes = typeof chunk === 'number' ? [] : chunk;
+  const cap = typeof chunk === 'number' ? chunk : bytes.length + 1;
+  let buf: Uint8Array = Buffer.alloc(cap);
   if (mode === 'wasm') {
-    const sc = new WasmScanner(chunk, enc);
+    const sc = new WasmScanner(cap, enc);
     p.setBulkScanner(sc);
     buf = sc.chunk;
   }
-  for (let pos = 0; pos < bytes.length; pos += chunk) {
-    const n = Math.min(chunk, bytes.length - pos);
+  for (let pos = 0, i = 0; pos < bytes.length; i++) {
+    const n = Math.min(typeof chunk === 'number' ? chunk : (sizes[i] ?? cap), bytes.length - pos);
     buf.set(bytes.subarray(pos, pos + n));
     p.feed(buf.subarray(0, n));
+    pos += n;
   }
   out.push(p.end());
   enc.flush();
@@ -254,6 +269,27 @@ describe('parse worker batches: the fast path written straight into the batch (F
       }
     });
   }
+});
+
+describe('parse worker batches: the wasm scanner near the end of a chunk', () => {
+  it('never reads a line the chunk holds only the start of, whatever follows it in the buffer', () => {
+    const head = L('x', 5, 'cma_alloc_start: name=reserved count=1 align=3');
+    const line = L(
+      'x',
+      5,
+      'cma_alloc_finish: name=reserved pfn=0x80000 page=0000000035a66047 count=1 align=3',
+    );
+    // the first chunk leaves a whole `line` in the buffer where the second chunk's cut copy of
+    // it lands: the bytes after the second chunk's end complete it
+    const text = `${head}\n${line}\n${head}\n${line}\n${line}\n`;
+    const bytes = new TextEncoder().encode(text);
+    const first = head.length + 1 + line.length + 1;
+    for (const cut of [1, 20, 60, line.length - 1, line.length]) {
+      const sizes = [first, head.length + 1 + cut];
+      const ref = batchesOf(bytes, sizes, 'event');
+      assert.deepEqual(batchesOf(bytes, sizes, 'wasm'), ref, `cut ${cut}`);
+    }
+  });
 });
 
 describe('parallel replay (parse worker)', () => {

@@ -3,9 +3,11 @@
 
 import { closeSync, openSync, readSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { TRACE_DAT_MAGIC } from './trace-dat.ts';
 
 export type TraceFormat = 'text' | 'trace.dat' | 'perfetto' | 'binary';
+
+/** trace.dat's magic: 0x17 0x08 'D' "tracing". */
+export const TRACE_DAT_MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
 
 /** How many leading bytes detection looks at. */
 const DETECT_BYTES = 4096;

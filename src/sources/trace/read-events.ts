@@ -2,6 +2,7 @@
 // trace.dat (trace-dat-reader.ts) or a Perfetto trace (perfetto.ts), plain or gzip, chosen by
 // the content (detect.ts). Every reader calls onEvent with the same reused-event contract.
 
+import { takePrestartedBinary } from './binary-prestart.ts';
 import { detectFileFormat, detectFormat, notATraceError, type TraceFormat } from './detect.ts';
 import type { TraceEvent } from './events.ts';
 import type { TraceSource } from './input.ts';
@@ -138,6 +139,9 @@ function concatAll(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Unprocessed batches a taken early worker may have (startWorker's own workers: the same 4). */
+const BINARY_INFLIGHT = 4;
+
 /**
  * Starts decoding a trace.dat or Perfetto file (plain or gzip) on a worker thread
  * (binary-worker.ts), as startParallelParse() does for text: `run` delivers the cma events on
@@ -153,10 +157,15 @@ export function startBinaryParse(
   const script = workerScript('binary-worker');
   if (script === null) throw new Error('no binary trace worker script next to parallel.ts');
   const { mm, ...rest } = opts;
+  const mmNames = mm ? [...mm.names] : null;
+  // the worker bin/cma-debug.js started before the program was loaded, when it decodes this
+  // file as this call would
+  const early = takePrestartedBinary(path, format, gzip, BINARY_INFLIGHT, mmNames);
   const w = startWorker(
     script,
-    { kind: 'cma-binary-decode', path, format, gzip, mmNames: mm ? [...mm.names] : null },
+    { kind: 'cma-binary-decode', path, format, gzip, mmNames },
     { ...rest, ...(mm ? { onMmEvents: mm.onEvents } : {}) },
+    early,
   );
   let live = true;
   const cancel = (): void => {

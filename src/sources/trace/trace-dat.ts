@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip, inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
+import { TRACE_DAT_MAGIC } from './detect.ts';
 import { type EventFormat, type PageHeader, parseEventFormat, parsePageHeader } from './event-format.ts';
 import { PageReader, u64 } from './ring-buffer.ts';
 
@@ -55,9 +56,6 @@ export function fileByteSource(path: string): ByteSource {
     close: () => closeSync(fd),
   };
 }
-
-/** trace.dat's magic: 0x17 0x08 'D' "tracing". */
-export const TRACE_DAT_MAGIC = [0x17, 0x08, 0x44, 0x74, 0x72, 0x61, 0x63, 0x69, 0x6e, 0x67];
 
 /** One CPU's data of the top-level buffer. */
 interface CpuData {

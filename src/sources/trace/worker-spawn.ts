@@ -98,7 +98,7 @@ export function spawnWorker(
 }
 
 /** Batches a started-early worker may post before the command takes it (each ~0.9 MB). */
-const PRESTART_INFLIGHT = 16;
+const PRESTART_INFLIGHT = 8;
 /**
  * Files from this size on are parsed on a worker (replay.ts's PARALLEL_MIN_BYTES: a worker
  * started early for a smaller file would not be taken).
