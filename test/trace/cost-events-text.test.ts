@@ -282,3 +282,48 @@ describe("readMmTrace (blame) reads text through the trace reader's lines", () =
     }
   });
 });
+
+describe('parseMmEventLine reads the fields as /(\\w+)=(\\S*)/g matches them', () => {
+  it('on random payloads of word characters, =, spaces of every kind and punctuation', () => {
+    // a seeded generator: the same payloads every run
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const alphabet = [
+      'a',
+      'Z',
+      '_',
+      '9',
+      'nr_migrated',
+      '=',
+      '=',
+      ' ',
+      ' ',
+      '\t',
+      '\u00a0',
+      '\u2003',
+      '\ufeff',
+      ':',
+      '-',
+      '0x1f',
+      'é',
+      '(',
+      ')',
+    ];
+    for (let k = 0; k < 3000; k++) {
+      let payload = '';
+      const len = rnd(24);
+      for (let i = 0; i < len; i++) payload += alphabet[rnd(alphabet.length)];
+      const e = parseMmEventLine(
+        `              sh-38      [000] .....     7.659857: mm_migrate_pages: ${payload}`,
+        1,
+      );
+      assert.ok(e !== null, payload);
+      const want: Record<string, string> = {};
+      for (const m of payload.matchAll(/(\w+)=(\S*)/g)) want[m[1]!] = m[2]!;
+      assert.deepEqual(e.fields, want, JSON.stringify(payload));
+    }
+  });
+});

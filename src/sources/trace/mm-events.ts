@@ -28,10 +28,52 @@ export const MM_EVENT_NAMES: ReadonlySet<string> = new Set([
 ]);
 const WANTED = MM_EVENT_NAMES;
 
-/** `k=v k=v` into a record (values end at the next space; the kernel prints none with spaces). */
+/** A \w character (ASCII letter, digit, '_'). */
+function isWord(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95;
+}
+
+/** A \s character (JavaScript's: ASCII and Unicode spaces, line ends, BOM). */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return (
+    c === 160 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/**
+ * `k=v k=v` into a record (values end at the next space; the kernel prints none with spaces):
+ * what the matches of /(\w+)=(\S*)/g give, read without a regex (a line per event of a trace
+ * with migrate counts enabled comes through here).
+ */
 function fieldsOf(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const m of text.matchAll(/(\w+)=(\S*)/g)) out[m[1]!] = m[2]!;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (!isWord(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    // a run of word characters: a key only when '=' follows it (no shorter match either)
+    let j = i + 1;
+    while (j < n && isWord(text.charCodeAt(j))) j++;
+    if (j < n && text.charCodeAt(j) === 61 /* = */) {
+      let v = j + 1;
+      while (v < n && !isSpace(text.charCodeAt(v))) v++;
+      out[text.slice(i, j)] = text.slice(j + 1, v);
+      i = v;
+    } else i = j + 1;
+  }
   return out;
 }
 

@@ -532,28 +532,31 @@ export class TraceLineParser extends TraceEventFields {
 
   /**
    * An other event's line (otherEvents): whether the line holds ": NAME: " for one of the names
-   * (at `at` only when `at` ≥ 0), then read as parseMmEventLine() reads it.
+   * (the name at `at` only when `at` ≥ 0), then read as parseMmEventLine() reads it.
    */
   private otherLine(buf: Uint8Array, start: number, end: number, lineNo: number, at: number): void {
-    const names = this.otherNames!;
-    let hit = false;
-    for (let q = at < 0 ? start : at - 2; !hit && q + 2 < end; q++) {
-      if (buf[q] !== COLON || buf[q + 1] !== SP) {
-        if (at >= 0) return;
-        continue;
-      }
-      for (const n of names) {
-        const e = q + 2 + n.length;
-        if (e + 1 < end && buf[e] === COLON && buf[e + 1] === SP && sameBytes(buf, q + 2, n)) {
-          hit = true;
-          break;
-        }
-      }
-      if (at >= 0) break;
-    }
-    if (!hit) return;
+    if (at >= 0 ? !this.otherNameAt(buf, at, end) : !this.otherNameIn(buf, start, end)) return;
     const e = parseMmEventLine(decoder.decode(buf.subarray(start, end)), lineNo);
     if (e !== null && this.opts.otherEvents!.names.has(e.event)) this.opts.otherEvents!.onEvent(e);
+  }
+
+  /** Whether one of otherEvents' names is at `p`, followed by ": ". */
+  private otherNameAt(buf: Uint8Array, p: number, end: number): boolean {
+    const names = this.otherNames!;
+    for (let k = 0; k < names.length; k++) {
+      const n = names[k]!;
+      const e = p + n.length;
+      if (e + 1 < end && buf[e] === COLON && buf[e + 1] === SP && buf[p] === n[0] && sameBytes(buf, p, n))
+        return true;
+    }
+    return false;
+  }
+
+  /** Whether the line holds ": NAME: " for one of otherEvents' names (its colons found by indexOf). */
+  private otherNameIn(buf: Uint8Array, start: number, end: number): boolean {
+    for (let q = buf.indexOf(COLON, start); q >= 0 && q + 2 < end; q = buf.indexOf(COLON, q + 1))
+      if (buf[q + 1] === SP && this.otherNameAt(buf, q + 2, end)) return true;
+    return false;
   }
 
   private parseCmaLine(buf: Uint8Array, start: number, end: number, lineNo: number, joined: boolean): void {

@@ -26,6 +26,11 @@ export interface ByteSource {
   readonly size: number;
   /** Up to `len` bytes at `pos` (fewer only at the end of the file). */
   read(pos: number, len: number): Uint8Array;
+  /**
+   * Reads into `out` (all of it, fewer bytes only at the end of the file) and returns how many
+   * bytes it read; optional (a file reads into a reused buffer instead of a new one per read).
+   */
+  readInto?(pos: number, out: Uint8Array): number;
   close(): void;
 }
 
@@ -40,19 +45,24 @@ export function memoryByteSource(bytes: Uint8Array): ByteSource {
 export function fileByteSource(path: string): ByteSource {
   const fd = openSync(path, 'r');
   const size = fstatSync(fd).size;
+  const readInto = (pos: number, out: Uint8Array): number => {
+    const n = Math.max(0, Math.min(out.length, size - pos));
+    let got = 0;
+    while (got < n) {
+      const r = readSync(fd, out, got, n - got, pos + got);
+      if (r <= 0) break;
+      got += r;
+    }
+    return got;
+  };
   return {
     size,
     read: (pos, len) => {
-      const n = Math.max(0, Math.min(len, size - pos));
-      const b = Buffer.allocUnsafe(n);
-      let got = 0;
-      while (got < n) {
-        const r = readSync(fd, b, got, n - got, pos + got);
-        if (r <= 0) break;
-        got += r;
-      }
-      return got === n ? b : b.subarray(0, got);
+      const b = Buffer.allocUnsafe(Math.max(0, Math.min(len, size - pos)));
+      const got = readInto(pos, b);
+      return got === b.length ? b : b.subarray(0, got);
     },
+    readInto,
     close: () => closeSync(fd),
   };
 }
@@ -453,6 +463,8 @@ function readV7(
  */
 class CpuPages {
   private buf: Uint8Array = new Uint8Array(0);
+  /** The buffer uncompressed pages are read into (ByteSource.readInto), reused. */
+  private own: Uint8Array = new Uint8Array(0);
   private at = 0;
   private pos: number;
   private readonly end: number;
@@ -502,7 +514,13 @@ class CpuPages {
       // 64 pages at a time, at most 4 MiB unless one page is larger
       const batch = Math.max(1, Math.min(64, Math.floor((4 << 20) / ps))) * ps;
       const n = Math.floor(Math.min(batch, this.end - this.pos) / ps) * ps;
-      this.buf = this.src.read(this.pos, n);
+      if (this.src.readInto) {
+        // into this CPU's own buffer, reused: its pages before are all read by now (the reader
+        // asks for the next ones only then), and nothing keeps a view of them
+        if (this.own.length < batch) this.own = new Uint8Array(batch);
+        const got = this.src.readInto(this.pos, this.own.subarray(0, n));
+        this.buf = got === this.own.length ? this.own : this.own.subarray(0, got);
+      } else this.buf = this.src.read(this.pos, n);
       this.pos += n;
       this.at = 0;
       return this.buf.length >= ps;
@@ -668,6 +686,7 @@ export async function spooledByteSource(chunks: AsyncIterable<Uint8Array>): Prom
     return {
       size: bs.size,
       read: bs.read,
+      ...(bs.readInto ? { readInto: bs.readInto } : {}),
       close: () => {
         bs.close();
         rmSync(dir, { recursive: true, force: true });
