@@ -79,6 +79,11 @@ export interface ParseStats {
   /** Events the kernel's buffer lost (counted), and buffer pages after which some were lost. */
   lostEvents?: number;
   lostEventPages?: number;
+  /**
+   * Perfetto: events that arrived further out of timestamp order than the reader's reorder
+   * window holds, so they were replayed after later ones.
+   */
+  lateEvents?: number;
 }
 
 /** The statistics of an input with nothing read yet. */

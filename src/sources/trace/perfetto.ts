@@ -271,6 +271,13 @@ class Decoder {
   events = 0;
   ftraceEvents = 0;
   lostBundles = 0;
+  /**
+   * Events that reached the window after a later event had left it (more than WINDOW cma events
+   * out of timestamp order): emitted late, out of order, and counted so the replay can say so.
+   */
+  lateEvents = 0;
+  /** The timestamp of the last event emitted. */
+  private lastTs = -Infinity;
   malformed = 0;
   /** The reorder window: one queue per CPU, `held` events in all. */
   private readonly queues = new Map<number, CpuQueue>();
@@ -994,6 +1001,9 @@ class Decoder {
     const order = this.order;
     const q = order[0]!;
     const o = q.head * R;
+    const ts = q.f[o + R_TS]!;
+    if (ts < this.lastTs) this.lateEvents++;
+    else this.lastTs = ts;
     q.head = (q.head + 1) & q.mask;
     q.size--;
     this.held--;
@@ -1034,6 +1044,11 @@ export class PerfettoReader {
   private wanted = 0;
   private bytes = 0;
   private line = 0;
+  /**
+   * An error the caller's onEvent threw (e.g. the replay asking for areas first): passed on as
+   * it is, not reported as a corrupt packet.
+   */
+  private callerError: unknown = undefined;
 
   constructor(
     onEvent: (ev: BinaryEvent) => void,
@@ -1092,7 +1107,12 @@ export class PerfettoReader {
       }
       out.setPidComm(pid, dec.comms, dec.commsVersion);
       out.setFast(rare === null);
-      onEvent(out);
+      try {
+        onEvent(out);
+      } catch (e) {
+        this.callerError = e;
+        throw e;
+      }
     }, opts.mm ?? null);
     this.dec = dec;
   }
@@ -1163,6 +1183,7 @@ export class PerfettoReader {
       try {
         if (h.tag === 10) this.dec.trace(buf, p, h.end);
       } catch (e) {
+        if (e === this.callerError) throw e;
         throw new Error(
           `Perfetto trace: a packet at byte ${endsAt - buf.length + p} is corrupt (${(e as Error).message})`,
         );
@@ -1189,6 +1210,7 @@ export class PerfettoReader {
       kernelRelease: dec.kernelRelease,
       lostEvents: 0,
       lostEventPages: dec.lostBundles,
+      lateEvents: dec.lateEvents,
     };
   }
 }

@@ -433,6 +433,7 @@ export class TraceReplayer {
       kernelRelease: stats.kernelRelease ?? this.opts.kernelRelease ?? null,
       lostEvents: stats.lostEvents ?? 0,
       lostEventPages: stats.lostEventPages ?? 0,
+      ...(stats.lateEvents !== undefined ? { lateEvents: stats.lateEvents } : {}),
       ...this.res,
       pendingAtEnd: [...this.pending.values()].filter((p) => !p.oversize).length,
       areas,

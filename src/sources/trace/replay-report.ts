@@ -24,6 +24,7 @@ export type ReplayCounters = Omit<
   | 'kernelRelease'
   | 'lostEvents'
   | 'lostEventPages'
+  | 'lateEvents'
 >;
 
 /** What a failure record needs of the call. */

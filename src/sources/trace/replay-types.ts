@@ -217,6 +217,11 @@ export interface ReplayResult {
   /** Events the kernel's ring buffer lost (counted), and pages/bundles marked as after a loss. */
   lostEvents: number;
   lostEventPages: number;
+  /**
+   * Perfetto only: events replayed out of timestamp order (they arrived later than the reader's
+   * reorder window holds).
+   */
+  lateEvents?: number;
 }
 
 /** Replay options. */

@@ -323,6 +323,10 @@ function textReport(r: ReplayResult, label: string, show: number): string {
     o.push(
       `  WARNING: the kernel lost events while recording (${r.lostEvents > 0 ? `${r.lostEvents} counted` : 'number not recorded'}, after ${r.lostEventPages} buffer pages): placements after a loss may mismatch`,
     );
+  if ((r.lateEvents ?? 0) > 0)
+    o.push(
+      `  WARNING: ${r.lateEvents} events (Perfetto) arrived further out of timestamp order than the reader's reorder window holds and were replayed after later events: placements after them may mismatch`,
+    );
   for (const m of r.malformedLines.slice(0, show)) o.push(`  line ${m.line}: ${m.reason}: ${m.text}`);
   if (r.joinedSplitLines > 0)
     o.push(`  ${r.joinedSplitLines} events of unnamed areas (name=cma%d\\n) rejoined`);
