@@ -233,9 +233,15 @@ export function init(n: i32): usize {
     setLeafMax(nWords - 1);
   }
   fillI32(S, 0, 3 * leaves);
+  // all clear: a node over whole words only is (size, size, size); the one node of a level
+  // that holds the tail or the end of the words is combined from its children; the nodes past
+  // it stay (0, 0, 0)
+  const fullBits = (<u32>maxno >>> 5) << 5;
   let h = 32;
   for (let lvl = leaves >>> 1; lvl >= 1; lvl >>>= 1) {
-    for (let v = lvl; v < 2 * lvl; v++) combine(v, h);
+    const full = <i32>(fullBits / <u32>(2 * h));
+    fillI32(S + (<usize>(3 * lvl) << 2), 2 * h, 3 * full);
+    if (full < lvl) combine(lvl + full, h);
     h *= 2;
   }
   setBits = 0;
