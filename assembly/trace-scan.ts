@@ -7,12 +7,14 @@
 // src/sources/trace/parse-wasm.ts is its TypeScript face.
 //
 // Memory (byte offsets, set by init): the chunk (its bytes are written by the TypeScript side),
-// the area name's bytes, the records (f64 × 12 each) and the task-name cells (16 bytes each).
+// the area name's bytes, the records (f64 × 12 each), the task-name cells (16 bytes each) and
+// the records' line starts (u32 each).
 
 let CHUNK: usize = 0;
 let NAME: usize = 0;
 let REC: usize = 0;
 let COMM: usize = 0;
+let STARTS: usize = 0;
 let stopAt: u32 = 0;
 
 const SP: u32 = 32;
@@ -26,7 +28,8 @@ export function init(chunkCap: u32, maxRecords: u32): i32 {
   NAME = (CHUNK + chunkCap + 512) & ~(<usize>63);
   REC = NAME + 4096;
   COMM = REC + <usize>maxRecords * 96;
-  const end = COMM + <usize>maxRecords * 16;
+  STARTS = COMM + <usize>maxRecords * 16;
+  const end = STARTS + <usize>maxRecords * 4;
   const pages = <i32>((end + 0xffff) >> 16) - memory.size();
   if (pages > 0 && memory.grow(pages) < 0) return -1;
   return 0;
@@ -42,6 +45,10 @@ export function recordsAt(): usize {
 }
 export function commsAt(): usize {
   return COMM;
+}
+/** Where each record's line starts in the chunk (u32 each). */
+export function startsAt(): usize {
+  return STARTS;
 }
 /** Where the last scan stopped (the first line it did not read). */
 export function stop(): u32 {
@@ -287,6 +294,7 @@ export function scan(s: u32, lim: u32, max: i32, ll: u32, line0: f64, nameId: f6
   while (k < max) {
     const nx = line(s, lim, ll, r, c16, line0 + <f64>(k + 1), nameId);
     if (nx == 0) break;
+    store<u32>(STARTS + (<usize>k << 2), s);
     s = nx;
     k++;
     r += 96;

@@ -5,6 +5,7 @@
 // gives the result of the single-thread replay.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { registerReplay } from '../../src/frontends/cli/commands/replay.ts';
-import { REPLAY_VALUE_OPTIONS, replayTraceArg } from '../../src/frontends/cli/prestart.ts';
+import { prestart, REPLAY_VALUE_OPTIONS, replayTraceArg } from '../../src/frontends/cli/prestart.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { PRESTART_MIN_BYTES, prestartTextParse, workerScript } from '../../src/sources/trace/worker-spawn.ts';
@@ -107,6 +108,13 @@ describe('replay prestart: the early worker', () => {
     writeFileSync(bin, bytes);
     assert.equal(prestartTextParse(bin, workerScript()), false);
     assert.equal(prestartTextParse(join(dir, 'none.trace'), workerScript()), false);
+    assert.equal(prestartTextParse(dir, workerScript()), false);
+    // a named pipe is not opened (that would wait for a writer, then drop it)
+    const fifo = join(dir, 'pipe.trace');
+    if (spawnSync('mkfifo', [fifo]).status === 0) {
+      assert.equal(prestartTextParse(fifo, workerScript()), false);
+      assert.equal(prestart(['replay', fifo, '--json']), false);
+    }
     assert.equal(prestartTextParse(small, null), false);
   });
 });

@@ -175,7 +175,7 @@ describe('binary traces decoded on a worker', () => {
     assert.equal(prestartBinaryParse(dat, script, names, 0), true);
     const taken = takePrestartedBinary(dat, 'trace.dat', false, 4, names);
     assert.ok(taken !== null);
-    assert.equal(taken.surplus, 12);
+    assert.equal(taken.surplus, 4);
     await taken.spawned.worker.terminate();
     // taken by startBinaryParse: the events, counts and statistics of a read on this thread
     for (const [f, format] of [

@@ -57,9 +57,14 @@ function snap(ev: TraceEvent): unknown[] {
 }
 
 /** Events and stats, fed in chunks of `chunk` bytes (copied into one reused buffer). */
-function parseAll(bytes: Uint8Array, fastPath: boolean, chunk: number): { evs: unknown[][]; stats: unknown } {
+function parseAll(
+  bytes: Uint8Array,
+  fastPath: boolean,
+  chunk: number,
+  wasm = false,
+): { evs: unknown[][]; stats: unknown } {
   const evs: unknown[][] = [];
-  const p = new TraceLineParser((ev) => evs.push(snap(ev)), { fastPath });
+  const p = new TraceLineParser((ev) => evs.push(snap(ev)), { fastPath, wasm });
   const buf = Buffer.alloc(chunk);
   for (let pos = 0; pos < bytes.length; pos += chunk) {
     const n = Math.min(chunk, bytes.length - pos);
@@ -206,6 +211,10 @@ describe('parser fast path', () => {
         const fast = parseAll(c.bytes, true, chunk);
         assert.deepEqual(fast.stats, whole.stats, `stats, chunk ${chunk}`);
         assert.deepEqual(fast.evs, whole.evs, `events, chunk ${chunk}`);
+        // the fast path in wasm (ParseOptions.wasm), the chunks copied into its memory
+        const wasm = parseAll(c.bytes, true, chunk, true);
+        assert.deepEqual(wasm.stats, whole.stats, `wasm stats, chunk ${chunk}`);
+        assert.deepEqual(wasm.evs, whole.evs, `wasm events, chunk ${chunk}`);
       }
     });
   }

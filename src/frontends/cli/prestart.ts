@@ -3,6 +3,7 @@
 // ~50–80 ms of the program's modules load. Only node's own modules are imported here, and
 // mm-events.ts (no imports) for the names of the events replay picks out with the cma events.
 
+import { statSync } from 'node:fs';
 import { prestartBinaryParse } from '../../sources/trace/binary-prestart.ts';
 import { COST_EVENT_NAMES } from '../../sources/trace/mm-events.ts';
 import { prestartTextParse, workerScript } from '../../sources/trace/worker-spawn.ts';
@@ -52,8 +53,18 @@ export function prestart(argv: readonly string[]): boolean {
   return (
     trace !== null &&
     trace !== '-' &&
+    // a regular file only: opening a named pipe would wait for its writer, then drop it
+    isFile(trace) &&
     (prestartTextParse(trace, workerScript('parse-worker'), [...COST_EVENT_NAMES]) ||
       // trace.dat and Perfetto: their decode worker (binary-prestart.ts)
       prestartBinaryParse(trace, workerScript('binary-worker'), [...COST_EVENT_NAMES]))
   );
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }

@@ -9,8 +9,8 @@ import { resolve } from 'node:path';
 import { detectFormat } from './detect.ts';
 import { PRESTART_MIN_BYTES, type SpawnedWorker, spawnWorker } from './worker-spawn.ts';
 
-/** Batches the early worker may post before the command takes it (each ~0.9 MB). */
-const PRESTART_INFLIGHT = 16;
+/** Batches the early worker may post before the command takes it (each ~0.9 MB; as text's). */
+const PRESTART_INFLIGHT = 8;
 
 interface Prestarted {
   path: string;

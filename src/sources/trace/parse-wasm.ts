@@ -5,8 +5,14 @@
 // first line on: V8's warm-up of the JavaScript fast path (~50–80 ms of every parse) is not paid.
 
 import { TRACE_SCAN_WASM_BASE64 } from '../../core/wasm/trace-scan-wasm.ts';
-import { BATCH_EVENTS, type BatchEncoder, COMM_BYTES, F } from './parallel-format.ts';
+import type { BatchEncoder } from './parallel-format.ts';
 import type { BulkScanner } from './parse.ts';
+
+// parallel-format.ts's F, COMM_BYTES and BATCH_EVENTS (not imported: that module loads
+// node:worker_threads, and a parser on the calling thread uses this one too)
+const F = 12;
+const COMM_BYTES = 16;
+const MAX_RECORDS = 8192;
 
 /** The wasm side's exports (assembly/trace-scan.ts). */
 interface ScanExports {
@@ -16,6 +22,7 @@ interface ScanExports {
   nameAt(): number;
   recordsAt(): number;
   commsAt(): number;
+  startsAt(): number;
   stop(): number;
   scan(s: number, lim: number, max: number, ll: number, line0: number, nameId: number): number;
 }
@@ -38,14 +45,17 @@ function scanModule(): WebAssembly.Module {
 /**
  * A BulkScanner over chunks of up to `chunkCap` bytes written into `chunk` (feed the parser
  * `chunk` or a subarray of it from 0; other chunks are left to the parser), delivering the lines
- * it reads to `enc`.
+ * it reads to `enc` — or, without one, leaving them in `records` and `starts` for the parser to
+ * hand on as events.
  */
 export class WasmScanner implements BulkScanner {
   /** Where the input goes: the parser reads it here, and so does the wasm side. */
   readonly chunk: Uint8Array;
   stop = 0;
+  /** The last scan's lines (without an encoder): F numbers each (the batch layout), and starts. */
+  readonly records: Float64Array;
+  readonly starts: Uint32Array;
   private readonly x: ScanExports;
-  private readonly records: Float64Array;
   private readonly comms: Uint8Array;
   private readonly name: Uint8Array;
   /** The name bytes copied to the wasm side (the parser's array: compared by identity). */
@@ -53,15 +63,21 @@ export class WasmScanner implements BulkScanner {
 
   constructor(
     chunkCap: number,
-    private readonly enc: BatchEncoder,
+    private readonly enc: BatchEncoder | null,
   ) {
     this.x = new WebAssembly.Instance(scanModule()).exports as unknown as ScanExports;
-    if (this.x.init(chunkCap, BATCH_EVENTS) !== 0) throw new Error('trace scanner: no memory');
+    if (this.x.init(chunkCap, MAX_RECORDS) !== 0) throw new Error('trace scanner: no memory');
     const buf = this.x.memory.buffer;
     this.chunk = new Uint8Array(buf, this.x.chunkAt(), chunkCap);
     this.name = new Uint8Array(buf, this.x.nameAt(), MAX_NAME);
-    this.records = new Float64Array(buf, this.x.recordsAt(), BATCH_EVENTS * F);
-    this.comms = new Uint8Array(buf, this.x.commsAt(), BATCH_EVENTS * COMM_BYTES);
+    this.records = new Float64Array(buf, this.x.recordsAt(), MAX_RECORDS * F);
+    this.comms = new Uint8Array(buf, this.x.commsAt(), MAX_RECORDS * COMM_BYTES);
+    this.starts = new Uint32Array(buf, this.x.startsAt(), MAX_RECORDS);
+  }
+
+  /** Whether the scanner delivers its lines itself (to a batch), not the parser. */
+  get delivers(): boolean {
+    return this.enc !== null;
   }
 
   scan(chunk: Uint8Array, pos: number, nameBytes: Uint8Array, name: string, line: number): number {
@@ -72,6 +88,11 @@ export class WasmScanner implements BulkScanner {
       this.nameBytes = nameBytes;
     }
     const enc = this.enc;
+    if (enc === null) {
+      const k = this.x.scan(pos, chunk.length, MAX_RECORDS, nameBytes.length, line, 0);
+      if (k > 0) this.stop = this.x.stop();
+      return k;
+    }
     const k = this.x.scan(pos, chunk.length, enc.room, nameBytes.length, line, enc.nextNameId(name));
     if (k > 0) {
       this.stop = this.x.stop();

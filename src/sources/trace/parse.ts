@@ -44,6 +44,7 @@ import {
   RBRACKET,
   SP,
 } from './parse-fast.ts';
+import { WasmScanner } from './parse-wasm.ts';
 
 /** What the parser saw besides events. */
 /** Longest line kept (1 MiB): a kernel trace line is under 1 KiB; longer input is garbage. */
@@ -121,6 +122,13 @@ export interface FastTarget {
 export interface BulkScanner {
   stop: number;
   scan(chunk: Uint8Array, pos: number, nameBytes: Uint8Array, name: string, line: number): number;
+  /**
+   * false: the scanner leaves the lines it read as records (parallel-format.ts's F numbers each)
+   * and line starts, for the parser to hand on as events.
+   */
+  readonly delivers: boolean;
+  readonly records: Float64Array;
+  readonly starts: Uint32Array;
 }
 
 /** Parser options. */
@@ -137,6 +145,12 @@ export interface ParseOptions {
   fastPath?: boolean;
   /** Lines before the input (it starts at a line start): line numbers continue from there. */
   firstLine?: number;
+  /**
+   * Read the common lines with the fast path compiled to WebAssembly (parse-wasm.ts): each chunk
+   * (up to 1 MiB) is copied into its memory first. Compiled code from the first line: worth it
+   * for a parse on a thread whose JavaScript fast path is not warm yet (default false).
+   */
+  wasm?: boolean;
   /**
    * Other events to pick out of the lines, e.g. the migrate counts (COST_EVENT_NAMES): each line
    * of one of `names` goes to `onEvent` as parseMmEventLine() reads it, before the cma events
@@ -249,7 +263,14 @@ export class TraceLineParser extends TraceEventFields {
     this.fast = opts.fastPath ?? true;
     this.stats.lines = opts.firstLine ?? 0;
     this.otherNames = opts.otherEvents ? [...opts.otherEvents.names].map(enc) : null;
+    if (opts.wasm && this.fast) {
+      const sc = new WasmScanner(1 << 20, null);
+      this.scanner = sc;
+      this.copyInto = sc.chunk;
+    }
   }
+  /** Where feed() copies chunks first (the wasm scanner's memory), or null. */
+  private copyInto: Uint8Array | null = null;
   /** otherEvents' names as bytes (null: none wanted). */
   private readonly otherNames: Uint8Array[] | null;
 
@@ -275,6 +296,11 @@ export class TraceLineParser extends TraceEventFields {
 
   /** Consumes one chunk of input bytes. */
   feed(chunk: Uint8Array): void {
+    const into = this.copyInto;
+    if (into !== null && chunk.length <= into.length && chunk.buffer !== into.buffer) {
+      into.set(chunk);
+      chunk = into.subarray(0, chunk.length);
+    }
     this.stats.bytes += chunk.length;
     let pos = 0;
     if (this.skipping !== null) {
@@ -314,8 +340,10 @@ export class TraceLineParser extends TraceEventFields {
           const st = this.stats;
           const k = sc.scan(chunk, pos, this.lastNameBytes, this.lastName, st.lines);
           if (k > 0) {
-            st.lines += k;
-            st.events += k;
+            if (sc.delivers) {
+              st.lines += k;
+              st.events += k;
+            } else this.acceptScanned(chunk, sc, k);
             pos = sc.stop;
             continue;
           }
@@ -438,6 +466,38 @@ export class TraceLineParser extends TraceEventFields {
     this.name = this.lastName;
     this.fastEvent = true;
     this.onEvent(this);
+  }
+
+  /** Hands on the `k` lines of `chunk` the scanner left as records, as fast-path events. */
+  private acceptScanned(chunk: Uint8Array, sc: BulkScanner, k: number): void {
+    const st = this.stats;
+    const rec = sc.records;
+    const starts = sc.starts;
+    this.buf = chunk;
+    if (this.rareSet) {
+      clearRareFields(this);
+      this.rareSet = false;
+    }
+    this.name = this.lastName;
+    this.fastEvent = true;
+    for (let i = 0, o = 0; i < k; i++, o += 12) {
+      st.lines++;
+      st.events++;
+      this.kind = rec[o + FL_KIND] as TraceEventKind;
+      this.line = rec[o + 1]!;
+      this.pid = rec[o + FL_PID]!;
+      this.cpu = rec[o + FL_CPU]!;
+      this.ts = rec[o + FL_TS]!;
+      const e = starts[i]! + 16;
+      this.commEnd = e;
+      // the record holds the comm's length (the batch layout), not its start
+      this.commStart = e - rec[o + FL_COMM]!;
+      this.count = rec[o + FL_COUNT]!;
+      this.align = rec[o + FL_ALIGN]!;
+      this.pfn = rec[o + FL_PFN]!;
+      this.hasPage = rec[o + FL_PAGE] === 1;
+      this.onEvent(this);
+    }
   }
 
   /** Position of the ':' of ": cma_", or 0 (never a valid position: a prefix precedes it). */

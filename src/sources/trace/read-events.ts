@@ -75,6 +75,8 @@ export async function readTraceEvents(
       const parser = new TraceLineParser(onEvent, {
         ...po,
         ...(mm ? { otherEvents: { names: mm.names, onEvent: (e) => mm.onEvents([e], null) } } : {}),
+        // the fast path in wasm: no JIT warm-up (most of a small trace's parse)
+        wasm: true,
       });
       for await (const chunk of rest()) parser.feed(chunk);
       return parser.end();

@@ -4,7 +4,7 @@
 // command line (~50–80 ms), and startParallelParse() takes that worker instead of starting one.
 // This module imports no more than node's own: it is loaded before everything else.
 
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -133,6 +133,9 @@ export function prestartTextParse(
   if (script === null || prestarted !== null) return false;
   let fd: number;
   try {
+    // a regular file only (stat first: opening a named pipe would wait for, then drop, its writer)
+    const st = statSync(path);
+    if (!st.isFile() || st.size < PRESTART_MIN_BYTES) return false;
     fd = openSync(path, 'r');
   } catch {
     return false;
