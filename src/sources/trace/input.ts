@@ -46,17 +46,29 @@ function isGzipFile(path: string): boolean {
   }
 }
 
-/** A trace file (gzip detected by magic). Throws a one-line Error if it cannot be read. */
-export function fileSource(path: string): TraceSource {
-  let size: number;
+/**
+ * The size of path when it is a regular file, null for a named pipe or a device; throws a
+ * one-line Error if it cannot be read or is a directory.
+ */
+function regularFileSize(path: string): number | null {
   try {
     const st = statSync(path);
     if (st.isDirectory()) throw new Error(`${path} is a directory`);
-    size = st.size;
+    return st.isFile() ? st.size : null;
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     throw new Error(`cannot read trace ${path}: ${err.code ?? err.message}`);
   }
+}
+
+/**
+ * A trace file (gzip detected by magic). Throws a one-line Error if it cannot be read. A named
+ * pipe or a device (`<(zcat trace.gz)`, /dev/stdin) cannot be read at an offset nor twice: it is
+ * a stream that can be opened once, like stdin without spooling (openTraceSource spools it).
+ */
+export function fileSource(path: string): TraceSource {
+  const size = regularFileSize(path);
+  if (size === null) return streamSource(path, () => createReadStream(path, { highWaterMark: CHUNK }));
   const gzip = size >= 2 && isGzipFile(path);
   return {
     size,
@@ -86,32 +98,38 @@ export function memorySource(data: string | Uint8Array, label = '<memory>'): Tra
   };
 }
 
-/**
- * stdin. With `spool`, it is first copied to a temporary file so that it can be read twice
- * (area inference needs a first pass; dispose() removes the file); without, it can be opened once.
- */
-async function stdinSource(spool: boolean): Promise<TraceSource> {
-  if (!spool) {
-    let used = false;
-    return {
-      size: null,
-      gzip: false,
-      label: '<stdin>',
-      open: () => {
-        if (used) throw new Error('stdin can only be read once (give the areas, or use a file)');
-        used = true;
-        return gunzipIfGzip(process.stdin);
-      },
-      dispose: () => {},
-    };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'cma-trace-'));
-  const path = join(dir, 'stdin.trace');
-  await pipeline(process.stdin, createWriteStream(path));
-  const src = fileSource(path);
+/** A stream (stdin, a named pipe) that can be opened once; gzip detected by its first bytes. */
+function streamSource(label: string, stream: () => NodeJS.ReadableStream): TraceSource {
+  let used = false;
   return {
-    ...src,
-    label: '<stdin>',
+    size: null,
+    gzip: false,
+    label,
+    open: () => {
+      if (used) throw new Error(`${label} can only be read once (give the areas, or use a file)`);
+      used = true;
+      return gunzipIfGzip(stream() as AsyncIterable<Uint8Array>);
+    },
+    dispose: () => {},
+  };
+}
+
+/**
+ * A stream copied to a temporary file first, so that it can be read twice (area inference needs
+ * a first pass); dispose() removes the file.
+ */
+async function spooledSource(label: string, stream: NodeJS.ReadableStream): Promise<TraceSource> {
+  const dir = mkdtempSync(join(tmpdir(), 'cma-trace-'));
+  const path = join(dir, 'spooled.trace');
+  try {
+    await pipeline(stream, createWriteStream(path));
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    ...fileSource(path),
+    label,
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -135,7 +153,13 @@ async function* gunzipIfGzip(input: AsyncIterable<Uint8Array>): AsyncGenerator<U
   else yield* rest();
 }
 
-/** `-` is stdin; anything else a file. */
-export async function openTraceSource(pathOrDash: string, spoolStdin = true): Promise<TraceSource> {
-  return pathOrDash === '-' ? stdinSource(spoolStdin) : fileSource(pathOrDash);
+/**
+ * `-` is stdin; anything else a file. With `spool`, stdin and named pipes are first copied to a
+ * temporary file so that they can be read twice; without, they can be opened once.
+ */
+export async function openTraceSource(pathOrDash: string, spool = true): Promise<TraceSource> {
+  if (pathOrDash === '-')
+    return spool ? spooledSource('<stdin>', process.stdin) : streamSource('<stdin>', () => process.stdin);
+  if (!spool || regularFileSize(pathOrDash) !== null) return fileSource(pathOrDash);
+  return spooledSource(pathOrDash, createReadStream(pathOrDash, { highWaterMark: CHUNK }));
 }
