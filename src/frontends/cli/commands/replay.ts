@@ -249,16 +249,22 @@ export function registerReplay(program: Command): void {
       else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${basename(src.label)}`));
     }
     if (flags.json) {
-      const { timeline: _t, ...rest } = r;
-      const out = {
-        ...rest,
-        areas: r.areas.map(({ words: _w, bitmapText: _b, ranges, ...a }) => ({
-          ...a,
-          ranges: ranges.map(({ words: _rw, bitmapText: _rb, ...rg }) => rg),
-        })),
-        allocations: r.allocations.length,
-        ...(collector ? { migration: collector.json() } : {}),
-      };
+      // r's members in order, but not the timeline, nor the bitmaps; the live allocations
+      // counted, not read (reading r.allocations would build their records)
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(r) as (keyof ReplayResult)[]) {
+        if (k === 'timeline') continue;
+        out[k] =
+          k === 'areas'
+            ? r.areas.map(({ words: _w, bitmapText: _b, ranges, ...a }) => ({
+                ...a,
+                ranges: ranges.map(({ words: _rw, bitmapText: _rb, ...rg }) => rg),
+              }))
+            : k === 'allocations'
+              ? r.areas.reduce((n, a) => n + a.liveAllocations, 0)
+              : r[k];
+      }
+      if (collector) out.migration = collector.json();
       process.stdout.write(`${jsonText(out, 1)}\n`);
     } else
       process.stdout.write(
