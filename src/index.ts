@@ -41,8 +41,7 @@ export {
   parseSizeToPages,
   resolveAreas,
 } from './core/config.ts';
-export type { SystemRequest } from './core/create.ts';
-export { createSystem, profileById } from './core/create.ts';
+export { createSystem } from './core/create.ts';
 export type { ErrnoName, Failure, Result } from './core/errno.ts';
 export { ERRNO, fail, STRERROR } from './core/errno.ts';
 export type { IndexPolicy } from './core/indexed-bitmap.ts';
@@ -58,6 +57,8 @@ export type {
 export { findProfile, PROFILE_6_1, PROFILE_6_12, PROFILE_7_3, PROFILES } from './core/profile.ts';
 export type { Stat, SystemChange, SystemOptions } from './core/system.ts';
 export { bootLog, bootLogLines, CmaSystem } from './core/system.ts';
+export type { SystemRequest } from './core/system-request.ts';
+export { profileById } from './core/system-request.ts';
 export { CMA_TRACE_EVENTS, formatTraceLine, traceFormatFile } from './core/trace.ts';
 export type { U32ArrayScan } from './core/u32-array.ts';
 export { formatU32Array, parseU32Array, scanU32Array } from './core/u32-array.ts';

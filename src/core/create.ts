@@ -1,79 +1,15 @@
 // Building an emulated system from the user's words: a profile id and area options or a config.
 
-import type { CmaBitmapFactory } from './cma-bitmap.ts';
-import type { AreaRequest } from './config.ts';
-import {
-  ConfigError,
-  DEFAULT_AREAS,
-  parseAreaOption,
-  parseConfigJson,
-  parseMem,
-  placeAreas,
-} from './config.ts';
-import type { KernelProfile } from './profile.ts';
-import { findProfile, PROFILE_6_1, PROFILES } from './profile.ts';
 import type { SystemOptions } from './system.ts';
 import { CmaSystem } from './system.ts';
-
-/** What a user says about the system to emulate. */
-export interface SystemRequest {
-  /** Profile id ('6.1', '6.12', '7.3') or a profile; 6.1 by default. */
-  readonly profile?: string | KernelProfile;
-  /** `--area` option strings or parsed requests; the default system when neither this nor config. */
-  readonly areas?: readonly (string | AreaRequest)[];
-  /** The text of a JSON config file (`{"areas": [...]}`), and its name for messages. */
-  readonly configText?: string;
-  readonly configName?: string;
-  /**
-   * Guest RAM of the emulated x86_64 machine (`6G`, or bytes), as qemu -m: areas without a base
-   * are placed, or refused, as the kernel does on it (machine.ts). Without it (nor `mem` in the
-   * config): 512 MiB, with areas too large for it put above 4 GiB.
-   */
-  readonly mem?: string | number;
-  readonly bitmapFactory?: CmaBitmapFactory;
-  readonly pointers?: SystemOptions['pointers'];
-  readonly now?: () => number;
-}
-
-/** Resolves a profile id; throws ConfigError listing the known ones. */
-export function profileById(id: string | KernelProfile | undefined): KernelProfile {
-  if (id === undefined) return PROFILE_6_1;
-  if (typeof id !== 'string') return id;
-  const p = findProfile(id);
-  if (!p) throw new ConfigError(`unknown profile '${id}' (known: ${Object.keys(PROFILES).join(', ')})`);
-  return p;
-}
+import type { SystemRequest } from './system-request.ts';
+import { placeSystem } from './system-request.ts';
 
 /** Creates an emulated system; throws ConfigError for an invalid configuration. */
 export function createSystem(req: SystemRequest = {}): CmaSystem {
-  let profileId = req.profile;
-  let mem = req.mem;
-  let requests: AreaRequest[] | null = null;
-  if (req.configText !== undefined) {
-    const cfg = parseConfigJson(req.configText, req.configName);
-    requests = cfg.areas;
-    profileId ??= cfg.profile;
-    mem ??= cfg.mem;
-  }
-  if (req.areas && req.areas.length > 0) {
-    requests = [
-      ...(requests ?? []),
-      ...req.areas.map((a) => (typeof a === 'string' ? parseAreaOption(a) : a)),
-    ];
-  }
-  const profile = profileById(profileId);
-  const memPages = mem === undefined ? undefined : parseMem(mem, req.mem !== undefined ? '--mem' : 'mem');
-  // the default system is `cma=16M` on the 512 MiB machine; on another machine it is placed there
-  const placed =
-    requests === null && memPages === undefined
-      ? { specs: [...DEFAULT_AREAS], refused: [] }
-      : placeAreas(
-          requests ?? [{ name: 'reserved', orderPerBit: 0, ranges: [{ count: 4096 }] }],
-          profile,
-          memPages,
-        );
+  const placed = placeSystem(req);
   const opts: SystemOptions = {
-    profile,
+    profile: placed.profile,
     areas: placed.specs,
     ...(placed.refused.length > 0 ? { refused: placed.refused } : {}),
     ...(req.bitmapFactory ? { bitmapFactory: req.bitmapFactory } : {}),

@@ -67,6 +67,34 @@ describe('allocation table', () => {
     assert.deepEqual(r.areas[0]!.latencyUs, { count: 3, p50: 30, p90: 40, p99: 40, max: 40 });
   });
 
+  it('live rows at the end: counted per area, the records built once when read', async () => {
+    const r = await replayTrace(TRACE, {
+      areas: [
+        { name: 'reserved', basePfn: 0x80000, count: 1024, orderPerBit: 0 },
+        { name: 'other', basePfn: 0x90000, count: 1024, orderPerBit: 0 },
+      ],
+    });
+    assert.deepEqual(
+      r.areas.map((a) => [a.name, a.liveAllocations]),
+      [
+        ['reserved', 2],
+        ['other', 0],
+      ],
+    );
+    // read twice: the same list (built once), one record a live row, by area then pfn
+    assert.equal(r.allocations, r.allocations);
+    assert.deepEqual(
+      r.allocations.map((a) => [a.area, a.pfn]),
+      [
+        ['reserved', 0x80000],
+        ['reserved', 0x80010],
+      ],
+    );
+    // a member like the others: JSON and spreads see the records
+    assert.equal(JSON.parse(JSON.stringify(r)).allocations.length, 2);
+    assert.equal({ ...r }.allocations.length, 2);
+  });
+
   it('no table: no rows, the same placements', async () => {
     const r = await replayTrace(TRACE, {
       areas: [{ name: 'reserved', basePfn: 0x80000, count: 1024, orderPerBit: 0 }],

@@ -1,10 +1,13 @@
-// The options every command that builds an emulated system shares: --profile, --area, --config.
+// The options every command that builds an emulated system shares: --profile, --area, --config,
+// and what they describe without the emulator (system-from-flags.ts builds it): `replay` and
+// `plan` only need the areas.
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CmaBitmapFactory } from '../../core/cma-bitmap.ts';
-import { createSystem } from '../../core/create.ts';
-import type { CmaSystem } from '../../core/system.ts';
+import type { RefusedArea } from '../../core/config.ts';
+import type { SystemRequest } from '../../core/system-request.ts';
+import { placeSystem } from '../../core/system-request.ts';
 import type { PointerMode } from '../../core/trace.ts';
 
 const POINTER_MODES: readonly PointerMode[] = ['ptrval', 'hashed', 'raw'];
@@ -41,29 +44,42 @@ export function addSystemOptions(cmd: Command): Command {
     );
 }
 
-/** Builds the emulated system the flags describe (positional area specs count as --area). */
-export function systemFromFlags(
+/** The request the flags describe (positional area specs count as --area). */
+export function requestFromFlags(
   flags: SystemFlags,
   extraAreas: string[] = [],
   bitmapFactory?: CmaBitmapFactory,
-): CmaSystem {
+): SystemRequest {
   const areas = [...(flags.area ?? []), ...extraAreas];
   const pointers = flags.pointers;
   if (pointers !== undefined && !POINTER_MODES.includes(pointers as PointerMode))
     throw new UsageError(`--pointers: '${pointers}' is not one of ${POINTER_MODES.join(', ')}`);
-  const sys = createSystem({
+  return {
     ...(pointers !== undefined ? { pointers: { mode: pointers as PointerMode } } : {}),
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
     ...(flags.mem !== undefined ? { mem: flags.mem } : {}),
     ...(areas.length > 0 ? { areas } : {}),
     ...(flags.config !== undefined ? { configText: readConfig(flags.config), configName: flags.config } : {}),
     ...(bitmapFactory ? { bitmapFactory } : {}),
-  });
-  for (const r of sys.refused)
+  };
+}
+
+/** Tells on stderr of each area the kernel would not have reserved (the system is built without it). */
+export function reportRefused(refused: readonly RefusedArea[]): void {
+  for (const r of refused)
     process.stderr.write(
       `cma-debug: area '${r.name}' not created: the kernel cannot reserve ${(r.count * 4096) / 2 ** 20} MiB on this machine (${r.error === -22 ? 'larger than its RAM' : 'no aligned free range'}; see dmesg)\n`,
     );
-  return sys;
+}
+
+/** The areas the flags describe, placed as the emulated system would have them (its profile too). */
+export function placedFromFlags(
+  flags: SystemFlags,
+  extraAreas: string[] = [],
+): ReturnType<typeof placeSystem> {
+  const placed = placeSystem(requestFromFlags(flags, extraAreas));
+  reportRefused(placed.refused);
+  return placed;
 }
 
 function readConfig(path: string): string {

@@ -47,6 +47,11 @@ export class LiveTable {
 
   constructor(private readonly area: string) {}
 
+  /** Rows live (one a pfn). */
+  get size(): number {
+    return this.slotOf.size;
+  }
+
   isBig(slot: number): boolean {
     return this.big.size > 0 && this.big.has(slot);
   }

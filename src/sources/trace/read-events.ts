@@ -1,6 +1,8 @@
 // One stream of cma events from any trace a user has: ftrace text (parse.ts), trace-cmd's
 // trace.dat (trace-dat-reader.ts) or a Perfetto trace (perfetto.ts), plain or gzip, chosen by
 // the content (detect.ts). Every reader calls onEvent with the same reused-event contract.
+// The binary readers are loaded only for a file of their format: a text trace (and every
+// `cma-debug replay` whose binary file is decoded on a worker) does not load their ~80 KB.
 
 import { takePrestartedBinary } from './binary-prestart.ts';
 import { detectFileFormat, detectFormat, notATraceError, type TraceFormat } from './detect.ts';
@@ -9,9 +11,8 @@ import type { TraceSource } from './input.ts';
 import type { MmEventsOption } from './mm-events.ts';
 import { BatchDecoder, type ParallelParse, startWorker, workerScript } from './parallel.ts';
 import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
-import { PerfettoReader } from './perfetto.ts';
-import { type ByteSource, fileByteSource, spooledByteSource, TraceDatError } from './trace-dat.ts';
-import { readTraceDat } from './trace-dat-reader.ts';
+import type { PerfettoReader } from './perfetto.ts';
+import type { ByteSource } from './trace-dat.ts';
 
 /** The format of a source, without consuming it when it is a file (null: look at the stream). */
 export function sourceFormat(src: TraceSource): { format: TraceFormat; what: string } | null {
@@ -39,9 +40,10 @@ export async function readTraceEvents(
 ): Promise<ParseStats> {
   const known = sourceFormat(src);
   if (known !== null && known.format === 'trace.dat' && src.path !== undefined && !src.gzip) {
+    const { fileByteSource } = await import('./trace-dat.ts');
     const bs = fileByteSource(src.path);
     try {
-      return withRelease(datRead(bs, onEvent, opts), opts);
+      return withRelease(await datRead(bs, onEvent, opts), opts);
     } finally {
       bs.close();
     }
@@ -83,15 +85,17 @@ export async function readTraceEvents(
     }
     case 'trace.dat': {
       // random access: the (decompressed) stream spooled to a temporary file
+      const { spooledByteSource } = await import('./trace-dat.ts');
       const bs = await spooledByteSource(rest());
       try {
-        return withRelease(datRead(bs, onEvent, opts), opts);
+        return withRelease(await datRead(bs, onEvent, opts), opts);
       } finally {
         bs.close();
       }
     }
     case 'perfetto': {
       const { mm, ...po } = opts;
+      const { PerfettoReader } = await import('./perfetto.ts');
       const r: PerfettoReader = new PerfettoReader(onEvent, {
         ...po,
         ...(mm ? { mm: { names: mm.names, onEvent: (e) => mm.onEvents([e], r.kernelRelease) } } : {}),
@@ -105,7 +109,15 @@ export async function readTraceEvents(
   }
 }
 
-function datRead(bs: ByteSource, onEvent: (ev: TraceEvent) => void, opts: ReadOptions): ParseStats {
+async function datRead(
+  bs: ByteSource,
+  onEvent: (ev: TraceEvent) => void,
+  opts: ReadOptions,
+): Promise<ParseStats> {
+  const [{ TraceDatError }, { readTraceDat }] = await Promise.all([
+    import('./trace-dat.ts'),
+    import('./trace-dat-reader.ts'),
+  ]);
   try {
     let release: string | null = null;
     const mm = opts.mm;

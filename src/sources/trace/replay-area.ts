@@ -169,8 +169,13 @@ export function maxchunkBits(a: AreaState): number {
   return best;
 }
 
-/** The final state of an area; its live allocations (by pfn) are appended to `allocations`. */
-export function areaResult(a: AreaState, allocations: AllocationRecord[]): AreaResult {
+/** The live allocations of an area at the end, by pfn (built from the table's rows). */
+export function liveRecords(a: AreaState): AllocationRecord[] {
+  return a.live.records().sort((x, y) => x.pfn - y.pfn);
+}
+
+/** The final state of an area (its live allocations counted; liveRecords lists them). */
+export function areaResult(a: AreaState): AreaResult {
   const ranges = a.ranges.map((r): RangeResult => {
     const text = formatU32Array(r.bitmap.words, Math.ceil(r.maxno / 32));
     return {
@@ -185,8 +190,6 @@ export function areaResult(a: AreaState, allocations: AllocationRecord[]): AreaR
     };
   });
   const r0 = ranges[0]!;
-  const live = a.live.records().sort((x, y) => x.pfn - y.pfn);
-  for (const rec of live) allocations.push(rec);
   const bitsPages = ranges.reduce((s, r) => s + r.usedBitsPages, 0);
   return {
     ...a.r,
@@ -199,7 +202,7 @@ export function areaResult(a: AreaState, allocations: AllocationRecord[]): AreaR
     bitmapSha256: r0.bitmapSha256,
     words: r0.words,
     ranges,
-    liveAllocations: live.length,
+    liveAllocations: a.live.size,
     latencyUs: a.lat.summary(),
   };
 }

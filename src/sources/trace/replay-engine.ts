@@ -15,6 +15,7 @@ import type { AreaState } from './replay-area.ts';
 import {
   areaResult,
   clearBits,
+  liveRecords,
   maxchunkBits,
   newAreaState,
   rangeOf,
@@ -415,13 +416,16 @@ export class TraceReplayer {
   finish(stats: ParseStats): ReplayResult {
     if (this.timelineMax > 0 && (this.timeline.length === 0 || this.timeline.at(-1)!.event !== this.nEvents))
       this.sample(Number.NaN);
-    const allocations: AllocationRecord[] = [];
-    const areas = this.areas.map((a) => {
-      const from = allocations.length;
-      const r = areaResult(a, allocations);
-      for (let i = from; i < allocations.length; i++) this.opts.onAllocation?.(allocations[i]!);
-      return r;
-    });
+    // the live allocations' records are built when first read (`--json` only counts them:
+    // AreaResult.liveAllocations), or at once for onAllocation
+    let live: AllocationRecord[] | null = null;
+    const allocations = (): AllocationRecord[] => {
+      live ??= this.areas.flatMap((a) => liveRecords(a));
+      return live;
+    };
+    const areas = this.areas.map((a) => areaResult(a));
+    const onAllocation = this.opts.onAllocation;
+    if (onAllocation) for (const rec of allocations()) onAllocation(rec);
     return {
       events: stats.events,
       lines: stats.lines,
@@ -437,7 +441,9 @@ export class TraceReplayer {
       ...this.res,
       pendingAtEnd: [...this.pending.values()].filter((p) => !p.oversize).length,
       areas,
-      allocations,
+      get allocations() {
+        return allocations();
+      },
       timeline: this.timelineMax > 0 ? this.timeline : null,
     };
   }

@@ -2,8 +2,9 @@
 
 import type { Command } from 'commander';
 import { jsonText } from '../json.ts';
+import { systemFromFlags } from '../system-from-flags.ts';
 import type { SystemFlags } from '../system-options.ts';
-import { addSystemOptions, systemFromFlags } from '../system-options.ts';
+import { addSystemOptions } from '../system-options.ts';
 
 export function registerAreas(program: Command): void {
   addSystemOptions(

@@ -2,8 +2,9 @@
 
 import type { Command } from 'commander';
 import { runCommand } from '../../shell/mini-shell.ts';
+import { systemFromFlags } from '../system-from-flags.ts';
 import type { SystemFlags } from '../system-options.ts';
-import { addSystemOptions, systemFromFlags } from '../system-options.ts';
+import { addSystemOptions } from '../system-options.ts';
 
 export function registerExec(program: Command): void {
   addSystemOptions(

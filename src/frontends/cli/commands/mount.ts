@@ -8,8 +8,9 @@ import type { CmaSystem } from '../../../core/system.ts';
 import { openCapture } from '../../../sources/serve-source.ts';
 import { CmaFuseMount, checkFuse, prepareMountPoint } from '../../fuse/mount.ts';
 import { StateFile } from '../../fuse/state.ts';
+import { systemFromFlags } from '../system-from-flags.ts';
 import type { SystemFlags } from '../system-options.ts';
-import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
+import { addSystemOptions, UsageError } from '../system-options.ts';
 
 interface MountFlags extends SystemFlags {
   debugfs?: boolean;

@@ -58,7 +58,7 @@ export function registerPlan(program: Command): void {
       )
       .option('--json', 'print JSON'),
   ).action(async (trace: string, positional: string[], flags: PlanFlags) => {
-    const areas = areasFromFlags(flags, positional);
+    const areas = await areasFromFlags(flags, positional);
     let opbs: number[] | undefined;
     if (flags.orderPerBit !== undefined) {
       opbs = flags.orderPerBit

@@ -6,19 +6,8 @@ import { createWriteStream, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { CmaBitmapFactory } from '../../../core/cma-bitmap.ts';
-import { plainBitmapFactory, setBitsFromWords } from '../../../core/cma-bitmap.ts';
+import { plainBitmapFactory } from '../../../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../../../core/indexed-bitmap.ts';
-import { PROFILE_6_1, PROFILE_7_3 } from '../../../core/profile.ts';
-import { CmaSystem } from '../../../core/system.ts';
-import { treeFromSystem } from '../../../sources/emulator-source.ts';
-import { readAreas } from '../../../sources/model.ts';
-import type { Snapshot } from '../../../sources/snapshot.ts';
-import {
-  formatSnapshot,
-  readSnapshotFile,
-  snapshotFromTree,
-  treeFromSnapshot,
-} from '../../../sources/snapshot.ts';
 import type { TraceSource } from '../../../sources/trace/input.ts';
 import { openTraceSource } from '../../../sources/trace/input.ts';
 import { type AllocationCost, AllocationCosts } from '../../../sources/trace/mm-events.ts';
@@ -26,7 +15,7 @@ import type { AllocationRecord, ReplayAreaSpec, ReplayResult } from '../../../so
 import { replayTrace, toReplaySpec } from '../../../sources/trace/replay.ts';
 import { jsonText } from '../json.ts';
 import type { SystemFlags } from '../system-options.ts';
-import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
+import { addSystemOptions, placedFromFlags, UsageError } from '../system-options.ts';
 import { COST_CSV_HEADER, CostCollector, costCsv, costsOption, latencyText } from './replay-costs.ts';
 
 /** Options shared by replay and plan for choosing areas and the bitmap. */
@@ -36,11 +25,14 @@ export interface TraceAreaFlags extends SystemFlags {
   bitmap?: string;
 }
 
-/** The areas the flags name, or 'auto' / 'infer'. */
-export function areasFromFlags(
+/**
+ * The areas the flags name, or 'auto' / 'infer'. Area options are placed without building the
+ * emulated system; a snapshot's reader is loaded only for --from-snapshot.
+ */
+export async function areasFromFlags(
   flags: TraceAreaFlags,
   positional: string[],
-): ReplayAreaSpec[] | 'auto' | 'infer' {
+): Promise<ReplayAreaSpec[] | 'auto' | 'infer'> {
   const given = [
     flags.fromSnapshot !== undefined,
     (flags.area?.length ?? 0) + positional.length > 0 || flags.config !== undefined,
@@ -51,12 +43,9 @@ export function areasFromFlags(
       'give areas in one way only: area specs/--area/--config, --from-snapshot, or --infer',
     );
   if (flags.fromSnapshot !== undefined) {
+    const { areasOfSnapshotFile } = await import('./replay-snapshot.ts');
     try {
-      const snap = readSnapshotFile(flags.fromSnapshot);
-      // 7.x snapshots keep the ranges in the kernel's index order
-      return readAreas(treeFromSnapshot(snap, flags.fromSnapshot)).map((m) =>
-        toReplaySpec({ name: m.name, orderPerBit: m.area.orderPerBit, ranges: m.area.ranges }),
-      );
+      return areasOfSnapshotFile(flags.fromSnapshot);
     } catch (e) {
       if (e instanceof UsageError) throw e;
       throw new UsageError((e as Error).message);
@@ -69,21 +58,21 @@ export function areasFromFlags(
       (spec) => (spec.match(/(?:^|,)\s*range=/g)?.length ?? 0) > 1,
     );
     const f = flags.profile === undefined && multi ? { ...flags, profile: '7.3' } : flags;
-    let sys: ReturnType<typeof systemFromFlags>;
+    let placed: ReturnType<typeof placedFromFlags>;
     try {
-      sys = systemFromFlags(f, positional);
+      placed = placedFromFlags(f, positional);
     } catch (e) {
       // (a config file with several ranges and no "profile" is read as 7.3 too)
       if (f.profile !== undefined) throw e;
       try {
-        sys = systemFromFlags({ ...flags, profile: '7.3' }, positional);
+        placed = placedFromFlags({ ...flags, profile: '7.3' }, positional);
       } catch {
         throw e;
       }
     }
-    return sys
-      .areaList()
-      .map((a) => toReplaySpec({ name: a.name, orderPerBit: a.orderPerBit, ranges: a.ranges }));
+    return placed.specs.map((a) =>
+      toReplaySpec({ name: a.name, orderPerBit: a.orderPerBit, ranges: a.ranges }),
+    );
   }
   return 'auto';
 }
@@ -132,34 +121,6 @@ function hex(n: number): string {
 
 function fmtTs(us: number): string {
   return Number.isNaN(us) ? '-' : (us / 1e6).toFixed(6);
-}
-
-/**
- * The final state of a replay as a snapshot document that `cat`/`analyze` read: the replayed
- * bitmaps loaded into an emulated system (7.3 for multi-range areas and 7.x traces, else 6.1),
- * whose files the core lays out; of sysfs only what a trace gives (total/available pages).
- */
-function snapshotOfReplay(r: ReplayResult, label: string): Snapshot {
-  const exact = r.areas.some((a) => a.ranges.length > 1 || a.usedMode === 'exact');
-  const sys = new CmaSystem({
-    profile: exact ? PROFILE_7_3 : PROFILE_6_1,
-    areas: r.areas.map((a) => ({ name: a.name, orderPerBit: a.orderPerBit, ranges: a.ranges })),
-  });
-  r.areas.forEach((a, i) => {
-    const area = sys.areas[i]!.area;
-    a.ranges.forEach((rg, k) => {
-      setBitsFromWords(area.ranges[k]!.bitmap, rg.words);
-    });
-    area.availableCount = a.usedMode === 'exact' ? a.availablePages : a.count - a.used;
-  });
-  const snap = snapshotFromTree(treeFromSystem(sys, `replay of ${label}`));
-  const kept = (p: string) => !p.startsWith('kernel/mm/cma/') || /\/(total|available)_pages$/.test(p);
-  const files = Object.fromEntries(Object.entries(snap.files).filter(([p]) => kept(p)));
-  const sysfsDirs = new Set(Object.keys(files).map((p) => p.slice(0, p.lastIndexOf('/'))));
-  const dirs = snap.dirs.filter(
-    (d) => !d.startsWith('kernel/mm') || [...sysfsDirs].some((f) => f === d || f.startsWith(`${d}/`)),
-  );
-  return { ...snap, kernelRelease: null, files, dirs };
 }
 
 function csvField(v: string | number | bigint | null): string {
@@ -214,7 +175,7 @@ export function registerReplay(program: Command): void {
         'the kernel release to report when the trace does not record one (text traces; trace.dat and Perfetto files carry theirs)',
       ),
   ).action(async (trace: string, positional: string[], flags: ReplayFlags) => {
-    const areas = areasFromFlags(flags, positional);
+    const areas = await areasFromFlags(flags, positional);
     const show = Number(flags.show ?? '10');
     if (!Number.isInteger(show) || show < 0) throw new UsageError(`--show: '${flags.show}' is not a count`);
     if (flags.timeline !== undefined && !/\.(svg|png)$/i.test(flags.timeline))
@@ -275,7 +236,11 @@ export function registerReplay(program: Command): void {
     // (a trace without such events: no migration member, section or columns)
     const collector = costs.costs.events > 0 ? costs : null;
     collector?.addFailures(r.failures);
-    if (flags.save !== undefined) writeFileSync(flags.save, formatSnapshot(snapshotOfReplay(r, src.label)));
+    if (flags.save !== undefined) {
+      // the emulator lays out the saved files: loaded only for --save
+      const { replaySnapshotText } = await import('./replay-snapshot.ts');
+      writeFileSync(flags.save, replaySnapshotText(r, src.label));
+    }
     if (flags.timeline !== undefined) {
       // the renderer (and its native canvas) only for --timeline
       const { timelinePng, timelineSvg } = await import('../../render/timeline.ts');
@@ -284,16 +249,22 @@ export function registerReplay(program: Command): void {
       else writeFileSync(flags.timeline, timelineSvg(r, `replay of ${basename(src.label)}`));
     }
     if (flags.json) {
-      const { timeline: _t, ...rest } = r;
-      const out = {
-        ...rest,
-        areas: r.areas.map(({ words: _w, bitmapText: _b, ranges, ...a }) => ({
-          ...a,
-          ranges: ranges.map(({ words: _rw, bitmapText: _rb, ...rg }) => rg),
-        })),
-        allocations: r.allocations.length,
-        ...(collector ? { migration: collector.json() } : {}),
-      };
+      // r's members in order, but not the timeline, nor the bitmaps; the live allocations
+      // counted, not read (reading r.allocations would build their records)
+      const out: Record<string, unknown> = {};
+      for (const k of Object.keys(r) as (keyof ReplayResult)[]) {
+        if (k === 'timeline') continue;
+        out[k] =
+          k === 'areas'
+            ? r.areas.map(({ words: _w, bitmapText: _b, ranges, ...a }) => ({
+                ...a,
+                ranges: ranges.map(({ words: _rw, bitmapText: _rb, ...rg }) => rg),
+              }))
+            : k === 'allocations'
+              ? r.areas.reduce((n, a) => n + a.liveAllocations, 0)
+              : r[k];
+      }
+      if (collector) out.migration = collector.json();
       process.stdout.write(`${jsonText(out, 1)}\n`);
     } else
       process.stdout.write(

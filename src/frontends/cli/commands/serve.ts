@@ -7,8 +7,9 @@ import { deviceReport } from '../../../sources/device-model.ts';
 import type { ServeSource } from '../../../sources/file-tree.ts';
 import { systemSource } from '../../../sources/file-tree.ts';
 import { directorySource, openCapture, SourceSetupError } from '../../../sources/serve-source.ts';
+import { systemFromFlags } from '../system-from-flags.ts';
 import type { SystemFlags } from '../system-options.ts';
-import { addSystemOptions, systemFromFlags, UsageError } from '../system-options.ts';
+import { addSystemOptions, UsageError } from '../system-options.ts';
 
 interface ServeFlags extends SystemFlags {
   root?: string;
