@@ -4,7 +4,7 @@
 // command line (~50–80 ms), and startParallelParse() takes that worker instead of starting one.
 // This module imports no more than node's own: it is loaded before everything else.
 
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
@@ -98,98 +98,94 @@ export function spawnWorker(
 }
 
 /** Batches a started-early worker may post before the command takes it (each ~0.9 MB). */
-const PRESTART_INFLIGHT = 8;
+export const PRESTART_INFLIGHT = 8;
 /**
  * Files from this size on are parsed on a worker (replay.ts's PARALLEL_MIN_BYTES: a worker
  * started early for a smaller file would not be taken).
  */
 export const PRESTART_MIN_BYTES = 8 << 20;
 
+/** What a worker started early decodes: the format, the file as it was, the other events. */
 interface Prestarted {
+  format: 'text' | 'trace.dat' | 'perfetto';
   path: string;
   dev: number;
   ino: number;
   size: number;
   mtimeMs: number;
-  /** The other events it picks out (TextJob.mmNames). */
+  /** The other events it picks out (TextJob/BinaryJob.mmNames). */
   mmNames: string[] | null;
   spawned: SpawnedWorker;
 }
+/** The one worker started early (text or binary), until taken. */
 let prestarted: Prestarted | null = null;
 
 /**
- * Starts the text parse worker on `path` now, if it is a plain text file (no gzip, trace.dat
- * or binary magic in its first 4 KiB) of PRESTART_MIN_BYTES or more: it parses from byte 0 with
- * the defaults replay uses (no malformed lines posted, 100 kept) and posts up to
- * PRESTART_INFLIGHT full batches, which wait until startParallelParse() takes the worker (asked
- * for the same `mmNames`). An unused worker does not keep the process alive. Returns whether it
- * started one.
+ * The first 4 KiB of `path` and its stat, when it is a regular file of `minBytes` or more and
+ * no worker was started early yet; else null. (stat first: opening a named pipe would wait for,
+ * then drop, its writer.)
  */
-export function prestartTextParse(
-  path: string,
-  script: { url: URL; tsxApi?: string } | null,
-  mmNames: string[] | null = null,
-): boolean {
-  if (script === null || prestarted !== null) return false;
+export function prestartCandidate(path: string, minBytes: number): { head: Uint8Array; st: Stats } | null {
+  if (prestarted !== null) return null;
   let fd: number;
   try {
-    // a regular file only (stat first: opening a named pipe would wait for, then drop, its writer)
     const st = statSync(path);
-    if (!st.isFile() || st.size < PRESTART_MIN_BYTES) return false;
+    if (!st.isFile() || st.size < minBytes) return null;
     fd = openSync(path, 'r');
   } catch {
-    return false;
+    return null;
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile() || st.size < PRESTART_MIN_BYTES) return false;
+    if (!st.isFile() || st.size < minBytes) return null;
     const head = Buffer.alloc(4096);
     const n = readSync(fd, head, 0, head.length, 0);
-    for (let i = 0; i < n; i++) {
-      const c = head[i]!;
-      // text: no control byte but tab, line feed and carriage return (gzip, trace.dat and
-      // Perfetto files have some in their first bytes)
-      if (c < 32 && c !== 9 && c !== 10 && c !== 13) return false;
-    }
-    const spawned = spawnWorker(
-      script,
-      { kind: 'cma-trace-parse', path, start: 0, firstLine: 0, mmNames, firstBatch: 'full' },
-      { maxInflight: PRESTART_INFLIGHT, maxMalformedKept: 100, wantMalformed: false },
-    );
-    spawned.worker.unref();
-    prestarted = {
-      path: resolve(path),
-      dev: st.dev,
-      ino: st.ino,
-      size: st.size,
-      mtimeMs: st.mtimeMs,
-      mmNames,
-      spawned,
-    };
-    return true;
+    return { head: head.subarray(0, n), st };
   } finally {
     closeSync(fd);
   }
 }
 
-/**
- * The worker prestartTextParse() started, if it is parsing the file open as `fd` (at `path`) for
- * the same other events (`mmNames`),
- * with `maxInflight` batches allowed from now on (the surplus the early start allowed is returned
- * as `surplus`: drop that many processed buffers instead of recycling them); else null (a
- * worker started for another file is stopped). Taken once.
- */
-export function takePrestarted(
+/** Keeps the worker started early on `path` (as `st` describes it) until takePrestarted*(). */
+export function holdPrestarted(
+  format: Prestarted['format'],
   path: string,
-  fd: number,
+  st: Stats,
+  mmNames: string[] | null,
+  spawned: SpawnedWorker,
+): void {
+  spawned.worker.unref(); // an unused worker does not keep the process alive
+  prestarted = {
+    format,
+    path: resolve(path),
+    dev: st.dev,
+    ino: st.ino,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    mmNames,
+    spawned,
+  };
+}
+
+/**
+ * The worker started early, if it decodes `path` (`st`: the file now, null when it cannot be the
+ * same) as `format` for the same `mmNames`, with `maxInflight` batches allowed from now on (the
+ * surplus the early start allowed is `surplus`: drop that many processed buffers instead of
+ * recycling them); else null (a worker started for anything else is stopped). Taken once.
+ */
+export function takePrestartedWorker(
+  format: Prestarted['format'],
+  path: string,
+  st: Stats | null,
   maxInflight: number,
-  mmNames: string[] | null = null,
+  mmNames: string[] | null,
 ): { spawned: SpawnedWorker; surplus: number } | null {
   const p = prestarted;
   prestarted = null;
   if (p === null) return null;
-  const st = fstatSync(fd);
   if (
+    st === null ||
+    p.format !== format ||
     resolve(path) !== p.path ||
     st.dev !== p.dev ||
     st.ino !== p.ino ||
@@ -205,4 +201,42 @@ export function takePrestarted(
   Atomics.store(flag, 1, maxInflight);
   p.spawned.worker.ref();
   return { spawned: p.spawned, surplus };
+}
+
+/**
+ * Starts the text parse worker on `path` now, if it is a plain text file (no gzip, trace.dat
+ * or binary magic in its first 4 KiB) of PRESTART_MIN_BYTES or more: it parses from byte 0 with
+ * the defaults replay uses (no malformed lines posted, 100 kept) and posts up to
+ * PRESTART_INFLIGHT full batches, which wait until startParallelParse() takes the worker (asked
+ * for the same `mmNames`). Returns whether it started one.
+ */
+export function prestartTextParse(
+  path: string,
+  script: { url: URL; tsxApi?: string } | null,
+  mmNames: string[] | null = null,
+): boolean {
+  const c = script === null ? null : prestartCandidate(path, PRESTART_MIN_BYTES);
+  if (c === null || script === null) return false;
+  for (const b of c.head) {
+    // text: no control byte but tab, line feed and carriage return (gzip, trace.dat and
+    // Perfetto files have some in their first bytes)
+    if (b < 32 && b !== 9 && b !== 10 && b !== 13) return false;
+  }
+  const spawned = spawnWorker(
+    script,
+    { kind: 'cma-trace-parse', path, start: 0, firstLine: 0, mmNames, firstBatch: 'full' },
+    { maxInflight: PRESTART_INFLIGHT, maxMalformedKept: 100, wantMalformed: false },
+  );
+  holdPrestarted('text', path, c.st, mmNames, spawned);
+  return true;
+}
+
+/** The text worker prestartTextParse() started, if it parses the file open as `fd` (see takePrestartedWorker). */
+export function takePrestarted(
+  path: string,
+  fd: number,
+  maxInflight: number,
+  mmNames: string[] | null = null,
+): { spawned: SpawnedWorker; surplus: number } | null {
+  return takePrestartedWorker('text', path, fstatSync(fd), maxInflight, mmNames);
 }
