@@ -222,7 +222,10 @@ export function registerReplay(program: Command): void {
         }),
       );
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== undefined || / can only be read once/.test((e as Error).message))
+      if (
+        (e as NodeJS.ErrnoException).code !== undefined ||
+        / can only be read once/.test((e as Error).message)
+      )
         throw new UsageError(`${src.label}: ${(e as Error).message}`);
       throw e;
     } finally {
