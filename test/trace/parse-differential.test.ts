@@ -360,7 +360,7 @@ const genLine: fc.Arbitrary<GenLine> = fc.record({
   ),
   cut: fc.oneof({ weight: 10, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(200) }),
   bytes: fc.oneof(
-    { weight: 4, arbitrary: fc.constant([]) },
+    { weight: 4, arbitrary: fc.constant<never[]>([]) },
     fc.array(
       fc.record({
         at: fc.nat(200),
@@ -527,8 +527,8 @@ const input = fc.record({
   lines: fc.array(genLine, { minLength: 1, maxLength: 12 }),
   tail: fc.boolean(),
   // chunk sizes: whole, or a few random ones (1 byte up), the rest in one
-  chunksA: fc.oneof(fc.constant([]), fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 8 })),
-  chunksB: fc.oneof(fc.constant([]), fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 8 })),
+  chunksA: fc.oneof(fc.constant<never[]>([]), fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 8 })),
+  chunksB: fc.oneof(fc.constant<never[]>([]), fc.array(fc.integer({ min: 1, max: 700 }), { maxLength: 8 })),
   small: fc.array(fc.integer({ min: 1, max: 64 }), { maxLength: 20 }),
 });
 
