@@ -415,7 +415,7 @@ export class TraceLineParser extends TraceEventFields {
       const s = this.split;
       this.split = null;
       // the continuation of `name=cma0\n`: " count=… align=…" (no task prefix, no ": cma_")
-      if (buf[start] === SP && !this.findCma(buf, start, end)) {
+      if (buf[start] === SP && this.findCma(buf, start, end) < 0) {
         const joined = concat(s, buf.subarray(start, end));
         this.stats.joinedSplitLines++;
         this.parseCmaLine(joined, 0, joined.length, this.splitLine, true);
@@ -505,7 +505,10 @@ export class TraceLineParser extends TraceEventFields {
     }
   }
 
-  /** Position of the ':' of ": cma_", or 0 (never a valid position: a prefix precedes it). */
+  /**
+   * Position of the ':' of ": cma_", or -1. (Not 0 for "none": a line that starts with ": cma_"
+   * sits at 0 when it starts a chunk, and must read the same wherever the chunks are cut.)
+   */
   private findCma(buf: Uint8Array, start: number, end: number): number {
     // fast path: the kernel's fixed layout puts ": cma_" at column 49
     // ("%16s-%-7d [%03d] ..... %5lu.%06lu: ")
@@ -532,7 +535,7 @@ export class TraceLineParser extends TraceEventFields {
       )
         return i;
     }
-    return 0;
+    return -1;
   }
 
   /**
@@ -566,7 +569,7 @@ export class TraceLineParser extends TraceEventFields {
 
   private parseCmaLine(buf: Uint8Array, start: number, end: number, lineNo: number, joined: boolean): void {
     const i = this.findCma(buf, start, end);
-    if (i === 0) {
+    if (i < 0) {
       this.stats.otherLines++;
       if (this.otherNames !== null) this.otherLine(buf, start, end, lineNo, -1);
       return;
