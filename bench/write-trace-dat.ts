@@ -90,7 +90,9 @@ class CpuWriter {
   started = false;
 
   add(tsNs: number, rec: Uint8Array): void {
-    const need = 4 + rec.length + 8;
+    // a record over 112 bytes (type_len's 5 bits): type_len 0, its length in the next word
+    const long = rec.length > 112;
+    const need = 4 + (long ? 4 : 0) + rec.length + 8;
     if (!this.started || this.at + need > PAGE) this.newPage(tsNs);
     let delta = tsNs - this.last;
     if (delta >= 2 ** 27) {
@@ -100,7 +102,11 @@ class CpuWriter {
       this.at += 8;
       delta = 0;
     }
-    this.dv.setUint32(this.at, ((rec.length / 4) | (delta << 5)) >>> 0, true);
+    if (long) {
+      this.dv.setUint32(this.at, (delta << 5) >>> 0, true);
+      this.dv.setUint32(this.at + 4, rec.length + 4, true);
+      this.at += 4;
+    } else this.dv.setUint32(this.at, ((rec.length / 4) | (delta << 5)) >>> 0, true);
     this.page.set(rec, this.at + 4);
     this.at += 4 + rec.length;
     this.last = tsNs;
@@ -131,11 +137,16 @@ export async function writeTraceDat(
   const ncpu = opts.cpus ?? 1;
   const cpus = Array.from({ length: ncpu }, () => new CpuWriter());
   const comms = new Map<number, string>();
-  const rec = new Uint8Array(64);
-  const rv = new DataView(rec.buffer);
+  let rec = new Uint8Array(64);
+  let rv = new DataView(rec.buffer);
   let n = 0;
   await each((ev) => {
     const name = enc.encode(ev.name);
+    // (a long area name: a larger record)
+    if (44 + name.length + 4 > rec.length) {
+      rec = new Uint8Array(44 + name.length + 4);
+      rv = new DataView(rec.buffer);
+    }
     let fixed: number;
     let id: number;
     rec.fill(0);

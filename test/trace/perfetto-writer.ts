@@ -60,6 +60,12 @@ export interface WriteOptions {
   info?: boolean;
   /** Non-cma events between the cma ones (sched_switch and a kmem generic event). */
   noise?: boolean;
+  /** Rewrites the generic event of events[i] (its kind's usual fields in `fields`). */
+  fields?: (fields: Record<string, unknown>[], e: WEvent, i: number) => Record<string, unknown>[];
+  /** cma_alloc_start always as a generic event (else typed when its count fits). */
+  genericStarts?: boolean;
+  /** More packets before the cycle of events[i] (e.g. process trees renaming tasks). */
+  before?: (i: number) => Record<string, unknown>[];
 }
 
 const U64_MAX = 18446744073709551615n;
@@ -73,7 +79,7 @@ function big(v: number): number | string {
   return v >= 2 ** 53 ? (v >= 1.8e19 ? U64_MAX.toString() : BigInt(v).toString()) : v;
 }
 
-function genericOf(e: WEvent): Record<string, unknown> {
+function genericOf(e: WEvent, i: number, opts: WriteOptions): Record<string, unknown> {
   const fields: Record<string, unknown>[] = [{ name: 'name', strValue: e.name }];
   const names = ['', 'cma_alloc_start', 'cma_alloc_finish', 'cma_alloc_busy_retry', 'cma_release'];
   if (e.kind === 1) {
@@ -93,7 +99,7 @@ function genericOf(e: WEvent): Record<string, unknown> {
     if (e.kind !== 4) fields.push({ name: 'align', uintValue: e.align });
     if (e.errorno !== null) fields.push({ name: 'errorno', intValue: e.errorno });
   }
-  return { eventName: names[e.kind], field: fields };
+  return { eventName: names[e.kind], field: opts.fields ? opts.fields(fields, e, i) : fields };
 }
 
 /** The Trace bytes of `events` (in timestamp order, µs timestamps). */
@@ -118,6 +124,7 @@ export function writePerfetto(events: readonly WEvent[], opts: WriteOptions = {}
     },
   });
   for (let at = 0; at < events.length; at += cycle) {
+    if (opts.before) packets.push(...opts.before(at));
     const per: Record<string, unknown>[][] = Array.from({ length: cpus }, () => []);
     events.slice(at, at + cycle).forEach((e, j) => {
       const i = at + j;
@@ -131,13 +138,13 @@ export function writePerfetto(events: readonly WEvent[], opts: WriteOptions = {}
           schedSwitch: { prevComm: 'swapper', prevPid: 0, nextComm: e.comm, nextPid: e.pid },
         });
       // (the typed message's count is a uint32: larger requests as generic events)
-      if (e.kind === 1 && e.availableCount < 0 && e.count < 2 ** 32)
+      if (e.kind === 1 && e.availableCount < 0 && e.count < 2 ** 32 && !opts.genericStarts)
         list.push({
           timestamp: ts,
           pid: e.pid,
           cmaAllocStart: { align: e.align, count: e.count, name: e.name },
         });
-      else list.push({ timestamp: ts, pid: e.pid, generic: genericOf(e) });
+      else list.push({ timestamp: ts, pid: e.pid, generic: genericOf(e, i, opts) });
       if (opts.info && e.kind === 2)
         list.push({
           timestamp: ts,
