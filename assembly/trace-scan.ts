@@ -255,6 +255,16 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
     if (p == ds || p - ds > 2 || align > 63) return 0;
   }
   if (c != NL || <u32>(p - CHUNK) >= lim) return 0;
+  // no '\n' in the task name's 16 bytes (else two lines would be read as one)
+  const n0 = w32(s) ^ 0x0a0a0a0a;
+  const n1 = w32(s + 4) ^ 0x0a0a0a0a;
+  const n2 = w32(s + 8) ^ 0x0a0a0a0a;
+  const n3 = w32(s + 12) ^ 0x0a0a0a0a;
+  if (
+    (((n0 - 0x01010101) & ~n0) | ((n1 - 0x01010101) & ~n1) | ((n2 - 0x01010101) & ~n2) | ((n3 - 0x01010101) & ~n3)) &
+    0x80808080
+  )
+    return 0;
   // the task name's first byte
   let cs = s;
   let w = w32(cs) ^ 0x20202020;

@@ -177,6 +177,9 @@ const commChars = fc.constantFrom(
   '\xff',
   '\x80',
   '\t',
+  // a task may name itself anything (PR_SET_NAME); ftrace prints it as is
+  '\n',
+  '\r',
 );
 const comm = fc
   .array(commChars, { maxLength: 20 })
@@ -566,6 +569,27 @@ describe('text parser: regressions the property found', () => {
     const ref = parse(bytes, 'general', []);
     assert.equal((ref.stats as { malformed: number }).malformed, 2);
     check(bytes, [48], [48, 1], [48]);
+  });
+});
+
+describe('text parser: regressions the property found (fast paths)', () => {
+  it('a task name holding a newline is two lines, not one (was: the fast paths read it as one line)', () => {
+    const line = (comm: string) =>
+      `${comm.padStart(16)}-12      [002] .....   100.000012: cma_alloc_start: name=reserved count=1 align=0\n`;
+    const bytes = Buffer.from(`${line('x')}${line('ab\ncd')}${TAIL}`, 'latin1');
+    const ref = parse(bytes, 'general', []);
+    // line 2 is "             ab", not a cma line; line 3 the event of task "cd"
+    assert.deepEqual(
+      ref.evs.map((e) => [e[1], e[18]]),
+      [
+        [1, 'x'],
+        [3, 'cd'],
+        [5, 'sh'],
+      ],
+    );
+    check(bytes, [], [], []);
+    // the same bytes as a short line, then a line whose task name is padded to 13 columns
+    check(Buffer.from(`${line('x')}             ab\n${line('cd').slice(3)}${TAIL}`, 'latin1'), [], [], []);
   });
 });
 
