@@ -2,33 +2,42 @@
 // from the real events of the trace.dat fixtures and are mutated (pids large and negative,
 // task names of 0–20 characters incl. multi-byte ones over 16 bytes, area names of many
 // lengths, counts around and above 2^53, errorno present or not, 7.x count fields, no page,
-// timestamps out of order across many CPUs, generic events whose fields are added, dropped,
-// reordered, renamed or change value type between consecutive events, task renames
-// mid-trace), written by the independent writers (bench/write-trace-dat.ts,
-// test/trace/perfetto-writer.ts) and read two ways: in-process (readTraceEvents: event
-// objects, the general decode) and through the worker's row path (the readers' `rows`, a
-// BatchEncoder, decoded back by BatchDecoder: trace.dat's FastPlan/PlainRows, Perfetto's
-// shaped generic events and rows put straight into the batch). Both must give the same events
-// field by field, equal to the generated ones in timestamp order; replay gives the same result
-// with the worker and without.
+// equal and out-of-order timestamps across up to 64 CPUs, generic events whose fields are
+// added, dropped, reordered, renamed or change value type between consecutive events, tasks
+// renamed by process tree packets mid-trace), written by the independent writers
+// (bench/write-trace-dat.ts, test/trace/perfetto-writer.ts) and read two ways: in-process
+// (readTraceEvents: event objects, the general decode) and through the worker's row path (the
+// readers' `rows`, a BatchEncoder, decoded back by BatchDecoder: trace.dat's FastPlan/PlainRows,
+// Perfetto's shaped generic events and rows put straight into the batch). Both must give the
+// same events field by field, equal to the generated ones in timestamp order (Perfetto: beyond
+// the reorder window, as a model of the window lets them through, the late ones counted).
+// The real kernels' own trace.dat files (6.1, 6.12, 7.3; v6 and v7) with their cma records'
+// field bytes rewritten in place are read both ways too, and a replay gives the same result
+// with the worker and without. Fixed seeds; ~8 s.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { writeTraceDat } from '../../bench/write-trace-dat.ts';
-import { EV_INFO, type TraceEvent } from '../../src/sources/trace/events.ts';
+import { EV_INFO, KIND_BY_NAME, type TraceEvent } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
+import { recordType, typeFieldOf } from '../../src/sources/trace/mm-events-read.ts';
 import { BatchDecoder } from '../../src/sources/trace/parallel.ts';
 import { BatchEncoder, type BatchMessage } from '../../src/sources/trace/parallel-format.ts';
 import type { ParseStats } from '../../src/sources/trace/parse.ts';
 import { PerfettoReader } from '../../src/sources/trace/perfetto.ts';
 import { readTraceEvents } from '../../src/sources/trace/read-events.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
-import { fileByteSource } from '../../src/sources/trace/trace-dat.ts';
+import {
+  fileByteSource,
+  MergedRecords,
+  memoryByteSource,
+  readTraceDatInfo,
+} from '../../src/sources/trace/trace-dat.ts';
 import { readTraceDat } from '../../src/sources/trace/trace-dat-reader.ts';
 import { type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
 
@@ -230,6 +239,8 @@ const mutArb: fc.Arbitrary<Mut> = fc.record({
   }),
   cpu: fc.nat(63),
   gap: fc.oneof(
+    // (0: the same µs as the previous event, on its CPU or another)
+    { weight: 2, arbitrary: fc.constant(0) },
     { weight: 8, arbitrary: fc.integer({ min: 1, max: 2000 }) },
     { weight: 1, arbitrary: fc.integer({ min: 1, max: 300_000_000 }) },
   ),
@@ -356,7 +367,8 @@ describe('trace.dat: the row path (FastPlan, PlainRows) against the general deco
           const b = datRows(f);
           assert.deepEqual(b.events, a.events);
           assert.deepEqual(b.stats, a.stats);
-          const want = [...gens].sort((x, y) => x.ts - y.ts).map(datExpected);
+          // (ties: the lower CPU first, as trace-cmd report merges)
+          const want = [...gens].sort((x, y) => x.ts - y.ts || x.cpu - y.cpu).map(datExpected);
           assert.deepEqual(a.events.map(noLine), want);
           rmSync(f);
         }),
@@ -427,7 +439,12 @@ function rewrite(fields: Field[], m: FieldMut, i: number): Field[] {
 }
 
 /** What the Perfetto trace holds of g (perfetto-writer.ts's fields, after `m`). */
-function pfExpected(g: Gen, m: FieldMut | undefined, typedStart: boolean): Omit<Snap, 'line'> {
+function pfExpected(
+  g: Gen,
+  m: FieldMut | undefined,
+  typedStart: boolean,
+  renamed?: ReadonlyMap<number, string>,
+): Omit<Snap, 'line'> {
   const start = g.kind === 1;
   const typed = typedStart && start && g.availableCount < 0 && g.count < 2 ** 32;
   const big = g.count >= TWO53 && !typed;
@@ -451,7 +468,8 @@ function pfExpected(g: Gen, m: FieldMut | undefined, typedStart: boolean): Omit<
     errorno: start ? null : g.errorno,
     availableCount: start && !typed ? g.availableCount : -1,
     totalCount: start && !typed && g.availableCount >= 0 ? g.totalCount : -1,
-    comm: g.pid === 0 ? '<idle>' : known ? g.comm : '<...>',
+    // (a task renamed mid-trace: its events leave the window after the rename, at the end)
+    comm: g.pid === 0 ? '<idle>' : (renamed?.get(g.pid) ?? (known ? g.comm : '<...>')),
     countBig: big ? BigInt(g.count) : null,
     nrMigrated: 0,
     errIso: 0,
@@ -473,6 +491,8 @@ interface PfPlan {
   bigPids: boolean;
   /** Events in a row with the same field rewrite (one shape per kind). */
   run: number;
+  /** Tasks renamed (a process tree packet) before the cycle of event `at`: the pid of event `who`. */
+  renames: { at: number; who: number; name: string }[];
 }
 
 const pfPlanArb: fc.Arbitrary<PfPlan> = fc.record({
@@ -486,6 +506,7 @@ const pfPlanArb: fc.Arbitrary<PfPlan> = fc.record({
   noise: fc.boolean(),
   chunks: fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 4 }),
   bigPids: fc.boolean(),
+  renames: fc.array(fc.record({ at: fc.nat(200), who: fc.nat(200), name: commArb }), { maxLength: 6 }),
 });
 
 /** The events in a file order out of time order (each swapped with one up to `far` later). */
@@ -525,7 +546,21 @@ describe('Perfetto: the row path and the shaped generic events against the gener
             genericStarts: pp.genericStarts,
             ...(pp.compressEvery > 0 ? { compressEvery: pp.compressEvery } : {}),
             fields: (fields, _e, i) => rewrite(fields, fileMut[i]!, i),
+            before: (at) => {
+              const threads = pp.renames
+                .filter((r) => r.at % file.length >= at && r.at % file.length < at + pp.cycle)
+                .map((r) => ({ tid: file[r.who % file.length]!.pid, name: r.name, tgid: 1 }));
+              return threads.length > 0 ? [{ processTree: { threads } }] : [];
+            },
           });
+          // the last name each renamed task got (pids from 2^31 on do not fit the packet's
+          // int32; an empty name is no name)
+          const renamed = new Map<number, string>();
+          const cycleOf = (r: { at: number }): number => Math.floor((r.at % file.length) / pp.cycle);
+          for (const r of [...pp.renames].sort((x, y) => cycleOf(x) - cycleOf(y))) {
+            const pid = file[r.who % file.length]!.pid;
+            if (pid !== 0 && pid < 2 ** 31 && r.name !== '') renamed.set(pid, r.name);
+          }
           const f = join(tmp, `gen-${n++}.pftrace`);
           writeFileSync(f, bytes);
           const a = await inProcess(f);
@@ -533,9 +568,13 @@ describe('Perfetto: the row path and the shaped generic events against the gener
           assert.deepEqual(b.events, a.events);
           assert.deepEqual(b.stats, a.stats);
           assert.equal(a.stats.lateEvents, 0);
+          // (ties: in the order the reader meets them)
+          const rank: number[] = [];
+          fileOrder(file.length, pp.plan.cpus, pp.cycle).forEach((i, k) => void (rank[i] = k));
           const want = file
-            .map((g, i) => pfExpected(g, fileMut[i], !pp.genericStarts))
-            .sort((x, y) => x.ts - y.ts);
+            .map((g, i) => [pfExpected(g, fileMut[i], !pp.genericStarts, renamed), rank[i]!] as const)
+            .sort((x, y) => x[0].ts - y[0].ts || x[1] - y[1])
+            .map(([e]) => e);
           assert.deepEqual(a.events.map(noLine), want);
           rmSync(f);
         }),
@@ -582,7 +621,263 @@ describe('replay of generated binary traces: the same with the worker (row paths
           rmSync(f);
         }),
       ),
+      { seed: 0x5eed, numRuns: 3 },
+    );
+  });
+});
+
+// ---- the real kernels' trace.dat files, their cma records' bytes rewritten in place ----
+
+/** A rewrite of one field of a cma record (its bytes, in place: the record keeps its length). */
+interface RecMut {
+  field:
+    | 'common_pid'
+    | 'count'
+    | 'request_count'
+    | 'pfn'
+    | 'page'
+    | 'align'
+    | 'errorno'
+    | 'available_count'
+    | 'name'
+    | 'loc'
+    | 'none';
+  value: bigint;
+  /** Bytes written over the area name (NULs, newlines, spaces, bytes of no UTF-8 too). */
+  bytes: number[];
+}
+
+const u64Arb = fc.oneof(
+  fc.bigInt({ min: 0n, max: 1n << 20n }),
+  fc.constantFrom(
+    0n,
+    1n,
+    0x7fffffffn,
+    0x80000000n,
+    0xffffffffn,
+    1n << 32n,
+    (1n << 53n) - 1n,
+    1n << 53n,
+    (1n << 53n) + 1n,
+    (1n << 63n) + 5n,
+    (1n << 64n) - 1n,
+    (1n << 64n) - 2n,
+  ),
+  fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+);
+
+const recMutArb: fc.Arbitrary<RecMut> = fc.record({
+  field: fc.constantFrom(
+    'common_pid',
+    'count',
+    'request_count',
+    'pfn',
+    'page',
+    'align',
+    'errorno',
+    'available_count',
+    'name',
+    'loc',
+    'none',
+    'none',
+  ),
+  value: u64Arb,
+  bytes: fc.array(
+    fc.constantFrom(0x00, 0x0a, 0x20, 0x61, 0x63, 0x6d, 0x30, 0xc3, 0xa9, 0xe5, 0xad, 0x97, 0xff, 0x80),
+    { maxLength: 12 },
+  ),
+});
+
+/** `v` into the `size` bytes at `at` (truncated), in the file's byte order. */
+function putUns(buf: Uint8Array, at: number, size: number, v: bigint, le: boolean): void {
+  for (let k = 0; k < size; k++) {
+    const byte = Number((v >> BigInt(8 * k)) & 0xffn);
+    buf[le ? at + k : at + size - 1 - k] = byte;
+  }
+}
+
+/** The uncompressed fixture `name` with each cma record rewritten by muts[i % muts.length]. */
+function rewriteRecords(name: string, muts: RecMut[]): Uint8Array {
+  const bytes = new Uint8Array(readFileSync(join(DAT, name)));
+  // a memory source's pages are views of `bytes`: the records are rewritten where they are
+  const src = memoryByteSource(bytes);
+  const info = readTraceDatInfo(src);
+  const le = info.littleEndian;
+  const tf = typeFieldOf(info);
+  const r = new MergedRecords(src, info);
+  let i = 0;
+  while (r.next()) {
+    const fmt = info.events.get(recordType(r, tf, le));
+    if (fmt === undefined || !KIND_BY_NAME.has(fmt.name)) continue;
+    const m = muts[i++ % muts.length]!;
+    const f = fmt.fields.find((x) => x.name === (m.field === 'loc' ? 'name' : m.field));
+    if (f === undefined || f.offset + f.size > r.len) continue;
+    const at = r.start + f.offset;
+    if (m.field === 'name' || m.field === 'loc') {
+      if (!f.dataLoc && !f.relLoc) continue;
+      const loc = r.dv.getUint32(at, le);
+      if (m.field === 'loc') {
+        // the name's length or place changed: past the record, empty, or cut
+        const len = Number(m.value % 70n);
+        putUns(
+          r.buf,
+          at,
+          4,
+          BigInt(((loc & 0xffff) + (m.bytes.length % 3 === 0 ? 40 : 0)) | (len << 16)),
+          le,
+        );
+      } else {
+        const s = r.start + (loc & 0xffff) + (f.relLoc ? f.offset + f.size : 0);
+        const n = Math.min(loc >>> 16, r.len - (s - r.start));
+        for (let k = 0; k < Math.min(n, m.bytes.length); k++) r.buf[s + k] = m.bytes[k]!;
+      }
+    } else putUns(r.buf, at, f.size, m.value, le);
+  }
+  return bytes;
+}
+
+describe("trace.dat of real kernels (6.1, 6.12, 7.3; v6, v7), the cma records' bytes rewritten", () => {
+  it('the same events and statistics in-process and through the row path', async () => {
+    const files = [
+      '6.1.dat',
+      '6.12.dat',
+      '7.3.dat',
+      '6.1-v7-none.dat',
+      '6.12-v7-none.dat',
+      '7.3-v7-none.dat',
+    ];
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.nat(files.length - 1),
+        fc.array(recMutArb, { minLength: 1, maxLength: 60 }),
+        shown(async (which, muts) => {
+          const f = join(tmp, `rewritten-${n++}.dat`);
+          writeFileSync(f, rewriteRecords(files[which]!, muts));
+          const a = await inProcess(f);
+          const b = datRows(f);
+          assert.ok(a.events.length > 100);
+          assert.deepEqual(b.events, a.events);
+          assert.deepEqual(b.stats, a.stats);
+          rmSync(f);
+        }),
+      ),
+      { seed: 0x5eed, numRuns: 60 },
+    );
+  });
+});
+
+// ---- Perfetto: disorder beyond the reorder window ----
+
+/** Cma events the reader holds for ordering (perfetto.ts WINDOW). */
+const WINDOW = 1 << 14;
+
+/**
+ * The order events reach the reader in (perfetto-writer.ts: cycles of `cycle` events, each
+ * cycle's bundles highest CPU first, event i on CPU i % cpus), as indices into `events`.
+ */
+function fileOrder(count: number, cpus: number, cycle: number): number[] {
+  const out: number[] = [];
+  for (let at = 0; at < count; at += cycle)
+    for (let c = cpus - 1; c >= 0; c--)
+      for (let i = at; i < Math.min(at + cycle, count); i++) if (i % cpus === c) out.push(i);
+  return out;
+}
+
+/**
+ * A model of the reorder window: events arrive in `arrival` order; once more than WINDOW are
+ * held, the earliest (by time, then arrival) goes out. Returns the emitted order and how many
+ * went out after a later one (late).
+ */
+function windowModel(ts: number[], arrival: number[]): { order: number[]; late: number } {
+  const held: number[] = [];
+  const rank = new Map<number, number>();
+  arrival.forEach((e, k) => void rank.set(e, k));
+  const before = (a: number, b: number): boolean =>
+    ts[a]! < ts[b]! || (ts[a] === ts[b] && rank.get(a)! < rank.get(b)!);
+  const order: number[] = [];
+  let last = -Infinity;
+  let late = 0;
+  const out = (): void => {
+    const e = held.shift()!;
+    if (ts[e]! < last) late++;
+    else last = ts[e]!;
+    order.push(e);
+  };
+  for (const e of arrival) {
+    let lo = 0;
+    let hi = held.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(held[mid]!, e)) lo = mid + 1;
+      else hi = mid;
+    }
+    held.splice(lo, 0, e);
+    if (held.length > WINDOW) out();
+  }
+  while (held.length > 0) out();
+  return { order, late };
+}
+
+describe('Perfetto: events out of order beyond the reorder window', () => {
+  it('both ways the events the window lets through, late ones counted (lateEvents)', async () => {
+    let n = 0;
+    let late = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          count: fc.integer({ min: WINDOW + 10, max: WINDOW + 6000 }),
+          cpus: fc.integer({ min: 1, max: 4 }),
+          cycle: fc.integer({ min: 1, max: 3000 }),
+          /** Events written later than their time, and by how many places at most. */
+          moved: fc.array(fc.tuple(fc.nat(WINDOW + 6000), fc.integer({ min: 1, max: WINDOW + 4000 })), {
+            maxLength: 12,
+          }),
+          fixture: fc.nat(2),
+          pids: fc.array(fc.integer({ min: 1, max: 70000 }), { minLength: 1, maxLength: 30 }),
+        }),
+        shown(async (c) => {
+          const src = base[c.fixture]!;
+          // distinct µs timestamps in time order, then some events moved later in the file
+          const byTime: Gen[] = Array.from({ length: c.count }, (_, i) => {
+            const e = { ...src[i % src.length]! };
+            if (e.kind === EV_INFO) e.kind = 2;
+            if (e.count >= 1.8e19) e.count = 2 ** 63;
+            e.pid = c.pids[i % c.pids.length]!;
+            e.comm = `task-${e.pid % 97}`;
+            e.ts = 1000 + 3 * i;
+            return e;
+          });
+          const written = [...byTime];
+          for (const [from, by] of c.moved) {
+            const at = from % written.length;
+            const [e] = written.splice(at, 1);
+            written.splice(Math.min(written.length, at + by), 0, e!);
+          }
+          const file = written.map((g, i) => ({ ...g, cpu: i % c.cpus }));
+          const bytes = writePerfetto(file, { release: '7.3.0', cpus: c.cpus, cycle: c.cycle });
+          const f = join(tmp, `window-${n++}.pftrace`);
+          writeFileSync(f, bytes);
+          const a = await inProcess(f);
+          const b = perfettoRows(bytes, [65536]);
+          assert.deepEqual(b.events, a.events);
+          assert.deepEqual(b.stats, a.stats);
+          const model = windowModel(
+            file.map((g) => g.ts),
+            fileOrder(file.length, c.cpus, c.cycle),
+          );
+          assert.equal(a.stats.lateEvents, model.late);
+          late += model.late;
+          assert.deepEqual(
+            a.events.map(noLine),
+            model.order.map((i) => pfExpected(file[i]!, undefined, true)),
+          );
+          rmSync(f);
+        }),
+      ),
       { seed: 0x5eed, numRuns: 4 },
     );
+    // (the runs did go beyond the window)
+    assert.ok(late > 0);
   });
 });
