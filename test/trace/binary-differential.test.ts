@@ -570,7 +570,7 @@ describe('Perfetto: the row path and the shaped generic events against the gener
           assert.equal(a.stats.lateEvents, 0);
           // (ties: in the order the reader meets them)
           const rank: number[] = [];
-          fileOrder(file.length, pp.plan.cpus, pp.cycle).forEach((i, k) => void (rank[i] = k));
+          for (const [k, i] of fileOrder(file.length, pp.plan.cpus, pp.cycle).entries()) rank[i] = k;
           const want = file
             .map((g, i) => [pfExpected(g, fileMut[i], !pp.genericStarts, renamed), rank[i]!] as const)
             .sort((x, y) => x[0].ts - y[0].ts || x[1] - y[1])
