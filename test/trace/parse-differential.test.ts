@@ -16,7 +16,9 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import type { TraceEvent } from '../../src/sources/trace/events.ts';
+import { BatchEncoder, COMM_BYTES, F } from '../../src/sources/trace/parallel-format.ts';
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
+import { WasmScanner } from '../../src/sources/trace/parse-wasm.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 
@@ -520,6 +522,51 @@ function parse(
   return { evs, stats: p.end() };
 }
 
+/**
+ * The parse worker's batches (numbers, task names, names, extras) of `bytes` in chunks of `sizes`:
+ * events handed to BatchEncoder.event() by the general path or the JS fast path ('general',
+ * 'event'), the JS fast path written straight into the batch ('target', FastTarget) or the wasm
+ * scanner's records appended ('wasm'). A task name is the last `comm length` bytes of its cell.
+ */
+function batchesOf(
+  bytes: Uint8Array,
+  sizes: number[],
+  mode: 'general' | 'event' | 'target' | 'wasm',
+): unknown[] {
+  const out: unknown[] = [];
+  const enc = new BatchEncoder(
+    (m) => {
+      const f = new Float64Array(m.buf, 0, m.n * F);
+      const cells = new Uint8Array(m.commBuf);
+      const comms: number[][] = [];
+      for (let i = 0; i < m.n; i++) {
+        const n = f[i * F + 6]!;
+        comms.push(n < 0 ? [] : Array.from(cells.subarray((i + 1) * COMM_BYTES - n, (i + 1) * COMM_BYTES)));
+      }
+      out.push([Array.from(f), comms, m.names, m.extras]);
+    },
+    () => undefined,
+  );
+  const p: TraceLineParser = new TraceLineParser(() => enc.event(p), { fastPath: mode !== 'general' });
+  if (mode === 'target' || mode === 'wasm') p.setFastTarget(enc);
+  const cap = bytes.length + 1;
+  let buf: Uint8Array = Buffer.alloc(cap);
+  if (mode === 'wasm') {
+    const sc = new WasmScanner(cap, enc);
+    p.setBulkScanner(sc);
+    buf = sc.chunk;
+  }
+  for (let pos = 0, i = 0; pos < bytes.length; i++) {
+    const n = Math.min(sizes[i] ?? cap, bytes.length - pos);
+    buf.set(bytes.subarray(pos, pos + n));
+    p.feed(buf.subarray(0, n));
+    pos += n;
+  }
+  out.push(p.end());
+  enc.flush();
+  return out;
+}
+
 /** A 6.1 line the fast path reads, to give the lines before it the 256 bytes fastLine wants after them. */
 const TAIL =
   '# padding: the fast paths read a line only with room after it in the chunk ' +
@@ -618,5 +665,19 @@ describe('text parser: wasm fast path, JS fast path and general path agree on mu
     );
     // the property is not vacuous: the fast paths read many of the lines
     assert.ok(fastEvents > 1000, `${fastEvents} fast-path events`);
+  });
+
+  it("the parse worker's batches: the same whether events, the JS fast path or the wasm scanner write them", () => {
+    fc.assert(
+      fc.property(input, (i) => {
+        const bytes = textOf(i);
+        const ref = batchesOf(bytes, [], 'general');
+        for (const sizes of [[], i.chunksA]) {
+          for (const mode of ['event', 'target', 'wasm'] as const)
+            assert.deepEqual(batchesOf(bytes, sizes, mode), ref, `${mode}, chunks ${sizes.join(',')}`);
+        }
+      }),
+      { seed: Number(process.env.FZ_SEED ?? 0x6d62), numRuns: Number(process.env.FZ_RUNS ?? 300) },
+    );
   });
 });
