@@ -191,3 +191,28 @@ describe("round trip: the emulator's own trace replays into the same state", () 
     });
   }
 });
+
+describe('areas no kernel can have: a clear error before any bitmap is allocated', () => {
+  const line = (count: string) =>
+    `              sh-38      [000] .....     7.667875: cma_release: name=reserved pfn=0x1c800 page=(____ptrval____) count=${count}\n`;
+  it('inferred from a count that ends past the largest pfn (2^40)', async () => {
+    await assert.rejects(
+      replayTrace(line('1099511627776')),
+      /the area its pfns and counts give is impossible \(area 'reserved': base_pfn 116736 \+ count 1099511627776 ends past the largest pfn/,
+    );
+  });
+  it('given: past the largest pfn, or more bits than one bitmap holds', async () => {
+    await assert.rejects(
+      replayTrace(line('1'), {
+        areas: [{ name: 'reserved', basePfn: 0x1c800, count: 2 ** 40, orderPerBit: 0 }],
+      }),
+      /area 'reserved': base_pfn 116736 \+ count 1099511627776 ends past the largest pfn a kernel can have/,
+    );
+    await assert.rejects(
+      replayTrace(line('1'), {
+        areas: [{ name: 'reserved', basePfn: 0x1c800, count: 2 ** 32, orderPerBit: 0 }],
+      }),
+      /more than one bitmap can hold \(at most 2\^31/,
+    );
+  });
+});

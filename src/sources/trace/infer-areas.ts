@@ -1,6 +1,7 @@
 // Area inference: guesses the areas of a trace that does not describe them (no `# cma_area:`
 // annotation, no areas given) from the pfns its events print.
 
+import { checkAreaLimits } from '../../core/config.ts';
 import { EV_ALLOC, EV_FINISH, EV_INFO, EV_START } from './events.ts';
 import type { TraceSource } from './input.ts';
 import { readTraceEvents } from './read-events.ts';
@@ -39,11 +40,17 @@ export async function inferAreas(source: TraceSource): Promise<ReplayAreaSpec[]>
     let k = 0;
     while (k < 9 && (pfnBits & (1 << k)) === 0) k++;
     const evidence = /^hugetlb/.test(name) ? k === 9 : (countBits & ((1 << k) - 1)) !== 0;
-    return {
+    const spec = {
       name,
       basePfn: base,
       count: Math.ceil(hi / 512) * 512 - base,
       orderPerBit: evidence ? k : 0,
     };
+    checkAreaLimits({ ...spec, ranges: [spec] }, (m) => {
+      throw new Error(
+        `${source.label}: the area its pfns and counts give is impossible (${m}): give the real areas (--area, --from-snapshot)`,
+      );
+    });
+    return spec;
   });
 }

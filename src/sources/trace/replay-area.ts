@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { RangeFirstFit } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
+import { checkAreaLimits } from '../../core/config.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { TraceEvent } from './events.ts';
 import { LatencyCounts } from './latency.ts';
@@ -72,13 +73,20 @@ export interface AreaState {
   readonly r: AreaCounters;
 }
 
-/** An empty area (every range's bitmap made by `factory`). */
+/**
+ * An empty area (every range's bitmap made by `factory`). An area no kernel can have (past the
+ * largest pfn, more bitmap bits than one bitmap holds) is an Error naming the value and its
+ * limit, before any bitmap is allocated.
+ */
 export function newAreaState(spec: ReplayAreaSpec, index: number, factory: CmaBitmapFactory): AreaState {
   const opb = spec.orderPerBit;
   const geo =
     spec.ranges !== undefined && spec.ranges.length > 0
       ? spec.ranges
       : [{ basePfn: spec.basePfn, count: spec.count }];
+  checkAreaLimits({ name: spec.name, orderPerBit: opb, ranges: geo }, (m) => {
+    throw new Error(m);
+  });
   const ranges = geo.map((g, i): RangeState => {
     const maxno = Math.floor(g.count / 2 ** opb);
     return { index: i, base: g.basePfn, count: g.count, maxno, bitmap: factory(maxno) };
