@@ -77,9 +77,24 @@ function parseSeed(line: string): Seed | null {
   return { event: m[7]!, pairs };
 }
 
-const SEEDS: Seed[] = seedLines()
-  .map(parseSeed)
-  .filter((s): s is Seed => s !== null);
+/**
+ * The other events the parser picks out (ParseOptions.otherEvents) as the kernel prints them
+ * (TP_printk of kmem:mm_alloc_contig_migrate_range_info, migrate:mm_migrate_pages,
+ * page_isolation:test_pages_isolated); the fixtures hold them only in binary traces.
+ */
+const OTHER_SEEDS = [
+  '              sh-38      [000] .....     7.659857: mm_alloc_contig_migrate_range_info: start=0x1c800 end=0x1cc00 migratetype=1 nr_migrated=4 nr_reclaimed=0 nr_mapped=4',
+  '              sh-38      [000] .....     7.659860: mm_migrate_pages: nr_succeeded=4 nr_failed=0 nr_thp_succeeded=0 nr_thp_failed=0 nr_thp_split=0 nr_split=0 mode=MIGRATE_SYNC reason=contig_range',
+  '              sh-38      [000] .....     7.659861: test_pages_isolated: start_pfn=0x1c800 end_pfn=0x1cc00 fin_pfn=0x1cc00 ret=success',
+];
+const OTHER_NAMES: ReadonlySet<string> = new Set([
+  'mm_alloc_contig_migrate_range_info',
+  'mm_migrate_pages',
+  'test_pages_isolated',
+  'cma_alloc_info',
+]);
+
+const SEEDS: Seed[] = [...seedLines(), ...OTHER_SEEDS].map(parseSeed).filter((s): s is Seed => s !== null);
 
 // ---- the mutations ----
 
@@ -497,6 +512,7 @@ function snap(ev: TraceEvent): unknown[] {
 }
 
 let fastEvents = 0;
+let otherEvents = 0;
 
 /** Events and stats of `bytes` fed in chunks of `sizes` (the rest in one), copied into one reused buffer. */
 function parse(
@@ -510,7 +526,17 @@ function parse(
       evs.push(snap(ev));
       if (p.fastEvent) fastEvents++;
     },
-    { fastPath: mode !== 'general', wasm: mode === 'wasm' },
+    {
+      fastPath: mode !== 'general',
+      wasm: mode === 'wasm',
+      otherEvents: {
+        names: OTHER_NAMES,
+        onEvent: (e) => {
+          otherEvents++;
+          evs.push(['other', JSON.stringify(e)]);
+        },
+      },
+    },
   );
   const buf = Buffer.alloc(bytes.length + 1);
   for (let pos = 0, i = 0; pos < bytes.length; i++) {
@@ -652,12 +678,14 @@ describe('text parser: wasm fast path, JS fast path and general path agree on mu
     ])
       assert.ok(events.has(e), e);
     const keys = new Set(SEEDS.flatMap((s) => s.pairs.map(([k]) => k)));
-    for (const k of ['request_count', 'errorno', 'available_count', 'nr_migrated']) assert.ok(keys.has(k), k);
+    for (const k of ['request_count', 'errorno', 'available_count', 'nr_migrated', 'migratetype'])
+      assert.ok(keys.has(k), k);
     assert.ok(SEEDS.length >= 20, `${SEEDS.length} seeds`);
   });
 
   it('the same events, fields, line numbers, malformed lines and stats, in chunks of any size', () => {
     fastEvents = 0;
+    otherEvents = 0;
     fc.assert(
       fc.property(input, (i) => check(textOf(i), i.chunksA, i.chunksB, i.small)),
       // (FZ_SEED / FZ_RUNS: a longer hunt by hand; the test itself is deterministic)
@@ -665,6 +693,7 @@ describe('text parser: wasm fast path, JS fast path and general path agree on mu
     );
     // the property is not vacuous: the fast paths read many of the lines
     assert.ok(fastEvents > 1000, `${fastEvents} fast-path events`);
+    assert.ok(otherEvents > 100, `${otherEvents} other events`);
   });
 
   it("the parse worker's batches: the same whether events, the JS fast path or the wasm scanner write them", () => {
