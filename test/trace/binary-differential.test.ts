@@ -50,22 +50,10 @@ const DAT = join(ROOT, 'test/fixtures/trace-dat');
 const tmp = mkdtempSync(join(tmpdir(), 'cma-bindiff-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Every field of a decoded event. */
-interface Snap {
-  kind: number;
+/** Every field of a decoded event: the writer's fields and the rest. */
+interface Snap extends WEvent {
   line: number;
-  pid: number;
   cpu: number;
-  ts: number;
-  name: string;
-  count: number;
-  align: number;
-  pfn: number;
-  hasPage: boolean;
-  errorno: number | null;
-  availableCount: number;
-  totalCount: number;
-  comm: string;
   countBig: bigint | null;
   nrMigrated: number;
   errIso: number;
@@ -75,20 +63,9 @@ interface Snap {
 
 function snap(e: TraceEvent): Snap {
   return {
-    kind: e.kind,
+    ...wEvent(e),
     line: e.line,
-    pid: e.pid,
     cpu: e.cpu,
-    ts: e.ts,
-    name: e.name,
-    count: e.count,
-    align: e.align,
-    pfn: e.pfn,
-    hasPage: e.hasPage,
-    errorno: e.errorno,
-    availableCount: e.availableCount,
-    totalCount: e.totalCount,
-    comm: e.comm(),
     countBig: e.countBig,
     nrMigrated: e.nrMigrated,
     errIso: e.errIso,

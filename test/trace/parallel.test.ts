@@ -9,13 +9,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
-import type { TraceEvent } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { parseFileParallel, setParallelHeadBytes } from '../../src/sources/trace/parallel.ts';
-import { BatchEncoder, COMM_BYTES, F } from '../../src/sources/trace/parallel-format.ts';
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
-import { WasmScanner } from '../../src/sources/trace/parse-wasm.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
+
+import { batchesOf, snap } from './parse-kit.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures/traces');
 
@@ -30,30 +29,6 @@ function fixtures(): { name: string; bytes: Uint8Array }[] {
     }
   }
   return out;
-}
-
-function snap(ev: TraceEvent): unknown[] {
-  return [
-    ev.kind,
-    ev.line,
-    ev.pid,
-    ev.cpu,
-    ev.ts,
-    ev.name,
-    ev.count,
-    ev.countBig,
-    ev.align,
-    ev.pfn,
-    ev.hasPage,
-    ev.errorno,
-    ev.availableCount,
-    ev.totalCount,
-    ev.nrMigrated,
-    ev.errIso,
-    ev.errMig,
-    ev.errTest,
-    ev.comm(),
-  ];
 }
 
 /** Events and stats, fed in chunks of `chunk` bytes (copied into one reused buffer). */
@@ -219,52 +194,6 @@ describe('parser fast path', () => {
     });
   }
 });
-
-/**
- * The batches (numbers, task names, names, extras) of a parse into a BatchEncoder. A task name is
- * the last `comm length` bytes of its cell (what BatchDecoder reads; the general path leaves the
- * cell's first bytes as they were, the fast paths copy the line's padding spaces there).
- */
-function batchesOf(
-  bytes: Uint8Array,
-  chunk: number | number[],
-  mode: 'event' | 'target' | 'wasm',
-): unknown[] {
-  const out: unknown[] = [];
-  const enc = new BatchEncoder(
-    (m) => {
-      const f = new Float64Array(m.buf, 0, m.n * F);
-      const cells = new Uint8Array(m.commBuf);
-      const comms: number[][] = [];
-      for (let i = 0; i < m.n; i++) {
-        const n = f[i * F + 6]!;
-        comms.push(n < 0 ? [] : Array.from(cells.subarray((i + 1) * COMM_BYTES - n, (i + 1) * COMM_BYTES)));
-      }
-      out.push([Array.from(f), comms, m.names, m.extras]);
-    },
-    () => undefined,
-  );
-  const p: TraceLineParser = new TraceLineParser(() => enc.event(p));
-  if (mode !== 'event') p.setFastTarget(enc);
-  // chunks of one size, or of the sizes listed (the rest in one), into one reused buffer
-  const sizes = typeof chunk === 'number' ? [] : chunk;
-  const cap = typeof chunk === 'number' ? chunk : bytes.length + 1;
-  let buf: Uint8Array = Buffer.alloc(cap);
-  if (mode === 'wasm') {
-    const sc = new WasmScanner(cap, enc);
-    p.setBulkScanner(sc);
-    buf = sc.chunk;
-  }
-  for (let pos = 0, i = 0; pos < bytes.length; i++) {
-    const n = Math.min(typeof chunk === 'number' ? chunk : (sizes[i] ?? cap), bytes.length - pos);
-    buf.set(bytes.subarray(pos, pos + n));
-    p.feed(buf.subarray(0, n));
-    pos += n;
-  }
-  out.push(p.end());
-  enc.flush();
-  return out;
-}
 
 describe('parse worker batches: the fast path written straight into the batch (FastTarget, the wasm scanner)', () => {
   const cases = [{ name: 'edge lines', bytes: new TextEncoder().encode(EDGE) }, ...fixtures()];

@@ -15,10 +15,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import type { TraceEvent } from '../../src/sources/trace/events.ts';
-import { BatchEncoder, COMM_BYTES, F } from '../../src/sources/trace/parallel-format.ts';
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
-import { WasmScanner } from '../../src/sources/trace/parse-wasm.ts';
+
+import { batchesOf, snap } from './parse-kit.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 
@@ -487,30 +486,6 @@ function render(g0: GenLine): string {
 
 // ---- the three paths ----
 
-function snap(ev: TraceEvent): unknown[] {
-  return [
-    ev.kind,
-    ev.line,
-    ev.pid,
-    ev.cpu,
-    ev.ts,
-    ev.name,
-    ev.count,
-    ev.countBig,
-    ev.align,
-    ev.pfn,
-    ev.hasPage,
-    ev.errorno,
-    ev.availableCount,
-    ev.totalCount,
-    ev.nrMigrated,
-    ev.errIso,
-    ev.errMig,
-    ev.errTest,
-    ev.comm(),
-  ];
-}
-
 let fastEvents = 0;
 let otherEvents = 0;
 
@@ -546,51 +521,6 @@ function parse(
     pos += n;
   }
   return { evs, stats: p.end() };
-}
-
-/**
- * The parse worker's batches (numbers, task names, names, extras) of `bytes` in chunks of `sizes`:
- * events handed to BatchEncoder.event() by the general path or the JS fast path ('general',
- * 'event'), the JS fast path written straight into the batch ('target', FastTarget) or the wasm
- * scanner's records appended ('wasm'). A task name is the last `comm length` bytes of its cell.
- */
-function batchesOf(
-  bytes: Uint8Array,
-  sizes: number[],
-  mode: 'general' | 'event' | 'target' | 'wasm',
-): unknown[] {
-  const out: unknown[] = [];
-  const enc = new BatchEncoder(
-    (m) => {
-      const f = new Float64Array(m.buf, 0, m.n * F);
-      const cells = new Uint8Array(m.commBuf);
-      const comms: number[][] = [];
-      for (let i = 0; i < m.n; i++) {
-        const n = f[i * F + 6]!;
-        comms.push(n < 0 ? [] : Array.from(cells.subarray((i + 1) * COMM_BYTES - n, (i + 1) * COMM_BYTES)));
-      }
-      out.push([Array.from(f), comms, m.names, m.extras]);
-    },
-    () => undefined,
-  );
-  const p: TraceLineParser = new TraceLineParser(() => enc.event(p), { fastPath: mode !== 'general' });
-  if (mode === 'target' || mode === 'wasm') p.setFastTarget(enc);
-  const cap = bytes.length + 1;
-  let buf: Uint8Array = Buffer.alloc(cap);
-  if (mode === 'wasm') {
-    const sc = new WasmScanner(cap, enc);
-    p.setBulkScanner(sc);
-    buf = sc.chunk;
-  }
-  for (let pos = 0, i = 0; pos < bytes.length; i++) {
-    const n = Math.min(sizes[i] ?? cap, bytes.length - pos);
-    buf.set(bytes.subarray(pos, pos + n));
-    p.feed(buf.subarray(0, n));
-    pos += n;
-  }
-  out.push(p.end());
-  enc.flush();
-  return out;
 }
 
 /** A 6.1 line the fast path reads, to give the lines before it the 256 bytes fastLine wants after them. */
