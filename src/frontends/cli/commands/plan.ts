@@ -37,7 +37,7 @@ export function registerPlan(program: Command): void {
           'Requests larger than the recorded area are set aside and listed (--include-oversize keeps them). ' +
           'It plans single-range areas: a multi-range area is sized as one contiguous range.',
       )
-      .argument('<trace>', 'trace file, .gz, or - for stdin')
+      .argument('<trace>', 'trace file, .gz, a named pipe, or - for stdin')
       .argument('[areas...]', 'area specs, as --area (only base_pfn and name matter)')
       .option('--from-snapshot <file>', 'take the areas (base pfns) from a snapshot file')
       .option('--infer', 'guess the areas from the pfns in the trace')

@@ -146,13 +146,13 @@ export function registerReplay(program: Command): void {
       .summary('Replay an ftrace cma trace on emulated areas and check every placement.')
       .description(
         "Replay a cma trace (ftrace text: trace, trace_pipe or trace-cmd report; trace-cmd's trace.dat v6/v7; " +
-          'Perfetto; found by content; a file, - for stdin, or .gz) on emulated areas, check every placement ' +
+          'Perfetto; found by content; a file, a named pipe such as <(zcat t.gz), - for stdin, or .gz) on emulated areas, check every placement ' +
           'against the kernel and explain every failure. ' +
           'The areas come from the options, else from the trace\'s "# cma_area:" lines, else they are inferred ' +
           'from the pfns (base and end rounded to 512 pages; order_per_bit 9 for 512-aligned hugetlb* areas). ' +
           '7.x traces and multi-range areas (range=BASE:COUNT… in index order) replay with the 7.x allocator.',
       )
-      .argument('<trace>', 'trace file (text, trace.dat or Perfetto), .gz, or - for stdin')
+      .argument('<trace>', 'trace file (text, trace.dat or Perfetto), .gz, a named pipe, or - for stdin')
       .argument(
         '[areas...]',
         'area specs, as --area (default: the trace\'s "# cma_area:" lines, else inferred)',
