@@ -43,36 +43,18 @@ import {
   readTraceDatInfo,
 } from '../../src/sources/trace/trace-dat.ts';
 import { readTraceDat } from '../../src/sources/trace/trace-dat-reader.ts';
-import { type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
+import {
+  type EventSnap as Snap,
+  eventSnap as snap,
+  type WEvent,
+  wEvent,
+  writePerfetto,
+} from './perfetto-writer.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAT = join(ROOT, 'test/fixtures/trace-dat');
 const tmp = mkdtempSync(join(tmpdir(), 'cma-bindiff-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Every field of a decoded event: the writer's fields and the rest. */
-interface Snap extends WEvent {
-  line: number;
-  cpu: number;
-  countBig: bigint | null;
-  nrMigrated: number;
-  errIso: number;
-  errMig: number;
-  errTest: number;
-}
-
-function snap(e: TraceEvent): Snap {
-  return {
-    ...wEvent(e),
-    line: e.line,
-    cpu: e.cpu,
-    countBig: e.countBig,
-    nrMigrated: e.nrMigrated,
-    errIso: e.errIso,
-    errMig: e.errMig,
-    errTest: e.errTest,
-  };
-}
 
 /** The events of batches, decoded back as the calling thread does (BatchDecoder). */
 function rowSink(out: Snap[]): BatchEncoder {

@@ -12,7 +12,7 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { prestartBinaryParse, takePrestartedBinary } from '../../src/sources/trace/binary-prestart.ts';
-import { EV_INFO, type TraceEvent } from '../../src/sources/trace/events.ts';
+import { EV_INFO } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { COST_EVENT_NAMES, type MmEvent } from '../../src/sources/trace/mm-events.ts';
 import { readTraceDatMmEvents } from '../../src/sources/trace/mm-events-read.ts';
@@ -21,7 +21,7 @@ import { readTraceEvents, startBinaryParse } from '../../src/sources/trace/read-
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { gunzippedByteSource } from '../../src/sources/trace/trace-dat.ts';
 import { workerScript } from '../../src/sources/trace/worker-spawn.ts';
-import { type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
+import { type EventSnap, eventSnap as snap, type WEvent, wEvent, writePerfetto } from './perfetto-writer.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DAT = join(ROOT, 'test/fixtures/trace-dat');
@@ -29,21 +29,8 @@ const PINNED = join(ROOT, 'test/fixtures/pinned-pages/6.12-dat/trace.dat.gz');
 const tmp = mkdtempSync(join(tmpdir(), 'cma-binworker-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-function snap(e: TraceEvent): Record<string, unknown> {
-  return {
-    ...wEvent(e),
-    line: e.line,
-    cpu: e.cpu,
-    countBig: e.countBig,
-    nrMigrated: e.nrMigrated,
-    errIso: e.errIso,
-    errMig: e.errMig,
-    errTest: e.errTest,
-  };
-}
-
 interface Read {
-  events: Record<string, unknown>[];
+  events: EventSnap[];
   mm: MmEvent[];
   release: string | null;
   stats: unknown;

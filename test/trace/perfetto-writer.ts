@@ -47,6 +47,31 @@ export function wEvent(e: TraceEvent): WEvent {
   };
 }
 
+/** Every field of a decoded event: the writer's fields and the rest. */
+export interface EventSnap extends WEvent {
+  line: number;
+  cpu: number;
+  countBig: bigint | null;
+  nrMigrated: number;
+  errIso: number;
+  errMig: number;
+  errTest: number;
+}
+
+/** Every field of a decoded event (what the readers' two paths are compared on). */
+export function eventSnap(e: TraceEvent): EventSnap {
+  return {
+    ...wEvent(e),
+    line: e.line,
+    cpu: e.cpu,
+    countBig: e.countBig,
+    nrMigrated: e.nrMigrated,
+    errIso: e.errIso,
+    errMig: e.errMig,
+    errTest: e.errTest,
+  };
+}
+
 export interface WriteOptions {
   /** system_info.utsname.release (omitted when undefined). */
   release?: string;
