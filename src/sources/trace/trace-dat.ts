@@ -544,6 +544,17 @@ class CpuPages {
   }
 }
 
+/** One record of a trace.dat: its CPU, timestamp, data (`start`/`len` in `buf`) and number (from 1). */
+export interface TraceRecord {
+  cpu: number;
+  ts: number;
+  buf: Uint8Array;
+  dv: DataView;
+  start: number;
+  len: number;
+  record: number;
+}
+
 /**
  * The records of every CPU merged in timestamp order, as `trace-cmd report` merges them (the
  * smallest timestamp first, the lower CPU on ties): each CPU's pages (CpuPages) walked by a
@@ -552,7 +563,7 @@ class CpuPages {
  * which the kernel lost events are counted in `lostEventPages`, their counted losses in
  * `lostEvents`.
  */
-export class MergedRecords {
+export class MergedRecords implements TraceRecord {
   cpu = -1;
   ts = 0;
   buf: Uint8Array = new Uint8Array(0);
