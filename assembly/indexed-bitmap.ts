@@ -445,10 +445,7 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
     }
   }
   for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, topChanged);
-  for (let i = 0; i < nBlocks; i++) {
-    const order = geti(BLOCK_LIST, i);
-    if (topPreSuf >= 1 << order) fillBlock(order, w0, w1, value, topPreSuf);
-  }
+  if (nBlocks > 0) fillBlocks(w0, w1, value, topPreSuf);
   return delta;
 }
 
@@ -535,13 +532,76 @@ function climbSummary(
   }
 }
 
-/** After fill(): only nodes larger than a block, only when some pre/suf of block size or more changed. */
-function fillBlock(order: i32, w0: i32, w1: i32, value: i32, topPreSuf: i32): void {
-  const size = 1 << order;
-  const k = order - 5;
-  const a = (leaves + w0) >>> (k + 1);
-  const b = (leaves + w1) >>> (k + 1);
-  climbSummary(blockAm(order), size - 1, 0, size, a, b, size, value, topPreSuf, false);
+/**
+ * After fill(): the block summaries, all in one climb (they share the paths and the children's
+ * pre and suf). An order takes part from the level above its blocks, only when some pre/suf of
+ * its block size or more changed (`top`: nodes of up to `top` bits had one change), and as
+ * climbSummary does, for as long as its nodes change and at least up to nodes of `top` bits.
+ * An order's bit in the masks is its block size (1 << order).
+ */
+function fillBlocks(w0: i32, w1: i32, value: i32, top: i32): void {
+  let pending = 0;
+  for (let i = 0; i < nBlocks; i++) {
+    const order = geti(BLOCK_LIST, i);
+    if (top >= 1 << order) pending |= 1 << order;
+  }
+  if (pending == 0) return;
+  const first = ctz<i32>(pending);
+  let h = 1 << first;
+  let a = (leaves + w0) >>> (first - 4);
+  let b = (leaves + w1) >>> (first - 4);
+  let live = 0;
+  let changed = 0;
+  const base = 32 * leaves;
+  while (a >= 1) {
+    // the order whose blocks are the children here starts; orders past `top` go on while changing
+    if ((pending & h) != 0) {
+      live |= h;
+      pending &= ~h;
+    }
+    if (h > top) live &= changed;
+    if (live == 0 && pending == 0) break;
+    changed = 0;
+    if (live != 0) {
+      let v = a;
+      while (true) {
+        const ls = nSuf(2 * v);
+        const rp = nPre(2 * v + 1);
+        const lp = (live & h) != 0 ? nPre(2 * v) : 0;
+        const lEnd = (2 * v + 1) * h - base;
+        let mm = live;
+        while (mm != 0) {
+          const size = mm & -mm;
+          mm ^= size;
+          const am = blockAm(ctz<i32>(size));
+          let best = h == size ? max(lp, rp) : max(ag(am, 2 * v), ag(am, 2 * v + 1));
+          if (ls > 0) {
+            const c = (lEnd - ls + size - 1) & -size;
+            if (c < lEnd && lEnd - c + rp > best) best = lEnd - c + rp;
+          }
+          if (ag(am, v) != best) {
+            as_(am, v, best);
+            changed |= size;
+          }
+        }
+        if (v == b) break;
+        v = b;
+      }
+      if (b - a > 1) {
+        // the nodes between start at aligned bits: an all-clear one's stretch is all of it
+        let mm = live;
+        while (mm != 0) {
+          const size = mm & -mm;
+          mm ^= size;
+          fillI32(blockAm(ctz<i32>(size)) + (<usize>(a + 1) << 2), value == 0 ? 2 * h : 0, b - a - 1);
+        }
+        changed |= live;
+      }
+    }
+    a >>>= 1;
+    b >>>= 1;
+    h *= 2;
+  }
 }
 
 function blockFor(order: i32): usize {
@@ -644,7 +704,12 @@ function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32
   let v: i32;
   let len: i32;
   let carry: i32;
-  if (size > 0) {
+  if (p == 0) {
+    // from the start: straight down from the root (the caller saw the root's summary fit)
+    v = 1;
+    len = base;
+    carry = 0;
+  } else if (size > 0) {
     const c0 = (p + m) & ~m;
     if (c0 >= maxno) return -1;
     v = (leaves + (c0 >>> 5)) >>> (ctz<i32>(size) - 5);
@@ -662,7 +727,7 @@ function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32
     v = leaves + w;
     len = 32;
   }
-  while (true) {
+  while (p != 0) {
     v = nextRight(v);
     if (v == 0) return -1;
     len = nodeLen(v);
@@ -706,32 +771,42 @@ function summaryFit(p: i32, nr: i32, am: usize, m: i32, sh: i32, size: i32): i32
  */
 function firstFit(p: i32, nr: i32): i32 {
   const base = 32 * leaves;
-  let w = p >>> 5;
-  const x = eff(w) | lowMask(p & 31);
-  if (nr <= 32) {
-    const at = runStartInWord(~x, nr);
-    if (at >= 0) {
-      const run = at + lowClear(x >>> at);
-      runEnd = run < 32 ? (w << 5) + run : -1;
-      return (w << 5) + at;
+  let w: i32;
+  let carry = 0;
+  let v = 1;
+  let len = base;
+  if (p == 0) {
+    // from the start (every first try of cma_alloc): straight down from the root
+    if (nMax(1) < nr) return -1;
+  } else {
+    w = p >>> 5;
+    const x = eff(w) | lowMask(p & 31);
+    if (nr <= 32) {
+      const at = runStartInWord(~x, nr);
+      if (at >= 0) {
+        const run = at + lowClear(x >>> at);
+        runEnd = run < 32 ? (w << 5) + run : -1;
+        return (w << 5) + at;
+      }
+    }
+    carry = highClear(x);
+    v = leaves + w;
+    len = 32;
+    while (true) {
+      v = nextRight(v);
+      if (v == 0) return -1;
+      len = nodeLen(v);
+      const pre = nPre(v);
+      if (carry + pre >= nr) {
+        runEnd = pre < len ? v * len - base + pre : -1;
+        return v * len - base - carry;
+      }
+      if (nMax(v) >= nr) break;
+      carry = pre == len ? carry + len : nSuf(v);
     }
   }
-  let carry = highClear(x);
-  let v = leaves + w;
-  let len = 32;
-  while (true) {
-    v = nextRight(v);
-    if (v == 0) return -1;
-    len = nodeLen(v);
-    const pre = nPre(v);
-    if (carry + pre >= nr) {
-      runEnd = pre < len ? v * len - base + pre : -1;
-      return v * len - base - carry;
-    }
-    if (nMax(v) >= nr) break;
-    carry = pre == len ? carry + len : nSuf(v);
-  }
-  // node v holds a clear run of ≥ nr bits that does not start with the carry: go down to it
+  // node v holds a clear run of ≥ nr bits that does not start with the carry (none at the root):
+  // go down to it
   while (v < leaves) {
     len >>>= 1;
     const l = 2 * v;

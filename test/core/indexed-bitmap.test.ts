@@ -219,6 +219,44 @@ for (const mode of MODES)
       }
     });
 
+    it('keeps several block summaries exact together (orders 5–12, updates across block edges)', () => {
+      // the block summaries climb together after each set/clear: every order made at once here
+      // (in the summary modes), updates of 1 bit to several blocks, and searches from 0 (straight
+      // down from the root) and from anywhere
+      for (const [seed, maxno] of [
+        [11, 1 << 15],
+        [12, (1 << 16) + 4000],
+        [13, 3 * 4096 + 31],
+      ] as const) {
+        const r = rng(seed);
+        const ix = new IndexedBitmap(maxno);
+        const pl = new PlainBitmap(maxno);
+        for (let i = 0; i < 1500; i++) {
+          const order = 5 + Math.floor(r() * 8);
+          const mask = 2 ** order - 1;
+          const u = r();
+          if (u < 0.5) {
+            // an update starting or ending near a block edge of some order
+            const edge = Math.floor(r() * (maxno >> order)) << order;
+            const at = Math.min(maxno - 1, Math.max(0, edge + Math.floor(r() * 7) - 3));
+            const len = Math.min(maxno - at, 1 + Math.floor(r() ** 2 * (mask + 1) * 3));
+            const kind = r() < 0.55 ? 'set' : 'clear';
+            assert.equal(ix[kind](at, len), pl[kind](at, len), `${kind}(${at}, ${len})`);
+          } else {
+            const nr = 1 + Math.floor(r() ** 3 * (mask + 1) * 2);
+            const start = r() < 0.6 ? 0 : Math.floor(r() * maxno);
+            assert.equal(
+              area(ix, start, nr, mask, 0),
+              area(pl, start, nr, mask, 0),
+              `seed ${seed} step ${i}`,
+            );
+          }
+        }
+        assert.deepEqual(ix.words, pl.words);
+        assert.equal(ix.longestZeroRun(), pl.longestZeroRun());
+      }
+    });
+
     it('finds aligned areas among many runs that are long enough but misaligned', () => {
       // runs of 100 clear bits, each starting 1 past a multiple of 128: nothing of 100 bits is
       // 64-aligned until the last run, which is made longer

@@ -7,7 +7,13 @@
 
 import type { EventFormat, FormatField } from './event-format.ts';
 import { MM_EVENT_NAMES, type MmEvent } from './mm-events.ts';
-import { type ByteSource, MergedRecords, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
+import {
+  type ByteSource,
+  MergedRecords,
+  readTraceDatInfo,
+  type TraceDatInfo,
+  type TraceRecord,
+} from './trace-dat.ts';
 
 const TWO32 = 2 ** 32;
 const utf8 = new TextDecoder('utf-8');
@@ -151,7 +157,7 @@ export class TraceDatMmDecoder {
   }
 
   /** The record MergedRecords is on (of event `id`) as an MmEvent, or null (not wanted, too short). */
-  decode(id: number, r: MergedRecords): MmEvent | null {
+  decode(id: number, r: TraceRecord): MmEvent | null {
     const want = this.plans.get(id);
     if (want === undefined) return null;
     const { buf, dv, start, len } = r;
@@ -196,7 +202,7 @@ export function typeFieldOf(info: TraceDatInfo): FormatField {
 }
 
 /** The event id of the record MergedRecords is on, or -1 when the record is too short. */
-export function recordType(r: MergedRecords, tf: FormatField, le: boolean): number {
+export function recordType(r: TraceRecord, tf: FormatField, le: boolean): number {
   return tf.offset + tf.size <= r.len ? readUns(r.dv, r.start + tf.offset, tf.size, le) : -1;
 }
 

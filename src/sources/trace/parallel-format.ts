@@ -78,6 +78,23 @@ export type BatchMessage =
   | { t: 'c'; events: MmEvent[]; kernelRelease: string | null }
   | { t: 'x'; message: string; code: string | undefined };
 
+/**
+ * A consumer of whole batches (the replay engine's fast lane): `rows` gets rows [0, n) of a
+ * batch — `f` holds F numbers per row, `names` the batch's area names by id, `comm` the comm
+ * cells (COMM_BYTES per row, as int32 words) — and `at(i)` fills the decoder's reused event with
+ * row i (what onEvent would get) for the rows it does not handle itself. Rows are consumed in
+ * order: `at(i)` is called at row i's turn, never for a row after a later one was handled.
+ */
+export interface BatchRows {
+  rows(
+    f: Float64Array,
+    n: number,
+    names: readonly string[],
+    comm: Int32Array,
+    at: (i: number) => TraceEvent,
+  ): void;
+}
+
 /** Buffers of a processed batch, handed back to the worker. */
 export interface RecycledBuffers {
   buf: ArrayBuffer;

@@ -11,7 +11,14 @@ import { recordType, TraceDatMmDecoder, typeFieldOf } from './mm-events-read.ts'
 import type { RowSink } from './parallel-format.ts';
 import { emptyParseStats, type ParseStats } from './parse.ts';
 import { u64 } from './ring-buffer.ts';
-import { type ByteSource, MergedRecords, readTraceDatInfo, type TraceDatInfo } from './trace-dat.ts';
+import {
+  type ByteSource,
+  MergedRecords,
+  readTraceDatInfo,
+  type TraceDatInfo,
+  type TraceRecord,
+} from './trace-dat.ts';
+import { type BulkRowSink, scanTraceDat, type WasmPlan, wasmScannable } from './trace-dat-wasm.ts';
 
 const TWO32 = 2 ** 32;
 const TWO53 = 2 ** 53;
@@ -101,7 +108,7 @@ class PlainRows {
   ) {}
 
   /** Writes the record r is on (of decoder d, long enough); false when it needs the general path. */
-  put(d: Decoder, p: FastPlan, r: MergedRecords): boolean {
+  put(d: Decoder, p: FastPlan, r: TraceRecord): boolean {
     const dv = r.dv;
     const base = r.start;
     const le = this.le;
@@ -149,8 +156,24 @@ class PlainRows {
     return true;
   }
 
+  /** An area name from its raw bytes: cut at the first NUL (as FieldReader.strRange cuts it). */
+  nameOf(raw: Uint8Array): string {
+    const n = raw.length;
+    let e = 0;
+    while (e < n && raw[e] !== 0) e++;
+    // 6.1 names unnamed areas "cma%d\n": the text parser rejoins the lines; drop the newline
+    while (e > 0 && (raw[e - 1] === 10 || raw[e - 1] === 32)) e--;
+    const key = latin1Key(raw, 0, e);
+    let nm = this.names.get(key);
+    if (nm === undefined) {
+      nm = utf8.decode(raw.subarray(0, e));
+      this.names.set(key, nm);
+    }
+    return nm;
+  }
+
   /** The string field f of the record r is on (as FieldReader.strRange cuts it). */
-  private name(f: FormatField, r: MergedRecords): string {
+  private name(f: FormatField, r: TraceRecord): string {
     const dv = r.dv;
     let s: number;
     let n: number;
@@ -174,21 +197,11 @@ class PlainRows {
       for (; same && q < n; q++) same = r.buf[s + q] === last[q];
       if (same) return this.lastName;
     }
-    const buf = r.buf;
-    const raw = buf.slice(s, s + n);
+    const raw = r.buf.slice(s, s + n);
     const words = new Int32Array(n >> 2);
     const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let q = 0; q + 4 <= n; q += 4) words[q >> 2] = v.getInt32(q, true);
-    let e = 0;
-    while (e < n && raw[e] !== 0) e++;
-    // 6.1 names unnamed areas "cma%d\n": the text parser rejoins the lines; drop the newline
-    while (e > 0 && (raw[e - 1] === 10 || raw[e - 1] === 32)) e--;
-    const key = latin1Key(raw, 0, e);
-    let nm = this.names.get(key);
-    if (nm === undefined) {
-      nm = utf8.decode(raw.subarray(0, e));
-      this.names.set(key, nm);
-    }
+    const nm = this.nameOf(raw);
     this.lastRaw = raw;
     this.lastRawWords = words;
     this.lastName = nm;
@@ -415,6 +428,11 @@ export interface TraceDatReadOptions {
    * (binary-worker.ts: its BatchEncoder), in the same order with the others.
    */
   rows?: RowSink;
+  /**
+   * Whether a bulk `rows` (BatchEncoder) may take the WebAssembly fast path (trace-dat-wasm.ts)
+   * where the file allows it (default true; the tests compare both paths).
+   */
+  wasm?: boolean;
 }
 
 /** Reads every cma event of a trace.dat in timestamp order; returns the parse statistics. */
@@ -474,7 +492,6 @@ export function readTraceDat(
   if (mm?.empty) mm = null;
   const onMm = opts.mm?.onEvent;
 
-  const r = new MergedRecords(src, info);
   const ev = new BinaryEvent();
   const fr = new FieldReader(le);
   const names = new Map<string, string>();
@@ -515,7 +532,8 @@ export function readTraceDat(
   };
   const cmdlines = info.cmdlines;
   const plainRows = opts.rows ? new PlainRows(opts.rows, le, counterClock, cmdlines, ev) : null;
-  while (r.next()) {
+  /** Decodes the record r is on (the records come in timestamp order). */
+  const handle = (r: TraceRecord, consumed: () => number): void => {
     const id = recordType(r, typeField, le);
     if (mm?.wants(id)) {
       const e = mm.decode(id, r);
@@ -524,13 +542,13 @@ export function readTraceDat(
     const d = decoders[id];
     if (d === undefined) {
       stats.otherLines++;
-      if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, r.consumed()));
-      continue;
+      if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, consumed()));
+      return;
     }
     if (plainRows !== null && d.fast !== null && r.len >= d.fixedEnd && plainRows.put(d, d.fast, r)) {
       stats.events++;
-      if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, r.consumed()));
-      continue;
+      if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, consumed()));
+      return;
     }
     fr.set(r.buf, r.dv, r.start, r.len);
     if (!decodeInto(ev, d, fr)) {
@@ -553,8 +571,36 @@ export function readTraceDat(
       stats.events++;
       onEvent(ev);
     }
-    if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, r.consumed()));
+    if ((r.record & 0xffff) === 0) opts.onProgress?.(Math.min(src.size, consumed()));
+  };
+  const bulk = opts.rows !== undefined && opts.wasm !== false ? bulkOf(opts.rows) : null;
+  if (bulk !== null && plainRows !== null && wasmScannable(info, typeField)) {
+    const done = scanTraceDat(src, info, {
+      actions: wasmActions(info, decoders, mm),
+      typeField,
+      rows: bulk,
+      comm: (pid) => {
+        ev.setPidComm(pid, cmdlines, 0);
+        return { len: ev.commLen, words: ev.commWords };
+      },
+      name: (raw) => plainRows.nameOf(raw),
+      onRecord: handle,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+    if (done !== null) {
+      // the rows it wrote are events too
+      stats.events += done.rows;
+      stats.otherLines += done.others;
+      stats.lines = done.records;
+      stats.lostEvents = done.lostEvents;
+      stats.lostEventPages = done.lostEventPages;
+      opts.onProgress?.(src.size);
+      return stats;
+    }
   }
+  const r = new MergedRecords(src, info);
+  const consumed = (): number => r.consumed();
+  while (r.next()) handle(r, consumed);
   stats.lines = r.record;
   stats.lostEvents = r.lostEvents;
   stats.lostEventPages = r.lostEventPages;
@@ -597,4 +643,32 @@ function decodeInto(ev: BinaryEvent, d: Decoder, fr: FieldReader): boolean {
     if (d.errTest !== null && fr.ok(d.errTest)) ev.errTest = fr.uns(d.errTest);
   }
   return true;
+}
+
+/** A RowSink that also takes rows in bulk (BatchEncoder), or null. */
+function bulkOf(rows: RowSink): BulkRowSink | null {
+  const b = rows as RowSink & Partial<BulkRowSink>;
+  return typeof b.append === 'function' && typeof b.nextNameId === 'function' && typeof b.room === 'number'
+    ? (b as RowSink & BulkRowSink)
+    : null;
+}
+
+/**
+ * What the fast path does with each event id's records: write the plain cma events with a fast
+ * plan as rows, hand back the other cma events and the wanted mm events, skip the rest.
+ */
+function wasmActions(
+  info: TraceDatInfo,
+  decoders: readonly (Decoder | undefined)[],
+  mm: TraceDatMmDecoder | null,
+): (WasmPlan | 'js' | undefined)[] {
+  const out: (WasmPlan | 'js' | undefined)[] = [];
+  for (const id of info.events.keys()) {
+    if (id < 0 || id >= 1 << 16) continue;
+    const d = decoders[id];
+    if (mm?.wants(id) || (d !== undefined && d.fast === null)) out[id] = 'js';
+    else if (d !== undefined && d.fast !== null)
+      out[id] = { kind: d.kind, ...d.fast, fixedEnd: d.fixedEnd, name: d.name };
+  }
+  return out;
 }
