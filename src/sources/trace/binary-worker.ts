@@ -68,8 +68,9 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
       } else {
         const fd = openSync(d.path, 'r');
         try {
-          // one reused buffer: the reader copies what it keeps across chunks
-          const buf = Buffer.allocUnsafe(1 << 20);
+          // one reused buffer: the reader copies what it keeps across chunks (its fast path's
+          // input region when it has one: bundles there are decoded in place)
+          const buf = r.input ?? Buffer.allocUnsafe(1 << 20);
           let pos = 0;
           for (;;) {
             const got = readSync(fd, buf, 0, buf.length, pos);
