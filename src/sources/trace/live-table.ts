@@ -38,6 +38,8 @@ export class LiveTable {
    */
   private bytes = new Uint8Array(0);
   private view = new DataView(this.bytes.buffer);
+  /** The rows as int32 words (addRow copies task names by word). */
+  private i32 = new Int32Array(0);
   private readonly longTask = new Map<number, string>();
   private readonly names = new CommCache();
   /** Counts of 2^53 pages or more (exact), by slot. */
@@ -82,6 +84,47 @@ export class LiveTable {
     f[o + COMM_LEN] = n;
     if (n < 0) this.longTask.set(s, ev.comm());
     // the caller drops the displaced row with dropRow (pfn is this row's now)
+    return this.slotOf.put(pfn, s);
+  }
+
+  /**
+   * add() from a batch row's numbers (the replay's fast lane): a number-sized count, and the
+   * task name's COMM_BYTES cell at int32 word `cell` of `comm` (commLen ≥ 0 bytes, right-aligned,
+   * as copyComm copies it).
+   */
+  addRow(
+    pfn: number,
+    count: number,
+    pid: number,
+    startTs: number,
+    ts: number,
+    busy: number,
+    line: number,
+    comm: Int32Array,
+    cell: number,
+    commLen: number,
+  ): number {
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      if (this.used === this.cap) this.grow();
+      s = this.used++;
+    }
+    const f = this.f;
+    const o = ROW * s;
+    f[o + PFN] = pfn;
+    f[o + PAGES] = count;
+    f[o + PID] = pid;
+    f[o + START_TS] = startTs;
+    f[o + FINISH_TS] = ts;
+    f[o + BUSY] = busy;
+    f[o + LINE] = line;
+    f[o + COMM_LEN] = commLen;
+    const w = this.i32;
+    const c = 2 * o + COMM_AT / 4;
+    w[c] = comm[cell]!;
+    w[c + 1] = comm[cell + 1]!;
+    w[c + 2] = comm[cell + 2]!;
+    w[c + 3] = comm[cell + 3]!;
     return this.slotOf.put(pfn, s);
   }
 
@@ -146,6 +189,7 @@ export class LiveTable {
     this.f = f;
     this.bytes = new Uint8Array(f.buffer);
     this.view = new DataView(f.buffer);
+    this.i32 = new Int32Array(f.buffer);
     this.cap = cap;
   }
 }

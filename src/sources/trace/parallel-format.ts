@@ -78,6 +78,23 @@ export type BatchMessage =
   | { t: 'c'; events: MmEvent[]; kernelRelease: string | null }
   | { t: 'x'; message: string; code: string | undefined };
 
+/**
+ * A consumer of whole batches (the replay engine's fast lane): `rows` gets rows [0, n) of a
+ * batch — `f` holds F numbers per row, `names` the batch's area names by id, `comm` the comm
+ * cells (COMM_BYTES per row, as int32 words) — and `at(i)` fills the decoder's reused event with
+ * row i (what onEvent would get) for the rows it does not handle itself. Rows are consumed in
+ * order: `at(i)` is called at row i's turn, never for a row after a later one was handled.
+ */
+export interface BatchRows {
+  rows(
+    f: Float64Array,
+    n: number,
+    names: readonly string[],
+    comm: Int32Array,
+    at: (i: number) => TraceEvent,
+  ): void;
+}
+
 /** Buffers of a processed batch, handed back to the worker. */
 export interface RecycledBuffers {
   buf: ArrayBuffer;
@@ -106,12 +123,23 @@ export interface RowSink {
 }
 
 /**
+ * A RowSink that also takes runs of rows already in the batch layout (a WebAssembly decoder's:
+ * perfetto-wasm.ts), as BatchEncoder.append.
+ */
+export interface BulkRowSink extends RowSink {
+  /** Events the current batch still takes. */
+  readonly room: number;
+  nextNameId(name: string): number;
+  append(rec: Float64Array, comm: Uint8Array, k: number, name: string): void;
+}
+
+/**
  * Packs parsed events into batches (the worker's half; the calling thread uses it too for the
  * head it parses while the worker boots, so that both halves reach onEvent the same way).
  * `event(ev, parser)` appends one event; a full batch (or flush()) goes to `emit`, which owns
  * the buffers from then on. `fresh` supplies the buffers of the next batch.
  */
-export class BatchEncoder implements RowSink, FastTarget {
+export class BatchEncoder implements BulkRowSink, FastTarget {
   private f64: Float64Array;
   private comm: Uint8Array;
   private commView: DataView;

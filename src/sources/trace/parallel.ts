@@ -11,7 +11,9 @@ import type { MmEventsOption } from './mm-events.ts';
 import {
   BATCH_EVENTS,
   BatchEncoder,
+  type BatchExtra,
   type BatchMessage,
+  type BatchRows,
   type BinaryJob,
   COMM_BYTES,
   F,
@@ -61,45 +63,69 @@ export class BatchDecoder {
   private readonly ev = new BatchEvent();
   /** ev has fields of an extra (they are reset before the next event without one). */
   private dirty = false;
+  /** The batch `at` reads (rows()). */
+  private f = new Float64Array(0);
+  private names: string[] = [];
+  private extras: BatchExtra[] = [];
+  /** BatchRows.rows' `at`: row i of the current batch as the reused event. */
+  private readonly at = (i: number): TraceEvent => {
+    this.fill(this.f, i, this.names, this.extras);
+    return this.ev;
+  };
 
-  deliver(m: Extract<BatchMessage, { t: 'b' }>, onEvent: (ev: TraceEvent) => void): void {
+  /** Hands the batch to onEvent, or to `rows` (BatchRows) when given. */
+  deliver(m: Extract<BatchMessage, { t: 'b' }>, onEvent: (ev: TraceEvent) => void, rows?: BatchRows): void {
     const ev = this.ev;
     const f = new Float64Array(m.buf);
     const { names, extras } = m;
     ev.commBytes = new Uint8Array(m.commBuf);
     ev.commView = new DataView(m.commBuf);
-    for (let i = 0, o = 0; i < m.n; i++, o += F) {
-      ev.kind = f[o] as TraceEventKind;
-      ev.line = f[o + 1]!;
-      ev.pid = f[o + 2]!;
-      ev.cpu = f[o + 3]!;
-      ev.ts = f[o + 4]!;
-      ev.name = names[f[o + 5]!]!;
-      ev.commLen = f[o + 6]!;
-      // right-aligned in its COMM_BYTES
-      ev.commAt = (i + 1) * COMM_BYTES - ev.commLen;
-      ev.count = f[o + 7]!;
-      ev.align = f[o + 8]!;
-      ev.pfn = f[o + 9]!;
-      ev.hasPage = f[o + 10] === 1;
-      const x = f[o + 11]!;
-      if (x >= 0) {
-        const e = extras[x]!;
-        ev.countBig = e.countBig;
-        ev.errorno = e.errorno;
-        ev.availableCount = e.availableCount;
-        ev.totalCount = e.totalCount;
-        ev.nrMigrated = e.nrMigrated;
-        ev.errIso = e.errIso;
-        ev.errMig = e.errMig;
-        ev.errTest = e.errTest;
-        if (e.comm !== null) ev.commText = e.comm;
-        this.dirty = true;
-      } else if (this.dirty) {
-        clearRareFields(ev);
-        this.dirty = false;
-      }
+    if (rows !== undefined) {
+      this.f = f;
+      this.names = names;
+      this.extras = extras;
+      rows.rows(f, m.n, names, new Int32Array(m.commBuf), this.at);
+      return;
+    }
+    for (let i = 0; i < m.n; i++) {
+      this.fill(f, i, names, extras);
       onEvent(ev);
+    }
+  }
+
+  /** Fills the reused event with row i of a batch. */
+  private fill(f: Float64Array, i: number, names: string[], extras: BatchExtra[]): void {
+    const ev = this.ev;
+    const o = i * F;
+    ev.kind = f[o] as TraceEventKind;
+    ev.line = f[o + 1]!;
+    ev.pid = f[o + 2]!;
+    ev.cpu = f[o + 3]!;
+    ev.ts = f[o + 4]!;
+    ev.name = names[f[o + 5]!]!;
+    ev.commLen = f[o + 6]!;
+    // right-aligned in its COMM_BYTES
+    ev.commAt = (i + 1) * COMM_BYTES - ev.commLen;
+    ev.count = f[o + 7]!;
+    ev.align = f[o + 8]!;
+    ev.pfn = f[o + 9]!;
+    ev.hasPage = f[o + 10] === 1;
+    const x = f[o + 11]!;
+    if (x >= 0) {
+      const e = extras[x]!;
+      ev.countBig = e.countBig;
+      ev.errorno = e.errorno;
+      ev.availableCount = e.availableCount;
+      ev.totalCount = e.totalCount;
+      ev.nrMigrated = e.nrMigrated;
+      ev.errIso = e.errIso;
+      ev.errMig = e.errMig;
+      ev.errTest = e.errTest;
+      if (e.comm !== null) ev.commText = e.comm;
+      this.dirty = true;
+    } else if (this.dirty) {
+      clearRareFields(ev);
+      this.dirty = false;
     }
   }
 }
@@ -141,7 +167,8 @@ export function parseFileParallel(
 
 /** A parse whose worker is already starting: `run` delivers the events; `cancel` stops it. */
 export interface ParallelParse {
-  run(onEvent: (ev: TraceEvent) => void): Promise<ParseStats>;
+  /** Delivers the events to onEvent, or the batches to `rows` when given (BatchRows). */
+  run(onEvent: (ev: TraceEvent) => void, rows?: BatchRows): Promise<ParseStats>;
   cancel(): void;
 }
 
@@ -205,14 +232,14 @@ export function startParallelParse(
     worker = null;
     close();
   };
-  const run = async (onEvent: (ev: TraceEvent) => void): Promise<ParseStats> => {
+  const run = async (onEvent: (ev: TraceEvent) => void, rows?: BatchRows): Promise<ParseStats> => {
     try {
       const decoder = new BatchDecoder();
       // the head: parsed here into batches that are delivered at once (their buffers reused)
       let spare: RecycledBuffers | undefined;
       const enc = new BatchEncoder(
         (m) => {
-          decoder.deliver(m, onEvent);
+          decoder.deliver(m, onEvent, rows);
           spare = { buf: m.buf, commBuf: m.commBuf };
         },
         () => spare,
@@ -263,7 +290,7 @@ export function startParallelParse(
       enc.flush();
       if (tail === null) return first;
       close();
-      const rest = await tail.run(onEvent, decoder);
+      const rest = await tail.run(onEvent, decoder, rows);
       worker = null;
       return mergeStats(first, rest, opts.maxMalformedKept ?? 100);
     } finally {
@@ -301,7 +328,7 @@ export function startWorker(
   early: { spawned: SpawnedWorker; surplus: number } | null = null,
 ): {
   worker: Worker;
-  run: (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder) => Promise<ParseStats>;
+  run: (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder, rows?: BatchRows) => Promise<ParseStats>;
 } {
   const spawned =
     early?.spawned ??
@@ -314,7 +341,11 @@ export function startWorker(
   // processed buffers not handed back (the early start's extra batches: memory stays bounded)
   let drop = early?.surplus ?? 0;
   const start = job.kind === 'cma-trace-parse' ? job.start : 0;
-  const run = (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder): Promise<ParseStats> => {
+  const run = (
+    onEvent: (ev: TraceEvent) => void,
+    decoder: BatchDecoder,
+    rows?: BatchRows,
+  ): Promise<ParseStats> => {
     return new Promise<ParseStats>((resolve, reject) => {
       let done = false;
       const fail = (e: unknown): void => {
@@ -327,7 +358,7 @@ export function startWorker(
       const onMessage = (m: BatchMessage): void => {
         switch (m.t) {
           case 'b': {
-            decoder.deliver(m, onEvent);
+            decoder.deliver(m, onEvent, rows);
             if (drop > 0) drop--;
             else
               recycle.port1.postMessage({ buf: m.buf, commBuf: m.commBuf } satisfies RecycledBuffers, [

@@ -187,9 +187,9 @@ export function startBinaryParse(
     live = false;
   };
   return {
-    run: async (onEvent) => {
+    run: async (onEvent, rows) => {
       try {
-        return withRelease(await w.run(onEvent, new BatchDecoder()), opts);
+        return withRelease(await w.run(onEvent, new BatchDecoder(), rows), opts);
       } finally {
         cancel();
       }

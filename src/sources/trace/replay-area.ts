@@ -237,14 +237,25 @@ export function releaseRecord(
   ev: TraceEvent,
   onAllocation: ((rec: AllocationRecord) => void) | undefined,
 ): void {
+  releaseRow(a, ev.pfn, ev.count, ev.ts, onAllocation);
+}
+
+/** releaseRecord of a release's numbers (the fast lane's rows). */
+export function releaseRow(
+  a: AreaState,
+  pfn: number,
+  count: number,
+  ts: number,
+  onAllocation: ((rec: AllocationRecord) => void) | undefined,
+): void {
   const t = a.live;
-  const slot = t.take(ev.pfn);
+  const slot = t.take(pfn);
   if (slot < 0) return;
-  if (!t.isBig(slot) && ev.count < t.pages(slot)) {
+  if (!t.isBig(slot) && count < t.pages(slot)) {
     // debugfs partial free: the first pages of the record go
-    t.shrinkFront(slot, ev.count);
+    t.shrinkFront(slot, count);
   } else {
-    if (onAllocation) onAllocation(t.record(slot, ev.ts));
+    if (onAllocation) onAllocation(t.record(slot, ts));
     t.dropRow(slot);
   }
 }

@@ -37,22 +37,34 @@ export function bitsOf(a: AreaState, ev: TraceEvent): number {
 
 /** A call that holds nothing yet (an object of `pool` when one is free: fewer allocations per event). */
 export function newCall(pool: Pending[], a: AreaState, ev: TraceEvent, v7: boolean): Pending {
-  const align = Math.max(ev.align, 0);
-  const bits = bitsOf(a, ev);
+  return newCallOf(pool, a, ev.count, bitsOf(a, ev), ev.align, ev.ts, v7);
+}
+
+/** newCall of a request's numbers: `count` pages (`bits` of the area's), alignment order, start time. */
+export function newCallOf(
+  pool: Pending[],
+  a: AreaState,
+  count: number,
+  bits: number,
+  alignOrder: number,
+  ts: number,
+  v7: boolean,
+): Pending {
+  const align = Math.max(alignOrder, 0);
   const counts = v7 || a.multi;
-  const pages = counts && ev.count <= a.spec.count ? ev.count : 0;
+  const pages = counts && count <= a.spec.count ? count : 0;
   const p = pool.pop();
   if (p === undefined)
     return {
       area: a,
-      count: ev.count,
+      count,
       align,
       bits,
       mask: a.fit.mask(align),
       held: -1,
       range: 0,
       oversize: false,
-      startTs: ev.ts,
+      startTs: ts,
       busy: 0,
       lastBusyPfn: -1,
       counts,
@@ -60,14 +72,14 @@ export function newCall(pool: Pending[], a: AreaState, ev: TraceEvent, v7: boole
       v7,
     };
   p.area = a;
-  p.count = ev.count;
+  p.count = count;
   p.align = align;
   p.bits = bits;
   p.mask = a.fit.mask(align);
   p.held = -1;
   p.range = 0;
   p.oversize = false;
-  p.startTs = ev.ts;
+  p.startTs = ts;
   p.busy = 0;
   p.lastBusyPfn = -1;
   p.counts = counts;

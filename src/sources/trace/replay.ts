@@ -11,6 +11,7 @@ import type { TraceSource } from './input.ts';
 import { memorySource } from './input.ts';
 import { heldMmEvents } from './mm-events.ts';
 import { type ParallelParse, startParallelParse } from './parallel.ts';
+import type { BatchRows } from './parallel-format.ts';
 import type { ParseOptions, ParseStats } from './parse.ts';
 import { readTraceEvents, sourceFormat, startBinaryParse } from './read-events.ts';
 import { TraceReplayer } from './replay-engine.ts';
@@ -25,6 +26,14 @@ export { toReplaySpec } from './replay-types.ts';
 const PARALLEL_MIN_BYTES = 8 << 20;
 
 const toSpec = toReplaySpec;
+
+/** The engine takes the parse workers' batches whole (TraceReplayer.rows); off: event by event. */
+let rowLane = true;
+
+/** Test hook: the fast lane on or off (the results must be the same). */
+export function setRowLane(on: boolean): void {
+  rowLane = on;
+}
 
 class NeedAreas extends Error {}
 
@@ -113,17 +122,26 @@ async function run(
     parallel?.cancel();
     throw e;
   }
-  const onEvent = (ev: TraceEvent): void => {
+  const engine = (): TraceReplayer => {
     if (replayer === null) {
       if (annotated.length === 0) throw new NeedAreas();
       replayer = new TraceReplayer(annotated.map(toSpec), 'annotation', opts);
       held?.open();
     }
-    replayer.event(ev);
+    return replayer;
+  };
+  const onEvent = (ev: TraceEvent): void => {
+    (replayer ?? engine()).event(ev);
+  };
+  // the fast lane: whole batches to the engine
+  const rows: BatchRows = {
+    rows: (f, n, names, comm, at) => {
+      (replayer ?? engine()).rows(f, n, names, comm, at);
+    },
   };
   let stats: ParseStats;
   if (parallel !== null) {
-    stats = await parallel.run(onEvent);
+    stats = await parallel.run(onEvent, rowLane ? rows : undefined);
   } else {
     stats = await readTraceEvents(src, onEvent, { ...parseOpts, ...mm, ...release(opts) });
   }

@@ -1,0 +1,386 @@
+// The replay engine's fast lane (TraceReplayer.rows: whole parse batches, the common rows
+// replayed from their numbers) against the event-by-event path: the same result, failures,
+// anomalies, mismatches and allocation records (in the order onAllocation hands them out), on
+// every fixture trace (text, trace.dat, Perfetto) and on generated traces that mix the lane's
+// rows with every kind of row it leaves to the event path.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset } from '../../src/core/cma.ts';
+import { PlainBitmap } from '../../src/core/cma-bitmap.ts';
+import type { AnnotatedArea } from '../../src/sources/trace/events.ts';
+import { fileSource } from '../../src/sources/trace/input.ts';
+import { BatchDecoder } from '../../src/sources/trace/parallel.ts';
+import { BatchEncoder, type BatchMessage, type BatchRows } from '../../src/sources/trace/parallel-format.ts';
+import { TraceLineParser } from '../../src/sources/trace/parse.ts';
+import type {
+  AllocationRecord,
+  FailureRecord,
+  ReplayAreaSpec,
+  ReplayOptions,
+  ReplayResult,
+} from '../../src/sources/trace/replay.ts';
+import { replayTrace, setRowLane, toReplaySpec } from '../../src/sources/trace/replay.ts';
+import { TraceReplayer } from '../../src/sources/trace/replay-engine.ts';
+
+const FIX = join(import.meta.dirname, '../fixtures');
+
+/** Every replayable fixture trace: text (plain, gzip unpacked), trace.dat, Perfetto. */
+function fixtures(): { name: string; bytes: Uint8Array }[] {
+  const out: { name: string; bytes: Uint8Array }[] = [];
+  for (const dir of [
+    'traces/gen-trace',
+    'traces/oracle-6.1',
+    'traces/oracle-7.3',
+    'traces/plan',
+    'trace-dat',
+  ]) {
+    let files: string[];
+    try {
+      files = readdirSync(join(FIX, dir)).sort();
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      const p = join(FIX, dir, f);
+      if (f.endsWith('.trace.gz'))
+        out.push({ name: `${dir}/${f.slice(0, -3)}`, bytes: gunzipSync(readFileSync(p)) });
+      // trace.dat: one of each kernel (the compressed variants decode to the same events)
+      else if (/\.trace$|^[0-9.]+\.dat$/.test(f)) out.push({ name: `${dir}/${f}`, bytes: readFileSync(p) });
+    }
+  }
+  return out;
+}
+
+/** A replay on the parse worker with the lane on or off: the result, and the records and failures handed out. */
+async function replayBoth(path: string, opts: ReplayOptions): Promise<{ on: unknown; off: unknown }> {
+  const run = async (lane: boolean) => {
+    setRowLane(lane);
+    const recs: AllocationRecord[] = [];
+    const fails: FailureRecord[] = [];
+    const r = await replayTrace(fileSource(path), {
+      parallel: true,
+      onAllocation: (a) => recs.push(a),
+      onFailure: (f) => fails.push(f),
+      ...opts,
+    });
+    return { r, recs, fails, allocations: r.allocations };
+  };
+  try {
+    const off = await run(false);
+    const on = await run(true);
+    return { on, off };
+  } finally {
+    setRowLane(true);
+  }
+}
+
+describe('replay fast lane (TraceReplayer.rows)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cma-lane-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => setRowLane(true));
+
+  const cases = fixtures();
+  it('finds the fixture traces (text, trace.dat)', () => {
+    assert.ok(cases.filter((c) => c.name.endsWith('.trace')).length >= 10);
+    assert.ok(cases.some((c) => c.name.endsWith('.dat')));
+  });
+  for (const c of cases) {
+    it(`${c.name}: the same result with the lane on and off (parse worker)`, async () => {
+      const path = join(dir, c.name.replaceAll('/', '_'));
+      writeFileSync(path, c.bytes);
+      const { on, off } = await replayBoth(path, {});
+      assert.deepEqual(on, off);
+    });
+    if (c.name.endsWith('.trace'))
+      it(`${c.name}: the same result in process with the lane on and off (resync off, table off, small batches)`, () => {
+        for (const opts of [{}, { resync: false }, { allocations: false }] as ReplayOptions[]) {
+          const on = inProcess(c.bytes, 'auto', opts, true);
+          const off = inProcess(c.bytes, 'auto', opts, false);
+          assert.deepEqual(on.out, off.out, JSON.stringify(opts));
+          assert.equal(off.laneRows, 0);
+        }
+      });
+  }
+
+  it('the lane replays every row a timeline samples through the event path (same timeline)', async () => {
+    const c = cases.find((x) => x.name.includes('gpu-concurrency4')) ?? cases[0]!;
+    const path = join(dir, 'timeline.trace');
+    writeFileSync(path, c.bytes);
+    const { on, off } = await replayBoth(path, { timelinePoints: 50 });
+    assert.deepEqual(on, off);
+  });
+
+  it('generated traces (mismatches, failures, busy retries, 7.x starts, releases outside, other areas, long names): lane on = off', () => {
+    let lane = 0;
+    let slow = 0;
+    fc.assert(
+      fc.property(traceArb, fc.boolean(), fc.boolean(), (t, resync, onAlloc) => {
+        const bytes = new TextEncoder().encode(t.text);
+        const opts: ReplayOptions = { resync, ...(onAlloc ? {} : { allocations: false }) };
+        const on = inProcess(bytes, t.areas, opts, true);
+        const off = inProcess(bytes, t.areas, opts, false);
+        assert.deepEqual(on.out, off.out);
+        lane += on.laneRows;
+        slow += on.rows - on.laneRows;
+      }),
+      { numRuns: 300, seed: 19 },
+    );
+    // both halves ran: thousands of rows in the lane and through event()
+    assert.ok(lane > 3000 && slow > 3000, `lane ${lane} event ${slow}`);
+  });
+
+  it('the generated traces have successes, releases, busy retries, failures, mismatches and anomalies', () => {
+    const sum = { ok: 0, releases: 0, busy: 0, failed: 0, mismatches: 0, anomalies: 0, other: 0 };
+    for (const t of fc.sample(traceArb, { numRuns: 20, seed: 7 })) {
+      const { out } = inProcess(new TextEncoder().encode(t.text), t.areas, {}, true);
+      const r = (out as { r: ReplayResult }).r;
+      sum.ok += r.allocs.ok;
+      sum.releases += r.releases;
+      sum.busy += r.busyRetries;
+      sum.failed += r.allocs.failed;
+      sum.mismatches += r.mismatches;
+      sum.anomalies += r.anomalies;
+      sum.other += r.skippedOtherArea;
+    }
+    for (const [k, v] of Object.entries(sum)) assert.ok(v > 0, `${k} ${v}`);
+  });
+});
+
+/**
+ * A replay of text in this process: parsed into batches (BatchEncoder, small ones first: rows
+ * meet batch ends), delivered as the parse worker's batches are, to the lane (rows) or one event
+ * at a time. Returns the result with the records and failures handed out, and how many rows the
+ * lane took itself.
+ */
+function inProcess(
+  bytes: Uint8Array,
+  areas: readonly ReplayAreaSpec[] | 'auto',
+  opts: ReplayOptions,
+  lane: boolean,
+): { out: unknown; rows: number; laneRows: number } {
+  const batches: Extract<BatchMessage, { t: 'b' }>[] = [];
+  const annotated: AnnotatedArea[] = [];
+  const enc = new BatchEncoder(
+    (m) => batches.push(m),
+    () => undefined,
+    5,
+  );
+  const parser = new TraceLineParser(() => enc.event(parser), { onAnnotation: (a) => annotated.push(a) });
+  parser.feed(bytes);
+  const stats = parser.end();
+  enc.flush();
+  const recs: AllocationRecord[] = [];
+  const fails: FailureRecord[] = [];
+  const specs = areas === 'auto' ? annotated : areas;
+  const r = new TraceReplayer(specs.map(toReplaySpec), 'options', {
+    ...opts,
+    onAllocation: (a) => recs.push(a),
+    onFailure: (f) => fails.push(f),
+  });
+  const d = new BatchDecoder();
+  let rows = 0;
+  let slow = 0;
+  const sink: BatchRows = {
+    rows: (f, n, names, comm, at) => {
+      rows += n;
+      r.rows(f, n, names, comm, (i) => {
+        slow++;
+        return at(i);
+      });
+    },
+  };
+  for (const m of batches)
+    d.deliver(
+      m,
+      (ev) => {
+        rows++;
+        slow++;
+        r.event(ev);
+      },
+      lane ? sink : undefined,
+    );
+  const res = r.finish(stats);
+  return { out: { r: res, recs, fails, allocations: res.allocations }, rows, laneRows: rows - slow };
+}
+
+// ---------------------------------------------------------------- generated traces
+
+const AREAS = [
+  { name: 'a', basePfn: 0x1000, count: 256, orderPerBit: 0 },
+  { name: 'b', basePfn: 0x8000, count: 512, orderPerBit: 2 },
+  // a 7.x multi-range area (the lane leaves its rows to the event path)
+  {
+    name: 'm',
+    basePfn: 0x20000,
+    count: 192,
+    orderPerBit: 0,
+    ranges: [
+      { basePfn: 0x20000, count: 128 },
+      { basePfn: 0x10000, count: 64 },
+    ],
+  },
+];
+
+/** One step of a generated trace (what the model turns into lines). */
+type Step = {
+  op: 'alloc' | 'release' | 'noise';
+  area: number;
+  pid: number;
+  count: number;
+  align: number;
+  /** 0: as the kernel would; else a deviation (wrong pfn, failure, busy retries, …). */
+  twist: number;
+  pick: number;
+};
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  op: fc.constantFrom('alloc', 'alloc', 'alloc', 'release', 'release', 'noise'),
+  area: fc.constantFrom(0, 0, 0, 1, 1, 2, 3),
+  pid: fc.constantFrom(11, 12, 13, 14, 70000),
+  count: fc.oneof(fc.integer({ min: 1, max: 24 }), fc.constantFrom(0, 1, 2, 4, 8, 16, 64, 300, 1000)),
+  align: fc.integer({ min: 0, max: 4 }),
+  twist: fc.oneof(fc.constant(0), fc.constant(0), fc.constant(0), fc.integer({ min: 1, max: 12 })),
+  pick: fc.nat(1000),
+});
+
+const traceArb = fc.array(stepArb, { minLength: 20, maxLength: 300 }).map((steps) => genTrace(steps));
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
+/**
+ * Lines of a trace from steps: a model of each area (the kernel's first fit on a plain bitmap)
+ * gives the pfns the kernel would print, and each step's twist bends the trace away from it.
+ */
+function genTrace(steps: Step[]): { text: string; areas: typeof AREAS } {
+  const lines: string[] = [];
+  let ts = 100_000_000;
+  const models = AREAS.map((a) => {
+    const r0 = a.ranges?.[0] ?? { basePfn: a.basePfn, count: a.count };
+    const unit = 2 ** a.orderPerBit;
+    return {
+      a,
+      base: r0.basePfn,
+      unit,
+      bm: new PlainBitmap(Math.floor(r0.count / unit)),
+      live: [] as { pfn: number; count: number }[],
+    };
+  });
+  const line = (
+    pid: number,
+    body: string,
+    comm = pid === 13 ? 'a-task-name-longer-than-16' : `task ${pid}`,
+  ) => {
+    ts += 1 + (pid % 7);
+    const t = `${Math.floor(ts / 1e6)}.${String(ts % 1e6).padStart(6, '0')}`;
+    lines.push(`${comm.padStart(16)}-${String(pid).padEnd(7)} [000] .....  ${t.padStart(11)}: ${body}`);
+  };
+  for (const s of steps) {
+    // area 3: a name the replay does not know
+    const m = s.area < 3 ? models[s.area]! : null;
+    const name = m?.a.name ?? 'other';
+    if (s.op === 'noise') {
+      // a start with no finish (the next start of the pid is an anomaly), a finish with no start,
+      // a cma_alloc_info, a 4.x cma_alloc
+      if (s.twist % 4 === 0) line(s.pid, `cma_alloc_start: name=${name} count=${s.count} align=${s.align}`);
+      else if (s.twist % 4 === 1)
+        line(
+          s.pid,
+          `cma_alloc_finish: name=${name} pfn=${hex(0x1000 + s.pick)} page=(____ptrval____) count=${s.count} align=${s.align}`,
+        );
+      else if (s.twist % 4 === 2)
+        line(
+          s.pid,
+          `cma_alloc_info: name=${name} pfn=0xffffffffffffffff count=${s.count} align=${s.align} nr_migrated=3 err_iso=0 err_mig=1 err_test=0`,
+        );
+      else
+        line(
+          s.pid,
+          `cma_release: name=${name} pfn=${hex(0x1000 + s.pick)} page=(____ptrval____) count=${s.count}`,
+        );
+      continue;
+    }
+    if (s.op === 'release') {
+      if (m === null || m.live.length === 0 || s.twist === 5) {
+        line(
+          s.pid,
+          `cma_release: name=${name} pfn=${hex((m?.base ?? 0x1000) + s.pick)} page=(____ptrval____) count=${s.count}`,
+        );
+        continue;
+      }
+      const k = s.pick % m.live.length;
+      const r = m.live[k]!;
+      // twist 3: a partial release from the front; 4: past the end of the area
+      const count =
+        s.twist === 3 && r.count > 1 ? Math.ceil(r.count / 2) : s.twist === 4 ? r.count + m.a.count : r.count;
+      line(s.pid, `cma_release: name=${name} pfn=${hex(r.pfn)} page=(____ptrval____) count=${count}`);
+      const bit = Math.floor((r.pfn - m.base) / m.unit);
+      m.bm.clear(bit, Math.ceil(Math.min(count, r.count) / m.unit));
+      if (count < r.count) m.live[k] = { pfn: r.pfn + count, count: r.count - count };
+      else m.live.splice(k, 1);
+      continue;
+    }
+    // an allocation: start, maybe busy retries, finish
+    const v7 = s.twist === 6;
+    const avail = m ? m.a.count - m.bm.weight() * m.unit : 0;
+    line(
+      s.pid,
+      v7
+        ? `cma_alloc_start: name=${name} request_count=${s.count} available_count=${avail} total_count=${m?.a.count ?? 0} align=${s.align}`
+        : `cma_alloc_start: name=${name} count=${s.count} align=${s.align}`,
+      // twist 7: a long task name on the start only
+      s.twist === 7 ? 'another-very-long-task-name' : undefined,
+    );
+    if (m === null || s.count === 0) {
+      if (s.twist === 8)
+        line(
+          s.pid,
+          `cma_alloc_finish: name=${name} pfn=0xffffffffffffffff page=0000000000000000 count=${s.count} align=${s.align}`,
+        );
+      continue;
+    }
+    const bits = Math.ceil(s.count / m.unit);
+    const mask = cmaBitmapAlignedMask(m.a.orderPerBit, s.align);
+    const off = cmaBitmapAlignedOffset(m.base, m.a.orderPerBit, s.align);
+    let bit = bits <= m.bm.maxno ? m.bm.findArea(0, bits, mask, off) : m.bm.maxno;
+    // twist 1-2: busy retries at the placement, the search goes on after it
+    for (let b = 0; b < (s.twist === 1 ? 1 : s.twist === 2 ? 2 : 0) && bit + bits <= m.bm.maxno; b++) {
+      line(
+        s.pid,
+        `cma_alloc_busy_retry: name=${name} pfn=${hex(m.base + bit * m.unit)} page=(____ptrval____) count=${s.count} align=${s.align}`,
+      );
+      bit = m.bm.findArea(bit + mask + 1, bits, mask, off);
+    }
+    const fits = bit + bits <= m.bm.maxno;
+    if (s.twist === 9) continue; // no finish
+    if (!fits || s.twist === 10) {
+      const err = s.twist === 10 && s.pick % 2 === 0 ? ' errorno=-16' : '';
+      line(
+        s.pid,
+        `cma_alloc_finish: name=${name} pfn=0xffffffffffffffff page=0000000000000000 count=${s.count} align=${s.align}${err}`,
+      );
+      continue;
+    }
+    // twist 11: a pfn that is not ours (a mismatch); 12: a count that does not match the start
+    let pfn = m.base + bit * m.unit;
+    if (s.twist === 11) pfn += m.unit * (1 + (s.pick % 5));
+    const count = s.twist === 12 ? s.count + 1 : s.count;
+    line(
+      s.pid,
+      `cma_alloc_finish: name=${name} pfn=${hex(pfn)} page=(____ptrval____) count=${count} align=${s.align}${v7 ? ' errorno=0' : ''}`,
+    );
+    const at = Math.floor((pfn - m.base) / m.unit);
+    if (at + bits <= m.bm.maxno) {
+      m.bm.set(at, bits);
+      m.live.push({ pfn, count: s.count });
+    }
+  }
+  return { text: `${lines.join('\n')}\n`, areas: AREAS };
+}
