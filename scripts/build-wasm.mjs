@@ -51,5 +51,7 @@ await build('indexed-bitmap', 'INDEXED_BITMAP_WASM_BASE64');
 await build('trace-scan', 'TRACE_SCAN_WASM_BASE64');
 // the replay engine's fast lane (src/sources/trace/replay-lane.ts)
 await build('replay-lane', 'REPLAY_LANE_WASM_BASE64');
+// the Perfetto reader's fast path, for the binary worker (src/sources/trace/perfetto-wasm.ts)
+await build('perfetto-scan', 'PERFETTO_SCAN_WASM_BASE64');
 // the trace.dat reader's fast path, for the binary decode worker (src/sources/trace/trace-dat-wasm.ts)
 await build('trace-dat-scan', 'TRACE_DAT_SCAN_WASM_BASE64');

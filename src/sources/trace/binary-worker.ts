@@ -11,9 +11,7 @@ import { createGunzip } from 'node:zlib';
 import type { MmEvent } from './mm-events.ts';
 import { type BatchMessage, type BinaryJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import type { ParseStats } from './parse.ts';
-import { PerfettoReader } from './perfetto.ts';
-import { fileByteSource, gunzippedByteSource } from './trace-dat.ts';
-import { type BinaryEvent, readTraceDat } from './trace-dat-reader.ts';
+import type { BinaryEvent } from './trace-dat-reader.ts';
 
 const port = parentPort;
 const data = workerData as WorkerData | undefined;
@@ -36,6 +34,11 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
   try {
     let stats: ParseStats;
     if (d.format === 'trace.dat') {
+      // (each format's reader loaded alone: the worker boots sooner)
+      const [{ fileByteSource, gunzippedByteSource }, { readTraceDat }] = await Promise.all([
+        import('./trace-dat.ts'),
+        import('./trace-dat-reader.ts'),
+      ]);
       // random access: a gzip'd file is spooled to a temporary file first
       const bs = d.gzip ? await gunzippedByteSource(d.path) : fileByteSource(d.path);
       try {
@@ -53,6 +56,7 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
         bs.close();
       }
     } else {
+      const { PerfettoReader } = await import('./perfetto.ts');
       const r = new PerfettoReader(onEvent, mmOpt ? { mm: mmOpt, rows: enc } : { rows: enc });
       release = () => r.kernelRelease;
       if (d.gzip) {
@@ -64,8 +68,9 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
       } else {
         const fd = openSync(d.path, 'r');
         try {
-          // one reused buffer: the reader copies what it keeps across chunks
-          const buf = Buffer.allocUnsafe(1 << 20);
+          // one reused buffer: the reader copies what it keeps across chunks (its fast path's
+          // input region when it has one: bundles there are decoded in place)
+          const buf = r.input ?? Buffer.allocUnsafe(1 << 20);
           let pos = 0;
           for (;;) {
             const got = readSync(fd, buf, 0, buf.length, pos);

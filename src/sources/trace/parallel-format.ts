@@ -123,12 +123,23 @@ export interface RowSink {
 }
 
 /**
+ * A RowSink that also takes runs of rows already in the batch layout (a WebAssembly decoder's:
+ * perfetto-wasm.ts), as BatchEncoder.append.
+ */
+export interface BulkRowSink extends RowSink {
+  /** Events the current batch still takes. */
+  readonly room: number;
+  nextNameId(name: string): number;
+  append(rec: Float64Array, comm: Uint8Array, k: number, name: string): void;
+}
+
+/**
  * Packs parsed events into batches (the worker's half; the calling thread uses it too for the
  * head it parses while the worker boots, so that both halves reach onEvent the same way).
  * `event(ev, parser)` appends one event; a full batch (or flush()) goes to `emit`, which owns
  * the buffers from then on. `fresh` supplies the buffers of the next batch.
  */
-export class BatchEncoder implements RowSink, FastTarget {
+export class BatchEncoder implements BulkRowSink, FastTarget {
   private f64: Float64Array;
   private comm: Uint8Array;
   private commView: DataView;

@@ -24,8 +24,9 @@ import {
 } from './events.ts';
 import { MM_EVENT_NAMES, type MmEvent } from './mm-events.ts';
 import { perfettoMmEvent } from './mm-events-read.ts';
-import type { RowSink } from './parallel-format.ts';
+import type { BulkRowSink, RowSink } from './parallel-format.ts';
 import { emptyParseStats, type ParseOptions, type ParseStats } from './parse.ts';
+import { PerfettoScan, type ScanRow } from './perfetto-wasm.ts';
 import { BinaryEvent } from './trace-dat-reader.ts';
 
 const utf8 = new TextDecoder('utf-8');
@@ -295,13 +296,69 @@ class Decoder {
   private readonly rare = new Map<number, RareFields>();
   private readonly mmNames: Lit[];
   private mmLine = 0;
+  /** Events emitted so far (the last one's line). */
+  line = 0;
+  /**
+   * The WebAssembly fast path (perfetto-wasm.ts), when events go to a BulkRowSink: it holds the
+   * reorder window then (the queues above stay empty), and this decoder pushes into it.
+   */
+  private readonly scan: PerfettoScan | null;
+  /** The bundle's CPU's id in the fast path. */
+  private scanCpu = 0;
+  private readonly scanRow: ScanRow = {
+    ts: 0,
+    seq: 0,
+    count: 0,
+    align: 0,
+    pfn: 0,
+    pid: 0,
+    cpuId: 0,
+    nameId: 0,
+    kind: 0,
+    hasPage: false,
+    rare: false,
+  };
+  private readonly rowOut = new Float64Array(R);
 
   constructor(
     /** Called with each event in order: its row at f[o, o + R), its CPU and its rare fields, or null. */
     readonly emit: (f: Float64Array, o: number, cpu: number, rare: RareFields | null) => void,
     private readonly mm: PerfettoMmOptions | null = null,
+    /** Where the fast path writes its events (it is used only with one, and without mm). */
+    private readonly sink: BulkRowSink | null = null,
   ) {
     this.mmNames = mm === null ? [] : [...mm.names].map((n) => lit(enc.encode(n)));
+    let scan: PerfettoScan | null = null;
+    if (sink !== null && mm === null) {
+      try {
+        scan = new PerfettoScan(
+          WINDOW,
+          GENERIC_NAMES.map(([l, k]) => [l.bytes, k]),
+          FIELD_BYTES.map((l) => l.bytes),
+        );
+      } catch {
+        // no WebAssembly memory: the JavaScript decoder alone
+        scan = null;
+      }
+    }
+    this.scan = scan;
+  }
+
+  /** Where the file's chunks may be read for the fast path to decode in place (null: none). */
+  get input(): Uint8Array | null {
+    return this.scan?.input ?? null;
+  }
+  get totalFtraceEvents(): number {
+    return this.ftraceEvents + (this.scan?.ftraceEvents ?? 0);
+  }
+  get totalEvents(): number {
+    return this.events + (this.scan?.events ?? 0);
+  }
+  get totalLostBundles(): number {
+    return this.lostBundles + (this.scan?.lostBundles ?? 0);
+  }
+  get totalLateEvents(): number {
+    return this.lateEvents + (this.scan?.lateEvents ?? 0);
   }
 
   private varint(): number {
@@ -436,6 +493,7 @@ class Decoder {
         this.nameIds.set(this.lastName, id);
       }
       this.lastNameId = id;
+      this.scan?.addName(this.lastNameBytes.bytes, id);
     }
     this.p += len;
     return this.lastName;
@@ -582,6 +640,7 @@ class Decoder {
         if (isThread || !this.comms.has(id)) {
           this.comms.set(id, comm);
           this.commsVersion++;
+          this.scan?.setCommOf(id, comm);
         }
       }
     }
@@ -608,16 +667,79 @@ class Decoder {
       this.queues.set(cpu, q);
     }
     this.queue = q;
+    if (this.scan !== null) this.scanBundle(e, cpu);
+    else while (this.p < e) this.bundleField(e, cpu);
+  }
+
+  /** One field of a bundle (of CPU cpu, ending at e) at p. */
+  private bundleField(_e: number, cpu: number): void {
+    const tag = this.varint();
+    if (tag === 18) {
+      const l = this.varint();
+      const at = this.p;
+      this.ftraceEvent(at, at + l, cpu);
+      this.p = at + l;
+    } else if (tag === 24) {
+      if (this.varint() !== 0) this.lostBundles++;
+    } else this.skip(tag & 7);
+  }
+
+  /**
+   * The rest of a bundle (from p to e) through the fast path: it decodes the events it reads,
+   * and stops before each field this decoder is to read.
+   */
+  private scanBundle(e: number, cpu: number): void {
+    const scan = this.scan!;
+    const id = scan.cpuId(cpu);
+    this.scanCpu = id;
+    const base = scan.place(this.b, this.p, e);
+    if (base < 0) {
+      // (a bundle over the scratch region: its events are pushed into the fast path's window)
+      while (this.p < e) this.bundleField(e, cpu);
+      return;
+    }
     while (this.p < e) {
-      const tag = this.varint();
-      if (tag === 18) {
-        const l = this.varint();
-        const at = this.p;
-        this.ftraceEvent(at, at + l, cpu);
-        this.p = at + l;
-      } else if (tag === 24) {
-        if (this.varint() !== 0) this.lostBundles++;
-      } else this.skip(tag & 7);
+      const r = scan.bundle(base + this.p, base + e, id);
+      this.p = scan.pos - base;
+      this.deliver();
+      if (r === 2) this.bundleField(e, cpu);
+      else if (r === 0) break;
+    }
+  }
+
+  /** Moves the events out of the fast path's window into the sink (rows it cannot write: by emit). */
+  private deliver(): void {
+    const scan = this.scan!;
+    const sink = this.sink!;
+    for (;;) {
+      const g = scan.peek();
+      if (g === -1) return;
+      if (g === -2) {
+        const r = this.scanRow;
+        scan.takeHead(r);
+        const f = this.rowOut;
+        f[R_TS] = r.ts;
+        f[R_SEQ] = r.seq;
+        f[R_PID] = r.pid;
+        f[R_KIND] = r.kind;
+        f[R_COUNT] = r.count;
+        f[R_ALIGN] = r.align;
+        f[R_PFN] = r.pfn;
+        f[R_PAGE] = r.hasPage ? 1 : 0;
+        f[R_NAME] = r.nameId;
+        f[R_RARE] = r.rare ? 1 : 0;
+        let rare: RareFields | null = null;
+        if (r.rare) {
+          rare = this.rare.get(r.seq) ?? null;
+          this.rare.delete(r.seq);
+        }
+        this.emit(f, 0, scan.cpus[r.cpuId]!, rare);
+        continue;
+      }
+      const name = this.names[g]!;
+      const k = scan.deliver(sink.room, sink.nextNameId(name), this.line);
+      this.line += k;
+      sink.append(scan.records, scan.comms, k, name);
     }
   }
 
@@ -939,6 +1061,10 @@ class Decoder {
 
   // ---- the reorder window: per-CPU queues in (ts, seq) order, merged ----
   private push(x: Pending): void {
+    if (this.scan !== null) {
+      this.scanPush(x);
+      return;
+    }
     const q = this.queue;
     const wasEmpty = q.size === 0;
     const o = q.slot(x.ts);
@@ -988,6 +1114,49 @@ class Decoder {
     if (++this.held > WINDOW) this.emitFirst();
   }
 
+  /** push() into the fast path's window. */
+  private scanPush(x: Pending): void {
+    let id = x.name === this.lastName ? this.lastNameId : this.nameIds.get(x.name);
+    if (id === undefined) {
+      id = this.names.length;
+      this.names.push(x.name);
+      this.nameIds.set(x.name, id);
+    }
+    const rare =
+      x.countBig !== null ||
+      x.errorno !== null ||
+      x.availableCount !== -1 ||
+      x.totalCount !== -1 ||
+      x.nrMigrated !== 0 ||
+      x.errIso !== 0 ||
+      x.errMig !== 0 ||
+      x.errTest !== 0;
+    const seq = this.scan!.push(
+      x.ts,
+      x.pid,
+      x.kind,
+      x.count,
+      x.align,
+      x.pfn,
+      x.hasPage,
+      id,
+      this.scanCpu,
+      rare,
+    );
+    if (rare)
+      this.rare.set(seq, {
+        countBig: x.countBig,
+        errorno: x.errorno,
+        availableCount: x.availableCount,
+        totalCount: x.totalCount,
+        nrMigrated: x.nrMigrated,
+        errIso: x.errIso,
+        errMig: x.errMig,
+        errTest: x.errTest,
+      });
+    this.deliver();
+  }
+
   /** Moves order[i] towards the front past the queues whose first event is later. */
   private raise(i: number): void {
     const order = this.order;
@@ -1026,6 +1195,14 @@ class Decoder {
 
   /** Emits every held event. */
   drain(): void {
+    const scan = this.scan;
+    if (scan !== null) {
+      do {
+        scan.drain();
+        this.deliver();
+      } while (scan.held > 0);
+      return;
+    }
     while (this.held > 0) this.emitFirst();
   }
 }
@@ -1043,7 +1220,6 @@ export class PerfettoReader {
   private partsLen = 0;
   private wanted = 0;
   private bytes = 0;
-  private line = 0;
   /**
    * An error the caller's onEvent threw (e.g. the replay asking for areas first): passed on as
    * it is, not reported as a corrupt packet.
@@ -1058,63 +1234,75 @@ export class PerfettoReader {
        * Where events without rare fields and with a comm of at most 16 bytes go instead of
        * onEvent (binary-worker.ts: its BatchEncoder), in the same order with the others.
        */
-      rows?: RowSink;
+      rows?: RowSink | BulkRowSink;
     } = {},
   ) {
     const out = new BinaryEvent();
     /** out has rare fields of the previous event (cleared before the next one without). */
     let rareSet = false;
     const rows = opts.rows;
-    const dec = new Decoder((f, o, cpu, rare) => {
-      const pid = f[o + R_PID]!;
-      if (rows !== undefined && rare === null) {
-        out.setPidComm(pid, dec.comms, dec.commsVersion);
-        if (out.commLen <= 16) {
-          // straight into the batch row (no event object)
-          rows.put(
-            f[o + R_KIND]!,
-            ++this.line,
-            pid,
-            cpu,
-            f[o + R_TS]!,
-            dec.names[f[o + R_NAME]!]!,
-            f[o + R_COUNT]!,
-            f[o + R_ALIGN]!,
-            f[o + R_PFN]!,
-            f[o + R_PAGE] === 1,
-            out.commWords,
-            out.commLen,
-          );
-          return;
+    const dec = new Decoder(
+      (f, o, cpu, rare) => {
+        const pid = f[o + R_PID]!;
+        if (rows !== undefined && rare === null) {
+          out.setPidComm(pid, dec.comms, dec.commsVersion);
+          if (out.commLen <= 16) {
+            // straight into the batch row (no event object)
+            rows.put(
+              f[o + R_KIND]!,
+              ++dec.line,
+              pid,
+              cpu,
+              f[o + R_TS]!,
+              dec.names[f[o + R_NAME]!]!,
+              f[o + R_COUNT]!,
+              f[o + R_ALIGN]!,
+              f[o + R_PFN]!,
+              f[o + R_PAGE] === 1,
+              out.commWords,
+              out.commLen,
+            );
+            return;
+          }
         }
-      }
-      out.kind = f[o + R_KIND] as TraceEventKind;
-      out.line = ++this.line;
-      out.pid = pid;
-      out.cpu = cpu;
-      out.ts = f[o + R_TS]!;
-      out.name = dec.names[f[o + R_NAME]!]!;
-      out.count = f[o + R_COUNT]!;
-      out.align = f[o + R_ALIGN]!;
-      out.pfn = f[o + R_PFN]!;
-      out.hasPage = f[o + R_PAGE] === 1;
-      if (rare !== null) {
-        Object.assign(out, rare);
-        rareSet = true;
-      } else if (rareSet) {
-        clearRareFields(out);
-        rareSet = false;
-      }
-      out.setPidComm(pid, dec.comms, dec.commsVersion);
-      out.setFast(rare === null);
-      try {
-        onEvent(out);
-      } catch (e) {
-        this.callerError = e;
-        throw e;
-      }
-    }, opts.mm ?? null);
+        out.kind = f[o + R_KIND] as TraceEventKind;
+        out.line = ++dec.line;
+        out.pid = pid;
+        out.cpu = cpu;
+        out.ts = f[o + R_TS]!;
+        out.name = dec.names[f[o + R_NAME]!]!;
+        out.count = f[o + R_COUNT]!;
+        out.align = f[o + R_ALIGN]!;
+        out.pfn = f[o + R_PFN]!;
+        out.hasPage = f[o + R_PAGE] === 1;
+        if (rare !== null) {
+          Object.assign(out, rare);
+          rareSet = true;
+        } else if (rareSet) {
+          clearRareFields(out);
+          rareSet = false;
+        }
+        out.setPidComm(pid, dec.comms, dec.commsVersion);
+        out.setFast(rare === null);
+        try {
+          onEvent(out);
+        } catch (e) {
+          this.callerError = e;
+          throw e;
+        }
+      },
+      opts.mm ?? null,
+      rows !== undefined && 'append' in rows ? rows : null,
+    );
     this.dec = dec;
+  }
+
+  /**
+   * A buffer to read the file's chunks into and feed(), which the WebAssembly fast path decodes
+   * in place (null: any buffer will do).
+   */
+  get input(): Uint8Array | null {
+    return this.dec.input;
   }
 
   /** The task names of the process and thread packets read so far, by pid. */
@@ -1203,14 +1391,14 @@ export class PerfettoReader {
     return {
       ...emptyParseStats(),
       bytes,
-      lines: dec.ftraceEvents,
-      events: dec.events,
-      otherLines: dec.ftraceEvents - dec.events,
+      lines: dec.totalFtraceEvents,
+      events: dec.totalEvents,
+      otherLines: dec.totalFtraceEvents - dec.totalEvents,
       format: 'perfetto',
       kernelRelease: dec.kernelRelease,
       lostEvents: 0,
-      lostEventPages: dec.lostBundles,
-      lateEvents: dec.lateEvents,
+      lostEventPages: dec.totalLostBundles,
+      lateEvents: dec.totalLateEvents,
     };
   }
 }

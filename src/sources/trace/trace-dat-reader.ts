@@ -287,7 +287,7 @@ export class BinaryEvent extends TraceEventFields {
 }
 
 /** `bytes` right-aligned in 16 zero bytes, as four little-endian 32-bit words (none: longer). */
-function commCell(bytes: Uint8Array): Int32Array {
+export function commCell(bytes: Uint8Array): Int32Array {
   const w = new Int32Array(4);
   if (bytes.length > 16) return w;
   const cell = new Uint8Array(16);

@@ -15,7 +15,11 @@ const F = 12;
 const COMM_BYTES = 16;
 /** Rows per run() at most (BATCH_EVENTS). */
 const MAX_RECORDS = 8192;
-/** Bytes of pages read per CPU at a time (at least one page), and for all CPUs together. */
+/**
+ * Bytes of pages read per CPU at a time (at least one page; the first reads are smaller, from
+ * FIRST_READ on, so the first batch comes sooner), and for all CPUs together.
+ */
+const FIRST_READ = 64 << 10;
 const CPU_READ = 1 << 20;
 const ALL_READ = 32 << 20;
 
@@ -131,6 +135,8 @@ interface CpuFeed {
   pos: number;
   end: number;
   read: number;
+  /** Bytes the next read takes at most. */
+  next: number;
 }
 
 /**
@@ -215,7 +221,13 @@ export function scanTraceDat(src: ByteSource, info: TraceDatInfo, job: WasmScanJ
   }
   const feeds: CpuFeed[] = list.map((c, i) => {
     x.setCpu(i, c.cpu);
-    return { cpu: c.cpu, pos: c.offset, end: Math.min(src.size, c.offset + c.size), read: 0 };
+    return {
+      cpu: c.cpu,
+      pos: c.offset,
+      end: Math.min(src.size, c.offset + c.size),
+      read: 0,
+      next: Math.min(perCpu, Math.max(1, Math.floor(FIRST_READ / ps)) * ps),
+    };
   });
   /** Reads CPU slot i's next pages into its buffer (as CpuPages.fill). */
   const fill = (i: number): void => {
@@ -225,7 +237,8 @@ export function scanTraceDat(src: ByteSource, info: TraceDatInfo, job: WasmScanJ
       x.setCpuBuf(i, 0, 1);
       return;
     }
-    const n = Math.floor(Math.min(perCpu, f.end - f.pos) / ps) * ps;
+    const n = Math.floor(Math.min(f.next, f.end - f.pos) / ps) * ps;
+    f.next = Math.min(perCpu, 2 * f.next);
     let got: number;
     if (src.readInto) got = src.readInto(f.pos, u8.subarray(at, at + n));
     else {

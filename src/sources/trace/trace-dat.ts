@@ -13,10 +13,10 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGunzip, inflateSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { TRACE_DAT_MAGIC } from './detect.ts';
 import { type EventFormat, type PageHeader, parseEventFormat, parsePageHeader } from './event-format.ts';
 import { PageReader, u64 } from './ring-buffer.ts';
@@ -180,6 +180,15 @@ class Cur {
     this.pos = e + 1;
     return s;
   }
+}
+
+type Fzstd = typeof import('fzstd');
+let fzstd: Fzstd | undefined;
+
+/** fzstd's decompress, loaded the first time a zstd block is read (most files have none). */
+function zstdDecompress(data: Uint8Array, out: Uint8Array): Uint8Array {
+  fzstd ??= createRequire(import.meta.url)('fzstd') as Fzstd;
+  return fzstd.decompress(data, out);
 }
 
 function decompressBytes(alg: string, data: Uint8Array, outSize: number, at: number): Uint8Array {

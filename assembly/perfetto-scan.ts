@@ -1,0 +1,854 @@
+// The Perfetto reader's fast path (src/sources/trace/perfetto.ts) compiled to WebAssembly, for
+// the binary worker: it decodes the FtraceEvents of a FtraceEventBundle (the typed
+// cma_alloc_start and the generic cma events in the layout Perfetto writes), holds them in the
+// reader's reorder window (per-CPU queues in (ts, seq) order, merged: the earliest goes out once
+// more than `window` are held), and writes the events that leave it as batch records
+// (parallel-format.ts's layout: 12 f64 per event, a 16-byte task-name cell per event).
+// Every event it does not read exactly as the JavaScript decoder does (other typed messages such
+// as cma_alloc_info, rare fields, unknown area names, non-canonical or truncated encodings) is
+// left to that decoder: bundle() stops before it, and the decoder pushes what it reads into the
+// same window (push()). Rows it cannot write as plain records (rare fields, task names over 16
+// bytes, pids it has no name for) stop delivery, and the TypeScript side writes them.
+// src/sources/trace/perfetto-wasm.ts is its TypeScript face.
+
+// ---- memory (byte offsets, set by init) ----
+let IN: usize = 0;
+let SCRATCH: usize = 0;
+let TMP: usize = 0;
+let POOL: usize = 0;
+/** The free rows: a ring of row numbers (taken in the order they were freed: the rows in use stay near each other). */
+let FREE: usize = 0;
+let freeHead: i32 = 0;
+let freeCount: i32 = 0;
+let QUEUES: usize = 0;
+/** The merge's order: each non-empty queue with its first event's ts and seq (by them). */
+let ORDER: usize = 0;
+let ORDER_TS: usize = 0;
+let ORDER_SEQ: usize = 0;
+let RING: usize = 0;
+let REC: usize = 0;
+let COMM: usize = 0;
+let COMMTAB: usize = 0;
+let NAMES: usize = 0;
+let NAMEBYTES: usize = 0;
+let KINDS: usize = 0;
+let FIELDS: usize = 0;
+
+const TMP_BYTES: u32 = 4096;
+/** Queues (the TypeScript side maps CPUs onto these; any mapping keeps the merge's order). */
+const QMAX: i32 = 1024;
+/** Task-name table: open addressing, at most half full. */
+const CT_BITS: u32 = 15;
+const CT_CAP: u32 = 1 << CT_BITS;
+const CT_MAX: u32 = CT_CAP >> 1;
+const CT_ENTRY: usize = 32;
+/** Area names known here (by their bytes): more are left to JavaScript. */
+const NMAX: i32 = 1024;
+const NAMEBYTES_CAP: u32 = 1 << 16;
+const KMAX: i32 = 16;
+const FMAX: i32 = 32;
+/** Kind and field name entries: the word's length, its value, its bytes (up to 40). */
+const WORD: usize = 48;
+
+/**
+ * A held event, one cache line: ts, count, align, pfn, pid (f64), seq (u32: the held events'
+ * seqs are compared by their difference), name id, CPU id, the next and previous rows of its
+ * queue (i32), kind, hasPage, rare (u8).
+ */
+const ROW: usize = 64;
+const R_TS: usize = 0;
+const R_COUNT: usize = 8;
+const R_ALIGN: usize = 16;
+const R_PFN: usize = 24;
+const R_PID: usize = 32;
+const R_SEQ: usize = 40;
+const R_NAME: usize = 44;
+const R_CPU: usize = 48;
+const R_NEXT: usize = 52;
+const R_PREV: usize = 56;
+const R_KIND: usize = 60;
+const R_PAGE: usize = 61;
+const R_RARE: usize = 62;
+/** CPU numbers by id (the TypeScript side numbers them; rows of a larger id are its to write). */
+const CPUMAX: i32 = 1 << 16;
+let CPUS: usize = 0;
+
+// events.ts's kinds
+const EV_START: u8 = 1;
+const EV_ALLOC: u8 = 5;
+// perfetto.ts's generic field codes (FIELD_NAMES order)
+const F_NAME: i32 = 0;
+const F_PFN: i32 = 1;
+const F_START: i32 = 2;
+const F_PAGE: i32 = 3;
+const F_COUNT: i32 = 4;
+const F_REQUEST_COUNT: i32 = 5;
+const F_ALIGN: i32 = 6;
+
+const TWO53: u64 = 1 << 53;
+
+let window: i32 = 0;
+let poolCap: i32 = 0;
+let outMax: i32 = 0;
+let held: i32 = 0;
+let orderLen: i32 = 0;
+let ringHead: i32 = 0;
+let ringCount: i32 = 0;
+let seq: u32 = 0;
+let lastTs: f64 = -Infinity;
+let late: f64 = 0;
+let nFtrace: f64 = 0;
+let nEvents: f64 = 0;
+let nLost: f64 = 0;
+let stopPos: u32 = 0;
+let ctUsed: u32 = 0;
+let ctFull: bool = false;
+let nNames: i32 = 0;
+let nameBytesUsed: u32 = 0;
+let lastName: i32 = -1;
+let nKinds: i32 = 0;
+let nFields: i32 = 0;
+// the default task-name cells: '<...>' (no name known) and '<idle>' (pid 0)
+let unknownLen: i32 = 0;
+let idleLen: i32 = 0;
+const unknownCell = memory.data(16);
+const idleCell = memory.data(16);
+
+/**
+ * Lays out memory: an input region of `inCap` bytes (the file's chunks are read into it), a
+ * scratch region of `scratchCap` bytes (bundles copied in), a reorder window of `win` events and
+ * at most `maxOut` events out at a time. Returns 0, or -1 (no memory).
+ */
+export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32): i32 {
+  window = win;
+  // (a power of 2)
+  outMax = maxOut;
+  // (a power of 2)
+  poolCap = 1;
+  while (poolCap < win + maxOut + 8) poolCap <<= 1;
+  let at = ((<usize>__heap_base + 63) & ~(<usize>63));
+  IN = at;
+  at = (at + inCap + 64 + 63) & ~(<usize>63);
+  SCRATCH = at;
+  at = (at + scratchCap + 64 + 63) & ~(<usize>63);
+  TMP = at;
+  at += TMP_BYTES;
+  CPUS = at;
+  at += <usize>CPUMAX * 8;
+  POOL = (at + 63) & ~(<usize>63);
+  at = POOL;
+  at += <usize>poolCap * ROW;
+  FREE = at;
+  at += <usize>poolCap * 4;
+  QUEUES = at;
+  at += <usize>QMAX * 16;
+  ORDER = at;
+  at += <usize>QMAX * 4;
+  ORDER_TS = at;
+  at += <usize>QMAX * 8;
+  ORDER_SEQ = at;
+  at += <usize>QMAX * 4;
+  RING = at;
+  at += <usize>maxOut * 4;
+  REC = at;
+  at += <usize>maxOut * 96;
+  COMM = at;
+  at += <usize>maxOut * 16;
+  COMMTAB = at;
+  at += <usize>CT_CAP * CT_ENTRY;
+  NAMES = at;
+  at += <usize>NMAX * 12;
+  NAMEBYTES = at;
+  at += NAMEBYTES_CAP;
+  KINDS = at;
+  at += <usize>KMAX * WORD;
+  FIELDS = at;
+  at += <usize>FMAX * WORD;
+  // (the byte compares read up to 8 bytes past a table's end)
+  at += 64;
+  const pages = <i32>((at + 0xffff) >> 16) - memory.size();
+  if (pages > 0 && memory.grow(pages) < 0) return -1;
+  // free rows: all, in order
+  for (let i = 0; i < poolCap; i++) store<i32>(FREE + (<usize>i << 2), i);
+  freeHead = 0;
+  freeCount = poolCap;
+  for (let q = 0; q < QMAX; q++) {
+    store<i32>(QUEUES + (<usize>q << 4), -1);
+    store<i32>(QUEUES + (<usize>q << 4), -1, 4);
+    store<i32>(QUEUES + (<usize>q << 4), 0, 8);
+  }
+  for (let i: u32 = 0; i < CT_CAP; i++) store<i32>(COMMTAB + <usize>i * CT_ENTRY, -1);
+  return 0;
+}
+/** CPU id's number. */
+export function setCpu(id: i32, cpu: f64): void {
+  if (id >= 0 && id < CPUMAX) store<f64>(CPUS + (<usize>id << 3), cpu);
+}
+export function inAt(): usize {
+  return IN;
+}
+export function scratchAt(): usize {
+  return SCRATCH;
+}
+export function tmpAt(): usize {
+  return TMP;
+}
+export function recordsAt(): usize {
+  return REC;
+}
+export function commsAt(): usize {
+  return COMM;
+}
+/** Where the last bundle() stopped. */
+export function pos(): u32 {
+  return stopPos;
+}
+export function ftraceEvents(): f64 {
+  return nFtrace;
+}
+export function events(): f64 {
+  return nEvents;
+}
+export function lostBundles(): f64 {
+  return nLost;
+}
+export function lateEvents(): f64 {
+  return late;
+}
+export function heldEvents(): i32 {
+  return held;
+}
+
+@inline function row(i: i32): usize {
+  return POOL + <usize>i * ROW;
+}
+@inline function queue(q: i32): usize {
+  return QUEUES + (<usize>q << 4);
+}
+
+// ---- tables the TypeScript side fills (bytes written at TMP first) ----
+
+/** Whether the n bytes at a and b are equal (both may be read up to 8 bytes further). */
+function bytesEqual(a: usize, b: usize, n: u32): bool {
+  let k: u32 = 0;
+  for (; k + 8 <= n; k += 8) if (load<u64>(a + k) != load<u64>(b + k)) return false;
+  if (k == n) return true;
+  const mask = (<u64>1 << (<u64>(n - k) << 3)) - 1;
+  return ((load<u64>(a + k) ^ load<u64>(b + k)) & mask) == 0;
+}
+
+/** Area name `id` is the `len` bytes at TMP (ignored when the table is full or has them). */
+export function addName(len: u32, id: i32): void {
+  if (nNames >= NMAX || nameBytesUsed + len > NAMEBYTES_CAP) return;
+  if (findName(TMP, len) >= 0) return;
+  const e = NAMES + <usize>nNames * 12;
+  store<u32>(e, nameBytesUsed);
+  store<u32>(e, len, 4);
+  store<i32>(e, id, 8);
+  memory.copy(NAMEBYTES + nameBytesUsed, TMP, len);
+  nameBytesUsed += len;
+  nNames++;
+}
+/** The id of the name of `len` bytes at p, or -1 (the last one found is tried first). */
+function findName(p: usize, len: u32): i32 {
+  if (lastName >= 0) {
+    const e = NAMES + <usize>lastName * 12;
+    if (load<u32>(e, 4) == len && bytesEqual(NAMEBYTES + load<u32>(e), p, len)) return load<i32>(e, 8);
+  }
+  for (let i = 0; i < nNames; i++) {
+    const e = NAMES + <usize>i * 12;
+    if (load<u32>(e, 4) == len && bytesEqual(NAMEBYTES + load<u32>(e), p, len)) {
+      lastName = i;
+      return load<i32>(e, 8);
+    }
+  }
+  return -1;
+}
+
+/** A generic event name (bytes at TMP) of a cma kind, or a generic field name and its code. */
+export function addKind(len: u32, kind: i32): void {
+  if (nKinds < KMAX) addWord(KINDS, nKinds++, len, kind);
+}
+export function addField(len: u32, code: i32): void {
+  if (nFields < FMAX) addWord(FIELDS, nFields++, len, code);
+}
+function addWord(table: usize, i: i32, len: u32, v: i32): void {
+  const e = table + <usize>i * WORD;
+  // longer words are never compared with (no field or event name is that long)
+  store<u32>(e, len > 40 ? 0xffffffff : len);
+  store<i32>(e, v, 4);
+  memory.copy(e + 8, TMP, len > 40 ? 0 : len);
+}
+/** Per place (0: the event name; 1 + j: its field j), the entry that matched there last. */
+const hints = memory.data(64);
+/**
+ * The value of the word of `len` bytes at p in `table` (`n` entries), or -1; the entry that
+ * matched at place `h` (hints) last is tried first.
+ */
+function findWord(table: usize, n: i32, p: usize, len: u32, h: u32): i32 {
+  const hp = hints + (<usize>(h & 15) << 2);
+  const last = load<i32>(hp);
+  if (last < n) {
+    const e = table + <usize>last * WORD;
+    if (load<u32>(e) == len && bytesEqual(e + 8, p, len)) return load<i32>(e, 4);
+  }
+  for (let i = 0; i < n; i++) {
+    const e = table + <usize>i * WORD;
+    if (load<u32>(e) == len && bytesEqual(e + 8, p, len)) {
+      store<i32>(hp, i);
+      return load<i32>(e, 4);
+    }
+  }
+  return -1;
+}
+
+/**
+ * The task name of `pid` as a 16-byte cell of `len` bytes (words w0..w3; len over 16: no cell).
+ * pid -1: the name of pids without one ('<...>'); -2: pid 0's ('<idle>').
+ */
+export function setComm(pid: i32, len: i32, w0: i32, w1: i32, w2: i32, w3: i32): void {
+  let c: usize;
+  if (pid == -1) {
+    unknownLen = len;
+    c = unknownCell;
+  } else if (pid == -2) {
+    idleLen = len;
+    c = idleCell;
+  } else {
+    if (pid < 0) return;
+    let h = (<u32>pid * 0x9e3779b1) >> (32 - CT_BITS);
+    for (;;) {
+      const e = COMMTAB + <usize>h * CT_ENTRY;
+      const k = load<i32>(e);
+      if (k == pid) break;
+      if (k == -1) {
+        if (ctUsed >= CT_MAX) {
+          ctFull = true;
+          return;
+        }
+        ctUsed++;
+        store<i32>(e, pid);
+        break;
+      }
+      h = (h + 1) & (CT_CAP - 1);
+    }
+    const e = COMMTAB + <usize>h * CT_ENTRY;
+    store<i32>(e, len, 4);
+    c = e + 8;
+  }
+  store<i32>(c, w0);
+  store<i32>(c, w1, 4);
+  store<i32>(c, w2, 8);
+  store<i32>(c, w3, 12);
+}
+
+let commLen: i32 = 0;
+/** The cell of pid's task name (commLen its length), or 0: a name JavaScript writes (over 16 bytes, or not known here). */
+function commOf(pid: f64): usize {
+  if (pid == 0) {
+    commLen = idleLen;
+    return idleCell;
+  }
+  if (!(pid > 0 && pid < 2147483648.0)) return 0;
+  const p = <i32>pid;
+  if (<f64>p != pid) return 0;
+  let h = (<u32>p * 0x9e3779b1) >> (32 - CT_BITS);
+  for (;;) {
+    const e = COMMTAB + <usize>h * CT_ENTRY;
+    const k = load<i32>(e);
+    if (k == p) {
+      const l = load<i32>(e, 4);
+      if (l > 16) return 0;
+      commLen = l;
+      return e + 8;
+    }
+    if (k == -1) break;
+    h = (h + 1) & (CT_CAP - 1);
+  }
+  if (ctFull) return 0;
+  commLen = unknownLen;
+  return unknownCell;
+}
+
+// ---- the reorder window (perfetto.ts Decoder.push/emitFirst) ----
+
+@inline function before(ta: f64, sa: u32, tb: f64, sb: u32): bool {
+  return ta < tb || (ta == tb && <i32>(sa - sb) < 0);
+}
+@inline function orderQ(i: i32): i32 {
+  return load<i32>(ORDER + (<usize>i << 2));
+}
+@inline function orderTs(i: i32): f64 {
+  return load<f64>(ORDER_TS + (<usize>i << 3));
+}
+@inline function orderSeq(i: i32): u32 {
+  return load<u32>(ORDER_SEQ + (<usize>i << 2));
+}
+@inline function setOrder(i: i32, q: i32, ts: f64, sq: u32): void {
+  store<i32>(ORDER + (<usize>i << 2), q);
+  store<f64>(ORDER_TS + (<usize>i << 3), ts);
+  store<u32>(ORDER_SEQ + (<usize>i << 2), sq);
+}
+@inline function moveOrder(to: i32, from: i32): void {
+  setOrder(to, orderQ(from), orderTs(from), orderSeq(from));
+}
+/** Queue q, its first event (ts, sq), at order[i] or before: past the queues whose first event is later. */
+function raise(i: i32, q: i32, ts: f64, sq: u32): void {
+  for (; i > 0 && before(ts, sq, orderTs(i - 1), orderSeq(i - 1)); i--) moveOrder(i, i - 1);
+  setOrder(i, q, ts, sq);
+}
+
+/** A new row (the pool always has one: at most window + 1 held and outMax out). */
+@inline function newRow(): i32 {
+  const r = load<i32>(FREE + (<usize>freeHead << 2));
+  freeHead = (freeHead + 1) & (poolCap - 1);
+  freeCount--;
+  return r;
+}
+@inline function freeRowAt(r: i32): void {
+  store<i32>(FREE + (<usize>((freeHead + freeCount) & (poolCap - 1)) << 2), r);
+  freeCount++;
+}
+
+/** Puts row r (its fields set) into queue q after its rows of the same time or earlier. */
+function place(r: i32, q: i32): void {
+  const Q = queue(q);
+  const R = row(r);
+  const ts = load<f64>(R + R_TS);
+  const size = load<i32>(Q, 8);
+  const wasEmpty = size == 0;
+  store<i32>(Q, size + 1, 8);
+  let atHead = false;
+  if (wasEmpty) {
+    store<i32>(R + R_NEXT, -1);
+    store<i32>(R + R_PREV, -1);
+    store<i32>(Q, r);
+    store<i32>(Q, r, 4);
+  } else {
+    // from the tail back past the rows of a later time (none, as a rule)
+    const tail = load<i32>(Q, 4);
+    let at = tail;
+    while (at >= 0 && load<f64>(row(at) + R_TS) > ts) at = load<i32>(row(at) + R_PREV);
+    if (at == tail) {
+      store<i32>(R + R_NEXT, -1);
+      store<i32>(R + R_PREV, tail);
+      store<i32>(row(tail) + R_NEXT, r);
+      store<i32>(Q, r, 4);
+    } else if (at < 0) {
+      const h = load<i32>(Q);
+      store<i32>(R + R_PREV, -1);
+      store<i32>(R + R_NEXT, h);
+      store<i32>(row(h) + R_PREV, r);
+      store<i32>(Q, r);
+      atHead = true;
+    } else {
+      const after = load<i32>(row(at) + R_NEXT);
+      store<i32>(R + R_PREV, at);
+      store<i32>(R + R_NEXT, after);
+      store<i32>(row(at) + R_NEXT, r);
+      store<i32>(row(after) + R_PREV, r);
+    }
+  }
+  if (wasEmpty) {
+    orderLen++;
+    raise(orderLen - 1, q, ts, load<u32>(R + R_SEQ));
+  } else if (atHead) {
+    let i = 0;
+    while (orderQ(i) != q) i++;
+    raise(i, q, ts, load<u32>(R + R_SEQ));
+  }
+  if (++held > window) emitFirst();
+}
+
+/** Moves the earliest held event to the ring of events out. */
+function emitFirst(): void {
+  const q = orderQ(0);
+  const Q = queue(q);
+  const r = load<i32>(Q);
+  const ts = load<f64>(row(r) + R_TS);
+  if (ts < lastTs) late++;
+  else lastTs = ts;
+  const next = load<i32>(row(r) + R_NEXT);
+  const size = load<i32>(Q, 8) - 1;
+  store<i32>(Q, size, 8);
+  held--;
+  if (size == 0) {
+    store<i32>(Q, -1);
+    store<i32>(Q, -1, 4);
+    orderLen--;
+    for (let i = 0; i < orderLen; i++) moveOrder(i, i + 1);
+  } else {
+    store<i32>(Q, next);
+    store<i32>(row(next) + R_PREV, -1);
+    const nts = load<f64>(row(next) + R_TS);
+    const nsq = load<u32>(row(next) + R_SEQ);
+    let i = 0;
+    for (; i + 1 < orderLen && before(orderTs(i + 1), orderSeq(i + 1), nts, nsq); i++) moveOrder(i, i + 1);
+    setOrder(i, q, nts, nsq);
+  }
+  store<i32>(RING + (<usize>((ringHead + ringCount) & (outMax - 1)) << 2), r);
+  ringCount++;
+}
+
+/**
+ * An event the TypeScript side decoded into the window (its CPU's queue q): returns its seq
+ * (`rare`: its rare fields are kept there under that seq).
+ */
+export function push(
+  ts: f64,
+  pid: f64,
+  kind: i32,
+  count: f64,
+  align: f64,
+  pfn: f64,
+  hasPage: i32,
+  nameId: i32,
+  cpu: i32,
+  q: i32,
+  rare: i32,
+): u32 {
+  const r = newRow();
+  const p = row(r);
+  const s = seq;
+  seq += 1;
+  store<f64>(p + R_TS, ts);
+  store<u32>(p + R_SEQ, s);
+  store<f64>(p + R_COUNT, count);
+  store<f64>(p + R_ALIGN, align);
+  store<f64>(p + R_PFN, pfn);
+  store<f64>(p + R_PID, pid);
+  store<i32>(p + R_CPU, cpu);
+  store<i32>(p + R_NAME, nameId);
+  store<u8>(p + R_KIND, <u8>kind);
+  store<u8>(p + R_PAGE, <u8>hasPage);
+  store<u8>(p + R_RARE, <u8>rare);
+  place(r, q);
+  return s;
+}
+
+/** Moves held events out until none are held or the ring is nearly full. */
+export function drain(): void {
+  while (held > 0 && ringCount < outMax - 2) emitFirst();
+}
+
+// ---- the events out ----
+
+/** The head of the ring: -1 (empty), -2 (a row the TypeScript side writes), else its name id. */
+export function peek(): i32 {
+  if (ringCount == 0) return -1;
+  const p = row(load<i32>(RING + (<usize>ringHead << 2)));
+  if (load<u8>(p + R_RARE) != 0 || load<i32>(p + R_CPU) >= CPUMAX || commOf(load<f64>(p + R_PID)) == 0) return -2;
+  return load<i32>(p + R_NAME);
+}
+/** The head row's address (for the TypeScript side to read). */
+export function headRow(): usize {
+  return row(load<i32>(RING + (<usize>ringHead << 2)));
+}
+/** Drops the head of the ring. */
+export function dropHead(): void {
+  freeRowAt(load<i32>(RING + (<usize>ringHead << 2)));
+  ringHead = (ringHead + 1) & (outMax - 1);
+  ringCount--;
+}
+
+/**
+ * Writes up to `room` events from the head of the ring as records (name id `bid`, lines from
+ * line0 + 1), stopping at a row of another name or one the TypeScript side writes; returns how many.
+ */
+export function deliver(room: i32, bid: f64, line0: f64): i32 {
+  if (ringCount == 0) return 0;
+  const g = load<i32>(headRow() + R_NAME);
+  let k = 0;
+  while (k < room && ringCount > 0) {
+    const r = load<i32>(RING + (<usize>ringHead << 2));
+    const p = row(r);
+    if (load<u8>(p + R_RARE) != 0 || load<i32>(p + R_NAME) != g || load<i32>(p + R_CPU) >= CPUMAX) break;
+    const c = commOf(load<f64>(p + R_PID));
+    if (c == 0) break;
+    const o = REC + <usize>k * 96;
+    store<f64>(o, <f64>load<u8>(p + R_KIND));
+    store<f64>(o, line0 + <f64>(k + 1), 8);
+    store<f64>(o, load<f64>(p + R_PID), 16);
+    store<f64>(o, load<f64>(CPUS + (<usize>load<i32>(p + R_CPU) << 3)), 24);
+    store<f64>(o, load<f64>(p + R_TS), 32);
+    store<f64>(o, bid, 40);
+    store<f64>(o, <f64>commLen, 48);
+    store<f64>(o, load<f64>(p + R_COUNT), 56);
+    store<f64>(o, load<f64>(p + R_ALIGN), 64);
+    store<f64>(o, load<f64>(p + R_PFN), 72);
+    store<f64>(o, <f64>load<u8>(p + R_PAGE), 80);
+    store<f64>(o, -1, 88);
+    const cc = COMM + (<usize>k << 4);
+    store<u64>(cc, load<u64>(c));
+    store<u64>(cc, load<u64>(c, 8), 8);
+    freeRowAt(r);
+    ringHead = (ringHead + 1) & (outMax - 1);
+    ringCount--;
+    k++;
+  }
+  return k;
+}
+
+// ---- decoding ----
+
+let p: usize = 0;
+/** Set by a failed read: the event is left to JavaScript. */
+let bad: bool = false;
+
+/** A varint of up to 10 bytes ending before e (else bad); `nbytes` its length. */
+let nbytes: u32 = 0;
+@inline function varint(e: usize): u64 {
+  const c0 = <u64>load<u8>(p);
+  if (c0 < 0x80 && p < e) {
+    p++;
+    nbytes = 1;
+    return c0;
+  }
+  return varintSlow(e);
+}
+function varintSlow(e: usize): u64 {
+  let v: u64 = 0;
+  let shift: u64 = 0;
+  const s = p;
+  for (let k = 0; k < 10; k++) {
+    if (p >= e) break;
+    const c = <u64>load<u8>(p++);
+    v |= (c & 0x7f) << shift;
+    if (c < 0x80) {
+      nbytes = <u32>(p - s);
+      return v;
+    }
+    shift += 7;
+  }
+  bad = true;
+  return 0;
+}
+/** Skips a field of wire type w ending before e (else bad). */
+function skip(w: u32, e: usize): void {
+  if (w == 0) varint(e);
+  else if (w == 1) {
+    if (p + 8 > e) bad = true;
+    else p += 8;
+  } else if (w == 5) {
+    if (p + 4 > e) bad = true;
+    else p += 4;
+  } else if (w == 2) {
+    const l = varint(e);
+    if (bad || l > <u64>(e - p)) bad = true;
+    else p += <usize>l;
+  } else bad = true;
+}
+
+// the event being decoded
+let evKind: u8 = 0;
+let evName: i32 = 0;
+let evCount: f64 = 0;
+let evAlign: f64 = 0;
+let evPfn: f64 = 0;
+let evPage: u8 = 0;
+
+/**
+ * The events of the bundle at [s, e) into queue q (CPU cpu). Returns 0 (done), 1 (the ring is
+ * nearly full: deliver, then call again from pos()) or 2 (the field at pos() is left to JavaScript).
+ */
+export function bundle(s: usize, e: usize, q: i32, cpu: i32): i32 {
+  p = s;
+  while (p < e) {
+    if (ringCount >= outMax - 2) {
+      stopPos = <u32>p;
+      return 1;
+    }
+    const at = p;
+    const tag = load<u8>(p);
+    bad = false;
+    if (tag == 18) {
+      p++;
+      const l = varint(e);
+      if (bad || l > <u64>(e - p) || !event(p, p + <usize>l, q, cpu)) {
+        stopPos = <u32>at;
+        return 2;
+      }
+      continue;
+    }
+    if (tag >= 0x80) {
+      stopPos = <u32>at;
+      return 2;
+    }
+    p++;
+    if (tag == 24) {
+      const v = varint(e);
+      if (!bad && v != 0) nLost++;
+    } else skip(tag & 7, e);
+    if (bad) {
+      stopPos = <u32>at;
+      return 2;
+    }
+  }
+  stopPos = <u32>p;
+  return 0;
+}
+
+/** The FtraceEvent at [s, e): false (nothing changed) when JavaScript is to read it. */
+function event(s: usize, e: usize, q: i32, cpu: i32): bool {
+  p = s;
+  let ts: u64 = 0;
+  let pid: u64 = 0;
+  let which: u64 = 0;
+  let body: usize = 0;
+  let bodyEnd: usize = 0;
+  while (p < e) {
+    const tag = varint(e);
+    if (bad || nbytes > 5) return false;
+    const field = tag >> 3;
+    const w = <u32>tag & 7;
+    if (field == 1 && w == 0) ts = varint(e);
+    else if (field == 2 && w == 0) {
+      pid = varint(e);
+      if (nbytes > 7) return false;
+    } else if (w == 2 && (field == 465 || field == 466 || field == 327)) {
+      const l = varint(e);
+      if (bad || l > <u64>(e - p)) return false;
+      body = p;
+      bodyEnd = p + <usize>l;
+      which = field;
+      p = bodyEnd;
+    } else skip(w, e);
+    if (bad) return false;
+  }
+  if (which == 466) return false;
+  if (which == 0) {
+    nFtrace++;
+    return true;
+  }
+  evName = 0;
+  evCount = 0;
+  evAlign = -1;
+  evPfn = NaN;
+  evPage = 0;
+  if (which == 465) {
+    evKind = EV_START;
+    if (!typedStart(body, bodyEnd)) return false;
+  } else {
+    const k = generic(body, bodyEnd);
+    if (k < 0) return false;
+    if (k == 0) {
+      // no cma event
+      nFtrace++;
+      p = e;
+      return true;
+    }
+  }
+  nFtrace++;
+  nEvents++;
+  // µs, rounded as Math.round does (halves up)
+  const x = <f64>ts / 1000;
+  let t = Math.floor(x);
+  if (x - t >= 0.5) t += 1;
+  push(t, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, q, 0);
+  p = e;
+  return true;
+}
+
+/** A number below 2^53 (else bad). */
+@inline function exact(v: u64): f64 {
+  if (v >= TWO53) bad = true;
+  return <f64>v;
+}
+
+/** CmaAllocStartFtraceEvent {align 1, count 2, name 3}. */
+function typedStart(s: usize, e: usize): bool {
+  p = s;
+  while (p < e) {
+    const tag = varint(e);
+    if (bad || nbytes > 5) return false;
+    const f = tag >> 3;
+    const w = <u32>tag & 7;
+    if (w == 2) {
+      const l = varint(e);
+      if (bad || l > <u64>(e - p)) return false;
+      if (f == 3) {
+        const id = findName(p, <u32>l);
+        if (id < 0) return false;
+        evName = id;
+      }
+      p += <usize>l;
+    } else if (w == 0) {
+      const v = varint(e);
+      if (f == 1) evAlign = exact(v);
+      else if (f == 2) evCount = exact(v);
+    } else skip(w, e);
+    if (bad) return false;
+  }
+  return true;
+}
+
+/**
+ * GenericFtraceEvent {event_name 1, field 2 {name 1, str_value 3, int_value 4, uint_value 5}}
+ * as Perfetto writes it (the name first, then one value per field): its kind, 0 (no cma
+ * event) or -1 (left to JavaScript).
+ */
+function generic(s: usize, e: usize): i32 {
+  p = s;
+  if (p >= e || load<u8>(p) != 10) return -1;
+  p++;
+  const nl = varint(e);
+  if (bad || nl > <u64>(e - p)) return -1;
+  const kind = findWord(KINDS, nKinds, p, <u32>nl, 0);
+  if (kind < 0) return 0;
+  evKind = <u8>kind;
+  p += <usize>nl;
+  let sawPage = false;
+  for (let j: u32 = 1; p < e; j++) {
+    if (load<u8>(p) != 0x12) return -1;
+    p++;
+    const l = varint(e);
+    if (bad || l > <u64>(e - p)) return -1;
+    const fe = p + <usize>l;
+    if (p >= fe || load<u8>(p) != 10) return -1;
+    p++;
+    const fl = varint(fe);
+    if (bad || fl > <u64>(fe - p)) return -1;
+    const code = findWord(FIELDS, nFields, p, <u32>fl, j);
+    p += <usize>fl;
+    if (p >= fe) return -1;
+    const vt = load<u8>(p);
+    p++;
+    if (vt == 0x1a) {
+      if (code != F_NAME && code != -1) return -1;
+      const sl = varint(fe);
+      if (bad || sl > <u64>(fe - p)) return -1;
+      if (code == F_NAME) {
+        const id = findName(p, <u32>sl);
+        if (id < 0) return -1;
+        evName = id;
+      }
+      p += <usize>sl;
+    } else if (vt == 0x28 && code == F_PAGE) {
+      // a struct page pointer: only whether any of its bits is set (as the JavaScript decode reads it)
+      let any: u32 = 0;
+      let c: u32 = 0x80;
+      for (let k = 0; k < 10 && c >= 0x80; k++) {
+        if (p >= fe) return -1;
+        c = load<u8>(p++);
+        any |= c & 0x7f;
+      }
+      if (c >= 0x80) return -1;
+      sawPage = true;
+      evPage = any != 0 ? 1 : 0;
+    } else if (vt == 0x28 || vt == 0x20) {
+      const v = varint(fe);
+      if (bad) return -1;
+      if (code == F_PFN || code == F_START) evPfn = v == 0xffffffffffffffff ? -1 : exact(v);
+      else if (code == F_PAGE) {
+        sawPage = true;
+        evPage = v != 0 ? 1 : 0;
+      } else if (code == F_COUNT || code == F_REQUEST_COUNT) evCount = exact(v);
+      else if (code == F_ALIGN) evAlign = exact(v);
+      else if (code != -1) return -1;
+      if (bad) return -1;
+    } else return -1;
+    if (p != fe) return -1;
+  }
+  if (evKind == EV_ALLOC && !sawPage) evPage = evPfn >= 0 ? 1 : 0;
+  return kind;
+}

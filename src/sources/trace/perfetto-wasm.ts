@@ -1,0 +1,265 @@
+// The Perfetto reader's WebAssembly fast path (assembly/perfetto-scan.ts): it decodes the cma
+// events of ftrace bundles, holds them in the reorder window and writes the events that leave
+// it as batch records, which the reader copies into its batch (BatchEncoder.append). The
+// reader (perfetto.ts) keeps everything else: packets, compressed packets, process trees, the
+// events and fields the module leaves to it (it pushes what it decodes into the module's
+// window), and the rows the module cannot write (rare fields, long task names). Compiled code
+// from the first event on: the JIT's warm-up of the JavaScript decoder is not paid, and the
+// reorder window (16384 events) fills in a few milliseconds.
+
+import { PERFETTO_SCAN_WASM_BASE64 } from '../../core/wasm/perfetto-scan-wasm.ts';
+import { commCell } from './trace-dat-reader.ts';
+
+// parallel-format.ts's F and COMM_BYTES (rows written per deliver(): BATCH_EVENTS at most)
+const F = 12;
+const COMM_BYTES = 16;
+/** Events out of the window at a time (then the reader delivers them). */
+const OUT_MAX = 8192;
+/** The region the file's chunks are read into (perfetto.ts reads bundles there in place). */
+const INPUT_BYTES = 1 << 20;
+/** Bundles not in the input region are copied here (longer ones take the JavaScript path). */
+const SCRATCH_BYTES = 4 << 20;
+/** Queues in the module: CPUs beyond are folded onto them (the merge's order is the same). */
+const SCAN_QUEUES = 1024;
+/** CPUs the module knows the number of (perfetto-scan.ts CPUMAX): the rows of others are written by JavaScript. */
+const SCAN_CPUS = 1 << 16;
+
+interface ScanExports {
+  readonly memory: WebAssembly.Memory;
+  init(inCap: number, scratchCap: number, window: number, maxOut: number): number;
+  inAt(): number;
+  scratchAt(): number;
+  tmpAt(): number;
+  recordsAt(): number;
+  commsAt(): number;
+  pos(): number;
+  ftraceEvents(): number;
+  events(): number;
+  lostBundles(): number;
+  lateEvents(): number;
+  heldEvents(): number;
+  addName(len: number, id: number): void;
+  addKind(len: number, kind: number): void;
+  addField(len: number, code: number): void;
+  setComm(pid: number, len: number, w0: number, w1: number, w2: number, w3: number): void;
+  setCpu(id: number, cpu: number): void;
+  push(
+    ts: number,
+    pid: number,
+    kind: number,
+    count: number,
+    align: number,
+    pfn: number,
+    hasPage: number,
+    nameId: number,
+    cpu: number,
+    q: number,
+    rare: number,
+  ): number;
+  drain(): void;
+  peek(): number;
+  headRow(): number;
+  dropHead(): void;
+  deliver(room: number, bid: number, line0: number): number;
+  bundle(s: number, e: number, q: number, cpu: number): number;
+}
+
+let wasmModule: WebAssembly.Module | undefined;
+
+function scanModule(): WebAssembly.Module {
+  if (wasmModule === undefined) {
+    const bin = atob(PERFETTO_SCAN_WASM_BASE64);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    wasmModule = new WebAssembly.Module(bytes);
+  }
+  return wasmModule;
+}
+
+const enc = new TextEncoder();
+
+/** A row of the window as the module holds it (perfetto-scan.ts ROW): read for rows JavaScript writes. */
+export interface ScanRow {
+  ts: number;
+  seq: number;
+  count: number;
+  align: number;
+  pfn: number;
+  pid: number;
+  /** The CPU's id (PerfettoScan.cpuId). */
+  cpuId: number;
+  nameId: number;
+  kind: number;
+  hasPage: boolean;
+  rare: boolean;
+}
+
+export class PerfettoScan {
+  /** Where the file's chunks may be read (bundles there are decoded in place). */
+  readonly input: Uint8Array;
+  readonly records: Float64Array;
+  readonly comms: Uint8Array;
+  readonly memory: ArrayBuffer;
+  private readonly x: ScanExports;
+  private readonly scratch: Uint8Array;
+  private readonly scratchAt: number;
+  private readonly tmp: Uint8Array;
+  private readonly f64: Float64Array;
+  private readonly u8: Uint8Array;
+  private readonly i32: Int32Array;
+  private readonly cpuIds = new Map<number, number>();
+  /** CPU numbers by id. */
+  readonly cpus: number[] = [];
+
+  /**
+   * A module with a window of `window` events, reading generic events of the `kinds` (name
+   * bytes, kind) and the generic fields `fields` (their code: the index).
+   */
+  constructor(window: number, kinds: readonly [Uint8Array, number][], fields: readonly Uint8Array[]) {
+    this.x = new WebAssembly.Instance(scanModule()).exports as unknown as ScanExports;
+    const x = this.x;
+    if (x.init(INPUT_BYTES, SCRATCH_BYTES, window, OUT_MAX) !== 0)
+      throw new Error('Perfetto scanner: no memory');
+    // the memory never grows after init: these views stay valid
+    const buf = x.memory.buffer;
+    this.memory = buf;
+    this.input = new Uint8Array(buf, x.inAt(), INPUT_BYTES);
+    this.scratchAt = x.scratchAt();
+    this.scratch = new Uint8Array(buf, this.scratchAt, SCRATCH_BYTES);
+    this.tmp = new Uint8Array(buf, x.tmpAt(), 4096);
+    this.records = new Float64Array(buf, x.recordsAt(), OUT_MAX * F);
+    this.comms = new Uint8Array(buf, x.commsAt(), OUT_MAX * COMM_BYTES);
+    this.f64 = new Float64Array(buf);
+    this.u8 = new Uint8Array(buf);
+    this.i32 = new Int32Array(buf);
+    for (const [bytes, kind] of kinds) if (this.toTmp(bytes)) x.addKind(bytes.length, kind);
+    fields.forEach((bytes, code) => {
+      if (this.toTmp(bytes)) x.addField(bytes.length, code);
+    });
+    this.addName(new Uint8Array(0), 0);
+    this.setCommOf(-1, '<...>');
+    this.setCommOf(-2, '<idle>');
+  }
+
+  private toTmp(bytes: Uint8Array): boolean {
+    if (bytes.length > this.tmp.length) return false;
+    this.tmp.set(bytes);
+    return true;
+  }
+
+  /** The id of a CPU number (ids are given in order from 0). */
+  cpuId(cpu: number): number {
+    let id = this.cpuIds.get(cpu);
+    if (id === undefined) {
+      id = this.cpus.length;
+      this.cpus.push(cpu);
+      this.cpuIds.set(cpu, id);
+      if (id < SCAN_CPUS) this.x.setCpu(id, cpu);
+    }
+    return id;
+  }
+
+  /** Area name `id` has these bytes. */
+  addName(bytes: Uint8Array, id: number): void {
+    if (this.toTmp(bytes)) this.x.addName(bytes.length, id);
+  }
+
+  /** The task name of pid (-1: of pids without one; -2: of pid 0). */
+  setCommOf(pid: number, comm: string): void {
+    if (pid >= 2 ** 31 || !Number.isInteger(pid)) return;
+    const bytes = enc.encode(comm);
+    const w = commCell(bytes);
+    this.x.setComm(pid, bytes.length, w[0]!, w[1]!, w[2]!, w[3]!);
+  }
+
+  /**
+   * The bytes [s, e) of b where the module reads them: their address (of b[0]), or -1 when
+   * they do not fit its scratch region.
+   */
+  place(b: Uint8Array, s: number, e: number): number {
+    if (b.buffer === this.memory) return b.byteOffset;
+    if (e - s > this.scratch.length) return -1;
+    this.scratch.set(b.subarray(s, e));
+    return this.scratchAt - s;
+  }
+
+  /** Decodes the bundle's fields at [s, e) of CPU cpuId: 0 done, 1 deliver and go on from pos, 2 the field at pos is JavaScript's. */
+  bundle(s: number, e: number, cpuId: number): number {
+    return this.x.bundle(s, e, cpuId % SCAN_QUEUES, cpuId);
+  }
+  get pos(): number {
+    return this.x.pos();
+  }
+  push(
+    ts: number,
+    pid: number,
+    kind: number,
+    count: number,
+    align: number,
+    pfn: number,
+    hasPage: boolean,
+    nameId: number,
+    cpuId: number,
+    rare: boolean,
+  ): number {
+    // (the seq: a u32, as its row holds it)
+    return (
+      this.x.push(
+        ts,
+        pid,
+        kind,
+        count,
+        align,
+        pfn,
+        hasPage ? 1 : 0,
+        nameId,
+        cpuId,
+        cpuId % SCAN_QUEUES,
+        rare ? 1 : 0,
+      ) >>> 0
+    );
+  }
+  drain(): void {
+    this.x.drain();
+  }
+  get held(): number {
+    return this.x.heldEvents();
+  }
+  /** The next event out: -1 none, -2 one JavaScript writes (headRow()), else its name id. */
+  peek(): number {
+    return this.x.peek();
+  }
+  deliver(room: number, bid: number, line0: number): number {
+    return this.x.deliver(room, bid, line0);
+  }
+  /** The next event out (peek() -2), taken out. */
+  takeHead(out: ScanRow): void {
+    const a = this.x.headRow();
+    const f = this.f64;
+    const o = a >> 3;
+    out.ts = f[o]!;
+    out.count = f[o + 1]!;
+    out.align = f[o + 2]!;
+    out.pfn = f[o + 3]!;
+    out.pid = f[o + 4]!;
+    out.seq = this.i32[(a + 40) >> 2]! >>> 0;
+    out.nameId = this.i32[(a + 44) >> 2]!;
+    out.cpuId = this.i32[(a + 48) >> 2]!;
+    out.kind = this.u8[a + 60]!;
+    out.hasPage = this.u8[a + 61] === 1;
+    out.rare = this.u8[a + 62] === 1;
+    this.x.dropHead();
+  }
+  get ftraceEvents(): number {
+    return this.x.ftraceEvents();
+  }
+  get events(): number {
+    return this.x.events();
+  }
+  get lostBundles(): number {
+    return this.x.lostBundles();
+  }
+  get lateEvents(): number {
+    return this.x.lateEvents();
+  }
+}
