@@ -27,8 +27,8 @@
 // is below nr is skipped whole, carrying only its suffix into the next node. For each such run
 // [x, b) the only candidate that matters is its first aligned index c = alignUp(x + offset) -
 // offset; if c + nr ≤ b it is the answer, otherwise no aligned index of that run fits and the
-// search resumes past b. Runs shorter than nr are never visited, which is what the kernel's scan
-// spends its time on.
+// search resumes at the first aligned index past b (a run that reaches it is cut there). Runs
+// shorter than nr are never visited, which is what the kernel's scan spends its time on.
 //
 // When an alignment's searches keep trying runs that are long enough but misaligned (a
 // fragmented 64 GiB area), a summary is made for it: per node, the longest clear stretch that
@@ -87,7 +87,7 @@ export interface IndexPolicy {
   readonly blockTriesPerUpdate: number;
   /** Aligned summaries kept per bitmap (0–16); further alignments search unaligned and verify. */
   readonly maxAlignSummaries: number;
-  /** Extra runs tried by one alignment's searches before a summary is made (-1: at once)… */
+  /** Extra runs tried by one alignment's searches (2 for each past a search's first) before a summary is made (-1: at once)… */
   readonly summaryAfterTries: number;
   /** …and more than this many per set/clear. */
   readonly summaryTriesPerUpdate: number;
