@@ -147,6 +147,20 @@ export class IndexedBitmap implements CmaBitmap {
     this.policy = policyVersion;
   }
 
+  /**
+   * The wasm index's own set, clear and findArea, for another wasm module to import (its calls
+   * are then direct: replay-lane.ts): int32 arguments in range, as this class's methods pass
+   * them. Brings the summary policy up to date (call it again after setIndexPolicy).
+   */
+  wasmIndex(): {
+    set(start: number, n: number): number;
+    clear(start: number, n: number): number;
+    findArea(start: number, nr: number, alignMask: number, alignOffset: number): number;
+  } {
+    if (this.policy !== policyVersion) this.syncPolicy();
+    return { set: this.x.set, clear: this.x.clear, findArea: this.x.findArea };
+  }
+
   set(start: number, nbits: number): number {
     return this.fill(start, nbits, true);
   }
