@@ -40,7 +40,7 @@ let summaryAfterTries: f64 = 20000;
 let summaryTriesPerUpdate: f64 = 16;
 
 // Static tables (zeroed data, below __heap_base; no allocator is used at all).
-/** Extra runs tried by unaligned searches, per log2(alignment) (f64 × 32). */
+/** Extra runs tried by unaligned searches (2 for each past the first), per log2(alignment) (f64 × 32). */
 const TRIES: usize = memory.data(32 * 8);
 /** Block summaries (alignment ≥ 32 bits, offset 0), by order: am over the nodes larger than a block (usize × 32, 0 = none). */
 const BLOCK_AM: usize = memory.data(32 * 4);
@@ -106,8 +106,8 @@ function alloc(bytes: usize): usize {
 /** n i32 values v from ptr (128-bit stores; a long run of zeros is a memory.fill). */
 function fillI32(ptr: usize, v: i32, n: i32): void {
   if (n <= 0) return;
-  if (v == 0 && n >= 32) {
-    // long runs of zeros: the engine's memset (a call: not worth it for a few values)
+  if (v == 0 && n >= 256) {
+    // long runs of zeros: the engine's memset (a call: not worth it for a few hundred bytes)
     memory.fill(ptr, 0, <usize>n << 2);
     return;
   }
@@ -118,6 +118,21 @@ function fillI32(ptr: usize, v: i32, n: i32): void {
     for (; p + 16 <= end; p += 16) v128.store(p, vv);
   }
   for (; p < end; p += 4) store<i32>(p, v);
+}
+
+/** n bytes v from ptr (128-bit stores; memory.fill, a call, only for long runs). */
+function fillU8(ptr: usize, v: i32, n: i32): void {
+  if (n >= 1024) {
+    memory.fill(ptr, <u8>v, <usize>n);
+    return;
+  }
+  const end = ptr + <usize>n;
+  let p = ptr;
+  if (n >= 16) {
+    const vv = i8x16.splat(<i8>v);
+    for (; p + 16 <= end; p += 16) v128.store(p, vv);
+  }
+  for (; p < end; p++) store<u8>(p, <u8>v);
 }
 
 // ---- word arithmetic
@@ -341,20 +356,31 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
   if (w1 != w0) delta += applyWord(w1, lowMask(((hi - 1) & 31) + 1), value);
   if (w1 - w0 > 1) {
     // set bits before: usually none (a set) or all (a clear); a popcount only otherwise
-    let or = 0;
-    let and = -1;
-    for (let w = w0 + 1; w < w1; w++) {
-      const x = wd(w);
+    const n = w1 - w0 - 1;
+    const p0 = W + (<usize>(w0 + 1) << 2);
+    const pEnd = p0 + (<usize>n << 2);
+    let orv = i32x4.splat(0);
+    let andv = i32x4.splat(-1);
+    let p = p0;
+    for (; p + 16 <= pEnd; p += 16) {
+      const x = v128.load(p);
+      orv = v128.or(orv, x);
+      andv = v128.and(andv, x);
+    }
+    let or = v128.any_true(orv) ? 1 : 0;
+    let allSet = !v128.any_true(v128.not(andv));
+    for (; p < pEnd; p += 4) {
+      const x = load<i32>(p);
       or |= x;
-      and &= x;
+      allSet = allSet && x == -1;
     }
     let was = 0;
     if (or == 0) was = 0;
-    else if (and == -1) was = 32 * (w1 - w0 - 1);
+    else if (allSet) was = 32 * n;
     else for (let w = w0 + 1; w < w1; w++) was += popcnt<i32>(wd(w));
-    delta += value == 0 ? -was : 32 * (w1 - w0 - 1) - was;
-    fillI32(W + (<usize>(w0 + 1) << 2), value, w1 - w0 - 1);
-    memory.fill(L + <usize>(w0 + 1), value == 0 ? 32 : 0, <usize>(w1 - w0 - 1));
+    delta += value == 0 ? -was : 32 * n - was;
+    fillI32(p0, value, n);
+    fillU8(L + <usize>(w0 + 1), value == 0 ? 32 : 0, n);
   }
   setBits += delta;
   let a = (leaves + w0) >>> 1;
@@ -913,8 +939,9 @@ export function findArea(start: i32, nr: i32, alignMask: i32, alignOffset: i32):
   while (p < maxno) {
     const x = firstFit(p, nr);
     if (x < 0) break;
-    if (++tried == 4 && order >= 0) addTries(order, 4);
-    else if (tried > 4 && order >= 0) addTries(order, 1);
+    // the summary policy's cost of this alignment: 2 for each run tried past the first (a try
+    // skips to the next aligned bit, so there are few, and each goes further)
+    if (++tried >= 2 && order >= 0) addTries(order, 2);
     // in 64 bits: x + offset + mask may pass 2^31
     const c = <i32>(((<i64>x + alignOffset + alignMask) & ~(<i64>alignMask)) - alignOffset);
     if (c == x) return c;
@@ -923,7 +950,9 @@ export function findArea(start: i32, nr: i32, alignMask: i32, alignOffset: i32):
     let re = runEnd;
     if (re < 0) re = findNextSet(x + nr, <i32>end);
     if (re >= <i32>end) return c;
-    p = re + 1;
+    // no aligned bit of [x, re] starts a fit, and none before x did: the next candidate is the
+    // first aligned bit past re (a run that reaches it is cut there and starts a fit at it)
+    p = <i32>min<i64>(((<i64>re + 1 + alignOffset + alignMask) & ~(<i64>alignMask)) - alignOffset, <i64>maxno);
   }
   return maxno + nr;
 }

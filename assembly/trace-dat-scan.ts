@@ -210,10 +210,6 @@ export function setComm(pid: i32, len: i32, w0: i32, w1: i32, w2: i32, w3: i32):
   store<i32>(s, w2, 16);
   store<i32>(s, w3, 20);
 }
-/** Drops every cached task name. */
-export function clearComms(): void {
-  for (let k: u32 = 0; k < COMM_SLOTS; k++) store<i32>(COMMS_CACHE + <usize>k * COMM_STRIDE, -1, 4);
-}
 /** The rows the last run() wrote. */
 export function rows(): i32 {
   return rowsOut;

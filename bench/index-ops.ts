@@ -16,7 +16,7 @@
 // areas). The file holds the TypeScript face's calls; `run` turns them into the wasm module's
 // calls the way src/core/indexed-bitmap.ts does, so the timed loop is the module alone.
 // Experiments: INDEX_OPS_POLICY='{"blockSummaries":false}' (another summary policy, same
-// results), INDEX_OPS_NOCHECK=1 (a build that drops work on purpose), INDEX_OPS_STATS=1 (prints
+// results; INDEX_OPS_POLICY_OLD / _NEW for one side), INDEX_OPS_NOCHECK=1 (a build that drops work on purpose), INDEX_OPS_STATS=1 (prints
 // a build's exported globals named st*, e.g. counters), INDEX_OPS_NAMES=1 (function names for
 // `node --cpu-prof`), INDEX_OPS_TOP=N (rows of --kinds).
 
@@ -268,11 +268,13 @@ function program(id: string): Program {
   return { maxno, code: Int32Array.from(out), words: meta.words, counts };
 }
 
+/** Each module's policy changes (INDEX_OPS_POLICY, INDEX_OPS_POLICY_OLD / _NEW: JSON). */
+const policies = new Map<WebAssembly.Module, string>();
+
 function instance(mod: WebAssembly.Module, maxno: number): { x: Exports; at: number } {
   const x = new WebAssembly.Instance(mod, {}).exports as unknown as Exports;
   const at = x.init(maxno);
-  // INDEX_OPS_POLICY='{"blockSummaries":false}' tries another summary policy (same results)
-  const p = { ...DEFAULT_INDEX_POLICY, ...JSON.parse(process.env.INDEX_OPS_POLICY ?? '{}') };
+  const p = { ...DEFAULT_INDEX_POLICY, ...JSON.parse(policies.get(mod) ?? '{}') };
   x.setPolicy(
     p.blockSummaries ? 1 : 0,
     p.blockTriesPerUpdate,
@@ -335,7 +337,9 @@ function runOnce(mod: WebAssembly.Module, pr: Program, label: string): number {
     console.log(
       Object.keys(st)
         .filter((k) => k.startsWith('st'))
-        .map((k) => `${k} ${st[k]!.value}`)
+        .map(
+          (k) => `${k} ${typeof st[k] === 'function' ? (st[k] as unknown as () => number)() : st[k]!.value}`,
+        )
         .join(', '),
     );
   if (process.env.INDEX_OPS_NOCHECK) return ms; // experiments that drop work on purpose
@@ -410,6 +414,9 @@ async function run(args: string[]): Promise<void> {
   const ids = args.filter((a) => !a.startsWith('--'));
   const oldM = await moduleOf(oldFile !== undefined ? { file: oldFile } : { ref }, 'old');
   const newM = await moduleOf(newFile !== undefined ? { file: newFile } : {}, 'new');
+  const env = process.env;
+  policies.set(oldM, env.INDEX_OPS_POLICY_OLD ?? env.INDEX_OPS_POLICY ?? '{}');
+  policies.set(newM, env.INDEX_OPS_POLICY_NEW ?? env.INDEX_OPS_POLICY ?? '{}');
   console.log(
     `old: ${oldFile ?? `${ref}:assembly/indexed-bitmap.ts`}, new: ${newFile ?? 'working tree'}; min of ${repeat}`,
   );

@@ -49,6 +49,8 @@ async function build(name, constName) {
 await build('indexed-bitmap', 'INDEXED_BITMAP_WASM_BASE64');
 // the text parser's fast path, for the parse worker (src/sources/trace/parse-wasm.ts)
 await build('trace-scan', 'TRACE_SCAN_WASM_BASE64');
+// the replay engine's fast lane (src/sources/trace/replay-lane.ts)
+await build('replay-lane', 'REPLAY_LANE_WASM_BASE64');
 // the Perfetto reader's fast path, for the binary worker (src/sources/trace/perfetto-wasm.ts)
 await build('perfetto-scan', 'PERFETTO_SCAN_WASM_BASE64');
 // the trace.dat reader's fast path, for the binary decode worker (src/sources/trace/trace-dat-wasm.ts)

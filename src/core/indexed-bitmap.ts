@@ -27,8 +27,8 @@
 // is below nr is skipped whole, carrying only its suffix into the next node. For each such run
 // [x, b) the only candidate that matters is its first aligned index c = alignUp(x + offset) -
 // offset; if c + nr ≤ b it is the answer, otherwise no aligned index of that run fits and the
-// search resumes past b. Runs shorter than nr are never visited, which is what the kernel's scan
-// spends its time on.
+// search resumes at the first aligned index past b (a run that reaches it is cut there). Runs
+// shorter than nr are never visited, which is what the kernel's scan spends its time on.
 //
 // When an alignment's searches keep trying runs that are long enough but misaligned (a
 // fragmented 64 GiB area), a summary is made for it: per node, the longest clear stretch that
@@ -87,7 +87,7 @@ export interface IndexPolicy {
   readonly blockTriesPerUpdate: number;
   /** Aligned summaries kept per bitmap (0–16); further alignments search unaligned and verify. */
   readonly maxAlignSummaries: number;
-  /** Extra runs tried by one alignment's searches before a summary is made (-1: at once)… */
+  /** Extra runs tried by one alignment's searches (2 for each past a search's first) before a summary is made (-1: at once)… */
   readonly summaryAfterTries: number;
   /** …and more than this many per set/clear. */
   readonly summaryTriesPerUpdate: number;
@@ -145,6 +145,20 @@ export class IndexedBitmap implements CmaBitmap {
       policy.summaryTriesPerUpdate,
     );
     this.policy = policyVersion;
+  }
+
+  /**
+   * The wasm index's own set, clear and findArea, for another wasm module to import (its calls
+   * are then direct: replay-lane.ts): int32 arguments in range, as this class's methods pass
+   * them. Brings the summary policy up to date (call it again after setIndexPolicy).
+   */
+  wasmIndex(): {
+    set(start: number, n: number): number;
+    clear(start: number, n: number): number;
+    findArea(start: number, nr: number, alignMask: number, alignOffset: number): number;
+  } {
+    if (this.policy !== policyVersion) this.syncPolicy();
+    return { set: this.x.set, clear: this.x.clear, findArea: this.x.findArea };
   }
 
   set(start: number, nbits: number): number {

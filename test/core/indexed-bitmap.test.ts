@@ -292,6 +292,98 @@ for (const mode of MODES)
       assert.equal(area(ix, 0, 100, 63, 0), 128 * 400 + 64);
     });
 
+    it('resumes an aligned search at the next aligned bit past a run that did not fit', () => {
+      // runs that fail their aligned candidate, then runs that reach the next aligned bit (cut
+      // there, they start a fit at it) or start just past it, with offsets that move the grid
+      for (const [runs, nr, mask, off] of [
+        [
+          [
+            [100, 150],
+            [200, 300],
+          ],
+          40,
+          63,
+          0,
+        ],
+        [
+          [
+            [100, 150],
+            [180, 260],
+          ],
+          40,
+          63,
+          0,
+        ],
+        [
+          [
+            [100, 150],
+            [180, 231],
+          ],
+          40,
+          63,
+          0,
+        ],
+        [
+          [
+            [100, 150],
+            [193, 300],
+          ],
+          40,
+          63,
+          0,
+        ],
+        [
+          [
+            [100, 150],
+            [180, 260],
+          ],
+          40,
+          63,
+          5,
+        ],
+        [
+          [
+            [1, 1024],
+            [1030, 2100],
+          ],
+          1000,
+          1023,
+          0,
+        ],
+        [
+          [
+            [1, 1024],
+            [1030, 2100],
+          ],
+          1000,
+          1023,
+          1000,
+        ],
+        [
+          [
+            [3, 40],
+            [60, 70],
+            [129, 200],
+            [250, 400],
+          ],
+          8,
+          127,
+          0,
+        ],
+      ] as const) {
+        const ix = new IndexedBitmap(4096 + 17);
+        const pl = new PlainBitmap(4096 + 17);
+        ix.set(0, ix.maxno);
+        pl.set(0, pl.maxno);
+        for (const [a, b] of runs) {
+          ix.clear(a, b - a);
+          pl.clear(a, b - a);
+        }
+        for (const start of [0, 1, 101, 151, 192, 193])
+          assert.equal(area(ix, start, nr, mask, off), area(pl, start, nr, mask, off), `${runs} ${start}`);
+      }
+    });
+
     it('handles the deterministic edge cases', () => {
       // empty bitmap, zero-length requests, requests larger than the bitmap
       const z = new IndexedBitmap(0);

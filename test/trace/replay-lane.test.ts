@@ -26,7 +26,7 @@ import type {
   ReplayResult,
 } from '../../src/sources/trace/replay.ts';
 import { replayTrace, setRowLane, toReplaySpec } from '../../src/sources/trace/replay.ts';
-import { TraceReplayer } from '../../src/sources/trace/replay-engine.ts';
+import { setWasmLane, TraceReplayer } from '../../src/sources/trace/replay-engine.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 
@@ -58,9 +58,13 @@ function fixtures(): { name: string; bytes: Uint8Array }[] {
 }
 
 /** A replay on the parse worker with the lane on or off: the result, and the records and failures handed out. */
-async function replayBoth(path: string, opts: ReplayOptions): Promise<{ on: unknown; off: unknown }> {
-  const run = async (lane: boolean) => {
+async function replayBoth(
+  path: string,
+  opts: ReplayOptions,
+): Promise<{ on: unknown; js: unknown; off: unknown }> {
+  const run = async (lane: boolean, wasm = true) => {
     setRowLane(lane);
+    setWasmLane(wasm);
     const recs: AllocationRecord[] = [];
     const fails: FailureRecord[] = [];
     const r = await replayTrace(fileSource(path), {
@@ -73,10 +77,12 @@ async function replayBoth(path: string, opts: ReplayOptions): Promise<{ on: unkn
   };
   try {
     const off = await run(false);
+    const js = await run(true, false);
     const on = await run(true);
-    return { on, off };
+    return { on, js, off };
   } finally {
     setRowLane(true);
+    setWasmLane(true);
   }
 }
 
@@ -94,16 +100,26 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
     it(`${c.name}: the same result with the lane on and off (parse worker)`, async () => {
       const path = join(dir, c.name.replaceAll('/', '_'));
       writeFileSync(path, c.bytes);
-      const { on, off } = await replayBoth(path, {});
+      const { on, js, off } = await replayBoth(path, {});
       assert.deepEqual(on, off);
+      assert.deepEqual(js, off);
     });
     if (c.name.endsWith('.trace'))
       it(`${c.name}: the same result in process with the lane on and off (resync off, table off, small batches)`, () => {
         for (const opts of [{}, { resync: false }, { allocations: false }] as ReplayOptions[]) {
-          const on = inProcess(c.bytes, 'auto', opts, true);
-          const off = inProcess(c.bytes, 'auto', opts, false);
-          assert.deepEqual(on.out, off.out, JSON.stringify(opts));
+          const off = inProcess(c.bytes, 'auto', opts, 'off', true);
+          assert.deepEqual(
+            inProcess(c.bytes, 'auto', opts, 'js', true).out,
+            off.out,
+            `js ${JSON.stringify(opts)}`,
+          );
           assert.equal(off.laneRows, 0);
+          const wasm = inProcess(c.bytes, 'auto', opts, 'wasm', false);
+          assert.deepEqual(
+            wasm.out,
+            inProcess(c.bytes, 'auto', opts, 'off', false).out,
+            `wasm ${JSON.stringify(opts)}`,
+          );
         }
       });
   }
@@ -112,33 +128,41 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
     const c = cases.find((x) => x.name.includes('gpu-concurrency4')) ?? cases[0]!;
     const path = join(dir, 'timeline.trace');
     writeFileSync(path, c.bytes);
-    const { on, off } = await replayBoth(path, { timelinePoints: 50 });
+    const { on, js, off } = await replayBoth(path, { timelinePoints: 50 });
     assert.deepEqual(on, off);
+    assert.deepEqual(js, off);
   });
 
   it('generated traces (mismatches, failures, busy retries, 7.x starts, releases outside, other areas, long names): lane on = off', () => {
-    let lane = 0;
-    let slow = 0;
+    const lane = { js: 0, wasm: 0 };
+    const slow = { js: 0, wasm: 0 };
     fc.assert(
-      fc.property(traceArb, fc.boolean(), fc.boolean(), (t, resync, onAlloc) => {
+      fc.property(traceArb, fc.boolean(), fc.boolean(), (t, resync, table) => {
         const bytes = new TextEncoder().encode(t.text);
-        const opts: ReplayOptions = { resync, ...(onAlloc ? {} : { allocations: false }) };
-        const on = inProcess(bytes, t.areas, opts, true);
-        const off = inProcess(bytes, t.areas, opts, false);
-        assert.deepEqual(on.out, off.out);
-        lane += on.laneRows;
-        slow += on.rows - on.laneRows;
+        const opts: ReplayOptions = { resync, ...(table ? {} : { allocations: false }) };
+        const off = inProcess(bytes, t.areas, opts, 'off', true);
+        const js = inProcess(bytes, t.areas, opts, 'js', true);
+        assert.deepEqual(js.out, off.out);
+        lane.js += js.laneRows;
+        slow.js += js.rows - js.laneRows;
+        // the wasm lane: one area (the other areas' rows are another area's)
+        const one = [t.areas[t.text.length % 2]!];
+        const wasm = inProcess(bytes, one, opts, 'wasm', false);
+        assert.deepEqual(wasm.out, inProcess(bytes, one, opts, 'off', false).out);
+        lane.wasm += wasm.laneRows;
+        slow.wasm += wasm.rows - wasm.laneRows;
       }),
       { numRuns: 300, seed: 19 },
     );
-    // both halves ran: thousands of rows in the lane and through event()
-    assert.ok(lane > 3000 && slow > 3000, `lane ${lane} event ${slow}`);
+    // both halves ran: thousands of rows in each lane and through event()
+    for (const k of ['js', 'wasm'] as const)
+      assert.ok(lane[k] > 1500 && slow[k] > 1500, `${k}: lane ${lane[k]} event ${slow[k]}`);
   });
 
   it('the generated traces have successes, releases, busy retries, failures, mismatches and anomalies', () => {
     const sum = { ok: 0, releases: 0, busy: 0, failed: 0, mismatches: 0, anomalies: 0, other: 0 };
     for (const t of fc.sample(traceArb, { numRuns: 20, seed: 7 })) {
-      const { out } = inProcess(new TextEncoder().encode(t.text), t.areas, {}, true);
+      const { out } = inProcess(new TextEncoder().encode(t.text), t.areas, {}, 'js', false);
       const r = (out as { r: ReplayResult }).r;
       sum.ok += r.allocs.ok;
       sum.releases += r.releases;
@@ -162,7 +186,8 @@ function inProcess(
   bytes: Uint8Array,
   areas: readonly ReplayAreaSpec[] | 'auto',
   opts: ReplayOptions,
-  lane: boolean,
+  lane: 'off' | 'js' | 'wasm',
+  handOut: boolean,
 ): { out: unknown; rows: number; laneRows: number } {
   const batches: Extract<BatchMessage, { t: 'b' }>[] = [];
   const annotated: AnnotatedArea[] = [];
@@ -178,11 +203,13 @@ function inProcess(
   const recs: AllocationRecord[] = [];
   const fails: FailureRecord[] = [];
   const specs = areas === 'auto' ? annotated : areas;
+  // the records handed out as they go (onAllocation; the wasm lane runs only while none is)
   const r = new TraceReplayer(specs.map(toReplaySpec), 'options', {
     ...opts,
-    onAllocation: (a) => recs.push(a),
+    ...(handOut ? { onAllocation: (a: AllocationRecord) => recs.push(a) } : {}),
     onFailure: (f) => fails.push(f),
   });
+  setWasmLane(lane === 'wasm');
   const d = new BatchDecoder();
   let rows = 0;
   let slow = 0;
@@ -203,10 +230,15 @@ function inProcess(
         slow++;
         r.event(ev);
       },
-      lane ? sink : undefined,
+      lane !== 'off' ? sink : undefined,
     );
+  setWasmLane(true);
   const res = r.finish(stats);
-  return { out: { r: res, recs, fails, allocations: res.allocations }, rows, laneRows: rows - slow };
+  return {
+    out: { r: res, recs, fails, allocations: res.allocations },
+    rows,
+    laneRows: rows - slow,
+  };
 }
 
 // ---------------------------------------------------------------- generated traces

@@ -28,6 +28,23 @@ import {
   usedPages,
 } from './replay-area.ts';
 import { bitsOf, dropHeld, newCall, newCallOf, type Pending, pfnOf, place } from './replay-call.ts';
+import {
+  LANE_ROWS,
+  lanePid,
+  OPW,
+  ST_AVAIL,
+  ST_BUSY,
+  ST_EVENTS,
+  ST_FREE_RELEASES,
+  ST_LAST_PID,
+  ST_OK,
+  ST_OPS,
+  ST_PEAK,
+  ST_RELEASES,
+  ST_STARTS,
+  ST_USED,
+  WasmLane,
+} from './replay-lane.ts';
 import { type ReplayCounters, ReplayReport } from './replay-report.ts';
 import type {
   AllocationRecord,
@@ -36,6 +53,14 @@ import type {
   ReplayResult,
   TimelineSample,
 } from './replay-types.ts';
+
+/** rows() may use the wasm lane (replay-lane.ts). */
+let wasmLane = true;
+
+/** Test hook: the wasm lane on or off (off: rows() replays the common rows in TypeScript). */
+export function setWasmLane(on: boolean): void {
+  wasmLane = on;
+}
 
 /**
  * The replay engine. Feed it events (from TraceLineParser) with `event(ev)`, then call
@@ -57,6 +82,8 @@ export class TraceReplayer {
   private readonly timelineMax: number;
   private timeline: TimelineSample[] = [];
   private sampleStep = 1;
+  /** The wasm lane (rows()): undefined until the first batch, null when not used (any more). */
+  private wasm: WasmLane | null | undefined = undefined;
 
   constructor(
     areas: readonly ReplayAreaSpec[],
@@ -79,6 +106,12 @@ export class TraceReplayer {
 
   /** Replays one event (the parser's reused object). */
   event(ev: TraceEvent): void {
+    // the calls the wasm lane holds come back here for good (events and rows are not mixed)
+    if (this.wasm !== undefined) this.leaveWasm();
+    this.replay(ev);
+  }
+
+  private replay(ev: TraceEvent): void {
     this.nEvents++;
     switch (ev.kind) {
       case EV_START:
@@ -123,8 +156,22 @@ export class TraceReplayer {
     at: (i: number) => TraceEvent,
   ): void {
     if (this.timelineMax > 0) {
-      for (let i = 0; i < n; i++) this.event(at(i));
+      for (let i = 0; i < n; i++) this.replay(at(i));
       return;
+    }
+    if (this.wasm === undefined)
+      // the wasm lane: one one-range area, from the first row on, while nothing is handed out
+      this.wasm =
+        wasmLane && this.nEvents === 0 && this.areas.length === 1 && this.opts.onAllocation === undefined
+          ? WasmLane.of(this.areas[0]!, this.table)
+          : null;
+    if (this.wasm !== null) {
+      if (this.opts.onAllocation === undefined) {
+        this.wasmRows(this.wasm, f, n, names, comm, at);
+        return;
+      }
+      // onAllocation was set (the migrate-cost collector's first event): rows go on here
+      this.leaveWasm();
     }
     // the batch's areas by name id: one-range areas only (undefined: the row takes event())
     const areaOf: (AreaState | undefined)[] = [];
@@ -135,8 +182,115 @@ export class TraceReplayer {
     for (let i = 0, o = 0; i < n; i++, o += F) {
       // an extra: 7.x/6.12/Android fields, a long comm, a count ≥ 2^53
       const a = f[o + 11]! < 0 ? areaOf[f[o + 5]!] : undefined;
-      if (a === undefined || !this.fastRow(f, o, a, comm, i)) this.event(at(i));
+      if (a === undefined || !this.fastRow(f, o, a, comm, i)) this.replay(at(i));
     }
+  }
+
+  /** rows() through the wasm lane (replay-lane.ts: the protocol). */
+  private wasmRows(
+    w: WasmLane,
+    f: Float64Array,
+    n: number,
+    names: readonly string[],
+    comm: Int32Array,
+    at: (i: number) => TraceEvent,
+  ): void {
+    const a = this.areas[0]!;
+    // -1: no row of the batch is the area's (the lane takes none)
+    const id = names.indexOf(a.spec.name);
+    const st = w.st;
+    w.prepare();
+    for (let c = 0; c < n; c += LANE_ROWS) {
+      const m = Math.min(n - c, LANE_ROWS);
+      w.rows.set(f.subarray(c * F, (c + m) * F));
+      let i = 0;
+      while (i < m) {
+        st[ST_USED] = a.usedBits;
+        st[ST_PEAK] = a.peakUsedBits;
+        st[ST_AVAIL] = a.avail;
+        const stop = w.run(i, m, id);
+        this.fromLane(a, w, comm, 4 * c);
+        if (stop >= m) break;
+        // the row the lane stopped at: event(), with the calls it may read
+        const o = (c + stop) * F;
+        const pid = f[o + 2]!;
+        const small = lanePid(pid);
+        if (small && w.state(pid) === 1) this.takeCall(w, pid);
+        if (f[o] === EV_START && f[o + 11]! >= 0) for (const q of w.held()) this.takeCall(w, q);
+        this.replay(at(c + stop));
+        if (small) w.mark(pid, this.pending.get(pid) !== undefined ? 2 : 0);
+        i = stop + 1;
+      }
+    }
+  }
+
+  /** After a run of the wasm lane: its counts, the area's numbers, its table operations. */
+  private fromLane(a: AreaState, w: WasmLane, comm: Int32Array, cell0: number): void {
+    const st = w.st;
+    a.usedBits = st[ST_USED]!;
+    a.peakUsedBits = st[ST_PEAK]!;
+    a.avail = st[ST_AVAIL]!;
+    const events = st[ST_EVENTS]!;
+    if (events === 0) return;
+    this.nEvents += events;
+    const res = this.res;
+    const starts = st[ST_STARTS]!;
+    a.r.allocStarts += starts;
+    res.allocStarts += starts;
+    const ok = st[ST_OK]!;
+    a.r.allocsOk += ok;
+    res.allocs.ok += ok;
+    const releases = st[ST_RELEASES]!;
+    a.r.releases += releases;
+    res.releases += releases;
+    const busy = st[ST_BUSY]!;
+    a.r.busyRetries += busy;
+    res.busyRetries += busy;
+    res.releasesOfFreeBits += st[ST_FREE_RELEASES]!;
+    if (st[ST_LAST_PID]! >= 0) this.report.succeeded(st[ST_LAST_PID]!);
+    const nOps = st[ST_OPS]!;
+    const ops = w.ops;
+    const live = a.live;
+    for (let k = 0, b = 0; k < nOps; k++, b += OPW) {
+      if (ops[b] === 1) {
+        const startTs = ops[b + 4]!;
+        const ts = ops[b + 5]!;
+        a.lat.add(ts - startTs);
+        const old = live.addRow(
+          ops[b + 1]!,
+          ops[b + 2]!,
+          ops[b + 3]!,
+          startTs,
+          ts,
+          ops[b + 6]!,
+          ops[b + 7]!,
+          comm,
+          cell0 + ops[b + 8]!,
+          ops[b + 9]!,
+        );
+        // (no onAllocation while the lane runs)
+        if (old >= 0) live.dropRow(old);
+      } else releaseRow(a, ops[b + 1]!, ops[b + 2]!, ops[b + 3]!, undefined);
+    }
+  }
+
+  /** Moves the call the wasm lane holds for a pid to the pending table. */
+  private takeCall(w: WasmLane, pid: number): void {
+    const c = w.call(pid);
+    const p = newCallOf(this.freePending, this.areas[0]!, c.count, c.bits, c.align, c.startTs, false);
+    p.held = c.held;
+    p.busy = c.busy;
+    p.lastBusyPfn = c.lastBusyPfn;
+    this.pending.set(pid, p);
+    w.mark(pid, 2);
+  }
+
+  /** Ends the wasm lane: its calls move to the pending table. */
+  private leaveWasm(): void {
+    const w = this.wasm;
+    this.wasm = null;
+    if (w === null || w === undefined) return;
+    for (const pid of w.held()) this.takeCall(w, pid);
   }
 
   /** One row of rows(): true when replayed here, false (nothing changed) for event(). */
@@ -553,6 +707,7 @@ export class TraceReplayer {
 
   /** Ends the replay: final state of every area, live allocations, counters. */
   finish(stats: ParseStats): ReplayResult {
+    if (this.wasm !== undefined) this.leaveWasm();
     if (this.timelineMax > 0 && (this.timeline.length === 0 || this.timeline.at(-1)!.event !== this.nEvents))
       this.sample(Number.NaN);
     // the live allocations' records are built when first read (`--json` only counts them:
