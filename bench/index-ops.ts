@@ -337,7 +337,9 @@ function runOnce(mod: WebAssembly.Module, pr: Program, label: string): number {
     console.log(
       Object.keys(st)
         .filter((k) => k.startsWith('st'))
-        .map((k) => `${k} ${typeof st[k] === 'function' ? (st[k] as unknown as () => number)() : st[k]!.value}`)
+        .map(
+          (k) => `${k} ${typeof st[k] === 'function' ? (st[k] as unknown as () => number)() : st[k]!.value}`,
+        )
         .join(', '),
     );
   if (process.env.INDEX_OPS_NOCHECK) return ms; // experiments that drop work on purpose

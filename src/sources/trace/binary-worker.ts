@@ -11,7 +11,8 @@ import { createGunzip } from 'node:zlib';
 import type { MmEvent } from './mm-events.ts';
 import { type BatchMessage, type BinaryJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import type { ParseStats } from './parse.ts';
-import type { BinaryEvent } from './trace-dat-reader.ts';
+import { fileByteSource, gunzippedByteSource } from './trace-dat.ts';
+import { type BinaryEvent, readTraceDat } from './trace-dat-reader.ts';
 
 const port = parentPort;
 const data = workerData as WorkerData | undefined;
@@ -34,11 +35,6 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
   try {
     let stats: ParseStats;
     if (d.format === 'trace.dat') {
-      // (each format's reader loaded alone: the worker boots sooner)
-      const [{ fileByteSource, gunzippedByteSource }, { readTraceDat }] = await Promise.all([
-        import('./trace-dat.ts'),
-        import('./trace-dat-reader.ts'),
-      ]);
       // random access: a gzip'd file is spooled to a temporary file first
       const bs = d.gzip ? await gunzippedByteSource(d.path) : fileByteSource(d.path);
       try {
@@ -56,6 +52,9 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
         bs.close();
       }
     } else {
+      // (loaded on demand: a trace.dat's worker boots without it; trace.dat's reader is loaded
+      // with the worker, as a dynamic import's extra round of module loading delays its first
+      // batch by ~20 ms on a busy machine)
       const { PerfettoReader } = await import('./perfetto.ts');
       const r = new PerfettoReader(onEvent, mmOpt ? { mm: mmOpt, rows: enc } : { rows: enc });
       release = () => r.kernelRelease;
