@@ -6,20 +6,25 @@
 // TypeScript engine replays that row (event()), then calls run() again after it.
 //
 // It keeps the calls in flight of the pids it took (PEND) and the area's `used` bits, peak and
-// available_count (ST, copied in and out by the TypeScript side around each run); the allocation
-// table stays on the TypeScript side, which applies the rows' table operations (OPS) after each
-// run, in order.
+// available_count (ST, copied in and out by the TypeScript side around each run), and the area's
+// allocation table: its rows, their pfn index and the latency counts (below 65536 µs), which the
+// TypeScript side reads and changes through the t* exports and views (LaneTable).
 //
 // Memory (byte offsets from __heap_base, 64-byte aligned; made by init()):
 //   ROWS  CAP × F × f64   the batch's rows (written by the TypeScript side)
-//   OPS   CAP × OPW × f64 table operations of the run: [1, pfn, count, pid, startTs, ts, busy,
-//                         line, comm cell, comm length] (a successful finish) or [2, pfn, count, ts]
-//                         (a release)
+//   COMM  CAP × 16 bytes  their comm cells (likewise)
 //   PEND  PIDS × REC      a call per pid: f64 count @0, startTs @8, lastBusyPfn @16; i32 align @24,
 //                         bits @28, mask @32, held @36 (-1: nothing held), busy @40, state @44
 //                         (0: no call here, 1: a call here, 2: the TypeScript side has the pid's call)
 //   LIST  PIDS × i32      the pids with state 1, POS their index in LIST
 //   ST    16 × f64        see the ST_ constants
+//   HIST  65536 × u32     latency counts by whole µs (the lane's; merged into the area's at the end)
+//   then a bump heap for the table (regions are moved up, never freed, when they grow):
+//   TROWS tCap × 80 bytes rows as LiveTable lays them out: pfn, pages, pid, startTs, finishTs,
+//                         busy, line, comm length (f64 each), the comm's 16 bytes right-aligned
+//   TFREE tCap × i32      free slots (a stack); TFLAG tCap × u8: 1 = the TypeScript side keeps
+//                         something of the row (a count ≥ 2^53, a long task name)
+//   HASH  cells × 2 f64   pfn → slot, open addressing, linear probes, backward-shift deletion
 
 @external('index', 'set')
 declare function idxSet(start: i32, n: i32): i32;
@@ -30,9 +35,10 @@ declare function idxFind(start: i32, nr: i32, mask: i32, off: i32): i32;
 
 const CAP: i32 = 8192;
 const F: i32 = 12;
-const OPW: i32 = 10;
 const PIDS: i32 = 65536;
 const REC: i32 = 48;
+const ROW: usize = 80;
+const DENSE: f64 = 65536;
 
 // ST: in (set by the TypeScript side before run) and out (after it)
 const ST_USED: i32 = 0;
@@ -47,8 +53,9 @@ const ST_BUSY: i32 = 7;
 const ST_FREE_RELEASES: i32 = 8;
 /** The pid of the run's last successful finish, or -1. */
 const ST_LAST_PID: i32 = 9;
-const ST_OPS: i32 = 10;
 const ST_LIST: i32 = 11;
+/** Latencies counted in HIST. */
+const ST_HIST: i32 = 12;
 
 const EV_START: f64 = 1;
 const EV_FINISH: f64 = 2;
@@ -56,7 +63,8 @@ const EV_BUSY: f64 = 3;
 const EV_RELEASE: f64 = 4;
 
 let ROWS: usize = 0;
-let OPS: usize = 0;
+let COMM: usize = 0;
+let HIST: usize = 0;
 let PEND: usize = 0;
 let LIST: usize = 0;
 let POS: usize = 0;
@@ -90,8 +98,8 @@ export function init(b: f64, cnt: f64, rcount: f64, o: i32, mx: i32, tbl: i32): 
   let at: usize = (__heap_base + 63) & ~(<usize>63);
   ROWS = at;
   at += <usize>(CAP * F * 8);
-  OPS = at;
-  at += <usize>(CAP * OPW * 8);
+  COMM = at;
+  at += <usize>(CAP * 16);
   PEND = at;
   at += <usize>(PIDS * REC);
   LIST = at;
@@ -100,9 +108,12 @@ export function init(b: f64, cnt: f64, rcount: f64, o: i32, mx: i32, tbl: i32): 
   at += <usize>(PIDS * 4);
   ST = at;
   at += 16 * 8;
-  const need = <i32>((at + 0xffff) >>> 16);
-  const have = memory.size();
-  if (need > have) memory.grow(need - have);
+  HIST = at;
+  at += 65536 * 4;
+  top = at;
+  room(0);
+  tGrow(256);
+  hInit(256);
   for (let a = 0; a < 64; a++) {
     const m: f64 = a <= o ? 0 : pow2(a - o) - 1;
     const off: f64 = Math.floor((b % pow2(a)) / unit);
@@ -115,8 +126,11 @@ export function init(b: f64, cnt: f64, rcount: f64, o: i32, mx: i32, tbl: i32): 
 export function rowsAt(): usize {
   return ROWS;
 }
-export function opsAt(): usize {
-  return OPS;
+export function commAt(): usize {
+  return COMM;
+}
+export function histAt(): usize {
+  return HIST;
 }
 export function pendAt(): usize {
   return PEND;
@@ -126,6 +140,173 @@ export function listAt(): usize {
 }
 export function stAt(): usize {
   return ST;
+}
+
+
+// ---------------------------------------------------------------- the allocation table
+
+let top: usize = 0;
+let TROWS: usize = 0;
+let TFREE: usize = 0;
+let TFLAG: usize = 0;
+let tCap: i32 = 0;
+let tUsed: i32 = 0;
+let nFree: i32 = 0;
+let HASH: usize = 0;
+let hMask: i32 = 0;
+let hN: i32 = 0;
+
+/** Grows the memory to hold `top + extra` bytes. */
+function room(extra: usize): void {
+  const need = <i32>((top + extra + 0xffff) >>> 16);
+  const have = memory.size();
+  if (need > have) memory.grow(need - have);
+}
+
+/** A region of n bytes (64-byte aligned) at the top of the heap. */
+function alloc(n: usize): usize {
+  room(n + 64);
+  const at = (top + 63) & ~(<usize>63);
+  top = at + n;
+  return at;
+}
+
+/** Room for `cap` rows (the rows, free stack and flags move up). */
+function tGrow(cap: i32): void {
+  const rows = alloc(<usize>cap * ROW);
+  const free = alloc(<usize>cap * 4);
+  const flag = alloc(<usize>cap);
+  if (tCap > 0) {
+    memory.copy(rows, TROWS, <usize>tCap * ROW);
+    memory.copy(free, TFREE, <usize>nFree * 4);
+    memory.copy(flag, TFLAG, <usize>tCap);
+  }
+  memory.fill(flag + <usize>tCap, 0, <usize>(cap - tCap));
+  TROWS = rows;
+  TFREE = free;
+  TFLAG = flag;
+  tCap = cap;
+}
+
+/** A free slot (LiveTable: the last freed, else a new one). */
+export function tAlloc(): i32 {
+  if (nFree > 0) {
+    nFree--;
+    return load<i32>(TFREE + (<usize>nFree << 2));
+  }
+  if (tUsed == tCap) tGrow(tCap * 2);
+  return tUsed++;
+}
+
+/** Frees a slot (its flag cleared). */
+export function tFree(slot: i32): void {
+  store<u8>(TFLAG + <usize>slot, 0);
+  store<i32>(TFREE + (<usize>nFree << 2), slot);
+  nFree++;
+}
+
+export function tRowsAt(): usize {
+  return TROWS;
+}
+export function tFlagAt(): usize {
+  return TFLAG;
+}
+export function tCapNow(): i32 {
+  return tCap;
+}
+export function hashAt(): usize {
+  return HASH;
+}
+export function hashCells(): i32 {
+  return hMask + 1;
+}
+export function hashSize(): i32 {
+  return hN;
+}
+
+/** murmur3's 32-bit finalizer over the pfn's low word mixed with its high word (PfnSlots' mix). */
+@inline function mix(k: f64): i32 {
+  const u = <u64>k;
+  let h: i32 = (<i32>(<u32>u)) ^ ((<i32>(<u32>(u >> 32))) * <i32>0x9e3779b1);
+  h ^= <i32>(<u32>h >> 16);
+  h = h * <i32>0x85ebca6b;
+  h ^= <i32>(<u32>h >> 13);
+  h = h * <i32>0xc2b2ae35;
+  return h ^ <i32>(<u32>h >> 16);
+}
+
+@inline function cellKey(i: i32): f64 {
+  return load<f64>(HASH + (<usize>i << 4));
+}
+@inline function cellSlot(i: i32): f64 {
+  return load<f64>(HASH + (<usize>i << 4) + 8);
+}
+
+function hInit(cells: i32): void {
+  HASH = alloc(<usize>cells * 16);
+  hMask = cells - 1;
+  for (let i = 0; i < cells; i++) store<f64>(HASH + (<usize>i << 4) + 8, -1);
+}
+
+/** k's cell, or the empty cell where it would go. */
+function hFind(k: f64): i32 {
+  let i = mix(k) & hMask;
+  while (cellSlot(i) != -1 && cellKey(i) != k) i = (i + 1) & hMask;
+  return i;
+}
+
+/** The slot of pfn k (a whole number below 2^53), or -1. */
+export function tGet(k: f64): f64 {
+  return cellSlot(hFind(k));
+}
+
+/** Sets k's slot; returns its previous one, or -1. */
+export function tPut(k: f64, slot: f64): f64 {
+  let i = hFind(k);
+  const old = cellSlot(i);
+  if (old == -1) {
+    if (2 * (hN + 1) > hMask + 1) {
+      const oldHash = HASH;
+      const cells = hMask + 1;
+      hInit(cells * 2);
+      for (let j = 0; j < cells; j++) {
+        const s = load<f64>(oldHash + (<usize>j << 4) + 8);
+        if (s == -1) continue;
+        const key = load<f64>(oldHash + (<usize>j << 4));
+        const at = hFind(key);
+        store<f64>(HASH + (<usize>at << 4), key);
+        store<f64>(HASH + (<usize>at << 4) + 8, s);
+      }
+      i = hFind(k);
+    }
+    hN++;
+    store<f64>(HASH + (<usize>i << 4), k);
+  }
+  store<f64>(HASH + (<usize>i << 4) + 8, slot);
+  return old;
+}
+
+/** Removes k; returns its slot, or -1. */
+export function tTake(k: f64): f64 {
+  let i = hFind(k);
+  const old = cellSlot(i);
+  if (old == -1) return -1;
+  // backward-shift deletion
+  for (let j = (i + 1) & hMask; cellSlot(j) != -1; j = (j + 1) & hMask) {
+    const h = mix(cellKey(j)) & hMask;
+    const stays = i <= j ? i < h && h <= j : i < h || h <= j;
+    if (stays) continue;
+    store<f64>(HASH + (<usize>i << 4), cellKey(j));
+    store<f64>(HASH + (<usize>i << 4) + 8, cellSlot(j));
+    i = j;
+  }
+  store<f64>(HASH + (<usize>i << 4) + 8, -1);
+  hN--;
+  return old;
+}
+
+@inline function rowAt(slot: i32): usize {
+  return TROWS + <usize>slot * ROW;
 }
 
 @inline function st(k: i32): f64 {
@@ -176,8 +357,8 @@ export function mark(pid: i32, state: i32): void {
 
 /**
  * Replays rows [from, n) of ROWS (their area's name id `nameId` in the batch) up to the first row
- * it does not take; returns that row's index (n: every row). ST has the counts and OPS the table
- * operations of the rows taken.
+ * it does not take; returns that row's index (n: every row). ST has the counts of the rows
+ * taken.
  */
 export function run(from: i32, n: i32, nameId: f64): i32 {
   let used = <i32>st(ST_USED);
@@ -190,7 +371,7 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   let busys = 0;
   let freeReleases = 0;
   let lastPid: f64 = -1;
-  let ops = 0;
+  let hist = 0;
   let i = from;
   for (; i < n; i++) {
     const r = ROWS + <usize>i * <usize>(F * 8);
@@ -200,10 +381,16 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
     if (kind == EV_RELEASE) {
       const pfn = load<f64>(r + 9 * 8);
       const count = load<f64>(r + 7 * 8);
-      if (!(pfn >= base && pfn < base + rangeCount)) break;
+      if (!(pfn >= base && pfn < base + rangeCount) || pfn != Math.floor(pfn)) break;
       const bitF = Math.floor((pfn - base) / unit);
       const bitsF = Math.floor((count + unit - 1) / unit);
       if (!(bitF < <f64>maxno && bitsF >= 0 && bitF + bitsF <= <f64>maxno)) break;
+      // the row's record: one the TypeScript side keeps something of goes there
+      let slot: f64 = -1;
+      if (table) {
+        slot = tGet(pfn);
+        if (slot >= 0 && load<u8>(TFLAG + <usize>(<i32>slot)) != 0) break;
+      }
       events++;
       releases++;
       avail = Math.min(areaCount, avail + count);
@@ -211,13 +398,16 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
       const was = bits > 0 ? idxClear(<i32>bitF, bits) : 0;
       used -= was;
       if (was != bits) freeReleases++;
-      if (table) {
-        const op = OPS + <usize>ops * <usize>(OPW * 8);
-        store<f64>(op, 2);
-        store<f64>(op + 8, pfn);
-        store<f64>(op + 16, count);
-        store<f64>(op + 24, load<f64>(r + 4 * 8));
-        ops++;
+      if (slot >= 0) {
+        tTake(pfn);
+        const row = rowAt(<i32>slot);
+        const pages = load<f64>(row + 8);
+        if (count < pages) {
+          // debugfs partial free: the first pages of the record go
+          store<f64>(row, pfn + count);
+          store<f64>(row + 8, pages - count);
+          tPut(pfn + count, slot);
+        } else tFree(<i32>slot);
       }
       continue;
     }
@@ -260,24 +450,46 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
       // a failed call, or a comm in an extra
       if (load<f64>(r + 10 * 8) != 1 || load<f64>(r + 6 * 8) < 0) break;
       if (state != 1 || !matches(rec, r)) break;
+      const pfn = load<f64>(r + 9 * 8);
+      const startTs = load<f64>(rec + 8);
+      const ts = load<f64>(r + 4 * 8);
+      const lat = ts - startTs;
+      if (table) {
+        // a latency the dense counts do not take, or a row at the pfn that the TypeScript side
+        // keeps something of: the TypeScript side
+        if (lat - lat == 0 && !(lat >= 0 && lat < DENSE && Math.floor(lat) == lat)) break;
+        if (pfn != Math.floor(pfn)) break;
+        const at = tGet(pfn);
+        if (at >= 0 && load<u8>(TFLAG + <usize>(<i32>at)) != 0) break;
+      }
       events++;
       oks++;
       lastPid = pidF;
       store<i32>(rec + 44, 0);
       listRemove(pid);
       if (table) {
-        const op = OPS + <usize>ops * <usize>(OPW * 8);
-        store<f64>(op, 1);
-        store<f64>(op + 8, load<f64>(r + 9 * 8));
-        store<f64>(op + 16, load<f64>(r + 7 * 8));
-        store<f64>(op + 24, pidF);
-        store<f64>(op + 32, load<f64>(rec + 8));
-        store<f64>(op + 40, load<f64>(r + 4 * 8));
-        store<f64>(op + 48, <f64>load<i32>(rec + 40));
-        store<f64>(op + 56, load<f64>(r + 1 * 8));
-        store<f64>(op + 64, <f64>(4 * i));
-        store<f64>(op + 72, load<f64>(r + 6 * 8));
-        ops++;
+        if (lat - lat == 0) {
+          const h = HIST + (<usize>(<i32>lat) << 2);
+          store<u32>(h, load<u32>(h) + 1);
+          hist++;
+        }
+        const slot = tAlloc();
+        const row = rowAt(slot);
+        const commLen = load<f64>(r + 6 * 8);
+        store<f64>(row, pfn);
+        store<f64>(row + 8, load<f64>(r + 7 * 8));
+        store<f64>(row + 16, pidF);
+        store<f64>(row + 24, startTs);
+        store<f64>(row + 32, ts);
+        store<f64>(row + 40, <f64>load<i32>(rec + 40));
+        store<f64>(row + 48, load<f64>(r + 1 * 8));
+        store<f64>(row + 56, commLen);
+        const c = COMM + (<usize>i << 4);
+        store<u64>(row + 64, load<u64>(c));
+        store<u64>(row + 72, load<u64>(c + 8));
+        // a row at the same pfn is displaced (dropped: nothing is handed out while the lane runs)
+        const old = tPut(pfn, <f64>slot);
+        if (old >= 0) tFree(<i32>old);
       }
     } else if (kind == EV_BUSY) {
       if (state != 1 || !matches(rec, r)) break;
@@ -310,7 +522,7 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   setSt(ST_BUSY, <f64>busys);
   setSt(ST_FREE_RELEASES, <f64>freeReleases);
   setSt(ST_LAST_PID, lastPid);
-  setSt(ST_OPS, <f64>ops);
+  setSt(ST_HIST, st(ST_HIST) + <f64>hist);
   setSt(ST_LIST, <f64>nList);
   return i;
 }

@@ -159,6 +159,16 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
       assert.ok(lane[k] > 1500 && slow[k] > 1500, `${k}: lane ${lane[k]} event ${slow[k]}`);
   });
 
+  it('allocations handed out from mid-replay on (the wasm lane hands its calls and table over): lane on = off', () => {
+    for (const c of cases.filter((x) => x.name.endsWith('.trace'))) {
+      for (const from of [1, 4, 9]) {
+        const off = inProcess(c.bytes, 'auto', {}, 'off', false, from);
+        const wasm = inProcess(c.bytes, 'auto', {}, 'wasm', false, from);
+        assert.deepEqual(wasm.out, off.out, `${c.name} from batch ${from}`);
+      }
+    }
+  });
+
   it('the generated traces have successes, releases, busy retries, failures, mismatches and anomalies', () => {
     const sum = { ok: 0, releases: 0, busy: 0, failed: 0, mismatches: 0, anomalies: 0, other: 0 };
     for (const t of fc.sample(traceArb, { numRuns: 20, seed: 7 })) {
@@ -188,6 +198,8 @@ function inProcess(
   opts: ReplayOptions,
   lane: 'off' | 'js' | 'wasm',
   handOut: boolean,
+  /** From this batch on, allocations are handed out (onAllocation set mid-replay, as the CLI's migrate-cost collector does). */
+  handOutFrom = -1,
 ): { out: unknown; rows: number; laneRows: number } {
   const batches: Extract<BatchMessage, { t: 'b' }>[] = [];
   const annotated: AnnotatedArea[] = [];
@@ -204,11 +216,12 @@ function inProcess(
   const fails: FailureRecord[] = [];
   const specs = areas === 'auto' ? annotated : areas;
   // the records handed out as they go (onAllocation; the wasm lane runs only while none is)
-  const r = new TraceReplayer(specs.map(toReplaySpec), 'options', {
+  const ropts: ReplayOptions = {
     ...opts,
     ...(handOut ? { onAllocation: (a: AllocationRecord) => recs.push(a) } : {}),
     onFailure: (f) => fails.push(f),
-  });
+  };
+  const r = new TraceReplayer(specs.map(toReplaySpec), 'options', ropts);
   setWasmLane(lane === 'wasm');
   const d = new BatchDecoder();
   let rows = 0;
@@ -222,7 +235,8 @@ function inProcess(
       });
     },
   };
-  for (const m of batches)
+  for (const [k, m] of batches.entries()) {
+    if (k === handOutFrom) ropts.onAllocation = (a) => recs.push(a);
     d.deliver(
       m,
       (ev) => {
@@ -232,6 +246,7 @@ function inProcess(
       },
       lane !== 'off' ? sink : undefined,
     );
+  }
   setWasmLane(true);
   const res = r.finish(stats);
   return {

@@ -27,6 +27,15 @@ export class LatencyCounts {
     } else this.other.set(x, (this.other.get(x) ?? 0) + 1);
   }
 
+  /** Adds `n` values counted by whole value below 65536 (counts[x]: how many x; the wasm lane's). */
+  addDense(counts: Uint32Array, n: number): void {
+    if (n === 0) return;
+    if (this.dense === null) this.dense = new Uint32Array(DENSE);
+    const dense = this.dense;
+    for (let x = 0; x < DENSE; x++) dense[x]! += counts[x]!;
+    this.count += n;
+  }
+
   /** p50/p90/p99/max by nearest rank (the value at rank ceil(q·n)), or null when nothing was counted. */
   summary(): LatencySummary | null {
     const n = this.count;

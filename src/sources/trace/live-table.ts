@@ -20,6 +20,43 @@ const ROW_BYTES = 8 * ROW;
 const COMM_AT = 8 * 8;
 
 /**
+ * An area's allocation table: its open rows by first pfn, in slots (LiveTable; the wasm lane's
+ * LaneTable keeps the same rows in its memory).
+ */
+export interface AllocTable {
+  /** Rows live (one a pfn). */
+  readonly size: number;
+  isBig(slot: number): boolean;
+  /** Pages of a row (number-sized rows; isBig ones hold their count in a bigint). */
+  pages(slot: number): number;
+  /** Adds the row of a finished allocation; returns the slot of the row it displaced (same pfn), or -1. */
+  add(pfn: number, ev: TraceEvent, startTs: number, busy: number): number;
+  /** add() from a batch row's numbers (see LiveTable.addRow). */
+  addRow(
+    pfn: number,
+    count: number,
+    pid: number,
+    startTs: number,
+    ts: number,
+    busy: number,
+    line: number,
+    comm: Int32Array,
+    cell: number,
+    commLen: number,
+  ): number;
+  /** The slot of the row starting at pfn, no longer found by pfn (-1: none). */
+  take(pfn: number): number;
+  /** A partial release of the first `count` pages of a row taken by take(pfn) (a number-sized row). */
+  shrinkFront(slot: number, count: number): void;
+  /** Drops a row that is no longer found by its pfn (take, or displaced by add). */
+  dropRow(slot: number): void;
+  /** A row as a record (releaseTs null while live). */
+  record(slot: number, releaseTs: number | null): AllocationRecord;
+  /** Every live row as a record. */
+  records(): AllocationRecord[];
+}
+
+/**
  * The live allocations of an area (the allocation table's open rows), by first pfn: rows in one
  * typed array and a free list, no object per allocation (a 1M-event trace makes 330k of them,
  * and objects that live for thousands of events are what the garbage collector pays for). A row
@@ -27,7 +64,7 @@ const COMM_AT = 8 * 8;
  * it was eight: on a 64 GiB area, whose 12 MiB index keeps evicting them, most were misses).
  * Rows become AllocationRecord objects only when they are handed out (onAllocation, the end).
  */
-export class LiveTable {
+export class LiveTable implements AllocTable {
   private readonly slotOf = new PfnSlots();
   private cap = 0;
   private f = new Float64Array(0);

@@ -10,7 +10,7 @@ import { checkAreaLimits } from '../../core/config.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { TraceEvent } from './events.ts';
 import { LatencyCounts } from './latency.ts';
-import { LiveTable } from './live-table.ts';
+import { type AllocTable, LiveTable } from './live-table.ts';
 import type { AllocationRecord, AreaResult, RangeResult, ReplayAreaSpec } from './replay-types.ts';
 
 /** One range of an area (7.x `struct cma_memrange`). */
@@ -67,7 +67,8 @@ export interface AreaState {
   peakExact: number;
   /** total_count of the trace was checked against the area. */
   totalChecked: boolean;
-  readonly live: LiveTable;
+  /** The allocation table (the wasm lane's while it has one: replay-lane.ts). */
+  live: AllocTable;
   /** Latencies (µs) of the successful allocations, counted by value (bounded memory, exact percentiles). */
   readonly lat: LatencyCounts;
   readonly r: AreaCounters;

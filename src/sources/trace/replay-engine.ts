@@ -31,14 +31,12 @@ import { bitsOf, dropHeld, newCall, newCallOf, type Pending, pfnOf, place } from
 import {
   LANE_ROWS,
   lanePid,
-  OPW,
   ST_AVAIL,
   ST_BUSY,
   ST_EVENTS,
   ST_FREE_RELEASES,
   ST_LAST_PID,
   ST_OK,
-  ST_OPS,
   ST_PEAK,
   ST_RELEASES,
   ST_STARTS,
@@ -159,12 +157,15 @@ export class TraceReplayer {
       for (let i = 0; i < n; i++) this.replay(at(i));
       return;
     }
-    if (this.wasm === undefined)
-      // the wasm lane: one one-range area, from the first row on, while nothing is handed out
+    if (this.wasm === undefined) {
+      // the wasm lane: one one-range area, from the first row on, while nothing is handed out;
+      // its allocation table is the area's from then on (empty now)
       this.wasm =
         wasmLane && this.nEvents === 0 && this.areas.length === 1 && this.opts.onAllocation === undefined
           ? WasmLane.of(this.areas[0]!, this.table)
           : null;
+      if (this.wasm?.table) this.areas[0]!.live = this.wasm.table;
+    }
     if (this.wasm !== null) {
       if (this.opts.onAllocation === undefined) {
         this.wasmRows(this.wasm, f, n, names, comm, at);
@@ -198,18 +199,23 @@ export class TraceReplayer {
     const a = this.areas[0]!;
     // -1: no row of the batch is the area's (the lane takes none)
     const id = names.indexOf(a.spec.name);
-    const st = w.st;
     w.prepare();
     for (let c = 0; c < n; c += LANE_ROWS) {
       const m = Math.min(n - c, LANE_ROWS);
-      w.rows.set(f.subarray(c * F, (c + m) * F));
+      w.load(f, comm, c, m);
       let i = 0;
       while (i < m) {
+        let st = w.st;
         st[ST_USED] = a.usedBits;
         st[ST_PEAK] = a.peakUsedBits;
         st[ST_AVAIL] = a.avail;
         const stop = w.run(i, m, id);
-        this.fromLane(a, w, comm, 4 * c);
+        // (the run may have grown the lane's memory: a fresh view)
+        st = w.st;
+        a.usedBits = st[ST_USED]!;
+        a.peakUsedBits = st[ST_PEAK]!;
+        a.avail = st[ST_AVAIL]!;
+        if (st[ST_EVENTS]! > 0) this.fromLane(a, st);
         if (stop >= m) break;
         // the row the lane stopped at: event(), with the calls it may read
         const o = (c + stop) * F;
@@ -224,15 +230,9 @@ export class TraceReplayer {
     }
   }
 
-  /** After a run of the wasm lane: its counts, the area's numbers, its table operations. */
-  private fromLane(a: AreaState, w: WasmLane, comm: Int32Array, cell0: number): void {
-    const st = w.st;
-    a.usedBits = st[ST_USED]!;
-    a.peakUsedBits = st[ST_PEAK]!;
-    a.avail = st[ST_AVAIL]!;
-    const events = st[ST_EVENTS]!;
-    if (events === 0) return;
-    this.nEvents += events;
+  /** After a run of the wasm lane: its counts. */
+  private fromLane(a: AreaState, st: Float64Array): void {
+    this.nEvents += st[ST_EVENTS]!;
     const res = this.res;
     const starts = st[ST_STARTS]!;
     a.r.allocStarts += starts;
@@ -248,30 +248,6 @@ export class TraceReplayer {
     res.busyRetries += busy;
     res.releasesOfFreeBits += st[ST_FREE_RELEASES]!;
     if (st[ST_LAST_PID]! >= 0) this.report.succeeded(st[ST_LAST_PID]!);
-    const nOps = st[ST_OPS]!;
-    const ops = w.ops;
-    const live = a.live;
-    for (let k = 0, b = 0; k < nOps; k++, b += OPW) {
-      if (ops[b] === 1) {
-        const startTs = ops[b + 4]!;
-        const ts = ops[b + 5]!;
-        a.lat.add(ts - startTs);
-        const old = live.addRow(
-          ops[b + 1]!,
-          ops[b + 2]!,
-          ops[b + 3]!,
-          startTs,
-          ts,
-          ops[b + 6]!,
-          ops[b + 7]!,
-          comm,
-          cell0 + ops[b + 8]!,
-          ops[b + 9]!,
-        );
-        // (no onAllocation while the lane runs)
-        if (old >= 0) live.dropRow(old);
-      } else releaseRow(a, ops[b + 1]!, ops[b + 2]!, ops[b + 3]!, undefined);
-    }
   }
 
   /** Moves the call the wasm lane holds for a pid to the pending table. */
@@ -285,12 +261,19 @@ export class TraceReplayer {
     w.mark(pid, 2);
   }
 
-  /** Ends the wasm lane: its calls move to the pending table. */
+  /**
+   * Ends the wasm lane: its calls move to the pending table, its latencies into the area's
+   * counts (its allocation table stays the area's).
+   */
   private leaveWasm(): void {
     const w = this.wasm;
     this.wasm = null;
     if (w === null || w === undefined) return;
     for (const pid of w.held()) this.takeCall(w, pid);
+    if (w.table !== null) {
+      const { counts, n } = w.latencies();
+      this.areas[0]!.lat.addDense(counts, n);
+    }
   }
 
   /** One row of rows(): true when replayed here, false (nothing changed) for event(). */

@@ -11,37 +11,55 @@
 //      call in flight, a finish or busy retry that does not match the call or our placement, a
 //      failed finish, a release outside the area, …: every row event() would not take silently)
 //      and returns its index;
-//   3. the engine takes the counts and the area's numbers back from `st`, applies the table
-//      operations (`ops`: successful finishes and releases, in order) to the allocation table,
-//      and replays the row it stopped at with event() — after moving the calls that row may
-//      read (its pid's; every call for a start with an extra, whose 7.x counters look at all of
-//      them) from the lane to its own table; then marks the row's pid as held by the TypeScript
-//      side when it still has a call there (the lane stops at that pid's rows until it has none).
+//   3. the engine takes the counts and the area's numbers back from `st`, and replays the row it
+//      stopped at with event() — after moving the calls that row may read (its pid's; every call
+//      for a start with an extra, whose 7.x counters look at all of them) from the lane to its
+//      own table; then marks the row's pid as held by the TypeScript side when it still has a
+//      call there (the lane stops at that pid's rows until it has none).
 //
 // The lane keeps the calls in flight of pids below 65536 (count, alignment, bits, mask, the
-// placement held, start time, busy retries, last busy pfn); everything else stays where it was.
+// placement held, start time, busy retries, last busy pfn), and the area's allocation table:
+// LaneTable is the area's table from the lane's start on (its rows and pfn index in the lane's
+// memory, laid out as LiveTable's; what the lane cannot keep — counts of 2^53 pages or more, task
+// names over 16 bytes, pfns that are not whole numbers — kept here, and the lane leaves rows that
+// touch them to the TypeScript side), and the latencies it counts itself go into the area's
+// counts when the lane ends. The lane's memory grows (the table's regions move up): every view
+// is made anew when its buffer changed.
 
 import { IndexedBitmap } from '../../core/indexed-bitmap.ts';
 import { REPLAY_LANE_WASM_BASE64 } from '../../core/wasm/replay-lane-wasm.ts';
+import type { TraceEvent } from './events.ts';
+import { CommCache } from './events.ts';
+import type { AllocTable } from './live-table.ts';
 import type { AreaState } from './replay-area.ts';
+import type { AllocationRecord } from './replay-types.ts';
 
 /** The wasm side's exports (assembly/replay-lane.ts). */
 interface LaneExports {
   readonly memory: WebAssembly.Memory;
   init(base: number, count: number, rangeCount: number, opb: number, maxno: number, table: number): void;
   rowsAt(): number;
-  opsAt(): number;
+  commAt(): number;
+  histAt(): number;
   pendAt(): number;
   listAt(): number;
   stAt(): number;
   mark(pid: number, state: number): void;
   run(from: number, n: number, nameId: number): number;
+  tAlloc(): number;
+  tFree(slot: number): void;
+  tRowsAt(): number;
+  tFlagAt(): number;
+  tCapNow(): number;
+  hashAt(): number;
+  hashCells(): number;
+  hashSize(): number;
+  tPut(pfn: number, slot: number): number;
+  tTake(pfn: number): number;
 }
 
 /** Rows the lane's memory holds (a batch is cut into runs of at most this many). */
 export const LANE_ROWS = 8192;
-/** Numbers per table operation in `ops`. */
-export const OPW = 10;
 const PIDS = 65536;
 /** A call's record: 48 bytes, 6 f64 or 12 i32. */
 const REC_F64 = 6;
@@ -58,8 +76,8 @@ export const ST_RELEASES = 6;
 export const ST_BUSY = 7;
 export const ST_FREE_RELEASES = 8;
 export const ST_LAST_PID = 9;
-export const ST_OPS = 10;
 const ST_LIST = 11;
+const ST_HIST = 12;
 
 let laneModule: WebAssembly.Module | undefined;
 
@@ -80,13 +98,16 @@ export function lanePid(pid: number): boolean {
 
 export class WasmLane {
   private readonly x: LaneExports;
-  /** The rows of the current run (F numbers each). */
-  readonly rows: Float64Array;
-  readonly ops: Float64Array;
-  readonly st: Float64Array;
-  private readonly pf: Float64Array;
-  private readonly pi: Int32Array;
-  private readonly list: Int32Array;
+  /** The area's allocation table (null: the replay builds none). */
+  readonly table: LaneTable | null;
+  private buf: ArrayBuffer | null = null;
+  private rowsV = new Float64Array(0);
+  private commV = new Int32Array(0);
+  private stV = new Float64Array(0);
+  private histV = new Uint32Array(0);
+  private pf = new Float64Array(0);
+  private pi = new Int32Array(0);
+  private list = new Int32Array(0);
 
   /** The lane of an area, or null when it has none (several ranges, no wasm index). */
   static of(a: AreaState, table: boolean): WasmLane | null {
@@ -104,13 +125,28 @@ export class WasmLane {
     this.x = new WebAssembly.Instance(module(), { index: index.wasmIndex() })
       .exports as unknown as LaneExports;
     this.x.init(r.base, a.spec.count, r.count, a.opb, r.maxno, table ? 1 : 0);
+    this.table = table ? new LaneTable(this.x, a.spec.name) : null;
+  }
+
+  /** The views, made anew when the memory grew. */
+  private views(): void {
     const buf = this.x.memory.buffer;
-    this.rows = new Float64Array(buf, this.x.rowsAt(), LANE_ROWS * 12);
-    this.ops = new Float64Array(buf, this.x.opsAt(), LANE_ROWS * OPW);
-    this.st = new Float64Array(buf, this.x.stAt(), 16);
-    this.pf = new Float64Array(buf, this.x.pendAt(), PIDS * REC_F64);
-    this.pi = new Int32Array(buf, this.x.pendAt(), PIDS * REC_I32);
-    this.list = new Int32Array(buf, this.x.listAt(), PIDS);
+    if (buf === this.buf) return;
+    this.buf = buf;
+    const x = this.x;
+    this.rowsV = new Float64Array(buf, x.rowsAt(), LANE_ROWS * 12);
+    this.commV = new Int32Array(buf, x.commAt(), LANE_ROWS * 4);
+    this.stV = new Float64Array(buf, x.stAt(), 16);
+    this.histV = new Uint32Array(buf, x.histAt(), 65536);
+    this.pf = new Float64Array(buf, x.pendAt(), PIDS * REC_F64);
+    this.pi = new Int32Array(buf, x.pendAt(), PIDS * REC_I32);
+    this.list = new Int32Array(buf, x.listAt(), PIDS);
+  }
+
+  /** `st` (see the ST_ constants). */
+  get st(): Float64Array {
+    this.views();
+    return this.stV;
   }
 
   /** Before the runs of a batch: the index's summary policy up to date. */
@@ -118,13 +154,27 @@ export class WasmLane {
     this.index.wasmIndex();
   }
 
-  /** Replays rows [from, n) of `rows` up to the first it does not take; returns that row's index. */
+  /** Loads rows [from, from + n) of a batch (F numbers each) and their comm cells (4 int32 each). */
+  load(f: Float64Array, comm: Int32Array, from: number, n: number): void {
+    this.views();
+    this.rowsV.set(f.subarray(from * 12, (from + n) * 12));
+    this.commV.set(comm.subarray(from * 4, (from + n) * 4));
+  }
+
+  /** Replays loaded rows [from, n) up to the first it does not take; returns that row's index. */
   run(from: number, n: number, nameId: number): number {
     return this.x.run(from, n, nameId);
   }
 
+  /** The latencies the lane counted (by whole µs) and how many. */
+  latencies(): { counts: Uint32Array; n: number } {
+    this.views();
+    return { counts: this.histV, n: this.stV[ST_HIST]! };
+  }
+
   /** 1: the lane holds a call of the pid; 2: the TypeScript side does; 0: none. */
   state(pid: number): number {
+    this.views();
     return this.pi[pid * REC_I32 + 11]!;
   }
 
@@ -135,7 +185,8 @@ export class WasmLane {
 
   /** The pids whose calls the lane holds. */
   held(): number[] {
-    return Array.from(this.list.subarray(0, this.st[ST_LIST]!));
+    this.views();
+    return Array.from(this.list.subarray(0, this.stV[ST_LIST]!));
   }
 
   /** The call the lane holds for a pid. */
@@ -148,6 +199,7 @@ export class WasmLane {
     held: number;
     busy: number;
   } {
+    this.views();
     const f = pid * REC_F64;
     const i = pid * REC_I32;
     return {
@@ -159,5 +211,200 @@ export class WasmLane {
       held: this.pi[i + 9]!,
       busy: this.pi[i + 10]!,
     };
+  }
+}
+
+// a row: LiveTable's layout (80 bytes)
+const ROW = 10;
+const PFN = 0;
+const PAGES = 1;
+const PID = 2;
+const START_TS = 3;
+const FINISH_TS = 4;
+const BUSY = 5;
+const LINE = 6;
+const COMM_LEN = 7;
+const COMM_AT = 64;
+
+/** Whole numbers 0 ≤ k < 2^53 go in the lane's pfn index; anything else (never a real pfn) in a Map. */
+function inIndex(k: number): boolean {
+  return k >= 0 && k <= Number.MAX_SAFE_INTEGER && Math.floor(k) === k;
+}
+
+/**
+ * The allocation table in the lane's memory (AllocTable, as LiveTable keeps it): the rows and
+ * their pfn index are the lane's; the counts of 2^53 pages or more and task names over 16 bytes
+ * are here (their rows flagged: the lane leaves them alone), and pfns that are not whole numbers
+ * are indexed here.
+ */
+export class LaneTable implements AllocTable {
+  private buf: ArrayBuffer | null = null;
+  private rowsAt = -1;
+  private f = new Float64Array(0);
+  private bytes = new Uint8Array(0);
+  private view = new DataView(new ArrayBuffer(0));
+  private i32 = new Int32Array(0);
+  private flags = new Uint8Array(0);
+  private readonly other = new Map<number, number>();
+  private readonly longTask = new Map<number, string>();
+  private readonly big = new Map<number, bigint>();
+  private readonly names = new CommCache();
+
+  constructor(
+    private readonly x: LaneExports,
+    private readonly area: string,
+  ) {}
+
+  /** The views of the rows, made anew when the memory grew or the rows moved. */
+  private rows(): Float64Array {
+    const buf = this.x.memory.buffer;
+    const at = this.x.tRowsAt();
+    if (buf !== this.buf || at !== this.rowsAt) {
+      this.buf = buf;
+      this.rowsAt = at;
+      const cap = this.x.tCapNow();
+      this.f = new Float64Array(buf, at, ROW * cap);
+      this.bytes = new Uint8Array(buf, at, 8 * ROW * cap);
+      this.view = new DataView(buf, at, 8 * ROW * cap);
+      this.i32 = new Int32Array(buf, at, 2 * ROW * cap);
+      this.flags = new Uint8Array(buf, this.x.tFlagAt(), cap);
+    }
+    return this.f;
+  }
+
+  get size(): number {
+    return this.x.hashSize() + this.other.size;
+  }
+
+  isBig(slot: number): boolean {
+    return this.big.size > 0 && this.big.has(slot);
+  }
+
+  pages(slot: number): number {
+    return this.rows()[ROW * slot + PAGES]!;
+  }
+
+  /** pfn → slot; returns the pfn's previous slot or -1. */
+  private put(pfn: number, slot: number): number {
+    if (inIndex(pfn)) return this.x.tPut(pfn, slot);
+    const old = this.other.get(pfn) ?? -1;
+    this.other.set(pfn, slot);
+    return old;
+  }
+
+  add(pfn: number, ev: TraceEvent, startTs: number, busy: number): number {
+    const s = this.x.tAlloc();
+    const f = this.rows();
+    const o = ROW * s;
+    f[o + PFN] = pfn;
+    f[o + PAGES] = ev.count;
+    f[o + PID] = ev.pid;
+    f[o + START_TS] = startTs;
+    f[o + FINISH_TS] = ev.ts;
+    f[o + BUSY] = busy;
+    f[o + LINE] = ev.line;
+    const n = ev.copyComm ? ev.copyComm(this.bytes, this.view, 8 * o + COMM_AT) : -1;
+    f[o + COMM_LEN] = n;
+    let flag = 0;
+    if (ev.countBig !== null) {
+      this.big.set(s, ev.countBig);
+      flag = 1;
+    }
+    if (n < 0) {
+      this.longTask.set(s, ev.comm());
+      flag = 1;
+    }
+    this.flags[s] = flag;
+    return this.put(pfn, s);
+  }
+
+  addRow(
+    pfn: number,
+    count: number,
+    pid: number,
+    startTs: number,
+    ts: number,
+    busy: number,
+    line: number,
+    comm: Int32Array,
+    cell: number,
+    commLen: number,
+  ): number {
+    const s = this.x.tAlloc();
+    const f = this.rows();
+    const o = ROW * s;
+    f[o + PFN] = pfn;
+    f[o + PAGES] = count;
+    f[o + PID] = pid;
+    f[o + START_TS] = startTs;
+    f[o + FINISH_TS] = ts;
+    f[o + BUSY] = busy;
+    f[o + LINE] = line;
+    f[o + COMM_LEN] = commLen;
+    const w = this.i32;
+    const c = 2 * o + COMM_AT / 4;
+    w[c] = comm[cell]!;
+    w[c + 1] = comm[cell + 1]!;
+    w[c + 2] = comm[cell + 2]!;
+    w[c + 3] = comm[cell + 3]!;
+    this.flags[s] = 0;
+    return this.put(pfn, s);
+  }
+
+  take(pfn: number): number {
+    if (inIndex(pfn)) return this.x.tTake(pfn);
+    const old = this.other.get(pfn) ?? -1;
+    this.other.delete(pfn);
+    return old;
+  }
+
+  shrinkFront(slot: number, count: number): void {
+    const f = this.rows();
+    const o = ROW * slot;
+    const pfn = f[o + PFN]!;
+    f[o + PFN] = pfn + count;
+    f[o + PAGES] = f[o + PAGES]! - count;
+    this.put(pfn + count, slot);
+  }
+
+  dropRow(slot: number): void {
+    if (this.big.size > 0) this.big.delete(slot);
+    if (this.rows()[ROW * slot + COMM_LEN]! < 0) this.longTask.delete(slot);
+    this.x.tFree(slot);
+  }
+
+  record(slot: number, releaseTs: number | null): AllocationRecord {
+    const f = this.rows();
+    const o = ROW * slot;
+    const startTs = f[o + START_TS]!;
+    const finishTs = f[o + FINISH_TS]!;
+    return {
+      area: this.area,
+      pfn: f[o + PFN]!,
+      pages: this.big.get(slot) ?? f[o + PAGES]!,
+      task: this.task(slot),
+      pid: f[o + PID]!,
+      startTs,
+      finishTs,
+      latencyUs: finishTs - startTs,
+      busyRetries: f[o + BUSY]!,
+      releaseTs,
+      line: f[o + LINE]!,
+    };
+  }
+
+  private task(slot: number): string {
+    const f = this.rows();
+    const n = f[ROW * slot + COMM_LEN]!;
+    if (n < 0) return this.longTask.get(slot) ?? '';
+    return this.names.text(f[ROW * slot + PID]!, this.bytes, 8 * ROW * slot + COMM_AT + 16 - n, n);
+  }
+
+  records(): AllocationRecord[] {
+    const cells = new Float64Array(this.x.memory.buffer, this.x.hashAt(), 2 * this.x.hashCells());
+    const slots: number[] = [];
+    for (let i = 1; i < cells.length; i += 2) if (cells[i] !== -1) slots.push(cells[i]!);
+    for (const v of this.other.values()) slots.push(v);
+    return slots.map((s) => this.record(s, null));
   }
 }
