@@ -11,6 +11,8 @@
 //       .wasm or an AssemblyScript file (compiled with scripts/build-wasm.mjs's flags). Min of N
 //       (default 5), old and new interleaved, in CPU time (INDEX_OPS_WALL=1: wall time). --kinds adds time per operation kind and size
 //       (each call timed: the timer's cost is included in the rows, subtracted in the totals).
+//       --cold: each replay in a fresh process (the module compiled from scratch and tiered up
+//       on the way, as in one `cma-debug` run), min of N.
 //
 // CASE defaults to gpu-1g random-1g camera-1g gpu-64g camera-64g (bench/cases.ts gives the
 // areas). The file holds the TypeScript face's calls; `run` turns them into the wasm module's
@@ -148,6 +150,9 @@ async function record(ids: string[]): Promise<void> {
 // ---- the modules
 
 /** Compiles an assembly/indexed-bitmap.ts text with scripts/build-wasm.mjs's flags. */
+/** The wire bytes of each module made here (for --cold: fresh processes load them). */
+const wireBytes = new Map<WebAssembly.Module, Uint8Array>();
+
 async function compile(source: string, label: string): Promise<WebAssembly.Module> {
   const dir = join(tmpdir(), `cma-index-ops-${process.pid}`);
   mkdirSync(dir, { recursive: true });
@@ -172,11 +177,18 @@ async function compile(source: string, label: string): Promise<WebAssembly.Modul
   if (error) throw new Error(`${label}: ${error.message}\n${stderr.toString()}`);
   const bytes = readFileSync(out);
   rmSync(dir, { recursive: true, force: true });
-  return new WebAssembly.Module(bytes);
+  const mod = new WebAssembly.Module(bytes);
+  wireBytes.set(mod, bytes);
+  return mod;
 }
 
 async function moduleOf(spec: { ref?: string; file?: string }, label: string): Promise<WebAssembly.Module> {
-  if (spec.file?.endsWith('.wasm')) return new WebAssembly.Module(readFileSync(spec.file));
+  if (spec.file?.endsWith('.wasm')) {
+    const bytes = readFileSync(spec.file);
+    const mod = new WebAssembly.Module(bytes);
+    wireBytes.set(mod, bytes);
+    return mod;
+  }
   if (spec.file !== undefined) return compile(readFileSync(spec.file, 'utf8'), label);
   const text =
     spec.ref === undefined
@@ -411,6 +423,7 @@ async function run(args: string[]): Promise<void> {
   const oldFile = flag(args, '--old');
   const newFile = flag(args, '--new');
   const byKind = args.includes('--kinds');
+  const cold = args.includes('--cold');
   const ids = args.filter((a) => !a.startsWith('--'));
   const oldM = await moduleOf(oldFile !== undefined ? { file: oldFile } : { ref }, 'old');
   const newM = await moduleOf(newFile !== undefined ? { file: newFile } : {}, 'new');
@@ -428,8 +441,8 @@ async function run(args: string[]): Promise<void> {
     let bestOld = Number.POSITIVE_INFINITY;
     let bestNew = Number.POSITIVE_INFINITY;
     for (let k = 0; k < repeat; k++) {
-      bestOld = Math.min(bestOld, runOnce(oldM, pr, `${id} old`));
-      bestNew = Math.min(bestNew, runOnce(newM, pr, `${id} new`));
+      bestOld = Math.min(bestOld, cold ? once(oldM, id) : runOnce(oldM, pr, `${id} old`));
+      bestNew = Math.min(bestNew, cold ? once(newM, id) : runOnce(newM, pr, `${id} new`));
     }
     tOld += bestOld;
     tNew += bestNew;
@@ -468,12 +481,41 @@ async function run(args: string[]): Promise<void> {
   console.log(`total: old ${tOld.toFixed(1)} ms, new ${tNew.toFixed(1)} ms (${(tNew / tOld).toFixed(3)}×)`);
 }
 
+/** One replay in a fresh process (the module compiled from scratch, as in a `cma-debug` run): CPU ms. */
+function once(mod: WebAssembly.Module, id: string): number {
+  const file = join(tmpdir(), `cma-index-ops-${process.pid}-${wireBytes.size}-${id}.wasm`);
+  const bytes = wireBytes.get(mod);
+  if (bytes === undefined) throw new Error('no wire bytes for a module');
+  writeFileSync(file, bytes);
+  try {
+    const out = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), 'once', id, file],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: process.env,
+      },
+    );
+    return Number(out.trim());
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
+if (cmd === 'once') {
+  // internal (run --cold): one replay of CASE on F.wasm in this fresh process; prints CPU ms
+  const [id, file] = rest as [string, string];
+  const pr = program(id);
+  console.log(runOnce(new WebAssembly.Module(readFileSync(file)), pr, `${id} ${file}`));
+  process.exit(0);
+}
 if (cmd === 'record') await record(rest.length > 0 ? rest : DEFAULT_CASES);
 else if (cmd === 'run') await run(rest);
 else {
   console.error(
-    'usage: bench/index-ops.ts record [CASE…] | run [CASE…] [--ref REF] [--old F] [--new F] [--repeat N] [--kinds]',
+    'usage: bench/index-ops.ts record [CASE…] | run [CASE…] [--ref REF] [--old F] [--new F] [--repeat N] [--kinds] [--cold]',
   );
   process.exit(2);
 }
