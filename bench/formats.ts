@@ -26,7 +26,8 @@ export async function writeBinaryForms(text: string, log: (s: string) => void): 
   const perfetto = `${base}.pftrace`;
   const stamp = `${base}.forms.json`;
   const st = statSync(text);
-  const key = JSON.stringify({ bytes: st.size, mtimeMs: st.mtimeMs, cpus: CPUS });
+  // (clock: the forms' timestamps are nanoseconds inside each printed microsecond, bench/ns-clock.ts)
+  const key = JSON.stringify({ bytes: st.size, mtimeMs: st.mtimeMs, cpus: CPUS, clock: 'ns' });
   const fresh =
     existsSync(dat) &&
     existsSync(perfetto) &&

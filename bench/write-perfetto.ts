@@ -5,6 +5,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { TraceEvent } from '../src/sources/trace/events.ts';
+import { NsClock } from './ns-clock.ts';
 
 const enc = new TextEncoder();
 
@@ -116,6 +117,7 @@ export async function writePerfettoBench(
     const p = new Buf();
     p.bytes(2, tree.take());
     out.bytes(1, p.take());
+    const clock = new NsClock();
     await each((ev) => {
       let nm = names.get(ev.name);
       if (nm === undefined) {
@@ -147,7 +149,7 @@ export async function writePerfettoBench(
         if (ev.kind !== 4) body.bytes(2, field('align', ev.align));
       }
       const fe = new Buf();
-      fe.tagv(1, Math.round(ev.ts * 1000));
+      fe.tagv(1, clock.ns(ev.ts));
       fe.tagv(2, ev.pid);
       fe.bytes(which, body.take());
       const list = per[ev.cpu % ncpu]!;
