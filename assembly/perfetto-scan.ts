@@ -15,17 +15,20 @@
 let IN: usize = 0;
 let SCRATCH: usize = 0;
 let TMP: usize = 0;
-let POOL: usize = 0;
-/** The free rows: a ring of row numbers (taken in the order they were freed: the rows in use stay near each other). */
-let FREE: usize = 0;
-let freeHead: i32 = 0;
-let freeCount: i32 = 0;
+/** The queues' rings are allocated in the arena (blocks of 2^k rows; freed ones kept by size). */
+let ARENA: usize = 0;
+let arenaEnd: usize = 0;
+let arenaTop: usize = 0;
+const FREE_BLOCKS = memory.data(32 * 4);
+/** The ring of the events out (rows, copied there as they leave the window). */
+let OUT: usize = 0;
+/** A ring could not grow (the arena is used up): the window is the reader's from now on. */
+let full: bool = false;
 let QUEUES: usize = 0;
 /** The merge's order: each non-empty queue with its first event's ts and seq (by them). */
 let ORDER: usize = 0;
 let ORDER_TS: usize = 0;
 let ORDER_SEQ: usize = 0;
-let RING: usize = 0;
 let REC: usize = 0;
 let COMM: usize = 0;
 let COMMTAB: usize = 0;
@@ -33,6 +36,8 @@ let NAMES: usize = 0;
 let NAMEBYTES: usize = 0;
 let KINDS: usize = 0;
 let FIELDS: usize = 0;
+/** Other events' names the reader picks out (perfetto.ts PerfettoMmOptions): such events are left to it. */
+let MMS: usize = 0;
 
 const TMP_BYTES: u32 = 4096;
 /** Queues (the TypeScript side maps CPUs onto these; any mapping keeps the merge's order). */
@@ -47,28 +52,29 @@ const NMAX: i32 = 1024;
 const NAMEBYTES_CAP: u32 = 1 << 16;
 const KMAX: i32 = 16;
 const FMAX: i32 = 32;
+const MMMAX: i32 = 16;
 /** Kind and field name entries: the word's length, its value, its bytes (up to 40). */
 const WORD: usize = 48;
 
 /**
- * A held event, one cache line: ts, count, align, pfn, pid (f64), seq (u32: the held events'
- * seqs are compared by their difference), name id, CPU id, the next and previous rows of its
- * queue (i32), kind, hasPage, rare (u8).
+ * A held event, one cache line: ts, seq, count, align, pfn, pid (f64), name id, CPU id (i32),
+ * kind, hasPage, rare (u8). A queue's rows are a ring of its own (in (ts, seq) order): read and
+ * written in sequence, as the CPU's events come.
  */
 const ROW: usize = 64;
 const R_TS: usize = 0;
-const R_COUNT: usize = 8;
-const R_ALIGN: usize = 16;
-const R_PFN: usize = 24;
-const R_PID: usize = 32;
-const R_SEQ: usize = 40;
-const R_NAME: usize = 44;
-const R_CPU: usize = 48;
-const R_NEXT: usize = 52;
-const R_PREV: usize = 56;
-const R_KIND: usize = 60;
-const R_PAGE: usize = 61;
-const R_RARE: usize = 62;
+const R_SEQ: usize = 8;
+const R_COUNT: usize = 16;
+const R_ALIGN: usize = 24;
+const R_PFN: usize = 32;
+const R_PID: usize = 40;
+const R_NAME: usize = 48;
+const R_CPU: usize = 52;
+const R_KIND: usize = 56;
+const R_PAGE: usize = 57;
+const R_RARE: usize = 58;
+/** Rows of a queue's first ring (it doubles when full). */
+const RING0: i32 = 256;
 /** CPU numbers by id (the TypeScript side numbers them; rows of a larger id are its to write). */
 const CPUMAX: i32 = 1 << 16;
 let CPUS: usize = 0;
@@ -88,13 +94,12 @@ const F_ALIGN: i32 = 6;
 const TWO53: u64 = 1 << 53;
 
 let window: i32 = 0;
-let poolCap: i32 = 0;
 let outMax: i32 = 0;
 let held: i32 = 0;
 let orderLen: i32 = 0;
 let ringHead: i32 = 0;
 let ringCount: i32 = 0;
-let seq: u32 = 0;
+let seq: f64 = 0;
 let lastTs: f64 = -Infinity;
 let late: f64 = 0;
 let nFtrace: f64 = 0;
@@ -108,6 +113,11 @@ let nameBytesUsed: u32 = 0;
 let lastName: i32 = -1;
 let nKinds: i32 = 0;
 let nFields: i32 = 0;
+let nMms: i32 = 0;
+/** Every generic event of another name is left to JavaScript (an mm name too long for the table). */
+let mmAll: bool = false;
+/** The cma kinds (bit k) the reader also picks out as other events: left to it. */
+let mmKinds: u32 = 0;
 // the default task-name cells: '<...>' (no name known) and '<idle>' (pid 0)
 let unknownLen: i32 = 0;
 let idleLen: i32 = 0;
@@ -119,13 +129,10 @@ const idleCell = memory.data(16);
  * scratch region of `scratchCap` bytes (bundles copied in), a reorder window of `win` events and
  * at most `maxOut` events out at a time. Returns 0, or -1 (no memory).
  */
-export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32): i32 {
+export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32, arenaBytes: u32): i32 {
   window = win;
   // (a power of 2)
   outMax = maxOut;
-  // (a power of 2)
-  poolCap = 1;
-  while (poolCap < win + maxOut + 8) poolCap <<= 1;
   let at = ((<usize>__heap_base + 63) & ~(<usize>63));
   IN = at;
   at = (at + inCap + 64 + 63) & ~(<usize>63);
@@ -135,11 +142,9 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32): i32 {
   at += TMP_BYTES;
   CPUS = at;
   at += <usize>CPUMAX * 8;
-  POOL = (at + 63) & ~(<usize>63);
-  at = POOL;
-  at += <usize>poolCap * ROW;
-  FREE = at;
-  at += <usize>poolCap * 4;
+  OUT = (at + 63) & ~(<usize>63);
+  // (takeHeld() copies the whole window there)
+  at = OUT + <usize>(win + 8 > maxOut ? win + 8 : maxOut) * ROW;
   QUEUES = at;
   at += <usize>QMAX * 16;
   ORDER = at;
@@ -147,9 +152,7 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32): i32 {
   ORDER_TS = at;
   at += <usize>QMAX * 8;
   ORDER_SEQ = at;
-  at += <usize>QMAX * 4;
-  RING = at;
-  at += <usize>maxOut * 4;
+  at += <usize>QMAX * 8;
   REC = at;
   at += <usize>maxOut * 96;
   COMM = at;
@@ -164,19 +167,19 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32): i32 {
   at += <usize>KMAX * WORD;
   FIELDS = at;
   at += <usize>FMAX * WORD;
+  MMS = at;
+  at += <usize>MMMAX * WORD;
   // (the byte compares read up to 8 bytes past a table's end)
   at += 64;
+  ARENA = (at + 63) & ~(<usize>63);
+  arenaEnd = ARENA + arenaBytes;
+  arenaTop = ARENA;
+  at = arenaEnd;
   const pages = <i32>((at + 0xffff) >> 16) - memory.size();
   if (pages > 0 && memory.grow(pages) < 0) return -1;
-  // free rows: all, in order
-  for (let i = 0; i < poolCap; i++) store<i32>(FREE + (<usize>i << 2), i);
-  freeHead = 0;
-  freeCount = poolCap;
-  for (let q = 0; q < QMAX; q++) {
-    store<i32>(QUEUES + (<usize>q << 4), -1);
-    store<i32>(QUEUES + (<usize>q << 4), -1, 4);
-    store<i32>(QUEUES + (<usize>q << 4), 0, 8);
-  }
+  // queues: no ring (base 0), head 0, size 0, mask 0
+  memory.fill(QUEUES, 0, <usize>QMAX * 16);
+  memory.fill(FREE_BLOCKS, 0, 32 * 4);
   for (let i: u32 = 0; i < CT_CAP; i++) store<i32>(COMMTAB + <usize>i * CT_ENTRY, -1);
   return 0;
 }
@@ -218,12 +221,23 @@ export function lateEvents(): f64 {
 export function heldEvents(): i32 {
   return held;
 }
-
-@inline function row(i: i32): usize {
-  return POOL + <usize>i * ROW;
+/** Whether a ring could not grow (then the reader takes the window: takeHeld()). */
+export function isFull(): bool {
+  return full;
 }
+export function lastTime(): f64 {
+  return lastTs;
+}
+export function nextSeq(): f64 {
+  return seq;
+}
+
+/** A queue: its ring's address (0: none), mask (rows - 1), head and size. */
 @inline function queue(q: i32): usize {
   return QUEUES + (<usize>q << 4);
+}
+@inline function qRow(Q: usize, k: i32): usize {
+  return <usize>load<u32>(Q) + (<usize>((load<i32>(Q, 8) + k) & load<i32>(Q, 4)) << 6);
 }
 
 // ---- tables the TypeScript side fills (bytes written at TMP first) ----
@@ -271,6 +285,15 @@ export function addKind(len: u32, kind: i32): void {
 }
 export function addField(len: u32, code: i32): void {
   if (nFields < FMAX) addWord(FIELDS, nFields++, len, code);
+}
+/** An other event's name (bytes at TMP) the reader picks out. */
+export function addMmName(len: u32): void {
+  if (nMms < MMMAX && len <= 40) addWord(MMS, nMms++, len, 1);
+  else mmAll = true;
+}
+/** The cma kinds (bit k) the reader picks out as other events too. */
+export function setMmKinds(mask: u32): void {
+  mmKinds = mask;
 }
 function addWord(table: usize, i: i32, len: u32, v: i32): void {
   const e = table + <usize>i * WORD;
@@ -372,8 +395,8 @@ function commOf(pid: f64): usize {
 
 // ---- the reorder window (perfetto.ts Decoder.push/emitFirst) ----
 
-@inline function before(ta: f64, sa: u32, tb: f64, sb: u32): bool {
-  return ta < tb || (ta == tb && <i32>(sa - sb) < 0);
+@inline function before(ta: f64, sa: f64, tb: f64, sb: f64): bool {
+  return ta < tb || (ta == tb && sa < sb);
 }
 @inline function orderQ(i: i32): i32 {
   return load<i32>(ORDER + (<usize>i << 2));
@@ -381,118 +404,165 @@ function commOf(pid: f64): usize {
 @inline function orderTs(i: i32): f64 {
   return load<f64>(ORDER_TS + (<usize>i << 3));
 }
-@inline function orderSeq(i: i32): u32 {
-  return load<u32>(ORDER_SEQ + (<usize>i << 2));
+@inline function orderSeq(i: i32): f64 {
+  return load<f64>(ORDER_SEQ + (<usize>i << 3));
 }
-@inline function setOrder(i: i32, q: i32, ts: f64, sq: u32): void {
+@inline function setOrder(i: i32, q: i32, ts: f64, sq: f64): void {
   store<i32>(ORDER + (<usize>i << 2), q);
   store<f64>(ORDER_TS + (<usize>i << 3), ts);
-  store<u32>(ORDER_SEQ + (<usize>i << 2), sq);
+  store<f64>(ORDER_SEQ + (<usize>i << 3), sq);
 }
 @inline function moveOrder(to: i32, from: i32): void {
   setOrder(to, orderQ(from), orderTs(from), orderSeq(from));
 }
 /** Queue q, its first event (ts, sq), at order[i] or before: past the queues whose first event is later. */
-function raise(i: i32, q: i32, ts: f64, sq: u32): void {
+function raise(i: i32, q: i32, ts: f64, sq: f64): void {
   for (; i > 0 && before(ts, sq, orderTs(i - 1), orderSeq(i - 1)); i--) moveOrder(i, i - 1);
   setOrder(i, q, ts, sq);
 }
 
-/** A new row (the pool always has one: at most window + 1 held and outMax out). */
-@inline function newRow(): i32 {
-  const r = load<i32>(FREE + (<usize>freeHead << 2));
-  freeHead = (freeHead + 1) & (poolCap - 1);
-  freeCount--;
+/** A block of 2^k rows (0: the arena is used up). */
+function allocRows(k: i32): usize {
+  const f = FREE_BLOCKS + (<usize>k << 2);
+  const b = <usize>load<u32>(f);
+  if (b != 0) {
+    store<u32>(f, load<u32>(b));
+    return b;
+  }
+  const size = <usize>ROW << k;
+  if (arenaTop + size > arenaEnd) return 0;
+  const r = arenaTop;
+  arenaTop += size;
   return r;
 }
-@inline function freeRowAt(r: i32): void {
-  store<i32>(FREE + (<usize>((freeHead + freeCount) & (poolCap - 1)) << 2), r);
-  freeCount++;
+function freeRows(b: usize, k: i32): void {
+  const f = FREE_BLOCKS + (<usize>k << 2);
+  store<u32>(b, load<u32>(f));
+  store<u32>(f, <u32>b);
 }
 
-/** Puts row r (its fields set) into queue q after its rows of the same time or earlier. */
-function place(r: i32, q: i32): void {
+/** Makes room for a row in queue q: false when its ring cannot grow. */
+function room(q: i32): bool {
   const Q = queue(q);
-  const R = row(r);
-  const ts = load<f64>(R + R_TS);
-  const size = load<i32>(Q, 8);
-  const wasEmpty = size == 0;
-  store<i32>(Q, size + 1, 8);
-  let atHead = false;
-  if (wasEmpty) {
-    store<i32>(R + R_NEXT, -1);
-    store<i32>(R + R_PREV, -1);
-    store<i32>(Q, r);
-    store<i32>(Q, r, 4);
-  } else {
-    // from the tail back past the rows of a later time (none, as a rule)
-    const tail = load<i32>(Q, 4);
-    let at = tail;
-    while (at >= 0 && load<f64>(row(at) + R_TS) > ts) at = load<i32>(row(at) + R_PREV);
-    if (at == tail) {
-      store<i32>(R + R_NEXT, -1);
-      store<i32>(R + R_PREV, tail);
-      store<i32>(row(tail) + R_NEXT, r);
-      store<i32>(Q, r, 4);
-    } else if (at < 0) {
-      const h = load<i32>(Q);
-      store<i32>(R + R_PREV, -1);
-      store<i32>(R + R_NEXT, h);
-      store<i32>(row(h) + R_PREV, r);
-      store<i32>(Q, r);
-      atHead = true;
-    } else {
-      const after = load<i32>(row(at) + R_NEXT);
-      store<i32>(R + R_PREV, at);
-      store<i32>(R + R_NEXT, after);
-      store<i32>(row(at) + R_NEXT, r);
-      store<i32>(row(after) + R_PREV, r);
-    }
+  const base = <usize>load<u32>(Q);
+  const mask = load<i32>(Q, 4);
+  const size = load<i32>(Q, 12);
+  if (base != 0 && size <= mask) return true;
+  const rows = base == 0 ? RING0 : (mask + 1) << 1;
+  const k = <i32>ctz(<u32>rows);
+  const nb = allocRows(k);
+  if (nb == 0) {
+    full = true;
+    return false;
   }
+  if (base != 0) {
+    // its rows from head to the end, then from 0 to head
+    const head = load<i32>(Q, 8);
+    const n1 = mask + 1 - head;
+    memory.copy(nb, base + (<usize>head << 6), <usize>n1 << 6);
+    memory.copy(nb + (<usize>n1 << 6), base, <usize>head << 6);
+    freeRows(base, <i32>ctz(<u32>(mask + 1)));
+  }
+  store<u32>(Q, <u32>nb);
+  store<i32>(Q, rows - 1, 4);
+  store<i32>(Q, 0, 8);
+  return true;
+}
+
+/**
+ * A new row at the end of queue q (room() made) for an event of time ts: moved before the rows
+ * of a later time (none, as a rule); returns its address, where the caller writes the event.
+ */
+function slot(q: i32, ts: f64): usize {
+  const Q = queue(q);
+  const base = <usize>load<u32>(Q);
+  const mask = load<i32>(Q, 4);
+  const head = load<i32>(Q, 8);
+  const size = load<i32>(Q, 12);
+  store<i32>(Q, size + 1, 12);
+  let k = size;
+  while (k > 0) {
+    const before = base + (<usize>((head + k - 1) & mask) << 6);
+    if (load<f64>(before + R_TS) <= ts) break;
+    memory.copy(base + (<usize>((head + k) & mask) << 6), before, ROW);
+    k--;
+  }
+  return base + (<usize>((head + k) & mask) << 6);
+}
+
+/** Puts the event into queue q (room() made); returns its seq. */
+function place(
+  q: i32,
+  ts: f64,
+  pid: f64,
+  kind: i32,
+  count: f64,
+  align: f64,
+  pfn: f64,
+  hasPage: i32,
+  nameId: i32,
+  cpu: i32,
+  rare: i32,
+): f64 {
+  const Q = queue(q);
+  const wasEmpty = load<i32>(Q, 12) == 0;
+  const p = slot(q, ts);
+  const s = seq;
+  seq += 1;
+  store<f64>(p + R_TS, ts);
+  store<f64>(p + R_SEQ, s);
+  store<f64>(p + R_COUNT, count);
+  store<f64>(p + R_ALIGN, align);
+  store<f64>(p + R_PFN, pfn);
+  store<f64>(p + R_PID, pid);
+  store<i32>(p + R_NAME, nameId);
+  store<i32>(p + R_CPU, cpu);
+  store<u8>(p + R_KIND, <u8>kind);
+  store<u8>(p + R_PAGE, <u8>hasPage);
+  store<u8>(p + R_RARE, <u8>rare);
   if (wasEmpty) {
     orderLen++;
-    raise(orderLen - 1, q, ts, load<u32>(R + R_SEQ));
-  } else if (atHead) {
+    raise(orderLen - 1, q, ts, s);
+  } else if (p == qRow(Q, 0)) {
     let i = 0;
     while (orderQ(i) != q) i++;
-    raise(i, q, ts, load<u32>(R + R_SEQ));
+    raise(i, q, ts, s);
   }
   if (++held > window) emitFirst();
+  return s;
 }
 
 /** Moves the earliest held event to the ring of events out. */
 function emitFirst(): void {
   const q = orderQ(0);
   const Q = queue(q);
-  const r = load<i32>(Q);
-  const ts = load<f64>(row(r) + R_TS);
+  const r = qRow(Q, 0);
+  const ts = load<f64>(r + R_TS);
   if (ts < lastTs) late++;
   else lastTs = ts;
-  const next = load<i32>(row(r) + R_NEXT);
-  const size = load<i32>(Q, 8) - 1;
-  store<i32>(Q, size, 8);
+  memory.copy(OUT + (<usize>((ringHead + ringCount) & (outMax - 1)) << 6), r, ROW);
+  ringCount++;
+  const size = load<i32>(Q, 12) - 1;
+  store<i32>(Q, size, 12);
+  store<i32>(Q, (load<i32>(Q, 8) + 1) & load<i32>(Q, 4), 8);
   held--;
   if (size == 0) {
-    store<i32>(Q, -1);
-    store<i32>(Q, -1, 4);
     orderLen--;
     for (let i = 0; i < orderLen; i++) moveOrder(i, i + 1);
   } else {
-    store<i32>(Q, next);
-    store<i32>(row(next) + R_PREV, -1);
-    const nts = load<f64>(row(next) + R_TS);
-    const nsq = load<u32>(row(next) + R_SEQ);
+    const n = qRow(Q, 0);
+    const nts = load<f64>(n + R_TS);
+    const nsq = load<f64>(n + R_SEQ);
     let i = 0;
     for (; i + 1 < orderLen && before(orderTs(i + 1), orderSeq(i + 1), nts, nsq); i++) moveOrder(i, i + 1);
     setOrder(i, q, nts, nsq);
   }
-  store<i32>(RING + (<usize>((ringHead + ringCount) & (outMax - 1)) << 2), r);
-  ringCount++;
 }
 
 /**
- * An event the TypeScript side decoded into the window (its CPU's queue q): returns its seq
- * (`rare`: its rare fields are kept there under that seq).
+ * An event the TypeScript side decoded into the window (its CPU's queue q): its seq (`rare`:
+ * its rare fields are kept there under that seq), or -1 when the window has no room for it
+ * (then it is the reader's: takeHeld()).
  */
 export function push(
   ts: f64,
@@ -506,24 +576,9 @@ export function push(
   cpu: i32,
   q: i32,
   rare: i32,
-): u32 {
-  const r = newRow();
-  const p = row(r);
-  const s = seq;
-  seq += 1;
-  store<f64>(p + R_TS, ts);
-  store<u32>(p + R_SEQ, s);
-  store<f64>(p + R_COUNT, count);
-  store<f64>(p + R_ALIGN, align);
-  store<f64>(p + R_PFN, pfn);
-  store<f64>(p + R_PID, pid);
-  store<i32>(p + R_CPU, cpu);
-  store<i32>(p + R_NAME, nameId);
-  store<u8>(p + R_KIND, <u8>kind);
-  store<u8>(p + R_PAGE, <u8>hasPage);
-  store<u8>(p + R_RARE, <u8>rare);
-  place(r, q);
-  return s;
+): f64 {
+  if (full || !room(q)) return -1;
+  return place(q, ts, pid, kind, count, align, pfn, hasPage, nameId, cpu, rare);
 }
 
 /** Moves held events out until none are held or the ring is nearly full. */
@@ -531,22 +586,51 @@ export function drain(): void {
   while (held > 0 && ringCount < outMax - 2) emitFirst();
 }
 
+/**
+ * Copies the held events, queue by queue in their order, to the rows out (there are none out:
+ * the reader delivered them) and empties the window; returns how many (the reader's window
+ * takes them: the module reads no more events).
+ */
+export function takeHeld(): i32 {
+  let n = 0;
+  for (let q = 0; q < QMAX; q++) {
+    const Q = queue(q);
+    const size = load<i32>(Q, 12);
+    for (let k = 0; k < size; k++) {
+      memory.copy(OUT + (<usize>n << 6), qRow(Q, k), ROW);
+      n++;
+    }
+    store<i32>(Q, 0, 12);
+  }
+  held = 0;
+  orderLen = 0;
+  ringHead = 0;
+  ringCount = 0;
+  return n;
+}
+/** Row i of the rows out (takeHeld()). */
+export function outRow(i: i32): usize {
+  return OUT + (<usize>i << 6);
+}
+
 // ---- the events out ----
 
+@inline function outHead(): usize {
+  return OUT + (<usize>ringHead << 6);
+}
 /** The head of the ring: -1 (empty), -2 (a row the TypeScript side writes), else its name id. */
 export function peek(): i32 {
   if (ringCount == 0) return -1;
-  const p = row(load<i32>(RING + (<usize>ringHead << 2)));
+  const p = outHead();
   if (load<u8>(p + R_RARE) != 0 || load<i32>(p + R_CPU) >= CPUMAX || commOf(load<f64>(p + R_PID)) == 0) return -2;
   return load<i32>(p + R_NAME);
 }
 /** The head row's address (for the TypeScript side to read). */
 export function headRow(): usize {
-  return row(load<i32>(RING + (<usize>ringHead << 2)));
+  return outHead();
 }
 /** Drops the head of the ring. */
 export function dropHead(): void {
-  freeRowAt(load<i32>(RING + (<usize>ringHead << 2)));
   ringHead = (ringHead + 1) & (outMax - 1);
   ringCount--;
 }
@@ -555,13 +639,12 @@ export function dropHead(): void {
  * Writes up to `room` events from the head of the ring as records (name id `bid`, lines from
  * line0 + 1), stopping at a row of another name or one the TypeScript side writes; returns how many.
  */
-export function deliver(room: i32, bid: f64, line0: f64): i32 {
+export function deliver(max: i32, bid: f64, line0: f64): i32 {
   if (ringCount == 0) return 0;
-  const g = load<i32>(headRow() + R_NAME);
+  const g = load<i32>(outHead() + R_NAME);
   let k = 0;
-  while (k < room && ringCount > 0) {
-    const r = load<i32>(RING + (<usize>ringHead << 2));
-    const p = row(r);
+  while (k < max && ringCount > 0) {
+    const p = outHead();
     if (load<u8>(p + R_RARE) != 0 || load<i32>(p + R_NAME) != g || load<i32>(p + R_CPU) >= CPUMAX) break;
     const c = commOf(load<f64>(p + R_PID));
     if (c == 0) break;
@@ -581,7 +664,6 @@ export function deliver(room: i32, bid: f64, line0: f64): i32 {
     const cc = COMM + (<usize>k << 4);
     store<u64>(cc, load<u64>(c));
     store<u64>(cc, load<u64>(c, 8), 8);
-    freeRowAt(r);
     ringHead = (ringHead + 1) & (outMax - 1);
     ringCount--;
     k++;
@@ -726,6 +808,7 @@ function event(s: usize, e: usize, q: i32, cpu: i32): bool {
   evPfn = NaN;
   evPage = 0;
   if (which == 465) {
+    if (mmKinds & (1 << EV_START)) return false;
     evKind = EV_START;
     if (!typedStart(body, bodyEnd)) return false;
   } else {
@@ -738,13 +821,15 @@ function event(s: usize, e: usize, q: i32, cpu: i32): bool {
       return true;
     }
   }
+  // (no room: the reader takes the window, and this event)
+  if (full || !room(q)) return false;
   nFtrace++;
   nEvents++;
   // µs, rounded as Math.round does (halves up)
   const x = <f64>ts / 1000;
   let t = Math.floor(x);
   if (x - t >= 0.5) t += 1;
-  push(t, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, q, 0);
+  place(q, t, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, 0);
   p = e;
   return true;
 }
@@ -794,7 +879,12 @@ function generic(s: usize, e: usize): i32 {
   const nl = varint(e);
   if (bad || nl > <u64>(e - p)) return -1;
   const kind = findWord(KINDS, nKinds, p, <u32>nl, 0);
-  if (kind < 0) return 0;
+  if (kind < 0) {
+    // no cma event: the reader's when it picks such events out
+    if (mmAll || (nMms > 0 && findWord(MMS, nMms, p, <u32>nl, 15) >= 0)) return -1;
+    return 0;
+  }
+  if (mmKinds & (1 << <u32>kind)) return -1;
   evKind = <u8>kind;
   p += <usize>nl;
   let sawPage = false;

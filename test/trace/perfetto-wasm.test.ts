@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { COST_EVENT_NAMES, type MmEvent } from '../../src/sources/trace/mm-events.ts';
 import { BatchDecoder } from '../../src/sources/trace/parallel.ts';
 import { BatchEncoder, type RowSink } from '../../src/sources/trace/parallel-format.ts';
 import type { ParseStats } from '../../src/sources/trace/parse.ts';
@@ -16,12 +17,20 @@ import { PerfettoReader } from '../../src/sources/trace/perfetto.ts';
 import type { BinaryEvent } from '../../src/sources/trace/trace-dat-reader.ts';
 import { type EventSnap, eventSnap, type WEvent, writePerfetto } from './perfetto-writer.ts';
 
-type Way = 'js' | 'copied' | 'in-place';
-type Result = { events: EventSnap[]; stats: ParseStats } | { error: string };
+/**
+ * 'handover': in place with room for few events in the fast path's window (a few rings of 256
+ * rows): once a ring cannot grow, the JavaScript decoder takes the window over.
+ */
+type Way = 'js' | 'copied' | 'in-place' | 'handover';
+type Result = { events: EventSnap[]; mm: MmEvent[]; stats: ParseStats } | { error: string };
 
-/** The reader's events and statistics (or its error) one way, fed in chunks of the sizes given (cycled). */
-function decode(bytes: Uint8Array, chunks: number[], way: Way, batch = 64): Result {
+/**
+ * The reader's events, other events (`mmNames`, as replay asks for the migrate counts) and
+ * statistics (or its error) one way, fed in chunks of the sizes given (cycled).
+ */
+function decode(bytes: Uint8Array, chunks: number[], way: Way, mmNames: string[], batch = 64): Result {
   const events: EventSnap[] = [];
+  const mm: MmEvent[] = [];
   const dec = new BatchDecoder();
   const enc = new BatchEncoder(
     (m) => dec.deliver(m, (e) => events.push(eventSnap(e))),
@@ -31,10 +40,22 @@ function decode(bytes: Uint8Array, chunks: number[], way: Way, batch = 64): Resu
   // only put(): the JavaScript decoder (the fast path needs a sink that takes runs of rows)
   const sink: RowSink = way === 'js' ? { put: (...a: Parameters<RowSink['put']>) => enc.put(...a) } : enc;
   // (the reader's events are BinaryEvents, which the encoder takes)
-  const r = new PerfettoReader((ev) => enc.event(ev as BinaryEvent), { rows: sink });
+  const r = new PerfettoReader((ev) => enc.event(ev as BinaryEvent), {
+    rows: sink,
+    ...(way === 'handover' ? { scanArenaBytes: 3 * 256 * 64 } : {}),
+    // (each other event with the count of cma events out before it: the same place in the stream)
+    ...(mmNames.length > 0
+      ? {
+          mm: {
+            names: new Set(mmNames),
+            onEvent: (e: MmEvent) => void mm.push({ ...e, line: events.length }),
+          },
+        }
+      : {}),
+  });
   if (way === 'js') assert.equal(r.input, null);
   else assert.notEqual(r.input, null);
-  const buf = way === 'in-place' ? r.input! : new Uint8Array(Math.max(...chunks));
+  const buf = way === 'in-place' || way === 'handover' ? r.input! : new Uint8Array(Math.max(...chunks));
   try {
     for (let pos = 0, i = 0; pos < bytes.length; i++) {
       const n = Math.min(chunks[i % chunks.length]!, bytes.length - pos, buf.length);
@@ -44,18 +65,21 @@ function decode(bytes: Uint8Array, chunks: number[], way: Way, batch = 64): Resu
     }
     const stats = r.end();
     enc.flush();
-    return { events, stats };
+    return { events, mm, stats };
   } catch (e) {
     return { error: (e as Error).message };
   }
 }
 
-function threeWays(bytes: Uint8Array, chunks: number[], batch?: number): Result {
-  const js = decode(bytes, chunks, 'js', batch);
-  for (const way of ['copied', 'in-place'] as const)
-    assert.deepEqual(decode(bytes, chunks, way, batch), js, way);
+function threeWays(bytes: Uint8Array, chunks: number[], mmNames: string[] = [], batch?: number): Result {
+  const js = decode(bytes, chunks, 'js', mmNames, batch);
+  for (const way of ['copied', 'in-place', 'handover'] as const)
+    assert.deepEqual(decode(bytes, chunks, way, mmNames, batch), js, way);
   return js;
 }
+
+/** The other events replay picks out, and those with a cma event's name. */
+const MM_SETS = [[], [...COST_EVENT_NAMES], [...COST_EVENT_NAMES, 'cma_alloc_start', 'cma_release']];
 
 const NAMES = ['reserved', 'linux,cma', 'a-rather-long-area-name-of-a-board', ''];
 const COMMS = ['<...>', 'kworker/u16:3', 'surfaceflinger', 'composer@2.4-se', 'a-task-name-longer-than-16'];
@@ -86,6 +110,7 @@ const traceArb = fc.record({
     maxLength: 3,
   }),
   chunks: fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 3 }),
+  mm: fc.constantFrom(...MM_SETS),
 });
 
 function events(
@@ -144,7 +169,7 @@ describe('Perfetto: the WebAssembly fast path against the JavaScript decoder', (
         const changed = bytes.slice();
         for (const [at, v] of t.changes)
           changed[Math.min(changed.length - 1, Math.floor(at * changed.length))] = v;
-        const r = threeWays(changed, t.chunks);
+        const r = threeWays(changed, t.chunks, t.mm);
         if ('error' in r) failed++;
         else decoded++;
       }),
@@ -179,8 +204,9 @@ describe('Perfetto: the WebAssembly fast path against the JavaScript decoder', (
       ...base.slice(20_300),
     ];
     const big = threeWays(
-      writePerfetto(moved, { release: '6.1.0', cpus: 1, cycle: n }),
+      writePerfetto(moved, { release: '6.1.0', cpus: 1, cycle: n, noise: true }),
       [1 << 20, 77_777],
+      [...COST_EVENT_NAMES],
       8192,
     );
     assert.ok(!('error' in big));

@@ -26,7 +26,7 @@ const SCAN_CPUS = 1 << 16;
 
 interface ScanExports {
   readonly memory: WebAssembly.Memory;
-  init(inCap: number, scratchCap: number, window: number, maxOut: number): number;
+  init(inCap: number, scratchCap: number, window: number, maxOut: number, arenaBytes: number): number;
   inAt(): number;
   scratchAt(): number;
   tmpAt(): number;
@@ -38,9 +38,15 @@ interface ScanExports {
   lostBundles(): number;
   lateEvents(): number;
   heldEvents(): number;
+  lastTime(): number;
+  nextSeq(): number;
+  takeHeld(): number;
+  outRow(i: number): number;
   addName(len: number, id: number): void;
   addKind(len: number, kind: number): void;
   addField(len: number, code: number): void;
+  addMmName(len: number): void;
+  setMmKinds(mask: number): void;
   setComm(pid: number, len: number, w0: number, w1: number, w2: number, w3: number): void;
   setCpu(id: number, cpu: number): void;
   push(
@@ -113,12 +119,22 @@ export class PerfettoScan {
 
   /**
    * A module with a window of `window` events, reading generic events of the `kinds` (name
-   * bytes, kind) and the generic fields `fields` (their code: the index).
+   * bytes, kind) and the generic fields `fields` (their code: the index), and leaving to
+   * JavaScript the events the reader picks out as other events (`mm`: their names; the cma
+   * kinds among them, `mmKinds`).
    */
-  constructor(window: number, kinds: readonly [Uint8Array, number][], fields: readonly Uint8Array[]) {
+  constructor(
+    window: number,
+    kinds: readonly [Uint8Array, number][],
+    fields: readonly Uint8Array[],
+    mm: readonly Uint8Array[] = [],
+    mmKinds: readonly number[] = [],
+    /** Memory for the queues' rows (used up: the window goes to JavaScript, takeHeld()). */
+    arenaBytes = 16 << 20,
+  ) {
     this.x = new WebAssembly.Instance(scanModule()).exports as unknown as ScanExports;
     const x = this.x;
-    if (x.init(INPUT_BYTES, SCRATCH_BYTES, window, OUT_MAX) !== 0)
+    if (x.init(INPUT_BYTES, SCRATCH_BYTES, window, OUT_MAX, arenaBytes) !== 0)
       throw new Error('Perfetto scanner: no memory');
     // the memory never grows after init: these views stay valid
     const buf = x.memory.buffer;
@@ -136,6 +152,11 @@ export class PerfettoScan {
     fields.forEach((bytes, code) => {
       if (this.toTmp(bytes)) x.addField(bytes.length, code);
     });
+    for (const bytes of mm) {
+      if (this.toTmp(bytes)) x.addMmName(bytes.length);
+      else x.addMmName(1 << 30);
+    }
+    x.setMmKinds(mmKinds.reduce((m, k) => m | (1 << k), 0));
     this.addName(new Uint8Array(0), 0);
     this.setCommOf(-1, '<...>');
     this.setCommOf(-2, '<idle>');
@@ -202,22 +223,51 @@ export class PerfettoScan {
     cpuId: number,
     rare: boolean,
   ): number {
-    // (the seq: a u32, as its row holds it)
-    return (
-      this.x.push(
-        ts,
-        pid,
-        kind,
-        count,
-        align,
-        pfn,
-        hasPage ? 1 : 0,
-        nameId,
-        cpuId,
-        cpuId % SCAN_QUEUES,
-        rare ? 1 : 0,
-      ) >>> 0
+    return this.x.push(
+      ts,
+      pid,
+      kind,
+      count,
+      align,
+      pfn,
+      hasPage ? 1 : 0,
+      nameId,
+      cpuId,
+      cpuId % SCAN_QUEUES,
+      rare ? 1 : 0,
     );
+  }
+  /** The time of the last event out so far (-Infinity: none). */
+  get lastTime(): number {
+    return this.x.lastTime();
+  }
+  /** The seq the next event gets. */
+  get nextSeq(): number {
+    return this.x.nextSeq();
+  }
+  /**
+   * Empties the window (when push() found no room; there are no events out): calls `each` with
+   * every held event, queue by queue in their order.
+   */
+  takeHeld(each: (r: ScanRow) => void): void {
+    const n = this.x.takeHeld();
+    const r: ScanRow = {
+      ts: 0,
+      seq: 0,
+      count: 0,
+      align: 0,
+      pfn: 0,
+      pid: 0,
+      cpuId: 0,
+      nameId: 0,
+      kind: 0,
+      hasPage: false,
+      rare: false,
+    };
+    for (let i = 0; i < n; i++) {
+      this.read(this.x.outRow(i), r);
+      each(r);
+    }
   }
   drain(): void {
     this.x.drain();
@@ -234,21 +284,24 @@ export class PerfettoScan {
   }
   /** The next event out (peek() -2), taken out. */
   takeHead(out: ScanRow): void {
-    const a = this.x.headRow();
+    this.read(this.x.headRow(), out);
+    this.x.dropHead();
+  }
+  /** The row at address a (perfetto-scan.ts ROW). */
+  private read(a: number, out: ScanRow): void {
     const f = this.f64;
     const o = a >> 3;
     out.ts = f[o]!;
-    out.count = f[o + 1]!;
-    out.align = f[o + 2]!;
-    out.pfn = f[o + 3]!;
-    out.pid = f[o + 4]!;
-    out.seq = this.i32[(a + 40) >> 2]! >>> 0;
-    out.nameId = this.i32[(a + 44) >> 2]!;
-    out.cpuId = this.i32[(a + 48) >> 2]!;
-    out.kind = this.u8[a + 60]!;
-    out.hasPage = this.u8[a + 61] === 1;
-    out.rare = this.u8[a + 62] === 1;
-    this.x.dropHead();
+    out.seq = f[o + 1]!;
+    out.count = f[o + 2]!;
+    out.align = f[o + 3]!;
+    out.pfn = f[o + 4]!;
+    out.pid = f[o + 5]!;
+    out.nameId = this.i32[(a + 48) >> 2]!;
+    out.cpuId = this.i32[(a + 52) >> 2]!;
+    out.kind = this.u8[a + 56]!;
+    out.hasPage = this.u8[a + 57] === 1;
+    out.rare = this.u8[a + 58] === 1;
   }
   get ftraceEvents(): number {
     return this.x.ftraceEvents();

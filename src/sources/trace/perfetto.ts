@@ -302,7 +302,9 @@ class Decoder {
    * The WebAssembly fast path (perfetto-wasm.ts), when events go to a BulkRowSink: it holds the
    * reorder window then (the queues above stay empty), and this decoder pushes into it.
    */
-  private readonly scan: PerfettoScan | null;
+  private scan: PerfettoScan | null;
+  /** The fast path, also once it has handed its window to this decoder (its counts). */
+  private readonly scanned: PerfettoScan | null;
   /** The bundle's CPU's id in the fast path. */
   private scanCpu = 0;
   private readonly scanRow: ScanRow = {
@@ -324,17 +326,22 @@ class Decoder {
     /** Called with each event in order: its row at f[o, o + R), its CPU and its rare fields, or null. */
     readonly emit: (f: Float64Array, o: number, cpu: number, rare: RareFields | null) => void,
     private readonly mm: PerfettoMmOptions | null = null,
-    /** Where the fast path writes its events (it is used only with one, and without mm). */
+    /** Where the fast path writes its events (it is used only with one). */
     private readonly sink: BulkRowSink | null = null,
+    scanArenaBytes?: number,
   ) {
     this.mmNames = mm === null ? [] : [...mm.names].map((n) => lit(enc.encode(n)));
     let scan: PerfettoScan | null = null;
-    if (sink !== null && mm === null) {
+    if (sink !== null) {
       try {
         scan = new PerfettoScan(
           WINDOW,
           GENERIC_NAMES.map(([l, k]) => [l.bytes, k]),
           FIELD_BYTES.map((l) => l.bytes),
+          // the events mm picks out are decoded here (mmWanted)
+          this.mmNames.map((l) => l.bytes),
+          GENERIC_NAMES.filter(([l]) => mm?.names.has(utf8.decode(l.bytes))).map(([, k]) => k),
+          scanArenaBytes,
         );
       } catch {
         // no WebAssembly memory: the JavaScript decoder alone
@@ -342,6 +349,7 @@ class Decoder {
       }
     }
     this.scan = scan;
+    this.scanned = scan;
   }
 
   /** Where the file's chunks may be read for the fast path to decode in place (null: none). */
@@ -349,16 +357,16 @@ class Decoder {
     return this.scan?.input ?? null;
   }
   get totalFtraceEvents(): number {
-    return this.ftraceEvents + (this.scan?.ftraceEvents ?? 0);
+    return this.ftraceEvents + (this.scanned?.ftraceEvents ?? 0);
   }
   get totalEvents(): number {
-    return this.events + (this.scan?.events ?? 0);
+    return this.events + (this.scanned?.events ?? 0);
   }
   get totalLostBundles(): number {
-    return this.lostBundles + (this.scan?.lostBundles ?? 0);
+    return this.lostBundles + (this.scanned?.lostBundles ?? 0);
   }
   get totalLateEvents(): number {
-    return this.lateEvents + (this.scan?.lateEvents ?? 0);
+    return this.lateEvents + (this.scanned?.lateEvents ?? 0);
   }
 
   private varint(): number {
@@ -702,9 +710,57 @@ class Decoder {
       const r = scan.bundle(base + this.p, base + e, id);
       this.p = scan.pos - base;
       this.deliver();
-      if (r === 2) this.bundleField(e, cpu);
-      else if (r === 0) break;
+      if (r === 2) {
+        this.bundleField(e, cpu);
+        // (the fast path handed its window over: the rest here)
+        if (this.scan === null) {
+          while (this.p < e) this.bundleField(e, cpu);
+          return;
+        }
+      } else if (r === 0) break;
     }
+  }
+
+  /**
+   * The fast path's window, full (its rings cannot grow), becomes this decoder's: its held
+   * events go into the queues here as they are, with its last time and seq; the fast path
+   * decodes no more.
+   */
+  private leaveScan(): void {
+    const scan = this.scan!;
+    this.deliver();
+    let n = 0;
+    scan.takeHeld((r) => {
+      const cpu = scan.cpus[r.cpuId]!;
+      let q = this.queues.get(cpu);
+      if (q === undefined) {
+        q = new CpuQueue(cpu);
+        this.queues.set(cpu, q);
+      }
+      // (each CPU's rows come in (ts, seq) order: at the end of its queue)
+      const o = q.slot(r.ts);
+      const f = q.f;
+      f[o + R_TS] = r.ts;
+      f[o + R_SEQ] = r.seq;
+      f[o + R_PID] = r.pid;
+      f[o + R_KIND] = r.kind;
+      f[o + R_COUNT] = r.count;
+      f[o + R_ALIGN] = r.align;
+      f[o + R_PFN] = r.pfn;
+      f[o + R_PAGE] = r.hasPage ? 1 : 0;
+      f[o + R_NAME] = r.nameId;
+      f[o + R_RARE] = r.rare ? 1 : 0;
+      n++;
+    });
+    for (const q of this.queues.values())
+      if (q.size > 0) {
+        this.order.push(q);
+        this.raise(this.order.length - 1);
+      }
+    this.held = n;
+    this.lastTs = scan.lastTime;
+    this.seq = scan.nextSeq;
+    this.scan = null;
   }
 
   /** Moves the events out of the fast path's window into the sink (rows it cannot write: by emit). */
@@ -1131,18 +1187,15 @@ class Decoder {
       x.errIso !== 0 ||
       x.errMig !== 0 ||
       x.errTest !== 0;
-    const seq = this.scan!.push(
-      x.ts,
-      x.pid,
-      x.kind,
-      x.count,
-      x.align,
-      x.pfn,
-      x.hasPage,
-      id,
-      this.scanCpu,
-      rare,
-    );
+    const scan = this.scan!;
+    const seq = scan.push(x.ts, x.pid, x.kind, x.count, x.align, x.pfn, x.hasPage, id, this.scanCpu, rare);
+    if (seq < 0) {
+      // no room in the fast path's window: this decoder's from now on
+      this.leaveScan();
+      x.seq = this.seq++;
+      this.push(x);
+      return;
+    }
     if (rare)
       this.rare.set(seq, {
         countBig: x.countBig,
@@ -1235,6 +1288,8 @@ export class PerfettoReader {
        * onEvent (binary-worker.ts: its BatchEncoder), in the same order with the others.
        */
       rows?: RowSink | BulkRowSink;
+      /** Memory for the fast path's window (a test's small one makes it hand the window over). */
+      scanArenaBytes?: number;
     } = {},
   ) {
     const out = new BinaryEvent();
@@ -1293,6 +1348,7 @@ export class PerfettoReader {
       },
       opts.mm ?? null,
       rows !== undefined && 'append' in rows ? rows : null,
+      opts.scanArenaBytes,
     );
     this.dec = dec;
   }
