@@ -449,10 +449,15 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
         ss(i + 2, mx);
         topChanged = 2 * h;
         topPreSuf = 2 * h;
-      } else if (sg(i + 2) != mx) {
+      } else {
+        const om = sg(i + 2);
+        if (om == mx) break;
         ss(i + 2, mx);
         topChanged = 2 * h;
-      } else break;
+        // only the max changed: no pre or suf above changes either, and the max climbs alone
+        topChanged = climbMax(v, om, mx, 2 * h, topChanged);
+        break;
+      }
       if (v == 1) break;
       const sib = 3 * (v ^ 1);
       const sp = sg(sib);
@@ -473,6 +478,39 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
   for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, topChanged);
   if (nBlocks > 0) fillBlocks(w0, w1, value, topPreSuf);
   return delta;
+}
+
+/**
+ * After node v (len bits) changed only its max (old → nw), its ancestors' max, for as long as one
+ * changes; returns the size of the highest node changed (at least `top`). Their pre and suf stay,
+ * and so does the run across each parent's middle, so a parent's max changes only when the
+ * child's grew past it, or when the child held it and shrank (then from the sibling's max and
+ * the run across the middle).
+ */
+function climbMax(v: i32, old: i32, nw: i32, len: i32, top: i32): i32 {
+  while (v > 1) {
+    const p = v >>> 1;
+    const pm = sg(3 * p + 2);
+    let npm: i32;
+    if (nw > old) {
+      if (nw <= pm) break;
+      npm = nw;
+    } else {
+      if (old < pm) break;
+      const sib = 3 * (v ^ 1);
+      const i = 3 * v;
+      const cross = (v & 1) != 0 ? sg(sib + 1) + sg(i) : sg(i + 1) + sg(sib);
+      npm = max(max(nw, sg(sib + 2)), cross);
+      if (npm == pm) break;
+    }
+    ss(3 * p + 2, npm);
+    len *= 2;
+    top = len;
+    old = pm;
+    nw = npm;
+    v = p;
+  }
+  return top;
 }
 
 /** Sets bits [start, start + n) (inside the bitmap); returns how many were clear. */
