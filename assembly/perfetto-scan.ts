@@ -668,7 +668,7 @@ export function deliver(max: i32, bid: f64, line0: f64): i32 {
     store<f64>(o, line0 + <f64>(k + 1), 8);
     store<f64>(o, load<f64>(p + R_PID), 16);
     store<f64>(o, load<f64>(CPUS + (<usize>load<i32>(p + R_CPU) << 3)), 24);
-    store<f64>(o, load<f64>(p + R_TS), 32);
+    store<f64>(o, usOf(load<f64>(p + R_TS)), 32);
     store<f64>(o, bid, 40);
     store<f64>(o, <f64>commLen, 48);
     store<f64>(o, load<f64>(p + R_COUNT), 56);
@@ -684,6 +684,14 @@ export function deliver(max: i32, bid: f64, line0: f64): i32 {
     k++;
   }
   return k;
+}
+
+/** The µs a time in ns prints as: rounded as Math.round does (halves up), as perfetto.ts's usOf. */
+@inline function usOf(ns: f64): f64 {
+  const x = ns / 1000;
+  let t = Math.floor(x);
+  if (x - t >= 0.5) t += 1;
+  return t;
 }
 
 // ---- decoding ----
@@ -842,11 +850,8 @@ function event(s: usize, e: usize, qi: i32, cpu: i32): bool {
   if (full || !room(qi)) return false;
   nFtrace++;
   nEvents++;
-  // µs, rounded as Math.round does (halves up)
-  const x = <f64>ts / 1000;
-  let t = Math.floor(x);
-  if (x - t >= 0.5) t += 1;
-  place(qi, t, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, 0);
+  // held and merged by ns (usOf gives the µs when the row goes out)
+  place(qi, <f64>ts, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, 0);
   return true;
 }
 
@@ -889,6 +894,17 @@ function typedStart(s: usize, e: usize): bool {
 }
 
 /**
+ * Per kind and field place (8 × kind + j), the bytes of the last field read there from its
+ * name's tag to its value's tag when they are 8 or fewer (zero-padded; their length; the
+ * field's code): compared as one word before the field's name is read.
+ */
+const prefixes = memory.data(64 * 16);
+/** A mask of the low n (1 to 8) bytes. */
+@inline function low(n: u32): u64 {
+  return n >= 8 ? 0xffffffffffffffff : (<u64>1 << (<u64>n << 3)) - 1;
+}
+
+/**
  * GenericFtraceEvent {event_name 1, field 2 {name 1, str_value 3, int_value 4, uint_value 5}}
  * as Perfetto writes it (the name first, then one value per field): its kind, 0 (no cma
  * event) or -1 (left to JavaScript).
@@ -914,15 +930,33 @@ function generic(s: usize, e: usize): i32 {
     q = vEnd;
     if (q == 0 || l > <u64>(e - q)) return -1;
     const fe = q + <usize>l;
-    if (q >= fe || load<u8>(q) != 10) return -1;
-    const fl = rv(q + 1, fe);
-    q = vEnd;
-    if (q == 0 || fl > <u64>(fe - q)) return -1;
-    const code = findWord(FIELDS, nFields, q, <u32>fl, (<u32>kind << 3) + (j & 7));
-    q += <usize>fl;
-    if (q >= fe) return -1;
-    const vt = load<u8>(q);
-    q++;
+    const pre = prefixes + (<usize>((<u32>kind << 3) + (j & 7)) << 4);
+    const pl = load<u32>(pre, 8);
+    let code: i32;
+    let vt: u32;
+    if (pl != 0 && q + pl <= fe && ((load<u64>(q) ^ load<u64>(pre)) & low(pl)) == 0) {
+      // the same name and value tag as the last field here
+      code = load<i32>(pre, 12);
+      vt = load<u8>(q + pl - 1);
+      q += pl;
+    } else {
+      const at = q;
+      if (q >= fe || load<u8>(q) != 10) return -1;
+      const fl = rv(q + 1, fe);
+      q = vEnd;
+      if (q == 0 || fl > <u64>(fe - q)) return -1;
+      code = findWord(FIELDS, nFields, q, <u32>fl, (<u32>kind << 3) + (j & 7));
+      q += <usize>fl;
+      if (q >= fe) return -1;
+      vt = load<u8>(q);
+      q++;
+      const n = <u32>(q - at);
+      if (n <= 8) {
+        store<u64>(pre, load<u64>(at) & low(n));
+        store<u32>(pre, n, 8);
+        store<i32>(pre, code, 12);
+      } else store<u32>(pre, 0, 8);
+    }
     if (vt == 0x1a) {
       if (code != F_NAME && code != -1) return -1;
       const sl = rv(q, fe);
