@@ -177,7 +177,7 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
       ts: fc.oneof(fc.integer({ min: 0, max: 1e6 }), fc.constantFrom(Number.NaN, 1.5, -3, 70000, 1e9)),
       name: fc.constantFrom(0, 0, 0, 1, 2),
       commLen: fc.constantFrom(4, 16, 0, -1),
-      count: num([0, 1, 8, 64, 511, 512, 513, 4096, 1e12, 2 ** 52, 0.5]),
+      count: num([0, 1, 8, 64, 511, 512, 513, 4096, 1e12, 2 ** 52, 0.5, Number.NaN]),
       align: num([-1, 0, 1, 4, 9, 12, 31, 40, 63, 64, 70, Number.NaN, 2.5]),
       pfn: fc.oneof(
         fc.integer({ min: 0x1000 - 8, max: 0x1000 + 600 }),
