@@ -668,7 +668,7 @@ export function deliver(max: i32, bid: f64, line0: f64): i32 {
     store<f64>(o, line0 + <f64>(k + 1), 8);
     store<f64>(o, load<f64>(p + R_PID), 16);
     store<f64>(o, load<f64>(CPUS + (<usize>load<i32>(p + R_CPU) << 3)), 24);
-    store<f64>(o, load<f64>(p + R_TS), 32);
+    store<f64>(o, usOf(load<f64>(p + R_TS)), 32);
     store<f64>(o, bid, 40);
     store<f64>(o, <f64>commLen, 48);
     store<f64>(o, load<f64>(p + R_COUNT), 56);
@@ -684,6 +684,14 @@ export function deliver(max: i32, bid: f64, line0: f64): i32 {
     k++;
   }
   return k;
+}
+
+/** The µs a time in ns prints as: rounded as Math.round does (halves up), as perfetto.ts's usOf. */
+@inline function usOf(ns: f64): f64 {
+  const x = ns / 1000;
+  let t = Math.floor(x);
+  if (x - t >= 0.5) t += 1;
+  return t;
 }
 
 // ---- decoding ----
@@ -842,11 +850,8 @@ function event(s: usize, e: usize, qi: i32, cpu: i32): bool {
   if (full || !room(qi)) return false;
   nFtrace++;
   nEvents++;
-  // µs, rounded as Math.round does (halves up)
-  const x = <f64>ts / 1000;
-  let t = Math.floor(x);
-  if (x - t >= 0.5) t += 1;
-  place(qi, t, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, 0);
+  // held and merged by ns (usOf gives the µs when the row goes out)
+  place(qi, <f64>ts, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, 0);
   return true;
 }
 
