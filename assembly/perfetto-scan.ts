@@ -53,7 +53,7 @@ const NAMEBYTES_CAP: u32 = 1 << 16;
 const KMAX: i32 = 16;
 const FMAX: i32 = 32;
 const MMMAX: i32 = 16;
-/** Kind and field name entries: the word's length, its value, its bytes (up to 40). */
+/** Kind and field name entries: the word's length, its value, its bytes (up to 40: the first 8 zero-padded). */
 const WORD: usize = 48;
 
 /**
@@ -300,24 +300,31 @@ function addWord(table: usize, i: i32, len: u32, v: i32): void {
   // longer words are never compared with (no field or event name is that long)
   store<u32>(e, len > 40 ? 0xffffffff : len);
   store<i32>(e, v, 4);
+  memory.fill(e + 8, 0, 40);
   memory.copy(e + 8, TMP, len > 40 ? 0 : len);
 }
-/** Per place (0: the event name; 1 + j: its field j), the entry that matched there last. */
-const hints = memory.data(64);
+/** Per place (0: the event name; 8 × kind + j: field j of an event of that kind), the entry that matched there last. */
+const hints = memory.data(256);
+/** Whether the word entry e has the `len` bytes at p (which may be read 8 bytes on). */
+@inline function wordIs(e: usize, p: usize, len: u32): bool {
+  if (load<u32>(e) != len) return false;
+  if (len <= 8) {
+    const mask = len == 8 ? 0xffffffffffffffff : (<u64>1 << (<u64>len << 3)) - 1;
+    return ((load<u64>(p) ^ load<u64>(e, 8)) & mask) == 0;
+  }
+  return bytesEqual(e + 8, p, len);
+}
 /**
  * The value of the word of `len` bytes at p in `table` (`n` entries), or -1; the entry that
  * matched at place `h` (hints) last is tried first.
  */
 function findWord(table: usize, n: i32, p: usize, len: u32, h: u32): i32 {
-  const hp = hints + (<usize>(h & 15) << 2);
+  const hp = hints + (<usize>(h & 63) << 2);
   const last = load<i32>(hp);
-  if (last < n) {
-    const e = table + <usize>last * WORD;
-    if (load<u32>(e) == len && bytesEqual(e + 8, p, len)) return load<i32>(e, 4);
-  }
+  if (last < n && wordIs(table + <usize>last * WORD, p, len)) return load<i32>(table + <usize>last * WORD, 4);
   for (let i = 0; i < n; i++) {
     const e = table + <usize>i * WORD;
-    if (load<u32>(e) == len && bytesEqual(e + 8, p, len)) {
+    if (wordIs(e, p, len)) {
       store<i32>(hp, i);
       return load<i32>(e, 4);
     }
@@ -421,6 +428,14 @@ function raise(i: i32, q: i32, ts: f64, sq: f64): void {
   setOrder(i, q, ts, sq);
 }
 
+/** Copies a row. */
+@inline function copyRow(to: usize, from: usize): void {
+  store<v128>(to, load<v128>(from));
+  store<v128>(to, load<v128>(from, 16), 16);
+  store<v128>(to, load<v128>(from, 32), 32);
+  store<v128>(to, load<v128>(from, 48), 48);
+}
+
 /** A block of 2^k rows (0: the arena is used up). */
 function allocRows(k: i32): usize {
   const f = FREE_BLOCKS + (<usize>k << 2);
@@ -484,7 +499,7 @@ function slot(q: i32, ts: f64): usize {
   while (k > 0) {
     const before = base + (<usize>((head + k - 1) & mask) << 6);
     if (load<f64>(before + R_TS) <= ts) break;
-    memory.copy(base + (<usize>((head + k) & mask) << 6), before, ROW);
+    copyRow(base + (<usize>((head + k) & mask) << 6), before);
     k--;
   }
   return base + (<usize>((head + k) & mask) << 6);
@@ -540,7 +555,7 @@ function emitFirst(): void {
   const ts = load<f64>(r + R_TS);
   if (ts < lastTs) late++;
   else lastTs = ts;
-  memory.copy(OUT + (<usize>((ringHead + ringCount) & (outMax - 1)) << 6), r, ROW);
+  copyRow(OUT + (<usize>((ringHead + ringCount) & (outMax - 1)) << 6), r);
   ringCount++;
   const size = load<i32>(Q, 12) - 1;
   store<i32>(Q, size, 12);
@@ -653,7 +668,7 @@ export function deliver(max: i32, bid: f64, line0: f64): i32 {
     store<f64>(o, line0 + <f64>(k + 1), 8);
     store<f64>(o, load<f64>(p + R_PID), 16);
     store<f64>(o, load<f64>(CPUS + (<usize>load<i32>(p + R_CPU) << 3)), 24);
-    store<f64>(o, load<f64>(p + R_TS), 32);
+    store<f64>(o, usOf(load<f64>(p + R_TS)), 32);
     store<f64>(o, bid, 40);
     store<f64>(o, <f64>commLen, 48);
     store<f64>(o, load<f64>(p + R_COUNT), 56);
@@ -671,54 +686,60 @@ export function deliver(max: i32, bid: f64, line0: f64): i32 {
   return k;
 }
 
-// ---- decoding ----
-
-let p: usize = 0;
-/** Set by a failed read: the event is left to JavaScript. */
-let bad: bool = false;
-
-/** A varint of up to 10 bytes ending before e (else bad); `nbytes` its length. */
-let nbytes: u32 = 0;
-@inline function varint(e: usize): u64 {
-  const c0 = <u64>load<u8>(p);
-  if (c0 < 0x80 && p < e) {
-    p++;
-    nbytes = 1;
-    return c0;
-  }
-  return varintSlow(e);
+/** The µs a time in ns prints as: rounded as Math.round does (halves up), as perfetto.ts's usOf. */
+@inline function usOf(ns: f64): f64 {
+  const x = ns / 1000;
+  let t = Math.floor(x);
+  if (x - t >= 0.5) t += 1;
+  return t;
 }
-function varintSlow(e: usize): u64 {
+
+// ---- decoding ----
+// (positions are locals, the end of a varint read is in vEnd: a global written once per varint)
+
+/** Where the last varint read ends (0: it was bad: over 10 bytes, or not ending before its limit). */
+let vEnd: usize = 0;
+
+/** The varint at q, ending before e (vEnd). */
+@inline function rv(q: usize, e: usize): u64 {
+  const c = <u64>load<u8>(q);
+  if (c < 0x80 && q < e) {
+    vEnd = q + 1;
+    return c;
+  }
+  return rvSlow(q, e);
+}
+function rvSlow(q: usize, e: usize): u64 {
   let v: u64 = 0;
   let shift: u64 = 0;
-  const s = p;
-  for (let k = 0; k < 10; k++) {
-    if (p >= e) break;
-    const c = <u64>load<u8>(p++);
+  const lim = e - q > 10 ? q + 10 : e;
+  for (let r = q; r < lim; r++) {
+    const c = <u64>load<u8>(r);
     v |= (c & 0x7f) << shift;
     if (c < 0x80) {
-      nbytes = <u32>(p - s);
+      vEnd = r + 1;
       return v;
     }
     shift += 7;
   }
-  bad = true;
+  vEnd = 0;
   return 0;
 }
-/** Skips a field of wire type w ending before e (else bad). */
-function skip(w: u32, e: usize): void {
-  if (w == 0) varint(e);
-  else if (w == 1) {
-    if (p + 8 > e) bad = true;
-    else p += 8;
-  } else if (w == 5) {
-    if (p + 4 > e) bad = true;
-    else p += 4;
-  } else if (w == 2) {
-    const l = varint(e);
-    if (bad || l > <u64>(e - p)) bad = true;
-    else p += <usize>l;
-  } else bad = true;
+/** The end of the field of wire type w at q (its tag read), before e; 0: bad. */
+function skipped(w: u32, q: usize, e: usize): usize {
+  if (w == 0) {
+    rv(q, e);
+    return vEnd;
+  }
+  if (w == 1) return q + 8 <= e ? q + 8 : 0;
+  if (w == 5) return q + 4 <= e ? q + 4 : 0;
+  if (w == 2) {
+    const l = rv(q, e);
+    const b = vEnd;
+    if (b == 0 || l > <u64>(e - b)) return 0;
+    return b + <usize>l;
+  }
+  return 0;
 }
 
 // the event being decoded
@@ -730,72 +751,77 @@ let evPfn: f64 = 0;
 let evPage: u8 = 0;
 
 /**
- * The events of the bundle at [s, e) into queue q (CPU cpu). Returns 0 (done), 1 (the ring is
+ * The events of the bundle at [s, e) into queue qi (CPU cpu). Returns 0 (done), 1 (the ring is
  * nearly full: deliver, then call again from pos()) or 2 (the field at pos() is left to JavaScript).
  */
-export function bundle(s: usize, e: usize, q: i32, cpu: i32): i32 {
-  p = s;
-  while (p < e) {
+export function bundle(s: usize, e: usize, qi: i32, cpu: i32): i32 {
+  let q = s;
+  while (q < e) {
     if (ringCount >= outMax - 2) {
-      stopPos = <u32>p;
+      stopPos = <u32>q;
       return 1;
     }
-    const at = p;
-    const tag = load<u8>(p);
-    bad = false;
+    const tag = load<u8>(q);
     if (tag == 18) {
-      p++;
-      const l = varint(e);
-      if (bad || l > <u64>(e - p) || !event(p, p + <usize>l, q, cpu)) {
-        stopPos = <u32>at;
+      const l = rv(q + 1, e);
+      const b = vEnd;
+      if (b == 0 || l > <u64>(e - b) || !event(b, b + <usize>l, qi, cpu)) {
+        stopPos = <u32>q;
         return 2;
       }
+      q = b + <usize>l;
       continue;
     }
     if (tag >= 0x80) {
-      stopPos = <u32>at;
+      stopPos = <u32>q;
       return 2;
     }
-    p++;
+    let n: usize;
     if (tag == 24) {
-      const v = varint(e);
-      if (!bad && v != 0) nLost++;
-    } else skip(tag & 7, e);
-    if (bad) {
-      stopPos = <u32>at;
+      const v = rv(q + 1, e);
+      n = vEnd;
+      if (n != 0 && v != 0) nLost++;
+    } else n = skipped(tag & 7, q + 1, e);
+    if (n == 0) {
+      stopPos = <u32>q;
       return 2;
     }
+    q = n;
   }
-  stopPos = <u32>p;
+  stopPos = <u32>q;
   return 0;
 }
 
 /** The FtraceEvent at [s, e): false (nothing changed) when JavaScript is to read it. */
-function event(s: usize, e: usize, q: i32, cpu: i32): bool {
-  p = s;
+function event(s: usize, e: usize, qi: i32, cpu: i32): bool {
+  let q = s;
   let ts: u64 = 0;
   let pid: u64 = 0;
   let which: u64 = 0;
   let body: usize = 0;
   let bodyEnd: usize = 0;
-  while (p < e) {
-    const tag = varint(e);
-    if (bad || nbytes > 5) return false;
+  while (q < e) {
+    const tag = rv(q, e);
+    const b = vEnd;
+    if (b == 0 || b - q > 5) return false;
     const field = tag >> 3;
     const w = <u32>tag & 7;
-    if (field == 1 && w == 0) ts = varint(e);
-    else if (field == 2 && w == 0) {
-      pid = varint(e);
-      if (nbytes > 7) return false;
+    if (field == 1 && w == 0) {
+      ts = rv(b, e);
+      q = vEnd;
+    } else if (field == 2 && w == 0) {
+      pid = rv(b, e);
+      q = vEnd;
+      if (q - b > 7) return false;
     } else if (w == 2 && (field == 465 || field == 466 || field == 327)) {
-      const l = varint(e);
-      if (bad || l > <u64>(e - p)) return false;
-      body = p;
-      bodyEnd = p + <usize>l;
+      const l = rv(b, e);
+      body = vEnd;
+      if (body == 0 || l > <u64>(e - body)) return false;
+      bodyEnd = body + <usize>l;
       which = field;
-      p = bodyEnd;
-    } else skip(w, e);
-    if (bad) return false;
+      q = bodyEnd;
+    } else q = skipped(w, b, e);
+    if (q == 0) return false;
   }
   if (which == 466) return false;
   if (which == 0) {
@@ -817,54 +843,65 @@ function event(s: usize, e: usize, q: i32, cpu: i32): bool {
     if (k == 0) {
       // no cma event
       nFtrace++;
-      p = e;
       return true;
     }
   }
   // (no room: the reader takes the window, and this event)
-  if (full || !room(q)) return false;
+  if (full || !room(qi)) return false;
   nFtrace++;
   nEvents++;
-  // µs, rounded as Math.round does (halves up)
-  const x = <f64>ts / 1000;
-  let t = Math.floor(x);
-  if (x - t >= 0.5) t += 1;
-  place(q, t, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, 0);
-  p = e;
+  // held and merged by ns (usOf gives the µs when the row goes out)
+  place(qi, <f64>ts, <f64>pid, evKind, evCount, evAlign, evPfn, evPage, evName, cpu, 0);
   return true;
-}
-
-/** A number below 2^53 (else bad). */
-@inline function exact(v: u64): f64 {
-  if (v >= TWO53) bad = true;
-  return <f64>v;
 }
 
 /** CmaAllocStartFtraceEvent {align 1, count 2, name 3}. */
 function typedStart(s: usize, e: usize): bool {
-  p = s;
-  while (p < e) {
-    const tag = varint(e);
-    if (bad || nbytes > 5) return false;
+  let q = s;
+  while (q < e) {
+    const tag = rv(q, e);
+    const b = vEnd;
+    if (b == 0 || b - q > 5) return false;
     const f = tag >> 3;
     const w = <u32>tag & 7;
     if (w == 2) {
-      const l = varint(e);
-      if (bad || l > <u64>(e - p)) return false;
+      const l = rv(b, e);
+      const d = vEnd;
+      if (d == 0 || l > <u64>(e - d)) return false;
       if (f == 3) {
-        const id = findName(p, <u32>l);
+        const id = findName(d, <u32>l);
         if (id < 0) return false;
         evName = id;
       }
-      p += <usize>l;
+      q = d + <usize>l;
     } else if (w == 0) {
-      const v = varint(e);
-      if (f == 1) evAlign = exact(v);
-      else if (f == 2) evCount = exact(v);
-    } else skip(w, e);
-    if (bad) return false;
+      const v = rv(b, e);
+      q = vEnd;
+      if (q == 0) return false;
+      if (f == 1) {
+        if (v >= TWO53) return false;
+        evAlign = <f64>v;
+      } else if (f == 2) {
+        if (v >= TWO53) return false;
+        evCount = <f64>v;
+      }
+    } else {
+      q = skipped(w, b, e);
+      if (q == 0) return false;
+    }
   }
   return true;
+}
+
+/**
+ * Per kind and field place (8 × kind + j), the bytes of the last field read there from its
+ * name's tag to its value's tag when they are 8 or fewer (zero-padded; their length; the
+ * field's code): compared as one word before the field's name is read.
+ */
+const prefixes = memory.data(64 * 16);
+/** A mask of the low n (1 to 8) bytes. */
+@inline function low(n: u32): u64 {
+  return n >= 8 ? 0xffffffffffffffff : (<u64>1 << (<u64>n << 3)) - 1;
 }
 
 /**
@@ -873,71 +910,97 @@ function typedStart(s: usize, e: usize): bool {
  * event) or -1 (left to JavaScript).
  */
 function generic(s: usize, e: usize): i32 {
-  p = s;
-  if (p >= e || load<u8>(p) != 10) return -1;
-  p++;
-  const nl = varint(e);
-  if (bad || nl > <u64>(e - p)) return -1;
-  const kind = findWord(KINDS, nKinds, p, <u32>nl, 0);
+  if (s >= e || load<u8>(s) != 10) return -1;
+  const nl = rv(s + 1, e);
+  let q = vEnd;
+  if (q == 0 || nl > <u64>(e - q)) return -1;
+  const kind = findWord(KINDS, nKinds, q, <u32>nl, 0);
   if (kind < 0) {
     // no cma event: the reader's when it picks such events out
-    if (mmAll || (nMms > 0 && findWord(MMS, nMms, p, <u32>nl, 15) >= 0)) return -1;
+    if (mmAll || (nMms > 0 && findWord(MMS, nMms, q, <u32>nl, 63) >= 0)) return -1;
     return 0;
   }
   if (mmKinds & (1 << <u32>kind)) return -1;
   evKind = <u8>kind;
-  p += <usize>nl;
+  q += <usize>nl;
   let sawPage = false;
-  for (let j: u32 = 1; p < e; j++) {
-    if (load<u8>(p) != 0x12) return -1;
-    p++;
-    const l = varint(e);
-    if (bad || l > <u64>(e - p)) return -1;
-    const fe = p + <usize>l;
-    if (p >= fe || load<u8>(p) != 10) return -1;
-    p++;
-    const fl = varint(fe);
-    if (bad || fl > <u64>(fe - p)) return -1;
-    const code = findWord(FIELDS, nFields, p, <u32>fl, j);
-    p += <usize>fl;
-    if (p >= fe) return -1;
-    const vt = load<u8>(p);
-    p++;
+  for (let j: u32 = 1; q < e; j++) {
+    if (load<u8>(q) != 0x12) return -1;
+    const l = rv(q + 1, e);
+    q = vEnd;
+    if (q == 0 || l > <u64>(e - q)) return -1;
+    const fe = q + <usize>l;
+    const pre = prefixes + (<usize>((<u32>kind << 3) + (j & 7)) << 4);
+    const pl = load<u32>(pre, 8);
+    let code: i32;
+    let vt: u32;
+    if (pl != 0 && q + pl <= fe && ((load<u64>(q) ^ load<u64>(pre)) & low(pl)) == 0) {
+      // the same name and value tag as the last field here
+      code = load<i32>(pre, 12);
+      vt = load<u8>(q + pl - 1);
+      q += pl;
+    } else {
+      const at = q;
+      if (q >= fe || load<u8>(q) != 10) return -1;
+      const fl = rv(q + 1, fe);
+      q = vEnd;
+      if (q == 0 || fl > <u64>(fe - q)) return -1;
+      code = findWord(FIELDS, nFields, q, <u32>fl, (<u32>kind << 3) + (j & 7));
+      q += <usize>fl;
+      if (q >= fe) return -1;
+      vt = load<u8>(q);
+      q++;
+      const n = <u32>(q - at);
+      if (n <= 8) {
+        store<u64>(pre, load<u64>(at) & low(n));
+        store<u32>(pre, n, 8);
+        store<i32>(pre, code, 12);
+      } else store<u32>(pre, 0, 8);
+    }
     if (vt == 0x1a) {
       if (code != F_NAME && code != -1) return -1;
-      const sl = varint(fe);
-      if (bad || sl > <u64>(fe - p)) return -1;
+      const sl = rv(q, fe);
+      q = vEnd;
+      if (q == 0 || sl > <u64>(fe - q)) return -1;
       if (code == F_NAME) {
-        const id = findName(p, <u32>sl);
+        const id = findName(q, <u32>sl);
         if (id < 0) return -1;
         evName = id;
       }
-      p += <usize>sl;
+      q += <usize>sl;
     } else if (vt == 0x28 && code == F_PAGE) {
       // a struct page pointer: only whether any of its bits is set (as the JavaScript decode reads it)
       let any: u32 = 0;
       let c: u32 = 0x80;
       for (let k = 0; k < 10 && c >= 0x80; k++) {
-        if (p >= fe) return -1;
-        c = load<u8>(p++);
+        if (q >= fe) return -1;
+        c = load<u8>(q);
+        q++;
         any |= c & 0x7f;
       }
       if (c >= 0x80) return -1;
       sawPage = true;
       evPage = any != 0 ? 1 : 0;
     } else if (vt == 0x28 || vt == 0x20) {
-      const v = varint(fe);
-      if (bad) return -1;
-      if (code == F_PFN || code == F_START) evPfn = v == 0xffffffffffffffff ? -1 : exact(v);
-      else if (code == F_PAGE) {
+      const v = rv(q, fe);
+      q = vEnd;
+      if (q == 0) return -1;
+      if (code == F_PFN || code == F_START) {
+        if (v == 0xffffffffffffffff) evPfn = -1;
+        else if (v >= TWO53) return -1;
+        else evPfn = <f64>v;
+      } else if (code == F_PAGE) {
         sawPage = true;
         evPage = v != 0 ? 1 : 0;
-      } else if (code == F_COUNT || code == F_REQUEST_COUNT) evCount = exact(v);
-      else if (code == F_ALIGN) evAlign = exact(v);
-      else if (code != -1) return -1;
-      if (bad) return -1;
+      } else if (code == F_COUNT || code == F_REQUEST_COUNT) {
+        if (v >= TWO53) return -1;
+        evCount = <f64>v;
+      } else if (code == F_ALIGN) {
+        if (v >= TWO53) return -1;
+        evAlign = <f64>v;
+      } else if (code != -1) return -1;
     } else return -1;
-    if (p != fe) return -1;
+    if (q != fe) return -1;
   }
   if (evKind == EV_ALLOC && !sawPage) evPage = evPfn >= 0 ? 1 : 0;
   return kind;

@@ -423,6 +423,8 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
       const bitsF = Math.floor((count + unit - 1) / unit);
       if (!(bitsF >= 1 && bitsF <= <f64>maxno)) break;
       const alignOrder = load<f64>(r + 8 * 8);
+      // (Math.max(NaN, 0) is NaN on the TypeScript side: such a row is its)
+      if (alignOrder != alignOrder) break;
       const align: f64 = alignOrder > 0 ? alignOrder : 0;
       if (!(align < 64) || align != Math.floor(align)) break;
       const ai = <i32>align;

@@ -5,6 +5,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { TraceEvent } from '../src/sources/trace/events.ts';
+import { NsClock } from './ns-clock.ts';
 
 const enc = new TextEncoder();
 
@@ -70,7 +71,8 @@ function field(name: string, v: number | bigint, signed = false): Uint8Array {
 export async function writePerfettoBench(
   path: string,
   each: (onEvent: (ev: TraceEvent) => void) => Promise<void>,
-  opts: { cpus?: number; release?: string } = {},
+  /** nsClock: nanosecond timestamps inside each microsecond, in the events' order (bench/ns-clock.ts); else µs × 1000 */
+  opts: { cpus?: number; release?: string; nsClock?: boolean } = {},
 ): Promise<number> {
   const ncpu = opts.cpus ?? 1;
   // the task names first (a process tree before the events, as Perfetto's process scan at start)
@@ -116,6 +118,7 @@ export async function writePerfettoBench(
     const p = new Buf();
     p.bytes(2, tree.take());
     out.bytes(1, p.take());
+    const clock = opts.nsClock ? new NsClock() : null;
     await each((ev) => {
       let nm = names.get(ev.name);
       if (nm === undefined) {
@@ -147,7 +150,7 @@ export async function writePerfettoBench(
         if (ev.kind !== 4) body.bytes(2, field('align', ev.align));
       }
       const fe = new Buf();
-      fe.tagv(1, Math.round(ev.ts * 1000));
+      fe.tagv(1, clock ? clock.ns(ev.ts) : Math.round(ev.ts * 1000));
       fe.tagv(2, ev.pid);
       fe.bytes(which, body.take());
       const list = per[ev.cpu % ncpu]!;

@@ -4,6 +4,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { TraceEvent } from '../src/sources/trace/events.ts';
+import { NsClock } from './ns-clock.ts';
 
 const PAGE = 4096;
 const DATA = 16;
@@ -132,7 +133,8 @@ class CpuWriter {
 export async function writeTraceDat(
   path: string,
   each: (onEvent: (ev: TraceEvent) => void) => Promise<void>,
-  opts: { cpus?: number; release?: string } = {},
+  /** nsClock: nanosecond timestamps inside each microsecond, in the events' order (bench/ns-clock.ts); else µs × 1000 */
+  opts: { cpus?: number; release?: string; nsClock?: boolean } = {},
 ): Promise<number> {
   const ncpu = opts.cpus ?? 1;
   const cpus = Array.from({ length: ncpu }, () => new CpuWriter());
@@ -140,6 +142,7 @@ export async function writeTraceDat(
   let rec = new Uint8Array(64);
   let rv = new DataView(rec.buffer);
   let n = 0;
+  const clock = opts.nsClock ? new NsClock() : null;
   await each((ev) => {
     const name = enc.encode(ev.name);
     // (a long area name: a larger record)
@@ -169,7 +172,7 @@ export async function writeTraceDat(
     rec.set(name, fixed);
     const len = Math.ceil((fixed + name.length + 1) / 4) * 4;
     if (!comms.has(ev.pid)) comms.set(ev.pid, ev.comm());
-    cpus[ev.cpu % ncpu]!.add(Math.round(ev.ts * 1000), rec.slice(0, len));
+    cpus[ev.cpu % ncpu]!.add(clock ? clock.ns(ev.ts) : Math.round(ev.ts * 1000), rec.slice(0, len));
     n++;
   });
   for (const c of cpus) if (c.started) c.flush();

@@ -169,6 +169,107 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
     }
   });
 
+  it('raw batches of arbitrary numbers (pids, counts, alignments, pfns no parser writes): lane on = off', () => {
+    const num = (xs: number[]) => fc.oneof(fc.constantFrom(...xs), fc.integer({ min: -2, max: 600 }));
+    const rowArb = fc.record({
+      kind: fc.constantFrom(1, 1, 2, 2, 3, 4, 4, 5, 6),
+      pid: num([0, 1, 2, 3, 65535, 65536, 70000, -1, 2.5]),
+      ts: fc.oneof(fc.integer({ min: 0, max: 1e6 }), fc.constantFrom(Number.NaN, 1.5, -3, 70000, 1e9)),
+      name: fc.constantFrom(0, 0, 0, 1, 2),
+      commLen: fc.constantFrom(4, 16, 0, -1),
+      count: num([0, 1, 8, 64, 511, 512, 513, 4096, 1e12, 2 ** 52, 0.5, Number.NaN]),
+      align: num([-1, 0, 1, 4, 9, 12, 31, 40, 63, 64, 70, Number.NaN, 2.5]),
+      pfn: fc.oneof(
+        fc.integer({ min: 0x1000 - 8, max: 0x1000 + 600 }),
+        fc.constantFrom(-1, Number.NaN, 0x1000 + 0.5, 2 ** 53, 0),
+      ),
+      hasPage: fc.constantFrom(0, 1, 1),
+      extra: fc.constantFrom(-1, -1, -1, -1, 0, 1),
+    });
+    const extras = [
+      {
+        countBig: null,
+        errorno: -16,
+        availableCount: -1,
+        totalCount: -1,
+        nrMigrated: 0,
+        errIso: 0,
+        errMig: 0,
+        errTest: 0,
+        comm: null,
+      },
+      {
+        countBig: null,
+        errorno: null,
+        availableCount: 100,
+        totalCount: 512,
+        nrMigrated: 0,
+        errIso: 0,
+        errMig: 0,
+        errTest: 0,
+        comm: 'a-long-task-name-here',
+      },
+    ];
+    fc.assert(
+      fc.property(
+        fc.array(rowArb, { minLength: 1, maxLength: 400 }),
+        fc.integer({ min: 0, max: 3 }),
+        (rows, opb) => {
+          const f = new Float64Array(rows.length * 12);
+          const comm = new Uint8Array(rows.length * 16);
+          rows.forEach((r, i) => {
+            f.set(
+              [r.kind, i + 1, r.pid, 0, r.ts, r.name, r.commLen, r.count, r.align, r.pfn, r.hasPage, r.extra],
+              i * 12,
+            );
+            comm.set(
+              [...'task'].map((c) => c.charCodeAt(0)),
+              i * 16 + 12,
+            );
+          });
+          const msg = () => ({
+            t: 'b' as const,
+            buf: f.slice().buffer,
+            commBuf: comm.slice().buffer,
+            n: rows.length,
+            names: ['a', 'other', ''],
+            extras,
+            bytes: 0,
+          });
+          const area = [{ name: 'a', basePfn: 0x1000, count: 512, orderPerBit: opb }];
+          const run = (lane: 'off' | 'js' | 'wasm') => {
+            setWasmLane(lane === 'wasm');
+            const fails: FailureRecord[] = [];
+            const r = new TraceReplayer(area, 'options', { onFailure: (x) => fails.push(x) });
+            const d = new BatchDecoder();
+            // two batches: the second's rows meet the first's calls in flight
+            d.deliver(msg(), (ev) => r.event(ev), lane === 'off' ? undefined : r);
+            d.deliver(msg(), (ev) => r.event(ev), lane === 'off' ? undefined : r);
+            setWasmLane(true);
+            const res = r.finish({
+              bytes: 0,
+              lines: 0,
+              events: 0,
+              headerLines: 0,
+              blankLines: 0,
+              otherLines: 0,
+              otherCmaEvents: 0,
+              malformed: 0,
+              malformedLines: [],
+              joinedSplitLines: 0,
+              annotations: [],
+            });
+            return { res, fails, allocations: res.allocations };
+          };
+          const off = run('off');
+          assert.deepEqual(run('js'), off);
+          assert.deepEqual(run('wasm'), off);
+        },
+      ),
+      { numRuns: 300, seed: 5 },
+    );
+  });
+
   it('the generated traces have successes, releases, busy retries, failures, mismatches and anomalies', () => {
     const sum = { ok: 0, releases: 0, busy: 0, failed: 0, mismatches: 0, anomalies: 0, other: 0 };
     for (const t of fc.sample(traceArb, { numRuns: 20, seed: 7 })) {

@@ -114,6 +114,15 @@ const R_PAGE = 7;
 const R_NAME = 8;
 const R_RARE = 9;
 
+/**
+ * The µs an event's ns print as (ns2usecs: rounded, halves up). The window holds and merges
+ * events by their ns: events of different CPUs in the same µs are in the kernel's order, not the
+ * file's (each CPU's bundle is written on its own, so the later event can come first).
+ */
+function usOf(ns: number): number {
+  return Math.round(ns / 1000);
+}
+
 /** Other events decoded in the same pass (mm-events-read.ts spells them as the text does). */
 export interface PerfettoMmOptions {
   names: ReadonlySet<string>;
@@ -834,7 +843,8 @@ class Decoder {
     if (which === 0) return;
     const ev = this.cur;
     ev.seq = this.seq++;
-    ev.ts = Math.round(ts / 1000);
+    // ns while in the window (the CPUs are merged by them), µs once out (usOf)
+    ev.ts = ts;
     ev.cpu = cpu;
     ev.pid = pid;
     ev.kind = EV_START;
@@ -1308,7 +1318,7 @@ export class PerfettoReader {
               ++dec.line,
               pid,
               cpu,
-              f[o + R_TS]!,
+              usOf(f[o + R_TS]!),
               dec.names[f[o + R_NAME]!]!,
               f[o + R_COUNT]!,
               f[o + R_ALIGN]!,
@@ -1324,7 +1334,7 @@ export class PerfettoReader {
         out.line = ++dec.line;
         out.pid = pid;
         out.cpu = cpu;
-        out.ts = f[o + R_TS]!;
+        out.ts = usOf(f[o + R_TS]!);
         out.name = dec.names[f[o + R_NAME]!]!;
         out.count = f[o + R_COUNT]!;
         out.align = f[o + R_ALIGN]!;

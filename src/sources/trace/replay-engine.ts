@@ -444,7 +444,8 @@ export class TraceReplayer {
     this.res.allocStarts++;
     const p = newCall(this.freePending, a, ev, v7);
     // larger than every range; or (7.x) more pages than the area, e.g. a count that wraps to 0 bits
-    p.oversize = p.bits > a.maxRangeBits || (v7 && ev.count > a.spec.count);
+    // (a count that is no number, from a caller's own events, fits nowhere either)
+    p.oversize = !(p.bits <= a.maxRangeBits) || (v7 && ev.count > a.spec.count);
     if (p.oversize) {
       // 6.1: cma_alloc_start then `goto out`: no finish (7.x prints one, paired below)
       a.r.failedOversize++;
@@ -640,7 +641,7 @@ export class TraceReplayer {
     a.r.allocStarts++;
     this.res.allocStarts++;
     const p = newCall(this.freePending, a, ev, false);
-    p.oversize = p.bits > a.maxno;
+    p.oversize = !(p.bits <= a.maxno);
     if (!p.oversize) place(p, 0, 0);
     const ours = pfnOf(p);
     if (ev.hasPage) {
