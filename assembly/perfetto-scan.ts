@@ -181,6 +181,7 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32, arenaBy
   memory.fill(QUEUES, 0, <usize>QMAX * 16);
   memory.fill(FREE_BLOCKS, 0, 32 * 4);
   for (let i: u32 = 0; i < CT_CAP; i++) store<i32>(COMMTAB + <usize>i * CT_ENTRY, -1);
+  lastPid = -1;
   return 0;
 }
 /** CPU id's number. */
@@ -337,6 +338,7 @@ function findWord(table: usize, n: i32, p: usize, len: u32, h: u32): i32 {
  * pid -1: the name of pids without one ('<...>'); -2: pid 0's ('<idle>').
  */
 export function setComm(pid: i32, len: i32, w0: i32, w1: i32, w2: i32, w3: i32): void {
+  lastPid = -1;
   let c: usize;
   if (pid == -1) {
     unknownLen = len;
@@ -373,8 +375,16 @@ export function setComm(pid: i32, len: i32, w0: i32, w1: i32, w2: i32, w3: i32):
 }
 
 let commLen: i32 = 0;
+/** The last pid commOf found in the table (-1: none; setComm forgets it), its cell and its name's length. */
+let lastPid: f64 = -1;
+let lastCell: usize = 0;
+let lastLen: i32 = 0;
 /** The cell of pid's task name (commLen its length), or 0: a name JavaScript writes (over 16 bytes, or not known here). */
 function commOf(pid: f64): usize {
+  if (pid == lastPid) {
+    commLen = lastLen;
+    return lastCell;
+  }
   if (pid == 0) {
     commLen = idleLen;
     return idleCell;
@@ -390,6 +400,9 @@ function commOf(pid: f64): usize {
       const l = load<i32>(e, 4);
       if (l > 16) return 0;
       commLen = l;
+      lastPid = pid;
+      lastCell = e + 8;
+      lastLen = l;
       return e + 8;
     }
     if (k == -1) break;
