@@ -15,7 +15,7 @@ const BUSY = 5;
 const LINE = 6;
 const COMM_LEN = 7;
 /** Float64s per row (the last two hold the task name's bytes). */
-const ROW = 10;
+export const ROW = 10;
 const ROW_BYTES = 8 * ROW;
 const COMM_AT = 8 * 8;
 
@@ -57,61 +57,57 @@ export interface AllocTable {
 }
 
 /**
- * The live allocations of an area (the allocation table's open rows), by first pfn: rows in one
- * typed array and a free list, no object per allocation (a 1M-event trace makes 330k of them,
- * and objects that live for thousands of events are what the garbage collector pays for). A row
- * is 80 contiguous bytes, so adding one touches one or two cache lines (with a column per field
- * it was eight: on a 64 GiB area, whose 12 MiB index keeps evicting them, most were misses).
- * Rows become AllocationRecord objects only when they are handed out (onAllocation, the end).
+ * The rows of an allocation table, wherever they are kept (LiveTable: a Float64Array of its own;
+ * the wasm lane's LaneTable: the lane's memory), and what is done with them: a row is ROW
+ * float64s (PFN … COMM_LEN) and the task name's 16 bytes at COMM_AT, right-aligned. Counts of 2^53
+ * pages or more and task names over 16 bytes are kept beside the rows, by slot.
  */
-export class LiveTable implements AllocTable {
-  private readonly slotOf = new PfnSlots();
-  private cap = 0;
-  private f = new Float64Array(0);
+export abstract class RowTable implements AllocTable {
+  /** The rows (refreshed by rows()). */
+  protected f = new Float64Array(0);
   /**
    * The rows as bytes: task names as the reader's bytes, right-aligned in the 16 bytes at COMM_AT
    * of each row (COMM_LEN of them), or (COMM_LEN -1) as text in longTask: decoded only for the
    * rows handed out.
    */
-  private bytes = new Uint8Array(0);
-  private view = new DataView(this.bytes.buffer);
+  protected bytes = new Uint8Array(0);
+  protected view = new DataView(this.bytes.buffer);
   /** The rows as int32 words (addRow copies task names by word). */
-  private i32 = new Int32Array(0);
+  protected i32 = new Int32Array(0);
   private readonly longTask = new Map<number, string>();
   private readonly names = new CommCache();
   /** Counts of 2^53 pages or more (exact), by slot. */
   private readonly big = new Map<number, bigint>();
-  private readonly freeSlots: number[] = [];
-  private used = 0;
 
   constructor(private readonly area: string) {}
 
-  /** Rows live (one a pfn). */
-  get size(): number {
-    return this.slotOf.size;
-  }
+  abstract get size(): number;
+  abstract take(pfn: number): number;
+  abstract records(): AllocationRecord[];
+  /** f, bytes, view and i32 as they are now; returns f. */
+  protected abstract rows(): Float64Array;
+  /** A free slot (the rows may move: call rows() after it). */
+  protected abstract newSlot(): number;
+  protected abstract freeSlot(slot: number): void;
+  /** pfn → slot; returns the pfn's previous slot or -1. */
+  protected abstract index(pfn: number, slot: number): number;
+  /** Marks a row that keeps something beside the rows (a big count, a long task name). */
+  protected mark(_slot: number, _kept: boolean): void {}
 
   isBig(slot: number): boolean {
     return this.big.size > 0 && this.big.has(slot);
   }
 
-  /** Pages of a row (number-sized rows; isBig ones hold their count in a bigint). */
   pages(slot: number): number {
-    return this.f[ROW * slot + PAGES]!;
+    return this.rows()[ROW * slot + PAGES]!;
   }
 
-  /** Adds the row of a finished allocation; returns the slot of the row it displaced (same pfn), or -1. */
   add(pfn: number, ev: TraceEvent, startTs: number, busy: number): number {
-    let s = this.freeSlots.pop();
-    if (s === undefined) {
-      if (this.used === this.cap) this.grow();
-      s = this.used++;
-    }
-    const f = this.f;
+    const s = this.newSlot();
+    const f = this.rows();
     const o = ROW * s;
     f[o + PFN] = pfn;
     f[o + PAGES] = ev.count;
-    if (ev.countBig !== null) this.big.set(s, ev.countBig);
     f[o + PID] = ev.pid;
     f[o + START_TS] = startTs;
     f[o + FINISH_TS] = ev.ts;
@@ -119,9 +115,11 @@ export class LiveTable implements AllocTable {
     f[o + LINE] = ev.line;
     const n = ev.copyComm ? ev.copyComm(this.bytes, this.view, ROW_BYTES * s + COMM_AT) : -1;
     f[o + COMM_LEN] = n;
+    if (ev.countBig !== null) this.big.set(s, ev.countBig);
     if (n < 0) this.longTask.set(s, ev.comm());
+    this.mark(s, ev.countBig !== null || n < 0);
     // the caller drops the displaced row with dropRow (pfn is this row's now)
-    return this.slotOf.put(pfn, s);
+    return this.index(pfn, s);
   }
 
   /**
@@ -141,12 +139,8 @@ export class LiveTable implements AllocTable {
     cell: number,
     commLen: number,
   ): number {
-    let s = this.freeSlots.pop();
-    if (s === undefined) {
-      if (this.used === this.cap) this.grow();
-      s = this.used++;
-    }
-    const f = this.f;
+    const s = this.newSlot();
+    const f = this.rows();
     const o = ROW * s;
     f[o + PFN] = pfn;
     f[o + PAGES] = count;
@@ -162,33 +156,27 @@ export class LiveTable implements AllocTable {
     w[c + 1] = comm[cell + 1]!;
     w[c + 2] = comm[cell + 2]!;
     w[c + 3] = comm[cell + 3]!;
-    return this.slotOf.put(pfn, s);
+    this.mark(s, false);
+    return this.index(pfn, s);
   }
 
-  /** The slot of the row starting at pfn, no longer found by pfn (-1: none). */
-  take(pfn: number): number {
-    return this.slotOf.take(pfn);
-  }
-
-  /** A partial release of the first `count` pages of a row taken by take(pfn) (a number-sized row). */
   shrinkFront(slot: number, count: number): void {
+    const f = this.rows();
     const o = ROW * slot;
-    const pfn = this.f[o + PFN]!;
-    this.f[o + PFN] = pfn + count;
-    this.f[o + PAGES] = this.f[o + PAGES]! - count;
-    this.slotOf.set(pfn + count, slot);
+    const pfn = f[o + PFN]!;
+    f[o + PFN] = pfn + count;
+    f[o + PAGES] = f[o + PAGES]! - count;
+    this.index(pfn + count, slot);
   }
 
-  /** Drops a row that is no longer found by its pfn (take, or displaced by add). */
   dropRow(slot: number): void {
     if (this.big.size > 0) this.big.delete(slot);
-    if (this.f[ROW * slot + COMM_LEN]! < 0) this.longTask.delete(slot);
-    this.freeSlots.push(slot);
+    if (this.rows()[ROW * slot + COMM_LEN]! < 0) this.longTask.delete(slot);
+    this.freeSlot(slot);
   }
 
-  /** A row as a record (releaseTs null while live). */
   record(slot: number, releaseTs: number | null): AllocationRecord {
-    const f = this.f;
+    const f = this.rows();
     const o = ROW * slot;
     const startTs = f[o + START_TS]!;
     const finishTs = f[o + FINISH_TS]!;
@@ -209,9 +197,54 @@ export class LiveTable implements AllocTable {
 
   /** A row's task name. */
   private task(slot: number): string {
-    const n = this.f[ROW * slot + COMM_LEN]!;
+    const f = this.rows();
+    const n = f[ROW * slot + COMM_LEN]!;
     if (n < 0) return this.longTask.get(slot) ?? '';
-    return this.names.text(this.f[ROW * slot + PID]!, this.bytes, ROW_BYTES * slot + COMM_AT + 16 - n, n);
+    return this.names.text(f[ROW * slot + PID]!, this.bytes, ROW_BYTES * slot + COMM_AT + 16 - n, n);
+  }
+}
+
+/**
+ * The live allocations of an area (the allocation table's open rows), by first pfn: rows in one
+ * typed array and a free list, no object per allocation (a 1M-event trace makes 330k of them,
+ * and objects that live for thousands of events are what the garbage collector pays for). A row
+ * is 80 contiguous bytes, so adding one touches one or two cache lines (with a column per field
+ * it was eight: on a 64 GiB area, whose 12 MiB index keeps evicting them, most were misses).
+ * Rows become AllocationRecord objects only when they are handed out (onAllocation, the end).
+ */
+export class LiveTable extends RowTable {
+  private readonly slotOf = new PfnSlots();
+  private cap = 0;
+  private readonly freeSlots: number[] = [];
+  private used = 0;
+
+  /** Rows live (one a pfn). */
+  get size(): number {
+    return this.slotOf.size;
+  }
+
+  protected rows(): Float64Array {
+    return this.f;
+  }
+
+  protected newSlot(): number {
+    const s = this.freeSlots.pop();
+    if (s !== undefined) return s;
+    if (this.used === this.cap) this.grow();
+    return this.used++;
+  }
+
+  protected freeSlot(slot: number): void {
+    this.freeSlots.push(slot);
+  }
+
+  protected index(pfn: number, slot: number): number {
+    return this.slotOf.put(pfn, slot);
+  }
+
+  /** The slot of the row starting at pfn, no longer found by pfn (-1: none). */
+  take(pfn: number): number {
+    return this.slotOf.take(pfn);
   }
 
   /** Every live row as a record. */

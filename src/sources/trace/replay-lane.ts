@@ -28,9 +28,7 @@
 
 import { IndexedBitmap } from '../../core/indexed-bitmap.ts';
 import { REPLAY_LANE_WASM_BASE64 } from '../../core/wasm/replay-lane-wasm.ts';
-import type { TraceEvent } from './events.ts';
-import { CommCache } from './events.ts';
-import type { AllocTable } from './live-table.ts';
+import { ROW, RowTable } from './live-table.ts';
 import type { AreaState } from './replay-area.ts';
 import type { AllocationRecord } from './replay-types.ts';
 
@@ -214,18 +212,6 @@ export class WasmLane {
   }
 }
 
-// a row: LiveTable's layout (80 bytes)
-const ROW = 10;
-const PFN = 0;
-const PAGES = 1;
-const PID = 2;
-const START_TS = 3;
-const FINISH_TS = 4;
-const BUSY = 5;
-const LINE = 6;
-const COMM_LEN = 7;
-const COMM_AT = 64;
-
 /** Whole numbers 0 ≤ k < 2^53 go in the lane's pfn index; anything else (never a real pfn) in a Map. */
 function inIndex(k: number): boolean {
   return k >= 0 && k <= Number.MAX_SAFE_INTEGER && Math.floor(k) === k;
@@ -237,26 +223,21 @@ function inIndex(k: number): boolean {
  * are here (their rows flagged: the lane leaves them alone), and pfns that are not whole numbers
  * are indexed here.
  */
-export class LaneTable implements AllocTable {
+export class LaneTable extends RowTable {
   private buf: ArrayBuffer | null = null;
   private rowsAt = -1;
-  private f = new Float64Array(0);
-  private bytes = new Uint8Array(0);
-  private view = new DataView(new ArrayBuffer(0));
-  private i32 = new Int32Array(0);
   private flags = new Uint8Array(0);
   private readonly other = new Map<number, number>();
-  private readonly longTask = new Map<number, string>();
-  private readonly big = new Map<number, bigint>();
-  private readonly names = new CommCache();
 
   constructor(
     private readonly x: LaneExports,
-    private readonly area: string,
-  ) {}
+    area: string,
+  ) {
+    super(area);
+  }
 
   /** The views of the rows, made anew when the memory grew or the rows moved. */
-  private rows(): Float64Array {
+  protected rows(): Float64Array {
     const buf = this.x.memory.buffer;
     const at = this.x.tRowsAt();
     if (buf !== this.buf || at !== this.rowsAt) {
@@ -276,79 +257,23 @@ export class LaneTable implements AllocTable {
     return this.x.hashSize() + this.other.size;
   }
 
-  isBig(slot: number): boolean {
-    return this.big.size > 0 && this.big.has(slot);
+  protected newSlot(): number {
+    return this.x.tAlloc();
   }
 
-  pages(slot: number): number {
-    return this.rows()[ROW * slot + PAGES]!;
+  protected freeSlot(slot: number): void {
+    this.x.tFree(slot);
   }
 
-  /** pfn → slot; returns the pfn's previous slot or -1. */
-  private put(pfn: number, slot: number): number {
+  protected override mark(slot: number, kept: boolean): void {
+    this.flags[slot] = kept ? 1 : 0;
+  }
+
+  protected index(pfn: number, slot: number): number {
     if (inIndex(pfn)) return this.x.tPut(pfn, slot);
     const old = this.other.get(pfn) ?? -1;
     this.other.set(pfn, slot);
     return old;
-  }
-
-  add(pfn: number, ev: TraceEvent, startTs: number, busy: number): number {
-    const s = this.x.tAlloc();
-    const f = this.rows();
-    const o = ROW * s;
-    f[o + PFN] = pfn;
-    f[o + PAGES] = ev.count;
-    f[o + PID] = ev.pid;
-    f[o + START_TS] = startTs;
-    f[o + FINISH_TS] = ev.ts;
-    f[o + BUSY] = busy;
-    f[o + LINE] = ev.line;
-    const n = ev.copyComm ? ev.copyComm(this.bytes, this.view, 8 * o + COMM_AT) : -1;
-    f[o + COMM_LEN] = n;
-    let flag = 0;
-    if (ev.countBig !== null) {
-      this.big.set(s, ev.countBig);
-      flag = 1;
-    }
-    if (n < 0) {
-      this.longTask.set(s, ev.comm());
-      flag = 1;
-    }
-    this.flags[s] = flag;
-    return this.put(pfn, s);
-  }
-
-  addRow(
-    pfn: number,
-    count: number,
-    pid: number,
-    startTs: number,
-    ts: number,
-    busy: number,
-    line: number,
-    comm: Int32Array,
-    cell: number,
-    commLen: number,
-  ): number {
-    const s = this.x.tAlloc();
-    const f = this.rows();
-    const o = ROW * s;
-    f[o + PFN] = pfn;
-    f[o + PAGES] = count;
-    f[o + PID] = pid;
-    f[o + START_TS] = startTs;
-    f[o + FINISH_TS] = ts;
-    f[o + BUSY] = busy;
-    f[o + LINE] = line;
-    f[o + COMM_LEN] = commLen;
-    const w = this.i32;
-    const c = 2 * o + COMM_AT / 4;
-    w[c] = comm[cell]!;
-    w[c + 1] = comm[cell + 1]!;
-    w[c + 2] = comm[cell + 2]!;
-    w[c + 3] = comm[cell + 3]!;
-    this.flags[s] = 0;
-    return this.put(pfn, s);
   }
 
   take(pfn: number): number {
@@ -356,48 +281,6 @@ export class LaneTable implements AllocTable {
     const old = this.other.get(pfn) ?? -1;
     this.other.delete(pfn);
     return old;
-  }
-
-  shrinkFront(slot: number, count: number): void {
-    const f = this.rows();
-    const o = ROW * slot;
-    const pfn = f[o + PFN]!;
-    f[o + PFN] = pfn + count;
-    f[o + PAGES] = f[o + PAGES]! - count;
-    this.put(pfn + count, slot);
-  }
-
-  dropRow(slot: number): void {
-    if (this.big.size > 0) this.big.delete(slot);
-    if (this.rows()[ROW * slot + COMM_LEN]! < 0) this.longTask.delete(slot);
-    this.x.tFree(slot);
-  }
-
-  record(slot: number, releaseTs: number | null): AllocationRecord {
-    const f = this.rows();
-    const o = ROW * slot;
-    const startTs = f[o + START_TS]!;
-    const finishTs = f[o + FINISH_TS]!;
-    return {
-      area: this.area,
-      pfn: f[o + PFN]!,
-      pages: this.big.get(slot) ?? f[o + PAGES]!,
-      task: this.task(slot),
-      pid: f[o + PID]!,
-      startTs,
-      finishTs,
-      latencyUs: finishTs - startTs,
-      busyRetries: f[o + BUSY]!,
-      releaseTs,
-      line: f[o + LINE]!,
-    };
-  }
-
-  private task(slot: number): string {
-    const f = this.rows();
-    const n = f[ROW * slot + COMM_LEN]!;
-    if (n < 0) return this.longTask.get(slot) ?? '';
-    return this.names.text(f[ROW * slot + PID]!, this.bytes, 8 * ROW * slot + COMM_AT + 16 - n, n);
   }
 
   records(): AllocationRecord[] {
