@@ -20,49 +20,13 @@ const ROW_BYTES = 8 * ROW;
 const COMM_AT = 8 * 8;
 
 /**
- * An area's allocation table: its open rows by first pfn, in slots (LiveTable; the wasm lane's
- * LaneTable keeps the same rows in its memory).
- */
-export interface AllocTable {
-  /** Rows live (one a pfn). */
-  readonly size: number;
-  isBig(slot: number): boolean;
-  /** Pages of a row (number-sized rows; isBig ones hold their count in a bigint). */
-  pages(slot: number): number;
-  /** Adds the row of a finished allocation; returns the slot of the row it displaced (same pfn), or -1. */
-  add(pfn: number, ev: TraceEvent, startTs: number, busy: number): number;
-  /** add() from a batch row's numbers (see LiveTable.addRow). */
-  addRow(
-    pfn: number,
-    count: number,
-    pid: number,
-    startTs: number,
-    ts: number,
-    busy: number,
-    line: number,
-    comm: Int32Array,
-    cell: number,
-    commLen: number,
-  ): number;
-  /** The slot of the row starting at pfn, no longer found by pfn (-1: none). */
-  take(pfn: number): number;
-  /** A partial release of the first `count` pages of a row taken by take(pfn) (a number-sized row). */
-  shrinkFront(slot: number, count: number): void;
-  /** Drops a row that is no longer found by its pfn (take, or displaced by add). */
-  dropRow(slot: number): void;
-  /** A row as a record (releaseTs null while live). */
-  record(slot: number, releaseTs: number | null): AllocationRecord;
-  /** Every live row as a record. */
-  records(): AllocationRecord[];
-}
-
-/**
- * The rows of an allocation table, wherever they are kept (LiveTable: a Float64Array of its own;
+ * An area's allocation table: its open rows by first pfn, in slots. The rows, wherever they are
+ * kept (LiveTable: a Float64Array of its own;
  * the wasm lane's LaneTable: the lane's memory), and what is done with them: a row is ROW
  * float64s (PFN … COMM_LEN) and the task name's 16 bytes at COMM_AT, right-aligned. Counts of 2^53
  * pages or more and task names over 16 bytes are kept beside the rows, by slot.
  */
-export abstract class RowTable implements AllocTable {
+export abstract class RowTable {
   /** The rows (refreshed by rows()). */
   protected f = new Float64Array(0);
   /**
@@ -81,8 +45,11 @@ export abstract class RowTable implements AllocTable {
 
   constructor(private readonly area: string) {}
 
+  /** Rows live (one a pfn). */
   abstract get size(): number;
+  /** The slot of the row starting at pfn, no longer found by pfn (-1: none). */
   abstract take(pfn: number): number;
+  /** Every live row as a record. */
   abstract records(): AllocationRecord[];
   /** f, bytes, view and i32 as they are now; returns f. */
   protected abstract rows(): Float64Array;
@@ -98,10 +65,12 @@ export abstract class RowTable implements AllocTable {
     return this.big.size > 0 && this.big.has(slot);
   }
 
+  /** Pages of a row (number-sized rows; isBig ones hold their count in a bigint). */
   pages(slot: number): number {
     return this.rows()[ROW * slot + PAGES]!;
   }
 
+  /** Adds the row of a finished allocation; returns the slot of the row it displaced (same pfn), or -1. */
   add(pfn: number, ev: TraceEvent, startTs: number, busy: number): number {
     const s = this.newSlot();
     const f = this.rows();
@@ -160,6 +129,7 @@ export abstract class RowTable implements AllocTable {
     return this.index(pfn, s);
   }
 
+  /** A partial release of the first `count` pages of a row taken by take(pfn) (a number-sized row). */
   shrinkFront(slot: number, count: number): void {
     const f = this.rows();
     const o = ROW * slot;
@@ -169,12 +139,14 @@ export abstract class RowTable implements AllocTable {
     this.index(pfn + count, slot);
   }
 
+  /** Drops a row that is no longer found by its pfn (take, or displaced by add). */
   dropRow(slot: number): void {
     if (this.big.size > 0) this.big.delete(slot);
     if (this.rows()[ROW * slot + COMM_LEN]! < 0) this.longTask.delete(slot);
     this.freeSlot(slot);
   }
 
+  /** A row as a record (releaseTs null while live). */
   record(slot: number, releaseTs: number | null): AllocationRecord {
     const f = this.rows();
     const o = ROW * slot;

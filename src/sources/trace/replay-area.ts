@@ -10,7 +10,7 @@ import { checkAreaLimits } from '../../core/config.ts';
 import { formatU32Array } from '../../core/u32-array.ts';
 import type { TraceEvent } from './events.ts';
 import { LatencyCounts } from './latency.ts';
-import { type AllocTable, LiveTable } from './live-table.ts';
+import { LiveTable, type RowTable } from './live-table.ts';
 import type { AllocationRecord, AreaResult, RangeResult, ReplayAreaSpec } from './replay-types.ts';
 
 /** One range of an area (7.x `struct cma_memrange`). */
@@ -68,7 +68,7 @@ export interface AreaState {
   /** total_count of the trace was checked against the area. */
   totalChecked: boolean;
   /** The allocation table (the wasm lane's while it has one: replay-lane.ts). */
-  live: AllocTable;
+  live: RowTable;
   /** Latencies (µs) of the successful allocations, counted by value (bounded memory, exact percentiles). */
   readonly lat: LatencyCounts;
   readonly r: AreaCounters;

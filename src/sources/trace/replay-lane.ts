@@ -218,7 +218,7 @@ function inIndex(k: number): boolean {
 }
 
 /**
- * The allocation table in the lane's memory (AllocTable, as LiveTable keeps it): the rows and
+ * The allocation table in the lane's memory (a RowTable, as LiveTable keeps it): the rows and
  * their pfn index are the lane's; the counts of 2^53 pages or more and task names over 16 bytes
  * are here (their rows flagged: the lane leaves them alone), and pfns that are not whole numbers
  * are indexed here.

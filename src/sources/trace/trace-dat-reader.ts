@@ -53,7 +53,7 @@ interface Decoder {
  * Where a plain event's fields are (offsets in the record; -1: the format has none) and whether
  * the unsigned ones are 8 bytes (else 4): PlainRows reads them without FieldReader's dispatch.
  */
-interface FastPlan {
+export interface FastPlan {
   pidAt: number;
   countAt: number;
   count8: boolean;

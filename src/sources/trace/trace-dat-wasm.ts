@@ -9,6 +9,7 @@
 import { TRACE_DAT_SCAN_WASM_BASE64 } from '../../core/wasm/trace-dat-scan-wasm.ts';
 import type { FormatField } from './event-format.ts';
 import type { ByteSource, TraceDatInfo, TraceRecord } from './trace-dat.ts';
+import type { FastPlan } from './trace-dat-reader.ts';
 
 // parallel-format.ts's F and COMM_BYTES
 const F = 12;
@@ -31,17 +32,8 @@ const NEED_NAME = 4;
 const RECORD = 5;
 
 /** A plain cma event's layout, as trace-dat-reader.ts's FastPlan with its kind, end and name. */
-export interface WasmPlan {
+export interface WasmPlan extends FastPlan {
   kind: number;
-  pidAt: number;
-  countAt: number;
-  count8: boolean;
-  alignAt: number;
-  align8: boolean;
-  pfnAt: number;
-  pfn8: boolean;
-  pageAt: number;
-  page8: boolean;
   fixedEnd: number;
   name: FormatField | null;
 }
