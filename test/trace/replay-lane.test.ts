@@ -17,7 +17,7 @@ import type { AnnotatedArea } from '../../src/sources/trace/events.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { BatchDecoder } from '../../src/sources/trace/parallel.ts';
 import { BatchEncoder, type BatchMessage, type BatchRows } from '../../src/sources/trace/parallel-format.ts';
-import { TraceLineParser } from '../../src/sources/trace/parse.ts';
+import { emptyParseStats, TraceLineParser } from '../../src/sources/trace/parse.ts';
 import type {
   AllocationRecord,
   FailureRecord,
@@ -246,19 +246,7 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
             d.deliver(msg(), (ev) => r.event(ev), lane === 'off' ? undefined : r);
             d.deliver(msg(), (ev) => r.event(ev), lane === 'off' ? undefined : r);
             setWasmLane(true);
-            const res = r.finish({
-              bytes: 0,
-              lines: 0,
-              events: 0,
-              headerLines: 0,
-              blankLines: 0,
-              otherLines: 0,
-              otherCmaEvents: 0,
-              malformed: 0,
-              malformedLines: [],
-              joinedSplitLines: 0,
-              annotations: [],
-            });
+            const res = r.finish(emptyParseStats());
             return { res, fails, allocations: res.allocations };
           };
           const off = run('off');

@@ -100,6 +100,23 @@ export interface ScanRow {
   rare: boolean;
 }
 
+/** A ScanRow to fill (read() and takeHead() refill it). */
+export function emptyScanRow(): ScanRow {
+  return {
+    ts: 0,
+    seq: 0,
+    count: 0,
+    align: 0,
+    pfn: 0,
+    pid: 0,
+    cpuId: 0,
+    nameId: 0,
+    kind: 0,
+    hasPage: false,
+    rare: false,
+  };
+}
+
 export class PerfettoScan {
   /** Where the file's chunks may be read (bundles there are decoded in place). */
   readonly input: Uint8Array;
@@ -251,19 +268,7 @@ export class PerfettoScan {
    */
   takeHeld(each: (r: ScanRow) => void): void {
     const n = this.x.takeHeld();
-    const r: ScanRow = {
-      ts: 0,
-      seq: 0,
-      count: 0,
-      align: 0,
-      pfn: 0,
-      pid: 0,
-      cpuId: 0,
-      nameId: 0,
-      kind: 0,
-      hasPage: false,
-      rare: false,
-    };
+    const r = emptyScanRow();
     for (let i = 0; i < n; i++) {
       this.read(this.x.outRow(i), r);
       each(r);

@@ -26,7 +26,7 @@ import { MM_EVENT_NAMES, type MmEvent } from './mm-events.ts';
 import { perfettoMmEvent } from './mm-events-read.ts';
 import type { BulkRowSink, RowSink } from './parallel-format.ts';
 import { emptyParseStats, type ParseOptions, type ParseStats } from './parse.ts';
-import { PerfettoScan, type ScanRow } from './perfetto-wasm.ts';
+import { emptyScanRow, PerfettoScan, type ScanRow } from './perfetto-wasm.ts';
 import { BinaryEvent } from './trace-dat-reader.ts';
 
 const utf8 = new TextDecoder('utf-8');
@@ -113,6 +113,20 @@ const R_PFN = 6;
 const R_PAGE = 7;
 const R_NAME = 8;
 const R_RARE = 9;
+
+/** Writes the fast path's row `r` as a window row at f[o, o + R). */
+function putScanRow(f: Float64Array, o: number, r: ScanRow): void {
+  f[o + R_TS] = r.ts;
+  f[o + R_SEQ] = r.seq;
+  f[o + R_PID] = r.pid;
+  f[o + R_KIND] = r.kind;
+  f[o + R_COUNT] = r.count;
+  f[o + R_ALIGN] = r.align;
+  f[o + R_PFN] = r.pfn;
+  f[o + R_PAGE] = r.hasPage ? 1 : 0;
+  f[o + R_NAME] = r.nameId;
+  f[o + R_RARE] = r.rare ? 1 : 0;
+}
 
 /**
  * The µs an event's ns print as (ns2usecs: rounded, halves up). The window holds and merges
@@ -316,19 +330,7 @@ class Decoder {
   private readonly scanned: PerfettoScan | null;
   /** The bundle's CPU's id in the fast path. */
   private scanCpu = 0;
-  private readonly scanRow: ScanRow = {
-    ts: 0,
-    seq: 0,
-    count: 0,
-    align: 0,
-    pfn: 0,
-    pid: 0,
-    cpuId: 0,
-    nameId: 0,
-    kind: 0,
-    hasPage: false,
-    rare: false,
-  };
+  private readonly scanRow: ScanRow = emptyScanRow();
   private readonly rowOut = new Float64Array(R);
 
   constructor(
@@ -747,18 +749,7 @@ class Decoder {
         this.queues.set(cpu, q);
       }
       // (each CPU's rows come in (ts, seq) order: at the end of its queue)
-      const o = q.slot(r.ts);
-      const f = q.f;
-      f[o + R_TS] = r.ts;
-      f[o + R_SEQ] = r.seq;
-      f[o + R_PID] = r.pid;
-      f[o + R_KIND] = r.kind;
-      f[o + R_COUNT] = r.count;
-      f[o + R_ALIGN] = r.align;
-      f[o + R_PFN] = r.pfn;
-      f[o + R_PAGE] = r.hasPage ? 1 : 0;
-      f[o + R_NAME] = r.nameId;
-      f[o + R_RARE] = r.rare ? 1 : 0;
+      putScanRow(q.f, q.slot(r.ts), r);
       n++;
     });
     for (const q of this.queues.values())
@@ -783,16 +774,7 @@ class Decoder {
         const r = this.scanRow;
         scan.takeHead(r);
         const f = this.rowOut;
-        f[R_TS] = r.ts;
-        f[R_SEQ] = r.seq;
-        f[R_PID] = r.pid;
-        f[R_KIND] = r.kind;
-        f[R_COUNT] = r.count;
-        f[R_ALIGN] = r.align;
-        f[R_PFN] = r.pfn;
-        f[R_PAGE] = r.hasPage ? 1 : 0;
-        f[R_NAME] = r.nameId;
-        f[R_RARE] = r.rare ? 1 : 0;
+        putScanRow(f, 0, r);
         let rare: RareFields | null = null;
         if (r.rare) {
           rare = this.rare.get(r.seq) ?? null;

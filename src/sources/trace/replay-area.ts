@@ -225,11 +225,38 @@ export function recordAlloc(
   onAllocation: ((rec: AllocationRecord) => void) | undefined,
 ): void {
   a.lat.add(ev.ts - startTs);
-  const old = a.live.add(ev.pfn, ev, startTs, busyRetries);
-  if (old >= 0) {
-    if (onAllocation) onAllocation(a.live.record(old, null));
-    a.live.dropRow(old);
-  }
+  dropDisplaced(a, a.live.add(ev.pfn, ev, startTs, busyRetries), onAllocation);
+}
+
+/** recordAlloc of a finish's numbers (the fast lane's rows; the task name's cell at int32 `cell` of `comm`). */
+export function recordAllocRow(
+  a: AreaState,
+  pfn: number,
+  count: number,
+  pid: number,
+  startTs: number,
+  ts: number,
+  busyRetries: number,
+  line: number,
+  comm: Int32Array,
+  cell: number,
+  commLen: number,
+  onAllocation: ((rec: AllocationRecord) => void) | undefined,
+): void {
+  a.lat.add(ts - startTs);
+  const old = a.live.addRow(pfn, count, pid, startTs, ts, busyRetries, line, comm, cell, commLen);
+  dropDisplaced(a, old, onAllocation);
+}
+
+/** The row a new one displaced at its pfn (slot `old`, -1: none): handed out first, then dropped. */
+function dropDisplaced(
+  a: AreaState,
+  old: number,
+  onAllocation: ((rec: AllocationRecord) => void) | undefined,
+): void {
+  if (old < 0) return;
+  if (onAllocation) onAllocation(a.live.record(old, null));
+  a.live.dropRow(old);
 }
 
 /** The allocation table's side of a release (a partial one shrinks the row from the front). */

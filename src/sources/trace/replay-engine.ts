@@ -21,6 +21,7 @@ import {
   newAreaState,
   rangeOf,
   recordAlloc,
+  recordAllocRow,
   releaseRecord,
   releaseRow,
   setBits,
@@ -303,26 +304,21 @@ export class TraceReplayer {
         this.pending.delete(pid);
         a.r.allocsOk++;
         this.res.allocs.ok++;
-        if (this.table) {
-          const ts = f[o + 4]!;
-          a.lat.add(ts - p.startTs);
-          const old = a.live.addRow(
+        if (this.table)
+          recordAllocRow(
+            a,
             f[o + 9]!,
             f[o + 7]!,
             pid,
             p.startTs,
-            ts,
+            f[o + 4]!,
             p.busy,
             f[o + 1]!,
             comm,
             4 * i,
             f[o + 6]!,
+            this.opts.onAllocation,
           );
-          if (old >= 0) {
-            this.opts.onAllocation?.(a.live.record(old, null));
-            a.live.dropRow(old);
-          }
-        }
         this.report.succeeded(pid);
         if (this.freePending.length < 1024) this.freePending.push(p);
         return true;
