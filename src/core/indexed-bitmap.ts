@@ -41,6 +41,7 @@
 import { alignUp, bitmapFindNextZeroAreaOff, bitsToWords } from './bitmap.ts';
 import { type CmaBitmap, type CmaBitmapFactory, PlainBitmap } from './cma-bitmap.ts';
 import { INDEXED_BITMAP_WASM_BASE64 } from './wasm/indexed-bitmap-wasm.ts';
+import { lazyWasmModule } from './wasm-module.ts';
 
 /** The wasm side's exports (assembly/indexed-bitmap.ts). */
 interface IndexExports {
@@ -62,17 +63,7 @@ interface IndexExports {
   findArea(start: number, nr: number, alignMask: number, alignOffset: number): number;
 }
 
-let wasmModule: WebAssembly.Module | undefined;
-
-function indexModule(): WebAssembly.Module {
-  if (wasmModule === undefined) {
-    const bin = atob(INDEXED_BITMAP_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    wasmModule = new WebAssembly.Module(bytes);
-  }
-  return wasmModule;
-}
+const indexModule = lazyWasmModule(INDEXED_BITMAP_WASM_BASE64);
 
 /** Largest bitmap the index takes (its positions are int32); indexedBitmapFactory scans above. */
 export const MAX_INDEXED_BITS = 2 ** 30;

@@ -5,6 +5,7 @@
 // first line on: V8's warm-up of the JavaScript fast path (~50–80 ms of every parse) is not paid.
 
 import { TRACE_SCAN_WASM_BASE64 } from '../../core/wasm/trace-scan-wasm.ts';
+import { lazyWasmModule } from '../../core/wasm-module.ts';
 import type { BatchEncoder } from './parallel-format.ts';
 import type { BulkScanner } from './parse.ts';
 
@@ -30,17 +31,7 @@ interface ScanExports {
 /** Longest area name the scanner compares (longer ones take the JavaScript path). */
 const MAX_NAME = 4000;
 
-let wasmModule: WebAssembly.Module | undefined;
-
-function scanModule(): WebAssembly.Module {
-  if (wasmModule === undefined) {
-    const bin = atob(TRACE_SCAN_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    wasmModule = new WebAssembly.Module(bytes);
-  }
-  return wasmModule;
-}
+const scanModule = lazyWasmModule(TRACE_SCAN_WASM_BASE64);
 
 /**
  * A BulkScanner over chunks of up to `chunkCap` bytes written into `chunk` (feed the parser

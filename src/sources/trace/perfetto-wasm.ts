@@ -8,6 +8,7 @@
 // reorder window (16384 events) fills in a few milliseconds.
 
 import { PERFETTO_SCAN_WASM_BASE64 } from '../../core/wasm/perfetto-scan-wasm.ts';
+import { lazyWasmModule } from '../../core/wasm-module.ts';
 import { commCell } from './trace-dat-reader.ts';
 
 // parallel-format.ts's F and COMM_BYTES (rows written per deliver(): BATCH_EVENTS at most)
@@ -70,17 +71,7 @@ interface ScanExports {
   bundle(s: number, e: number, q: number, cpu: number): number;
 }
 
-let wasmModule: WebAssembly.Module | undefined;
-
-function scanModule(): WebAssembly.Module {
-  if (wasmModule === undefined) {
-    const bin = atob(PERFETTO_SCAN_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    wasmModule = new WebAssembly.Module(bytes);
-  }
-  return wasmModule;
-}
+const scanModule = lazyWasmModule(PERFETTO_SCAN_WASM_BASE64);
 
 const enc = new TextEncoder();
 

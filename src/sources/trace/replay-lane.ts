@@ -28,6 +28,7 @@
 
 import { IndexedBitmap } from '../../core/indexed-bitmap.ts';
 import { REPLAY_LANE_WASM_BASE64 } from '../../core/wasm/replay-lane-wasm.ts';
+import { lazyWasmModule } from '../../core/wasm-module.ts';
 import { ROW, RowTable } from './live-table.ts';
 import type { AreaState } from './replay-area.ts';
 import type { AllocationRecord } from './replay-types.ts';
@@ -77,17 +78,7 @@ export const ST_LAST_PID = 9;
 const ST_LIST = 11;
 const ST_HIST = 12;
 
-let laneModule: WebAssembly.Module | undefined;
-
-function module(): WebAssembly.Module {
-  if (laneModule === undefined) {
-    const bin = atob(REPLAY_LANE_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    laneModule = new WebAssembly.Module(bytes);
-  }
-  return laneModule;
-}
+const module = lazyWasmModule(REPLAY_LANE_WASM_BASE64);
 
 /** A pid the lane can hold a call of. */
 export function lanePid(pid: number): boolean {

@@ -7,6 +7,7 @@
 // V8's warm-up of the JavaScript path.
 
 import { TRACE_DAT_SCAN_WASM_BASE64 } from '../../core/wasm/trace-dat-scan-wasm.ts';
+import { lazyWasmModule } from '../../core/wasm-module.ts';
 import type { FormatField } from './event-format.ts';
 import type { ByteSource, TraceDatInfo, TraceRecord } from './trace-dat.ts';
 import type { FastPlan } from './trace-dat-reader.ts';
@@ -109,17 +110,7 @@ interface ScanExports {
   run(max: number, nameId: number): number;
 }
 
-let wasmModule: WebAssembly.Module | undefined;
-
-function scanModule(): WebAssembly.Module {
-  if (wasmModule === undefined) {
-    const bin = atob(TRACE_DAT_SCAN_WASM_BASE64);
-    const bytes = new Uint8Array(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    wasmModule = new WebAssembly.Module(bytes);
-  }
-  return wasmModule;
-}
+const scanModule = lazyWasmModule(TRACE_DAT_SCAN_WASM_BASE64);
 
 /** One CPU's data, read into its buffer in the module's memory (as trace-dat.ts's CpuPages). */
 interface CpuFeed {
