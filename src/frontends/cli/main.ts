@@ -26,6 +26,13 @@ const ONE: Record<string, () => Promise<(program: Command) => void>> = {
   status: async () => (await import('./commands/status.ts')).registerStatus,
 };
 
+// `cma-debug … | head`: a reader that stops early ends the program quietly, as shell tools do
+// (Node ignores SIGPIPE; the write's EPIPE would otherwise be an unhandled 'error' and a stack)
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command();
 program
   .name('cma-debug')
