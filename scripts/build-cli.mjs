@@ -1,17 +1,16 @@
 #!/usr/bin/env node
-// Bundles the command line (src/frontends/cli/main.ts, and the trace and plan workers next to it)
-// into dist/cli/ with esbuild: a few files instead of the ~100 modules of tsc's dist/, so that
-// `cma-debug replay` and `cma-debug plan` (bin/cma-debug.js starts them from here) do not spend
-// ~60 ms of every run resolving and compiling modules. npm dependencies stay external, except
-// the two every command loads at start-up (BUNDLED): commander (CommonJS: through node's
-// CommonJS-from-ESM loader it costs ~10 ms of CPU, bundled ~3 ms) and valibot (tree-shaken to
-// the schemas we use: ~5 ms less). Node's `require` is given to the bundled CommonJS code.
-//
-// `cma-debug replay` and `cma-debug plan` start from a second bundle, dist/cli/hot.cjs
-// (src/frontends/cli/hot.ts): one CommonJS script that bin/cma-debug.js compiles with the V8 code
-// cache made here (dist/cli/hot.cache, by running bin/cma-debug.js on generated traces with
-// CMA_DEBUG_WRITE_CODE_CACHE set): no module loader, and the functions a replay runs come compiled.
-// A node whose V8 rejects the cache compiles the script as usual.
+// Bundles what `cma-debug replay` and `cma-debug plan` run into dist/cli/ with esbuild, as CommonJS
+// scripts: no module loader at start-up (resolving, compiling and linking tsc's ~100 modules of
+// dist/ took ~60 ms of every run; node's ES module loader itself a few ms more, in the main thread
+// and in each worker).
+// - dist/cli/hot.cjs (src/frontends/cli/hot.ts): the two commands, which bin/cma-debug.js
+//   compiles with the V8 code cache made here (dist/cli/hot.cache, by running bin/cma-debug.js on
+//   generated traces with CMA_DEBUG_WRITE_CODE_CACHE set): the functions a replay runs come
+//   compiled. A node whose V8 rejects the cache compiles the script as usual.
+// - dist/cli/{parse,binary,plan}-worker.cjs: the workers, found next to hot.cjs by
+//   worker-spawn.ts's workerScript() (a CommonJS worker boots ~15 ms sooner than an ES module one).
+// npm dependencies stay external, except the two every command loads at start-up (BUNDLED):
+// commander and valibot (tree-shaken to the schemas we use).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,50 +41,39 @@ const lazyChildProcess = {
   },
 };
 
-rmSync(outdir, { recursive: true, force: true });
-await esbuild.build({
-  entryPoints: [
-    join(root, 'src', 'frontends', 'cli', 'main.ts'),
-    // loaded by bin/cma-debug.js before main.js (starts `replay`'s parse worker at once)
-    join(root, 'src', 'frontends', 'cli', 'prestart.ts'),
-    // found by parallel.ts next to itself (./parse-worker.js, ./binary-worker.js)
-    join(root, 'src', 'sources', 'trace', 'parse-worker.ts'),
-    join(root, 'src', 'sources', 'trace', 'binary-worker.ts'),
-    // found by plan-parallel.ts next to itself (./plan-worker.js)
-    join(root, 'src', 'analysis', 'plan-worker.ts'),
-  ],
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  outdir,
-  entryNames: '[name]',
-  external,
-  plugins: [lazyChildProcess],
-  banner: {
-    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-  },
-  logLevel: 'warning',
-});
-
-// replay and plan: one CommonJS script (bin/cma-debug.js gives it require, module, __filename)
-const hot = join(outdir, 'hot.cjs');
-await esbuild.build({
-  entryPoints: [join(root, 'src', 'frontends', 'cli', 'hot.ts')],
+/** What every bundle shares: CommonJS for node 20, import.meta.url the script's own URL. */
+const common = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  outfile: hot,
   external,
   plugins: [lazyChildProcess],
-  // import.meta.url: the script's own URL (worker scripts and package.json are found from it)
+  // (worker scripts and package.json are found from it)
   define: { 'import.meta.url': '__cmaDebugScriptUrl' },
   banner: { js: "const __cmaDebugScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
   // import() of a package (cli-progress) as require(): a vm.Script has no module loader of its own
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
+};
+
+rmSync(outdir, { recursive: true, force: true });
+// replay and plan: one script (bin/cma-debug.js gives it require, module, __filename)
+await esbuild.build({
+  ...common,
+  entryPoints: [join(root, 'src', 'frontends', 'cli', 'hot.ts')],
+  outfile: join(outdir, 'hot.cjs'),
+});
+await esbuild.build({
+  ...common,
+  entryPoints: [
+    join(root, 'src', 'sources', 'trace', 'parse-worker.ts'),
+    join(root, 'src', 'sources', 'trace', 'binary-worker.ts'),
+    join(root, 'src', 'analysis', 'plan-worker.ts'),
+  ],
+  outdir,
+  entryNames: '[name]',
+  outExtension: { '.js': '.cjs' },
 });
 writeCodeCache();
 
