@@ -11,7 +11,8 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { BatchMessage, BinaryJob, TextJob, WorkerData } from './parallel-format.ts';
 
 /**
- * The worker script next to this module (.js when built, .mjs when bundled, .ts from source).
+ * The worker script next to this module (.cjs in scripts/build-cli.mjs's bundle, .js when built
+ * by tsc, .mjs in the bench's bundle, .ts from source).
  * From source, `tsxApi` is tsx's ESM API, which the worker registers before importing the
  * script (a loader registered in this thread or given with --import does not reach workers).
  */
@@ -19,7 +20,7 @@ export function workerScript(
   name = 'parse-worker',
   base: string = import.meta.url,
 ): { url: URL; tsxApi?: string } | null {
-  for (const ext of ['.js', '.mjs', '.ts']) {
+  for (const ext of ['.cjs', '.js', '.mjs', '.ts']) {
     const url = new URL(`./${name}${ext}`, base);
     if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
     if (ext !== '.ts') return { url };
