@@ -91,6 +91,57 @@ function isNullPointer(s: usize, e: usize): bool {
   return true;
 }
 
+// Vector constants, loaded (V8 rebuilds a v128 constant from immediates at every use).
+const VK: usize = memory.data<u8>([
+  70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70,
+  117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+  93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93,
+  25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25,
+  121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121,
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+  9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+  48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0,
+]);
+@inline function K_70(): v128 {
+  return v128.load(VK, 0);
+}
+@inline function K_117(): v128 {
+  return v128.load(VK, 16);
+}
+@inline function K_SP(): v128 {
+  return v128.load(VK, 32);
+}
+@inline function K_NL(): v128 {
+  return v128.load(VK, 48);
+}
+@inline function K_93(): v128 {
+  return v128.load(VK, 64);
+}
+@inline function K_25(): v128 {
+  return v128.load(VK, 80);
+}
+@inline function K_121(): v128 {
+  return v128.load(VK, 96);
+}
+@inline function K_15(): v128 {
+  return v128.load(VK, 112);
+}
+@inline function K_9(): v128 {
+  return v128.load(VK, 128);
+}
+@inline function K_48(): v128 {
+  return v128.load(VK, 144);
+}
+@inline function K_IOTA(): v128 {
+  return v128.load(VK, 160);
+}
+@inline function K_FF16(): v128 {
+  return v128.load(VK, 176);
+}
 /** The value of the (up to 8) decimal digits in x's bytes, most significant first, as `& 0x0f` keeps them. */
 @inline function digits8(x: u64): u32 {
   x = (x * 2561) >> 8;
@@ -103,7 +154,11 @@ function isNullPointer(s: usize, e: usize): bool {
 }
 /** Bitmask of the lanes of v that are ASCII digits. */
 @inline function digitMask(v: v128): i32 {
-  return i8x16.bitmask(i8x16.lt_u(i8x16.sub(v, i8x16.splat(48)), i8x16.splat(10)));
+  return i8x16.bitmask(isDigitV(v));
+}
+/** The lanes of v that are ASCII digits ('0' + 70 is 118 and '9' + 70 the largest i8, 127). */
+@inline function isDigitV(v: v128): v128 {
+  return i8x16.gt_s(i8x16.add(v, K_70()), K_117());
 }
 
 // What columns 16..47 must hold (the kernel's "%16s-%-7d [%03d] %5s %5lu.%06lu: " layout): the
@@ -135,16 +190,17 @@ const EVENTS: usize = memory.data<u8>([
   0, 58, 32, 99, 109, 97, 95, 114, 101, 108, 101, 97, 115, 101, 58, 32,
   110, 97, 109, 101, 61, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 ]);
-/** Bytes of EVENTS' row of kind k that are compared (columns 49 .. the name's start). */
-@inline function eventMask(end: u32, lane: u32): v128 {
-  // lanes [1, end - 48) of the 32 bytes from column 48, in the half starting at `lane`
-  const iota = i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const at = i8x16.add(iota, i8x16.splat(<i8>lane));
-  return v128.and(
-    i8x16.gt_u(at, i8x16.splat(0)),
-    i8x16.lt_u(at, i8x16.splat(<i8>(end - 48))),
-  );
-}
+/** Which bytes of EVENTS' rows are compared: columns 49 up to the area name's start. */
+const EVENT_MASKS: usize = memory.data<u8>([
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0,
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0,
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0,
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
 /** The area name and the space after it, when it is at most 15 bytes (set by scan()). */
 const NAME_V: usize = memory.data(16, 16);
 const NAME_M: usize = memory.data(16, 16);
@@ -169,9 +225,10 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
   const kind: u32 = d == 115 ? 1 : d == 102 ? 2 : d == 98 ? 3 : d == 101 ? 4 : 0;
   if (kind == 0) return 0;
   const ev = EVENTS + (<usize>(kind - 1) << 5);
+  const em = EVENT_MASKS + (<usize>(kind - 1) << 5);
   const nameAt: u32 = kind == 1 ? 73 : kind == 2 ? 74 : kind == 3 ? 78 : 69;
-  const sp = i8x16.splat(32);
-  const nl = i8x16.splat(10);
+  const sp = K_SP();
+  const nl = K_NL();
   // the fixed columns 16..79 (up to the name), in one test
   const bad = v128.or(
     v128.or(
@@ -179,8 +236,8 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
       v128.and(v128.xor(v2, v128.load(FIXED, 16)), v128.load(FIXED_MASK, 16)),
     ),
     v128.or(
-      v128.and(v128.xor(v3, v128.load(ev)), eventMask(nameAt, 0)),
-      v128.and(v128.xor(v4, v128.load(ev, 16)), eventMask(nameAt, 16)),
+      v128.and(v128.xor(v3, v128.load(ev)), v128.load(em)),
+      v128.and(v128.xor(v4, v128.load(ev, 16)), v128.load(em, 16)),
     ),
   );
   if (v128.any_true(bad) || b(s) == 35) return 0;
@@ -198,8 +255,8 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
   const fb =
     (sm1 >> 15) |
     (sm2 & 0xf) |
-    (i8x16.bitmask(v128.or(i8x16.eq(v1, i8x16.splat(93)), i8x16.eq(v1, nl))) >> 15) |
-    (i8x16.bitmask(v128.or(i8x16.eq(v2, i8x16.splat(93)), i8x16.eq(v2, nl))) & 0xf);
+    (i8x16.bitmask(v128.or(i8x16.eq(v1, K_93()), i8x16.eq(v1, nl))) >> 15) |
+    (i8x16.bitmask(v128.or(i8x16.eq(v2, K_93()), i8x16.eq(v2, nl))) & 0xf);
   if (
     (pd & 1) == 0 ||
     (pd & (pd + 1)) != 0 ||
@@ -241,17 +298,18 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
     p += 6;
     const hs = p;
     const hv = v128.load(hs);
-    const isDig = i8x16.lt_u(i8x16.sub(hv, i8x16.splat(48)), i8x16.splat(10));
-    const isAf = i8x16.lt_u(i8x16.sub(hv, i8x16.splat(97)), i8x16.splat(6));
+    const isDig = isDigitV(hv);
+    // 'a'..'f' + 25: 122..127, the largest i8s
+    const isAf = i8x16.gt_s(i8x16.add(hv, K_25()), K_121());
     const n = <u32>ctz(~i8x16.bitmask(v128.or(isDig, isAf)));
     if (n - 1 < 13 && b(hs + n) == SP) {
       // the n digits' nibbles, least significant first, paired into bytes
-      const nib = v128.bitselect(i8x16.sub(hv, i8x16.splat(48)), i8x16.sub(hv, i8x16.splat(87)), isDig);
+      const nib = i8x16.add(v128.and(hv, K_15()), v128.and(isAf, K_9()));
       const rev = i8x16.swizzle(
         nib,
-        i8x16.sub(i8x16.splat(<i8>(n - 1)), i8x16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)),
+        i8x16.sub(i8x16.splat(<i8>(n - 1)), K_IOTA()),
       );
-      const pair = v128.or(v128.and(rev, i16x8.splat(0xff)), i16x8.shl(i16x8.shr_u(rev, 8), 4));
+      const pair = v128.or(v128.and(rev, K_FF16()), i16x8.shl(i16x8.shr_u(rev, 8), 4));
       pfn = <f64>i64x2.extract_lane(i8x16.narrow_i16x8_u(pair, pair), 0);
       p = hs + n;
     } else {
@@ -278,7 +336,7 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
     const y = v128.load(vs);
     let nonZero: bool;
     if (b(vs + 16) == SP && !v128.any_true(v128.or(i8x16.eq(y, sp), i8x16.eq(y, nl)))) {
-      nonZero = v128.any_true(v128.xor(y, i8x16.splat(48)));
+      nonZero = v128.any_true(v128.xor(y, K_48()));
       p = vs + 16;
       c = SP;
     } else {

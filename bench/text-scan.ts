@@ -4,10 +4,12 @@
 // (the batches' numbers, task names, area names and extras, malformed lines, annotations, other
 // events, stats). Two source trees give the same digests when their parsers agree.
 //
-//   node --import tsx bench/text-scan.ts [--root DIR] [--repeat N] [--digest] TRACE...
+//   node --import tsx bench/text-scan.ts [--root DIR]... [--chunk BYTES]... [--repeat N] [--digest] TRACE...
 //
-// --chunk: bytes read at a time (parse-worker.ts reads 1 MiB).
-// --root: the checkout whose src/ to load (default: this one), e.g. a worktree of main to A/B.
+// --root (repeatable): a checkout whose src/ to load (default: this one), e.g. a worktree of main
+// to A/B; --chunk (repeatable): bytes read at a time (parse-worker.ts reads 1 MiB). Every
+// root × chunk is run in turn, repeat times; each prints its fastest time and CPU time (and the
+// CPU time's ratio to the first's).
 
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -17,36 +19,47 @@ import { parseArgs } from 'node:util';
 const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
-    root: { type: 'string', default: resolve(import.meta.dirname, '..') },
+    root: { type: 'string', multiple: true, default: [resolve(import.meta.dirname, '..')] },
     repeat: { type: 'string', default: '1' },
     digest: { type: 'boolean', default: false },
-    chunk: { type: 'string', default: String(1 << 20) },
+    chunk: { type: 'string', multiple: true, default: [String(1 << 20)] },
   },
 });
-const root = resolve(values.root);
-const src = (m: string): string => `${root}/src/sources/trace/${m}`;
-const { TraceLineParser } = (await import(src('parse.ts'))) as typeof import('../src/sources/trace/parse.ts');
-const { WasmScanner } = (await import(
-  src('parse-wasm.ts')
-)) as typeof import('../src/sources/trace/parse-wasm.ts');
-const { BatchEncoder, COMM_BYTES, F } = (await import(
-  src('parallel-format.ts')
-)) as typeof import('../src/sources/trace/parallel-format.ts');
-const { MM_EVENT_NAMES } = (await import(
-  src('mm-events.ts')
-)) as typeof import('../src/sources/trace/mm-events.ts');
 
-const CHUNK = Number(values.chunk);
+/** The worker's parts, from one source tree. */
+async function load(dir: string) {
+  const src = (m: string): string => `${resolve(dir)}/src/sources/trace/${m}`;
+  const { TraceLineParser } = (await import(
+    src('parse.ts')
+  )) as typeof import('../src/sources/trace/parse.ts');
+  const { WasmScanner } = (await import(
+    src('parse-wasm.ts')
+  )) as typeof import('../src/sources/trace/parse-wasm.ts');
+  const { BatchEncoder, COMM_BYTES, F } = (await import(
+    src('parallel-format.ts')
+  )) as typeof import('../src/sources/trace/parallel-format.ts');
+  const { MM_EVENT_NAMES } = (await import(
+    src('mm-events.ts')
+  )) as typeof import('../src/sources/trace/mm-events.ts');
+  return { TraceLineParser, WasmScanner, BatchEncoder, COMM_BYTES, F, MM_EVENT_NAMES };
+}
+type Parts = Awaited<ReturnType<typeof load>>;
 
 /** One parse of `path` as the worker does it; the digest of its output (or '' without --digest). */
-function parse(path: string, digest: boolean): { ms: number; cpu: number; events: number; digest: string } {
+function parse(
+  { TraceLineParser, WasmScanner, BatchEncoder, COMM_BYTES, F, MM_EVENT_NAMES }: Parts,
+  chunk: number,
+  path: string,
+  digest: boolean,
+): { ms: number; cpu: number; events: number; digest: string } {
   const h = digest ? createHash('sha256') : null;
   const put = (tag: string, v: unknown): void =>
     void h?.update(`${tag}${JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x))}\n`);
   let events = 0;
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  let spare: { buf: ArrayBuffer; commBuf: ArrayBuffer } | undefined;
+  // the batch buffers come back after MAX_INFLIGHT others (parallel.ts: 4 in flight), as in a replay
+  const spare: { buf: ArrayBuffer; commBuf: ArrayBuffer }[] = [];
   const enc = new BatchEncoder(
     (m) => {
       events += m.n;
@@ -60,13 +73,9 @@ function parse(path: string, digest: boolean): { ms: number; cpu: number; events
         }
         put('b', [m.n, m.names, m.extras, m.bytes]);
       }
-      spare = { buf: m.buf, commBuf: m.commBuf };
+      spare.push({ buf: m.buf, commBuf: m.commBuf });
     },
-    () => {
-      const s = spare;
-      spare = undefined;
-      return s;
-    },
+    () => (spare.length >= 4 ? spare.shift() : undefined),
   );
   let parser: InstanceType<typeof TraceLineParser>;
   parser = new TraceLineParser(() => enc.event(parser), {
@@ -81,7 +90,7 @@ function parse(path: string, digest: boolean): { ms: number; cpu: number; events
     otherEvents: { names: MM_EVENT_NAMES, onEvent: (e) => put('c', e) },
   });
   parser.setFastTarget(enc);
-  const scanner = new WasmScanner(CHUNK, enc);
+  const scanner = new WasmScanner(chunk, enc);
   parser.setBulkScanner(scanner);
   const fd = openSync(path, 'r');
   const buf = scanner.chunk;
@@ -106,16 +115,31 @@ function parse(path: string, digest: boolean): { ms: number; cpu: number; events
   };
 }
 
+// every tree × chunk size, alternated run by run (a ratio measured in the same run)
+const variants: { name: string; parts: Parts; chunk: number }[] = [];
+for (const r of values.root)
+  for (const c of values.chunk)
+    variants.push({ name: `${r} chunk ${c}`, parts: await load(r), chunk: Number(c) });
 for (const path of positionals) {
-  let best = Number.POSITIVE_INFINITY;
-  let cpu = Number.POSITIVE_INFINITY;
-  let last = { ms: 0, cpu: 0, events: 0, digest: '' };
-  for (let i = 0; i < Number(values.repeat); i++) {
-    last = parse(path, values.digest);
-    best = Math.min(best, last.ms);
-    cpu = Math.min(cpu, last.cpu);
-  }
-  console.log(
-    `${best.toFixed(1)} ms (cpu ${cpu.toFixed(1)})  ${last.events} events  ${((best * 1e6) / Math.max(1, last.events)).toFixed(0)} ns/event  ${last.digest.slice(0, 16)}  ${path}`,
-  );
+  const best = variants.map(() => ({
+    ms: Number.POSITIVE_INFINITY,
+    cpu: Number.POSITIVE_INFINITY,
+    events: 0,
+    digest: '',
+  }));
+  for (let i = 0; i < Number(values.repeat); i++)
+    variants.forEach((v, j) => {
+      const r = parse(v.parts, v.chunk, path, values.digest);
+      const b = best[j]!;
+      b.ms = Math.min(b.ms, r.ms);
+      b.cpu = Math.min(b.cpu, r.cpu);
+      b.events = r.events;
+      b.digest = r.digest;
+    });
+  variants.forEach((v, j) => {
+    const b = best[j]!;
+    console.log(
+      `${b.ms.toFixed(1)} ms (cpu ${b.cpu.toFixed(1)}, ${(b.cpu / best[0]!.cpu).toFixed(2)}x)  ${b.events} events  ${((b.cpu * 1e6) / Math.max(1, b.events)).toFixed(0)} ns/event  ${b.digest.slice(0, 16)}  ${path}  ${v.name}`,
+    );
+  });
 }
