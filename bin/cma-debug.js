@@ -59,11 +59,25 @@ function runHot() {
   return module.exports.run(process.argv);
 }
 
+const command = process.argv[2] ?? '';
+const hotCommand = command === 'replay' || command === 'plan';
+// `replay FILE`: the trace's parse worker starts first of all (src/frontends/cli/prestart.ts): it
+// boots and parses while the rest loads; stopped below if the build turns out stale
+const prestartScript = join(dirname(hot), 'prestart.cjs');
+if (command === 'replay' && statSync(prestartScript, { throwIfNoEntry: false }) !== undefined)
+  require(prestartScript).prestart(process.argv.slice(2));
+
 const srcMtime = statSync(srcDir, { throwIfNoEntry: false }) ? newestMtime(srcDir) : 0;
-if (['replay', 'plan'].includes(process.argv[2] ?? '') && fresh(hot, srcMtime)) runHot();
-else if (fresh(built, srcMtime)) import(require('node:url').pathToFileURL(built).href);
-else
-  import('tsx/esm/api').then(({ register }) => {
-    register();
-    return import('../src/frontends/cli/main.ts');
-  });
+if (hotCommand && fresh(hot, srcMtime)) runHot();
+else {
+  // (worker-spawn.ts holds it there; only hot.cjs, of the same build, may take it)
+  const held = Symbol.for('cma-debug.prestarted');
+  globalThis[held]?.spawned.worker.terminate();
+  globalThis[held] = null;
+  if (fresh(built, srcMtime)) import(require('node:url').pathToFileURL(built).href);
+  else
+    import('tsx/esm/api').then(({ register }) => {
+      register();
+      return import('../src/frontends/cli/main.ts');
+    });
+}

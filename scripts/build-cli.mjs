@@ -54,6 +54,9 @@ const common = {
   banner: { js: "const __cmaDebugScriptUrl = require('node:url').pathToFileURL(__filename).href;" },
   // import() of a package (cli-progress) as require(): a vm.Script has no module loader of its own
   supported: { 'dynamic-import': false },
+  // no comments, no indentation: less to read, and plain ASCII (a comment's "µs" or "≤" would make
+  // the whole source a two-byte string)
+  minifyWhitespace: true,
   logLevel: 'warning',
 };
 
@@ -67,6 +70,8 @@ await esbuild.build({
 await esbuild.build({
   ...common,
   entryPoints: [
+    // run by bin/cma-debug.js before hot.cjs: `replay FILE`'s parse worker starts at once
+    join(root, 'src', 'frontends', 'cli', 'prestart.ts'),
     join(root, 'src', 'sources', 'trace', 'parse-worker.ts'),
     join(root, 'src', 'sources', 'trace', 'binary-worker.ts'),
     join(root, 'src', 'analysis', 'plan-worker.ts'),
