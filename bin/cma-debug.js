@@ -29,11 +29,10 @@ function fresh(file, srcMtime) {
 }
 
 /**
- * Runs dist/cli/hot.cjs as node would a CommonJS module, compiled with dist/cli/hot.cache when
- * there is one and this node's V8 accepts it. CMA_DEBUG_WRITE_CODE_CACHE (the build's) writes the
- * cache at exit: the functions this run compiled are in it.
+ * dist/cli/hot.cjs compiled as node would a CommonJS module, with dist/cli/hot.cache when there is
+ * one and this node's V8 accepts it (`script.cachedDataRejected` says; test/cli/code-cache.test.ts).
  */
-function runHot() {
+function compileHot() {
   const vm = require('node:vm');
   const cacheFile = join(dirname(hot), 'hot.cache');
   let cachedData;
@@ -46,6 +45,15 @@ function runHot() {
     `(function (exports, require, module, __filename, __dirname) {${readFileSync(hot, 'utf8')}\n})`,
     { filename: hot, cachedData },
   );
+  return { script, cacheFile, cached: cachedData !== undefined };
+}
+
+/**
+ * Runs hot.cjs on this process's arguments. CMA_DEBUG_WRITE_CODE_CACHE (the build's) writes the
+ * cache at exit: the functions this run compiled are in it.
+ */
+function runHot() {
+  const { script, cacheFile } = compileHot();
   if (process.env.CMA_DEBUG_WRITE_CODE_CACHE)
     process.on('exit', () => writeFileSync(cacheFile, script.createCachedData()));
   const module = { exports: {} };
@@ -59,25 +67,30 @@ function runHot() {
   return module.exports.run(process.argv);
 }
 
-const command = process.argv[2] ?? '';
-const hotCommand = command === 'replay' || command === 'plan';
-// `replay FILE`: the trace's parse worker starts first of all (src/frontends/cli/prestart.ts): it
-// boots and parses while the rest loads; stopped below if the build turns out stale
-const prestartScript = join(dirname(hot), 'prestart.cjs');
-if (command === 'replay' && statSync(prestartScript, { throwIfNoEntry: false }) !== undefined)
-  require(prestartScript).prestart(process.argv.slice(2));
+function main() {
+  const command = process.argv[2] ?? '';
+  const hotCommand = command === 'replay' || command === 'plan';
+  // `replay FILE`: the trace's parse worker starts first of all (src/frontends/cli/prestart.ts): it
+  // boots and parses while the rest loads; stopped below if the build turns out stale
+  const prestartScript = join(dirname(hot), 'prestart.cjs');
+  if (command === 'replay' && statSync(prestartScript, { throwIfNoEntry: false }) !== undefined)
+    require(prestartScript).prestart(process.argv.slice(2));
 
-const srcMtime = statSync(srcDir, { throwIfNoEntry: false }) ? newestMtime(srcDir) : 0;
-if (hotCommand && fresh(hot, srcMtime)) runHot();
-else {
-  // (worker-spawn.ts holds it there; only hot.cjs, of the same build, may take it)
-  const held = Symbol.for('cma-debug.prestarted');
-  globalThis[held]?.spawned.worker.terminate();
-  globalThis[held] = null;
-  if (fresh(built, srcMtime)) import(require('node:url').pathToFileURL(built).href);
-  else
-    import('tsx/esm/api').then(({ register }) => {
-      register();
-      return import('../src/frontends/cli/main.ts');
-    });
+  const srcMtime = statSync(srcDir, { throwIfNoEntry: false }) ? newestMtime(srcDir) : 0;
+  if (hotCommand && fresh(hot, srcMtime)) runHot();
+  else {
+    // (worker-spawn.ts holds it there; only hot.cjs, of the same build, may take it)
+    const held = Symbol.for('cma-debug.prestarted');
+    globalThis[held]?.spawned.worker.terminate();
+    globalThis[held] = null;
+    if (fresh(built, srcMtime)) import(require('node:url').pathToFileURL(built).href);
+    else
+      import('tsx/esm/api').then(({ register }) => {
+        register();
+        return import('../src/frontends/cli/main.ts');
+      });
+  }
 }
+
+if (require.main === module) main();
+else module.exports = { compileHot };
