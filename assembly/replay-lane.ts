@@ -51,8 +51,15 @@ const ST_OK: i32 = 5;
 const ST_RELEASES: i32 = 6;
 const ST_BUSY: i32 = 7;
 const ST_FREE_RELEASES: i32 = 8;
-/** The pid of the run's last successful finish, or -1. */
+/** The pid of the run's last finish (a success, or a failure taken here), or -1. */
 const ST_LAST_PID: i32 = 9;
+/**
+ * In: 1 when the lane may take failures of no space (the report keeps no more of them: only
+ * their counts change). Out: ST_FRAG and ST_EXH, this run's such failures by class.
+ */
+const ST_FAILS: i32 = 10;
+const ST_FRAG: i32 = 13;
+const ST_EXH: i32 = 14;
 const ST_LIST: i32 = 11;
 /** Latencies counted in HIST. */
 const ST_HIST: i32 = 12;
@@ -370,6 +377,9 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   let releases = 0;
   let busys = 0;
   let freeReleases = 0;
+  let frag = 0;
+  let exh = 0;
+  const takeFails = st(ST_FAILS) == 1;
   let lastPid: f64 = -1;
   let hist = 0;
   let i = from;
@@ -449,7 +459,29 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
       store<i32>(rec + 44, 1);
       listAdd(pid);
     } else if (kind == EV_FINISH) {
-      // a failed call, or a comm in an extra
+      if (load<f64>(r + 10 * 8) == 0) {
+        // a failed call: taken when it failed here too (nothing held) at the same count and
+        // alignment, with the pfn a 6.1 failure prints (-1, or the last busy pfn), and the
+        // report keeps no record of it (ST_FAILS); class as failNoSpace() gives it
+        if (!takeFails || state != 1) break;
+        const align = load<f64>(r + 8 * 8);
+        const pfn = load<f64>(r + 9 * 8);
+        if (
+          load<f64>(rec) != load<f64>(r + 7 * 8) ||
+          !(align < 0 || <f64>load<i32>(rec + 24) == align) ||
+          load<i32>(rec + 36) >= 0 ||
+          !(pfn == -1 || pfn == load<f64>(rec + 16))
+        )
+          break;
+        events++;
+        if (<f64>(maxno - used) * unit >= <f64>load<i32>(rec + 28) * unit) frag++;
+        else exh++;
+        lastPid = pidF;
+        store<i32>(rec + 44, 0);
+        listRemove(pid);
+        continue;
+      }
+      // a comm in an extra
       if (load<f64>(r + 10 * 8) != 1 || load<f64>(r + 6 * 8) < 0) break;
       if (state != 1 || !matches(rec, r)) break;
       const pfn = load<f64>(r + 9 * 8);
@@ -524,6 +556,8 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   setSt(ST_BUSY, <f64>busys);
   setSt(ST_FREE_RELEASES, <f64>freeReleases);
   setSt(ST_LAST_PID, lastPid);
+  setSt(ST_FRAG, <f64>frag);
+  setSt(ST_EXH, <f64>exh);
   setSt(ST_HIST, st(ST_HIST) + <f64>hist);
   setSt(ST_LIST, <f64>nList);
   return i;

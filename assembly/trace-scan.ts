@@ -91,6 +91,120 @@ function isNullPointer(s: usize, e: usize): bool {
   return true;
 }
 
+// Vector constants, loaded (V8 rebuilds a v128 constant from immediates at every use).
+const VK: usize = memory.data<u8>([
+  70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70, 70,
+  117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117, 117,
+  32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32,
+  10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10,
+  93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93, 93,
+  25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25, 25,
+  121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121, 121,
+  15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+  9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+  48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48, 48,
+  0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+  255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0, 255, 0,
+]);
+@inline function K_70(): v128 {
+  return v128.load(VK, 0);
+}
+@inline function K_117(): v128 {
+  return v128.load(VK, 16);
+}
+@inline function K_SP(): v128 {
+  return v128.load(VK, 32);
+}
+@inline function K_NL(): v128 {
+  return v128.load(VK, 48);
+}
+@inline function K_93(): v128 {
+  return v128.load(VK, 64);
+}
+@inline function K_25(): v128 {
+  return v128.load(VK, 80);
+}
+@inline function K_121(): v128 {
+  return v128.load(VK, 96);
+}
+@inline function K_15(): v128 {
+  return v128.load(VK, 112);
+}
+@inline function K_9(): v128 {
+  return v128.load(VK, 128);
+}
+@inline function K_48(): v128 {
+  return v128.load(VK, 144);
+}
+@inline function K_IOTA(): v128 {
+  return v128.load(VK, 160);
+}
+@inline function K_FF16(): v128 {
+  return v128.load(VK, 176);
+}
+/** The value of the (up to 8) decimal digits in x's bytes, most significant first, as `& 0x0f` keeps them. */
+@inline function digits8(x: u64): u32 {
+  x = (x * 2561) >> 8;
+  x = ((x & 0x00ff00ff00ff00ff) * 6553601) >> 16;
+  return <u32>(((x & 0x0000ffff0000ffff) * 42949672960001) >> 32);
+}
+/** The value of the `n` (1..8) decimal digits at p. */
+@inline function dec(p: usize, n: u32): u32 {
+  return digits8((load<u64>(p) & 0x0f0f0f0f0f0f0f0f) << (<u64>(8 - n) << 3));
+}
+/** Bitmask of the lanes of v that are ASCII digits. */
+@inline function digitMask(v: v128): i32 {
+  return i8x16.bitmask(isDigitV(v));
+}
+/** The lanes of v that are ASCII digits ('0' + 70 is 118 and '9' + 70 the largest i8, 127). */
+@inline function isDigitV(v: v128): v128 {
+  return i8x16.gt_s(i8x16.add(v, K_70()), K_117());
+}
+
+// What columns 16..47 must hold (the kernel's "%16s-%-7d [%03d] %5s %5lu.%06lu: " layout): the
+// fixed bytes of each 16-byte row, and which bytes are fixed.
+const FIXED: usize = memory.data<u8>([
+  // 16..31: '-', pid, " [", cpu, "] ", first flag
+  45, 0, 0, 0, 0, 0, 0, 0, 32, 91, 0, 0, 0, 93, 32, 0,
+  // 32..47: flags, ' ', seconds, '.', fraction
+  0, 0, 0, 0, 32, 0, 0, 0, 0, 0, 46, 0, 0, 0, 0, 0,
+]);
+const FIXED_MASK: usize = memory.data<u8>([
+  255, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 255, 255, 0,
+  0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0,
+]);
+// Columns 48..79 by event (the byte at column 61 tells them apart: alloc_[s]tart, alloc_[f]inish,
+// alloc_[b]usy_retry, releas[e]): the fraction's last digit (not compared), ": ", the event,
+// ": name="; and which of those bytes are compared. Then where the area name starts.
+const EVENTS: usize = memory.data<u8>([
+  // 1 cma_alloc_start
+  0, 58, 32, 99, 109, 97, 95, 97, 108, 108, 111, 99, 95, 115, 116, 97,
+  114, 116, 58, 32, 110, 97, 109, 101, 61, 0, 0, 0, 0, 0, 0, 0,
+  // 2 cma_alloc_finish
+  0, 58, 32, 99, 109, 97, 95, 97, 108, 108, 111, 99, 95, 102, 105, 110,
+  105, 115, 104, 58, 32, 110, 97, 109, 101, 61, 0, 0, 0, 0, 0, 0,
+  // 3 cma_alloc_busy_retry
+  0, 58, 32, 99, 109, 97, 95, 97, 108, 108, 111, 99, 95, 98, 117, 115,
+  121, 95, 114, 101, 116, 114, 121, 58, 32, 110, 97, 109, 101, 61, 0, 0,
+  // 4 cma_release
+  0, 58, 32, 99, 109, 97, 95, 114, 101, 108, 101, 97, 115, 101, 58, 32,
+  110, 97, 109, 101, 61, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+/** Which bytes of EVENTS' rows are compared: columns 49 up to the area name's start. */
+const EVENT_MASKS: usize = memory.data<u8>([
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0,
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0,
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0,
+  0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+  255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+]);
+/** The area name and the space after it, when it is at most 15 bytes (set by scan()). */
+const NAME_V: usize = memory.data(16, 16);
+const NAME_M: usize = memory.data(16, 16);
+
 /**
  * One line at chunk offset `s` (chunk length `lim`, area name of `ll` bytes) into record `r`:
  * the offset after its '\n', or 0 (a line fastLine does not accept; nothing else changed but the
@@ -101,193 +215,181 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
   // inside this memory: the chunk region has room after it) are stale, but every byte a decision
   // is taken on lies before the line's '\n', which must come before `lim`.
   const s = CHUNK + <usize>s0;
-  const w24 = w32(s + 24);
-  const w27 = w32(s + 27);
+  const v0 = v128.load(s);
+  const v1 = v128.load(s, 16);
+  const v2 = v128.load(s, 32);
+  const v3 = v128.load(s, 48);
+  const v4 = v128.load(s, 64);
+  // the event, by column 61
+  const d = b(s + 61);
+  const kind: u32 = d == 115 ? 1 : d == 102 ? 2 : d == 98 ? 3 : d == 101 ? 4 : 0;
+  if (kind == 0) return 0;
+  const ev = EVENTS + (<usize>(kind - 1) << 5);
+  const em = EVENT_MASKS + (<usize>(kind - 1) << 5);
+  const nameAt: u32 = kind == 1 ? 73 : kind == 2 ? 74 : kind == 3 ? 78 : 69;
+  const sp = K_SP();
+  const nl = K_NL();
+  // the fixed columns 16..79 (up to the name), in one test
+  const bad = v128.or(
+    v128.or(
+      v128.and(v128.xor(v1, v128.load(FIXED)), v128.load(FIXED_MASK)),
+      v128.and(v128.xor(v2, v128.load(FIXED, 16)), v128.load(FIXED_MASK, 16)),
+    ),
+    v128.or(
+      v128.and(v128.xor(v3, v128.load(ev)), v128.load(em)),
+      v128.and(v128.xor(v4, v128.load(ev, 16)), v128.load(em, 16)),
+    ),
+  );
+  if (v128.any_true(bad) || b(s) == 35) return 0;
+  const dm1 = digitMask(v1);
+  const dm2 = digitMask(v2);
+  const sm1 = i8x16.bitmask(i8x16.eq(v1, sp));
+  const sm2 = i8x16.bitmask(i8x16.eq(v2, sp));
+  // pid: digits from column 17, then spaces to column 23
+  const pd = (dm1 >> 1) & 0x7f;
+  const ps = (sm1 >> 1) & 0x7f;
+  // seconds: spaces, then digits to column 41
+  const sd = (dm2 >> 5) & 0x1f;
+  const ss = (sm2 >> 5) & 0x1f;
+  // flags (columns 31..35): no space, ']' or '\n'
+  const fb =
+    (sm1 >> 15) |
+    (sm2 & 0xf) |
+    (i8x16.bitmask(v128.or(i8x16.eq(v1, K_93()), i8x16.eq(v1, nl))) >> 15) |
+    (i8x16.bitmask(v128.or(i8x16.eq(v2, K_93()), i8x16.eq(v2, nl))) & 0xf);
   if (
-    w32(s + 49) != le32(58, 32, 99, 109) ||
-    w32(s + 51) != le32(99, 109, 97, 95) ||
-    b(s + 16) != 45 ||
-    (w24 & 0xffff) != (32 | (91 << 8)) ||
-    w27 >> 16 != (93 | (32 << 8)) ||
-    b(s + 36) != SP ||
-    b(s + 42) != 46 ||
-    b(s) == 35
+    (pd & 1) == 0 ||
+    (pd & (pd + 1)) != 0 ||
+    (pd | ps) != 0x7f ||
+    (dm1 & 0x1c00) != 0x1c00 ||
+    fb != 0 ||
+    (sd & 0x10) == 0 ||
+    (sd | ss) != 0x1f ||
+    (ss & (ss + 1)) != 0 ||
+    (dm2 >> 11) != 0x1f ||
+    !isDigit(b(s + 48))
   )
     return 0;
-  // pid
-  let q = s + 17;
-  let c = b(q);
-  if (!isDigit(c)) return 0;
-  let pid: u32 = 0;
-  do {
-    pid = pid * 10 + c - 48;
-    c = b(++q);
-  } while (isDigit(c));
-  while (q < s + 24) if (b(q++) != SP) return 0;
-  // cpu
-  const c0 = ((w24 >> 16) & 0xff) - 48;
-  const c1 = (w27 & 0xff) - 48;
-  const c2 = ((w27 >> 8) & 0xff) - 48;
-  if (c0 > 9 || c1 > 9 || c2 > 9) return 0;
-  // flags
-  const fl = w32(s + 31);
-  const f5 = b(s + 35);
-  if (hasSpOrNl(fl) || hasByte(fl, 0x5d5d5d5d) || f5 == SP || f5 == 93 || f5 == NL) return 0;
-  // seconds
-  q = s + 37;
-  while (q < s + 41 && b(q) == SP) q++;
-  let sec: u32 = 0;
-  for (; q < s + 42; q++) {
-    c = b(q);
-    if (!isDigit(c)) return 0;
-    sec = sec * 10 + c - 48;
-  }
-  let frac: u32 = 0;
-  for (q = s + 43; q < s + 49; q++) {
-    c = b(q);
-    if (!isDigit(c)) return 0;
-    frac = frac * 10 + c - 48;
-  }
-  // the event
-  let kind: f64;
-  let p: usize;
-  if (b(s + 55) == 114) {
-    if (w32(s + 55) != le32(114, 101, 108, 101) || w32(s + 58) != le32(101, 97, 115, 101) || b(s + 62) != 58)
-      return 0;
-    kind = 4;
-    p = s + 63;
-  } else {
-    if (w32(s + 55) != le32(97, 108, 108, 111)) return 0;
-    const d = b(s + 61);
-    if (d == 115) {
-      if (w32(s + 59) != le32(99, 95, 115, 116) || w32(s + 62) != le32(116, 97, 114, 116) || b(s + 66) != 58)
-        return 0;
-      kind = 1;
-      p = s + 67;
-    } else if (d == 102) {
-      if (w32(s + 59) != le32(99, 95, 102, 105) || w32(s + 63) != le32(110, 105, 115, 104) || b(s + 67) != 58)
-        return 0;
-      kind = 2;
-      p = s + 68;
-    } else if (d == 98) {
-      if (
-        w32(s + 59) != le32(99, 95, 98, 117) ||
-        w32(s + 63) != le32(115, 121, 95, 114) ||
-        w32(s + 67) != le32(101, 116, 114, 121) ||
-        b(s + 71) != 58
-      )
-        return 0;
-      kind = 3;
-      p = s + 72;
-    } else return 0;
-  }
-  // " name=" and the previous event's name
-  if (w32(p) != le32(32, 110, 97, 109) || w16(p + 4) != (101 | (61 << 8))) return 0;
-  p += 6;
+  const pid = dec(s + 17, <u32>popcnt(pd));
+  const c0 = b(s + 26) - 48;
+  const c1 = b(s + 27) - 48;
+  const c2 = b(s + 28) - 48;
+  const sec = digits8(load<u64>(s + 34) & 0x0f0f0f0f0f000000);
+  const frac = digits8(load<u64>(s + 41) & 0x0f0f0f0f0f0f0000);
+  // the area name (the previous event's) and a space
+  let p = s + <usize>nameAt;
   if (ll == 0 || <u32>(p - CHUNK) + ll >= lim) return 0;
-  let k: usize = 0;
-  for (; k + 4 <= <usize>ll; k += 4) if (w32(p + k) != w32(NAME + k)) return 0;
-  for (; k < <usize>ll; k++) if (b(p + k) != b(NAME + k)) return 0;
-  p += <usize>ll;
-  if (b(p) != SP) return 0;
+  if (ll < 16) {
+    if (v128.any_true(v128.and(v128.xor(v128.load(p), v128.load(NAME_V)), v128.load(NAME_M)))) return 0;
+    p += <usize>ll;
+  } else {
+    let k: usize = 0;
+    for (; k + 4 <= <usize>ll; k += 4) if (w32(p + k) != w32(NAME + k)) return 0;
+    for (; k < <usize>ll; k++) if (b(p + k) != b(NAME + k)) return 0;
+    p += <usize>ll;
+    if (b(p) != SP) return 0;
+  }
   p++;
+  let c: u32;
   let pfn: f64 = NaN;
   let hasPage = false;
   if (kind != 1) {
     if (w32(p) != le32(112, 102, 110, 61) || w16(p + 4) != (48 | (120 << 8))) return 0;
     p += 6;
     const hs = p;
-    let v: u64 = 0;
-    for (c = b(p); p - hs < 13; c = b(++p)) {
-      if (isDigit(c)) v = (v << 4) | <u64>(c - 48);
-      else if (c - 97 < 6) v = (v << 4) | <u64>(c - 87);
-      else break;
-    }
-    if (p == hs) return 0;
-    pfn = <f64>v;
-    if (c != SP) {
-      if (v != 0xfffffffffffff) return 0;
-      for (; p - hs < 16; c = b(++p)) if (c != 102) return 0;
-      if (c != SP) return 0;
-      pfn = -1;
+    const hv = v128.load(hs);
+    const isDig = isDigitV(hv);
+    // 'a'..'f' + 25: 122..127, the largest i8s
+    const isAf = i8x16.gt_s(i8x16.add(hv, K_25()), K_121());
+    const n = <u32>ctz(~i8x16.bitmask(v128.or(isDig, isAf)));
+    if (n - 1 < 13 && b(hs + n) == SP) {
+      // the n digits' nibbles, least significant first, paired into bytes
+      const nib = i8x16.add(v128.and(hv, K_15()), v128.and(isAf, K_9()));
+      const rev = i8x16.swizzle(
+        nib,
+        i8x16.sub(i8x16.splat(<i8>(n - 1)), K_IOTA()),
+      );
+      const pair = v128.or(v128.and(rev, K_FF16()), i16x8.shl(i16x8.shr_u(rev, 8), 4));
+      pfn = <f64>i64x2.extract_lane(i8x16.narrow_i16x8_u(pair, pair), 0);
+      p = hs + n;
+    } else {
+      let v: u64 = 0;
+      for (c = b(p); p - hs < 13; c = b(++p)) {
+        if (isDigit(c)) v = (v << 4) | <u64>(c - 48);
+        else if (c - 97 < 6) v = (v << 4) | <u64>(c - 87);
+        else break;
+      }
+      if (p == hs) return 0;
+      pfn = <f64>v;
+      if (c != SP) {
+        if (v != 0xfffffffffffff) return 0;
+        for (; p - hs < 16; c = b(++p)) if (c != 102) return 0;
+        if (c != SP) return 0;
+        pfn = -1;
+      }
     }
     p++;
     // "page=<pointer>"
     if (w32(p) != le32(112, 97, 103, 101) || b(p + 4) != 61) return 0;
     p += 5;
     const vs = p;
-    let nonZero: u32 = 0;
-    const y0 = w32(vs);
-    const y1 = w32(vs + 4);
-    const y2 = w32(vs + 8);
-    const y3 = w32(vs + 12);
-    if (b(vs + 16) == SP && !(hasSpOrNl(y0) || hasSpOrNl(y1) || hasSpOrNl(y2) || hasSpOrNl(y3))) {
-      nonZero = (y0 ^ 0x30303030) | (y1 ^ 0x30303030) | (y2 ^ 0x30303030) | (y3 ^ 0x30303030);
+    const y = v128.load(vs);
+    let nonZero: bool;
+    if (b(vs + 16) == SP && !v128.any_true(v128.or(i8x16.eq(y, sp), i8x16.eq(y, nl)))) {
+      nonZero = v128.any_true(v128.xor(y, K_48()));
       p = vs + 16;
       c = SP;
-    } else for (c = b(p); c != SP && c != NL && p < vs + 40; c = b(++p)) nonZero |= c ^ 48;
+    } else {
+      let nz: u32 = 0;
+      for (c = b(p); c != SP && c != NL && p < vs + 40; c = b(++p)) nz |= c ^ 48;
+      nonZero = nz != 0;
+    }
     if (c != SP || p == vs) return 0;
-    hasPage = b(vs) == 40 || b(vs + 1) == 120 ? !isNullPointer(vs, p) : nonZero != 0;
+    hasPage = b(vs) == 40 || b(vs + 1) == 120 ? !isNullPointer(vs, p) : nonZero;
     p++;
   }
   // "count=<1..15 digits>"
   if (w32(p) != le32(99, 111, 117, 110) || w16(p + 4) != (116 | (61 << 8))) return 0;
   p += 6;
-  let ds = p;
-  let count: u64 = 0;
-  c = b(p);
-  while (isDigit(c) && p - ds < 16) {
-    count = count * 10 + <u64>(c - 48);
-    c = b(++p);
-  }
-  if (p == ds || p - ds > 15) return 0;
+  const cn = <u32>ctz(~digitMask(v128.load(p)));
+  if (cn - 1 >= 15) return 0;
+  const count: f64 =
+    cn <= 8 ? <f64>dec(p, cn) : <f64>dec(p, cn - 8) * 1e8 + <f64>digits8(load<u64>(p + cn - 8) & 0x0f0f0f0f0f0f0f0f);
+  p += cn;
   let align: i32 = -1;
   if (kind != 4) {
     if (w32(p) != le32(32, 97, 108, 105) || w32(p + 3) != le32(105, 103, 110, 61)) return 0;
     p += 7;
-    ds = p;
-    align = 0;
-    c = b(p);
-    while (isDigit(c) && p - ds < 3) {
-      align = align * 10 + <i32>(c - 48);
-      c = b(++p);
+    const a0 = b(p) - 48;
+    const a1 = b(p + 1) - 48;
+    if (a0 > 9) return 0;
+    if (a1 < 10) {
+      align = <i32>(a0 * 10 + a1);
+      p += 2;
+      if (align > 63) return 0;
+    } else {
+      align = <i32>a0;
+      p++;
     }
-    if (p == ds || p - ds > 2 || align > 63) return 0;
   }
-  if (c != NL || <u32>(p - CHUNK) >= lim) return 0;
+  if (b(p) != NL || <u32>(p - CHUNK) >= lim) return 0;
   // no '\n' in the task name's 16 bytes (else two lines would be read as one)
-  const n0 = w32(s) ^ 0x0a0a0a0a;
-  const n1 = w32(s + 4) ^ 0x0a0a0a0a;
-  const n2 = w32(s + 8) ^ 0x0a0a0a0a;
-  const n3 = w32(s + 12) ^ 0x0a0a0a0a;
-  if (
-    (((n0 - 0x01010101) & ~n0) | ((n1 - 0x01010101) & ~n1) | ((n2 - 0x01010101) & ~n2) | ((n3 - 0x01010101) & ~n3)) &
-    0x80808080
-  )
-    return 0;
+  if (v128.any_true(i8x16.eq(v0, nl))) return 0;
   // the task name's first byte
-  let cs = s;
-  let w = w32(cs) ^ 0x20202020;
-  while (w == 0 && cs < s + 12) {
-    cs += 4;
-    w = w32(cs) ^ 0x20202020;
-  }
-  if (w == 0) cs += 4;
-  else cs += <usize>(ctz(w) >> 3);
-  store<f64>(r, kind);
+  const cs = <u32>ctz(i8x16.bitmask(v128.not(i8x16.eq(v0, sp))) | 0x10000);
+  store<f64>(r, <f64>kind);
   store<f64>(r, lineNo, 8);
   store<f64>(r, <f64>pid, 16);
   store<f64>(r, <f64>(c0 * 100 + c1 * 10 + c2), 24);
   store<f64>(r, <f64>sec * 1e6 + <f64>frac, 32);
   store<f64>(r, nameId, 40);
-  store<f64>(r, <f64>(s + 16 - cs), 48);
-  store<f64>(r, <f64>count, 56);
+  store<f64>(r, <f64>(16 - cs), 48);
+  store<f64>(r, count, 56);
   store<f64>(r, <f64>align, 64);
   store<f64>(r, pfn, 72);
   store<f64>(r, hasPage ? 1 : 0, 80);
   store<f64>(r, -1, 88);
-  store<u64>(c16, load<u64>(s));
-  store<u64>(c16, load<u64>(s + 8), 8);
+  v128.store(c16, v0);
   return <u32>(p + 1 - CHUNK);
 }
 
@@ -298,6 +400,13 @@ function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nam
  * read; stop() is where the next line starts.
  */
 export function scan(s: u32, lim: u32, max: i32, ll: u32, line0: f64, nameId: f64): i32 {
+  if (ll < 16) {
+    // the name, a space after it, and which bytes those are
+    for (let i: u32 = 0; i < 16; i++) {
+      store<u8>(NAME_V + i, i < ll ? load<u8>(NAME + i) : i == ll ? 32 : 0);
+      store<u8>(NAME_M + i, i <= ll ? 255 : 0);
+    }
+  }
   let k = 0;
   let r = REC;
   let c16 = COMM;

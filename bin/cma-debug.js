@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // The cma-debug command: the built CLI (dist/), or — in a checkout whose sources are newer than
 // the build — the TypeScript sources through tsx, so a stale build is never run.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// This file is CommonJS (bin/package.json): `replay` and `plan` run dist/cli/hot.cjs, one script
+// compiled with the V8 code cache made at build time (scripts/build-cli.mjs), and never start
+// node's ES module loader (module loading is part of every run).
+'use strict';
+const { readdirSync, readFileSync, statSync, writeFileSync } = require('node:fs');
+const { dirname, join } = require('node:path');
 
-const built = fileURLToPath(new URL('../dist/frontends/cli/main.js', import.meta.url));
-// replay and plan start from the bundle (scripts/build-cli.mjs): module loading is part of every run
-const bundled = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
-const fromBundle = ['replay', 'plan'].includes(process.argv[2] ?? '');
-const srcDir = fileURLToPath(new URL('../src', import.meta.url));
+const root = join(__dirname, '..');
+const built = join(root, 'dist', 'frontends', 'cli', 'main.js');
+const hot = join(root, 'dist', 'cli', 'hot.cjs');
+const srcDir = join(root, 'src');
 
 function newestMtime(dir) {
   let newest = 0;
@@ -19,20 +22,75 @@ function newestMtime(dir) {
   return newest;
 }
 
-const srcMtime = existsSync(srcDir) ? newestMtime(srcDir) : 0;
-const entry = (fromBundle ? [bundled, built] : [built]).find(
-  (f) => existsSync(f) && statSync(f).mtimeMs >= srcMtime,
-);
-if (entry !== undefined) {
-  // `replay FILE`: the trace's parse worker starts before the program loads (it boots and parses
-  // meanwhile; src/frontends/cli/prestart.ts)
-  if (entry === bundled && process.argv[2] === 'replay') {
-    const { prestart } = await import(new URL('../dist/cli/prestart.js', import.meta.url).href);
-    prestart(process.argv.slice(2));
-  }
-  await import(pathToFileURL(entry).href);
-} else {
-  const { register } = await import('tsx/esm/api');
-  register();
-  await import('../src/frontends/cli/main.ts');
+/** Whether `file` exists and is at least as new as every file of src/ (when there is a src/). */
+function fresh(file, srcMtime) {
+  const st = statSync(file, { throwIfNoEntry: false });
+  return st !== undefined && st.mtimeMs >= srcMtime;
 }
+
+/**
+ * dist/cli/hot.cjs compiled as node would a CommonJS module, with dist/cli/hot.cache when there is
+ * one and this node's V8 accepts it (`script.cachedDataRejected` says; test/cli/code-cache.test.ts).
+ */
+function compileHot() {
+  const vm = require('node:vm');
+  const cacheFile = join(dirname(hot), 'hot.cache');
+  let cachedData;
+  try {
+    cachedData = readFileSync(cacheFile);
+  } catch {
+    cachedData = undefined;
+  }
+  const script = new vm.Script(
+    `(function (exports, require, module, __filename, __dirname) {${readFileSync(hot, 'utf8')}\n})`,
+    { filename: hot, cachedData },
+  );
+  return { script, cacheFile, cached: cachedData !== undefined };
+}
+
+/**
+ * Runs hot.cjs on this process's arguments. CMA_DEBUG_WRITE_CODE_CACHE (the build's) writes the
+ * cache at exit: the functions this run compiled are in it.
+ */
+function runHot() {
+  const { script, cacheFile } = compileHot();
+  if (process.env.CMA_DEBUG_WRITE_CODE_CACHE)
+    process.on('exit', () => writeFileSync(cacheFile, script.createCachedData()));
+  const module = { exports: {} };
+  script.runInThisContext()(
+    module.exports,
+    require('node:module').createRequire(hot),
+    module,
+    hot,
+    dirname(hot),
+  );
+  return module.exports.run(process.argv);
+}
+
+function main() {
+  const command = process.argv[2] ?? '';
+  const hotCommand = command === 'replay' || command === 'plan';
+  // `replay FILE`: the trace's parse worker starts first of all (src/frontends/cli/prestart.ts): it
+  // boots and parses while the rest loads; stopped below if the build turns out stale
+  const prestartScript = join(dirname(hot), 'prestart.cjs');
+  if (command === 'replay' && statSync(prestartScript, { throwIfNoEntry: false }) !== undefined)
+    require(prestartScript).prestart(process.argv.slice(2));
+
+  const srcMtime = statSync(srcDir, { throwIfNoEntry: false }) ? newestMtime(srcDir) : 0;
+  if (hotCommand && fresh(hot, srcMtime)) runHot();
+  else {
+    // (worker-spawn.ts holds it there; only hot.cjs, of the same build, may take it)
+    const held = Symbol.for('cma-debug.prestarted');
+    globalThis[held]?.spawned.worker.terminate();
+    globalThis[held] = null;
+    if (fresh(built, srcMtime)) import(require('node:url').pathToFileURL(built).href);
+    else
+      import('tsx/esm/api').then(({ register }) => {
+        register();
+        return import('../src/frontends/cli/main.ts');
+      });
+  }
+}
+
+if (require.main === module) main();
+else module.exports = { compileHot };

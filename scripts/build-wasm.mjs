@@ -55,3 +55,5 @@ await build('replay-lane', 'REPLAY_LANE_WASM_BASE64');
 await build('perfetto-scan', 'PERFETTO_SCAN_WASM_BASE64');
 // the trace.dat reader's fast path, for the binary decode worker (src/sources/trace/trace-dat-wasm.ts)
 await build('trace-dat-scan', 'TRACE_DAT_SCAN_WASM_BASE64');
+// plan's one replay of a sequence (src/analysis/plan-pass.ts)
+await build('plan-pass', 'PLAN_PASS_WASM_BASE64');

@@ -29,7 +29,7 @@ const outputs = [
   join(root, 'dist/frontends/cli/main.js'),
   join(root, 'dist/index.js'),
   join(root, 'dist/web/app.js'),
-  join(root, 'dist/cli/main.js'),
+  join(root, 'dist/cli/hot.cjs'),
 ];
 const inputs = Math.max(
   ...[

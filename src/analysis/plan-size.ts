@@ -18,6 +18,7 @@ import { longestZeroRun } from '../core/bitmap.ts';
 import { cmaBitmapPagesToBits, RangeFirstFit } from '../core/cma.ts';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
+import { wasmOnePass } from './plan-pass.ts';
 import type { WorkloadSequence } from './plan-sequence.ts';
 
 // plan-sequence.ts's OP_ALLOC and OP_RELEASE, as module-local constants: the loops below run once
@@ -204,6 +205,9 @@ function onePass(
   factory: CmaBitmapFactory,
 ): OnePass | null {
   const bitmap = factory(capacity);
+  // the same loop in wasm (plan-pass.ts), where it takes the sequence
+  const fast = wasmOnePass(seq, basePfn, orderPerBit, bitmap);
+  if (fast !== undefined) return fast;
   const fit = new RangeFirstFit([{ basePfn, bitmap }], orderPerBit);
   const unit = 2 ** orderPerBit;
   const placeBit = new Float64Array(seq.allocs).fill(-1);

@@ -18,8 +18,9 @@ import {
   type WorkloadSequence,
 } from '../../src/analysis/plan.ts';
 import { planHelper, sizeAll } from '../../src/analysis/plan-parallel.ts';
-import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
-import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
+import { setWasmPasses, wasmOnePass } from '../../src/analysis/plan-pass.ts';
+import { PlainBitmap, plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
+import { IndexedBitmap, indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import { rng } from '../bitmap-check.ts';
 
 /** A sequence from ops: ['a', pages, align, transient?] or ['r', allocIndex, offset, pages]. */
@@ -106,6 +107,46 @@ const same = (seq: WorkloadSequence, base: number, opb: number) => {
   assert.ok(r1 <= r2, `one replay (${r1}), not more than the search (${r2})`);
   return fast;
 };
+
+describe('plan sizing: the pass in wasm = the TypeScript loop', () => {
+  it('random workloads (transient peaks, partial and over-long releases), bases, order_per_bit', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const seq = randomSeq(100 + seed, 2500);
+      for (const base of [0x80000, 0x80003])
+        for (const opb of [0, 1, 2, 5]) {
+          // the wasm pass takes these sequences
+          assert.notEqual(wasmOnePass(seq, base, opb, new IndexedBitmap(4 * 2500 * 64)), undefined);
+          setWasmPasses(false);
+          let ts: ReturnType<typeof planOrderPerBit>;
+          try {
+            ts = planOrderPerBit(seq, base, opb);
+          } finally {
+            setWasmPasses(true);
+          }
+          assert.deepEqual(planOrderPerBit(seq, base, opb), ts, `seed ${seed} base ${base} opb ${opb}`);
+        }
+    }
+  });
+
+  it('a request that does not fit fails the pass; sequences it does not take go to the loop', () => {
+    const seq = seqOf([
+      ['a', 20, 0],
+      ['a', 20, 0],
+      ['r', 0, 0, 20],
+      ['a', 30, 1, true],
+    ]);
+    // the transient 30 needs 30 clear bits: past 40 (0…19 are too few)
+    assert.equal(wasmOnePass(seq, 0x80000, 0, new IndexedBitmap(64)), null);
+    const r = wasmOnePass(seq, 0x80000, 0, new IndexedBitmap(128));
+    assert.ok(r);
+    // the peak (50 bits) is the transient request's moment: the words hold it, bits 20…69
+    assert.deepEqual([r.bits, r.peakUsedBits, r.peakOp], [70, 50, 3]);
+    assert.deepEqual([...r.atPeak], [0xfff00000, 0xffffffff, 0x3f, 0]);
+    // a 0-page request, a plain bitmap: not taken (undefined)
+    assert.equal(wasmOnePass(seqOf([['a', 0, 0]]), 0x80000, 0, new IndexedBitmap(64)), undefined);
+    assert.equal(wasmOnePass(seq, 0x80000, 0, new PlainBitmap(128)), undefined);
+  });
+});
 
 describe('plan sizing: one replay = the binary search', () => {
   it('random workloads, bases and order_per_bit values', () => {

@@ -2,13 +2,14 @@
 // requests and reasons, explain's rounding and exit codes, analyze's ranges.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fitSentence } from '../../src/frontends/cli/commands/analyze.ts';
 import { jsonText } from '../../src/frontends/cli/json.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { inferAreas } from '../../src/sources/trace/replay.ts';
-import { cli, FIX } from './helpers.ts';
+import { cli, FIX, ROOT } from './helpers.ts';
 
 const CAP = (n: number) => join(FIX, `traces/oracle-6.1/capture${n}.trace`);
 const U64_MAX = '18446744073709551615';
@@ -155,5 +156,39 @@ describe('explain and analyze', () => {
     for (const m of r.stdout.matchAll(/(\d+)\.\.(\d+) pages fail/g))
       assert.ok(Number(m[1]) <= Number(m[2]), m[0]);
     assert.equal(cli(['analyze', SNAP, '--name', 'hugetlb0', '--alloc', '1']).status, 0);
+  });
+});
+
+describe('a reader that stops early (`cma-debug … | head`)', () => {
+  it('ends the program quietly with status 0: no EPIPE stack on stderr', async () => {
+    // a 64 GiB area's bitmap is ~1 MB of text, far past a pipe's buffer
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/frontends/cli/main.ts'),
+        'cat',
+        'emu',
+        'reserved/bitmap',
+        '--area',
+        'name=reserved,base_pfn=0x100000,count=16777216',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    const first = await new Promise<string>((resolve) =>
+      child.stdout.once('data', (d: Buffer) => resolve(String(d))),
+    );
+    child.stdout.destroy();
+    const status = await new Promise<number | null>((resolve) =>
+      child.once('close', (code) => resolve(code)),
+    );
+    assert.match(first, /^0 0 0/);
+    assert.equal(stderr, '');
+    assert.equal(status, 0);
   });
 });

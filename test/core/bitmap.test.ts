@@ -152,4 +152,21 @@ describe('u32 array text (debugfs_create_u32_array)', () => {
     assert.equal(parseU32Array('1 2 x\n'), null);
     assert.equal(parseU32Array('4294967296\n'), null);
   });
+  it('prints each word as String() does, for any words (the digit writer against the obvious join)', () => {
+    const word = fc.oneof(
+      fc.constantFrom(0, 1, 9, 10, 999999999, 1000000000, 4294967294, 4294967295),
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: 0, max: 99999 }),
+    );
+    fc.assert(
+      fc.property(fc.array(word, { maxLength: 40 }), fc.nat(40), (list, cut) => {
+        const words = Uint32Array.from(list);
+        const n = Math.min(cut, words.length);
+        const joined = list.slice(0, n).join(' ');
+        const tenEach = list.slice(0, n).every((v) => v >= 1000000000);
+        assert.equal(formatU32Array(words, n), n === 0 ? '' : tenEach ? joined : `${joined}\n`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
 });

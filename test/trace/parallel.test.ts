@@ -230,6 +230,63 @@ describe('parse worker batches: the wasm scanner near the end of a chunk', () =>
   });
 });
 
+describe('parse worker batches: the wasm scanner on fields of every width', () => {
+  // The scanner reads each field by its width (SIMD masks, digits by 8 at a time): every width it
+  // reads, and the widths just past them (which it leaves to the parser), read as event() does.
+  const digits = (n: number, d = '7'): string => '123456789123456789'.slice(0, n - 1) + d;
+  const lines: string[] = [];
+  const ev = (kind: number, rest: string): string =>
+    [
+      `cma_alloc_start: name=reserved ${rest} align=3`,
+      `cma_alloc_finish: name=reserved pfn=0x80000 page=0000000035a66047 ${rest} align=3`,
+      `cma_alloc_busy_retry: name=reserved pfn=0x80000 page=0000000035a66047 ${rest} align=3`,
+      `cma_release: name=reserved pfn=0x80000 page=0000000035a66047 ${rest}`,
+    ][kind]!;
+  for (let k = 0; k < 4; k++) {
+    for (let n = 1; n <= 17; n++) lines.push(L('x', 5, ev(k, `count=${digits(n)}`)));
+    lines.push(L('x', 5, ev(k, 'count=0')), L('x', 5, ev(k, 'count=')));
+  }
+  for (let n = 1; n <= 17; n++) {
+    for (const h of [digits(n, 'a'), 'f'.repeat(n), `${'0'.repeat(n - 1)}F`])
+      lines.push(L('x', 5, `cma_release: name=reserved pfn=0x${h} page=0000000035a66047 count=1`));
+    lines.push(L('x', 5, `cma_release: name=reserved pfn=0x80000 page=${'0'.repeat(n)} count=1`));
+    lines.push(L('x', 5, `cma_release: name=reserved pfn=0x80000 page=${'1'.repeat(n)} count=1`));
+  }
+  for (const page of [
+    '(null)',
+    '(____ptrval____)',
+    '0x0',
+    '0x00000000',
+    '0000000000000000 ',
+    '000000000000000\n',
+  ])
+    lines.push(L('x', 5, `cma_release: name=reserved pfn=0x80000 page=${page} count=1`));
+  for (const a of ['0', '9', '10', '63', '64', '99', '100', '007', '', 'x'])
+    lines.push(L('x', 5, `cma_alloc_start: name=reserved count=1 align=${a}`));
+  for (let n = 1; n <= 9; n++) lines.push(L('kworker/0:1', Number(digits(n)), ev(n % 4, 'count=1')));
+  for (let n = 1; n <= 7; n++) lines.push(L('x', 5, ev(1, 'count=1'), `${digits(n)}.000001`.padStart(12)));
+  for (let n = 0; n <= 17; n++) lines.push(L('abcdefghijklmnopq'.slice(0, n), 5, ev(2, 'count=1')));
+  // names of every length up to past 16, each twice in a row (the scanner compares a line's name
+  // with the previous event's)
+  for (let n = 1; n <= 20; n++) {
+    const name = 'abcdefghijklmnopqrstuvwxyz'.slice(0, n);
+    for (let j = 0; j < 3; j++) lines.push(L('x', 5, `cma_alloc_start: name=${name} count=${j + 1} align=3`));
+    lines.push(L('x', 5, `cma_alloc_start: name=${name}x count=1 align=3`));
+    lines.push(L('x', 5, `cma_alloc_start: name=${name.slice(0, -1)} count=1 align=3`));
+  }
+  const bytes = new TextEncoder().encode(`${lines.join('\n')}\n`);
+
+  it('the same batches as event() writes, whole and in chunks', () => {
+    for (const chunk of [bytes.length + 1, 4096, 333]) {
+      const ref = batchesOf(bytes, chunk, 'general');
+      assert.deepEqual(batchesOf(bytes, chunk, 'wasm'), ref, `chunk ${chunk}`);
+    }
+    // not vacuous: most lines are of the fast layout
+    const evs = parseAll(bytes, true, bytes.length + 1, true).evs.length;
+    assert.ok(evs > lines.length * 0.7, `${evs} events of ${lines.length} lines`);
+  });
+});
+
 describe('parallel replay (parse worker)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cma-par-'));
   after(() => rmSync(dir, { recursive: true, force: true }));

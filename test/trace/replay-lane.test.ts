@@ -27,6 +27,7 @@ import type {
 } from '../../src/sources/trace/replay.ts';
 import { replayTrace, setRowLane, toReplaySpec } from '../../src/sources/trace/replay.ts';
 import { setWasmLane, TraceReplayer } from '../../src/sources/trace/replay-engine.ts';
+import { setMaxFailureEvents } from '../../src/sources/trace/replay-report.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures');
 
@@ -159,6 +160,63 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
       assert.ok(lane[k] > 1500 && slow[k] > 1500, `${k}: lane ${lane[k]} event ${slow[k]}`);
   });
 
+  it('failures past the report lists (only counted: the wasm lane takes them), cma_alloc_info after them: lane on = off', () => {
+    setMaxFailureEvents(3);
+    let taken = 0;
+    let failed = 0;
+    try {
+      fc.assert(
+        fc.property(failArb, fc.boolean(), (t, table) => {
+          const bytes = new TextEncoder().encode(t);
+          const opts: ReplayOptions = { maxKept: 2, ...(table ? {} : { allocations: false }) };
+          const area = [FAIL_AREA];
+          const wasm = inProcess(bytes, area, opts, 'wasm', false, -1, false);
+          const off = inProcess(bytes, area, opts, 'off', false, -1, false);
+          assert.deepEqual(wasm.out, off.out);
+          // the rows the lane took besides those it takes when failures are handed out
+          taken += wasm.laneRows - inProcess(bytes, area, opts, 'wasm', false, -1, true).laneRows;
+          failed += (off.out as { r: ReplayResult }).r.allocs.failed;
+        }),
+        { numRuns: 120, seed: 23 },
+      );
+    } finally {
+      setMaxFailureEvents(20000);
+    }
+    assert.ok(failed > 400 && taken > 120, `failures ${failed}, taken by the lane ${taken}`);
+  });
+
+  it('cma_alloc_info attaches to the failure it follows, never to an older one kept in the list', () => {
+    const L = (pid: number, t: number, body: string) =>
+      `${'task'.padStart(16)}-${pid}     [000] .....   100.${String(t).padStart(6, '0')}: ${body}`;
+    const fail = (t: number) => [
+      L(5, t, 'cma_alloc_start: name=f count=200 align=0'),
+      L(5, t + 1, 'cma_alloc_finish: name=f pfn=0xffffffffffffffff page=0000000000000000 count=200 align=0'),
+    ];
+    const info = L(
+      5,
+      99,
+      'cma_alloc_info: name=f pfn=0xffffffffffffffff count=200 nr_migrated=7 err_iso=0 err_mig=1 err_test=0',
+    );
+    const failures = (lines: string[]) =>
+      (
+        inProcess(
+          new TextEncoder().encode(`${lines.join('\n')}\n`),
+          [FAIL_AREA],
+          { maxKept: 1 },
+          'off',
+          false,
+          -1,
+          false,
+        ).out as { r: ReplayResult }
+      ).r.failures;
+    // the failure it follows is kept: it gets the counters
+    assert.equal(failures([...fail(1), info])[0]!.info?.nrMigrated, 7);
+    // it follows the second failure, which the list (1 kept) does not hold: nothing gets them
+    const two = failures([...fail(1), ...fail(3), info]);
+    assert.equal(two.length, 1);
+    assert.equal(two[0]!.info, undefined);
+  });
+
   it('allocations handed out from mid-replay on (the wasm lane hands its calls and table over): lane on = off', () => {
     for (const c of cases.filter((x) => x.name.endsWith('.trace'))) {
       for (const from of [1, 4, 9]) {
@@ -289,6 +347,8 @@ function inProcess(
   handOut: boolean,
   /** From this batch on, allocations are handed out (onAllocation set mid-replay, as the CLI's migrate-cost collector does). */
   handOutFrom = -1,
+  /** Failures are handed out (onFailure); without it, the failures past the report's lists are only counted. */
+  failuresOut = true,
 ): { out: unknown; rows: number; laneRows: number } {
   const batches: Extract<BatchMessage, { t: 'b' }>[] = [];
   const annotated: AnnotatedArea[] = [];
@@ -308,7 +368,7 @@ function inProcess(
   const ropts: ReplayOptions = {
     ...opts,
     ...(handOut ? { onAllocation: (a: AllocationRecord) => recs.push(a) } : {}),
-    onFailure: (f) => fails.push(f),
+    ...(failuresOut ? { onFailure: (f: FailureRecord) => fails.push(f) } : {}),
   };
   const r = new TraceReplayer(specs.map(toReplaySpec), 'options', ropts);
   setWasmLane(lane === 'wasm');
@@ -346,6 +406,90 @@ function inProcess(
 }
 
 // ---------------------------------------------------------------- generated traces
+
+/** A small area that many requests do not fit: failures of both classes. */
+const FAIL_AREA = { name: 'f', basePfn: 0x4000, count: 96, orderPerBit: 0 };
+
+/**
+ * A trace of allocations and releases on FAIL_AREA where most requests fail (fragmentation or
+ * exhaustion), with busy retries before some failures (their pfn the last busy one), failures
+ * at a pfn that is not -1 or at another count (mismatch, anomaly), and cma_alloc_info after
+ * failures.
+ */
+const failArb = fc
+  .array(
+    fc.record({
+      release: fc.boolean(),
+      pid: fc.integer({ min: 1, max: 4 }),
+      count: fc.integer({ min: 1, max: 60 }),
+      align: fc.integer({ min: 0, max: 3 }),
+      twist: fc.integer({ min: 0, max: 15 }),
+      pick: fc.nat(),
+    }),
+    { minLength: 20, maxLength: 120 },
+  )
+  .map((steps) => {
+    const lines: string[] = [];
+    let ts = 100_000_000;
+    const bm = new PlainBitmap(FAIL_AREA.count);
+    const live: { pfn: number; count: number }[] = [];
+    const line = (pid: number, body: string) => {
+      ts += 3;
+      const t = `${Math.floor(ts / 1e6)}.${String(ts % 1e6).padStart(6, '0')}`;
+      lines.push(
+        `${`task ${pid}`.padStart(16)}-${String(pid).padEnd(7)} [000] .....  ${t.padStart(11)}: ${body}`,
+      );
+    };
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    for (const s of steps) {
+      if (s.release && live.length > 0) {
+        const r = live.splice(s.pick % live.length, 1)[0]!;
+        line(s.pid, `cma_release: name=f pfn=${hex(r.pfn)} page=(____ptrval____) count=${r.count}`);
+        bm.clear(r.pfn - FAIL_AREA.basePfn, r.count);
+        continue;
+      }
+      line(s.pid, `cma_alloc_start: name=f count=${s.count} align=${s.align}`);
+      const mask = cmaBitmapAlignedMask(0, s.align);
+      const off = cmaBitmapAlignedOffset(FAIL_AREA.basePfn, 0, s.align);
+      let bit = bm.findArea(0, s.count, mask, off);
+      let busyPfn = -1;
+      if (s.twist === 1 && bit + s.count <= bm.maxno) {
+        busyPfn = FAIL_AREA.basePfn + bit;
+        line(
+          s.pid,
+          `cma_alloc_busy_retry: name=f pfn=${hex(busyPfn)} page=(____ptrval____) count=${s.count} align=${s.align}`,
+        );
+        bit = bm.findArea(bit + mask + 1, s.count, mask, off);
+      }
+      if (bit + s.count > bm.maxno) {
+        // twist 2: a failure at a pfn that is not -1 (a mismatch); 3: at another count (an anomaly)
+        const pfn =
+          s.twist === 2
+            ? hex(FAIL_AREA.basePfn + (s.pick % 8))
+            : busyPfn >= 0
+              ? hex(busyPfn)
+              : '0xffffffffffffffff';
+        line(
+          s.pid,
+          `cma_alloc_finish: name=f pfn=${pfn} page=0000000000000000 count=${s.count + (s.twist === 3 ? 1 : 0)} align=${s.align}`,
+        );
+        if (s.twist >= 12)
+          line(
+            s.pid,
+            `cma_alloc_info: name=f pfn=0xffffffffffffffff count=${s.count} align=${s.align} nr_migrated=${s.twist} err_iso=0 err_mig=1 err_test=0`,
+          );
+        continue;
+      }
+      const pfn = FAIL_AREA.basePfn + bit;
+      line(
+        s.pid,
+        `cma_alloc_finish: name=f pfn=${hex(pfn)} page=(____ptrval____) count=${s.count} align=${s.align}`,
+      );
+      bm.set(bit, s.count);
+      live.push({ pfn, count: s.count });
+    }
+    return `${lines.join('\n')}\n`;
+  });
 
 const AREAS = [
   { name: 'a', basePfn: 0x1000, count: 256, orderPerBit: 0 },

@@ -1,9 +1,7 @@
 // The cma-debug command line: one program, commands registered from ./commands.
 
-import { Command, CommanderError } from 'commander';
-import { ConfigError } from '../../core/config.ts';
-import { VERSION } from '../version.ts';
-import { UsageError } from './system-options.ts';
+import type { Command } from 'commander';
+import { newProgram, runProgram } from './program.ts';
 
 /**
  * Each command's module, loaded only when that command runs: `cma-debug replay` does not load
@@ -26,36 +24,8 @@ const ONE: Record<string, () => Promise<(program: Command) => void>> = {
   status: async () => (await import('./commands/status.ts')).registerStatus,
 };
 
-const program = new Command();
-program
-  .name('cma-debug')
-  .description(
-    'See, reproduce and plan Linux CMA behaviour: a faithful emulator of /sys/kernel/debug/cma (6.1, 6.12 and 7.3), ' +
-      'a FUSE mount, an HTTP dashboard, and a workbench for real kernels, snapshots and ftrace traces. ' +
-      'Exit status: 0 ok, 1 a finding or a failure (a mismatch, a request that does not fit), 2 a usage error.',
-  )
-  .version(VERSION)
-  .showHelpAfterError()
-  .exitOverride();
+const program = newProgram();
 const name = process.argv[2];
 if (name !== undefined && Object.hasOwn(ONE, name)) (await ONE[name]!())(program);
 else (await import('./commands/index.ts')).registerCommands(program);
-// the command list shows each command's summary (test/cli/help.test.ts wants one on every command);
-// without one, the description's first sentence
-for (const cmd of program.commands)
-  if (!cmd.summary()) cmd.summary(/^.*?\.(?=\s|$)/.exec(cmd.description().replace(/\s+/g, ' '))?.[0] ?? '');
-
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
-  // help and --version exit 0; every parse error (unknown option, missing argument) is a usage error: 2
-  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
-  if (e instanceof ConfigError || e instanceof UsageError) {
-    process.stderr.write(`cma-debug: ${e.message}\n`);
-    process.exit(2);
-  }
-  const err = e as NodeJS.ErrnoException;
-  process.stderr.write(`cma-debug: ${err.message ?? String(e)}\n`);
-  if (process.env.CMA_DEBUG_STACK) process.stderr.write(`${err.stack}\n`);
-  process.exit(1);
-}
+await runProgram(program, process.argv);

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { RangeFirstFit } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { checkAreaLimits } from '../../core/config.ts';
-import { formatU32Array } from '../../core/u32-array.ts';
+import { formatU32ArrayBytes } from '../../core/u32-array.ts';
 import type { TraceEvent } from './events.ts';
 import { LatencyCounts } from './latency.ts';
 import { LiveTable, type RowTable } from './live-table.ts';
@@ -186,7 +186,9 @@ export function liveRecords(a: AreaState): AllocationRecord[] {
 /** The final state of an area (its live allocations counted; liveRecords lists them). */
 export function areaResult(a: AreaState): AreaResult {
   const ranges = a.ranges.map((r): RangeResult => {
-    const text = formatU32Array(r.bitmap.words, Math.ceil(r.maxno / 32));
+    const bytes = formatU32ArrayBytes(r.bitmap.words, Math.ceil(r.maxno / 32));
+    // (ASCII: one byte a character, copied into a one-byte string)
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
     return {
       basePfn: r.base,
       count: r.count,
@@ -194,7 +196,7 @@ export function areaResult(a: AreaState): AreaResult {
       usedBitsPages: r.bitmap.weight() * a.unit,
       maxchunk: r.bitmap.longestZeroRun() * a.unit,
       bitmapText: text,
-      bitmapSha256: createHash('sha256').update(text).digest('hex'),
+      bitmapSha256: createHash('sha256').update(bytes).digest('hex'),
       words: r.bitmap.words,
     };
   });

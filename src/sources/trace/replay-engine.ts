@@ -35,6 +35,9 @@ import {
   ST_AVAIL,
   ST_BUSY,
   ST_EVENTS,
+  ST_EXH,
+  ST_FAILS,
+  ST_FRAG,
   ST_FREE_RELEASES,
   ST_LAST_PID,
   ST_OK,
@@ -210,6 +213,7 @@ export class TraceReplayer {
         st[ST_USED] = a.usedBits;
         st[ST_PEAK] = a.peakUsedBits;
         st[ST_AVAIL] = a.avail;
+        st[ST_FAILS] = this.report.failuresCounted() ? 1 : 0;
         const stop = w.run(i, m, id);
         // (the run may have grown the lane's memory: a fresh view)
         st = w.st;
@@ -248,6 +252,18 @@ export class TraceReplayer {
     a.r.busyRetries += busy;
     res.busyRetries += busy;
     res.releasesOfFreeBits += st[ST_FREE_RELEASES]!;
+    const frag = st[ST_FRAG]!;
+    const exh = st[ST_EXH]!;
+    if (frag + exh > 0) {
+      // failures of no space the lane counted (ST_FAILS): failNoSpace() with no record kept
+      const failed = frag + exh;
+      a.r.allocsFailed += failed;
+      res.allocs.failed += failed;
+      a.r.failedNoSpace += failed;
+      res.failedBy.noSpace += failed;
+      res.failureClasses.fragmentation += frag;
+      res.failureClasses.exhaustion += exh;
+    }
     if (st[ST_LAST_PID]! >= 0) this.report.succeeded(st[ST_LAST_PID]!);
   }
 

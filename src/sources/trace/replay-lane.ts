@@ -75,6 +75,10 @@ export const ST_RELEASES = 6;
 export const ST_BUSY = 7;
 export const ST_FREE_RELEASES = 8;
 export const ST_LAST_PID = 9;
+/** In: 1 when the lane may take failures of no space; out: ST_FRAG, ST_EXH (their classes). */
+export const ST_FAILS = 10;
+export const ST_FRAG = 13;
+export const ST_EXH = 14;
 const ST_LIST = 11;
 const ST_HIST = 12;
 

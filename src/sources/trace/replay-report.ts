@@ -7,6 +7,14 @@ import { EVENT_NAMES } from './events.ts';
 import type { AreaState } from './replay-area.ts';
 import type { FailureClass, FailureRecord, ReplayOptions, ReplayResult } from './replay-types.ts';
 
+/** The failures whose event numbers ReplayCounters.failureEvents lists (the first ones). */
+let MAX_FAILURE_EVENTS = 20000;
+
+/** For tests: how many failures' event numbers are listed (the lists fill up sooner). */
+export function setMaxFailureEvents(n: number): void {
+  MAX_FAILURE_EVENTS = n;
+}
+
 /** The counters and lists of ReplayResult kept while replaying. */
 export type ReplayCounters = Omit<
   ReplayResult,
@@ -96,6 +104,18 @@ export class ReplayReport {
     this.lastFail = null;
   }
 
+  /**
+   * Whether a failure would change only counts now (the lists are full, no onFailure): then the
+   * engine's fast lane may count failures of no space itself (as fail() with succeeded()).
+   */
+  failuresCounted(): boolean {
+    return (
+      this.res.failureEvents.length >= MAX_FAILURE_EVENTS &&
+      this.res.failures.length >= this.maxKept &&
+      this.opts.onFailure === undefined
+    );
+  }
+
   /** A failed call, explained; `event` is its number among the cma events (1-based). */
   fail(
     ev: TraceEvent,
@@ -106,9 +126,13 @@ export class ReplayReport {
     event: number,
   ): void {
     this.res.failureClasses[cls]++;
-    if (this.res.failureEvents.length < 20000) this.res.failureEvents.push(event);
+    if (this.res.failureEvents.length < MAX_FAILURE_EVENTS) this.res.failureEvents.push(event);
     const keep = this.res.failures.length < this.maxKept;
-    if (!keep && !this.opts.onFailure) return;
+    if (!keep && !this.opts.onFailure) {
+      // no record: a cma_alloc_info after it has nothing to attach to (not an older failure)
+      this.succeeded(ev.pid);
+      return;
+    }
     const rec: FailureRecord = {
       area: a.spec.name,
       line: ev.line,

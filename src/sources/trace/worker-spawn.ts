@@ -11,7 +11,8 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import type { BatchMessage, BinaryJob, TextJob, WorkerData } from './parallel-format.ts';
 
 /**
- * The worker script next to this module (.js when built, .mjs when bundled, .ts from source).
+ * The worker script next to this module (.cjs in scripts/build-cli.mjs's bundle, .js when built
+ * by tsc, .mjs in the bench's bundle, .ts from source).
  * From source, `tsxApi` is tsx's ESM API, which the worker registers before importing the
  * script (a loader registered in this thread or given with --import does not reach workers).
  */
@@ -19,7 +20,7 @@ export function workerScript(
   name = 'parse-worker',
   base: string = import.meta.url,
 ): { url: URL; tsxApi?: string } | null {
-  for (const ext of ['.js', '.mjs', '.ts']) {
+  for (const ext of ['.cjs', '.js', '.mjs', '.ts']) {
     const url = new URL(`./${name}${ext}`, base);
     if (url.protocol !== 'file:' || !existsSync(fileURLToPath(url))) continue;
     if (ext !== '.ts') return { url };
@@ -117,8 +118,13 @@ interface Prestarted {
   mmNames: string[] | null;
   spawned: SpawnedWorker;
 }
-/** The one worker started early (text or binary), until taken. */
-let prestarted: Prestarted | null = null;
+/**
+ * The one worker started early (text or binary), until taken: held on globalThis, because
+ * bin/cma-debug.js starts it from one bundle (dist/cli/prestart.cjs) and takes it in another
+ * (dist/cli/hot.cjs), each with its own copy of this module.
+ */
+const HELD = Symbol.for('cma-debug.prestarted');
+const holder = globalThis as { [HELD]?: Prestarted | null };
 
 /**
  * The first 4 KiB of `path` and its stat, when it is a regular file of `minBytes` or more and
@@ -126,7 +132,7 @@ let prestarted: Prestarted | null = null;
  * then drop, its writer.)
  */
 export function prestartCandidate(path: string, minBytes: number): { head: Uint8Array; st: Stats } | null {
-  if (prestarted !== null) return null;
+  if ((holder[HELD] ?? null) !== null) return null;
   let fd: number;
   try {
     const st = statSync(path);
@@ -155,7 +161,7 @@ export function holdPrestarted(
   spawned: SpawnedWorker,
 ): void {
   spawned.worker.unref(); // an unused worker does not keep the process alive
-  prestarted = {
+  holder[HELD] = {
     format,
     path: resolve(path),
     dev: st.dev,
@@ -180,8 +186,8 @@ export function takePrestartedWorker(
   maxInflight: number,
   mmNames: string[] | null,
 ): { spawned: SpawnedWorker; surplus: number } | null {
-  const p = prestarted;
-  prestarted = null;
+  const p = holder[HELD] ?? null;
+  holder[HELD] = null;
   if (p === null) return null;
   if (
     st === null ||

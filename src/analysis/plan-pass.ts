@@ -1,0 +1,103 @@
+// plan's one replay of a sequence in WebAssembly (assembly/plan-pass.ts): onePass of plan-size.ts
+// with the loop over the ops and the index calls in wasm, bound to the area's IndexedBitmap. It
+// takes the sequences whose numbers are small integers (every real one); for any other (a count
+// of 2^29 pages or more, an alignment past the table, a 0-page request) it answers undefined
+// and plan-size.ts runs its TypeScript loop.
+
+import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset } from '../core/cma.ts';
+import { IndexedBitmap } from '../core/indexed-bitmap.ts';
+import { PLAN_PASS_WASM_BASE64 } from '../core/wasm/plan-pass-wasm.ts';
+import { lazyWasmModule } from '../core/wasm-module.ts';
+import type { WorkloadSequence } from './plan-sequence.ts';
+
+/** The wasm side's exports. */
+interface PassExports {
+  readonly memory: WebAssembly.Memory;
+  init(n: number, allocs: number, bits: number, orderPerBit: number): void;
+  kindAt(): number;
+  transAt(): number;
+  alignAt(): number;
+  check(): number;
+  idAt(): number;
+  pagesAt(): number;
+  argAt(): number;
+  masksAt(): number;
+  offsAt(): number;
+  run(from: number, copied: number): number;
+  copyPending(): number;
+  peakUsed(): number;
+  peakAt(): number;
+  highestEnd(): number;
+}
+
+const module = lazyWasmModule(PLAN_PASS_WASM_BASE64);
+
+/** What one pass learns (plan-size.ts's OnePass). */
+export interface PassResult {
+  bits: number;
+  peakUsedBits: number;
+  peakOp: number;
+  atPeak: Uint32Array;
+}
+
+let wasmPasses = true;
+
+/** For tests: the TypeScript loop only (false) or the wasm pass where it applies (true). */
+export function setWasmPasses(on: boolean): void {
+  wasmPasses = on;
+}
+
+/**
+ * onePass on `bitmap` (empty, of the pass's capacity) in wasm: the result, null when a request
+ * did not fit, or undefined when the pass does not take this sequence or bitmap (nothing changed).
+ */
+export function wasmOnePass(
+  seq: WorkloadSequence,
+  basePfn: number,
+  orderPerBit: number,
+  bitmap: unknown,
+): PassResult | null | undefined {
+  if (!wasmPasses || !(bitmap instanceof IndexedBitmap) || orderPerBit > 20) return undefined;
+  const n = seq.length;
+  const x = new WebAssembly.Instance(module(), { index: bitmap.wasmIndex() })
+    .exports as unknown as PassExports;
+  x.init(n, seq.allocs, bitmap.maxno, orderPerBit);
+  const buf = x.memory.buffer;
+  new Uint8Array(buf, x.kindAt(), n).set(seq.kind.subarray(0, n));
+  new Uint8Array(buf, x.transAt(), n).set(seq.transient.subarray(0, n));
+  new Int32Array(buf, x.idAt(), n).set(seq.id.subarray(0, n));
+  new Float64Array(buf, x.pagesAt(), n).set(seq.pages.subarray(0, n));
+  new Float64Array(buf, x.argAt(), n).set(seq.arg.subarray(0, n));
+  if (x.check() === 0) return undefined;
+  // each alignment's mask and offset, as the index takes them (int32, below 2^30)
+  const used = new Uint8Array(buf, x.alignAt(), 64);
+  const masks = new Int32Array(buf, x.masksAt(), 64);
+  const offs = new Int32Array(buf, x.offsAt(), 64);
+  for (let a = 0; a < 64; a++) {
+    if (used[a] === 0) continue;
+    const m = cmaBitmapAlignedMask(orderPerBit, a);
+    const o = cmaBitmapAlignedOffset(basePfn, orderPerBit, a);
+    if (!(m < 2 ** 30 && o < 2 ** 30)) return undefined;
+    masks[a] = m;
+    offs[a] = o;
+  }
+  let atPeak: Uint32Array | null = null;
+  const snapshot = (): void => {
+    const w = bitmap.words;
+    if (atPeak === null || atPeak.length !== w.length) atPeak = new Uint32Array(w.length);
+    atPeak.set(w);
+  };
+  let at = x.run(0, 0);
+  while (at >= 0 && at < n) {
+    snapshot();
+    at = x.run(at, 1);
+  }
+  if (at < 0) return null;
+  if (x.copyPending() !== 0) snapshot();
+  return {
+    bits: x.highestEnd(),
+    peakUsedBits: x.peakUsed(),
+    peakOp: x.peakAt(),
+    atPeak: atPeak ?? new Uint32Array(0),
+  };
+}
