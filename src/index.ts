@@ -27,7 +27,7 @@ export {
 } from './core/cma.ts';
 export type { CmaBitmap, CmaBitmapFactory } from './core/cma-bitmap.ts';
 export { PlainBitmap, plainBitmapFactory } from './core/cma-bitmap.ts';
-export { bitmapText, CMA_DEBUGFS_FILES } from './core/cma-debugfs.ts';
+export { bitmapText, CMA_DEBUGFS_FILES, type DebugfsFileSpec } from './core/cma-debugfs.ts';
 export type { AreaRequest } from './core/config.ts';
 export {
   CMA_MAX_NAME_LEN,
