@@ -210,7 +210,7 @@ const NAME_M: usize = memory.data(16, 16);
  * the offset after its '\n', or 0 (a line fastLine does not accept; nothing else changed but the
  * record).
  */
-function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nameId: f64): u32 {
+@inline function line(s0: u32, lim: u32, ll: u32, r: usize, c16: usize, lineNo: f64, nameId: f64): u32 {
   // Unlike fastLine, a line near the chunk's end is read too: the bytes past `lim` (up to ~250,
   // inside this memory: the chunk region has room after it) are stale, but every byte a decision
   // is taken on lies before the line's '\n', which must come before `lim`.
