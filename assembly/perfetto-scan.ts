@@ -20,8 +20,15 @@ let ARENA: usize = 0;
 let arenaEnd: usize = 0;
 let arenaTop: usize = 0;
 const FREE_BLOCKS = memory.data(32 * 4);
-/** The ring of the events out (rows, copied there as they leave the window). */
+/**
+ * The ring of the events out: each slot's event as a batch record (REC, COMM) when this module
+ * writes its row, else as its row (OUT, for the TypeScript side); SLOTS tells which (the name
+ * id, or -2).
+ */
 let OUT: usize = 0;
+let SLOTS: usize = 0;
+/** Where the records the last deliver() wrote start (a slot). */
+let deliveredFrom: i32 = 0;
 /** A ring could not grow (the arena is used up): the window is the reader's from now on. */
 let full: bool = false;
 let QUEUES: usize = 0;
@@ -155,6 +162,8 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32, arenaBy
   at += <usize>QMAX * 8;
   REC = at;
   at += <usize>maxOut * 96;
+  SLOTS = at;
+  at += <usize>maxOut * 4;
   COMM = at;
   at += <usize>maxOut * 16;
   COMMTAB = at;
@@ -568,7 +577,7 @@ function emitFirst(): void {
   const ts = load<f64>(r + R_TS);
   if (ts < lastTs) late++;
   else lastTs = ts;
-  copyRow(OUT + (<usize>((ringHead + ringCount) & (outMax - 1)) << 6), r);
+  outSlot(r, ts, (ringHead + ringCount) & (outMax - 1));
   ringCount++;
   const size = load<i32>(Q, 12) - 1;
   store<i32>(Q, size, 12);
@@ -607,6 +616,39 @@ export function push(
 ): f64 {
   if (full || !room(q)) return -1;
   return place(q, ts, pid, kind, count, align, pfn, hasPage, nameId, cpu, rare);
+}
+
+/**
+ * Puts row r (of time ts) into slot s of the ring out: as the batch record deliver() hands out
+ * (its line and batch name id written then), or — a row with rare fields, of a CPU this module
+ * has no number for, or of a pid whose task name it cannot write — as the row itself, for the
+ * TypeScript side. (The task names cannot change before the row is delivered: the reader
+ * delivers after each bundle, and only packets between bundles name tasks.)
+ */
+@inline function outSlot(r: usize, ts: f64, s: i32): void {
+  const pid = load<f64>(r + R_PID);
+  const cpuId = load<i32>(r + R_CPU);
+  const c = load<u8>(r + R_RARE) == 0 && cpuId < CPUMAX ? commOf(pid) : 0;
+  if (c == 0) {
+    copyRow(OUT + (<usize>s << 6), r);
+    store<i32>(SLOTS + (<usize>s << 2), -2);
+    return;
+  }
+  const o = REC + <usize>s * 96;
+  store<f64>(o, <f64>load<u8>(r + R_KIND));
+  store<f64>(o, pid, 16);
+  store<f64>(o, load<f64>(CPUS + (<usize>cpuId << 3)), 24);
+  store<f64>(o, usOf(ts), 32);
+  store<f64>(o, <f64>commLen, 48);
+  store<f64>(o, load<f64>(r + R_COUNT), 56);
+  store<f64>(o, load<f64>(r + R_ALIGN), 64);
+  store<f64>(o, load<f64>(r + R_PFN), 72);
+  store<f64>(o, <f64>load<u8>(r + R_PAGE), 80);
+  store<f64>(o, -1, 88);
+  const cc = COMM + (<usize>s << 4);
+  store<u64>(cc, load<u64>(c));
+  store<u64>(cc, load<u64>(c, 8), 8);
+  store<i32>(SLOTS + (<usize>s << 2), load<i32>(r + R_NAME));
 }
 
 /** Moves held events out until none are held or the ring is nearly full. */
@@ -649,11 +691,9 @@ export function outRow(i: i32): usize {
 /** The head of the ring: -1 (empty), -2 (a row the TypeScript side writes), else its name id. */
 export function peek(): i32 {
   if (ringCount == 0) return -1;
-  const p = outHead();
-  if (load<u8>(p + R_RARE) != 0 || load<i32>(p + R_CPU) >= CPUMAX || commOf(load<f64>(p + R_PID)) == 0) return -2;
-  return load<i32>(p + R_NAME);
+  return load<i32>(SLOTS + (<usize>ringHead << 2));
 }
-/** The head row's address (for the TypeScript side to read). */
+/** The head row's address (for the TypeScript side to read; peek() -2). */
 export function headRow(): usize {
   return outHead();
 }
@@ -664,39 +704,31 @@ export function dropHead(): void {
 }
 
 /**
- * Writes up to `room` events from the head of the ring as records (name id `bid`, lines from
- * line0 + 1), stopping at a row of another name or one the TypeScript side writes; returns how many.
+ * Hands out up to `max` records from the head of the ring (name id `bid`, lines from line0 + 1),
+ * stopping at a row of another name, one the TypeScript side writes, or the ring's end; returns
+ * how many (they are at slots deliveredAt() on).
  */
 export function deliver(max: i32, bid: f64, line0: f64): i32 {
   if (ringCount == 0) return 0;
-  const g = load<i32>(outHead() + R_NAME);
+  const h = ringHead;
+  const g = load<i32>(SLOTS + (<usize>h << 2));
+  let lim = ringCount < max ? ringCount : max;
+  if (lim > outMax - h) lim = outMax - h;
   let k = 0;
-  while (k < max && ringCount > 0) {
-    const p = outHead();
-    if (load<u8>(p + R_RARE) != 0 || load<i32>(p + R_NAME) != g || load<i32>(p + R_CPU) >= CPUMAX) break;
-    const c = commOf(load<f64>(p + R_PID));
-    if (c == 0) break;
-    const o = REC + <usize>k * 96;
-    store<f64>(o, <f64>load<u8>(p + R_KIND));
+  while (k < lim && load<i32>(SLOTS + (<usize>(h + k) << 2)) == g) {
+    const o = REC + <usize>(h + k) * 96;
     store<f64>(o, line0 + <f64>(k + 1), 8);
-    store<f64>(o, load<f64>(p + R_PID), 16);
-    store<f64>(o, load<f64>(CPUS + (<usize>load<i32>(p + R_CPU) << 3)), 24);
-    store<f64>(o, usOf(load<f64>(p + R_TS)), 32);
     store<f64>(o, bid, 40);
-    store<f64>(o, <f64>commLen, 48);
-    store<f64>(o, load<f64>(p + R_COUNT), 56);
-    store<f64>(o, load<f64>(p + R_ALIGN), 64);
-    store<f64>(o, load<f64>(p + R_PFN), 72);
-    store<f64>(o, <f64>load<u8>(p + R_PAGE), 80);
-    store<f64>(o, -1, 88);
-    const cc = COMM + (<usize>k << 4);
-    store<u64>(cc, load<u64>(c));
-    store<u64>(cc, load<u64>(c, 8), 8);
-    ringHead = (ringHead + 1) & (outMax - 1);
-    ringCount--;
     k++;
   }
+  deliveredFrom = h;
+  ringHead = (h + k) & (outMax - 1);
+  ringCount -= k;
   return k;
+}
+/** The slot of the first record the last deliver() handed out. */
+export function deliveredAt(): i32 {
+  return deliveredFrom;
 }
 
 /** The µs a time in ns prints as: rounded as Math.round does (halves up), as perfetto.ts's usOf. */
@@ -814,6 +846,34 @@ function event(s: usize, e: usize, qi: i32, cpu: i32): bool {
   let body: usize = 0;
   let bodyEnd: usize = 0;
   while (q < e) {
+    // the tags Perfetto writes, by their bytes first (what the general case below reads them as)
+    const t = load<u8>(q);
+    if (t == 0x08) {
+      ts = rv(q + 1, e);
+      q = vEnd;
+      if (q == 0) return false;
+      continue;
+    }
+    if (t == 0x10) {
+      const b = q + 1;
+      pid = rv(b, e);
+      q = vEnd;
+      if (q == 0 || q - b > 7) return false;
+      continue;
+    }
+    if (t >= 0x80 && q + 1 < e) {
+      const t2 = load<u16>(q);
+      const f: u64 = t2 == 0x14ba ? 327 : t2 == 0x1d8a ? 465 : t2 == 0x1d92 ? 466 : 0;
+      if (f != 0) {
+        const l = rv(q + 2, e);
+        body = vEnd;
+        if (body == 0 || l > <u64>(e - body)) return false;
+        bodyEnd = body + <usize>l;
+        which = f;
+        q = bodyEnd;
+        continue;
+      }
+    }
     const tag = rv(q, e);
     const b = vEnd;
     if (b == 0 || b - q > 5) return false;

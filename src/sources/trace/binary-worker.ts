@@ -11,6 +11,7 @@ import { createGunzip } from 'node:zlib';
 import type { MmEvent } from './mm-events.ts';
 import { type BatchMessage, type BinaryJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
 import type { ParseStats } from './parse.ts';
+import { PerfettoReader } from './perfetto.ts';
 import { fileByteSource, gunzippedByteSource } from './trace-dat.ts';
 import { type BinaryEvent, readTraceDat } from './trace-dat-reader.ts';
 
@@ -52,10 +53,6 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
         bs.close();
       }
     } else {
-      // (loaded on demand: a trace.dat's worker boots without it; trace.dat's reader is loaded
-      // with the worker, as a dynamic import's extra round of module loading delays its first
-      // batch by ~20 ms on a busy machine)
-      const { PerfettoReader } = await import('./perfetto.ts');
       const r = new PerfettoReader(onEvent, mmOpt ? { mm: mmOpt, rows: enc } : { rows: enc });
       release = () => r.kernelRelease;
       if (d.gzip) {

@@ -68,6 +68,7 @@ interface ScanExports {
   headRow(): number;
   dropHead(): void;
   deliver(room: number, bid: number, line0: number): number;
+  deliveredAt(): number;
   bundle(s: number, e: number, q: number, cpu: number): number;
 }
 
@@ -275,8 +276,22 @@ export class PerfettoScan {
   peek(): number {
     return this.x.peek();
   }
+  /**
+   * Hands out up to `room` events from the head of the ring out as batch records of name id
+   * `bid` with lines from line0 + 1 (records(k) and comms(k) are theirs); returns how many.
+   */
   deliver(room: number, bid: number, line0: number): number {
     return this.x.deliver(room, bid, line0);
+  }
+  /** The `k` records the last deliver() handed out (F numbers each). */
+  deliveredRecords(k: number): Float64Array {
+    const at = this.x.deliveredAt() * F;
+    return this.records.subarray(at, at + k * F);
+  }
+  /** Their task-name cells (COMM_BYTES each). */
+  deliveredComms(k: number): Uint8Array {
+    const at = this.x.deliveredAt() * COMM_BYTES;
+    return this.comms.subarray(at, at + k * COMM_BYTES);
   }
   /** The next event out (peek() -2), taken out. */
   takeHead(out: ScanRow): void {

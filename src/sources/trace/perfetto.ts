@@ -786,7 +786,7 @@ class Decoder {
       const name = this.names[g]!;
       const k = scan.deliver(sink.room, sink.nextNameId(name), this.line);
       this.line += k;
-      sink.append(scan.records, scan.comms, k, name);
+      sink.append(scan.deliveredRecords(k), scan.deliveredComms(k), k, name);
     }
   }
 
