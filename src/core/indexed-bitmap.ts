@@ -200,8 +200,15 @@ export class IndexedBitmap implements CmaBitmap {
       return alignUp(z + alignOffset, alignMask) - alignOffset;
     }
     if (nr > maxno) return maxno + nr;
-    if (alignMask >= 2 ** 30 || alignOffset >= 2 ** 30 || alignMask < 0 || alignOffset < 0) {
-      // alignments past int32 arithmetic (no real area has them): the kernel's scan, exact
+    if (
+      alignMask >= 2 ** 30 ||
+      alignOffset >= 2 ** 30 ||
+      alignMask < 0 ||
+      alignOffset < 0 ||
+      (alignMask & (alignMask + 1)) !== 0
+    ) {
+      // alignments past int32 arithmetic, or masks that are not 2^k - 1 (cma_bitmap_aligned_mask
+      // makes no others; the index's searches step by whole alignments): the kernel's scan, exact
       return bitmapFindNextZeroAreaOff(this.words, maxno, start, nr, alignMask, alignOffset);
     }
     if (this.policy !== policyVersion) this.syncPolicy();
