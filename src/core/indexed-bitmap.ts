@@ -37,13 +37,6 @@
 // of that size, and the summary (a "block summary") is kept only above them. A summary costs
 // about one more tree update per set/clear, so one is made only once its alignment's extra tries
 // outnumber the updates it would slow down (the policy's numbers are below, with a test hook).
-//
-// A request no larger than its alignment of 32 bits or more (offset 0) fits inside one aligned
-// block: the first fit is the first block whose free prefix is nr bits or more. For those the
-// index keeps "block maxima" instead: per node above the blocks, the largest free prefix of a
-// block under it (at most a block, so mostly capped and rarely climbing far on an update), made
-// once the order's extra tries pass one per set/clear (a fragmented 64 GiB area: most of its
-// aligned requests), and a descent goes straight to the first such block.
 
 import { alignUp, bitmapFindNextZeroAreaOff, bitsToWords } from './bitmap.ts';
 import { type CmaBitmap, type CmaBitmapFactory, PlainBitmap } from './cma-bitmap.ts';
