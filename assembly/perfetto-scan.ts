@@ -32,10 +32,12 @@ let deliveredFrom: i32 = 0;
 /** A ring could not grow (the arena is used up): the window is the reader's from now on. */
 let full: bool = false;
 let QUEUES: usize = 0;
-/** The merge's order: each non-empty queue with its first event's ts and seq (by them). */
+/**
+ * The merge's order: each non-empty queue's entry (by its first event's ts, then seq), 16 bytes:
+ * that ts (f64), and the seq and queue as one key (seq << 10 | queue: in seq order, as seqs are
+ * unique).
+ */
 let ORDER: usize = 0;
-let ORDER_TS: usize = 0;
-let ORDER_SEQ: usize = 0;
 let REC: usize = 0;
 let COMM: usize = 0;
 let COMMTAB: usize = 0;
@@ -155,11 +157,7 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32, arenaBy
   QUEUES = at;
   at += <usize>QMAX * 16;
   ORDER = at;
-  at += <usize>QMAX * 4;
-  ORDER_TS = at;
-  at += <usize>QMAX * 8;
-  ORDER_SEQ = at;
-  at += <usize>QMAX * 8;
+  at += <usize>QMAX * 16;
   REC = at;
   at += <usize>maxOut * 96;
   SLOTS = at;
@@ -424,29 +422,33 @@ function commOf(pid: f64): usize {
 
 // ---- the reorder window (perfetto.ts Decoder.push/emitFirst) ----
 
-@inline function before(ta: f64, sa: f64, tb: f64, sb: f64): bool {
-  return ta < tb || (ta == tb && sa < sb);
+@inline function before(ta: f64, ka: u64, tb: f64, kb: u64): bool {
+  return ta < tb || (ta == tb && ka < kb);
+}
+@inline function orderKey(q: i32, sq: f64): u64 {
+  return (<u64>sq << 10) | <u64>q;
 }
 @inline function orderQ(i: i32): i32 {
-  return load<i32>(ORDER + (<usize>i << 2));
+  return <i32>load<u64>(ORDER + (<usize>i << 4), 8) & (QMAX - 1);
 }
 @inline function orderTs(i: i32): f64 {
-  return load<f64>(ORDER_TS + (<usize>i << 3));
+  return load<f64>(ORDER + (<usize>i << 4));
 }
-@inline function orderSeq(i: i32): f64 {
-  return load<f64>(ORDER_SEQ + (<usize>i << 3));
+@inline function orderK(i: i32): u64 {
+  return load<u64>(ORDER + (<usize>i << 4), 8);
 }
 @inline function setOrder(i: i32, q: i32, ts: f64, sq: f64): void {
-  store<i32>(ORDER + (<usize>i << 2), q);
-  store<f64>(ORDER_TS + (<usize>i << 3), ts);
-  store<f64>(ORDER_SEQ + (<usize>i << 3), sq);
+  const o = ORDER + (<usize>i << 4);
+  store<f64>(o, ts);
+  store<u64>(o, orderKey(q, sq), 8);
 }
 @inline function moveOrder(to: i32, from: i32): void {
-  setOrder(to, orderQ(from), orderTs(from), orderSeq(from));
+  store<v128>(ORDER + (<usize>to << 4), load<v128>(ORDER + (<usize>from << 4)));
 }
 /** Queue q, its first event (ts, sq), at order[i] or before: past the queues whose first event is later. */
 function raise(i: i32, q: i32, ts: f64, sq: f64): void {
-  for (; i > 0 && before(ts, sq, orderTs(i - 1), orderSeq(i - 1)); i--) moveOrder(i, i - 1);
+  const k = orderKey(q, sq);
+  for (; i > 0 && before(ts, k, orderTs(i - 1), orderK(i - 1)); i--) moveOrder(i, i - 1);
   setOrder(i, q, ts, sq);
 }
 
@@ -591,7 +593,8 @@ function emitFirst(): void {
     const nts = load<f64>(n + R_TS);
     const nsq = load<f64>(n + R_SEQ);
     let i = 0;
-    for (; i + 1 < orderLen && before(orderTs(i + 1), orderSeq(i + 1), nts, nsq); i++) moveOrder(i, i + 1);
+    const nk = orderKey(q, nsq);
+    for (; i + 1 < orderLen && before(orderTs(i + 1), orderK(i + 1), nts, nk); i++) moveOrder(i, i + 1);
     setOrder(i, q, nts, nsq);
   }
 }
@@ -1045,7 +1048,17 @@ function generic(s: usize, e: usize): i32 {
       // a struct page pointer: only whether any of its bits is set (as the JavaScript decode reads it)
       let any: u32 = 0;
       let c: u32 = 0x80;
-      for (let k = 0; k < 10 && c >= 0x80; k++) {
+      let k = 0;
+      if (q + 8 <= fe) {
+        // a kernel address: its first 8 bytes all continue the varint (read as one word)
+        const x = load<u64>(q);
+        if ((x & 0x8080808080808080) == 0x8080808080808080) {
+          any = (x & 0x7f7f7f7f7f7f7f7f) != 0 ? 1 : 0;
+          q += 8;
+          k = 8;
+        }
+      }
+      for (; k < 10 && c >= 0x80; k++) {
         if (q >= fe) return -1;
         c = load<u8>(q);
         q++;

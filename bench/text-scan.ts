@@ -1,6 +1,6 @@
 // The text parse worker's own work, without a worker or a replay: parses whole trace files the
 // way parse-worker.ts does (TraceLineParser, the wasm scanner, a BatchEncoder whose batch buffers
-// are handed straight back) and prints the time and a digest of everything the worker would post
+// come back after 4 others, as a replay hands them back) and prints the time and a digest of everything the worker would post
 // (the batches' numbers, task names, area names and extras, malformed lines, annotations, other
 // events, stats). Two source trees give the same digests when their parsers agree.
 //
