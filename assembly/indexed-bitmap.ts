@@ -12,7 +12,7 @@
 //                    leaves (leaf of word w = node leaves + w) are not in S: their pre and suf
 //                    come from the word itself, their max from L (nPre, nSuf, nMax); bits past
 //                    maxno and leaves past the words count as set
-//   then, made on first use: block maxima, block summaries and aligned summaries (never freed).
+//   then, made on first use: block summaries and aligned summaries (never freed).
 //
 // All positions are bit indices < 2^31; the TypeScript side keeps larger arguments away.
 
@@ -38,8 +38,6 @@ let blockTriesPerUpdate: f64 = 6;
 let maxSummaries: i32 = 16;
 let summaryAfterTries: f64 = 20000;
 let summaryTriesPerUpdate: f64 = 16;
-/** Block maxima are made once their order's extra tries pass this many per set/clear (and summaryAfterTries). */
-const BMAX_TRIES_PER_UPDATE: f64 = 1;
 
 // Static tables (zeroed data, below __heap_base; no allocator is used at all).
 /** Extra runs tried by unaligned searches (2 for each past the first), per log2(alignment) (f64 × 32). */
@@ -49,14 +47,6 @@ const BLOCK_AM: usize = memory.data(32 * 4);
 /** The orders that have one, in the order they were made (i32 × 32). */
 const BLOCK_LIST: usize = memory.data(32 * 4);
 let nBlocks: i32 = 0;
-/**
- * Block maxima (alignment 2^k ≥ 32 bits, offset 0, for requests of at most 2^k bits, which fit
- * inside one block): per node above the blocks, the largest free prefix of a block under it (u16;
- * a prefix is at most the block). By order: their table (usize × 32, 0 = none).
- */
-const BMAX: usize = memory.data(32 * 4);
-/** The orders that have block maxima, as bits. */
-let bmaxOrders: i32 = 0;
 /** Aligned summaries: mask, shift and am (over every node) of each (i32 × 16 each). */
 const SM_MASK: usize = memory.data(16 * 4);
 const SM_SHIFT: usize = memory.data(16 * 4);
@@ -487,7 +477,6 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
   }
   for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, topChanged);
   if (nBlocks > 0) fillBlocks(w0, w1, value, topPreSuf);
-  for (let o = bmaxOrders; o != 0; o &= o - 1) fillBlockMax(ctz<i32>(o), w0, w1, value);
   return delta;
 }
 
@@ -693,100 +682,6 @@ function blockFor(order: i32): usize {
   store<u32>(BLOCK_AM + (<usize>order << 2), <u32>am);
   seti(BLOCK_LIST, nBlocks++, order);
   return am;
-}
-
-// ---- block maxima
-
-@inline function bmaxAt(order: i32): usize {
-  return <usize>load<u32>(BMAX + (<usize>order << 2));
-}
-
-/** Node v's block-maxima value (v at the blocks' level: its free prefix; above: the table's). */
-@inline function bmaxOf(t: usize, v: i32, atBlocks: bool): i32 {
-  return atBlocks ? nPre(v) : <i32>load<u16>(t + (<usize>v << 1));
-}
-
-/**
- * After fill(): an order's block maxima on the paths from the blocks holding words w0 and w1 up
- * (the better of the children), the nodes between them uniform (all clear: a whole block; all
- * set: 0), for as long as anything changes. Maxima seldom climb far: the larger value of two
- * children mostly stays where it was, and a whole free block below caps a node for good.
- */
-function fillBlockMax(order: i32, w0: i32, w1: i32, value: i32): void {
-  const t = bmaxAt(order);
-  const size = 1 << order;
-  let a = (leaves + w0) >>> (order - 4);
-  let b = (leaves + w1) >>> (order - 4);
-  let atBlocks = true;
-  while (a >= 1) {
-    let changed = false;
-    let v = a;
-    while (true) {
-      const nv = max(bmaxOf(t, 2 * v, atBlocks), bmaxOf(t, 2 * v + 1, atBlocks));
-      const p = t + (<usize>v << 1);
-      if (<i32>load<u16>(p) != nv) {
-        store<u16>(p, <u16>nv);
-        changed = true;
-      }
-      if (v == b) break;
-      v = b;
-    }
-    if (b - a > 1) {
-      const fillV = value == 0 ? size : 0;
-      for (let u = a + 1; u < b; u++) store<u16>(t + (<usize>u << 1), <u16>fillV);
-      changed = true;
-    }
-    if (!changed) break;
-    atBlocks = false;
-    a >>>= 1;
-    b >>>= 1;
-  }
-}
-
-/** Makes an order's block maxima (bottom up). */
-function makeBlockMax(order: i32): void {
-  const n = (16 * leaves) >>> (order - 1);
-  const t = alloc(<usize>n << 1);
-  let atBlocks = true;
-  for (let lvl = n >>> 1; lvl >= 1; lvl >>>= 1) {
-    for (let v = lvl; v < 2 * lvl; v++)
-      store<u16>(t + (<usize>v << 1), <u16>max(bmaxOf(t, 2 * v, atBlocks), bmaxOf(t, 2 * v + 1, atBlocks)));
-    atBlocks = false;
-  }
-  store<u32>(BMAX + (<usize>order << 2), <u32>t);
-  bmaxOrders |= 1 << order;
-}
-
-/**
- * The first block start c ≥ p whose block has a free prefix of nr bits (nr ≤ the block), or -1:
- * from the block of p's first boundary rightwards to the first node whose maximum is nr or more,
- * then down to its first such block.
- */
-function blockMaxFit(p: i32, nr: i32, order: i32): i32 {
-  const t = bmaxAt(order);
-  const size = 1 << order;
-  const base = 32 * leaves;
-  const top = (16 * leaves) >>> (order - 1); // the blocks' level: nodes top … 2·top - 1
-  let v: i32;
-  if (p == 0) {
-    if (<i32>load<u16>(t + 2) < nr) return -1;
-    v = 1;
-  } else {
-    const c0 = (p + size - 1) & -size;
-    if (c0 >= maxno) return -1;
-    v = top + (c0 >>> order);
-    if (nPre(v) >= nr) return c0;
-    while (true) {
-      v = nextRight(v);
-      if (v == 0) return -1;
-      if (bmaxOf(t, v, v >= top) >= nr) break;
-    }
-  }
-  while (v < top) {
-    const l = 2 * v;
-    v = bmaxOf(t, l, l >= top) >= nr ? l : l + 1;
-  }
-  return (v - top) << order;
 }
 
 // ---- aligned summaries
@@ -1053,24 +948,6 @@ export function findArea(start: i32, nr: i32, alignMask: i32, alignOffset: i32):
   let order = -1;
   if (alignMask > 0 && start < maxno) {
     order = 31 - clz<i32>(alignMask + 1);
-    if (
-      order >= 5 &&
-      nr <= alignMask + 1 &&
-      (alignOffset & alignMask) == 0 &&
-      alignMask + 1 <= 16 * leaves &&
-      blockSummariesOn
-    ) {
-      // a request inside one block: the block maxima, once the order's tries warrant them
-      if ((bmaxOrders & (1 << order)) == 0) {
-        const t = tries(order);
-        if (summaryAfterTries < 0 || (t > summaryAfterTries && t > BMAX_TRIES_PER_UPDATE * updates))
-          makeBlockMax(order);
-      }
-      if ((bmaxOrders & (1 << order)) != 0) {
-        const c = blockMaxFit(start, nr, order);
-        return c < 0 ? maxno + nr : c;
-      }
-    }
     if (order >= 5 && (alignOffset & alignMask) == 0 && alignMask + 1 <= 16 * leaves && blockSummariesOn) {
       let have = blockAm(order) != 0;
       if (!have) {

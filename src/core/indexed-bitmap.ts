@@ -37,13 +37,6 @@
 // of that size, and the summary (a "block summary") is kept only above them. A summary costs
 // about one more tree update per set/clear, so one is made only once its alignment's extra tries
 // outnumber the updates it would slow down (the policy's numbers are below, with a test hook).
-//
-// A request no larger than its alignment of 32 bits or more (offset 0) fits inside one aligned
-// block: the first fit is the first block whose free prefix is nr bits or more. For those the
-// index keeps "block maxima" instead: per node above the blocks, the largest free prefix of a
-// block under it (at most a block, so mostly capped and rarely climbing far on an update), made
-// once the order's extra tries pass one per set/clear (a fragmented 64 GiB area: most of its
-// aligned requests), and a descent goes straight to the first such block.
 
 import { alignUp, bitmapFindNextZeroAreaOff, bitsToWords } from './bitmap.ts';
 import { type CmaBitmap, type CmaBitmapFactory, PlainBitmap } from './cma-bitmap.ts';
@@ -200,8 +193,15 @@ export class IndexedBitmap implements CmaBitmap {
       return alignUp(z + alignOffset, alignMask) - alignOffset;
     }
     if (nr > maxno) return maxno + nr;
-    if (alignMask >= 2 ** 30 || alignOffset >= 2 ** 30 || alignMask < 0 || alignOffset < 0) {
-      // alignments past int32 arithmetic (no real area has them): the kernel's scan, exact
+    if (
+      alignMask >= 2 ** 30 ||
+      alignOffset >= 2 ** 30 ||
+      alignMask < 0 ||
+      alignOffset < 0 ||
+      (alignMask & (alignMask + 1)) !== 0
+    ) {
+      // alignments past int32 arithmetic, or masks that are not 2^k - 1 (cma_bitmap_aligned_mask
+      // makes no others; the index's searches step by whole alignments): the kernel's scan, exact
       return bitmapFindNextZeroAreaOff(this.words, maxno, start, nr, alignMask, alignOffset);
     }
     if (this.policy !== policyVersion) this.syncPolicy();

@@ -497,6 +497,28 @@ describe('IndexedBitmap: the TypeScript face of the wasm index', () => {
       for (const nr of [1, 50]) assert.equal(area(ix, 0, nr, mask, off), area(pl, 0, nr, mask, off));
     }
   });
+  it('answers masks that are not 2^k - 1 as the kernel does (its scan)', () => {
+    // cma_bitmap_aligned_mask makes only 2^k - 1; bitmap_find_next_zero_area_off takes any mask
+    // (__ALIGN_MASK), and the index's searches, stepping by whole alignments, do not
+    setIndexPolicy({ summaryAfterTries: -1 });
+    const ix = new IndexedBitmap(4096);
+    const pl = new PlainBitmap(4096);
+    for (const [s, n] of [
+      [0, 3],
+      [40, 5],
+      [100, 30],
+      [300, 200],
+    ] as const) {
+      ix.set(s, n);
+      pl.set(s, n);
+    }
+    for (const mask of [5, 33, 40, 96])
+      for (const nr of [1, 4, 10, 40])
+        for (const start of [0, 37])
+          assert.equal(area(ix, start, nr, mask, 3), area(pl, start, nr, mask, 3), `mask ${mask} nr ${nr}`);
+    for (const nr of [1, 40]) assert.equal(area(ix, 0, nr, 40, 0), area(pl, 0, nr, 40, 0));
+    setIndexPolicy(DEFAULT_INDEX_POLICY);
+  });
   it('takes up to MAX_INDEXED_BITS; the factory scans above it', () => {
     assert.throws(() => new IndexedBitmap(MAX_INDEXED_BITS + 1), RangeError);
     assert.throws(() => new IndexedBitmap(-1), RangeError);
