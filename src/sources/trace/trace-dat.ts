@@ -322,8 +322,10 @@ function readV6(
   pageSize: number,
 ): TraceDatInfo {
   // the metadata runs up to the first CPU's data (page-aligned); read until the flyrecord table
+  // (64 KiB first: without kallsyms it is a few KiB, and the first batch waits for it; then
+  // from 1 MiB on)
   const m = newMeta();
-  let buf = src.read(0, Math.min(src.size, 1 << 20, TRACE_DAT_MAX_BLOCK));
+  let buf = src.read(0, Math.min(src.size, 64 << 10, TRACE_DAT_MAX_BLOCK));
   for (;;) {
     try {
       const c = new Cur(buf, start, le);
@@ -357,7 +359,7 @@ function readV6(
           throw new TraceDatError(
             `${e.message}: the metadata before the CPU data would pass the ${TRACE_DAT_MAX_BLOCK}-byte limit`,
           );
-        buf = src.read(0, Math.min(src.size, buf.length * 4, TRACE_DAT_MAX_BLOCK));
+        buf = src.read(0, Math.min(src.size, Math.max(buf.length * 4, 1 << 20), TRACE_DAT_MAX_BLOCK));
         m.events.clear();
         m.cmdlines.clear();
         continue;
