@@ -15,6 +15,14 @@
 //   then, made on first use: block summaries and aligned summaries (never freed).
 //
 // All positions are bit indices < 2^31; the TypeScript side keeps larger arguments away.
+//
+// Measured on gpu-64g and not kept (bench/index-ops.ts, interleaved, min of 15; issue 19): u16
+// nodes for the levels of up to 32768 bits (S halved: no gain on 64 GiB, 1 GiB 8–14% slower from
+// the extra branch); the lowest 8 levels in a 4 KiB page per subtree (1.28× slower: the address
+// arithmetic costs more than the pages it saves); all block orders in one 32-byte record per node
+// updated with SIMD (no gain, more misses); branch-free block updates (1.03×); "block maxima"
+// (the largest free block prefix per node, for requests no larger than their alignment: 18% fewer
+// instructions under cachegrind, but 1.03× slower in time, more tables touched per update).
 
 // ---- per-bitmap state
 let maxno: i32 = 0;
