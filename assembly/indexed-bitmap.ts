@@ -236,6 +236,14 @@ function buildTable(): void {
 
 /** Makes the empty bitmap of n bits; returns the byte offset of its words. */
 export function init(n: i32): usize {
+  // (an instance made again for another bitmap starts as a new one: no summary, no tries)
+  updates = 0;
+  runEnd = -1;
+  nBlocks = 0;
+  nSumm = 0;
+  memory.fill(TRIES, 0, 32 * 8);
+  memory.fill(BLOCK_AM, 0, 32 * 4);
+  memory.fill(SUMMARY_BY_ORDER, 0, 32 * 4);
   maxno = n;
   nWords = <i32>((<u32>n + 31) >>> 5);
   let l = 1;

@@ -59,17 +59,10 @@ function take(bytes: usize): usize {
   return p;
 }
 
-/** Lays out the memory for `n` ops and `allocs` allocations on an area of `bits` bits at order_per_bit `o`. */
-export function init(n: i32, allocs: i32, bits: i32, o: i32): void {
+/** Lays out the memory for `n` ops and `allocs` allocations (the ops are written once, then checked). */
+export function setup(n: i32, allocs: i32): void {
   nOps = n;
-  maxno = bits;
-  opb = o;
-  used = 0;
-  peak = 0;
-  peakOp = -1;
-  maxEnd = 0;
-  pending = false;
-  heldBit = -1;
+  nAllocs = allocs;
   at = (__heap_base + 63) & ~(<usize>63);
   KIND = take(<usize>n);
   TRANS = take(<usize>n);
@@ -84,9 +77,20 @@ export function init(n: i32, allocs: i32, bits: i32, o: i32): void {
   const need = <i32>((at + 0xffff) >>> 16);
   const have = memory.size();
   if (need > have && memory.grow(need - have) < 0) unreachable();
-  memory.fill(AT, 0xff, <usize>allocs << 2);
   memory.fill(ALIGN, 0, 64);
-  nAllocs = allocs;
+}
+
+/** Before a pass: an empty area of `bits` bits at order_per_bit `o` (MASKS and OFFS are the face's). */
+export function reset(bits: i32, o: i32): void {
+  maxno = bits;
+  opb = o;
+  used = 0;
+  peak = 0;
+  peakOp = -1;
+  maxEnd = 0;
+  pending = false;
+  heldBit = -1;
+  memory.fill(AT, 0xff, <usize>nAllocs << 2);
 }
 
 let nAllocs: i32 = 0;

@@ -70,10 +70,10 @@ function runHot() {
 function main() {
   const command = process.argv[2] ?? '';
   const hotCommand = command === 'replay' || command === 'plan';
-  // `replay FILE`: the trace's parse worker starts first of all (src/frontends/cli/prestart.ts): it
+  // `replay FILE`, `plan FILE`: the trace's parse worker starts first of all (src/frontends/cli/prestart.ts): it
   // boots and parses while the rest loads; stopped below if the build turns out stale
   const prestartScript = join(dirname(hot), 'prestart.cjs');
-  if (command === 'replay' && statSync(prestartScript, { throwIfNoEntry: false }) !== undefined)
+  if (hotCommand && statSync(prestartScript, { throwIfNoEntry: false }) !== undefined)
     require(prestartScript).prestart(process.argv.slice(2));
 
   const srcMtime = statSync(srcDir, { throwIfNoEntry: false }) ? newestMtime(srcDir) : 0;

@@ -11,6 +11,7 @@ import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
 import { workerScript } from '../sources/trace/parallel.ts';
+import { SequencePasses } from './plan-pass.ts';
 import type { WorkloadSequence } from './plan-sequence.ts';
 import { type PlanChoice, planOrderPerBit } from './plan-size.ts';
 
@@ -173,9 +174,11 @@ export async function sizeAll(
   helper: PlanHelper | null,
 ): Promise<(PlanChoice | null)[]> {
   const out: (PlanChoice | null | undefined)[] = new Array(tasks.length).fill(undefined);
+  // each sequence's wasm passes on this thread, shared by its order_per_bit values
+  const passes = seqs.map((s) => new SequencePasses(s));
   const size = (i: number): PlanChoice | null => {
     const t = tasks[i]!;
-    return planOrderPerBit(seqs[t.seq]!, t.basePfn, t.orderPerBit, factory);
+    return planOrderPerBit(seqs[t.seq]!, t.basePfn, t.orderPerBit, factory, passes[t.seq]);
   };
   const name = factoryName(factory);
   // (a helper that already stopped, e.g. its script failed to load, is left out)

@@ -5,7 +5,7 @@
 // and plan-size.ts runs its TypeScript loop.
 
 import { cmaBitmapAlignedMask, cmaBitmapAlignedOffset } from '../core/cma.ts';
-import { IndexedBitmap } from '../core/indexed-bitmap.ts';
+import { IndexedBitmap, MAX_INDEXED_BITS } from '../core/indexed-bitmap.ts';
 import { PLAN_PASS_WASM_BASE64 } from '../core/wasm/plan-pass-wasm.ts';
 import { lazyWasmModule } from '../core/wasm-module.ts';
 import type { WorkloadSequence } from './plan-sequence.ts';
@@ -13,7 +13,8 @@ import type { WorkloadSequence } from './plan-sequence.ts';
 /** The wasm side's exports. */
 interface PassExports {
   readonly memory: WebAssembly.Memory;
-  init(n: number, allocs: number, bits: number, orderPerBit: number): void;
+  setup(n: number, allocs: number): void;
+  reset(bits: number, orderPerBit: number): void;
   kindAt(): number;
   transAt(): number;
   alignAt(): number;
@@ -48,56 +49,77 @@ export function setWasmPasses(on: boolean): void {
 }
 
 /**
- * onePass on `bitmap` (empty, of the pass's capacity) in wasm: the result, null when a request
- * did not fit, or undefined when the pass does not take this sequence or bitmap (nothing changed).
+ * The passes of one sequence (plan sizes it at up to ten order_per_bit values, a pass or more
+ * each): the ops are written into the pass's memory and checked once, and every pass runs on the
+ * same index instance made anew (IndexedBitmap's `reuse`), so the bindings stay. The sequence
+ * must not change while this is in use.
  */
-export function wasmOnePass(
-  seq: WorkloadSequence,
-  basePfn: number,
-  orderPerBit: number,
-  bitmap: unknown,
-): PassResult | null | undefined {
-  if (!wasmPasses || !(bitmap instanceof IndexedBitmap) || orderPerBit > 20) return undefined;
-  const n = seq.length;
-  const x = new WebAssembly.Instance(module(), { index: bitmap.wasmIndex() })
-    .exports as unknown as PassExports;
-  x.init(n, seq.allocs, bitmap.maxno, orderPerBit);
-  const buf = x.memory.buffer;
-  new Uint8Array(buf, x.kindAt(), n).set(seq.kind.subarray(0, n));
-  new Uint8Array(buf, x.transAt(), n).set(seq.transient.subarray(0, n));
-  new Int32Array(buf, x.idAt(), n).set(seq.id.subarray(0, n));
-  new Float64Array(buf, x.pagesAt(), n).set(seq.pages.subarray(0, n));
-  new Float64Array(buf, x.argAt(), n).set(seq.arg.subarray(0, n));
-  if (x.check() === 0) return undefined;
-  // each alignment's mask and offset, as the index takes them (int32, below 2^30)
-  const used = new Uint8Array(buf, x.alignAt(), 64);
-  const masks = new Int32Array(buf, x.masksAt(), 64);
-  const offs = new Int32Array(buf, x.offsAt(), 64);
-  for (let a = 0; a < 64; a++) {
-    if (used[a] === 0) continue;
-    const m = cmaBitmapAlignedMask(orderPerBit, a);
-    const o = cmaBitmapAlignedOffset(basePfn, orderPerBit, a);
-    if (!(m < 2 ** 30 && o < 2 ** 30)) return undefined;
-    masks[a] = m;
-    offs[a] = o;
+export class SequencePasses {
+  private x: PassExports | null = null;
+  private bitmap: IndexedBitmap | null = null;
+  /** False once the check refused the sequence. */
+  private takes = true;
+
+  constructor(private readonly seq: WorkloadSequence) {}
+
+  /**
+   * onePass of plan-size.ts in wasm on an empty area of `capacity` bits: the result, null when
+   * a request did not fit, or undefined when the pass does not take this sequence or size.
+   */
+  run(basePfn: number, orderPerBit: number, capacity: number): PassResult | null | undefined {
+    if (!wasmPasses || !this.takes || capacity > MAX_INDEXED_BITS || orderPerBit > 20) return undefined;
+    const seq = this.seq;
+    const n = seq.length;
+    const bitmap = new IndexedBitmap(capacity, this.bitmap ?? undefined);
+    this.bitmap = bitmap;
+    let x = this.x;
+    if (x === null) {
+      x = new WebAssembly.Instance(module(), { index: bitmap.wasmIndex() }).exports as unknown as PassExports;
+      x.setup(n, seq.allocs);
+      const buf = x.memory.buffer;
+      new Uint8Array(buf, x.kindAt(), n).set(seq.kind.subarray(0, n));
+      new Uint8Array(buf, x.transAt(), n).set(seq.transient.subarray(0, n));
+      new Int32Array(buf, x.idAt(), n).set(seq.id.subarray(0, n));
+      new Float64Array(buf, x.pagesAt(), n).set(seq.pages.subarray(0, n));
+      new Float64Array(buf, x.argAt(), n).set(seq.arg.subarray(0, n));
+      if (x.check() === 0) {
+        this.takes = false;
+        return undefined;
+      }
+      this.x = x;
+    } else bitmap.wasmIndex(); // (the summary policy up to date)
+    // each alignment's mask and offset, as the index takes them (int32, below 2^30)
+    const buf = x.memory.buffer;
+    const used = new Uint8Array(buf, x.alignAt(), 64);
+    const masks = new Int32Array(buf, x.masksAt(), 64);
+    const offs = new Int32Array(buf, x.offsAt(), 64);
+    for (let a = 0; a < 64; a++) {
+      if (used[a] === 0) continue;
+      const m = cmaBitmapAlignedMask(orderPerBit, a);
+      const o = cmaBitmapAlignedOffset(basePfn, orderPerBit, a);
+      if (!(m < 2 ** 30 && o < 2 ** 30)) return undefined;
+      masks[a] = m;
+      offs[a] = o;
+    }
+    x.reset(capacity, orderPerBit);
+    let atPeak: Uint32Array | null = null;
+    const snapshot = (): void => {
+      const w = bitmap.words;
+      if (atPeak === null || atPeak.length !== w.length) atPeak = new Uint32Array(w.length);
+      atPeak.set(w);
+    };
+    let at = x.run(0, 0);
+    while (at >= 0 && at < n) {
+      snapshot();
+      at = x.run(at, 1);
+    }
+    if (at < 0) return null;
+    if (x.copyPending() !== 0) snapshot();
+    return {
+      bits: x.highestEnd(),
+      peakUsedBits: x.peakUsed(),
+      peakOp: x.peakAt(),
+      atPeak: atPeak ?? new Uint32Array(0),
+    };
   }
-  let atPeak: Uint32Array | null = null;
-  const snapshot = (): void => {
-    const w = bitmap.words;
-    if (atPeak === null || atPeak.length !== w.length) atPeak = new Uint32Array(w.length);
-    atPeak.set(w);
-  };
-  let at = x.run(0, 0);
-  while (at >= 0 && at < n) {
-    snapshot();
-    at = x.run(at, 1);
-  }
-  if (at < 0) return null;
-  if (x.copyPending() !== 0) snapshot();
-  return {
-    bits: x.highestEnd(),
-    peakUsedBits: x.peakUsed(),
-    peakOp: x.peakAt(),
-    atPeak: atPeak ?? new Uint32Array(0),
-  };
 }

@@ -18,7 +18,7 @@ import { longestZeroRun } from '../core/bitmap.ts';
 import { cmaBitmapPagesToBits, RangeFirstFit } from '../core/cma.ts';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
-import { wasmOnePass } from './plan-pass.ts';
+import { SequencePasses } from './plan-pass.ts';
 import type { WorkloadSequence } from './plan-sequence.ts';
 
 // plan-sequence.ts's OP_ALLOC and OP_RELEASE, as module-local constants: the loops below run once
@@ -203,11 +203,12 @@ function onePass(
   orderPerBit: number,
   capacity: number,
   factory: CmaBitmapFactory,
+  passes: SequencePasses | null,
 ): OnePass | null {
-  const bitmap = factory(capacity);
   // the same loop in wasm (plan-pass.ts), where it takes the sequence
-  const fast = wasmOnePass(seq, basePfn, orderPerBit, bitmap);
+  const fast = passes?.run(basePfn, orderPerBit, capacity);
   if (fast !== undefined) return fast;
+  const bitmap = factory(capacity);
   const fit = new RangeFirstFit([{ basePfn, bitmap }], orderPerBit);
   const unit = 2 ** orderPerBit;
   const placeBit = new Float64Array(seq.allocs).fill(-1);
@@ -278,6 +279,8 @@ export function planOrderPerBit(
   basePfn: number,
   orderPerBit: number,
   factory: CmaBitmapFactory = indexedBitmapFactory,
+  /** The sequence's wasm passes, shared by the calls on it (made here when not given). */
+  passes?: SequencePasses,
 ): PlanChoice | null {
   const demand = peakDemandBits(seq, orderPerBit);
   if (demand >= MAX_BITS) return null;
@@ -285,10 +288,11 @@ export function planOrderPerBit(
   if (demand === 0) return planOrderPerBitBySearch(seq, basePfn, orderPerBit, factory);
   const limit = searchLimit(demand);
   let capacity = Math.min(limit, 2 * demand);
+  const wasm = factory === indexedBitmapFactory ? (passes ?? new SequencePasses(seq)) : null;
   let replays = 0;
   for (;;) {
     replays++;
-    const run = onePass(seq, basePfn, orderPerBit, capacity, factory);
+    const run = onePass(seq, basePfn, orderPerBit, capacity, factory, wasm);
     if (run !== null) {
       // the search starts at the lower bound and would answer it if that already passes: it is
       // above the highest end only when releases cleared bits the bound still counts as held

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
 import type { PlanWorkerJob, PlanWorkerMessage } from './plan-parallel.ts';
+import { SequencePasses } from './plan-pass.ts';
 import { planOrderPerBit } from './plan-size.ts';
 
 const port = parentPort;
@@ -15,6 +16,8 @@ port?.on('message', (job: PlanWorkerJob) => {
   try {
     const factory = job.factory === 'plain' ? plainBitmapFactory : indexedBitmapFactory;
     const next = new Int32Array(job.next);
+    // each sequence's wasm passes, shared by its order_per_bit values
+    const passes = job.seqs.map((s) => new SequencePasses(s));
     for (;;) {
       const k = Atomics.add(next, 0, 1);
       if (k >= job.tasks.length) break;
@@ -22,7 +25,7 @@ port?.on('message', (job: PlanWorkerJob) => {
       post({
         kind: 'choice',
         task: k,
-        choice: planOrderPerBit(job.seqs[t.seq]!, t.basePfn, t.orderPerBit, factory),
+        choice: planOrderPerBit(job.seqs[t.seq]!, t.basePfn, t.orderPerBit, factory, passes[t.seq]),
       });
     }
     post({ kind: 'done' });

@@ -109,11 +109,18 @@ export class IndexedBitmap implements CmaBitmap {
   private view: Uint32Array;
   private policy = -1;
 
-  constructor(readonly maxno: number) {
+  /**
+   * An empty bitmap of `maxno` bits; with `reuse`, in that bitmap's wasm instance, made anew (its
+   * memory and the bindings wasmIndex() gave stay: plan's passes; `reuse` is not used again).
+   */
+  constructor(
+    readonly maxno: number,
+    reuse?: IndexedBitmap,
+  ) {
     if (!Number.isInteger(maxno) || maxno < 0 || maxno > MAX_INDEXED_BITS) {
       throw new RangeError(`bitmap size out of range: ${maxno}`);
     }
-    this.x = new WebAssembly.Instance(indexModule(), {}).exports as unknown as IndexExports;
+    this.x = reuse?.x ?? (new WebAssembly.Instance(indexModule(), {}).exports as unknown as IndexExports);
     this.nWords = bitsToWords(maxno);
     this.wordsAt = this.x.init(maxno);
     this.view = new Uint32Array(this.x.memory.buffer, this.wordsAt, this.nWords);

@@ -18,7 +18,7 @@ import {
   type WorkloadSequence,
 } from '../../src/analysis/plan.ts';
 import { planHelper, sizeAll } from '../../src/analysis/plan-parallel.ts';
-import { setWasmPasses, wasmOnePass } from '../../src/analysis/plan-pass.ts';
+import { SequencePasses, setWasmPasses } from '../../src/analysis/plan-pass.ts';
 import { PlainBitmap, plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
 import { IndexedBitmap, indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import { rng } from '../bitmap-check.ts';
@@ -115,7 +115,7 @@ describe('plan sizing: the pass in wasm = the TypeScript loop', () => {
       for (const base of [0x80000, 0x80003])
         for (const opb of [0, 1, 2, 5]) {
           // the wasm pass takes these sequences
-          assert.notEqual(wasmOnePass(seq, base, opb, new IndexedBitmap(4 * 2500 * 64)), undefined);
+          assert.notEqual(new SequencePasses(seq).run(base, opb, 4 * 2500 * 64), undefined);
           setWasmPasses(false);
           let ts: ReturnType<typeof planOrderPerBit>;
           try {
@@ -136,15 +136,16 @@ describe('plan sizing: the pass in wasm = the TypeScript loop', () => {
       ['a', 30, 1, true],
     ]);
     // the transient 30 needs 30 clear bits: past 40 (0…19 are too few)
-    assert.equal(wasmOnePass(seq, 0x80000, 0, new IndexedBitmap(64)), null);
-    const r = wasmOnePass(seq, 0x80000, 0, new IndexedBitmap(128));
+    // one SequencePasses for both: the second pass runs on the first's index, made anew
+    const passes = new SequencePasses(seq);
+    assert.equal(passes.run(0x80000, 0, 64), null);
+    const r = passes.run(0x80000, 0, 128);
     assert.ok(r);
     // the peak (50 bits) is the transient request's moment: the words hold it, bits 20…69
     assert.deepEqual([r.bits, r.peakUsedBits, r.peakOp], [70, 50, 3]);
     assert.deepEqual([...r.atPeak], [0xfff00000, 0xffffffff, 0x3f, 0]);
-    // a 0-page request, a plain bitmap: not taken (undefined)
-    assert.equal(wasmOnePass(seqOf([['a', 0, 0]]), 0x80000, 0, new IndexedBitmap(64)), undefined);
-    assert.equal(wasmOnePass(seq, 0x80000, 0, new PlainBitmap(128)), undefined);
+    // a 0-page request: not taken (undefined)
+    assert.equal(new SequencePasses(seqOf([['a', 0, 0]])).run(0x80000, 0, 64), undefined);
   });
 });
 

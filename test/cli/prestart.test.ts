@@ -12,8 +12,15 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
+import { planTrace } from '../../src/analysis/plan.ts';
+import { registerPlan } from '../../src/frontends/cli/commands/plan.ts';
 import { registerReplay } from '../../src/frontends/cli/commands/replay.ts';
-import { prestart, REPLAY_VALUE_OPTIONS, replayTraceArg } from '../../src/frontends/cli/prestart.ts';
+import {
+  PLAN_VALUE_OPTIONS,
+  prestart,
+  REPLAY_VALUE_OPTIONS,
+  replayTraceArg,
+} from '../../src/frontends/cli/prestart.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { PRESTART_MIN_BYTES, prestartTextParse, workerScript } from '../../src/sources/trace/worker-spawn.ts';
@@ -28,6 +35,21 @@ describe('replay prestart: the trace argument', () => {
       .map((o) => o.long!)
       .sort();
     assert.deepEqual([...REPLAY_VALUE_OPTIONS].sort(), withValue);
+  });
+
+  it("lists exactly the plan command's options that take a value", () => {
+    const program = new Command();
+    registerPlan(program);
+    const plan = program.commands.find((c) => c.name() === 'plan')!;
+    const withValue = plan.options
+      .filter((o) => o.required || o.optional)
+      .map((o) => o.long!)
+      .sort();
+    assert.deepEqual([...PLAN_VALUE_OPTIONS].sort(), withValue);
+    assert.equal(
+      replayTraceArg(['--order-per-bit', '0,9', '--threads', '1', 'p.trace'], PLAN_VALUE_OPTIONS),
+      'p.trace',
+    );
   });
 
   it('is the first operand, skipping option values', () => {
@@ -88,6 +110,18 @@ describe('replay prestart: the early worker', () => {
       const again = await replayTrace(fileSource(path), { parallel: true, areas });
       assert.deepEqual(again, ref);
     }
+  });
+
+  it('is taken by the plan of its file (cma events only): the same plan', async () => {
+    const path = bigTrace('p.trace', 2 * PRESTART_MIN_BYTES);
+    const opts = { areas, threads: 1 as const, orderPerBits: [0, 3] };
+    const ref = await planTrace(fileSource(path), opts);
+    assert.equal(prestart(['plan', '--order-per-bit', '0,3', path, '--json']), true, 'started');
+    assert.equal(prestartTextParse(path, workerScript()), false, 'one at a time');
+    assert.deepEqual(await planTrace(fileSource(path), opts), ref);
+    // taken: another can start
+    assert.equal(prestartTextParse(path, workerScript()), true, 'taken');
+    assert.deepEqual(await planTrace(fileSource(path), opts), ref);
   });
 
   it('started on another file: stopped, and the replay starts its own', async () => {

@@ -481,6 +481,34 @@ describe('IndexedBitmap: the TypeScript face of the wasm index', () => {
     assert.deepEqual(ix.words, pl.words);
     assert.notEqual(ix.words.buffer, before.buffer, 'a fresh view after the growth');
   });
+  it("made anew in another bitmap's instance (reuse): as a new bitmap, whatever summaries the old one made", () => {
+    setIndexPolicy({ summaryAfterTries: -1 });
+    try {
+      const old = new IndexedBitmap(1 << 16);
+      for (let i = 0; i < 300; i++) old.set(i * 211, 90);
+      for (const order of [3, 6, 9]) area(old, 0, 40, 2 ** order - 1, 0);
+      const r = rng(7);
+      for (const maxno of [5000, 1 << 17]) {
+        const again = new IndexedBitmap(maxno, old);
+        const fresh = new IndexedBitmap(maxno);
+        const pl = new PlainBitmap(maxno);
+        for (let k = 0; k < 3000; k++) {
+          const nr = 1 + Math.floor(r() * 70);
+          const mask = 2 ** Math.floor(r() * 8) - 1;
+          const at = area(pl, 0, nr, mask, 0);
+          assert.equal(area(again, 0, nr, mask, 0), at);
+          assert.equal(area(fresh, 0, nr, mask, 0), at);
+          if (at !== 'none') for (const b of [again, fresh, pl]) b.set(at, nr);
+          const c = Math.floor(r() * maxno);
+          for (const b of [again, fresh, pl]) b.clear(c, 50);
+        }
+        assertSameState(again, pl, `reuse, ${maxno} bits`);
+        assertSameState(fresh, pl, `fresh, ${maxno} bits`);
+      }
+    } finally {
+      setIndexPolicy(DEFAULT_INDEX_POLICY);
+    }
+  });
   it('answers alignments beyond int32 arithmetic exactly (the kernel scan on the same words)', () => {
     const ix = new IndexedBitmap(4096);
     const pl = new PlainBitmap(4096);

@@ -1,6 +1,6 @@
-// What bin/cma-debug.js runs before it loads the command line, for `cma-debug replay`: the trace
-// file's parse worker is started at once (worker-spawn.ts), so that it boots and parses while the
-// ~50–80 ms of the program's modules load. Only node's own modules are imported here, and
+// What bin/cma-debug.js runs before it loads the command line, for `cma-debug replay` and
+// `cma-debug plan`: the trace file's parse worker is started at once (worker-spawn.ts), so that it
+// boots and parses while the ~50–80 ms of the program's modules load. Only node's own modules are imported here, and
 // mm-events.ts (no imports) for the names of the events replay picks out with the cma events.
 
 import { statSync } from 'node:fs';
@@ -28,13 +28,31 @@ export const REPLAY_VALUE_OPTIONS: readonly string[] = [
   '--timeline',
 ];
 
-/** The trace argument of `cma-debug replay ARGS…` (the first operand), or null. */
-export function replayTraceArg(args: readonly string[]): string | null {
+/** The options of `cma-debug plan` that take a value (test/cli/prestart.test.ts checks them too). */
+export const PLAN_VALUE_OPTIONS: readonly string[] = [
+  '--area',
+  '--bitmap',
+  '--config',
+  '--failed',
+  '--from-snapshot',
+  '--mem',
+  '--order-per-bit',
+  '--pointers',
+  '--profile',
+  '--show',
+  '--threads',
+];
+
+/**
+ * The trace argument of `cma-debug replay ARGS…` (the first operand; `valued`: the command's
+ * options that take a value, replay's by default), or null.
+ */
+export function replayTraceArg(args: readonly string[], valued = REPLAY_VALUE_OPTIONS): string | null {
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') return args[i + 1] ?? null;
     if (a.startsWith('-')) {
-      if (!a.includes('=') && REPLAY_VALUE_OPTIONS.includes(a)) i++;
+      if (!a.includes('=') && valued.includes(a)) i++;
       continue;
     }
     return a;
@@ -43,21 +61,28 @@ export function replayTraceArg(args: readonly string[]): string | null {
 }
 
 /**
- * For `replay TRACE …` (argv after the node binary and the script): starts the parse worker on
- * TRACE when it is a plain text file big enough for one. Returns whether it did.
+ * For `replay TRACE …` or `plan TRACE …` (argv after the node binary and the script): starts the
+ * parse worker on TRACE when it is a plain text file big enough for one (for replay, a trace.dat
+ * or Perfetto file's decode worker too). Returns whether it did.
  */
 export function prestart(argv: readonly string[]): boolean {
-  if (argv[0] !== 'replay') return false;
-  const trace = replayTraceArg(argv.slice(1));
+  const command = argv[0];
+  if (command !== 'replay' && command !== 'plan') return false;
+  const trace = replayTraceArg(argv.slice(1), command === 'plan' ? PLAN_VALUE_OPTIONS : REPLAY_VALUE_OPTIONS);
+  if (
+    trace === null ||
+    trace === '-' ||
+    // a regular file only: opening a named pipe would wait for its writer, then drop it
+    !isFile(trace)
+  )
+    return false;
+  // plan reads the cma events alone (plan-read.ts), and a binary trace on this thread
+  if (command === 'plan') return prestartTextParse(trace, workerScript('parse-worker'));
   // (replay picks the migrate counts out in the same pass: replay-costs.ts)
   return (
-    trace !== null &&
-    trace !== '-' &&
-    // a regular file only: opening a named pipe would wait for its writer, then drop it
-    isFile(trace) &&
-    (prestartTextParse(trace, workerScript('parse-worker'), [...COST_EVENT_NAMES]) ||
-      // trace.dat and Perfetto: their decode worker (binary-prestart.ts)
-      prestartBinaryParse(trace, workerScript('binary-worker'), [...COST_EVENT_NAMES]))
+    prestartTextParse(trace, workerScript('parse-worker'), [...COST_EVENT_NAMES]) ||
+    // trace.dat and Perfetto: their decode worker (binary-prestart.ts)
+    prestartBinaryParse(trace, workerScript('binary-worker'), [...COST_EVENT_NAMES])
   );
 }
 
