@@ -17,7 +17,8 @@
 //                         bits @28, mask @32, held @36 (-1: nothing held), busy @40, state @44
 //                         (0: no call here, 1: a call here, 2: the TypeScript side has the pid's call)
 //   LIST  PIDS × i32      the pids with state 1, POS their index in LIST
-//   ST    16 × f64        see the ST_ constants
+//   ST    24 × f64        see the ST_ constants
+//   FAILEV CAP × i32      event numbers of the failures a run took (ST_ROOM)
 //   HIST  65536 × u32     latency counts by whole µs (the lane's; merged into the area's at the end)
 //   then a bump heap for the table (regions are moved up, never freed, when they grow):
 //   TROWS tCap × 80 bytes rows as LiveTable lays them out: pfn, pages, pid, startTs, finishTs,
@@ -54,12 +55,19 @@ const ST_FREE_RELEASES: i32 = 8;
 /** The pid of the run's last finish (a success, or a failure taken here), or -1. */
 const ST_LAST_PID: i32 = 9;
 /**
- * In: 1 when the lane may take failures of no space (the report keeps no more of them: only
- * their counts change). Out: ST_FRAG and ST_EXH, this run's such failures by class.
+ * In: 1 when the lane may take failures of no space (the report keeps no more records of them:
+ * their counts change, and their event numbers are listed while ST_ROOM allows). Out: ST_FRAG
+ * and ST_EXH, this run's such failures by class.
  */
 const ST_FAILS: i32 = 10;
 const ST_FRAG: i32 = 13;
 const ST_EXH: i32 = 14;
+/**
+ * In: how many failures' event numbers the report still lists; out: how many this run wrote to
+ * FAILEV (each its event's number within the run, 1-based).
+ */
+const ST_ROOM: i32 = 15;
+const ST_SLOTS: i32 = 24;
 const ST_LIST: i32 = 11;
 /** Latencies counted in HIST. */
 const ST_HIST: i32 = 12;
@@ -76,6 +84,7 @@ let PEND: usize = 0;
 let LIST: usize = 0;
 let POS: usize = 0;
 let ST: usize = 0;
+let FAILEV: usize = 0;
 let base: f64 = 0;
 let areaCount: f64 = 0;
 let rangeCount: f64 = 0;
@@ -114,7 +123,9 @@ export function init(b: f64, cnt: f64, rcount: f64, o: i32, mx: i32, tbl: i32): 
   POS = at;
   at += <usize>(PIDS * 4);
   ST = at;
-  at += 16 * 8;
+  at += <usize>(ST_SLOTS * 8);
+  FAILEV = at;
+  at += <usize>(CAP * 4);
   HIST = at;
   at += 65536 * 4;
   top = at;
@@ -144,6 +155,9 @@ export function pendAt(): usize {
 }
 export function listAt(): usize {
   return LIST;
+}
+export function failEvAt(): usize {
+  return FAILEV;
 }
 export function stAt(): usize {
   return ST;
@@ -380,6 +394,8 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   let frag = 0;
   let exh = 0;
   const takeFails = st(ST_FAILS) == 1;
+  const room = <i32>st(ST_ROOM);
+  let failEv = 0;
   let lastPid: f64 = -1;
   let hist = 0;
   let i = from;
@@ -474,6 +490,10 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
         )
           break;
         events++;
+        if (failEv < room) {
+          store<i32>(FAILEV + (<usize>failEv << 2), events);
+          failEv++;
+        }
         if (<f64>(maxno - used) * unit >= <f64>load<i32>(rec + 28) * unit) frag++;
         else exh++;
         lastPid = pidF;
@@ -557,6 +577,7 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   setSt(ST_FREE_RELEASES, <f64>freeReleases);
   setSt(ST_LAST_PID, lastPid);
   setSt(ST_FRAG, <f64>frag);
+  setSt(ST_ROOM, <f64>failEv);
   setSt(ST_EXH, <f64>exh);
   setSt(ST_HIST, st(ST_HIST) + <f64>hist);
   setSt(ST_LIST, <f64>nList);

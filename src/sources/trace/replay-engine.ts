@@ -43,6 +43,7 @@ import {
   ST_OK,
   ST_PEAK,
   ST_RELEASES,
+  ST_ROOM,
   ST_STARTS,
   ST_USED,
   WasmLane,
@@ -214,13 +215,14 @@ export class TraceReplayer {
         st[ST_PEAK] = a.peakUsedBits;
         st[ST_AVAIL] = a.avail;
         st[ST_FAILS] = this.report.failuresCounted() ? 1 : 0;
+        st[ST_ROOM] = this.report.failureEventRoom();
         const stop = w.run(i, m, id);
         // (the run may have grown the lane's memory: a fresh view)
         st = w.st;
         a.usedBits = st[ST_USED]!;
         a.peakUsedBits = st[ST_PEAK]!;
         a.avail = st[ST_AVAIL]!;
-        if (st[ST_EVENTS]! > 0) this.fromLane(a, st);
+        if (st[ST_EVENTS]! > 0) this.fromLane(w, a, st);
         if (stop >= m) break;
         // the row the lane stopped at: event(), with the calls it may read
         const o = (c + stop) * F;
@@ -236,7 +238,8 @@ export class TraceReplayer {
   }
 
   /** After a run of the wasm lane: its counts. */
-  private fromLane(a: AreaState, st: Float64Array): void {
+  private fromLane(w: WasmLane, a: AreaState, st: Float64Array): void {
+    const before = this.nEvents;
     this.nEvents += st[ST_EVENTS]!;
     const res = this.res;
     const starts = st[ST_STARTS]!;
@@ -263,6 +266,8 @@ export class TraceReplayer {
       res.failedBy.noSpace += failed;
       res.failureClasses.fragmentation += frag;
       res.failureClasses.exhaustion += exh;
+      // the event numbers of the first ones, while the list has room (failuresCounted)
+      for (const k of w.failEvents(st[ST_ROOM]!)) res.failureEvents.push(before + k);
     }
     if (st[ST_LAST_PID]! >= 0) this.report.succeeded(st[ST_LAST_PID]!);
   }

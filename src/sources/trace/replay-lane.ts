@@ -43,6 +43,7 @@ interface LaneExports {
   pendAt(): number;
   listAt(): number;
   stAt(): number;
+  failEvAt(): number;
   mark(pid: number, state: number): void;
   run(from: number, n: number, nameId: number): number;
   tAlloc(): number;
@@ -79,6 +80,8 @@ export const ST_LAST_PID = 9;
 export const ST_FAILS = 10;
 export const ST_FRAG = 13;
 export const ST_EXH = 14;
+/** In: failures' event numbers the report still lists; out: how many the run wrote (failEvents). */
+export const ST_ROOM = 15;
 const ST_LIST = 11;
 const ST_HIST = 12;
 
@@ -97,6 +100,7 @@ export class WasmLane {
   private rowsV = new Float64Array(0);
   private commV = new Int32Array(0);
   private stV = new Float64Array(0);
+  private failEvV = new Int32Array(0);
   private histV = new Uint32Array(0);
   private pf = new Float64Array(0);
   private pi = new Int32Array(0);
@@ -129,11 +133,18 @@ export class WasmLane {
     const x = this.x;
     this.rowsV = new Float64Array(buf, x.rowsAt(), LANE_ROWS * 12);
     this.commV = new Int32Array(buf, x.commAt(), LANE_ROWS * 4);
-    this.stV = new Float64Array(buf, x.stAt(), 16);
+    this.stV = new Float64Array(buf, x.stAt(), 24);
+    this.failEvV = new Int32Array(buf, x.failEvAt(), LANE_ROWS);
     this.histV = new Uint32Array(buf, x.histAt(), 65536);
     this.pf = new Float64Array(buf, x.pendAt(), PIDS * REC_F64);
     this.pi = new Int32Array(buf, x.pendAt(), PIDS * REC_I32);
     this.list = new Int32Array(buf, x.listAt(), PIDS);
+  }
+
+  /** The event numbers (within its run, 1-based) of the first `n` failures a run took. */
+  failEvents(n: number): Int32Array {
+    this.views();
+    return this.failEvV.subarray(0, n);
   }
 
   /** `st` (see the ST_ constants). */

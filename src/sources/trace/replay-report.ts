@@ -105,15 +105,17 @@ export class ReplayReport {
   }
 
   /**
-   * Whether a failure would change only counts now (the lists are full, no onFailure): then the
-   * engine's fast lane may count failures of no space itself (as fail() with succeeded()).
+   * Whether a failure would keep no record now (the list is full, no onFailure): then the
+   * engine's fast lane may take failures of no space itself (as fail() with succeeded()), listing
+   * their event numbers while failureEventRoom() allows.
    */
   failuresCounted(): boolean {
-    return (
-      this.res.failureEvents.length >= MAX_FAILURE_EVENTS &&
-      this.res.failures.length >= this.maxKept &&
-      this.opts.onFailure === undefined
-    );
+    return this.res.failures.length >= this.maxKept && this.opts.onFailure === undefined;
+  }
+
+  /** How many more failures' event numbers failureEvents lists. */
+  failureEventRoom(): number {
+    return Math.max(0, MAX_FAILURE_EVENTS - this.res.failureEvents.length);
   }
 
   /** A failed call, explained; `event` is its number among the cma events (1-based). */
