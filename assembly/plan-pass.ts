@@ -15,12 +15,7 @@
 //   AT    allocs × i32  where each allocation was placed (-1: nowhere), and its bits (PLACED)
 //   MASKS, OFFS 64 × i32 each: the area's cma_bitmap_aligned_mask and _offset by alignment order
 
-@external('index', 'set')
-declare function idxSet(start: i32, n: i32): i32;
-@external('index', 'clear')
-declare function idxClear(start: i32, n: i32): i32;
-@external('index', 'findArea')
-declare function idxFind(start: i32, nr: i32, mask: i32, off: i32): i32;
+import { idxClear, idxFind, idxSet } from './index-imports';
 
 const OP_ALLOC: u8 = 1;
 const OP_RELEASE: u8 = 2;

@@ -27,12 +27,7 @@
 //                         something of the row (a count ≥ 2^53, a long task name)
 //   HASH  cells × 2 f64   pfn → slot, open addressing, linear probes, backward-shift deletion
 
-@external('index', 'set')
-declare function idxSet(start: i32, n: i32): i32;
-@external('index', 'clear')
-declare function idxClear(start: i32, n: i32): i32;
-@external('index', 'findArea')
-declare function idxFind(start: i32, nr: i32, mask: i32, off: i32): i32;
+import { idxClear, idxFind, idxSet } from './index-imports';
 
 const CAP: i32 = 8192;
 const F: i32 = 12;

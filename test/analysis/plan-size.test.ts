@@ -19,8 +19,8 @@ import {
 } from '../../src/analysis/plan.ts';
 import { planHelper, sizeAll } from '../../src/analysis/plan-parallel.ts';
 import { SequencePasses, setWasmPasses } from '../../src/analysis/plan-pass.ts';
-import { PlainBitmap, plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
-import { IndexedBitmap, indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
+import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
+import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import { rng } from '../bitmap-check.ts';
 
 /** A sequence from ops: ['a', pages, align, transient?] or ['r', allocIndex, offset, pages]. */

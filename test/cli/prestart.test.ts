@@ -25,27 +25,24 @@ import { fileSource } from '../../src/sources/trace/input.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 import { PRESTART_MIN_BYTES, prestartTextParse, workerScript } from '../../src/sources/trace/worker-spawn.ts';
 
+/** The long names of a command's options that take a value, sorted. */
+function valuedOptions(register: (program: Command) => void, name: string): string[] {
+  const program = new Command();
+  register(program);
+  return program.commands
+    .find((c) => c.name() === name)!
+    .options.filter((o) => o.required || o.optional)
+    .map((o) => o.long!)
+    .sort();
+}
+
 describe('replay prestart: the trace argument', () => {
   it("lists exactly the replay command's options that take a value", () => {
-    const program = new Command();
-    registerReplay(program);
-    const replay = program.commands.find((c) => c.name() === 'replay')!;
-    const withValue = replay.options
-      .filter((o) => o.required || o.optional)
-      .map((o) => o.long!)
-      .sort();
-    assert.deepEqual([...REPLAY_VALUE_OPTIONS].sort(), withValue);
+    assert.deepEqual([...REPLAY_VALUE_OPTIONS].sort(), valuedOptions(registerReplay, 'replay'));
   });
 
   it("lists exactly the plan command's options that take a value", () => {
-    const program = new Command();
-    registerPlan(program);
-    const plan = program.commands.find((c) => c.name() === 'plan')!;
-    const withValue = plan.options
-      .filter((o) => o.required || o.optional)
-      .map((o) => o.long!)
-      .sort();
-    assert.deepEqual([...PLAN_VALUE_OPTIONS].sort(), withValue);
+    assert.deepEqual([...PLAN_VALUE_OPTIONS].sort(), valuedOptions(registerPlan, 'plan'));
     assert.equal(
       replayTraceArg(['--order-per-bit', '0,9', '--threads', '1', 'p.trace'], PLAN_VALUE_OPTIONS),
       'p.trace',
