@@ -24,6 +24,11 @@
 // (the largest free block prefix per node, for requests no larger than their alignment: 18% fewer
 // instructions under cachegrind, but 1.03× slower in time, more tables touched per update).
 
+// Measured and not kept (bench/index-ops.ts, min of 9): for bitmaps of 32 words or fewer
+// (order_per_bit 9 on 1 GiB: 16 words), the words alone with a scan for searches and no tree was
+// 1.19× the tree's time on random-1g-opb9's 987,607 calls (48 → 57 ms): the descent from the
+// root beats scanning even 16 words from bit 0 at 80% fill.
+
 // ---- per-bitmap state
 let maxno: i32 = 0;
 let nWords: i32 = 0;

@@ -114,6 +114,18 @@ for (const mode of MODES)
       );
     });
 
+    it('agrees with PlainBitmap on random op sequences (sizes around 1024 bits, 32 words)', () => {
+      fc.assert(
+        fc.property(fc.integer({ min: 900, max: 1100 }), fc.array(opArb, { maxLength: 80 }), (maxno, ops) => {
+          const ix = new IndexedBitmap(maxno);
+          const pl = new PlainBitmap(maxno);
+          for (const op of ops) step(ix, pl, op);
+          assertSameState(ix, pl, 'the ops');
+        }),
+        { numRuns: 200 },
+      );
+    });
+
     it('agrees with PlainBitmap on random op sequences (sizes up to 20000, not multiples of 32)', () => {
       fc.assert(
         fc.property(
