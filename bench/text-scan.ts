@@ -12,9 +12,10 @@
 // CPU time's ratio to the first's).
 
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+// the read loop is the workers' own (this tree's; the roots compared differ in the scan)
+import { feedFile } from '../src/sources/trace/parallel-format.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -92,17 +93,7 @@ function parse(
   parser.setFastTarget(enc);
   const scanner = new WasmScanner(chunk, enc);
   parser.setBulkScanner(scanner);
-  const fd = openSync(path, 'r');
-  const buf = scanner.chunk;
-  let pos = 0;
-  for (;;) {
-    const got = readSync(fd, buf, 0, buf.length, pos);
-    if (got <= 0) break;
-    pos += got;
-    enc.bytes = pos;
-    parser.feed(got === buf.length ? buf : buf.subarray(0, got));
-  }
-  closeSync(fd);
+  feedFile(path, 0, scanner.chunk, enc, (chunk) => parser.feed(chunk));
   const stats = parser.end();
   enc.flush();
   put('e', stats);

@@ -33,12 +33,22 @@ interface PassExports {
 
 const module = lazyWasmModule(PLAN_PASS_WASM_BASE64);
 
-/** What one pass learns (plan-size.ts's OnePass). */
-export interface PassResult {
+/** What one replay on a large enough area learns (plan-size.ts's onePass, here or there). */
+export interface OnePass {
+  /** The smallest size that never fails: the highest end of a placement. */
   bits: number;
   peakUsedBits: number;
+  /** The op at which `used` first reached its peak (the worst moment). */
   peakOp: number;
+  /** The bitmap's words at the worst moment (the request of peakOp still set). */
   atPeak: Uint32Array;
+}
+
+/** The worst moment's copy of `words`: into `into` when it has their length, else a new array. */
+export function copyWords(into: Uint32Array | null, words: Uint32Array): Uint32Array {
+  const out = into !== null && into.length === words.length ? into : new Uint32Array(words.length);
+  out.set(words);
+  return out;
 }
 
 let wasmPasses = true;
@@ -66,7 +76,7 @@ export class SequencePasses {
    * onePass of plan-size.ts in wasm on an empty area of `capacity` bits: the result, null when
    * a request did not fit, or undefined when the pass does not take this sequence or size.
    */
-  run(basePfn: number, orderPerBit: number, capacity: number): PassResult | null | undefined {
+  run(basePfn: number, orderPerBit: number, capacity: number): OnePass | null | undefined {
     if (!wasmPasses || !this.takes || capacity > MAX_INDEXED_BITS || orderPerBit > 20) return undefined;
     const seq = this.seq;
     const n = seq.length;
@@ -104,9 +114,7 @@ export class SequencePasses {
     x.reset(capacity, orderPerBit);
     let atPeak: Uint32Array | null = null;
     const snapshot = (): void => {
-      const w = bitmap.words;
-      if (atPeak === null || atPeak.length !== w.length) atPeak = new Uint32Array(w.length);
-      atPeak.set(w);
+      atPeak = copyWords(atPeak, bitmap.words);
     };
     let at = x.run(0, 0);
     while (at >= 0 && at < n) {

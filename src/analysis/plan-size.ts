@@ -18,7 +18,7 @@ import { longestZeroRun } from '../core/bitmap.ts';
 import { cmaBitmapPagesToBits, RangeFirstFit } from '../core/cma.ts';
 import type { CmaBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
-import { SequencePasses } from './plan-pass.ts';
+import { copyWords, type OnePass, SequencePasses } from './plan-pass.ts';
 import type { WorkloadSequence } from './plan-sequence.ts';
 
 // plan-sequence.ts's OP_ALLOC and OP_RELEASE, as module-local constants: the loops below run once
@@ -181,19 +181,8 @@ function searchLimit(demand: number): number {
   return l;
 }
 
-/** What one replay on a large enough area learns, or null when `capacity` bits were too few. */
-interface OnePass {
-  /** The smallest size that never fails: the highest end of a placement. */
-  bits: number;
-  peakUsedBits: number;
-  /** The op at which `used` first reached its peak (the worst moment). */
-  peakOp: number;
-  /** The bitmap's words at the worst moment (the request of peakOp still set). */
-  atPeak: Uint32Array;
-}
-
 /**
- * Replays the sequence on an area of `capacity` bits, recording the highest end of a placement
+ * Replays the sequence on an area of `capacity` bits (null when they were too few), recording the highest end of a placement
  * and the bitmap at the worst moment. A snapshot of the words is taken lazily: when the first
  * release after a new peak is about to change them (or at once for a transient request).
  */
@@ -222,9 +211,7 @@ function onePass(
   /** A new peak whose words are not copied yet. */
   let pending = false;
   const snapshot = (): void => {
-    const w = bitmap.words;
-    if (atPeak === null || atPeak.length !== w.length) atPeak = new Uint32Array(w.length);
-    atPeak.set(w);
+    atPeak = copyWords(atPeak, bitmap.words);
     pending = false;
   };
   const n = seq.length;

@@ -5,11 +5,17 @@
 // asked for (BinaryJob.mmNames: the migrate counts) go out as 'c' messages before the batch that
 // follows them, so one decode feeds both the replay and the allocation table's counts.
 
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createGunzip } from 'node:zlib';
 import type { MmEvent } from './mm-events.ts';
-import { type BatchMessage, type BinaryJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
+import {
+  type BatchMessage,
+  type BinaryJob,
+  feedFile,
+  type WorkerData,
+  workerBatchEncoder,
+} from './parallel-format.ts';
 import type { ParseStats } from './parse.ts';
 import { PerfettoReader } from './perfetto.ts';
 import { fileByteSource, gunzippedByteSource } from './trace-dat.ts';
@@ -62,22 +68,9 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
           r.feed(chunk);
         }
       } else {
-        const fd = openSync(d.path, 'r');
-        try {
-          // one reused buffer: the reader copies what it keeps across chunks (its fast path's
-          // input region when it has one: bundles there are decoded in place)
-          const buf = r.input ?? Buffer.allocUnsafe(1 << 20);
-          let pos = 0;
-          for (;;) {
-            const got = readSync(fd, buf, 0, buf.length, pos);
-            if (got <= 0) break;
-            pos += got;
-            enc.bytes = pos;
-            r.feed(got === buf.length ? buf : buf.subarray(0, got));
-          }
-        } finally {
-          closeSync(fd);
-        }
+        // one reused buffer: the reader copies what it keeps across chunks (its fast path's
+        // input region when it has one: bundles there are decoded in place)
+        feedFile(d.path, 0, r.input ?? Buffer.allocUnsafe(1 << 20), enc, (chunk) => r.feed(chunk));
       }
       stats = r.end();
     }

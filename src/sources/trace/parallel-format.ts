@@ -1,5 +1,6 @@
 // What parse-worker.ts sends to parallel.ts: event batches of F numbers per event.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { AnnotatedArea, MalformedLine, RareFields, TraceEvent } from './events.ts';
 import type { MmEvent } from './mm-events.ts';
@@ -407,4 +408,31 @@ export function workerBatchEncoder(d: WorkerData, port: MessagePort, before?: ()
     () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
     d.kind === 'cma-trace-parse' && d.firstBatch === 'full' ? BATCH_EVENTS : undefined,
   );
+}
+
+/**
+ * The workers' read loop: the file at `path` from byte `start` to its end, through `buf` (reused:
+ * `feed` copies what it keeps across chunks), with `progress.bytes` the file offset read up to
+ * before each chunk is fed.
+ */
+export function feedFile(
+  path: string,
+  start: number,
+  buf: Uint8Array,
+  progress: { bytes: number },
+  feed: (chunk: Uint8Array) => void,
+): void {
+  const fd = openSync(path, 'r');
+  try {
+    let pos = start;
+    for (;;) {
+      const got = readSync(fd, buf, 0, buf.length, pos);
+      if (got <= 0) break;
+      pos += got;
+      progress.bytes = pos;
+      feed(got === buf.length ? buf : buf.subarray(0, got));
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

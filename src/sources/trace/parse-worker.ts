@@ -5,10 +5,15 @@
 // blocks on a shared counter that the main thread decrements (bounded memory). The main thread hands processed buffers back on
 // `recycle`; they are reused.
 
-import { closeSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MmEvent } from './mm-events.ts';
-import { type BatchMessage, type TextJob, type WorkerData, workerBatchEncoder } from './parallel-format.ts';
+import {
+  type BatchMessage,
+  feedFile,
+  type TextJob,
+  type WorkerData,
+  workerBatchEncoder,
+} from './parallel-format.ts';
 import { TraceLineParser } from './parse.ts';
 import { WasmScanner } from './parse-wasm.ts';
 
@@ -59,21 +64,8 @@ function run(d: WorkerData & TextJob): void {
     parser.setFastTarget(enc);
     const scanner = new WasmScanner(CHUNK, enc);
     parser.setBulkScanner(scanner);
-    const fd = openSync(d.path, 'r');
-    try {
-      // one reused buffer (in the scanner's memory): the parser copies what it keeps across chunks
-      const buf = scanner.chunk;
-      let pos = d.start;
-      for (;;) {
-        const got = readSync(fd, buf, 0, buf.length, pos);
-        if (got <= 0) break;
-        pos += got;
-        enc.bytes = pos;
-        parser.feed(got === buf.length ? buf : buf.subarray(0, got));
-      }
-    } finally {
-      closeSync(fd);
-    }
+    // one reused buffer (in the scanner's memory): the parser copies what it keeps across chunks
+    feedFile(d.path, d.start, scanner.chunk, enc, (chunk) => parser.feed(chunk));
     const stats = parser.end();
     flush();
     postMm();
