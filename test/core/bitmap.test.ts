@@ -16,7 +16,12 @@ import {
   forEachZeroRun,
   longestZeroRun,
 } from '../../src/core/bitmap.ts';
-import { formatU32Array, parseU32Array } from '../../src/core/u32-array.ts';
+import {
+  formatU32Array,
+  formatU32ArrayBytes,
+  formatU32ArrayChunks,
+  parseU32Array,
+} from '../../src/core/u32-array.ts';
 
 /** The smallest s ≥ start with (s+offset)&mask == 0, s+nr ≤ size and bits [s, s+nr) clear; else -1. */
 export function naiveFindArea(
@@ -154,7 +159,14 @@ describe('u32 array text (debugfs_create_u32_array)', () => {
   });
   it('prints each word as String() does, for any words (the digit writer against the obvious join)', () => {
     const word = fc.oneof(
-      fc.constantFrom(0, 1, 9, 10, 999999999, 1000000000, 4294967294, 4294967295),
+      fc.constantFrom(
+        0,
+        1,
+        4294967294,
+        4294967295,
+        ...Array.from({ length: 9 }, (_, k) => 10 ** (k + 1) + (k % 2) - 1),
+      ),
+      fc.constantFrom(...Array.from({ length: 9 }, (_, k) => 10 ** (k + 1)), 99, 999999999),
       fc.integer({ min: 0, max: 0xffffffff }),
       fc.integer({ min: 0, max: 99999 }),
     );
@@ -167,6 +179,32 @@ describe('u32 array text (debugfs_create_u32_array)', () => {
         assert.equal(formatU32Array(words, n), n === 0 ? '' : tenEach ? joined : `${joined}\n`);
       }),
       { numRuns: 2000 },
+    );
+  });
+  it('gives the same text in pieces (formatU32ArrayChunks) as in one buffer, at every piece boundary', () => {
+    const pieces = (words: Uint32Array, n: number): Buffer => {
+      const got: Buffer[] = [];
+      formatU32ArrayChunks(words, n, (c) => got.push(Buffer.from(c)));
+      return Buffer.concat(got);
+    };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0, 1, 4095, 4096, 4097, 8191, 8192, 8193, 12289),
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.constantFrom('random', 'ten digits', 'one short word last'),
+        (n, seed, kind) => {
+          const words = new Uint32Array(n);
+          let x = seed;
+          for (let k = 0; k < n; k++) {
+            x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+            words[k] = kind === 'random' ? x >>> (x & 31) : 1000000000 + (x % 3294967296);
+          }
+          if (kind === 'one short word last' && n > 0) words[n - 1] = 7;
+          assert.deepEqual(pieces(words, n), Buffer.from(formatU32ArrayBytes(words, n)));
+          assert.equal(pieces(words, n).toString('latin1'), formatU32Array(words, n));
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 });

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { RangeFirstFit } from '../../core/cma.ts';
 import type { CmaBitmap, CmaBitmapFactory } from '../../core/cma-bitmap.ts';
 import { checkAreaLimits } from '../../core/config.ts';
-import { formatU32ArrayBytes } from '../../core/u32-array.ts';
+import { formatU32ArrayBytes, formatU32ArrayChunks } from '../../core/u32-array.ts';
 import type { TraceEvent } from './events.ts';
 import { LatencyCounts } from './latency.ts';
 import { LiveTable, type RowTable } from './live-table.ts';
@@ -186,17 +186,27 @@ export function liveRecords(a: AreaState): AllocationRecord[] {
 /** The final state of an area (its live allocations counted; liveRecords lists them). */
 export function areaResult(a: AreaState): AreaResult {
   const ranges = a.ranges.map((r): RangeResult => {
-    const bytes = formatU32ArrayBytes(r.bitmap.words, Math.ceil(r.maxno / 32));
-    // (ASCII: one byte a character, copied into a one-byte string)
-    const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+    const elements = Math.ceil(r.maxno / 32);
+    // the sha256 from the text in small pieces; the text itself is made when first read
+    // (`--json` reads the sha256 only: a 64 GiB area's text is 4.8 MB)
+    const sha = createHash('sha256');
+    formatU32ArrayChunks(r.bitmap.words, elements, (chunk) => sha.update(chunk));
+    let text: string | null = null;
     return {
       basePfn: r.base,
       count: r.count,
       maxno: r.maxno,
       usedBitsPages: r.bitmap.weight() * a.unit,
       maxchunk: r.bitmap.longestZeroRun() * a.unit,
-      bitmapText: text,
-      bitmapSha256: createHash('sha256').update(bytes).digest('hex'),
+      get bitmapText(): string {
+        // (ASCII: one byte a character, copied into a one-byte string)
+        if (text === null) {
+          const bytes = formatU32ArrayBytes(r.bitmap.words, elements);
+          text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('latin1');
+        }
+        return text;
+      },
+      bitmapSha256: sha.digest('hex'),
       words: r.bitmap.words,
     };
   });
@@ -209,7 +219,9 @@ export function areaResult(a: AreaState): AreaResult {
     availablePages: a.avail,
     maxchunk: ranges.reduce((m, r) => Math.max(m, r.maxchunk), 0),
     peakUsed: a.exact ? a.peakExact : a.peakUsedBits * a.unit,
-    bitmapText: r0.bitmapText,
+    get bitmapText(): string {
+      return r0.bitmapText;
+    },
     bitmapSha256: r0.bitmapSha256,
     words: r0.words,
     ranges,

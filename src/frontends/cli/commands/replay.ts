@@ -115,6 +115,16 @@ async function progressFor(
   };
 }
 
+/**
+ * `o`'s own members in order, but not `drop`: none of them is read (a result's `bitmapText` is
+ * made when first read).
+ */
+function without<T extends object, K extends keyof T>(o: T, ...drop: K[]): Omit<T, K> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) if (!drop.includes(k as K)) out[k] = o[k as keyof T];
+  return out as Omit<T, K>;
+}
+
 function hex(n: number): string {
   return n < 0 ? '-1' : `0x${n.toString(16)}`;
 }
@@ -259,9 +269,9 @@ export function registerReplay(program: Command): void {
         if (k === 'timeline') continue;
         out[k] =
           k === 'areas'
-            ? r.areas.map(({ words: _w, bitmapText: _b, ranges, ...a }) => ({
-                ...a,
-                ranges: ranges.map(({ words: _rw, bitmapText: _rb, ...rg }) => rg),
+            ? r.areas.map((a) => ({
+                ...without(a, 'words', 'bitmapText', 'ranges'),
+                ranges: a.ranges.map((rg) => without(rg, 'words', 'bitmapText')),
               }))
             : k === 'allocations'
               ? r.areas.reduce((n, a) => n + a.liveAllocations, 0)
