@@ -208,6 +208,43 @@ function runProcess(cmd: string, args: string[]): Promise<ProcRun> {
   });
 }
 
+/**
+ * node's own start-up on this machine (`node -e 0`, fastest of `repeat`): the floor under every
+ * whole-process figure. NODE_EXTRA_CA_CERTS, when set, makes node 20 read that file at every start
+ * (~40 ms on the project's VM): then also timed without it, for the reader.
+ */
+interface Startup {
+  ms: number;
+  extraCaCerts: string | null;
+  msWithoutExtraCaCerts: number | null;
+}
+
+function nodeStartup(repeat: number): Startup {
+  const fastest = (env: NodeJS.ProcessEnv): number => {
+    let best = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < Math.max(3, repeat); i++) {
+      const t0 = process.hrtime.bigint();
+      spawnSync(process.execPath, ['-e', '0'], { env, stdio: 'ignore' });
+      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return best;
+  };
+  const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS || null;
+  const ms = fastest(process.env);
+  let msWithoutExtraCaCerts: number | null = null;
+  if (extraCaCerts !== null) {
+    const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+    msWithoutExtraCaCerts = fastest(env);
+  }
+  return { ms, extraCaCerts, msWithoutExtraCaCerts };
+}
+
+function startupLine(s: Startup): string {
+  const base = `node's own start-up (\`node -e 0\`, fastest): ${s.ms.toFixed(0)} ms`;
+  if (s.extraCaCerts === null) return `${base}.`;
+  return `${base} with NODE_EXTRA_CA_CERTS=${s.extraCaCerts} set in this environment (node 20 reads it at every start; every process here, the reference's excepted, pays it), ${s.msWithoutExtraCaCerts?.toFixed(0)} ms without it.`;
+}
+
 /** A command to time: how to run it and how to read its stdout. */
 interface Job<T> {
   cmd: string;
@@ -503,6 +540,7 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   const machine = `${cpus.length} × ${cpus[0]?.model ?? '?'}, node ${process.version}`;
   log(`${machine}, load ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+  const startup = nodeStartup(o.repeat);
 
   const reports: CaseReport[] = [];
   const traceOf = new Map<string, TraceFile>();
@@ -657,6 +695,7 @@ async function main(): Promise<void> {
   out.push(
     `machine: ${machine}; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')}; runs per measurement: ${o.repeat}, in turns, fastest kept`,
   );
+  out.push(startupLine(startup));
   out.push('');
   out.push(
     'Whole-process wall time in ms (lowest CPU user+sys of the runs in parentheses). ratio = cma-debug / ref-replay --stream in the same rounds.',
@@ -779,7 +818,7 @@ async function main(): Promise<void> {
   if (o.json)
     writeFileSync(
       o.json,
-      `${JSON.stringify({ machine, load: [load0, load1], reports, plan, formats, memRun, micro }, null, 2)}\n`,
+      `${JSON.stringify({ machine, startup, load: [load0, load1], reports, plan, formats, memRun, micro }, null, 2)}\n`,
     );
   process.exitCode = problems.length > 0 ? 1 : 0;
 }
