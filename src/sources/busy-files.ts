@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
 import type { Readable } from 'node:stream';
-import * as zlib from 'node:zlib';
+import { zlib } from './lazy-zlib.ts';
 import type { BusyLog } from './page-dump.ts';
 import { looksLikeBusyLog, parseBusyLog } from './page-dump.ts';
 import type { PageOwnerRecord, PageOwnerStack, PfnRanges, SkippedLine } from './page-owner.ts';
@@ -37,7 +37,7 @@ function headOf(path: string): Buffer {
     const b = buf.subarray(0, n);
     if (!isGzip(b)) return b;
     try {
-      return zlib.gunzipSync(b, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, HEAD_BYTES);
+      return zlib().gunzipSync(b, { finishFlush: zlib().constants.Z_SYNC_FLUSH }).subarray(0, HEAD_BYTES);
     } catch {
       return Buffer.alloc(0);
     }
@@ -86,14 +86,14 @@ function fileLines(path: string): readline.Interface {
   fs.readSync(fd, magic, 0, 2, 0);
   fs.closeSync(fd);
   const raw = fs.createReadStream(path);
-  const input: Readable = isGzip(magic) ? raw.pipe(zlib.createGunzip()) : raw;
+  const input: Readable = isGzip(magic) ? raw.pipe(zlib().createGunzip()) : raw;
   return readline.createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
 }
 
 /** A whole (small) text file, gunzipped when needed. */
 export function readTextFile(path: string): string {
   const b = fs.readFileSync(path);
-  return (isGzip(b) ? zlib.gunzipSync(b) : b).toString('latin1');
+  return (isGzip(b) ? zlib().gunzipSync(b) : b).toString('latin1');
 }
 
 /**

@@ -7,7 +7,7 @@
 
 import { createReadStream } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createGunzip } from 'node:zlib';
+import { zlib } from '../lazy-zlib.ts';
 import type { MmEvent } from './mm-events.ts';
 import {
   type BatchMessage,
@@ -63,7 +63,7 @@ async function run(d: WorkerData & BinaryJob): Promise<void> {
       release = () => r.kernelRelease;
       if (d.gzip) {
         const raw = createReadStream(d.path, { highWaterMark: 1 << 20 });
-        for await (const chunk of raw.pipe(createGunzip()) as AsyncIterable<Buffer>) {
+        for await (const chunk of raw.pipe(zlib().createGunzip()) as AsyncIterable<Buffer>) {
           enc.bytes = raw.bytesRead;
           r.feed(chunk);
         }

@@ -2,7 +2,7 @@
 // a Perfetto protobuf trace, or some other binary (named, for a clear error).
 
 import { closeSync, openSync, readSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { zlib } from '../lazy-zlib.ts';
 
 export type TraceFormat = 'text' | 'trace.dat' | 'perfetto' | 'binary';
 
@@ -121,7 +121,7 @@ export function detectFileFormat(path: string, gzip: boolean): { format: TraceFo
     let head: Uint8Array = b.subarray(0, n);
     if (gzip) {
       try {
-        head = gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a truncated stream is fine */ });
+        head = zlib().gunzipSync(head, { finishFlush: 2 /* Z_SYNC_FLUSH: a truncated stream is fine */ });
       } catch {
         return { format: 'binary', what: 'corrupt gzip data' };
       }

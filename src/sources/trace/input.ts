@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { zlib } from '../lazy-zlib.ts';
 
 /** A trace that can be read (again): call `open()` for a fresh stream of chunks. */
 export interface TraceSource {
@@ -77,7 +77,7 @@ export function fileSource(path: string): TraceSource {
     path,
     open: () => {
       const raw = createReadStream(path, { highWaterMark: CHUNK });
-      return gzip ? raw.pipe(createGunzip({ chunkSize: CHUNK })) : raw;
+      return gzip ? raw.pipe(zlib().createGunzip({ chunkSize: CHUNK })) : raw;
     },
     dispose: () => {},
   };
@@ -149,7 +149,7 @@ async function* gunzipIfGzip(input: AsyncIterable<Uint8Array>): AsyncGenerator<U
     }
   };
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)
-    yield* Readable.from(rest()).pipe(createGunzip({ chunkSize: CHUNK }));
+    yield* Readable.from(rest()).pipe(zlib().createGunzip({ chunkSize: CHUNK }));
   else yield* rest();
 }
 

@@ -10,7 +10,7 @@
 // timestamp order through a bounded reorder window.
 
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { createGunzip, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
+import { zlib } from '../lazy-zlib.ts';
 import type { TraceEvent, TraceEventKind } from './events.ts';
 import {
   clearRareFields,
@@ -584,10 +584,10 @@ class Decoder {
         let inner: Uint8Array;
         try {
           try {
-            inner = plain(inflateSync(z, max));
+            inner = plain(zlib().inflateSync(z, max));
           } catch (e) {
             if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw e;
-            inner = plain(inflateRawSync(z, max));
+            inner = plain(zlib().inflateRawSync(z, max));
           }
         } catch (e) {
           throw new Error(
@@ -1525,7 +1525,7 @@ export function readPerfettoMmEvents(
   bytes: Uint8Array,
   names: ReadonlySet<string> = MM_EVENT_NAMES,
 ): MmEvent[] {
-  const data = bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(gunzipSync(bytes)) : bytes;
+  const data = bytes[0] === 0x1f && bytes[1] === 0x8b ? new Uint8Array(zlib().gunzipSync(bytes)) : bytes;
   const c = mmCollector(names);
   const r = new PerfettoReader(() => {}, { mm: c.mm });
   r.feed(data);
@@ -1553,5 +1553,5 @@ function perfettoFileChunks(path: string): AsyncIterable<Uint8Array> {
     closeSync(fd);
   }
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
-  return magic[0] === 0x1f && magic[1] === 0x8b ? raw.pipe(createGunzip()) : raw;
+  return magic[0] === 0x1f && magic[1] === 0x8b ? raw.pipe(zlib().createGunzip()) : raw;
 }

@@ -16,7 +16,7 @@ import {
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGunzip, inflateSync } from 'node:zlib';
+import { zlib } from '../lazy-zlib.ts';
 import { TRACE_DAT_MAGIC } from './detect.ts';
 import { type EventFormat, type PageHeader, parseEventFormat, parsePageHeader } from './event-format.ts';
 import { PageReader, u64 } from './ring-buffer.ts';
@@ -200,7 +200,7 @@ function decompressBytes(alg: string, data: Uint8Array, outSize: number, at: num
   try {
     // the output never grows past the declared size (a zip bomb stops there)
     if (alg === 'zstd') out = zstdDecompress(data, new Uint8Array(outSize));
-    else if (alg === 'zlib') out = inflateSync(data, { maxOutputLength: Math.max(1, outSize) });
+    else if (alg === 'zlib') out = zlib().inflateSync(data, { maxOutputLength: Math.max(1, outSize) });
     else throw new TraceDatError(`trace.dat uses compression '${alg}', which is not supported (zstd, zlib)`);
   } catch (e) {
     if (e instanceof TraceDatError) throw e;
@@ -722,5 +722,5 @@ export async function spooledByteSource(chunks: AsyncIterable<Uint8Array>): Prom
 
 /** spooledByteSource of a gzip'd trace.dat file. */
 export function gunzippedByteSource(path: string): Promise<ByteSource> {
-  return spooledByteSource(createReadStream(path).pipe(createGunzip()));
+  return spooledByteSource(createReadStream(path).pipe(zlib().createGunzip()));
 }
