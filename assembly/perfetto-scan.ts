@@ -51,7 +51,12 @@ let MMS: usize = 0;
 const TMP_BYTES: u32 = 4096;
 /** Queues (the TypeScript side maps CPUs onto these; any mapping keeps the merge's order). */
 const QMAX: i32 = 1024;
-/** Task-name table: open addressing, at most half full. */
+/**
+ * Task-name table: open addressing, at most half full. An entry's key is pid + 1 (0: empty), so
+ * the table is empty as memory.grow() leaves it: init() writes none of its 1 MiB (every page
+ * written there was a page fault, ~11 µs each on this project's VMs, for pages most traces never
+ * use: a trace has a few hundred pids).
+ */
 const CT_BITS: u32 = 15;
 const CT_CAP: u32 = 1 << CT_BITS;
 const CT_MAX: u32 = CT_CAP >> 1;
@@ -116,6 +121,8 @@ let nEvents: f64 = 0;
 let nLost: f64 = 0;
 let stopPos: u32 = 0;
 let ctUsed: u32 = 0;
+/** Whether init() ran before on this instance. */
+let initDone: bool = false;
 let ctFull: bool = false;
 let nNames: i32 = 0;
 let nameBytesUsed: u32 = 0;
@@ -187,7 +194,12 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32, arenaBy
   // queues: no ring (base 0), head 0, size 0, mask 0
   memory.fill(QUEUES, 0, <usize>QMAX * 16);
   memory.fill(FREE_BLOCKS, 0, 32 * 4);
-  for (let i: u32 = 0; i < CT_CAP; i++) store<i32>(COMMTAB + <usize>i * CT_ENTRY, -1);
+  // the task-name table is zero as grown (see CT_CAP) when init runs on a new instance, as
+  // perfetto-wasm.ts's does: only a second init clears it
+  if (initDone) memory.fill(COMMTAB, 0, <usize>CT_CAP * CT_ENTRY);
+  initDone = true;
+  ctUsed = 0;
+  ctFull = false;
   lastPid = -1;
   return 0;
 }
@@ -356,17 +368,18 @@ export function setComm(pid: i32, len: i32, w0: i32, w1: i32, w2: i32, w3: i32):
   } else {
     if (pid < 0) return;
     let h = (<u32>pid * 0x9e3779b1) >> (32 - CT_BITS);
+    const key = <u32>pid + 1;
     for (;;) {
       const e = COMMTAB + <usize>h * CT_ENTRY;
-      const k = load<i32>(e);
-      if (k == pid) break;
-      if (k == -1) {
+      const k = load<u32>(e);
+      if (k == key) break;
+      if (k == 0) {
         if (ctUsed >= CT_MAX) {
           ctFull = true;
           return;
         }
         ctUsed++;
-        store<i32>(e, pid);
+        store<u32>(e, key);
         break;
       }
       h = (h + 1) & (CT_CAP - 1);
@@ -400,10 +413,11 @@ function commOf(pid: f64): usize {
   const p = <i32>pid;
   if (<f64>p != pid) return 0;
   let h = (<u32>p * 0x9e3779b1) >> (32 - CT_BITS);
+  const key = <u32>p + 1;
   for (;;) {
     const e = COMMTAB + <usize>h * CT_ENTRY;
-    const k = load<i32>(e);
-    if (k == p) {
+    const k = load<u32>(e);
+    if (k == key) {
       const l = load<i32>(e, 4);
       if (l > 16) return 0;
       commLen = l;
@@ -412,7 +426,7 @@ function commOf(pid: f64): usize {
       lastLen = l;
       return e + 8;
     }
-    if (k == -1) break;
+    if (k == 0) break;
     h = (h + 1) & (CT_CAP - 1);
   }
   if (ctFull) return 0;

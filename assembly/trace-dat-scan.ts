@@ -72,6 +72,8 @@ let CPUS: usize = 0;
 /** Each CPU slot's next record's timestamp (f64; +Infinity once its data is done): the merge's keys. */
 let KEYS: usize = 0;
 let TYPES: usize = 0;
+/** Whether init() ran before on this instance. */
+let initDone: bool = false;
 let PLANS: usize = 0;
 let COMMS_CACHE: usize = 0;
 let NAME: usize = 0;
@@ -144,7 +146,10 @@ export function init(
   if (end > 0xfff00000) return -1;
   const pages = <i32>((end + 0xffff) >> 16) - memory.size();
   if (pages > 0 && memory.grow(pages) < 0) return -1;
-  memory.fill(CPUS, 0, bufs - CPUS);
+  // zero as grown when init runs on a new instance, as trace-dat-wasm.ts's does (clearing ~1 MB
+  // there, most of it pages nothing else writes, was a page fault per 4 KiB): a second init clears
+  if (initDone) memory.fill(CPUS, 0, bufs - CPUS);
+  initDone = true;
   for (let c: i32 = 0; c < cpus; c++) {
     const s = CPUS + <usize>c * CPU_STRIDE;
     store<u32>(s + C_BASE, <u32>(bufs + <usize>c * region));

@@ -19,10 +19,13 @@ const COMM_BYTES = 16;
 const MAX_RECORDS = 8192;
 /**
  * Bytes of pages read per CPU at a time (at least one page; the first reads are smaller, from
- * FIRST_READ on, so the first batch comes sooner), and for all CPUs together.
+ * FIRST_READ on, so the first batch comes sooner), and for all CPUs together. Each CPU's buffer
+ * is this size in the module's memory, fresh pages the first time they are read into: with 1 MiB
+ * an 8-CPU file took ~1500 more page faults than with 256 KiB (~11 µs each on this project's
+ * VMs), and reads of 256 KiB cost no more in syscalls that counted.
  */
 const FIRST_READ = 64 << 10;
-const CPU_READ = 1 << 20;
+const CPU_READ = 256 << 10;
 const ALL_READ = 32 << 20;
 
 const DONE = 0;
