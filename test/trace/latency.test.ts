@@ -33,6 +33,36 @@ describe('latency counts', () => {
     );
   });
 
+  it('merges the wasm lane\'s dense counts (addDense) with values counted before and after, any number of times', () => {
+    // a step: values add() counts, or a lane's whole values below 65536 handed over as counts
+    const whole = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 65535 }));
+    const step = fc.oneof(
+      fc.record({ add: fc.array(fc.oneof(whole, fc.double({ min: -10, max: 1e6, noNaN: true })), { maxLength: 30 }) }),
+      fc.record({ lane: fc.array(whole, { maxLength: 30 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 6 }), (steps) => {
+        const c = new LatencyCounts();
+        const all: number[] = [];
+        for (const s of steps) {
+          if ('add' in s) {
+            for (const x of s.add) c.add(x);
+            all.push(...s.add);
+          } else {
+            const counts = new Uint32Array(1 << 16);
+            for (const x of s.lane) counts[x]!++;
+            c.addDense(counts, s.lane.length);
+            // (the lane's memory is its own: what addDense keeps must not be a view of it)
+            counts.fill(7);
+            all.push(...s.lane);
+          }
+        }
+        assert.deepEqual(c.summary(), sorted(all));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('counts a million allocations in a few distinct values', () => {
     const c = new LatencyCounts();
     for (let i = 0; i < 1_000_000; i++) c.add(i % 1000 === 0 ? 70_000 + (i % 7) : i % 97);
