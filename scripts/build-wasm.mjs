@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles assembly/indexed-bitmap.ts and assembly/trace-scan.ts (AssemblyScript) to WebAssembly
+// Compiles assembly/*.ts (AssemblyScript) to WebAssembly
 // and writes each, base64, into src/core/wasm/NAME-wasm.ts (generated, not in git), which the TypeScript side imports:
 // one module for tsx, tsc's dist and esbuild bundles alike, nothing to locate at run time.
 // Runs on `npm install` (prepare), in scripts/test.sh and in `npm run build`.
@@ -57,3 +57,5 @@ await build('perfetto-scan', 'PERFETTO_SCAN_WASM_BASE64');
 await build('trace-dat-scan', 'TRACE_DAT_SCAN_WASM_BASE64');
 // plan's one replay of a sequence (src/analysis/plan-pass.ts)
 await build('plan-pass', 'PLAN_PASS_WASM_BASE64');
+// the text of a debugfs u32 array, for a bitmap's digest (src/core/u32-array.ts)
+await build('u32-format', 'U32_FORMAT_WASM_BASE64');

@@ -181,7 +181,7 @@ describe('u32 array text (debugfs_create_u32_array)', () => {
       { numRuns: 2000 },
     );
   });
-  it('gives the same text in pieces (formatU32ArrayChunks) as in one buffer, at every piece boundary', () => {
+  it('gives the same text in pieces (formatU32ArrayChunks, assembly/u32-format.ts) as in one buffer (JavaScript), at every piece boundary', () => {
     const pieces = (words: Uint32Array, n: number): Buffer => {
       const got: Buffer[] = [];
       formatU32ArrayChunks(words, n, (c) => got.push(Buffer.from(c)));
@@ -191,13 +191,21 @@ describe('u32 array text (debugfs_create_u32_array)', () => {
       fc.property(
         fc.constantFrom(0, 1, 4095, 4096, 4097, 8191, 8192, 8193, 12289),
         fc.integer({ min: 0, max: 0xffffffff }),
-        fc.constantFrom('random', 'ten digits', 'one short word last'),
+        fc.constantFrom('random', 'ten digits', 'one short word last', 'digit boundaries'),
         (n, seed, kind) => {
           const words = new Uint32Array(n);
+          // every number of digits at both ends: 0, 9, 10, 99, 100, …, 999999999, 1000000000, 2^32 − 1
+          const bounds = [0, 0xffffffff];
+          for (let p = 10; p <= 1e9; p *= 10) bounds.push(p - 1, p);
           let x = seed;
           for (let k = 0; k < n; k++) {
             x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-            words[k] = kind === 'random' ? x >>> (x & 31) : 1000000000 + (x % 3294967296);
+            words[k] =
+              kind === 'random'
+                ? x >>> (x & 31)
+                : kind === 'digit boundaries'
+                  ? bounds[(k + seed) % bounds.length]!
+                  : 1000000000 + (x % 3294967296);
           }
           if (kind === 'one short word last' && n > 0) words[n - 1] = 7;
           assert.deepEqual(pieces(words, n), Buffer.from(formatU32ArrayBytes(words, n)));
