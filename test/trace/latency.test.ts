@@ -33,11 +33,13 @@ describe('latency counts', () => {
     );
   });
 
-  it('merges the wasm lane\'s dense counts (addDense) with values counted before and after, any number of times', () => {
+  it("merges the wasm lane's dense counts (addDense) with values counted before and after, any number of times", () => {
     // a step: values add() counts, or a lane's whole values below 65536 handed over as counts
     const whole = fc.oneof(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 0, max: 65535 }));
     const step = fc.oneof(
-      fc.record({ add: fc.array(fc.oneof(whole, fc.double({ min: -10, max: 1e6, noNaN: true })), { maxLength: 30 }) }),
+      fc.record({
+        add: fc.array(fc.oneof(whole, fc.double({ min: -10, max: 1e6, noNaN: true })), { maxLength: 30 }),
+      }),
       fc.record({ lane: fc.array(whole, { maxLength: 30 }) }),
     );
     fc.assert(
