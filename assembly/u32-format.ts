@@ -1,9 +1,9 @@
 // The text of a debugfs u32 array file (fs/debugfs/file.c u32_format_array) compiled to
-// WebAssembly, for src/core/u32-array.ts's formatU32ArrayChunks: a replay's bitmap digest formats
-// every word of the bitmap once, at the end of the run, and JavaScript runs that loop cold
-// (interpreted: ~10 ms for a 1 GiB area's 8192 words, against ~0.3 ms once compiled). Compiled
-// code from the first word. The TypeScript side copies a piece of at most PIECE words to WORDS,
-// format() writes its text at OUT.
+// WebAssembly, for src/core/u32-array.ts (every u32 array text: the emulated bitmap files, a
+// replay's bitmap and its digest). A replay formats its bitmap once, at the end of the run, where
+// a JavaScript loop ran cold (interpreted: ~10 ms for a 1 GiB area's 8192 words, against ~0.3 ms
+// once compiled); this is compiled code from the first word. The TypeScript side copies a piece
+// of at most PIECE words to WORDS, format() writes its text at OUT.
 
 /** Words a piece holds (u32-array.ts CHUNK_WORDS). */
 const PIECE: i32 = 4096;

@@ -3,78 +3,20 @@
 import { U32_FORMAT_WASM_BASE64 } from './wasm/u32-format-wasm.ts';
 import { lazyWasmModule } from './wasm-module.ts';
 
-/** ASCII of "4294967295", the text of an all-set word (the commonest word of a busy bitmap). */
-const ALL_SET = [52, 50, 57, 52, 57, 54, 55, 50, 57, 53];
-/** ASCII of "00" … "99", two bytes each. */
-const PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  PAIRS[2 * i] = 48 + Math.floor(i / 10);
-  PAIRS[2 * i + 1] = 48 + (i % 10);
-}
 const utf8 = new TextDecoder();
 
 /**
- * Writes words[from..to) of formatU32Array's text into `out` at `p` (each word "%u", a space
- * before every word but the array's first), two digits a step; returns the end. Needs
- * 11 × (to − from) bytes of room.
- */
-function writeWords(words: Uint32Array, from: number, to: number, out: Uint8Array, p: number): number {
-  for (let k = from; k < to; k++) {
-    let v = words[k]!;
-    if (k > 0) out[p++] = 32;
-    if (v === 0) out[p++] = 48;
-    else if (v === 0xffffffff) {
-      for (let i = 0; i < 10; i++) out[p + i] = ALL_SET[i]!;
-      p += 10;
-    } else {
-      const n =
-        v < 100000
-          ? v < 100
-            ? v < 10
-              ? 1
-              : 2
-            : v < 1000
-              ? 3
-              : v < 10000
-                ? 4
-                : 5
-          : v < 10000000
-            ? v < 1000000
-              ? 6
-              : 7
-            : v < 100000000
-              ? 8
-              : v < 1000000000
-                ? 9
-                : 10;
-      let i = p + n;
-      while (v >= 100) {
-        const q = (v / 100) >>> 0;
-        const r = (v - q * 100) << 1;
-        out[--i] = PAIRS[r + 1]!;
-        out[--i] = PAIRS[r]!;
-        v = q;
-      }
-      if (v >= 10) {
-        out[--i] = PAIRS[(v << 1) + 1]!;
-        out[--i] = PAIRS[v << 1]!;
-      } else out[--i] = 48 + v;
-      p += n;
-    }
-  }
-  return p;
-}
-
-/**
- * The bytes of formatU32Array's text (ASCII): written digit by digit into one buffer, with no
- * string per word (a 64 GiB area's bitmap has half a million words).
+ * The bytes of formatU32Array's text (ASCII): formatU32ArrayChunks's pieces in one buffer, with
+ * no string per word (a 64 GiB area's bitmap has half a million words).
  */
 export function formatU32ArrayBytes(words: Uint32Array, elements: number): Uint8Array {
-  if (elements === 0) return new Uint8Array(0);
+  // (11 bytes a word hold the text: its spaces and digits, and the "\n" when there is one)
   const out = new Uint8Array(11 * elements);
-  let p = writeWords(words, 0, elements, out, 0);
-  // the kernel's quirk (formatU32Array): no "\n" when every word printed 10 digits
-  if (p !== 11 * elements - 1) out[p++] = 10;
+  let p = 0;
+  formatU32ArrayChunks(words, elements, (chunk) => {
+    out.set(chunk, p);
+    p += chunk.length;
+  });
   return out.subarray(0, p);
 }
 
@@ -93,11 +35,13 @@ const formatModule = lazyWasmModule(U32_FORMAT_WASM_BASE64);
 let formatter: { x: FormatExports; words: Uint32Array; out: Uint8Array } | null = null;
 
 /**
- * formatU32ArrayBytes's text handed to `sink` in pieces of at most 4096 words, written into one
- * small buffer reused (valid until `sink` returns): for a digest of a large bitmap's text
- * without its megabytes in memory (fresh memory's page faults cost more than the digits). The
- * digits are written by assembly/u32-format.ts: this runs once per replay, at its end, where
- * writeWords() would run cold (interpreted: ~10 ms for 8192 words, 22 ms for 524288).
+ * formatU32Array's text handed to `sink` in pieces of at most 4096 words, written into one small
+ * buffer reused (valid until `sink` returns): for a digest of a large bitmap's text without its
+ * megabytes in memory (fresh memory's page faults cost more than the digits). The digits are
+ * written by assembly/u32-format.ts, compiled code from the first word: a replay formats its
+ * bitmap once, at its end, where a JavaScript loop ran cold (interpreted: ~10 ms for 8192 words,
+ * 22 ms for 524288, against 3.3 and 12 ms with the module). The kernel's quirk
+ * (formatU32Array): no "\n" when every word printed 10 digits.
  */
 export function formatU32ArrayChunks(
   words: Uint32Array,

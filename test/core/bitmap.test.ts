@@ -181,7 +181,7 @@ describe('u32 array text (debugfs_create_u32_array)', () => {
       { numRuns: 2000 },
     );
   });
-  it('gives the same text in pieces (formatU32ArrayChunks, assembly/u32-format.ts) as in one buffer (JavaScript), at every piece boundary', () => {
+  it('gives the same text in pieces (formatU32ArrayChunks) as in one buffer, at every piece boundary', () => {
     const pieces = (words: Uint32Array, n: number): Buffer => {
       const got: Buffer[] = [];
       formatU32ArrayChunks(words, n, (c) => got.push(Buffer.from(c)));

@@ -12,9 +12,8 @@ const DENSE = 1 << 16;
 export class LatencyCounts {
   /** Allocated at the first whole value below DENSE. */
   private dense: Uint32Array | null = null;
-  /** The values add() gave their first count in dense: while `listed`, every value dense counts. */
-  private touched: number[] = [];
-  private listed = true;
+  /** Every value dense counts, as add() gave each its first count (null: not listed, since addDense). */
+  private touched: number[] | null = [];
   /** Values that are not whole, negative or DENSE and above: count by value. */
   private readonly other = new Map<number, number>();
   /** Finite values counted. */
@@ -26,7 +25,7 @@ export class LatencyCounts {
     this.count++;
     if (x >= 0 && x < DENSE && Math.floor(x) === x) {
       if (this.dense === null) this.dense = new Uint32Array(DENSE);
-      if (this.dense[x]!++ === 0) this.touched.push(x);
+      if (this.dense[x]!++ === 0) this.touched?.push(x);
     } else this.other.set(x, (this.other.get(x) ?? 0) + 1);
   }
 
@@ -38,14 +37,13 @@ export class LatencyCounts {
   addDense(counts: Uint32Array, n: number): void {
     if (n === 0) return;
     const old = this.dense;
-    if (old !== null && !this.listed) {
+    if (old !== null && this.touched === null) {
       for (let x = 0; x < DENSE; x++) old[x]! += counts[x]!;
     } else {
       const dense = counts.slice(0, DENSE);
-      if (old !== null) for (const x of this.touched) dense[x]! += old[x]!;
+      if (old !== null) for (const x of this.touched!) dense[x]! += old[x]!;
       this.dense = dense;
-      this.touched = [];
-      this.listed = false;
+      this.touched = null;
     }
     this.count += n;
   }
