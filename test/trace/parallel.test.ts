@@ -11,6 +11,12 @@ import { gunzipSync } from 'node:zlib';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import { parseFileParallel, setParallelHeadBytes } from '../../src/sources/trace/parallel.ts';
+import {
+  claimHead,
+  claimWorkerStart,
+  newHandoff,
+  publishHandoff,
+} from '../../src/sources/trace/parallel-format.ts';
 import { TraceLineParser } from '../../src/sources/trace/parse.ts';
 import { replayTrace } from '../../src/sources/trace/replay.ts';
 
@@ -412,6 +418,38 @@ describe('parallel replay (parse worker)', () => {
         /stop here/,
       );
     }
+  });
+});
+
+describe("the head's hand-off between the calling thread and the worker", () => {
+  it('the worker closes the claim where the calling thread is, then starts at the line start it publishes', () => {
+    const h = newHandoff(0);
+    assert.deepEqual(claimHead(h, 0, 100, 1000), { end: 100, closed: false });
+    // (published before the worker closes, so that this one thread need not wait)
+    publishHandoff(h, 123, 7);
+    assert.deepEqual(claimWorkerStart(h), { start: 123, firstLine: 7 });
+    // the calling thread reads the piece it claimed, no more
+    assert.deepEqual(claimHead(h, 0, 100, 1000), { end: 100, closed: true });
+    assert.deepEqual(claimHead(h, 100, 200, 1000), { end: 100, closed: true });
+  });
+  it('a worker ready before the calling thread has claimed anything takes the whole file at once', () => {
+    const h = newHandoff(0);
+    assert.deepEqual(claimWorkerStart(h), { start: 0, firstLine: 0 });
+    assert.deepEqual(claimHead(h, 0, 100, 1000), { end: 0, closed: true });
+  });
+  it('bytes claimed in advance (the test hook) are read before the claim may close', () => {
+    const h = newHandoff(500);
+    assert.deepEqual(claimHead(h, 0, 100, 1000), { end: 500, closed: false });
+    assert.deepEqual(claimHead(h, 500, 600, 1000), { end: 600, closed: false });
+    publishHandoff(h, 650, 9);
+    assert.deepEqual(claimWorkerStart(h), { start: 650, firstLine: 9 });
+  });
+  it('the calling thread closes the claim at the end of the file; an abort leaves the worker nothing', () => {
+    const h = newHandoff(0);
+    assert.deepEqual(claimHead(h, 0, 4096, 1000), { end: 1000, closed: false });
+    assert.deepEqual(claimHead(h, 1000, 5096, 1000), { end: 1000, closed: true });
+    publishHandoff(h, 1000, null);
+    assert.equal(claimWorkerStart(h), null);
   });
 });
 

@@ -16,6 +16,8 @@ export const F = 12;
 export const COMM_BYTES = 16;
 /** Events per batch at most (8192 × 12 × 8 bytes = 768 KiB). */
 export const BATCH_EVENTS = 8192;
+/** Events in a first batch by default (the next ones double up to BATCH_EVENTS). */
+const FIRST_BATCH = 256;
 
 /** The rarely set fields of an event (7.x, 6.12, Android, counts ≥ 2^53). */
 export interface BatchExtra extends RareFields {
@@ -34,6 +36,12 @@ export interface TextJob {
   mmNames: string[] | null;
   /** 'full': every batch BATCH_EVENTS long (a worker started before its consumer is ready). */
   firstBatch?: 'full';
+  /**
+   * The head's hand-off (HANDOFF_WORDS BigInt64 words, see claimWorkerStart): the calling thread
+   * parses the file from byte 0 while this worker boots, and the worker takes the rest from the
+   * line start where the calling thread stops. `start` and `firstLine` are then not used.
+   */
+  handoff?: SharedArrayBuffer;
 }
 
 /** A trace.dat or Perfetto file (plain or gzip) for binary-worker.ts. */
@@ -158,7 +166,7 @@ export class BatchEncoder implements BulkRowSink, FastTarget {
     private readonly emit: (msg: Extract<BatchMessage, { t: 'b' }>) => void,
     private readonly fresh: () => RecycledBuffers | undefined,
     /** Events in the first batch; later ones double up to BATCH_EVENTS (the consumer starts sooner). */
-    firstCap = 256,
+    firstCap = FIRST_BATCH,
   ) {
     this.cap = Math.min(firstCap, BATCH_EVENTS);
     [this.f64, this.comm] = this.buffers();
@@ -205,6 +213,11 @@ export class BatchEncoder implements BulkRowSink, FastTarget {
     f64[o + 11] = -1;
     this.n = n + 1;
     if (this.n === this.cap) this.flush();
+  }
+
+  /** Makes the first batch the default's small one (before any event: a consumer is waiting). */
+  smallFirstBatch(): void {
+    if (this.n === 0) this.cap = Math.min(this.cap, FIRST_BATCH);
   }
 
   /** Events the current batch still takes. */
@@ -408,6 +421,90 @@ export function workerBatchEncoder(d: WorkerData, port: MessagePort, before?: ()
     () => receiveMessageOnPort(d.recycle)?.message as RecycledBuffers | undefined,
     d.kind === 'cma-trace-parse' && d.firstBatch === 'full' ? BATCH_EVENTS : undefined,
   );
+}
+
+/**
+ * The head's hand-off between the calling thread and a text worker (TextJob.handoff), three
+ * BigInt64 words:
+ * - [HANDOFF_CLAIM]: `c ≥ 0` while open: the calling thread has claimed bytes [0, c) (it claims
+ *   the next piece by compare-and-swap before reading it); `-(b + 1)` once closed at byte b, by
+ *   the worker when it is ready (b = the claim then: the calling thread finishes the piece it is
+ *   reading and no more) or by the calling thread at the end of the file.
+ * - [HANDOFF_START]: the line start at or after b where the calling thread stopped: the worker's
+ *   start (-1 until known).
+ * - [HANDOFF_LINES]: the lines before it, the worker's first line number (-1 until known;
+ *   HANDOFF_ABORT: the cut fell inside a split event and the calling thread reads the rest itself).
+ * Both threads see the same events in the same order whatever the cut: the calling thread's from
+ * [0, start), the worker's from start on.
+ */
+const HANDOFF_WORDS = 3;
+const HANDOFF_CLAIM = 0;
+const HANDOFF_START = 1;
+const HANDOFF_LINES = 2;
+const HANDOFF_ABORT = -2n;
+
+/** A new hand-off, with bytes [0, claimed) already the calling thread's. */
+export function newHandoff(claimed: number): SharedArrayBuffer {
+  const sab = new SharedArrayBuffer(HANDOFF_WORDS * 8);
+  const h = new BigInt64Array(sab);
+  h[HANDOFF_CLAIM] = BigInt(claimed);
+  h[HANDOFF_START] = -1n;
+  h[HANDOFF_LINES] = -1n;
+  return sab;
+}
+
+/**
+ * The worker's side: closes the claim (nothing claimed yet: the worker takes the whole file) and
+ * waits until the calling thread has parsed up to a line start; returns where to start and the
+ * lines before it, or null (HANDOFF_ABORT).
+ */
+export function claimWorkerStart(sab: SharedArrayBuffer): { start: number; firstLine: number } | null {
+  const h = new BigInt64Array(sab);
+  for (;;) {
+    const c = Atomics.load(h, HANDOFF_CLAIM);
+    if (c < 0n) break;
+    if (Atomics.compareExchange(h, HANDOFF_CLAIM, c, -(c + 1n)) === c) {
+      if (c === 0n) return { start: 0, firstLine: 0 };
+      break;
+    }
+  }
+  for (;;) {
+    const lines = Atomics.load(h, HANDOFF_LINES);
+    if (lines === HANDOFF_ABORT) return null;
+    if (lines >= 0n) return { start: Number(Atomics.load(h, HANDOFF_START)), firstLine: Number(lines) };
+    Atomics.wait(h, HANDOFF_LINES, lines);
+  }
+}
+
+/**
+ * The calling thread's side, before reading the next piece: the end of what it may read now —
+ * `next` (claimed), or less when the worker closed the claim (`closed` is then true: read up to
+ * `end`, then stop at the next line start). `pos` is what it has read; at `pos === size` it
+ * closes the claim itself.
+ */
+export function claimHead(
+  sab: SharedArrayBuffer,
+  pos: number,
+  next: number,
+  size: number,
+): { end: number; closed: boolean } {
+  const h = new BigInt64Array(sab);
+  for (;;) {
+    const c = Atomics.load(h, HANDOFF_CLAIM);
+    if (c < 0n) return { end: Number(-c - 1n), closed: true };
+    if (Number(c) > pos) return { end: Number(c), closed: false };
+    const to = pos >= size ? -(c + 1n) : BigInt(Math.min(next, size));
+    if (Atomics.compareExchange(h, HANDOFF_CLAIM, c, to) === c)
+      return to < 0n ? { end: pos, closed: true } : { end: Number(to), closed: false };
+  }
+}
+
+/** The calling thread's side, at the end of its head: the worker's start and first line, or HANDOFF_ABORT. */
+export function publishHandoff(sab: SharedArrayBuffer, start: number, lines: number | null): void {
+  const h = new BigInt64Array(sab);
+  Atomics.store(h, HANDOFF_START, BigInt(start));
+  Atomics.store(h, HANDOFF_LINES, lines === null ? HANDOFF_ABORT : BigInt(lines));
+  Atomics.notify(h, HANDOFF_LINES);
 }
 
 /**

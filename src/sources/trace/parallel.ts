@@ -16,11 +16,15 @@ import {
   type BatchRows,
   type BinaryJob,
   COMM_BYTES,
+  claimHead,
   F,
+  newHandoff,
+  publishHandoff,
   type RecycledBuffers,
   type TextJob,
 } from './parallel-format.ts';
 import { type ParseOptions, type ParseStats, TraceLineParser } from './parse.ts';
+import { WasmScanner } from './parse-wasm.ts';
 import { type SpawnedWorker, spawnWorker, takePrestarted, workerScript } from './worker-spawn.ts';
 
 const NL = 10;
@@ -131,25 +135,28 @@ export class BatchDecoder {
 }
 
 /**
- * Bytes parsed on the calling thread while the worker boots: none by default. Measured on the 1
- * GiB bench traces (2 cores), any head made the whole replay slower (a 4 MiB head +30 ms, 16 MiB
- * +60 ms), even with its events going through the same batches as the worker's: the worker's
- * boot and V8's background compilers need the second core, and this thread's wait for the first
- * batch is shorter than what the head costs.
+ * Bytes the calling thread parses before the worker may take over (a test hook; 0 by default:
+ * the worker takes over as soon as it is ready).
  */
 let headBytes = 0;
 
-/** Test hook: the head's size in bytes. */
+/** Test hook: the head's least size in bytes. */
 export function setParallelHeadBytes(n: number): void {
   headBytes = n;
 }
 
 /**
+ * What the calling thread claims and reads at a time while the worker boots: when the worker is
+ * ready it waits for the piece being read to be parsed (~1 ms), then starts at the next line.
+ */
+const HEAD_PIECE = 256 << 10;
+
+/**
  * Parses a (plain, not gzip) trace file on a worker thread, calling `onEvent` on this thread
- * for each cma event in order. A head (headBytes, up to a line end; none by default) is parsed on
- * this thread while the worker starts; the worker parses the rest. If onEvent throws, the worker is stopped
- * and the promise rejects with that error. Read errors reject with an Error carrying the errno
- * `code`.
+ * for each cma event in order. While the worker boots, this thread parses the file from its
+ * start itself (the head); the worker takes the rest from the line where the head stops. If
+ * onEvent throws, the worker is stopped and the promise rejects with that error. Read errors
+ * reject with an Error carrying the errno `code`.
  */
 export function parseFileParallel(
   path: string,
@@ -176,6 +183,8 @@ export interface ParallelParse {
  * Starts parseFileParallel's worker now (it takes a few tens of ms to boot: do other set-up
  * meanwhile), and returns what runs the parse. Call `run` or `cancel` exactly once. `mm`'s
  * events (ParseOptions.otherEvents) arrive in the same pass, before the cma events after them.
+ * `run` parses the head on this thread until the worker is ready (TextJob.handoff): the worker
+ * bin/cma-debug.js started early when there is one, else one started here.
  */
 export function startParallelParse(
   path: string,
@@ -190,39 +199,33 @@ export function startParallelParse(
     open = false;
   };
   let worker: Worker | null = null;
-  let tail: ReturnType<typeof startWorker> | null;
-  let head: Buffer;
-  let cut: number;
+  let tail: ReturnType<typeof startWorker>;
+  let size: number;
+  let handoff: SharedArrayBuffer | null;
   try {
-    // the head: up to the last line end in the first headBytes
-    const size = fstatSync(fd).size;
-    head = Buffer.allocUnsafe(Math.min(headBytes, size));
-    let got = 0;
-    while (got < head.length) {
-      const n = readSync(fd, head, got, head.length - got, got);
-      if (n <= 0) break;
-      got += n;
-    }
-    cut = got >= size ? got : head.lastIndexOf(NL, got - 1) + 1;
-    let lines = 0;
-    for (let i = head.indexOf(NL); i >= 0 && i < cut; i = head.indexOf(NL, i + 1)) lines++;
+    size = fstatSync(fd).size;
     const mmNames = mm ? [...mm.names] : null;
     // the worker bin/cma-debug.js started before the program was loaded, when it parses this
     // file as this call would have it parsed
     const early =
-      cut === 0 && size > 0 && opts.onMalformed === undefined && (opts.maxMalformedKept ?? 100) === 100
+      headBytes === 0 && size > 0 && opts.onMalformed === undefined && (opts.maxMalformedKept ?? 100) === 100
         ? takePrestarted(path, fd, MAX_INFLIGHT, mmNames)
         : null;
-    tail =
-      cut < size
-        ? startWorker(
-            script,
-            { kind: 'cma-trace-parse', path, start: cut, firstLine: lines, mmNames },
-            { ...opts, ...(mm ? { onMmEvents: mm.onEvents } : {}) },
-            early,
-          )
-        : null;
-    worker = tail?.worker ?? null;
+    handoff = early !== null ? early.spawned.handoff : newHandoff(Math.min(headBytes, size));
+    tail = startWorker(
+      script,
+      {
+        kind: 'cma-trace-parse',
+        path,
+        start: 0,
+        firstLine: 0,
+        mmNames,
+        ...(handoff !== null ? { handoff } : {}),
+      },
+      { ...opts, ...(mm ? { onMmEvents: mm.onEvents } : {}) },
+      early,
+    );
+    worker = tail.worker;
   } catch (e) {
     close();
     throw e;
@@ -266,31 +269,67 @@ export function startParallelParse(
             }
           : {}),
       });
-      const headLen = cut;
-      for (let at = 0; at < headLen; at += 1 << 20) {
-        parser.feed(head.subarray(at, Math.min(at + (1 << 20), headLen)));
+      // read through the wasm scanner's memory, as the worker does (made at the first read)
+      let buf: Uint8Array | null = null;
+      const read = (pos: number, max: number): number => {
+        if (buf === null) {
+          const scanner = new WasmScanner(HEAD_PIECE, enc);
+          parser.setFastTarget(enc);
+          parser.setBulkScanner(scanner);
+          buf = scanner.chunk;
+        }
+        return readSync(fd, buf, 0, Math.min(buf.length, max), pos);
+      };
+      let pos = 0;
+      if (handoff !== null) {
+        // pieces claimed one by one until the worker closes the claim, then to the next line start
+        let last = NL;
+        for (let closed = false; !closed; ) {
+          const c = claimHead(handoff, pos, pos + HEAD_PIECE, size);
+          closed = c.closed;
+          while (pos < c.end) {
+            const n = read(pos, c.end - pos);
+            if (n <= 0) {
+              size = pos; // the file ended sooner
+              break;
+            }
+            parser.feed(buf!.subarray(0, n));
+            pos += n;
+            last = buf![n - 1]!;
+          }
+          opts.onProgress?.(pos);
+        }
+        while (last !== NL && pos < size) {
+          const n = read(pos, HEAD_PIECE);
+          if (n <= 0) break;
+          const i = buf!.subarray(0, n).indexOf(NL);
+          const k = i < 0 ? n : i + 1;
+          parser.feed(buf!.subarray(0, k));
+          pos += k;
+          last = buf![k - 1]!;
+        }
       }
-      if (tail !== null && parser.splitPending) {
+      if (parser.splitPending) {
         // the cut fell inside a split event: this thread reads the rest itself
+        if (handoff !== null) publishHandoff(handoff, pos, null);
         void tail.worker.terminate();
         worker = null;
-        const buf = Buffer.allocUnsafe(1 << 20);
-        let pos = cut;
+        const rest = Buffer.allocUnsafe(1 << 20);
         for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, pos);
+          const n = readSync(fd, rest, 0, rest.length, pos);
           if (n <= 0) break;
           pos += n;
-          parser.feed(buf.subarray(0, n));
+          parser.feed(rest.subarray(0, n));
         }
         const stats = parser.end();
         enc.flush();
         return stats;
       }
       const first = parser.end();
+      if (handoff !== null) publishHandoff(handoff, pos, first.lines);
       enc.flush();
-      if (tail === null) return first;
       close();
-      const rest = await tail.run(onEvent, decoder, rows);
+      const rest = await tail.run(onEvent, decoder, rows, pos);
       worker = null;
       return mergeStats(first, rest, opts.maxMalformedKept ?? 100);
     } finally {
@@ -328,7 +367,12 @@ export function startWorker(
   early: { spawned: SpawnedWorker; surplus: number } | null = null,
 ): {
   worker: Worker;
-  run: (onEvent: (ev: TraceEvent) => void, decoder: BatchDecoder, rows?: BatchRows) => Promise<ParseStats>;
+  run: (
+    onEvent: (ev: TraceEvent) => void,
+    decoder: BatchDecoder,
+    rows?: BatchRows,
+    start?: number,
+  ) => Promise<ParseStats>;
 } {
   const spawned =
     early?.spawned ??
@@ -340,11 +384,12 @@ export function startWorker(
   const { worker, flag, recycle } = spawned;
   // processed buffers not handed back (the early start's extra batches: memory stays bounded)
   let drop = early?.surplus ?? 0;
-  const start = job.kind === 'cma-trace-parse' ? job.start : 0;
   const run = (
     onEvent: (ev: TraceEvent) => void,
     decoder: BatchDecoder,
     rows?: BatchRows,
+    /** The file offset the worker started at (its stats' bytes are counted from there). */
+    start = job.kind === 'cma-trace-parse' ? job.start : 0,
   ): Promise<ParseStats> => {
     return new Promise<ParseStats>((resolve, reject) => {
       let done = false;

@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { MmEvent } from './mm-events.ts';
 import {
   type BatchMessage,
+  claimWorkerStart,
   feedFile,
   type TextJob,
   type WorkerData,
@@ -39,6 +40,19 @@ function run(d: WorkerData & TextJob): void {
   const onEvent = (): void => enc.event(parser);
 
   try {
+    // the fast path's lines straight into the batch (the others through onEvent), read by the
+    // wasm scanner from the chunk in its memory (made before the hand-off: the calling thread
+    // parses meanwhile)
+    const scanner = new WasmScanner(CHUNK, enc);
+    let { start, firstLine } = d;
+    if (d.handoff !== undefined) {
+      const from = claimWorkerStart(d.handoff);
+      // the calling thread reads the whole file itself (it stops this worker)
+      if (from === null) return;
+      ({ start, firstLine } = from);
+      // the calling thread is waiting for the first batch: a small one comes sooner
+      if (start > 0) enc.smallFirstBatch();
+    }
     parser = new TraceLineParser(onEvent, {
       // in order with the events around them
       onAnnotation: (a) => {
@@ -54,18 +68,15 @@ function run(d: WorkerData & TextJob): void {
           }
         : {}),
       maxMalformedKept: d.maxMalformedKept,
-      firstLine: d.firstLine,
+      firstLine,
       ...(d.mmNames !== null
         ? { otherEvents: { names: new Set(d.mmNames), onEvent: (e) => void mm.push(e) } }
         : {}),
     });
-    // the fast path's lines straight into the batch (the others through onEvent), read by the
-    // wasm scanner from the chunk in its memory
     parser.setFastTarget(enc);
-    const scanner = new WasmScanner(CHUNK, enc);
     parser.setBulkScanner(scanner);
     // one reused buffer (in the scanner's memory): the parser copies what it keeps across chunks
-    feedFile(d.path, d.start, scanner.chunk, enc, (chunk) => parser.feed(chunk));
+    feedFile(d.path, start, scanner.chunk, enc, (chunk) => parser.feed(chunk));
     const stats = parser.end();
     flush();
     postMm();

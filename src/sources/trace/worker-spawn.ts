@@ -2,13 +2,20 @@
 // before the rest of the program is loaded: bin/cma-debug.js has `cma-debug replay FILE` call
 // prestartTextParse() first thing, so the worker boots and parses while this thread loads the
 // command line (~50–80 ms), and startParallelParse() takes that worker instead of starting one.
-// This module imports no more than node's own: it is loaded before everything else.
+// This module imports no more than node's own and parallel-format.ts (node's own only): it is
+// loaded before everything else.
 
 import { closeSync, existsSync, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel, Worker } from 'node:worker_threads';
-import type { BatchMessage, BinaryJob, TextJob, WorkerData } from './parallel-format.ts';
+import {
+  type BatchMessage,
+  type BinaryJob,
+  newHandoff,
+  type TextJob,
+  type WorkerData,
+} from './parallel-format.ts';
 
 /**
  * The worker script next to this module (.cjs in scripts/build-cli.mjs's bundle, .js when built
@@ -49,6 +56,8 @@ export interface SpawnedWorker {
   flag: Int32Array;
   /** Where processed batch buffers go back to the worker (port1; the worker holds port2). */
   recycle: MessageChannel;
+  /** The text job's head hand-off (TextJob.handoff), or null. */
+  handoff: SharedArrayBuffer | null;
   /** Hands `on` the worker's events: those held since it started at once, then each as it comes. */
   listen(on: (e: WorkerEvent) => void): void;
 }
@@ -89,6 +98,7 @@ export function spawnWorker(
     worker,
     flag,
     recycle,
+    handoff: job.kind === 'cma-trace-parse' ? (job.handoff ?? null) : null,
     listen(on) {
       const h = held ?? [];
       held = null;
@@ -211,10 +221,12 @@ export function takePrestartedWorker(
 
 /**
  * Starts the text parse worker on `path` now, if it is a plain text file (no gzip, trace.dat
- * or binary magic in its first 4 KiB) of PRESTART_MIN_BYTES or more: it parses from byte 0 with
- * the defaults replay uses (no malformed lines posted, 100 kept) and posts up to
- * PRESTART_INFLIGHT full batches, which wait until startParallelParse() takes the worker (asked
- * for the same `mmNames`). Returns whether it started one.
+ * or binary magic in its first 4 KiB) of PRESTART_MIN_BYTES or more, with the defaults replay
+ * uses (no malformed lines posted, 100 kept). When it is ready it closes the head's hand-off: if
+ * startParallelParse() has begun the head by then, it starts where that stops; else it parses
+ * from byte 0 and posts up to PRESTART_INFLIGHT full batches, which wait until
+ * startParallelParse() takes the worker (asked for the same `mmNames`). Returns whether it
+ * started one.
  */
 export function prestartTextParse(
   path: string,
@@ -230,7 +242,15 @@ export function prestartTextParse(
   }
   const spawned = spawnWorker(
     script,
-    { kind: 'cma-trace-parse', path, start: 0, firstLine: 0, mmNames, firstBatch: 'full' },
+    {
+      kind: 'cma-trace-parse',
+      path,
+      start: 0,
+      firstLine: 0,
+      mmNames,
+      firstBatch: 'full',
+      handoff: newHandoff(0),
+    },
     { maxInflight: PRESTART_INFLIGHT, maxMalformedKept: 100, wantMalformed: false },
   );
   holdPrestarted('text', path, c.st, mmNames, spawned);
