@@ -42,7 +42,9 @@ function compileHot() {
     cachedData = undefined;
   }
   const script = new vm.Script(
-    `(function (exports, require, module, __filename, __dirname) {${readFileSync(hot, 'utf8')}\n})`,
+    // latin1: the bundle is plain ASCII (scripts/build-cli.mjs checks), and node makes a one-byte
+    // string of it without UTF-8 decoding (~1 ms of the ~5 ms this read takes)
+    `(function (exports, require, module, __filename, __dirname) {${readFileSync(hot, 'latin1')}\n})`,
     { filename: hot, cachedData },
   );
   return { script, cacheFile, cached: cachedData !== undefined };

@@ -67,6 +67,13 @@ await esbuild.build({
   entryPoints: [join(root, 'src', 'frontends', 'cli', 'hot.ts')],
   outfile: join(outdir, 'hot.cjs'),
 });
+// bin/cma-debug.js reads it as latin1, which is exact for ASCII only (esbuild escapes non-ASCII
+// characters in code and strings; a kept comment could still hold some)
+{
+  const bytes = readFileSync(join(outdir, 'hot.cjs'));
+  const at = bytes.findIndex((b) => b > 0x7f);
+  if (at >= 0) throw new Error(`build-cli: dist/cli/hot.cjs has a non-ASCII byte at offset ${at}`);
+}
 await esbuild.build({
   ...common,
   entryPoints: [
