@@ -153,6 +153,39 @@ export function highestEnd(): i32 {
   return maxEnd;
 }
 
+/**
+ * plan-size.ts's peakDemandBits at order_per_bit `o` on the checked ops: the most bits the
+ * requests hold at once with each request counted as it is made (a lower bound of the size,
+ * whatever the placement). PLACED holds each allocation's bits meanwhile (a pass sets it anew).
+ * Sums as f64, as the TypeScript loop's (whole numbers below 2^53: exact either way).
+ */
+export function demand(o: i32): f64 {
+  const round = (<u32>1 << o) - 1;
+  memory.fill(PLACED, 0, <usize>nAllocs << 2);
+  let cur: f64 = 0;
+  let top: f64 = 0;
+  for (let i = 0; i < nOps; i++) {
+    const k = load<u8>(KIND + <usize>i);
+    const op = k & 0x7f;
+    if (op == OP_ALLOC) {
+      const bits = <i32>((<u32>(<i32>load<f64>(PAGES + (<usize>i << 3))) + round) >>> o);
+      if (cur + <f64>bits > top) top = cur + <f64>bits;
+      if ((k & TRANSIENT) == 0) {
+        store<i32>(PLACED + (<usize>load<i32>(ID + (<usize>i << 2)) << 2), bits);
+        cur += <f64>bits;
+      }
+    } else if (op == OP_RELEASE) {
+      const at = PLACED + (<usize>load<i32>(ID + (<usize>i << 2)) << 2);
+      const held = load<i32>(at);
+      const asked = <i32>((<u32>(<i32>load<f64>(PAGES + (<usize>i << 3))) + round) >>> o);
+      const b = held < asked ? held : asked;
+      store<i32>(at, held - b);
+      cur -= <f64>b;
+    }
+  }
+  return top;
+}
+
 /** ceil(pages / 2^opb) for pages ≥ 0 (ALIGN(pages, unit) >> opb without overflow). */
 @inline function toBits(pages: i32): i32 {
   return <i32>((<u32>pages + ((<u32>1 << opb) - 1)) >>> opb);

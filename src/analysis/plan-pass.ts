@@ -29,6 +29,7 @@ interface PassExports {
   peakUsed(): number;
   peakAt(): number;
   highestEnd(): number;
+  demand(orderPerBit: number): number;
 }
 
 const module = lazyWasmModule(PLAN_PASS_WASM_BASE64);
@@ -73,31 +74,54 @@ export class SequencePasses {
   constructor(private readonly seq: WorkloadSequence) {}
 
   /**
+   * The pass's instance with the ops written and checked, bound to `bitmap` (this.bitmap from
+   * then on); null when the check refuses the sequence.
+   */
+  private instance(bitmap: IndexedBitmap): PassExports | null {
+    this.bitmap = bitmap;
+    if (this.x !== null) {
+      bitmap.wasmIndex(); // (the summary policy up to date)
+      return this.x;
+    }
+    const seq = this.seq;
+    const n = seq.length;
+    const x = new WebAssembly.Instance(module(), { index: bitmap.wasmIndex() })
+      .exports as unknown as PassExports;
+    x.setup(n, seq.allocs);
+    const buf = x.memory.buffer;
+    new Uint8Array(buf, x.kindAt(), n).set(seq.kind.subarray(0, n));
+    new Uint8Array(buf, x.transAt(), n).set(seq.transient.subarray(0, n));
+    new Int32Array(buf, x.idAt(), n).set(seq.id.subarray(0, n));
+    new Float64Array(buf, x.pagesAt(), n).set(seq.pages.subarray(0, n));
+    new Float64Array(buf, x.argAt(), n).set(seq.arg.subarray(0, n));
+    if (x.check() === 0) {
+      this.takes = false;
+      return null;
+    }
+    this.x = x;
+    return x;
+  }
+
+  /**
+   * plan-size.ts's lower bound (peakDemandBits) at `orderPerBit`, computed in wasm over the ops
+   * written once; undefined when the pass does not take this sequence.
+   */
+  demand(orderPerBit: number): number | undefined {
+    if (!wasmPasses || !this.takes || orderPerBit > 20) return undefined;
+    const x = this.instance(this.bitmap ?? new IndexedBitmap(32));
+    return x === null ? undefined : x.demand(orderPerBit);
+  }
+
+  /**
    * onePass of plan-size.ts in wasm on an empty area of `capacity` bits: the result, null when
    * a request did not fit, or undefined when the pass does not take this sequence or size.
    */
   run(basePfn: number, orderPerBit: number, capacity: number): OnePass | null | undefined {
     if (!wasmPasses || !this.takes || capacity > MAX_INDEXED_BITS || orderPerBit > 20) return undefined;
-    const seq = this.seq;
-    const n = seq.length;
+    const n = this.seq.length;
     const bitmap = new IndexedBitmap(capacity, this.bitmap ?? undefined);
-    this.bitmap = bitmap;
-    let x = this.x;
-    if (x === null) {
-      x = new WebAssembly.Instance(module(), { index: bitmap.wasmIndex() }).exports as unknown as PassExports;
-      x.setup(n, seq.allocs);
-      const buf = x.memory.buffer;
-      new Uint8Array(buf, x.kindAt(), n).set(seq.kind.subarray(0, n));
-      new Uint8Array(buf, x.transAt(), n).set(seq.transient.subarray(0, n));
-      new Int32Array(buf, x.idAt(), n).set(seq.id.subarray(0, n));
-      new Float64Array(buf, x.pagesAt(), n).set(seq.pages.subarray(0, n));
-      new Float64Array(buf, x.argAt(), n).set(seq.arg.subarray(0, n));
-      if (x.check() === 0) {
-        this.takes = false;
-        return undefined;
-      }
-      this.x = x;
-    } else bitmap.wasmIndex(); // (the summary policy up to date)
+    const x = this.instance(bitmap);
+    if (x === null) return undefined;
     // each alignment's mask and offset, as the index takes them (int32, below 2^30)
     const buf = x.memory.buffer;
     const used = new Uint8Array(buf, x.alignAt(), 64);

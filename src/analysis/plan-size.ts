@@ -144,8 +144,11 @@ export function simulateSequence(
   return { failedAt: -1, peakUsedBits: peak, minFreeBits: minFree, minFreeOp, bitmap };
 }
 
-/** Bits that must be free at once at some moment, whatever the placement (a lower bound). */
-function peakDemandBits(seq: WorkloadSequence, orderPerBit: number): number {
+/**
+ * Bits that must be free at once at some moment, whatever the placement (a lower bound).
+ * SequencePasses.demand computes the same in wasm for the sequences its passes take.
+ */
+export function peakDemandBits(seq: WorkloadSequence, orderPerBit: number): number {
   const unit = 2 ** orderPerBit;
   const held = new Float64Array(seq.allocs);
   const { kind, pages, id, transient } = seq;
@@ -269,13 +272,13 @@ export function planOrderPerBit(
   /** The sequence's wasm passes, shared by the calls on it (made here when not given). */
   passes?: SequencePasses,
 ): PlanChoice | null {
-  const demand = peakDemandBits(seq, orderPerBit);
+  const wasm = factory === indexedBitmapFactory ? (passes ?? new SequencePasses(seq)) : null;
+  const demand = wasm?.demand(orderPerBit) ?? peakDemandBits(seq, orderPerBit);
   if (demand >= MAX_BITS) return null;
   // nothing needs a bit: the search's own answer (0 bits)
   if (demand === 0) return planOrderPerBitBySearch(seq, basePfn, orderPerBit, factory);
   const limit = searchLimit(demand);
   let capacity = Math.min(limit, 2 * demand);
-  const wasm = factory === indexedBitmapFactory ? (passes ?? new SequencePasses(seq)) : null;
   let replays = 0;
   for (;;) {
     replays++;

@@ -19,6 +19,7 @@ import {
 } from '../../src/analysis/plan.ts';
 import { planHelper, sizeAll } from '../../src/analysis/plan-parallel.ts';
 import { SequencePasses, setWasmPasses } from '../../src/analysis/plan-pass.ts';
+import { peakDemandBits } from '../../src/analysis/plan-size.ts';
 import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import { rng } from '../bitmap-check.ts';
@@ -126,6 +127,27 @@ describe('plan sizing: the pass in wasm = the TypeScript loop', () => {
           assert.deepEqual(planOrderPerBit(seq, base, opb), ts, `seed ${seed} base ${base} opb ${opb}`);
         }
     }
+  });
+
+  it('the lower bound in wasm = peakDemandBits, and a pass after it = a pass on a fresh instance', () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const seq = randomSeq(300 + seed, 2500);
+      const passes = new SequencePasses(seq);
+      for (let opb = 0; opb <= 10; opb++) {
+        const want = peakDemandBits(seq, opb);
+        assert.ok(want > 0);
+        assert.equal(passes.demand(opb), want, `seed ${seed} opb ${opb}`);
+        // (demand() uses the pass's placement table meanwhile)
+        const after = passes.run(0x80000, opb, 4 * 2500 * 64);
+        assert.deepEqual(
+          after,
+          new SequencePasses(seq).run(0x80000, opb, 4 * 2500 * 64),
+          `seed ${seed} opb ${opb}`,
+        );
+      }
+    }
+    // a sequence the pass does not take (a 0-page request): no wasm bound
+    assert.equal(new SequencePasses(seqOf([['a', 0, 0]])).demand(0), undefined);
   });
 
   it('a request that does not fit fails the pass; sequences it does not take go to the loop', () => {
