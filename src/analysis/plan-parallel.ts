@@ -142,12 +142,16 @@ export function startPlanHelper(threads: number | 'auto'): PlanHelper | null {
   return planHelper(worker, threads === 'auto');
 }
 
-/** A copy of a sequence whose arrays live in shared memory (posted without a copy). */
+/**
+ * The sequence with its arrays in shared memory (posted without a copy): as it is when they are
+ * already (plan-sequence.ts builds them there), else a copy.
+ */
 function shared(s: WorkloadSequence): WorkloadSequence {
   const copy = <T extends Uint8Array | Int32Array | Float64Array>(
     a: T,
     make: (b: SharedArrayBuffer, n: number) => T,
   ): T => {
+    if (a.buffer instanceof SharedArrayBuffer) return a;
     const b = make(new SharedArrayBuffer(a.byteLength), a.length);
     b.set(a);
     return b;

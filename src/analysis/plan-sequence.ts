@@ -52,15 +52,24 @@ export interface SetAsideRequest {
   recorded: 'failed' | 'succeeded';
 }
 
+/**
+ * A typed array of `n` elements in shared memory: a sequence's arrays are posted to plan's helper
+ * thread as they are (plan-parallel.ts), not copied there (each copy of gpu-1g's ~20 MB of ops
+ * was ~5000 fresh pages).
+ */
+function sharedArray<T>(make: new (b: SharedArrayBuffer) => T, bytesPer: number, n: number): T {
+  return new make(new SharedArrayBuffer(n * bytesPer));
+}
+
 /** A sequence being read: the arrays grow by doubling. */
 class SequenceBuilder implements WorkloadSequence {
   length = 0;
-  kind = new Uint8Array(256);
-  pages = new Float64Array(256);
-  arg = new Float64Array(256);
-  id = new Int32Array(256);
-  transient = new Uint8Array(256);
-  line = new Float64Array(256);
+  kind = sharedArray(Uint8Array, 1, 256);
+  pages = sharedArray(Float64Array, 8, 256);
+  arg = sharedArray(Float64Array, 8, 256);
+  id = sharedArray(Int32Array, 4, 256);
+  transient = sharedArray(Uint8Array, 1, 256);
+  line = sharedArray(Float64Array, 8, 256);
   allocs = 0;
   releases = 0;
   failedInTrace = 0;
@@ -97,12 +106,12 @@ class SequenceBuilder implements WorkloadSequence {
       b.set(a);
       return b;
     };
-    this.kind = more(this.kind, (k) => new Uint8Array(k));
-    this.pages = more(this.pages, (k) => new Float64Array(k));
-    this.arg = more(this.arg, (k) => new Float64Array(k));
-    this.id = more(this.id, (k) => new Int32Array(k));
-    this.transient = more(this.transient, (k) => new Uint8Array(k));
-    this.line = more(this.line, (k) => new Float64Array(k));
+    this.kind = more(this.kind, (k) => sharedArray(Uint8Array, 1, k));
+    this.pages = more(this.pages, (k) => sharedArray(Float64Array, 8, k));
+    this.arg = more(this.arg, (k) => sharedArray(Float64Array, 8, k));
+    this.id = more(this.id, (k) => sharedArray(Int32Array, 4, k));
+    this.transient = more(this.transient, (k) => sharedArray(Uint8Array, 1, k));
+    this.line = more(this.line, (k) => sharedArray(Float64Array, 8, k));
   }
 
   /** Records allocation `id` as live at `pfn` for `pages` pages from `first`. */
@@ -137,18 +146,21 @@ class SequenceBuilder implements WorkloadSequence {
     this.freeSlots.push(slot);
   }
 
-  /** The sequence with its arrays cut to length (the builder's live table is dropped). */
+  /**
+   * The sequence with its arrays cut to length: views of the builder's (in shared memory), not
+   * copies; the builder is not used after (its live table is dropped).
+   */
   done(): WorkloadSequence {
     const n = this.length;
     return {
       name: this.name,
       length: n,
-      kind: this.kind.slice(0, n),
-      pages: this.pages.slice(0, n),
-      arg: this.arg.slice(0, n),
-      id: this.id.slice(0, n),
-      transient: this.transient.slice(0, n),
-      line: this.line.slice(0, n),
+      kind: this.kind.subarray(0, n),
+      pages: this.pages.subarray(0, n),
+      arg: this.arg.subarray(0, n),
+      id: this.id.subarray(0, n),
+      transient: this.transient.subarray(0, n),
+      line: this.line.subarray(0, n),
       allocs: this.allocs,
       releases: this.releases,
       failedInTrace: this.failedInTrace,
