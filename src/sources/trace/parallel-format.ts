@@ -167,8 +167,13 @@ export class BatchEncoder implements BulkRowSink, FastTarget {
     private readonly fresh: () => RecycledBuffers | undefined,
     /** Events in the first batch; later ones double up to BATCH_EVENTS (the consumer starts sooner). */
     firstCap = FIRST_BATCH,
+    /**
+     * Events per batch at most (≤ BATCH_EVENTS): the buffers are BATCH_EVENTS long whatever it
+     * is, but only the rows written are ever paged in.
+     */
+    private readonly maxCap = BATCH_EVENTS,
   ) {
-    this.cap = Math.min(firstCap, BATCH_EVENTS);
+    this.cap = Math.min(firstCap, maxCap);
     [this.f64, this.comm] = this.buffers();
     this.commView = new DataView(this.comm.buffer);
   }
@@ -387,7 +392,7 @@ export class BatchEncoder implements BulkRowSink, FastTarget {
       bytes: this.bytes,
     };
     this.n = 0;
-    this.cap = Math.min(2 * this.cap, BATCH_EVENTS);
+    this.cap = Math.min(2 * this.cap, this.maxCap);
     this.names = [];
     this.nameIds = new Map();
     this.lastName = null;

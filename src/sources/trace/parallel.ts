@@ -150,6 +150,11 @@ export function setParallelHeadBytes(n: number): void {
  * ready it waits for the piece being read to be parsed (~1 ms), then starts at the next line.
  */
 const HEAD_PIECE = 256 << 10;
+/**
+ * Events per batch of the head: its one pair of batch buffers and the scanner's records are
+ * paged in only as far as a batch reaches (8192 events: ~460 fresh pages on this thread).
+ */
+const HEAD_BATCH = 2048;
 
 /**
  * Parses a (plain, not gzip) trace file on a worker thread, calling `onEvent` on this thread
@@ -246,7 +251,8 @@ export function startParallelParse(
           spare = { buf: m.buf, commBuf: m.commBuf };
         },
         () => spare,
-        BATCH_EVENTS,
+        HEAD_BATCH,
+        HEAD_BATCH,
       );
       const parser = new TraceLineParser(() => enc.event(parser), {
         ...opts,
