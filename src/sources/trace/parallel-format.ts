@@ -448,6 +448,27 @@ const HANDOFF_START = 1;
 const HANDOFF_LINES = 2;
 const HANDOFF_ABORT = -2n;
 
+/**
+ * The job of a text worker whose start the head's hand-off decides (`start` and `firstLine` are
+ * then not used); `full`: every batch BATCH_EVENTS long (TextJob.firstBatch).
+ */
+export function handoffTextJob(
+  path: string,
+  mmNames: string[] | null,
+  handoff: SharedArrayBuffer,
+  full = false,
+): TextJob {
+  return {
+    kind: 'cma-trace-parse',
+    path,
+    start: 0,
+    firstLine: 0,
+    mmNames,
+    handoff,
+    ...(full ? { firstBatch: 'full' as const } : {}),
+  };
+}
+
 /** A new hand-off, with bytes [0, claimed) already the calling thread's. */
 export function newHandoff(claimed: number): SharedArrayBuffer {
   const sab = new SharedArrayBuffer(HANDOFF_WORDS * 8);

@@ -18,6 +18,7 @@ import {
   COMM_BYTES,
   claimHead,
   F,
+  handoffTextJob,
   newHandoff,
   publishHandoff,
   type RecycledBuffers,
@@ -206,7 +207,7 @@ export function startParallelParse(
   let worker: Worker | null = null;
   let tail: ReturnType<typeof startWorker>;
   let size: number;
-  let handoff: SharedArrayBuffer | null;
+  let handoff: SharedArrayBuffer;
   try {
     size = fstatSync(fd).size;
     const mmNames = mm ? [...mm.names] : null;
@@ -216,17 +217,13 @@ export function startParallelParse(
       headBytes === 0 && size > 0 && opts.onMalformed === undefined && (opts.maxMalformedKept ?? 100) === 100
         ? takePrestarted(path, fd, MAX_INFLIGHT, mmNames)
         : null;
-    handoff = early !== null ? early.spawned.handoff : newHandoff(Math.min(headBytes, size));
+    // (prestartTextParse gives every text worker it starts a hand-off)
+    if (early !== null && early.spawned.handoff === null)
+      throw new Error('a text worker started early without its hand-off');
+    handoff = early?.spawned.handoff ?? newHandoff(Math.min(headBytes, size));
     tail = startWorker(
       script,
-      {
-        kind: 'cma-trace-parse',
-        path,
-        start: 0,
-        firstLine: 0,
-        mmNames,
-        ...(handoff !== null ? { handoff } : {}),
-      },
+      handoffTextJob(path, mmNames, handoff),
       { ...opts, ...(mm ? { onMmEvents: mm.onEvents } : {}) },
       early,
     );
@@ -287,37 +284,35 @@ export function startParallelParse(
         return readSync(fd, buf, 0, Math.min(buf.length, max), pos);
       };
       let pos = 0;
-      if (handoff !== null) {
-        // pieces claimed one by one until the worker closes the claim, then to the next line start
-        let last = NL;
-        for (let closed = false; !closed; ) {
-          const c = claimHead(handoff, pos, pos + HEAD_PIECE, size);
-          closed = c.closed;
-          while (pos < c.end) {
-            const n = read(pos, c.end - pos);
-            if (n <= 0) {
-              size = pos; // the file ended sooner
-              break;
-            }
-            parser.feed(buf!.subarray(0, n));
-            pos += n;
-            last = buf![n - 1]!;
+      // pieces claimed one by one until the worker closes the claim, then to the next line start
+      let last = NL;
+      for (let closed = false; !closed; ) {
+        const c = claimHead(handoff, pos, pos + HEAD_PIECE, size);
+        closed = c.closed;
+        while (pos < c.end) {
+          const n = read(pos, c.end - pos);
+          if (n <= 0) {
+            size = pos; // the file ended sooner
+            break;
           }
-          opts.onProgress?.(pos);
+          parser.feed(buf!.subarray(0, n));
+          pos += n;
+          last = buf![n - 1]!;
         }
-        while (last !== NL && pos < size) {
-          const n = read(pos, HEAD_PIECE);
-          if (n <= 0) break;
-          const i = buf!.subarray(0, n).indexOf(NL);
-          const k = i < 0 ? n : i + 1;
-          parser.feed(buf!.subarray(0, k));
-          pos += k;
-          last = buf![k - 1]!;
-        }
+        opts.onProgress?.(pos);
+      }
+      while (last !== NL && pos < size) {
+        const n = read(pos, HEAD_PIECE);
+        if (n <= 0) break;
+        const i = buf!.subarray(0, n).indexOf(NL);
+        const k = i < 0 ? n : i + 1;
+        parser.feed(buf!.subarray(0, k));
+        pos += k;
+        last = buf![k - 1]!;
       }
       if (parser.splitPending) {
         // the cut fell inside a split event: this thread reads the rest itself
-        if (handoff !== null) publishHandoff(handoff, pos, null);
+        publishHandoff(handoff, pos, null);
         void tail.worker.terminate();
         worker = null;
         const rest = Buffer.allocUnsafe(1 << 20);
@@ -332,7 +327,7 @@ export function startParallelParse(
         return stats;
       }
       const first = parser.end();
-      if (handoff !== null) publishHandoff(handoff, pos, first.lines);
+      publishHandoff(handoff, pos, first.lines);
       enc.flush();
       close();
       const rest = await tail.run(onEvent, decoder, rows, pos);

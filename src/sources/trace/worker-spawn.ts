@@ -12,6 +12,7 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import {
   type BatchMessage,
   type BinaryJob,
+  handoffTextJob,
   newHandoff,
   type TextJob,
   type WorkerData,
@@ -240,19 +241,11 @@ export function prestartTextParse(
     // Perfetto files have some in their first bytes)
     if (b < 32 && b !== 9 && b !== 10 && b !== 13) return false;
   }
-  const spawned = spawnWorker(
-    script,
-    {
-      kind: 'cma-trace-parse',
-      path,
-      start: 0,
-      firstLine: 0,
-      mmNames,
-      firstBatch: 'full',
-      handoff: newHandoff(0),
-    },
-    { maxInflight: PRESTART_INFLIGHT, maxMalformedKept: 100, wantMalformed: false },
-  );
+  const spawned = spawnWorker(script, handoffTextJob(path, mmNames, newHandoff(0), true), {
+    maxInflight: PRESTART_INFLIGHT,
+    maxMalformedKept: 100,
+    wantMalformed: false,
+  });
   holdPrestarted('text', path, c.st, mmNames, spawned);
   return true;
 }
