@@ -160,7 +160,6 @@ export function highestEnd(): i32 {
  * Sums as f64, as the TypeScript loop's (whole numbers below 2^53: exact either way).
  */
 export function demand(o: i32): f64 {
-  const round = (<u32>1 << o) - 1;
   memory.fill(PLACED, 0, <usize>nAllocs << 2);
   let cur: f64 = 0;
   let top: f64 = 0;
@@ -168,7 +167,7 @@ export function demand(o: i32): f64 {
     const k = load<u8>(KIND + <usize>i);
     const op = k & 0x7f;
     if (op == OP_ALLOC) {
-      const bits = <i32>((<u32>(<i32>load<f64>(PAGES + (<usize>i << 3))) + round) >>> o);
+      const bits = toBits(<i32>load<f64>(PAGES + (<usize>i << 3)), o);
       if (cur + <f64>bits > top) top = cur + <f64>bits;
       if ((k & TRANSIENT) == 0) {
         store<i32>(PLACED + (<usize>load<i32>(ID + (<usize>i << 2)) << 2), bits);
@@ -177,7 +176,7 @@ export function demand(o: i32): f64 {
     } else if (op == OP_RELEASE) {
       const at = PLACED + (<usize>load<i32>(ID + (<usize>i << 2)) << 2);
       const held = load<i32>(at);
-      const asked = <i32>((<u32>(<i32>load<f64>(PAGES + (<usize>i << 3))) + round) >>> o);
+      const asked = toBits(<i32>load<f64>(PAGES + (<usize>i << 3)), o);
       const b = held < asked ? held : asked;
       store<i32>(at, held - b);
       cur -= <f64>b;
@@ -186,9 +185,9 @@ export function demand(o: i32): f64 {
   return top;
 }
 
-/** ceil(pages / 2^opb) for pages ≥ 0 (ALIGN(pages, unit) >> opb without overflow). */
-@inline function toBits(pages: i32): i32 {
-  return <i32>((<u32>pages + ((<u32>1 << opb) - 1)) >>> opb);
+/** ceil(pages / 2^o) for pages ≥ 0 (ALIGN(pages, unit) >> o without overflow). */
+@inline function toBits(pages: i32, o: i32): i32 {
+  return <i32>((<u32>pages + ((<u32>1 << o) - 1)) >>> o);
 }
 
 /** The transient request whose words are being copied: cleared when run() resumes (-1: none). */
@@ -222,7 +221,7 @@ export function run(from: i32, copied: i32): i32 {
     const k = load<u8>(KIND + <usize>i);
     const op = k & 0x7f;
     if (op == OP_ALLOC) {
-      const bits = toBits(<i32>load<f64>(PAGES + (<usize>i << 3)));
+      const bits = toBits(<i32>load<f64>(PAGES + (<usize>i << 3)), opb);
       if (bits > maxno) return -1;
       const align = <usize>(<i32>load<f64>(ARG + (<usize>i << 3))) << 2;
       const bit = idxFind(0, bits, load<i32>(MASKS + align), load<i32>(OFFS + align));
@@ -256,7 +255,7 @@ export function run(from: i32, copied: i32): i32 {
       if (p < 0) continue;
       const lo = p + (<i32>load<f64>(ARG + (<usize>i << 3)) >>> opb);
       const e1 = p + load<i32>(PLACED + id);
-      const e2 = lo + toBits(<i32>load<f64>(PAGES + (<usize>i << 3)));
+      const e2 = lo + toBits(<i32>load<f64>(PAGES + (<usize>i << 3)), opb);
       const end = e1 < e2 ? e1 : e2;
       if (end > lo) {
         if (pending) return i;

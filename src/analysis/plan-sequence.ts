@@ -57,8 +57,8 @@ export interface SetAsideRequest {
  * thread as they are (plan-parallel.ts), not copied there (each copy of gpu-1g's ~20 MB of ops
  * was ~5000 fresh pages).
  */
-function sharedArray<T>(make: new (b: SharedArrayBuffer) => T, bytesPer: number, n: number): T {
-  return new make(new SharedArrayBuffer(n * bytesPer));
+function sharedArray<T>(make: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  return new make(new SharedArrayBuffer(n * make.BYTES_PER_ELEMENT));
 }
 
 /**
@@ -68,12 +68,12 @@ function sharedArray<T>(make: new (b: SharedArrayBuffer) => T, bytesPer: number,
  */
 class SequenceBuilder implements WorkloadSequence {
   length = 0;
-  kind = sharedArray(Uint8Array, 1, 256);
-  pages = sharedArray(Float64Array, 8, 256);
-  arg = sharedArray(Float64Array, 8, 256);
-  id = sharedArray(Int32Array, 4, 256);
-  transient = sharedArray(Uint8Array, 1, 256);
-  line = sharedArray(Float64Array, 8, 256);
+  kind = sharedArray(Uint8Array, 256);
+  pages = sharedArray(Float64Array, 256);
+  arg = sharedArray(Float64Array, 256);
+  id = sharedArray(Int32Array, 256);
+  transient = sharedArray(Uint8Array, 256);
+  line = sharedArray(Float64Array, 256);
   allocs = 0;
   releases = 0;
   failedInTrace = 0;
@@ -110,12 +110,12 @@ class SequenceBuilder implements WorkloadSequence {
       b.set(a);
       return b;
     };
-    this.kind = more(this.kind, (k) => sharedArray(Uint8Array, 1, k));
-    this.pages = more(this.pages, (k) => sharedArray(Float64Array, 8, k));
-    this.arg = more(this.arg, (k) => sharedArray(Float64Array, 8, k));
-    this.id = more(this.id, (k) => sharedArray(Int32Array, 4, k));
-    this.transient = more(this.transient, (k) => sharedArray(Uint8Array, 1, k));
-    this.line = more(this.line, (k) => sharedArray(Float64Array, 8, k));
+    this.kind = more(this.kind, (k) => sharedArray(Uint8Array, k));
+    this.pages = more(this.pages, (k) => sharedArray(Float64Array, k));
+    this.arg = more(this.arg, (k) => sharedArray(Float64Array, k));
+    this.id = more(this.id, (k) => sharedArray(Int32Array, k));
+    this.transient = more(this.transient, (k) => sharedArray(Uint8Array, k));
+    this.line = more(this.line, (k) => sharedArray(Float64Array, k));
   }
 
   /** Records allocation `id` as live at `pfn` for `pages` pages from `first`. */

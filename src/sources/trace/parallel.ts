@@ -284,21 +284,25 @@ export function startParallelParse(
         return readSync(fd, buf, 0, Math.min(buf.length, max), pos);
       };
       let pos = 0;
-      // pieces claimed one by one until the worker closes the claim, then to the next line start
       let last = NL;
-      for (let closed = false; !closed; ) {
-        const c = claimHead(handoff, pos, pos + HEAD_PIECE, size);
-        closed = c.closed;
-        while (pos < c.end) {
-          const n = read(pos, c.end - pos);
+      /** Feeds [pos, end) (less where the file ends sooner: `size` becomes its end). */
+      const feedTo = (end: number): void => {
+        while (pos < end) {
+          const n = read(pos, end - pos);
           if (n <= 0) {
-            size = pos; // the file ended sooner
-            break;
+            size = pos;
+            return;
           }
           parser.feed(buf!.subarray(0, n));
           pos += n;
           last = buf![n - 1]!;
         }
+      };
+      // pieces claimed one by one until the worker closes the claim, then to the next line start
+      for (let closed = false; !closed; ) {
+        const c = claimHead(handoff, pos, pos + HEAD_PIECE, size);
+        closed = c.closed;
+        feedTo(c.end);
         opts.onProgress?.(pos);
       }
       while (last !== NL && pos < size) {
@@ -315,13 +319,7 @@ export function startParallelParse(
         publishHandoff(handoff, pos, null);
         void tail.worker.terminate();
         worker = null;
-        const rest = Buffer.allocUnsafe(1 << 20);
-        for (;;) {
-          const n = readSync(fd, rest, 0, rest.length, pos);
-          if (n <= 0) break;
-          pos += n;
-          parser.feed(rest.subarray(0, n));
-        }
+        feedTo(Number.POSITIVE_INFINITY);
         const stats = parser.end();
         enc.flush();
         return stats;
