@@ -1259,10 +1259,16 @@ class Decoder {
  */
 export class PerfettoReader {
   private readonly dec: Decoder;
-  private carry: Uint8Array = new Uint8Array(0);
-  /** A packet longer than one chunk: its chunks are kept until it is whole, then joined once. */
-  private parts: Uint8Array[] = [];
-  private partsLen = 0;
+  /**
+   * The packet a chunk's end cut: its first carryLen bytes, then the rest as later chunks bring
+   * it (a packet longer than a chunk is kept until it is whole). One buffer kept across feeds
+   * (grown to the largest such packet, to its declared size at once), so a cut packet costs a
+   * copy, not two fresh allocations: those were ~1800 page faults a 73 MB file (~12 µs each on
+   * this project's VMs), most of the decode worker's faults after its start.
+   */
+  private joint = new Uint8Array(0);
+  private carryLen = 0;
+  /** The size of the packet held, when its header was whole (0: not known). */
   private wanted = 0;
   private bytes = 0;
   /**
@@ -1366,41 +1372,46 @@ export class PerfettoReader {
   feed(input: Uint8Array): void {
     const chunk = plain(input);
     this.bytes += chunk.length;
-    const carry = this.carry;
-    if (this.wanted > 0 && carry.length + this.partsLen + chunk.length < this.wanted) {
-      this.parts.push(Uint8Array.prototype.slice.call(chunk));
-      this.partsLen += chunk.length;
+    const held = this.carryLen;
+    if (this.wanted > 0 && held + chunk.length < this.wanted) {
+      this.hold(chunk, 0, chunk.length);
       return;
     }
     let from = 0;
-    if (carry.length > 0) {
+    if (held > 0) {
       // the packet begun before: joined with as much of the chunk as it needs (all of the
       // chunk when its header was cut), the rest of the chunk is read where it is
-      const take = this.wanted > 0 ? this.wanted - carry.length - this.partsLen : chunk.length;
-      const buf = new Uint8Array(carry.length + this.partsLen + take);
-      buf.set(carry, 0);
-      let o = carry.length;
-      for (const q of this.parts) {
-        buf.set(q, o);
-        o += q.length;
-      }
-      buf.set(chunk.subarray(0, take), o);
-      this.parts = [];
-      this.partsLen = 0;
+      const take = this.wanted > 0 ? this.wanted - held : chunk.length;
+      this.hold(chunk, 0, take);
+      const n = this.carryLen;
+      this.carryLen = 0;
       this.wanted = 0;
-      const p = this.packets(buf, 0, this.bytes - chunk.length + take);
+      const p = this.packets(this.joint.subarray(0, n), 0, this.bytes - chunk.length + take);
       from = take;
-      if (p < buf.length) {
+      if (p < n) {
         // (only when the header was cut: then take is the whole chunk)
-        this.carry = Uint8Array.prototype.slice.call(buf, p);
+        this.joint.copyWithin(0, p, n);
+        this.carryLen = n - p;
         this.opts.onProgress?.(this.bytes);
         return;
       }
     }
     this.wanted = 0;
     const p = this.packets(chunk, from, this.bytes);
-    this.carry = p < chunk.length ? Uint8Array.prototype.slice.call(chunk, p) : new Uint8Array(0);
+    if (p < chunk.length) this.hold(chunk, p, chunk.length);
     this.opts.onProgress?.(this.bytes);
+  }
+
+  /** Appends chunk[s, e) to the packet held. */
+  private hold(chunk: Uint8Array, s: number, e: number): void {
+    const need = this.carryLen + (e - s);
+    if (need > this.joint.length) {
+      const grown = new Uint8Array(Math.max(need, this.wanted, 2 * this.joint.length));
+      grown.set(this.joint.subarray(0, this.carryLen));
+      this.joint = grown;
+    }
+    this.joint.set(chunk.subarray(s, e), this.carryLen);
+    this.carryLen = need;
   }
 
   /**
@@ -1430,10 +1441,10 @@ export class PerfettoReader {
 
   /** Emits the events still held and returns the statistics; throws on a truncated file. */
   end(): ParseStats {
-    const { carry, partsLen, bytes, wanted, dec } = this;
-    if (carry.length + partsLen > 0)
+    const { carryLen, bytes, wanted, dec } = this;
+    if (carryLen > 0)
       throw new Error(
-        `Perfetto trace: truncated (the last ${carry.length + partsLen} bytes, from byte ${bytes - carry.length - partsLen}, are an incomplete packet${wanted > 0 ? ` of ${wanted} bytes` : ''})`,
+        `Perfetto trace: truncated (the last ${carryLen} bytes, from byte ${bytes - carryLen}, are an incomplete packet${wanted > 0 ? ` of ${wanted} bytes` : ''})`,
       );
     dec.drain();
     return {
