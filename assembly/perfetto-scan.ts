@@ -87,16 +87,8 @@ const R_CPU: usize = 52;
 const R_KIND: usize = 56;
 const R_PAGE: usize = 57;
 const R_RARE: usize = 58;
-/**
- * Rows of a queue's first ring at least (it doubles when full). A first ring holds twice the
- * window's share of the queues made so far, as if there were 8 at least (4096 rows for 16,384
- * events on 8 CPUs, whose shares go above 2048 now and then). Grown from 256 rows, 8 CPUs' rings
- * were carved ~4 MiB of fresh memory over a run, copying their rows at each doubling; now 2 MiB
- * (gpu-1g.pftrace's replay: ~450 fewer page faults, ~12 µs each on this project's VMs).
- */
+/** Rows of a queue's first ring (it doubles when full). */
 const RING0: i32 = 256;
-/** Queues given a ring so far. */
-let rings: i32 = 0;
 /** CPU numbers by id (the TypeScript side numbers them; rows of a larger id are its to write). */
 const CPUMAX: i32 = 1 << 16;
 let CPUS: usize = 0;
@@ -201,7 +193,6 @@ export function init(inCap: u32, scratchCap: u32, win: i32, maxOut: i32, arenaBy
   if (pages > 0 && memory.grow(pages) < 0) return -1;
   // queues: no ring (base 0), head 0, size 0, mask 0
   memory.fill(QUEUES, 0, <usize>QMAX * 16);
-  rings = 0;
   memory.fill(FREE_BLOCKS, 0, 32 * 4);
   // the task-name table is zero as grown (see CT_CAP) when init runs on a new instance, as
   // perfetto-wasm.ts's does: only a second init clears it
@@ -520,12 +511,7 @@ function room(q: i32): bool {
   const mask = load<i32>(Q, 4);
   const size = load<i32>(Q, 12);
   if (base != 0 && size <= mask) return true;
-  let rows = (mask + 1) << 1;
-  if (base == 0) {
-    rings++;
-    const share = (2 * window) / (rings > 8 ? rings : 8);
-    rows = share > RING0 ? 1 << (31 - clz<i32>(share)) : RING0;
-  }
+  const rows = base == 0 ? RING0 : (mask + 1) << 1;
   const k = <i32>ctz(<u32>rows);
   const nb = allocRows(k);
   if (nb == 0) {

@@ -1262,9 +1262,10 @@ export class PerfettoReader {
   /**
    * The packet a chunk's end cut: its first carryLen bytes, then the rest as later chunks bring
    * it (a packet longer than a chunk is kept until it is whole). One buffer kept across feeds
-   * (grown to the largest such packet, to its declared size at once), so a cut packet costs a
-   * copy, not two fresh allocations: those were ~1800 page faults a 73 MB file (~12 µs each on
-   * this project's VMs), most of the decode worker's faults after its start.
+   * (doubled as a packet needs: never to a size a header declares, which a damaged file can make
+   * up), so a cut packet costs a copy, not two fresh allocations: those were ~1800 page faults a
+   * 73 MB file (~12 µs each on this project's VMs), most of the decode worker's faults after its
+   * start.
    */
   private joint = new Uint8Array(0);
   private carryLen = 0;
@@ -1406,7 +1407,7 @@ export class PerfettoReader {
   private hold(chunk: Uint8Array, s: number, e: number): void {
     const need = this.carryLen + (e - s);
     if (need > this.joint.length) {
-      const grown = new Uint8Array(Math.max(need, this.wanted, 2 * this.joint.length));
+      const grown = new Uint8Array(Math.max(need, 2 * this.joint.length));
       grown.set(this.joint.subarray(0, this.carryLen));
       this.joint = grown;
     }
