@@ -12,7 +12,7 @@ import { plainBitmapFactory } from '../core/cma-bitmap.ts';
 import { indexedBitmapFactory } from '../core/indexed-bitmap.ts';
 import { workerScript } from '../sources/trace/parallel.ts';
 import { SequencePasses } from './plan-pass.ts';
-import type { WorkloadSequence } from './plan-sequence.ts';
+import { sharedCopy, type WorkloadSequence } from './plan-sequence.ts';
 import { type PlanChoice, planOrderPerBit } from './plan-size.ts';
 
 /** One pair to size. */
@@ -147,23 +147,16 @@ export function startPlanHelper(threads: number | 'auto'): PlanHelper | null {
  * already (plan-sequence.ts builds them there), else a copy.
  */
 function shared(s: WorkloadSequence): WorkloadSequence {
-  const copy = <T extends Uint8Array | Int32Array | Float64Array>(
-    a: T,
-    make: (b: SharedArrayBuffer, n: number) => T,
-  ): T => {
-    if (a.buffer instanceof SharedArrayBuffer) return a;
-    const b = make(new SharedArrayBuffer(a.byteLength), a.length);
-    b.set(a);
-    return b;
-  };
+  const copy = <T extends Uint8Array | Int32Array | Float64Array>(a: T): T =>
+    a.buffer instanceof SharedArrayBuffer ? a : sharedCopy(a);
   return {
     ...s,
-    kind: copy(s.kind, (b, n) => new Uint8Array(b, 0, n)),
-    pages: copy(s.pages, (b, n) => new Float64Array(b, 0, n)),
-    arg: copy(s.arg, (b, n) => new Float64Array(b, 0, n)),
-    id: copy(s.id, (b, n) => new Int32Array(b, 0, n)),
-    transient: copy(s.transient, (b, n) => new Uint8Array(b, 0, n)),
-    line: copy(s.line, (b, n) => new Float64Array(b, 0, n)),
+    kind: copy(s.kind),
+    pages: copy(s.pages),
+    arg: copy(s.arg),
+    id: copy(s.id),
+    transient: copy(s.transient),
+    line: copy(s.line),
   };
 }
 

@@ -61,6 +61,13 @@ function sharedArray<T>(make: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT
   return new make(new SharedArrayBuffer(n * make.BYTES_PER_ELEMENT));
 }
 
+/** `a`'s elements at the start of a new array of `n` (≥ a.length) in shared memory, the rest zero. */
+export function sharedCopy<T extends Uint8Array | Int32Array | Float64Array>(a: T, n: number = a.length): T {
+  const b = sharedArray(a.constructor as { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n);
+  b.set(a);
+  return b;
+}
+
 /**
  * A sequence being read: the arrays grow 4× at a time. Each growth leaves its old arrays behind,
  * fresh pages written once: for gpu-1g's 665k ops 1.6× the final arrays' size when they doubled,
@@ -105,17 +112,12 @@ class SequenceBuilder implements WorkloadSequence {
 
   private grow(): void {
     const n = this.kind.length * 4;
-    const more = <T extends Uint8Array | Float64Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.kind = more(this.kind, (k) => sharedArray(Uint8Array, k));
-    this.pages = more(this.pages, (k) => sharedArray(Float64Array, k));
-    this.arg = more(this.arg, (k) => sharedArray(Float64Array, k));
-    this.id = more(this.id, (k) => sharedArray(Int32Array, k));
-    this.transient = more(this.transient, (k) => sharedArray(Uint8Array, k));
-    this.line = more(this.line, (k) => sharedArray(Float64Array, k));
+    this.kind = sharedCopy(this.kind, n);
+    this.pages = sharedCopy(this.pages, n);
+    this.arg = sharedCopy(this.arg, n);
+    this.id = sharedCopy(this.id, n);
+    this.transient = sharedCopy(this.transient, n);
+    this.line = sharedCopy(this.line, n);
   }
 
   /** Records allocation `id` as live at `pfn` for `pages` pages from `first`. */
