@@ -24,6 +24,14 @@
 // (the largest free block prefix per node, for requests no larger than their alignment: 18% fewer
 // instructions under cachegrind, but 1.03× slower in time, more tables touched per update).
 
+// Measured on the recorded operations of gpu-1g, random-1g, gpu-64g and camera-64g (bench/index-ops.ts,
+// interleaved, min of 11; issue 19): fill()'s climbs with one test a level instead of a case for
+// "pre or suf changed", one for "only the max" and climbMax() for the ancestors' max: 0.95–0.97×
+// (kept: the tests' outcomes are random to the branch predictor, the stores of unchanged values
+// cost less). Not kept: firstFit()'s descent without a branch on left or right (selects; it
+// then reads the left child's suf and the next node's pre on every level): 1.04–1.06× slower;
+// fillBlocks() storing every summary node unconditionally: no change.
+
 // Measured and not kept (bench/index-ops.ts, min of 9): for bitmaps of 32 words or fewer
 // (order_per_bit 9 on 1 GiB: 16 words), the words alone with a scan for searches and no tree was
 // 1.19× the tree's time on random-1g-opb9's 987,607 calls (48 → 57 ms): the descent from the
@@ -377,6 +385,18 @@ function applyWord(w: i32, mask: i32, value: i32): i32 {
   return popcnt<i32>(nw) - popcnt<i32>(old);
 }
 
+/** Node v's values from its children's (h bits each), stored: bit 1 when one changed, bit 2 when its pre or suf did. */
+@inline function pathNode(v: i32, h: i32): i32 {
+  fromKids(v, h);
+  const i = 3 * v;
+  const ps = (sg(i) ^ kPre) | (sg(i + 1) ^ kSuf);
+  const any = ps | (sg(i + 2) ^ kMax);
+  ss(i, kPre);
+  ss(i + 1, kSuf);
+  ss(i + 2, kMax);
+  return (<i32>(any != 0)) | (<i32>(ps != 0) << 1);
+}
+
 /**
  * Sets (value -1) or clears (0) bits [lo, hi), 0 ≤ lo < hi ≤ maxno: the words and nodes wholly
  * inside get constants, the two edges are recomputed, and the climb stops at the first level
@@ -432,36 +452,15 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
   // two paths (a < b), and the nodes between them, until the paths meet
   let done = false;
   while (a != b) {
-    let changed = false;
-    let edgesChanged = false;
-    let v = a;
-    while (true) {
-      fromKids(v, h);
-      const pre = kPre;
-      const suf = kSuf;
-      const mx = kMax;
-      const i = 3 * v;
-      if (sg(i) != pre || sg(i + 1) != suf) {
-        ss(i, pre);
-        ss(i + 1, suf);
-        ss(i + 2, mx);
-        changed = true;
-        edgesChanged = true;
-      } else if (sg(i + 2) != mx) {
-        ss(i + 2, mx);
-        changed = true;
-      }
-      if (v == b) break;
-      v = b;
-    }
+    // bit 1: some value of the level changed; bit 2: a pre or suf did
+    let flags = pathNode(a, h) | pathNode(b, h);
     if (b - a > 1) {
       fillI32(S + (<usize>(3 * (a + 1)) << 2), value == 0 ? 2 * h : 0, 3 * (b - a - 1));
-      changed = true;
-      edgesChanged = true;
+      flags = 3;
     }
-    if (changed) topChanged = 2 * h;
-    if (edgesChanged) topPreSuf = 2 * h;
-    if (!changed || a == 1) {
+    if (flags & 1) topChanged = 2 * h;
+    if (flags & 2) topPreSuf = 2 * h;
+    if (flags == 0 || a == 1) {
       done = true;
       break;
     }
@@ -471,7 +470,9 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
   }
   if (!done) {
     // one path: node v's value from its children in memory, then, climbing, from the child's new
-    // value (kept here) and its sibling's, for as long as a node changes
+    // value (kept here) and its sibling's, for as long as a node changes. One test a level
+    // (nothing changed: stop), its outcome random, taken once per climb; no separate cases for
+    // a change of the max alone (its ancestors' pre and suf stay, and the combine says so)
     let v = a;
     fromKids(v, h);
     let pre = kPre;
@@ -479,21 +480,13 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
     let mx = kMax;
     while (true) {
       const i = 3 * v;
-      if (sg(i) != pre || sg(i + 1) != suf) {
-        ss(i, pre);
-        ss(i + 1, suf);
-        ss(i + 2, mx);
-        topChanged = 2 * h;
-        topPreSuf = 2 * h;
-      } else {
-        const om = sg(i + 2);
-        if (om == mx) break;
-        ss(i + 2, mx);
-        topChanged = 2 * h;
-        // only the max changed: no pre or suf above changes either, and the max climbs alone
-        topChanged = climbMax(v, om, mx, 2 * h, topChanged);
-        break;
-      }
+      const ps = (sg(i) ^ pre) | (sg(i + 1) ^ suf);
+      if ((ps | (sg(i + 2) ^ mx)) == 0) break;
+      ss(i, pre);
+      ss(i + 1, suf);
+      ss(i + 2, mx);
+      topChanged = 2 * h;
+      topPreSuf = select<i32>(2 * h, topPreSuf, ps != 0);
       if (v == 1) break;
       const sib = 3 * (v ^ 1);
       const sp = sg(sib);
@@ -506,47 +499,14 @@ function fill(lo: i32, hi: i32, value: i32): i32 {
       const rs = select<i32>(suf, sf, right);
       h *= 2;
       mx = max(max(mx, sm), ls + rp);
-      pre = lp == h ? h + rp : lp;
-      suf = rs == h ? h + ls : rs;
+      pre = select<i32>(h + rp, lp, lp == h);
+      suf = select<i32>(h + ls, rs, rs == h);
       v >>>= 1;
     }
   }
   for (let i = 0; i < nSumm; i++) fillSummary(i, w0, w1, value, topChanged);
   if (nBlocks > 0) fillBlocks(w0, w1, value, topPreSuf);
   return delta;
-}
-
-/**
- * After node v (len bits) changed only its max (old → nw), its ancestors' max, for as long as one
- * changes; returns the size of the highest node changed (at least `top`). Their pre and suf stay,
- * and so does the run across each parent's middle, so a parent's max changes only when the
- * child's grew past it, or when the child held it and shrank (then from the sibling's max and
- * the run across the middle).
- */
-function climbMax(v: i32, old: i32, nw: i32, len: i32, top: i32): i32 {
-  while (v > 1) {
-    const p = v >>> 1;
-    const pm = sg(3 * p + 2);
-    let npm: i32;
-    if (nw > old) {
-      if (nw <= pm) break;
-      npm = nw;
-    } else {
-      if (old < pm) break;
-      const sib = 3 * (v ^ 1);
-      const i = 3 * v;
-      const cross = (v & 1) != 0 ? sg(sib + 1) + sg(i) : sg(i + 1) + sg(sib);
-      npm = max(max(nw, sg(sib + 2)), cross);
-      if (npm == pm) break;
-    }
-    ss(3 * p + 2, npm);
-    len *= 2;
-    top = len;
-    old = pm;
-    nw = npm;
-    v = p;
-  }
-  return top;
 }
 
 /** Sets bits [start, start + n) (inside the bitmap); returns how many were clear. */

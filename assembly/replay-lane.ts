@@ -84,6 +84,8 @@ let base: f64 = 0;
 let areaCount: f64 = 0;
 let rangeCount: f64 = 0;
 let unit: f64 = 1;
+/** 1 / unit (a power of two: x / unit and x * invUnit are the same number, without a division). */
+let invUnit: f64 = 1;
 let maxno: i32 = 0;
 let table: bool = true;
 let nList: i32 = 0;
@@ -104,6 +106,7 @@ export function init(b: f64, cnt: f64, rcount: f64, o: i32, mx: i32, tbl: i32): 
   areaCount = cnt;
   rangeCount = rcount;
   unit = pow2(o);
+  invUnit = 1 / unit;
   maxno = mx;
   table = tbl != 0;
   let at: usize = (__heap_base + 63) & ~(<usize>63);
@@ -411,8 +414,8 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
       const pfn = load<f64>(r + 9 * 8);
       const count = load<f64>(r + 7 * 8);
       if (!(pfn >= base && pfn < base + rangeCount) || pfn != Math.floor(pfn)) break;
-      const bitF = Math.floor((pfn - base) / unit);
-      const bitsF = Math.floor((count + unit - 1) / unit);
+      const bitF = Math.floor((pfn - base) * invUnit);
+      const bitsF = Math.floor((count + unit - 1) * invUnit);
       if (!(bitF < <f64>maxno && bitsF >= 0 && bitF + bitsF <= <f64>maxno)) break;
       // the row's record: one the TypeScript side keeps something of goes there (its cell is
       // found once, for the lookup and the take below)
@@ -452,7 +455,7 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
     if (kind == EV_START) {
       const count = load<f64>(r + 7 * 8);
       if (state != 0 || count == 0) break;
-      const bitsF = Math.floor((count + unit - 1) / unit);
+      const bitsF = Math.floor((count + unit - 1) * invUnit);
       if (!(bitsF >= 1 && bitsF <= <f64>maxno)) break;
       const alignOrder = load<f64>(r + 8 * 8);
       // (Math.max(NaN, 0) is NaN on the TypeScript side: such a row is its)
