@@ -3,7 +3,8 @@
 // final bitmap sha256, used and maxchunk). Never part of `npm test`.
 //
 // Per case: `cma-debug replay TRACE --area … --json -q` (the built CLI, allocation table and all)
-// and ref-replay, run in turns (round-robin) and the fastest of --repeat kept for each; the
+// and ref-replay, run in turns (round-robin) and the fastest of --repeat kept for each, each run
+// after its trace was read through (in the page cache, whatever the VM dropped since); the
 // library-level child (.bench/replay-child.mjs: replayTrace() with the allocation table off) is a
 // second column. Then `cma-debug plan` of gpu-1g against one `cma-debug replay` of it, the
 // trace.dat and Perfetto forms of gpu-1g against its text, and the peak memory of the command
@@ -25,7 +26,16 @@
 //     --perf-ref DIR     where gen-trace and ref-replay are (default ../shared/perf-ref)
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg, cpus as osCpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -249,7 +259,28 @@ function startupLine(s: Startup): string {
 interface Job<T> {
   cmd: string;
   args: string[];
+  /** The trace it reads: read through before each run (warmInput), not timed. */
+  input: string;
   parse: (stdout: string) => T;
+}
+
+const WARM_CHUNK = 4 << 20;
+let warmBuf: Buffer | null = null;
+
+/**
+ * Reads `path` through (and drops what it read), so that the run after it finds the file in the
+ * page cache. This project's VMs keep dropping file pages while memory is free (`fincore`: a
+ * trace 50 → 42 MB cached within a minute, nothing running), so without it a run read part of
+ * its trace from the disk, by chance, and the formats or the reference took that turn.
+ */
+function warmInput(path: string): void {
+  warmBuf ??= Buffer.allocUnsafe(WARM_CHUNK);
+  const fd = openSync(path, 'r');
+  try {
+    while (readSync(fd, warmBuf, 0, WARM_CHUNK, null) > 0) {}
+  } finally {
+    closeSync(fd);
+  }
 }
 
 interface Measured<T> {
@@ -274,6 +305,7 @@ async function rounds<T extends unknown[]>(
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < jobs.length; j++) {
       const job = jobs[j]!;
+      warmInput(job.input);
       const r = await runProcess(job.cmd, job.args);
       if (r.status !== 0 && r.status !== 1) {
         throw new Error(
@@ -317,6 +349,7 @@ interface Outcome {
 function cmdReplay(a: Area, trace: string): Job<Outcome & { allocations: number }> {
   return {
     cmd: process.execPath,
+    input: trace,
     args: [
       cli,
       'replay',
@@ -355,6 +388,7 @@ function cmdReplay(a: Area, trace: string): Job<Outcome & { allocations: number 
 function cmdPlan(a: Area, trace: string): Job<{ answer: string }> {
   return {
     cmd: process.execPath,
+    input: trace,
     args: [
       cli,
       'plan',
@@ -381,6 +415,7 @@ type ChildResult = Outcome & {
 function child(impl: 'indexed' | 'plain', a: Area, trace: string, extra: string[] = []): Job<ChildResult> {
   return {
     cmd: process.execPath,
+    input: trace,
     args: [
       childPath,
       '--impl',
@@ -407,6 +442,7 @@ interface RefResult extends Outcome {
 function ref(bin: string, a: Area, trace: string): Job<RefResult> {
   return {
     cmd: bin,
+    input: trace,
     args: [
       '--base-pfn',
       String(a.basePfn),
@@ -693,7 +729,7 @@ async function main(): Promise<void> {
   // ---------- report ----------
   const out: string[] = [];
   out.push(
-    `machine: ${machine}; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')}; runs per measurement: ${o.repeat}, in turns, fastest kept`,
+    `machine: ${machine}; load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')}; runs per measurement: ${o.repeat}, in turns, fastest kept, each after reading its trace through (page cache)`,
   );
   out.push(startupLine(startup));
   out.push('');
