@@ -237,6 +237,17 @@ export const FIXTURE = {
   profiles: ['6.1', '6.12', '7.3'],
 } as const;
 
+/**
+ * More recorded runs (test/fixtures/hostile-writes/seeds/, gzip'd transcripts): shorter scripts of
+ * other seeds, on the same kernels and areas, kept where a rule of the emulator was learnt.
+ */
+export const SEED_FIXTURES = {
+  dir: 'test/fixtures/hostile-writes/seeds',
+  writes: 250,
+  seeds: [3, 4, 6, 7, 8],
+  profiles: ['6.1', '6.12', '7.3'],
+} as const;
+
 /** Compares the emulator with a kernel transcript; returns the first differing line or null. */
 export function compareWithKernel(
   profile: string,

@@ -26,7 +26,7 @@ export interface AreaState {
 
 /** What the debugfs layer needs from the kernel beyond the allocator hooks. */
 export interface DebugfsHost extends KernelHooks {
-  /** Set once the emulated kernel is corrupted (by the 6.1 zero-bit allocation, see markPathological in cma.ts): every later write fails with EIO. */
+  /** Set once the emulated kernel is corrupted (by the 6.1 zero-bit allocation, the zero-bit quirk in cmaAlloc, cma.ts): every later write fails with EIO. */
   corruption: string | null;
   /** Runs `fn` as the task `task` (trace lines carry its comm and pid). */
   asTask<T>(task: TaskContext, fn: () => T): T;
@@ -57,7 +57,7 @@ function cmaFreeMem(host: DebugfsHost, st: AreaState, pages: number): Result<obj
     const ucount = BigInt.asUintN(64, BigInt(count));
     if (mem.count <= ucount) {
       if (mem.count > BigInt(st.area.count)) {
-        // releasing the bogus zero-bit record (markPathological in cma.ts) frees pages the kernel never had
+        // releasing the bogus zero-bit record (the zero-bit quirk in cmaAlloc, cma.ts) frees pages the kernel never had
         host.corruption = `released ${mem.count} pages at pfn 0x${mem.pfn.toString(16)}: bad page state`;
         host.log(`BUG: Bad page state in process sh  pfn:${mem.pfn.toString(16)}`);
         return { ok: true };

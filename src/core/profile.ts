@@ -78,7 +78,7 @@ export interface KernelProfile {
   /**
    * Where free_contig_range's WARN ("%lu pages are still in use!") sits on the reference build
    * (`file:line address`, as the oracle's log printed it without kallsyms): the zero-bit
-   * allocation (markPathological in cma.ts) frees an inverted range and trips it. null where
+   * allocation (the zero-bit quirk in cmaAlloc, cma.ts) frees an inverted range and trips it. null where
    * that allocation cannot happen.
    */
   readonly contigFreeWarnAt: string | null;

@@ -2,7 +2,7 @@
 // vmstat, reached through path-based file operations exactly as user space sees /sys.
 
 import type { AreaSpec, CmaArea, KernelHooks } from './cma.ts';
-import { cmaAlloc, cmaRelease, createArea } from './cma.ts';
+import { cmaAlloc, cmaBitmapPagesToBits, cmaRelease, createArea } from './cma.ts';
 import type { CmaBitmapFactory } from './cma-bitmap.ts';
 import type { AreaState } from './cma-debugfs.ts';
 import { cmaDebugfsRoot } from './cma-debugfs.ts';
@@ -256,6 +256,16 @@ export class CmaSystem implements KernelHooks {
   }
   countVmstat(which: 'cma_alloc_success' | 'cma_alloc_fail'): void {
     this.vmstat[which]++;
+  }
+  pageHeld(area: CmaArea, pfn: number): boolean {
+    // a debugfs record's last bit holds only the pages up to its count (a zero-bit record holds
+    // none); gigantic pages fill their bits
+    const st = this.areas.find((s) => s.area === area);
+    for (const r of st?.records ?? []) {
+      const span = Number(cmaBitmapPagesToBits(r.count, area.orderPerBit)) * 2 ** area.orderPerBit;
+      if (pfn >= r.pfn && pfn < r.pfn + span) return BigInt(pfn - r.pfn) < r.count;
+    }
+    return true;
   }
   asTask<T>(task: TaskContext, fn: () => T): T {
     const saved = this.currentTask;

@@ -9,7 +9,6 @@ import type { TraceEvent, TraceEventKind } from './events.ts';
 import { CommCache, clearRareFields, TraceEventFields } from './events.ts';
 import type { MmEventsOption } from './mm-events.ts';
 import {
-  BATCH_EVENTS,
   BatchEncoder,
   type BatchExtra,
   type BatchMessage,
