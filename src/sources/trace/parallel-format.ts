@@ -15,7 +15,7 @@ export const F = 12;
 /** Comm bytes kept per event (the kernel's TASK_COMM_LEN is 16). */
 export const COMM_BYTES = 16;
 /** Events per batch at most (8192 × 12 × 8 bytes = 768 KiB). */
-export const BATCH_EVENTS = 8192;
+const BATCH_EVENTS = 8192;
 /** Events in a first batch by default (the next ones double up to BATCH_EVENTS). */
 const FIRST_BATCH = 256;
 
