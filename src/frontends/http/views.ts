@@ -184,6 +184,8 @@ export interface BusyView {
   /** The errno of the failed migration (a negative number, -16 EBUSY). */
   readonly error: number;
   readonly owner?: { readonly pid: number; readonly comm: string; readonly kind: string };
+  /** A pageblock a 6.1/6.12 zero-bit allocation left isolated (busy for one allocation). */
+  readonly isolated?: true;
 }
 
 /** The summary of one area. */
@@ -217,6 +219,7 @@ export function areaView(st: AreaState, profile: KernelProfile): AreaView {
       count: b.count,
       error: b.error,
       ...(b.owner ? { owner: { pid: b.owner.pid, comm: b.owner.comm, kind: b.owner.kind } } : {}),
+      ...(b.once ? { isolated: true as const } : {}),
     })),
   };
 }

@@ -32,7 +32,11 @@ export function busyHover(busy: readonly BusyView[], pfnFrom: number, pfnTo: num
   const hit = busy.filter((b) => b.pfn < pfnTo && pfnFrom < b.pfn + b.count);
   if (hit.length === 0) return '';
   const who = hit.map((b) =>
-    b.owner ? `pid ${b.owner.pid} (${b.owner.comm}, ${b.owner.kind})` : `owner unknown (error ${b.error})`,
+    b.owner
+      ? `pid ${b.owner.pid} (${b.owner.comm}, ${b.owner.kind})`
+      : b.isolated
+        ? 'pageblock left isolated by a zero-bit allocation'
+        : `owner unknown (error ${b.error})`,
   );
   return ` · busy: ${[...new Set(who)].join('; ')}`;
 }
