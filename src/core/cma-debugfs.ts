@@ -26,7 +26,7 @@ export interface AreaState {
 
 /** What the debugfs layer needs from the kernel beyond the allocator hooks. */
 export interface DebugfsHost extends KernelHooks {
-  /** Set once the emulated kernel is corrupted (by the 6.1 zero-bit allocation, the zero-bit quirk in cmaAlloc, cma.ts): every later write fails with EIO. */
+  /** Set once the emulated kernel is corrupted (by the 6.1 zero-bit allocation: the zero-bit quirk in cmaAlloc, cma.ts): every later write fails with EIO. */
   corruption: string | null;
   /** Runs `fn` as the task `task` (trace lines carry its comm and pid). */
   asTask<T>(task: TaskContext, fn: () => T): T;

@@ -78,8 +78,8 @@ export interface KernelProfile {
   /**
    * Where free_contig_range's WARN ("%lu pages are still in use!") sits on the reference build
    * (`file:line address`, as the oracle's log printed it without kallsyms): the zero-bit
-   * allocation (the zero-bit quirk in cmaAlloc, cma.ts) frees an inverted range and trips it. null where
-   * that allocation cannot happen.
+   * allocation (cmaAlloc, cma.ts) frees the page before its pfn and trips it when that page is
+   * free. null where that allocation cannot happen.
    */
   readonly contigFreeWarnAt: string | null;
   /**

@@ -58,6 +58,18 @@ function pathologicalSh(sys: CmaSystem): string {
   return p.text();
 }
 
+/** The 6.1 oracle's areas with hugetlb_cma=1G (3G): the 6.1 runs of the scripts below. */
+function oracle61(): CmaSystem {
+  return createSystem({
+    profile: '6.1',
+    areas: [
+      'name=reserved,base_pfn=781824,count=4096',
+      'name=hugetlb0,order_per_bit=9,base_pfn=261632,count=262144',
+    ],
+    now: () => 0,
+  });
+}
+
 /** extra/isolation.sh ported: allocations around the pageblocks zero-bit allocations leave isolated. */
 function isolationSh(sys: CmaSystem): string {
   const p = new Port(sys);
@@ -139,14 +151,7 @@ describe('6.12 extra oracle checks', () => {
   });
 
   it('isolation-6.1.txt: the same placements and retries on 6.1 (its missing WARN is not modelled)', () => {
-    const sys = createSystem({
-      profile: '6.1',
-      areas: [
-        'name=reserved,base_pfn=781824,count=4096',
-        'name=hugetlb0,order_per_bit=9,base_pfn=261632,count=262144',
-      ],
-      now: () => 0,
-    });
+    const sys = oracle61();
     const got = isolationSh(sys).split('\n');
     // the one difference: 6.1 had handed the free page before the second success's pfn on (from
     // the per-cpu list its release left it on), so its free_contig_range() did not WARN
@@ -160,15 +165,8 @@ describe('6.12 extra oracle checks', () => {
     );
   });
 
-  it('pathological-6.1.txt: the same script on the 6.1 oracle (its page is busy once, too)', () => {
-    const sys = createSystem({
-      profile: '6.1',
-      areas: [
-        'name=reserved,base_pfn=781824,count=4096',
-        'name=hugetlb0,order_per_bit=9,base_pfn=261632,count=262144',
-      ],
-      now: () => 0,
-    });
+  it('pathological-6.1.txt: the same script on the 6.1 oracle (its pageblock is busy once, too)', () => {
+    const sys = oracle61();
     assert.equal(pathologicalSh(sys), comparable(fixture('pathological-6.1.txt')));
   });
 });
