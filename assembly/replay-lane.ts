@@ -57,6 +57,8 @@ const ST_LAST_PID: i32 = 9;
 const ST_FAILS: i32 = 10;
 const ST_FRAG: i32 = 13;
 const ST_EXH: i32 = 14;
+/** Out: this run's failures of no space after a busy retry (the busy class, before ST_FRAG/ST_EXH). */
+const ST_BUSYFAIL: i32 = 16;
 /**
  * In: how many failures' event numbers the report still lists; out: how many this run wrote to
  * FAILEV (each its event's number within the run, 1-based).
@@ -399,6 +401,7 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   let freeReleases = 0;
   let frag = 0;
   let exh = 0;
+  let busyFails = 0;
   const takeFails = st(ST_FAILS) == 1;
   const room = <i32>st(ST_ROOM);
   let failEv = 0;
@@ -503,7 +506,8 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
           store<i32>(FAILEV + (<usize>failEv << 2), events);
           failEv++;
         }
-        if (<f64>(maxno - used) * unit >= <f64>load<i32>(rec + 28) * unit) frag++;
+        if (load<i32>(rec + 40) > 0) busyFails++;
+        else if (<f64>(maxno - used) * unit >= <f64>load<i32>(rec + 28) * unit) frag++;
         else exh++;
         lastPid = pidF;
         store<i32>(rec + 44, 0);
@@ -591,6 +595,7 @@ export function run(from: i32, n: i32, nameId: f64): i32 {
   setSt(ST_FRAG, <f64>frag);
   setSt(ST_ROOM, <f64>failEv);
   setSt(ST_EXH, <f64>exh);
+  setSt(ST_BUSYFAIL, <f64>busyFails);
   setSt(ST_HIST, st(ST_HIST) + <f64>hist);
   setSt(ST_LIST, <f64>nList);
   return i;

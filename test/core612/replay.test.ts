@@ -30,7 +30,13 @@ describe('6.12 traces replayed', () => {
     assert.equal(r.zeroCountStarts, 1);
     assert.equal(r.allocStarts, 7);
     assert.deepEqual(r.allocs, { ok: 4, failed: 3 });
-    assert.deepEqual(r.failureClasses, { exhaustion: 1, fragmentation: 0, oversize: 2, migration: 0 });
+    assert.deepEqual(r.failureClasses, {
+      exhaustion: 1,
+      fragmentation: 0,
+      busy: 0,
+      oversize: 2,
+      migration: 0,
+    });
     assert.equal(r.pendingAtEnd, 0);
     for (const a of r.areas) assert.equal(a.used, 0, a.name);
   });

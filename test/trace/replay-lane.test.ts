@@ -163,6 +163,7 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
   it('failures past the report records (the wasm lane takes them, listing their event numbers while the list has room), cma_alloc_info after them: lane on = off', () => {
     let taken = 0;
     let failed = 0;
+    let busyClass = 0;
     for (const listed of [3, 60]) {
       setMaxFailureEvents(listed);
       try {
@@ -177,6 +178,7 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
             // the rows the lane took besides those it takes when failures are handed out
             taken += wasm.laneRows - inProcess(bytes, area, opts, 'wasm', false, -1, true).laneRows;
             failed += (off.out as { r: ReplayResult }).r.allocs.failed;
+            busyClass += (off.out as { r: ReplayResult }).r.failureClasses.busy;
           }),
           { numRuns: 60, seed: 23 + listed },
         );
@@ -185,6 +187,8 @@ describe('replay fast lane (TraceReplayer.rows)', () => {
       }
     }
     assert.ok(failed > 400 && taken > 120, `failures ${failed}, taken by the lane ${taken}`);
+    // failures after a busy retry are their own class, in the lane as in the event path
+    assert.ok(busyClass > 0, `failures classed busy: ${busyClass}`);
   });
 
   it('cma_alloc_info attaches to the failure it follows, never to an older one kept in the list', () => {

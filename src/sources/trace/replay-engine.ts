@@ -34,6 +34,7 @@ import {
   lanePid,
   ST_AVAIL,
   ST_BUSY,
+  ST_BUSYFAIL,
   ST_EVENTS,
   ST_EXH,
   ST_FAILS,
@@ -257,15 +258,17 @@ export class TraceReplayer {
     res.releasesOfFreeBits += st[ST_FREE_RELEASES]!;
     const frag = st[ST_FRAG]!;
     const exh = st[ST_EXH]!;
-    if (frag + exh > 0) {
+    const busyFails = st[ST_BUSYFAIL]!;
+    if (frag + exh + busyFails > 0) {
       // failures of no space the lane counted (ST_FAILS): failNoSpace() with no record kept
-      const failed = frag + exh;
+      const failed = frag + exh + busyFails;
       a.r.allocsFailed += failed;
       res.allocs.failed += failed;
       a.r.failedNoSpace += failed;
       res.failedBy.noSpace += failed;
       res.failureClasses.fragmentation += frag;
       res.failureClasses.exhaustion += exh;
+      res.failureClasses.busy += busyFails;
       // the event numbers of the first ones, while the list has room (failuresCounted)
       for (const k of w.failEvents(st[ST_ROOM]!)) res.failureEvents.push(before + k);
     }
@@ -600,13 +603,14 @@ export class TraceReplayer {
     this.failNoSpace(ev, a, p);
   }
 
+  /** A failure of no space: busy when the call had a busy retry (a fitting run it could not take), else by free pages. */
   private failNoSpace(ev: TraceEvent, a: AreaState, p: Pending): void {
     const free = (a.maxno - a.usedBits) * a.unit;
     this.report.fail(
       ev,
       a,
       p,
-      free >= p.bits * a.unit ? 'fragmentation' : 'exhaustion',
+      p.busy > 0 ? 'busy' : free >= p.bits * a.unit ? 'fragmentation' : 'exhaustion',
       ev.pfn,
       this.nEvents,
     );

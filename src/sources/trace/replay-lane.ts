@@ -76,10 +76,12 @@ export const ST_RELEASES = 6;
 export const ST_BUSY = 7;
 export const ST_FREE_RELEASES = 8;
 export const ST_LAST_PID = 9;
-/** In: 1 when the lane may take failures of no space; out: ST_FRAG, ST_EXH (their classes). */
+/** In: 1 when the lane may take failures of no space; out: ST_FRAG, ST_EXH and ST_BUSYFAIL (their classes). */
 export const ST_FAILS = 10;
 export const ST_FRAG = 13;
 export const ST_EXH = 14;
+/** Out: failures of no space after a busy retry (their class: busy). */
+export const ST_BUSYFAIL = 16;
 /** In: failures' event numbers the report still lists; out: how many the run wrote (failEvents). */
 export const ST_ROOM = 15;
 const ST_LIST = 11;

@@ -61,7 +61,7 @@ export class ReplayReport {
       zeroCountStarts: 0,
       allocs: { ok: 0, failed: 0 },
       failedBy: { noSpace: 0, migration: 0, oversize: 0 },
-      failureClasses: { exhaustion: 0, fragmentation: 0, oversize: 0, migration: 0 },
+      failureClasses: { exhaustion: 0, fragmentation: 0, busy: 0, oversize: 0, migration: 0 },
       busyRetries: 0,
       releases: 0,
       mismatches: 0,

@@ -21,8 +21,13 @@ export interface ReplayAreaSpec {
   readonly ranges?: readonly { readonly basePfn: number; readonly count: number }[];
 }
 
-/** Why an allocation failed. */
-export type FailureClass = 'exhaustion' | 'fragmentation' | 'oversize' | 'migration';
+/**
+ * Why an allocation failed: no room with too few free pages (exhaustion) or enough but no run
+ * (fragmentation); no room after at least one busy retry (busy: a fitting run was found, and its
+ * pages could not be migrated); larger than the area (oversize); a migration error other than
+ * -EBUSY (migration).
+ */
+export type FailureClass = 'exhaustion' | 'fragmentation' | 'busy' | 'oversize' | 'migration';
 
 /** One row of the rebuilt allocation table. */
 export interface AllocationRecord {

@@ -341,7 +341,7 @@ function textReport(r: ReplayResult, label: string, show: number): string {
   if (r.skippedOtherArea > 0) o.push(`events of other areas skipped: ${r.skippedOtherArea}`);
   const fc = r.failureClasses;
   o.push(
-    `failures: ${r.allocs.failed} — fragmentation ${fc.fragmentation} (enough free pages, no fitting run), exhaustion ${fc.exhaustion} (not enough free pages), larger than the area (or than every range) ${fc.oversize}, migration error ${fc.migration}`,
+    `failures: ${r.allocs.failed} — fragmentation ${fc.fragmentation} (enough free pages, no fitting run), exhaustion ${fc.exhaustion} (not enough free pages), busy pages ${fc.busy} (fitting runs held pages that could not be migrated), larger than the area (or than every range) ${fc.oversize}, migration error ${fc.migration}`,
   );
   for (const f of r.failures.slice(0, show))
     o.push(
