@@ -436,9 +436,11 @@ export function cmaAlloc(
   // first clear bit (allocContigRange). alloc_contig_range() then frees the inverted range's
   // tail, the one page before pfn, with free_contig_range(), which WARNs when that page's count
   // is not 1: when it is free (outside the area, its bit clear, or past the count of the
-  // allocation whose last bit it is in). A page an allocation holds is freed silently. (The kernel may have handed a free page to someone else meanwhile, from the
-  // per-cpu lists its release left it on: 6.1 did not WARN for one of test/fixtures/
-  // zero-bit-isolation's pages; that is not modelled.)
+  // allocation whose last bit it is in). A page an allocation holds is freed silently. (The
+  // kernel may have handed a free page on meanwhile, from the per-cpu list its release left it
+  // on: 6.1 did not WARN for one such page of test/fixtures/golden-6.12/extra/isolation.sh; and
+  // its count may cover more pages than one: test/fixtures/hostile-writes/README.md. Neither is
+  // modelled.)
   if (pfn !== null && bitmapCount === 0n && p.contigFreeWarnAt && !heldByAllocation(hooks, area, pfn - 1))
     hooks.warn?.('1 pages are still in use!', p.contigFreeWarnAt);
   if (pfn !== null) ret = 0;
