@@ -183,30 +183,31 @@ function allocContigRange(hooks: KernelHooks, area: CmaArea, pfn: number, count:
   const pb = PAGEBLOCK_PAGES;
   const first = Math.floor(pfn / pb) * pb;
   const end = (BigInt(pfn) + count) % U64;
-  const isolated = (from: number, to: number): BusyRange[] =>
-    area.busy.filter((b) => b.once === true && b.pfn < to && from < b.pfn + b.count);
+  const spans = (b: BusyRange, from: number, to: number): boolean =>
+    b.once === true && b.pfn < to && from < b.pfn + b.count;
+  const anyIsolated = (from: number, to: number): boolean => area.busy.some((b) => spans(b, from, to));
   const unisolate = (from: number, to: number): void => {
-    const gone = isolated(from, to);
-    if (gone.length > 0) area.busy = area.busy.filter((b) => !gone.includes(b));
+    area.busy = area.busy.filter((b) => !spans(b, from, to));
   };
   if (end < BigInt(pfn)) {
     // the inverted range: no page to migrate, only the two pageblocks to isolate
     const alignedEnd = Math.ceil(Number(end) / pb) * pb;
-    if (isolated(first, first + pb).length > 0) {
+    if (anyIsolated(first, first + pb)) {
       unisolate(first, alignedEnd);
       return -16;
     }
     if (alignedEnd > first) return 0;
     const last = alignedEnd - pb;
-    if (last >= 0 && isolated(last, alignedEnd).length > 0) return -16;
+    if (last >= 0 && anyIsolated(last, alignedEnd)) return -16;
     const left: BusyRange[] = [{ pfn: first, count: pb, error: -16, once: true }];
     if (last >= 0) left.push({ pfn: last, count: pb, error: -16, once: true });
     area.busy = [...area.busy, ...left].sort((a, b) => a.pfn - b.pfn);
     return 0;
   }
   const endPfn = end > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(end);
-  if (isolated(first, Math.ceil(endPfn / pb) * pb).length > 0) {
-    unisolate(first, Math.ceil(endPfn / pb) * pb);
+  const spanEnd = Math.ceil(endPfn / pb) * pb;
+  if (anyIsolated(first, spanEnd)) {
+    unisolate(first, spanEnd);
     return -16;
   }
   const hit = area.busy.filter((b) => b.once !== true && b.pfn < endPfn && pfn < b.pfn + b.count);
