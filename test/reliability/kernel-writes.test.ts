@@ -12,6 +12,8 @@ import {
   FIXTURE,
   FUZZ_AREAS,
   hostileWrites,
+  LAYOUT_FIXTURES,
+  LAYOUTS,
   oracleScript,
   SEED_FIXTURES,
 } from '../../scripts/reliability/kernel-writes.ts';
@@ -44,6 +46,24 @@ describe('hostile writes against real kernels', () => {
         assert.ok(want.split('\n').length > 450, 'a full transcript');
         assert.equal(compareWithKernel(profile, want, w), null, `${profile}`);
       }
+    });
+  }
+
+  // 7.3's multi-range areas (every range's bitmap, the per-range lines of the failure report) and
+  // 6.1's 2 GiB area placed past a hole in RAM
+  for (const { layout, seed, profile } of LAYOUT_FIXTURES.runs) {
+    it(`${profile}, ${LAYOUTS[layout]!.cmdline}, seed ${seed}: the emulator prints the kernel's transcript`, () => {
+      const w = hostileWrites(LAYOUT_FIXTURES.writes, seed, FUZZ_AREAS);
+      const file = join(
+        import.meta.dirname,
+        '../..',
+        LAYOUT_FIXTURES.dir,
+        `${layout}-seed${seed}-${profile}.txt.gz`,
+      );
+      const want = gunzipSync(readFileSync(file)).toString('utf8');
+      assert.ok(want.split('\n').length > 900, 'a full transcript');
+      if (LAYOUTS[layout]!.ranges && profile === '7.3') assert.match(want, /^hugetlb0 ranges\/1\/bitmap /m);
+      assert.equal(compareWithKernel(profile, want, w, LAYOUTS[layout]), null);
     });
   }
 
