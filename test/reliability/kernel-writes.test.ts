@@ -12,9 +12,9 @@ import {
   FIXTURE,
   FUZZ_AREAS,
   hostileWrites,
-  LAYOUT_FIXTURES,
   LAYOUTS,
   oracleScript,
+  RUN_FIXTURES,
   SEED_FIXTURES,
 } from '../../scripts/reliability/kernel-writes.ts';
 import { createSystem } from '../../src/core/create.ts';
@@ -49,23 +49,46 @@ describe('hostile writes against real kernels', () => {
     });
   }
 
-  // 7.3's multi-range areas (every range's bitmap, the per-range lines of the failure report) and
-  // 6.1's 2 GiB area placed past a hole in RAM
-  for (const { layout, seed, profile } of LAYOUT_FIXTURES.runs) {
-    it(`${profile}, ${LAYOUTS[layout]!.cmdline}, seed ${seed}: the emulator prints the kernel's transcript`, () => {
-      const w = hostileWrites(LAYOUT_FIXTURES.writes, seed, FUZZ_AREAS);
-      const file = join(
-        import.meta.dirname,
-        '../..',
-        LAYOUT_FIXTURES.dir,
-        `${layout}-seed${seed}-${profile}.txt.gz`,
-      );
-      const want = gunzipSync(readFileSync(file)).toString('utf8');
-      assert.ok(want.split('\n').length > 900, 'a full transcript');
-      if (LAYOUTS[layout]!.ranges && profile === '7.3') assert.match(want, /^hugetlb0 ranges\/1\/bitmap /m);
-      assert.equal(compareWithKernel(profile, want, w, LAYOUTS[layout]), null);
+  // 7.3's multi-range areas (every range's bitmap, the per-range lines of the failure report),
+  // 6.1's 2 GiB area placed past a hole in RAM, and zero-bit requests of 2^64 - k pages (k = 36,
+  // 9) whose WARN counts the k pages before the pfn
+  for (const { layout, seed, writes: n, profiles } of RUN_FIXTURES.runs) {
+    it(`${LAYOUTS[layout]!.cmdline}, seed ${seed}: the emulator prints the transcript of ${profiles.join(' and ')}`, () => {
+      const w = hostileWrites(n, seed, FUZZ_AREAS);
+      for (const profile of profiles) {
+        const file = join(
+          import.meta.dirname,
+          '../..',
+          RUN_FIXTURES.dir,
+          `${layout}-seed${seed}-${profile}.txt.gz`,
+        );
+        const want = gunzipSync(readFileSync(file)).toString('utf8');
+        assert.ok(want.split('\n').length > 900, 'a full transcript');
+        if (LAYOUTS[layout]!.ranges && profile === '7.3') assert.match(want, /^hugetlb0 ranges\/1\/bitmap /m);
+        assert.equal(compareWithKernel(profile, want, w, LAYOUTS[layout]), null, profile);
+      }
     });
   }
+
+  it('a zero-bit request of 2^64 - k pages WARNs about the free pages among the k before its pfn', () => {
+    for (const profile of ['6.1', '6.12']) {
+      const sys = createSystem({ profile, areas: ['name=h,order_per_bit=9,base_pfn=0x40000,count=262144'] });
+      // 700 pages: bits 0 and 1, the last 324 pages of bit 1 free
+      assert.ok(sys.writeFile('kernel/debug/cma/h/alloc', '700\n').ok);
+      const warned = () =>
+        [...sys.dmesg(false).matchAll(/^(\d+) pages are still in use!$/gm)].map((m) => Number(m[1]));
+      // 2^64 - 36 at bit 2: the 36 pages before it are free
+      assert.ok(sys.writeFile('kernel/debug/cma/h/alloc', '18446744073709551580\n').ok);
+      assert.deepEqual(warned(), [36], profile);
+    }
+    // 7.3 refuses the request (ENOMEM) and logs nothing of the kind
+    const sys = createSystem({
+      profile: '7.3',
+      areas: ['name=h,order_per_bit=9,base_pfn=0x40000,count=262144'],
+    });
+    assert.equal(sys.writeFile('kernel/debug/cma/h/alloc', '18446744073709551580\n').ok, false);
+    assert.doesNotMatch(sys.dmesg(false), /still in use/);
+  });
 
   it("6.1/6.12: the zero-bit allocation logs free_contig_range()'s WARN, as the kernels did", () => {
     for (const [profile, at] of [
