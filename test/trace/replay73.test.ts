@@ -3,7 +3,8 @@
 // kernel's final state; the 7.3 emulator's own trace on multi-range areas round-trips.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -12,7 +13,7 @@ import { createSystem } from '../../src/core/create.ts';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
 import { fileSource } from '../../src/sources/trace/input.ts';
 import type { ReplayAreaSpec } from '../../src/sources/trace/replay.ts';
-import { replayTrace, toReplaySpec } from '../../src/sources/trace/replay.ts';
+import { inferAreas, replayTrace, toReplaySpec } from '../../src/sources/trace/replay.ts';
 
 const FIX = join(import.meta.dirname, '../fixtures/traces/oracle-7.3');
 
@@ -144,6 +145,55 @@ describe('replay of traces captured on the real 7.3 kernel (multi-range areas)',
       r.areas.map((a) => [a.name, a.used, a.maxchunk]),
       exp.areas.map((a) => [a.name, a.used, a.maxchunk]),
     );
+  });
+
+  it('without areas: the ranges are inferred from total_count, in index order, and replay exactly', async () => {
+    for (const n of [1, 2, 3]) {
+      const exp = expected(n);
+      const src = fileSource(join(FIX, `capture${n}.trace`));
+      const inferred = await inferAreas(src);
+      const want = areasOf(exp).map((a) => ({
+        name: a.name,
+        count: a.count,
+        orderPerBit: a.orderPerBit,
+        ranges: a.ranges && a.ranges.length > 1 ? a.ranges : undefined,
+      }));
+      const got = inferred.map((a) => ({
+        name: a.name,
+        count: a.count,
+        orderPerBit: a.orderPerBit,
+        ranges: a.ranges,
+      }));
+      const byName = (x: { name: string }, y: { name: string }) => x.name.localeCompare(y.name);
+      assert.deepEqual(got.sort(byName), want.sort(byName), `capture${n}`);
+      const r = await replayTrace(src, { areas: 'infer' });
+      assert.equal(r.mismatches, 0, `capture${n}`);
+      assert.equal(r.anomalies, 0, `capture${n}`);
+      for (const e of exp.areas) {
+        const a = r.areas.find((x) => x.name === e.name)!;
+        for (const [i, er] of e.ranges.entries())
+          assert.equal(a.ranges[i]!.bitmapText, er.bitmap + (er.newline ? '\n' : ''));
+      }
+    }
+  });
+
+  it('a 7.3 trace whose touched units do not add up to total_count keeps the single-span guess', async () => {
+    // capture2's events of range 0x1c0000 only: the area's total_count says 3 GiB, the pfns one
+    const text = readFileSync(join(FIX, 'capture2.trace'), 'utf8')
+      .split('\n')
+      .filter((l) => {
+        const m = /name=hugetlb0 .*pfn=0x([0-9a-f]+)/.exec(l);
+        return (
+          m === null || (Number.parseInt(m[1]!, 16) >= 0x1c0000 && Number.parseInt(m[1]!, 16) < 0x200000)
+        );
+      })
+      .join('\n');
+    const dir = mkdtempSync(join(tmpdir(), 'infer73-'));
+    writeFileSync(join(dir, 't'), text);
+    const [h] = (await inferAreas(fileSource(join(dir, 't')))).filter((a) => a.name === 'hugetlb0');
+    assert.ok(h);
+    assert.equal(h.ranges, undefined);
+    rmSync(dir, { recursive: true });
   });
 
   it('areas that do not match the trace are reported (total_count, available_count)', async () => {

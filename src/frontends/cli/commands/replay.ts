@@ -159,7 +159,7 @@ export function registerReplay(program: Command): void {
           'Perfetto; found by content; a file, a named pipe such as <(zcat t.gz), - for stdin, or .gz) on emulated areas, check every placement ' +
           'against the kernel and explain every failure. ' +
           'The areas come from the options, else from the trace\'s "# cma_area:" lines, else they are inferred ' +
-          'from the pfns (base and end rounded to 512 pages; order_per_bit 9 for 512-aligned hugetlb* areas). ' +
+          'from the pfns (base and end rounded to 512 pages; order_per_bit 9 for 512-aligned hugetlb* areas; a 7.x area spanning more than its total_count: the ranges its events touch). ' +
           '7.x traces and multi-range areas (range=BASE:COUNT… in index order) replay with the 7.x allocator.',
       )
       .argument('<trace>', 'trace file (text, trace.dat or Perfetto), .gz, a named pipe, or - for stdin')
@@ -318,7 +318,7 @@ function textReport(r: ReplayResult, label: string, show: number): string {
     options: 'areas: from the options',
     annotation: 'areas: from the trace\'s "# cma_area:" lines',
     inferred:
-      'areas: INFERRED from the pfns in the trace (base rounded down and end up to 512 pages; order_per_bit 9 when every placement is 512-aligned in a hugetlb* area or with odd-sized requests, else 0): a guess, mismatches are possible; give the real areas with --area or --from-snapshot',
+      'areas: INFERRED from the pfns in the trace (base rounded down and end up to 512 pages; order_per_bit 9 when every placement is 512-aligned in a hugetlb* area or with odd-sized requests, else 0; a 7.x area whose pfns span more than its total_count: the ranges they touch, in the order first used): a guess, mismatches are possible; give the real areas with --area or --from-snapshot',
   }[r.areaSource];
   o.push(src);
   for (const a of r.areas) {
