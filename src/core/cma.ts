@@ -440,8 +440,8 @@ export function cmaAlloc(
   // bit clear, or past the count of the allocation whose last bit they are in). Pages an
   // allocation holds are freed silently. (The kernel may have handed a free page on meanwhile,
   // from the per-cpu list its release left it on: 6.1 did not WARN for one such page of
-  // test/fixtures/golden-6.12/extra/isolation.sh; not modelled.) k = 36 and 9 on 6.1 and 6.12,
-  // k = 488 before a 6.1 area whose base follows a memmap= hole: test/fixtures/hostile-writes.
+  // test/fixtures/golden-6.12/extra/isolation.sh; not modelled.) k = 36 and 9 on 6.1 and 6.12
+  // (test/fixtures/hostile-writes/runs), 488 on 6.1 (its README: seed 20 of layout 2x1G).
   if (pfn !== null && bitmapCount === 0n && p.contigFreeWarnAt) {
     const k = Number(U64 - count);
     let free = 0;
