@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { plainBitmapFactory } from '../../src/core/cma-bitmap.ts';
 import { createSystem } from '../../src/core/create.ts';
 import { indexedBitmapFactory } from '../../src/core/indexed-bitmap.ts';
-import { fileSource } from '../../src/sources/trace/input.ts';
+import { fileSource, memorySource } from '../../src/sources/trace/input.ts';
 import type { ReplayAreaSpec } from '../../src/sources/trace/replay.ts';
 import { inferAreas, replayTrace, toReplaySpec } from '../../src/sources/trace/replay.ts';
 
@@ -175,6 +175,49 @@ describe('replay of traces captured on the real 7.3 kernel (multi-range areas)',
           assert.equal(a.ranges[i]!.bitmapText, er.bitmap + (er.newline ? '\n' : ''));
       }
     }
+  });
+
+  it('inferred ranges first used out of index order: the order that replays without mismatches', async () => {
+    // range 0 filled, then a request too large for range 1 lands in range 2 first; the next small
+    // ones go to range 1, which the first-use order (0, 2, 1) would put in range 2
+    const sys = createSystem({
+      profile: '7.3',
+      areas: [
+        'name=hugetlb0,order_per_bit=9,range=0x140000:262144,range=0x1c0000:262144,range=0x240000:524288',
+      ],
+    });
+    sys.writeFile('kernel/tracing/events/cma/enable', '1\n');
+    for (const [f, n] of [
+      ['alloc', 262144],
+      ['alloc', 300000],
+      ['alloc', 8],
+      ['alloc', 4096],
+      ['free', 4096],
+      ['alloc', 100000],
+      ['alloc', 8],
+    ] as const)
+      assert.ok(sys.writeFile(`kernel/debug/cma/hugetlb0/${f}`, `${n}\n`).ok);
+    const trace = (sys.readFile('kernel/tracing/trace') as { text: string }).text;
+    const [h] = await inferAreas(memorySource(trace));
+    assert.deepEqual(
+      h!.ranges!.map((r) => r.basePfn),
+      [0x140000, 0x240000, 0x1c0000],
+      'inferAreas: the order of first use',
+    );
+    const r = await replayTrace(trace, { areas: 'infer' });
+    assert.equal(r.areaSource, 'inferred');
+    assert.deepEqual(
+      r.areas[0]!.ranges.map((x) => [x.basePfn, x.count]),
+      [
+        [0x140000, 262144],
+        [0x1c0000, 262144],
+        [0x240000, 524288],
+      ],
+    );
+    assert.equal(r.mismatches, 0);
+    const used = sys.readFile('kernel/debug/cma/hugetlb0/used');
+    assert.ok(used.ok);
+    assert.equal(r.areas[0]!.used, Number(used.text));
   });
 
   it('a 7.3 trace whose touched units do not add up to total_count keeps the single-span guess', async () => {

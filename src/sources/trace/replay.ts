@@ -71,14 +71,64 @@ export async function replayTrace(
         ? { open: source, size: null, gzip: false, label: '<stream>', dispose: () => {} }
         : source;
   const mode = opts.areas ?? 'auto';
-  if (mode === 'infer') return run(src, await inferAreas(src), 'inferred', opts);
+  if (mode === 'infer') return run(src, await inferredOrder(src, opts), 'inferred', opts);
   if (mode !== 'auto') return run(src, mode.map(toSpec), 'options', opts);
   try {
     return await run(src, null, 'annotation', opts);
   } catch (e) {
     if (!(e instanceof NeedAreas)) throw e;
-    return run(src, await inferAreas(src), 'inferred', opts);
+    return run(src, await inferredOrder(src, opts), 'inferred', opts);
   }
+}
+
+/** Orders of an inferred multi-range area's ranges tried at most (4 ranges: all of them). */
+const MAX_ORDER_TRIALS = 24;
+
+/**
+ * The inferred areas, with each multi-range area's ranges in the order that replays with the
+ * fewest mismatches. inferAreas() orders them as the trace first uses them, which is the
+ * allocator's index order unless a request skipped a range it did not fit; quiet replays (no
+ * callbacks, no table) try that order first and stop at one without mismatches in those areas.
+ */
+async function inferredOrder(src: TraceSource, opts: ReplayOptions): Promise<ReplayAreaSpec[]> {
+  const areas = await inferAreas(src);
+  const perms = areas.map((a) => (a.ranges && a.ranges.length > 1 ? permutations(a.ranges.length) : [[0]]));
+  const trials = Math.min(MAX_ORDER_TRIALS, Math.max(...perms.map((p) => p.length)));
+  if (trials === 1) return areas;
+  const quiet: ReplayOptions = {
+    ...(opts.bitmapFactory ? { bitmapFactory: opts.bitmapFactory } : {}),
+    ...(opts.parallel !== undefined ? { parallel: opts.parallel } : {}),
+    ...(opts.kernelRelease !== undefined ? { kernelRelease: opts.kernelRelease } : {}),
+    ...(opts.resync !== undefined ? { resync: opts.resync } : {}),
+    allocations: false,
+    maxKept: 0,
+  };
+  const ordered = (t: number): ReplayAreaSpec[] =>
+    areas.map((a, i) => {
+      const p = perms[i]![t % perms[i]!.length]!;
+      if (p.length < 2) return a;
+      const ranges = p.map((k) => a.ranges![k]!);
+      return { ...a, basePfn: ranges[0]!.basePfn, ranges };
+    });
+  const best = areas.map(() => ({ trial: 0, mismatches: Infinity }));
+  for (let t = 0; t < trials; t++) {
+    const r = await run(src, ordered(t), 'inferred', quiet);
+    areas.forEach((a, i) => {
+      const m = r.areas.find((x) => x.name === a.name)?.mismatches ?? 0;
+      if (t < perms[i]!.length && m < best[i]!.mismatches) best[i] = { trial: t, mismatches: m };
+    });
+    if (best.every((b) => b.mismatches === 0)) break;
+  }
+  return areas.map((_, i) => ordered(best[i]!.trial)[i]!);
+}
+
+/** Every order of 0…n-1, the identity first. */
+function permutations(n: number): number[][] {
+  if (n <= 1) return [[0]];
+  const out: number[][] = [];
+  for (const rest of permutations(n - 1))
+    for (let at = rest.length; at >= 0; at--) out.push([...rest.slice(0, at), n - 1, ...rest.slice(at)]);
+  return out;
 }
 
 async function run(

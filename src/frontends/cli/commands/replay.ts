@@ -318,7 +318,7 @@ function textReport(r: ReplayResult, label: string, show: number): string {
     options: 'areas: from the options',
     annotation: 'areas: from the trace\'s "# cma_area:" lines',
     inferred:
-      'areas: INFERRED from the pfns in the trace (base rounded down and end up to 512 pages; order_per_bit 9 when every placement is 512-aligned in a hugetlb* area or with odd-sized requests, else 0; a 7.x area whose pfns span more than its total_count: the ranges they touch, in the order first used): a guess, mismatches are possible; give the real areas with --area or --from-snapshot',
+      'areas: INFERRED from the pfns in the trace (base rounded down and end up to 512 pages; order_per_bit 9 when every placement is 512-aligned in a hugetlb* area or with odd-sized requests, else 0; a 7.x area whose pfns span more than its total_count: the ranges they touch, in the order first used or, when that mismatches, the order that replays best): a guess, mismatches are possible; give the real areas with --area or --from-snapshot',
   }[r.areaSource];
   o.push(src);
   for (const a of r.areas) {
