@@ -6,9 +6,11 @@
 // counted in vmstat and in the area's alloc_pages_success — and `echo 0 > nr_hugepages` gives one
 // cma_release per page, in allocation order, counted in release_pages_success. The debugfs `free`
 // list does not see these pages. A failed attempt (areas full) traces start + finish errorno=-16
-// and counts as a failure, with no log line (no_warn). What the emulator leaves out: gigantic
-// pages from ordinary memory (the oracle's 8 GiB guest then took a third page outside CMA; here
-// the pool stops growing at the CMA capacity), surplus/overcommit/demote and per-node files.
+// and counts as a failure, with no log line (no_warn); 6.1 the same, its finish with
+// pfn=0xffffffffffffffff (the fuzz of test/fixtures/hostile-writes/runs/1G-hp-*). What the emulator
+// leaves out: gigantic pages from ordinary memory (the 6.12 and 7.3 oracles' 6-10 GiB guests then
+// took one page outside CMA; here the pool stops growing at the CMA capacity),
+// surplus/overcommit/demote and per-node files.
 
 import type { CmaArea, KernelHooks } from './cma.ts';
 import { cmaAlloc, cmaRelease } from './cma.ts';
@@ -78,8 +80,14 @@ export class GiganticPool {
   }
 }
 
-/** kstrtoul(buf, 10): an optional '+', decimal digits, one optional '\n'. */
-function parseDecimal(text: string): Result<{ value: bigint }> {
+/**
+ * kstrtoul(buf, 10): an optional '+', decimal digits, one optional '\n'. kernfs hands the store a
+ * NUL-terminated copy of the write, so a NUL ends the text (oracle: `2147483647\0 0x10` is read
+ * as 2147483647 on 6.1, 6.12 and 7.3).
+ */
+function parseDecimal(write: string): Result<{ value: bigint }> {
+  const nul = write.indexOf('\0');
+  const text = nul >= 0 ? write.slice(0, nul) : write;
   const m = /^\+?(\d+)\n?$/.exec(text);
   if (!m) return fail('EINVAL');
   const value = BigInt(m[1]!);

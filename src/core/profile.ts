@@ -68,11 +68,6 @@ export interface KernelProfile {
   readonly hugetlbAlignOrder: number;
   /** sizeof(struct page) on the reference build: `page=` of raw trace pointers is vmemmap + pfn * this. */
   readonly structPageSize: number;
-  /**
-   * Whether /sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages is emulated: 1 GiB pages
-   * taken from the hugetlbN areas with cma_alloc(262144 pages, align 18), as the oracle showed.
-   */
-  readonly giganticHugepages: boolean;
   /** page_owner prints `PFN 0x1cc00` (6.12) rather than `PFN 117760` (6.1). */
   readonly pageOwnerPfnHex: boolean;
   /**
@@ -127,7 +122,6 @@ export const PROFILE_6_1: KernelProfile = {
   reservedLogStyle: 'at-address',
   hugetlbAlignOrder: 9,
   structPageSize: 56,
-  giganticHugepages: false,
   contigFreeWarnAt: 'mm/page_alloc.c:9508 0xffffffff810ff3b3',
   sysSkeleton: SKELETON_6_1,
   eventfs: false,
@@ -162,7 +156,6 @@ export const PROFILE_6_12: KernelProfile = {
   reservedLogStyle: 'at-address-on-node',
   hugetlbAlignOrder: 18,
   structPageSize: 64,
-  giganticHugepages: true,
   contigFreeWarnAt: 'mm/page_alloc.c:6945 0xffffffff8111dc5b',
   sysSkeleton: SKELETON_6_12,
   eventfs: true,
@@ -198,7 +191,6 @@ export const PROFILE_7_3: KernelProfile = {
   reservedLogStyle: 'in-ranges',
   hugetlbAlignOrder: 18,
   structPageSize: 64,
-  giganticHugepages: true,
   contigFreeWarnAt: null,
   sysSkeleton: SKELETON_7_3,
   eventfs: true,
