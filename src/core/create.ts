@@ -12,6 +12,7 @@ export function createSystem(req: SystemRequest = {}): CmaSystem {
     profile: placed.profile,
     areas: placed.specs,
     ...(placed.refused.length > 0 ? { refused: placed.refused } : {}),
+    ...(placed.memPages !== undefined ? { memPages: placed.memPages } : {}),
     ...(req.bitmapFactory ? { bitmapFactory: req.bitmapFactory } : {}),
     ...(req.pointers ? { pointers: req.pointers } : {}),
     ...(req.now ? { now: req.now } : {}),

@@ -8,9 +8,9 @@
 // list does not see these pages. A failed attempt (areas full) traces start + finish errorno=-16
 // and counts as a failure, with no log line (no_warn); 6.1 the same, its finish with
 // pfn=0xffffffffffffffff (the fuzz of test/fixtures/hostile-writes/runs/1G-hp-*). What the emulator
-// leaves out: gigantic pages from ordinary memory (the 6.12 and 7.3 oracles' 6-10 GiB guests then
-// took one page outside CMA; here the pool stops growing at the CMA capacity),
-// surplus/overcommit/demote and per-node files.
+// leaves out: surplus/overcommit/demote and per-node files. Pages from ordinary memory come from
+// the machine when it is known (`mem`: machine.ts giganticFallback), else the pool stops at the
+// areas' capacity.
 
 import type { CmaArea, KernelHooks } from './cma.ts';
 import { cmaAlloc, cmaRelease } from './cma.ts';
@@ -37,12 +37,18 @@ export function hugetlbNode(area: CmaArea): number | undefined {
  * first two; 1 + 1 then `1` freed the second).
  */
 export class GiganticPool {
-  pages: { area: CmaArea; pfn: number }[] = [];
+  /** The pool, head first; `area` null: a page of ordinary memory. */
+  pages: { area: CmaArea | null; pfn: number }[] = [];
   private nextArea = 0;
 
+  /**
+   * @param ordinary the 1 GiB pages ordinary memory can give once the areas fail, in the order
+   *   alloc_contig_pages() finds them (machine.ts giganticFallback)
+   */
   constructor(
     private readonly hooks: KernelHooks,
     private readonly areas: () => readonly CmaArea[],
+    private readonly ordinary: readonly number[] = [],
   ) {}
 
   /** The hugetlb areas by node number. */
@@ -52,8 +58,12 @@ export class GiganticPool {
       .sort((a, b) => hugetlbNode(a)! - hugetlbNode(b)!);
   }
 
-  /** One page: the areas are tried round-robin from the node after the last success. */
-  private grow(batch: { area: CmaArea; pfn: number }[]): boolean {
+  /**
+   * One page: the areas are tried round-robin from the node after the last success, then
+   * ordinary memory (alloc_gigantic_folio: cma_alloc, else alloc_contig_pages; neither traced
+   * nor counted by CMA).
+   */
+  private grow(batch: { area: CmaArea | null; pfn: number }[]): boolean {
     const areas = this.hugetlbAreas();
     for (let i = 0; i < areas.length; i++) {
       const k = (this.nextArea + i) % areas.length;
@@ -65,17 +75,21 @@ export class GiganticPool {
         return true;
       }
     }
-    return false;
+    const held = new Set([...this.pages, ...batch].filter((p) => p.area === null).map((p) => p.pfn));
+    const pfn = this.ordinary.find((u) => !held.has(u));
+    if (pfn === undefined) return false;
+    batch.push({ area: null, pfn });
+    return true;
   }
 
   /** nr_hugepages = count: grows until the areas are full, shrinks from the free list's head. */
   resize(count: bigint): void {
-    const batch: { area: CmaArea; pfn: number }[] = [];
+    const batch: { area: CmaArea | null; pfn: number }[] = [];
     while (BigInt(this.pages.length + batch.length) < count) if (!this.grow(batch)) break;
     this.pages = [...batch, ...this.pages];
     while (BigInt(this.pages.length) > count) {
       const page = this.pages.shift()!;
-      cmaRelease(this.hooks, page.area, page.pfn, BigInt(GIGANTIC_PAGES));
+      if (page.area) cmaRelease(this.hooks, page.area, page.pfn, BigInt(GIGANTIC_PAGES));
     }
   }
 }

@@ -27,6 +27,8 @@ export interface MachineMemory {
   readonly reserved: readonly Span[];
   /** memblock_end_of_DRAM(): one past the last RAM pfn. */
   readonly end: number;
+  /** Of `reserved`, what stays taken after boot (the initramfs is freed once unpacked). */
+  readonly permanent: readonly Span[];
 }
 
 /**
@@ -44,14 +46,32 @@ export function pcMachine(pages: number): MachineMemory {
   if (pages > below4g) ram.push({ start: PFN_4G, end: PFN_4G + pages - below4g });
   const end = ram[ram.length - 1]!.end;
   const initrdEnd = Math.min(2 * GIB, lowEnd);
-  const reserved: Span[] = [
-    { start: 0, end: Math.min(32 * MIB, lowEnd) },
-    { start: initrdEnd - 2 * MIB, end: initrdEnd },
-  ];
+  const initrd: Span = { start: initrdEnd - 2 * MIB, end: initrdEnd };
+  const reserved: Span[] = [{ start: 0, end: Math.min(32 * MIB, lowEnd) }, initrd];
   // early allocations go top-down below whatever is already reserved at the end of RAM
   const early = topDown(subtract(ram, reserved), 32, 1, 0, end);
   if (early !== null) reserved.push({ start: early, end: early + 32 });
-  return { pages, ram, reserved, end };
+  const permanent = reserved.filter((r) => r !== initrd);
+  return { pages, ram, reserved, end, permanent };
+}
+
+/**
+ * The 1 GiB pages hugetlb can take from ordinary memory once its CMA areas fail
+ * (alloc_contig_pages(): per zone, highest first, 1 GiB-aligned candidates from the zone's
+ * start): the aligned GiBs wholly in RAM, above the first (the kernel's), clear of what stays
+ * reserved after boot and of every CMA range, those from 4 GiB (ZONE_NORMAL) first. Measured on
+ * the oracles: 1 with 6, 8 and 10 GiB, 7 with 12 GiB (hugetlb0 at 5 GiB), none with 3 GiB (its
+ * second GiB holds hugetlb0).
+ */
+export function giganticFallback(machine: MachineMemory, cma: readonly Span[]): number[] {
+  const out: number[] = [];
+  for (const r of machine.ram) {
+    for (let u = Math.max(GIB, Math.ceil(r.start / GIB) * GIB); u + GIB <= r.end; u += GIB) {
+      const hit = (t: Span) => t.start < u + GIB && u < t.end;
+      if (!machine.permanent.some(hit) && !cma.some(hit)) out.push(u);
+    }
+  }
+  return [...out.filter((u) => u >= PFN_4G), ...out.filter((u) => u < PFN_4G)];
 }
 
 /** `from` without the `taken` spans (any order), ascending. */

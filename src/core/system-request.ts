@@ -52,6 +52,8 @@ export function placeSystem(req: SystemRequest = {}): {
   profile: KernelProfile;
   specs: AreaSpec[];
   refused: RefusedArea[];
+  /** The machine's RAM in pages, when one was given (`--mem`, config `mem`). */
+  memPages?: number;
 } {
   let profileId = req.profile;
   let mem = req.mem;
@@ -79,5 +81,5 @@ export function placeSystem(req: SystemRequest = {}): {
           profile,
           memPages,
         );
-  return { profile, ...placed };
+  return { profile, ...placed, ...(memPages !== undefined ? { memPages } : {}) };
 }

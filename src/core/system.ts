@@ -12,6 +12,7 @@ import type { ErrnoName, Result } from './errno.ts';
 import { fail } from './errno.ts';
 import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
 import { indexedBitmapFactory } from './indexed-bitmap.ts';
+import { giganticFallback, pcMachine } from './machine.ts';
 import type { BusyOwner } from './page-owner.ts';
 import { pageOwnerText } from './page-owner.ts';
 import { KernelLog } from './printk.ts';
@@ -38,6 +39,11 @@ export interface SystemOptions {
   readonly defaultTask?: TaskContext;
   /** Areas the kernel refused at boot (placeAreas): only their log lines remain. */
   readonly refused?: readonly RefusedArea[];
+  /**
+   * The machine's RAM in pages (`--mem`): hugetlb then takes 1 GiB pages from its ordinary
+   * memory once the areas fail (machine.ts giganticFallback); without it, none.
+   */
+  readonly memPages?: number;
 }
 
 /** A change notification for live views. */
@@ -106,7 +112,7 @@ export class CmaSystem implements KernelHooks {
   private nextHandle = 1;
   private listeners: ((c: SystemChange) => void)[] = [];
   /** 1 GiB hugetlb pages taken from the hugetlbN areas. */
-  readonly gigantic: GiganticPool = new GiganticPool(this, () => this.areaList());
+  readonly gigantic: GiganticPool;
 
   constructor(opts: SystemOptions) {
     this.profile = opts.profile ?? PROFILE_6_1;
@@ -117,6 +123,17 @@ export class CmaSystem implements KernelHooks {
     // O(1) used/maxchunk, so large areas stay fast
     const factory = opts.bitmapFactory ?? indexedBitmapFactory;
     this.areas = opts.areas.map((spec) => ({ area: createArea(spec, factory), records: [] }));
+    const mem = opts.memPages;
+    const ordinary =
+      mem === undefined
+        ? []
+        : giganticFallback(
+            pcMachine(mem),
+            this.areas.flatMap((s) =>
+              s.area.ranges.map((r) => ({ start: r.basePfn, end: r.basePfn + r.count })),
+            ),
+          );
+    this.gigantic = new GiganticPool(this, () => this.areaList(), ordinary);
     this.tracing = new TraceBuffer(this.profile, () => BigInt(Math.round(this.now() * 1e6)), {
       mode: 'ptrval',
       structPageSize: this.profile.structPageSize,
