@@ -60,8 +60,9 @@ export function pcMachine(pages: number): MachineMemory {
  * (alloc_contig_pages(): per zone, highest first, 1 GiB-aligned candidates from the zone's
  * start): the aligned GiBs wholly in RAM, above the first (the kernel's), clear of what stays
  * reserved after boot and of every CMA range, those from 4 GiB (ZONE_NORMAL) first. Measured on
- * the oracles: 1 with 6, 8 and 10 GiB, 7 with 12 GiB (hugetlb0 at 5 GiB), none with 3 GiB (its
- * second GiB holds hugetlb0).
+ * the oracles: 1 with 6 GiB, 7 with 12 GiB (hugetlb0 at 5 GiB), none with 3 GiB (its second GiB
+ * holds hugetlb0). (Their 8 and 10 GiB guests with `memmap=` holes gave 1; this machine has no
+ * holes and would count the hole's GiB too.)
  */
 export function giganticFallback(machine: MachineMemory, cma: readonly Span[]): number[] {
   const out: number[] = [];
