@@ -15,7 +15,7 @@
 import type { CmaArea, KernelHooks } from './cma.ts';
 import { cmaAlloc, cmaRelease } from './cma.ts';
 import type { Result } from './errno.ts';
-import { fail } from './errno.ts';
+import { kstrtoull } from './kstrtox.ts';
 import type { TaskContext } from './trace.ts';
 import type { DirNode, VfsNode } from './vfs.ts';
 import { dir, sysfsFile } from './vfs.ts';
@@ -95,18 +95,12 @@ export class GiganticPool {
 }
 
 /**
- * kstrtoul(buf, 10): an optional '+', decimal digits, one optional '\n'. kernfs hands the store a
- * NUL-terminated copy of the write, so a NUL ends the text (oracle: `2147483647\0 0x10` is read
- * as 2147483647 on 6.1, 6.12 and 7.3).
+ * kstrtoul(buf, 10). kernfs hands the store a NUL-terminated copy of the write, so a NUL ends the
+ * text (oracle: `2147483647\0 0x10` is 2147483647 on 6.1, 6.12 and 7.3), and an overflow is
+ * ERANGE before trailing bytes are looked at (`4097000000000000000000000000001\t\n` on 7.3).
  */
 function parseDecimal(write: string): Result<{ value: bigint }> {
-  const nul = write.indexOf('\0');
-  const text = nul >= 0 ? write.slice(0, nul) : write;
-  const m = /^\+?(\d+)\n?$/.exec(text);
-  if (!m) return fail('EINVAL');
-  const value = BigInt(m[1]!);
-  if (value >= 1n << 64n) return fail('ERANGE');
-  return { ok: true, value };
+  return kstrtoull(new TextEncoder().encode(write), 10);
 }
 
 /** /sys/kernel/mm/hugepages: the 1 GiB size only. */

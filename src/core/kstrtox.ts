@@ -18,15 +18,16 @@ function digitValue(c: number): number {
 /**
  * kstrtoull(s, 0): one optional '+', base from the prefix (0x → 16 when a hex digit follows,
  * 0 → 8, else 10), digits, one optional '\n', end. Overflow is ERANGE before any other check.
- * `bytes` ends at the first NUL, as the kernel's C string does.
+ * `bytes` ends at the first NUL, as the kernel's C string does. With `radix` 10 (kstrtoul(s, 10),
+ * sysfs stores such as nr_hugepages) there is no prefix: every digit is decimal.
  */
-export function kstrtoull(bytes: Uint8Array): Result<{ value: bigint }> {
+export function kstrtoull(bytes: Uint8Array, radix: 0 | 10 = 0): Result<{ value: bigint }> {
   let end = bytes.indexOf(0);
   if (end < 0) end = bytes.length;
   let i = 0;
   if (bytes[i] === 0x2b /* + */) i++;
   let base = 10n;
-  if (bytes[i] === 0x30 /* 0 */) {
+  if (radix === 0 && bytes[i] === 0x30 /* 0 */) {
     const x = bytes[i + 1]! | 0x20;
     if (i + 2 < end && x === 0x78 /* x */ && digitValue(bytes[i + 2]!) < 16) {
       base = 16n;

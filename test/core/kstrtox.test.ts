@@ -63,6 +63,17 @@ describe('kstrtoull(s, 0) behind a debugfs attribute write', () => {
     const r = kstrtoull(new Uint8Array([0x35, 0, 0x7a, 0x7a]));
     assert.ok(r.ok && r.value === 5n);
   });
+
+  it('kstrtoul(s, 10) (sysfs nr_hugepages): no prefix, overflow before trailing bytes', () => {
+    const k = (t: string) => kstrtoull(new TextEncoder().encode(t), 10);
+    assert.deepEqual(k('010\n'), { ok: true, value: 10n });
+    assert.deepEqual(k('0x2\n'), { ok: false, errno: 'EINVAL' });
+    assert.deepEqual(k('+3'), { ok: true, value: 3n });
+    // as 7.3 answered `4097000000000000000000000000001\t\n` (hostile-writes/runs/1G-hp-seed43-7.3)
+    assert.deepEqual(k('4097000000000000000000000000001\t\n'), { ok: false, errno: 'ERANGE' });
+    assert.deepEqual(k('18446744073709551615\t'), { ok: false, errno: 'EINVAL' });
+    assert.deepEqual(k('2147483647\u0000 0x10'), { ok: true, value: 2147483647n });
+  });
 });
 
 describe('int pages = val', () => {
