@@ -46,6 +46,10 @@ export interface SystemState {
   readonly areas: readonly AreaStateData[];
   readonly vmstat: { cma_alloc_success: number; cma_alloc_fail: number };
   readonly corruption: string | null;
+  /** The machine's RAM in pages, when the system was made with one (`--mem`). */
+  readonly memPages?: number;
+  /** The 1 GiB hugetlb pool, head first: each page's area, or null for ordinary memory. */
+  readonly hugepages?: readonly { area: string | null; pfn: number }[];
   readonly kernelLog: readonly { timeMs: number; text: string }[];
   readonly tracing: {
     readonly tracingOn: boolean;
@@ -137,6 +141,10 @@ export function systemToState(sys: CmaSystem): SystemState {
     })),
     vmstat: { ...sys.vmstat },
     corruption: sys.corruption,
+    ...(sys.memPages !== undefined ? { memPages: sys.memPages } : {}),
+    ...(sys.gigantic.pages.length > 0
+      ? { hugepages: sys.gigantic.pages.map((p) => ({ area: p.area?.name ?? null, pfn: p.pfn })) }
+      : {}),
     kernelLog: sys.kernelLog.records.map((r) => ({ timeMs: r.timeMs, text: r.text })),
     tracing: {
       tracingOn: tracing.tracingOn,
@@ -220,6 +228,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     profile,
     areas: stateAreaSpecs(state),
     now: () => state.nowMs + (performance.now() - t0),
+    ...(state.memPages !== undefined ? { memPages: state.memPages } : {}),
   });
   state.areas.forEach((a, i) => {
     const st = sys.areas[i]!;
@@ -244,6 +253,11 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   sys.vmstat.cma_alloc_success = state.vmstat.cma_alloc_success;
   sys.vmstat.cma_alloc_fail = state.vmstat.cma_alloc_fail;
   sys.corruption = state.corruption;
+  sys.gigantic.pages = (state.hugepages ?? []).map((p) => {
+    const area = p.area === null ? null : sys.areas.find((st) => st.area.name === p.area)?.area;
+    check(area !== undefined, `${what}: hugepages`, `area '${p.area}' is not one of the state's areas`);
+    return { area, pfn: p.pfn };
+  });
   const log = sys.kernelLog.records as { seq: number; timeMs: number; text: string }[];
   log.length = 0;
   state.kernelLog.forEach((r, seq) => {

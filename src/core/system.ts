@@ -113,6 +113,8 @@ export class CmaSystem implements KernelHooks {
   private listeners: ((c: SystemChange) => void)[] = [];
   /** 1 GiB hugetlb pages taken from the hugetlbN areas. */
   readonly gigantic: GiganticPool;
+  /** The machine's RAM in pages (SystemOptions.memPages). */
+  readonly memPages: number | undefined;
 
   constructor(opts: SystemOptions) {
     this.profile = opts.profile ?? PROFILE_6_1;
@@ -124,6 +126,7 @@ export class CmaSystem implements KernelHooks {
     const factory = opts.bitmapFactory ?? indexedBitmapFactory;
     this.areas = opts.areas.map((spec) => ({ area: createArea(spec, factory), records: [] }));
     const mem = opts.memPages;
+    this.memPages = mem;
     const ordinary =
       mem === undefined
         ? []

@@ -87,6 +87,8 @@ export const StateSchema = objectOf(
       'loose',
     ),
     corruption: v.nullable(text),
+    memPages: v.optional(uint),
+    hugepages: v.optional(list(objectOf('a 1 GiB page {area, pfn}', { area: v.nullable(text), pfn: uint }))),
     kernelLog: list(
       objectOf('a log record {timeMs, text}', { timeMs: v.pipe(v.number(), v.finite()), text }),
     ),

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSystem } from '../../src/core/create.ts';
 import { giganticFallback, pcMachine } from '../../src/core/machine.ts';
+import { parseState, stateToJson, systemFromState, systemToState } from '../../src/core/state.ts';
 
 const GIB = 262144;
 const D = 'kernel/debug/cma/hugetlb0';
@@ -65,6 +66,29 @@ describe("hugetlb's gigantic pages from ordinary memory", () => {
       assert.equal(ok.length, then[1] === '262144' ? 1 : 0);
     });
   }
+
+  it('a saved state keeps the pool and the machine (mount --state survives a restart)', () => {
+    const sys = createSystem({
+      profile: '6.12',
+      mem: '6G',
+      areas: [
+        'name=reserved,base_pfn=0x100000,count=4096',
+        'name=hugetlb0,order_per_bit=9,base_pfn=0x140000,count=262144',
+      ],
+    });
+    assert.ok(sys.writeFile(`${D}/alloc`, '8\n').ok);
+    assert.ok(sys.writeFile(`${H}/nr_hugepages`, '10\n').ok);
+    const back = systemFromState(parseState(stateToJson(systemToState(sys))));
+    assert.equal(read(back, `${H}/nr_hugepages`), '1');
+    assert.ok(back.writeFile(`${D}/free`, '8\n').ok);
+    assert.ok(back.writeFile(`${H}/nr_hugepages`, '3\n').ok);
+    // the ordinary page and the area's: one GiB of ordinary memory only
+    assert.deepEqual([read(back, `${H}/nr_hugepages`), read(back, `${D}/used`)], ['2', '262144']);
+    assert.throws(
+      () => systemFromState({ ...systemToState(back), hugepages: [{ area: 'nope', pfn: 0 }] }),
+      /area 'nope' is not one of the state's areas/,
+    );
+  });
 
   it('without a machine (no mem) the pool stops at the areas', () => {
     const sys = createSystem({
