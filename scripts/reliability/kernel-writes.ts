@@ -151,11 +151,10 @@ export interface OracleLayout {
   readonly cmdline: string;
   /**
    * ORACLE_MEM (qemu -m) per kernel. The emulator gets it as `mem` only where the machine model
-   * is the guest (no `memmap=` holes): there hugetlb's 1 GiB pages from ordinary memory match.
+   * is the guest: without `memmap=` holes (machineModelled), hugetlb's 1 GiB pages from ordinary
+   * memory then match.
    */
   readonly mem: Readonly<Record<string, string>>;
-  /** Whether the emulator is given `mem` (the layouts with `memmap=` holes: not modelled). */
-  readonly machine: boolean;
   /** The areas each kernel made of it (as `--area` specs), for the kernels the layout runs on. */
   readonly areas: Readonly<Record<string, readonly string[]>>;
   /** Whether the script also prints the md5 of every range's bitmap past range 0 (7.x). */
@@ -171,14 +170,12 @@ export const LAYOUTS: Readonly<Record<string, OracleLayout>> = {
   '1G': {
     cmdline: 'hugetlb_cma=1G',
     mem: { '6.1': '3G', '6.12': '6G', '7.3': '6G' },
-    machine: true,
     areas: ORACLE_AREAS,
     ranges: false,
   },
   '2x1G': {
     cmdline: 'hugetlb_cma=2G memmap=64M$0x180000000',
     mem: { '6.1': '8G', '7.3': '8G' },
-    machine: false,
     areas: {
       '6.1': [
         'name=reserved,base_pfn=0x100000,count=4096',
@@ -194,7 +191,6 @@ export const LAYOUTS: Readonly<Record<string, OracleLayout>> = {
   '1G+2G': {
     cmdline: 'hugetlb_cma=3G memmap=64M$0x1a0000000',
     mem: { '7.3': '9G' },
-    machine: false,
     areas: {
       '7.3': [
         'name=reserved,base_pfn=0x100000,count=4096',
@@ -206,7 +202,6 @@ export const LAYOUTS: Readonly<Record<string, OracleLayout>> = {
   '3x1G': {
     cmdline: 'hugetlb_cma=3G memmap=64M$0x180000000 memmap=64M$0x200000000',
     mem: { '7.3': '10G' },
-    machine: false,
     areas: {
       '7.3': [
         'name=reserved,base_pfn=0x100000,count=4096',
@@ -216,6 +211,11 @@ export const LAYOUTS: Readonly<Record<string, OracleLayout>> = {
     ranges: true,
   },
 };
+
+/** Whether the emulator's machine model (machine.ts) is the layout's guest: it has no `memmap=` holes. */
+function machineModelled(layout: OracleLayout): boolean {
+  return !layout.cmdline.includes('memmap=');
+}
 
 /** Every few writes the script prints the bitmaps' md5, the sysfs counters and the log. */
 export const CHECK_EVERY = 40;
@@ -299,7 +299,7 @@ export function emulatorTranscript(
   const geometry = layout.areas[profile];
   if (geometry === undefined) throw new Error(`no areas of kernel ${profile} known for ${layout.cmdline}`);
   const mem = layout.mem[profile];
-  const sys = createSystem({ profile, areas: geometry, ...(layout.machine && mem ? { mem } : {}) });
+  const sys = createSystem({ profile, areas: geometry, ...(machineModelled(layout) && mem ? { mem } : {}) });
   const D = 'kernel/debug/cma';
   const task = { comm: 'sh', pid: 100 };
   sys.writeFile('kernel/tracing/events/cma/enable', '1\n');

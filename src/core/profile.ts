@@ -73,8 +73,8 @@ export interface KernelProfile {
   /**
    * Where free_contig_range's WARN ("%lu pages are still in use!") sits on the reference build
    * (`file:line address`, as the oracle's log printed it without kallsyms): the zero-bit
-   * allocation (cmaAlloc, cma.ts) frees the page before its pfn and trips it when that page is
-   * free. null where that allocation cannot happen.
+   * allocation of 2^64 - k pages (cmaAlloc, cma.ts) frees the k pages before its pfn and trips
+   * it when some of them are free. null where that allocation cannot happen.
    */
   readonly contigFreeWarnAt: string | null;
   /**

@@ -93,7 +93,7 @@ const MAX_ORDER_TRIALS = 24;
 async function inferredOrder(src: TraceSource, opts: ReplayOptions): Promise<ReplayAreaSpec[]> {
   const areas = await inferAreas(src);
   const perms = areas.map((a) => (a.ranges && a.ranges.length > 1 ? permutations(a.ranges.length) : [[0]]));
-  const trials = Math.min(MAX_ORDER_TRIALS, Math.max(...perms.map((p) => p.length)));
+  const trials = Math.max(...perms.map((p) => p.length));
   if (trials === 1) return areas;
   const quiet: ReplayOptions = {
     ...(opts.bitmapFactory ? { bitmapFactory: opts.bitmapFactory } : {}),
@@ -122,13 +122,21 @@ async function inferredOrder(src: TraceSource, opts: ReplayOptions): Promise<Rep
   return areas.map((_, i) => ordered(best[i]!.trial)[i]!);
 }
 
-/** Every order of 0…n-1, the identity first. */
+/** The first MAX_ORDER_TRIALS orders of 0…n-1, the identity first (n! of them are not made). */
 function permutations(n: number): number[][] {
-  if (n <= 1) return [[0]];
   const out: number[][] = [];
-  for (const rest of permutations(n - 1))
-    for (let at = rest.length; at >= 0; at--) out.push([...rest.slice(0, at), n - 1, ...rest.slice(at)]);
+  for (const p of orders(n)) if (out.push(p) === MAX_ORDER_TRIALS) break;
   return out;
+}
+
+/** Every order of 0…n-1, the identity first, one at a time. */
+function* orders(n: number): Generator<number[]> {
+  if (n <= 1) {
+    yield [0];
+    return;
+  }
+  for (const rest of orders(n - 1))
+    for (let at = rest.length; at >= 0; at--) yield [...rest.slice(0, at), n - 1, ...rest.slice(at)];
 }
 
 async function run(
