@@ -4,8 +4,8 @@
 import { ConfigSchema } from '../schema/config.ts';
 import { validate } from '../schema/issues.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
-import type { MachineMemory } from './machine.ts';
-import { pcMachine, placeArea } from './machine.ts';
+import type { MachineMemory, Span } from './machine.ts';
+import { pcMachine, placeArea, placeMultiRange } from './machine.ts';
 import type { BusyOwner } from './page-owner.ts';
 import type { KernelProfile } from './profile.ts';
 
@@ -54,6 +54,8 @@ export interface AreaRequest {
   readonly ranges: readonly { readonly basePfn?: number; readonly count: number }[];
   /** Pinned pages: allocations covering them fail migration with `error` (-16 EBUSY: retried). */
   readonly busy?: readonly BusyRange[];
+  /** `cma=SIZE@BASE-LIMIT`: placed within [lo, hi) (pfns) on a known machine. */
+  readonly window?: { readonly lo: number; readonly hi: number };
 }
 
 /** Parses a non-negative integer (decimal or 0x hex); throws ConfigError naming `what`. */
@@ -208,7 +210,7 @@ function areaRequest(
 export function parseConfigJson(
   text: string,
   file = 'config',
-): { profile?: string; mem?: string | number; areas: AreaRequest[] } {
+): { profile?: string; mem?: string | number; cmdline?: string; areas: AreaRequest[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -218,7 +220,9 @@ export function parseConfigJson(
   const d = validate(ConfigSchema, doc, (m) => {
     throw new ConfigError(`${file}: ${m}`);
   });
-  const areas = d.areas.map((o, i) =>
+  if (d.areas === undefined && d.cmdline === undefined)
+    throw new ConfigError(`${file}: areas is missing: expected {"areas": [...]} or {"cmdline": "..."}`);
+  const areas = (d.areas ?? []).map((o, i) =>
     areaRequest(
       {
         name: o.name,
@@ -242,6 +246,7 @@ export function parseConfigJson(
   return {
     ...(d.profile === undefined ? {} : { profile: d.profile }),
     ...(d.mem === undefined ? {} : { mem: d.mem }),
+    ...(d.cmdline === undefined ? {} : { cmdline: d.cmdline }),
     areas,
   };
 }
@@ -265,10 +270,15 @@ export interface RefusedArea {
   readonly count: number;
   /** Its place among the requested areas (creation order). */
   readonly position: number;
-  /** -EINVAL: larger than the limit; -ENOMEM: no aligned free range. */
-  readonly error: -22 | -12;
+  /** -EINVAL: larger than the limit (or a misaligned fixed base); -ENOMEM: no aligned free range; -EBUSY: a fixed base on reserved memory. */
+  readonly error: -22 | -12 | -16;
   /** The limit the size was checked against (pfn). */
   readonly limitPfn: number;
+  /** Where the search started (pfn; 0 when not given). */
+  readonly basePfn?: number;
+  /** The kernel's lines, when they are not the usual ones (cmdline.ts), and why in words. */
+  readonly lines?: readonly string[];
+  readonly why?: string;
 }
 
 /**
@@ -351,6 +361,7 @@ export function placeAreas(
   requests: readonly AreaRequest[],
   profile: KernelProfile,
   memPages?: number,
+  holes: readonly Span[] = [],
 ): { specs: AreaSpec[]; refused: RefusedArea[] } {
   const fail = (m: string): never => {
     throw new ConfigError(m);
@@ -395,14 +406,16 @@ export function placeAreas(
     for (const rg of r.ranges)
       if (rg.basePfn !== undefined) placed.push({ name: r.name, basePfn: rg.basePfn, count: rg.count });
   const refused: RefusedArea[] = [];
-  const machine = memPages === undefined ? null : pcMachine(memPages);
+  const machine = memPages === undefined ? null : pcMachine(memPages, holes);
+  const taken = () => placed.map((p) => ({ start: p.basePfn, end: p.basePfn + p.count }));
   let top = DEFAULT_TOP_PFN;
   for (const p of placed)
     if (p.basePfn < top && p.basePfn + p.count > top - 1) top = Math.min(top, p.basePfn);
   const specs: AreaSpec[] = [];
   requests.forEach((r, position) => {
     // hugetlb_cma_reserve aligns its areas to a huge page (6.1) or a gigantic page (6.12+)
-    const hugeAlign = /^hugetlb\d+$/.test(r.name) ? 2 ** profile.hugetlbAlignOrder : 1;
+    const hugetlb = /^hugetlb\d+$/.test(r.name);
+    const hugeAlign = hugetlb ? 2 ** profile.hugetlbAlignOrder : 1;
     const align = Math.max(PAGEBLOCK_PAGES, 2 ** r.orderPerBit, hugeAlign);
     const ranges: { basePfn: number; count: number }[] = [];
     for (const rg of r.ranges) {
@@ -411,17 +424,34 @@ export function placeAreas(
         continue;
       }
       if (machine) {
-        const limit = /^hugetlb\d+$/.test(r.name) ? machine.end : directMapEnd(machine);
-        const at = placeArea(
-          machine,
-          placed.map((p) => ({ start: p.basePfn, end: p.basePfn + p.count })),
-          rg.count,
-          align,
-          limit,
-        );
+        let limit = hugetlb ? machine.end : directMapEnd(machine);
+        let lo = 0;
+        if (r.window) {
+          // cma_declare_contiguous_nid: the window's ends aligned inwards
+          lo = Math.ceil(r.window.lo / align) * align;
+          limit = Math.min(limit, Math.floor(r.window.hi / align) * align);
+        }
+        const at = placeArea(machine, taken(), rg.count, align, limit, lo);
         if (!at.ok) {
-          refused.push({ name: r.name, count: rg.count, position, error: at.error, limitPfn: at.limitPfn });
-          return;
+          // 7.x hugetlb_cma (cma_declare_contiguous_multi): when no one range fits, several may
+          const multi =
+            at.error === -12 && hugetlb && profile.maxRanges > 1 && r.ranges.length === 1
+              ? placeMultiRange(machine, taken(), rg.count, align, profile.maxRanges)
+              : null;
+          if (multi === null) {
+            refused.push({
+              name: r.name,
+              count: rg.count,
+              position,
+              error: at.error,
+              limitPfn: at.limitPfn,
+              ...(lo > 0 ? { basePfn: lo } : {}),
+            });
+            return;
+          }
+          for (const m of multi) placed.push({ name: r.name, ...m });
+          ranges.push(...multi);
+          continue;
         }
         placed.push({ name: r.name, basePfn: at.basePfn, count: rg.count });
         ranges.push({ basePfn: at.basePfn, count: rg.count });

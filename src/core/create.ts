@@ -13,6 +13,8 @@ export function createSystem(req: SystemRequest = {}): CmaSystem {
     areas: placed.specs,
     ...(placed.refused.length > 0 ? { refused: placed.refused } : {}),
     ...(placed.memPages !== undefined ? { memPages: placed.memPages } : {}),
+    ...(placed.memHoles && placed.memHoles.length > 0 ? { memHoles: placed.memHoles } : {}),
+    ...(placed.boot ? { boot: placed.boot } : {}),
     ...(req.bitmapFactory ? { bitmapFactory: req.bitmapFactory } : {}),
     ...(req.pointers ? { pointers: req.pointers } : {}),
     ...(req.now ? { now: req.now } : {}),

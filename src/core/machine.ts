@@ -12,7 +12,7 @@ const GIB = 1024 * MIB;
 const PFN_4G = 4 * GIB;
 
 /** A half-open pfn interval [start, end). */
-interface Span {
+export interface Span {
   readonly start: number;
   readonly end: number;
 }
@@ -32,18 +32,21 @@ export interface MachineMemory {
 }
 
 /**
- * RAM of qemu `-machine pc` with `pages` of memory: below 4 GiB it keeps min(RAM, 3 GiB when RAM
+ * RAM of qemu `-machine pc` with `pages` of memory, without the `holes` (`memmap=SIZE$ADDR`): below 4 GiB it keeps min(RAM, 3 GiB when RAM
  * is at least 3.5 GiB, else all of it), the rest starts at 4 GiB; the firmware keeps the top
  * 128 KiB of low memory (ACPI tables). What Linux reserves first: the kernel at 16 MiB (the first
  * 32 MiB here), the ~2 MiB initramfs qemu loads at the top of low memory below 2 GiB (the bzImage's
  * initrd_addr_max), and memblock's early top-down allocations (page tables, 128 KiB here) at the
  * end of RAM.
  */
-export function pcMachine(pages: number): MachineMemory {
+export function pcMachine(pages: number, holes: readonly Span[] = []): MachineMemory {
   const below4g = pages >= 3.5 * GIB ? 3 * GIB : pages;
   const lowEnd = below4g - 32; // 128 KiB of ACPI tables
-  const ram: Span[] = [{ start: 0, end: lowEnd }];
-  if (pages > below4g) ram.push({ start: PFN_4G, end: PFN_4G + pages - below4g });
+  const firmware: Span[] = [{ start: 0, end: lowEnd }];
+  if (pages > below4g) firmware.push({ start: PFN_4G, end: PFN_4G + pages - below4g });
+  // `memmap=SIZE$ADDR` marks its range reserved in the e820 map: memblock never sees it as RAM
+  const ram = subtract(firmware, holes);
+  if (ram.length === 0) throw new RangeError('memmap= holes cover all of RAM');
   const end = ram[ram.length - 1]!.end;
   const initrdEnd = Math.min(2 * GIB, lowEnd);
   const initrd: Span = { start: initrdEnd - 2 * MIB, end: initrdEnd };
@@ -61,15 +64,25 @@ export function pcMachine(pages: number): MachineMemory {
  * start): the aligned GiBs wholly in RAM, above the first (the kernel's), clear of what stays
  * reserved after boot and of every CMA range, those from 4 GiB (ZONE_NORMAL) first. Measured on
  * the oracles: 1 with 6 GiB, 7 with 12 GiB (hugetlb0 at 5 GiB), none with 3 GiB (its second GiB
- * holds hugetlb0). (Their 8 and 10 GiB guests with `memmap=` holes gave 1; this machine has no
- * holes and would count the hole's GiB too.)
+ * holds hugetlb0); with `memmap=` holes and areas elsewhere, as the boots of
+ * test/fixtures/ram-placement/cmdline/ show: a GiB with a hole is not whole RAM, and the GiB where
+ * ZONE_NORMAL's lowest free page lies holds the boot's own allocations (`cma=16M@1G` on 9 GiB
+ * gives 4, not 5).
  */
 export function giganticFallback(machine: MachineMemory, cma: readonly Span[]): number[] {
+  // what the kernel allocates while it boots (a few MiB, unmovable) comes from the lowest free
+  // pages of ZONE_NORMAL: pages freed at boot go to the free lists' tails in address order
+  const normalFree = subtract(
+    machine.ram.filter((r) => r.start >= PFN_4G),
+    [...machine.permanent, ...cma],
+  );
+  const bootUse =
+    normalFree.length > 0 ? [{ start: normalFree[0]!.start, end: normalFree[0]!.start + 1 }] : [];
   const out: number[] = [];
   for (const r of machine.ram) {
     for (let u = Math.max(GIB, Math.ceil(r.start / GIB) * GIB); u + GIB <= r.end; u += GIB) {
       const hit = (t: Span) => t.start < u + GIB && u < t.end;
-      if (!machine.permanent.some(hit) && !cma.some(hit)) out.push(u);
+      if (!machine.permanent.some(hit) && !cma.some(hit) && !bootUse.some(hit)) out.push(u);
     }
   }
   return [...out.filter((u) => u >= PFN_4G), ...out.filter((u) => u < PFN_4G)];
@@ -119,10 +132,10 @@ export type Placement =
 
 /**
  * cma_declare_contiguous_nid without a fixed base, on `machine` with `taken` already placed,
- * below `limit` (the end of RAM; `cma=` passes the end of the direct mapping): -EINVAL when the
- * size exceeds the limit; bottom-up from 4 GiB when RAM reaches 4 GiB + size (so the area stays
- * clear of DMA32); else, or when that fails, top-down below the limit; -ENOMEM when no aligned
- * free range is found.
+ * in [lo, limit) (limit: the end of RAM; `cma=` passes the end of the direct mapping, or its
+ * LIMIT): -EINVAL when the size does not fit between them; bottom-up from 4 GiB when RAM reaches
+ * 4 GiB + size (so the area stays clear of DMA32; `lo` is not looked at then); else, or when that
+ * fails, top-down in [lo, limit); -ENOMEM when no aligned free range is found.
  */
 export function placeArea(
   machine: MachineMemory,
@@ -130,11 +143,81 @@ export function placeArea(
   size: number,
   align: number,
   limit = machine.end,
+  lo = 0,
 ): Placement {
-  if (size > limit) return { ok: false, error: -22, limitPfn: limit };
+  if (lo + size > limit) return { ok: false, error: -22, limitPfn: limit };
   const free = subtract(machine.ram, [...machine.reserved, ...taken]);
   let base: number | null = null;
   if (machine.end >= PFN_4G + size) base = bottomUp(free, size, align, PFN_4G, limit);
-  base ??= topDown(free, size, align, 0, limit);
+  base ??= topDown(free, size, align, lo, limit);
   return base === null ? { ok: false, error: -12, limitPfn: limit } : { ok: true, basePfn: base };
+}
+
+/**
+ * Inserts `item` before the first element `e` of `list` for which `before(e, item)` holds, as
+ * mm/cma.c's list_insert_sorted() does, including its slip: when no element qualifies the item
+ * goes before the last element, not after it (oracle-7.3 README, "Ranges are not always in
+ * address order"; test/fixtures/ram-placement/multirange.txt).
+ */
+function insertSorted<T>(list: T[], item: T, before: (e: T, item: T) => boolean): void {
+  const i = list.findIndex((e) => before(e, item));
+  if (i >= 0) list.splice(i, 0, item);
+  else if (list.length === 0) list.push(item);
+  else list.splice(list.length - 1, 0, item);
+}
+
+/** A range of a multi-range area: base pfn and pages. */
+export interface PlacedRange {
+  readonly basePfn: number;
+  readonly count: number;
+}
+
+/**
+ * cma_declare_contiguous_multi() after its single-range attempt failed with -ENOMEM (7.x
+ * hugetlb_cma): memblock's free ranges that start at or above 4 GiB, each trimmed to `align` at
+ * both ends, listed by size (each before the first larger one; at most `maxRanges`: past that
+ * the list's last one is dropped); taken from the list's head until they add up to `size`, and
+ * put in "by base" order (each before the first one of a lower base); the area's ranges are
+ * those pieces in that order, each whole but the one that reaches `size`, which gives only what
+ * is left, from its start. Both lists go through list_insert_sorted() (insertSorted), whose slip
+ * makes neither reliably sorted. Null when the pieces fall short: -ENOMEM. The comparisons are
+ * the ones that reproduce every boot of test/fixtures/ram-placement/cmdline/ (20 GiB with pieces
+ * of 6, 2 and 5 GiB and 13 GiB asked: 15, 5, 12 GiB; 14 GiB with 1, 3 and 2 GiB and 4 GiB asked:
+ * 3 GiB at 7 GiB, then 1 GiB at 11 GiB).
+ */
+export function placeMultiRange(
+  machine: MachineMemory,
+  taken: readonly Span[],
+  size: number,
+  align: number,
+  maxRanges: number,
+): PlacedRange[] | null {
+  const bySize: PlacedRange[] = [];
+  // the element goes before the first larger one: with the slip, not a sorted list either way
+  const larger = (e: PlacedRange, n: PlacedRange) => e.count > n.count;
+  for (const s of subtract(machine.ram, [...machine.reserved, ...taken])) {
+    if (s.start < PFN_4G) continue;
+    const start = Math.ceil(s.start / align) * align;
+    const end = Math.floor(s.end / align) * align;
+    if (end <= start) continue;
+    insertSorted(bySize, { basePfn: start, count: end - start }, larger);
+    if (bySize.length > maxRanges) bySize.pop();
+  }
+  const byBase: PlacedRange[] = [];
+  let sum = 0;
+  for (const p of bySize) {
+    if (sum >= size) break;
+    insertSorted(byBase, p, (e, n) => e.basePfn < n.basePfn);
+    sum += p.count;
+  }
+  if (sum < size) return null;
+  const out: PlacedRange[] = [];
+  let left = size;
+  for (const p of byBase) {
+    if (left === 0) break;
+    const count = Math.min(left, p.count);
+    out.push({ basePfn: p.basePfn, count });
+    left -= count;
+  }
+  return out;
 }

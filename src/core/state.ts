@@ -48,6 +48,8 @@ export interface SystemState {
   readonly corruption: string | null;
   /** The machine's RAM in pages, when the system was made with one (`--mem`). */
   readonly memPages?: number;
+  /** Its `memmap=` holes (`--cmdline`), pfns. */
+  readonly memHoles?: readonly { start: number; end: number }[];
   /** The 1 GiB hugetlb pool, head first: each page's area, or null for ordinary memory. */
   readonly hugepages?: readonly { area: string | null; pfn: number }[];
   readonly kernelLog: readonly { timeMs: number; text: string }[];
@@ -142,6 +144,9 @@ export function systemToState(sys: CmaSystem): SystemState {
     vmstat: { ...sys.vmstat },
     corruption: sys.corruption,
     ...(sys.memPages !== undefined ? { memPages: sys.memPages } : {}),
+    ...(sys.memHoles.length > 0
+      ? { memHoles: sys.memHoles.map((h) => ({ start: h.start, end: h.end })) }
+      : {}),
     ...(sys.gigantic.pages.length > 0
       ? { hugepages: sys.gigantic.pages.map((p) => ({ area: p.area?.name ?? null, pfn: p.pfn })) }
       : {}),
@@ -229,6 +234,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     areas: stateAreaSpecs(state),
     now: () => state.nowMs + (performance.now() - t0),
     ...(state.memPages !== undefined ? { memPages: state.memPages } : {}),
+    ...(state.memHoles !== undefined ? { memHoles: state.memHoles } : {}),
   });
   state.areas.forEach((a, i) => {
     const st = sys.areas[i]!;

@@ -5,6 +5,8 @@
 
 import type { AreaSpec } from './cma.ts';
 import type { CmaBitmapFactory } from './cma-bitmap.ts';
+import type { BootLogInfo } from './cmdline.ts';
+import { defaultMemPages, parseCmdline, planBoot } from './cmdline.ts';
 import type { AreaRequest, RefusedArea } from './config.ts';
 import {
   ConfigError,
@@ -14,6 +16,8 @@ import {
   parseMem,
   placeAreas,
 } from './config.ts';
+import type { Span } from './machine.ts';
+import { pcMachine } from './machine.ts';
 import type { KernelProfile } from './profile.ts';
 import { findProfile, PROFILE_6_1, PROFILES } from './profile.ts';
 import type { SystemOptions } from './system.ts';
@@ -33,6 +37,12 @@ export interface SystemRequest {
    * config): 512 MiB, with areas too large for it put above 4 GiB.
    */
   readonly mem?: string | number;
+  /**
+   * A kernel command line: `cma=`, `hugetlb_cma=` and `memmap=` make the areas and the machine's
+   * holes as that boot would (cmdline.ts); its areas come before the others. Without a `mem`, the
+   * RAM the oracles' run.sh gives such a boot.
+   */
+  readonly cmdline?: string;
   readonly bitmapFactory?: CmaBitmapFactory;
   readonly pointers?: SystemOptions['pointers'];
   readonly now?: () => number;
@@ -52,17 +62,23 @@ export function placeSystem(req: SystemRequest = {}): {
   profile: KernelProfile;
   specs: AreaSpec[];
   refused: RefusedArea[];
-  /** The machine's RAM in pages, when one was given (`--mem`, config `mem`). */
+  /** The machine's RAM in pages, when one was given (`--mem`, config `mem`, or a command line). */
   memPages?: number;
+  /** The command line's `memmap=` holes. */
+  memHoles?: Span[];
+  /** The command line's boot lines. */
+  boot?: BootLogInfo;
 } {
   let profileId = req.profile;
   let mem = req.mem;
+  let cmdline = req.cmdline;
   let requests: AreaRequest[] | null = null;
   if (req.configText !== undefined) {
     const cfg = parseConfigJson(req.configText, req.configName);
     requests = cfg.areas;
     profileId ??= cfg.profile;
     mem ??= cfg.mem;
+    cmdline ??= cfg.cmdline;
   }
   if (req.areas && req.areas.length > 0) {
     requests = [
@@ -71,7 +87,28 @@ export function placeSystem(req: SystemRequest = {}): {
     ];
   }
   const profile = profileById(profileId);
-  const memPages = mem === undefined ? undefined : parseMem(mem, req.mem !== undefined ? '--mem' : 'mem');
+  const memOf = () =>
+    mem === undefined ? undefined : parseMem(mem, req.mem !== undefined ? '--mem' : 'mem');
+  if (cmdline !== undefined) {
+    const params = parseCmdline(cmdline, profile);
+    const memPages = memOf() ?? defaultMemPages(params, profile);
+    const machine = pcMachine(memPages, params.holes);
+    const boot = planBoot(params, profile, machine);
+    const placed = placeAreas([...boot.requests, ...(requests ?? [])], profile, memPages, params.holes);
+    return {
+      profile,
+      specs: placed.specs,
+      // the command line's own refusals come first in creation order (only `reserved` has them)
+      refused: [
+        ...boot.refused,
+        ...placed.refused.map((r) => ({ ...r, position: r.position + boot.refused.length })),
+      ],
+      memPages,
+      memHoles: params.holes.slice(),
+      boot: boot.log,
+    };
+  }
+  const memPages = memOf();
   // the default system is `cma=16M` on the 512 MiB machine; on another machine it is placed there
   const placed =
     requests === null && memPages === undefined

@@ -7,11 +7,13 @@ import type { CmaBitmapFactory } from './cma-bitmap.ts';
 import type { AreaState } from './cma-debugfs.ts';
 import { cmaDebugfsRoot } from './cma-debugfs.ts';
 import { cmaSysfsRoot } from './cma-sysfs.ts';
+import type { BootLogInfo } from './cmdline.ts';
 import type { RefusedArea } from './config.ts';
 import type { ErrnoName, Result } from './errno.ts';
 import { fail } from './errno.ts';
 import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
 import { indexedBitmapFactory } from './indexed-bitmap.ts';
+import type { Span } from './machine.ts';
 import { giganticFallback, pcMachine } from './machine.ts';
 import type { BusyOwner } from './page-owner.ts';
 import { pageOwnerText } from './page-owner.ts';
@@ -44,6 +46,10 @@ export interface SystemOptions {
    * memory once the areas fail (machine.ts giganticFallback); without it, none.
    */
   readonly memPages?: number;
+  /** RAM the machine lacks (`memmap=` holes, pfns): they are not RAM for the fallback either. */
+  readonly memHoles?: readonly Span[];
+  /** The command line the system was booted with (`--cmdline`): its own boot lines. */
+  readonly boot?: BootLogInfo;
 }
 
 /** A change notification for live views. */
@@ -115,6 +121,10 @@ export class CmaSystem implements KernelHooks {
   readonly gigantic: GiganticPool;
   /** The machine's RAM in pages (SystemOptions.memPages). */
   readonly memPages: number | undefined;
+  /** Its `memmap=` holes (SystemOptions.memHoles). */
+  readonly memHoles: readonly Span[];
+  /** The command line it was booted with (SystemOptions.boot). */
+  readonly boot: BootLogInfo | undefined;
 
   constructor(opts: SystemOptions) {
     this.profile = opts.profile ?? PROFILE_6_1;
@@ -127,11 +137,13 @@ export class CmaSystem implements KernelHooks {
     this.areas = opts.areas.map((spec) => ({ area: createArea(spec, factory), records: [] }));
     const mem = opts.memPages;
     this.memPages = mem;
+    this.memHoles = opts.memHoles ?? [];
+    this.boot = opts.boot;
     const ordinary =
       mem === undefined
         ? []
         : giganticFallback(
-            pcMachine(mem),
+            pcMachine(mem, opts.memHoles),
             this.areas.flatMap((s) =>
               s.area.ranges.map((r) => ({ start: r.basePfn, end: r.basePfn + r.count })),
             ),
@@ -146,7 +158,8 @@ export class CmaSystem implements KernelHooks {
     this.defaultTask = opts.defaultTask ?? { comm: 'sh', pid: 1 };
     this.currentTask = this.defaultTask;
     this.refused = opts.refused ?? [];
-    for (const line of bootLog(this.areaList(), this.profile, this.refused)) this.kernelLog.print(line);
+    for (const line of bootLog(this.areaList(), this.profile, this.refused, opts.boot))
+      this.kernelLog.print(line);
     this.kernelLog.subscribe(() => this.emit({ kind: 'log' }));
     this.tracing.subscribe(() => this.emit({ kind: 'trace' }));
     const mounted = dir(
@@ -220,11 +233,13 @@ export class CmaSystem implements KernelHooks {
   }
 
   /**
-   * /sys/kernel/mm/hugepages when there are hugetlbN areas: 1 GiB pages taken from them with
-   * cma_alloc(262144 pages, align 18), as the 6.1, 6.12 and 7.3 oracles showed.
+   * /sys/kernel/mm/hugepages when there are hugetlbN areas or the machine is known: 1 GiB pages
+   * taken from the areas with cma_alloc(262144 pages, align 18), then from ordinary memory, as
+   * the 6.1, 6.12 and 7.3 oracles showed (with no hugetlb area too:
+   * test/fixtures/ram-placement/cmdline/).
    */
   private hugepagesEntry(): [string, VfsNode][] {
-    if (!this.areas.some((s) => hugetlbNode(s.area) !== undefined)) return [];
+    if (this.memPages === undefined && !this.areas.some((s) => hugetlbNode(s.area) !== undefined)) return [];
     return [
       [
         'hugepages',
@@ -597,6 +612,11 @@ export class CmaSystem implements KernelHooks {
     return `cma_alloc_success ${this.vmstat.cma_alloc_success}\ncma_alloc_fail ${this.vmstat.cma_alloc_fail}\n`;
   }
 
+  /** /proc/cmdline: the command line the system was booted with (`--cmdline`), or null. */
+  procCmdline(): string | null {
+    return this.boot ? `${this.boot.cmdline}\n` : null;
+  }
+
   /** The CMA lines of /proc/meminfo, vmstat, zoneinfo or pagetypeinfo (core/procfs.ts). */
   procFile(name: 'meminfo' | 'vmstat' | 'zoneinfo' | 'pagetypeinfo'): string {
     if (name === 'meminfo') return procMeminfo(this.areas);
@@ -670,8 +690,10 @@ export function bootLog(
   areas: readonly CmaArea[],
   profile: KernelProfile,
   refused: readonly RefusedArea[] = [],
+  boot?: BootLogInfo,
 ): string[] {
   const lines: string[] = [];
+  if (boot) lines.push(`Command line: ${boot.cmdline}`, ...(boot.early ?? []));
   type Step = { area: CmaArea } | { refused: RefusedArea };
   const steps: Step[] = areas.map((area) => ({ area }));
   for (const r of [...refused].sort((a, b) => a.position - b.position))
@@ -685,19 +707,31 @@ export function bootLog(
     const name = 'area' in s ? s.area.name : s.refused.name;
     const hugetlb = isHugetlbName(name);
     if (hugetlb && !announced) {
-      lines.push(`hugetlb_cma: reserve ${total} MiB, up to ${perNode} MiB per node`);
+      const announce =
+        boot?.hugetlbAnnounce !== undefined
+          ? boot.hugetlbAnnounce
+          : `hugetlb_cma: reserve ${total} MiB, up to ${perNode} MiB per node`;
+      if (announce !== null) lines.push(announce);
       announced = true;
     }
     if ('area' in s) {
-      lines.push(...bootLogLines(s.area, profile));
+      const own = bootLogLines(s.area, profile);
+      // 7.x prints cma='s size as asked
+      if (name === 'reserved' && boot?.reservedMiB !== undefined)
+        own[0] = own[0]!.replace(/Reserved \d+ MiB/, `Reserved ${boot.reservedMiB} MiB`);
+      lines.push(...own);
       if (hugetlb) lines.push(`hugetlb_cma: reserved ${mib(s.area.count)} MiB on node ${name.slice(7)}`);
       continue;
     }
     const r = s.refused;
+    if (r.lines) {
+      lines.push(...r.lines);
+      continue;
+    }
     const hex = (pfn: number) => `0x${(pfn * 4096).toString(16).padStart(16, '0')}`;
     if (r.error === -22)
       lines.push(
-        `cma: Size (${hex(r.count)}) of region at 0x0000000000000000 exceeds limit (${hex(r.limitPfn)})`,
+        `cma: Size (${hex(r.count)}) of region at ${hex(r.basePfn ?? 0)} exceeds limit (${hex(r.limitPfn)})`,
       );
     const node = hugetlb ? Number(name.slice(7)) : -1;
     // 6.12 names the node (cma_declare_contiguous_nid); 6.1 and 7.x (the multi-range hugetlb
@@ -706,5 +740,7 @@ export function bootLog(
     lines.push(`cma: Failed to reserve ${mib(r.count)} MiB${onNode}`);
     if (hugetlb) lines.push(`hugetlb_cma: reservation failed: err ${r.error}, node ${node}`);
   }
+  if (boot?.hugetlbWarning !== undefined) lines.push(boot.hugetlbWarning);
+  if (boot) lines.push(`Kernel command line: ${boot.cmdline}`);
   return lines;
 }

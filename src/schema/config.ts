@@ -58,11 +58,9 @@ export const ConfigSchema = objectOf(
     profile: v.optional(v.string((i) => `must be a string (${received(i.input)})`)),
     /** Guest RAM of the emulated machine (`512M`, `6G`, or bytes): where areas without a base go. */
     mem: maybe,
-    areas: v.array(ConfigAreaSchema, (i) =>
-      i.input === undefined
-        ? 'is missing: expected {"areas": [...]}'
-        : `must be a list (${received(i.input)})`,
-    ),
+    /** A kernel command line (`cma=`, `hugetlb_cma=`, `memmap=`): its areas come before `areas`. */
+    cmdline: v.optional(v.string((i) => `must be a string (${received(i.input)})`)),
+    areas: v.optional(v.array(ConfigAreaSchema, (i) => `must be a list (${received(i.input)})`)),
   },
   'loose',
 );

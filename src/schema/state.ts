@@ -88,6 +88,7 @@ export const StateSchema = objectOf(
     ),
     corruption: v.nullable(text),
     memPages: v.optional(uint),
+    memHoles: v.optional(list(objectOf('a memmap= hole {start, end}', { start: uint, end: uint }))),
     hugepages: v.optional(list(objectOf('a 1 GiB page {area, pfn}', { area: v.nullable(text), pfn: uint }))),
     kernelLog: list(
       objectOf('a log record {timeMs, text}', { timeMs: v.pipe(v.number(), v.finite()), text }),

@@ -17,6 +17,7 @@ export const REPLAY_VALUE_OPTIONS: readonly string[] = [
   '--allocations',
   '--area',
   '--bitmap',
+  '--cmdline',
   '--config',
   '--from-snapshot',
   '--kernel-release',
@@ -32,6 +33,7 @@ export const REPLAY_VALUE_OPTIONS: readonly string[] = [
 export const PLAN_VALUE_OPTIONS: readonly string[] = [
   '--area',
   '--bitmap',
+  '--cmdline',
   '--config',
   '--failed',
   '--from-snapshot',

@@ -19,6 +19,7 @@ export interface SystemFlags {
   config?: string;
   pointers?: string;
   mem?: string;
+  cmdline?: string;
 }
 
 /** Adds --profile, --area (repeatable) and --config to a command. */
@@ -32,11 +33,15 @@ export function addSystemOptions(cmd: Command): Command {
     )
     .option(
       '--config <file>',
-      'a JSON file {"profile"?, "mem"?, "areas": [...]}; an empty list is a kernel without CMA.',
+      'a JSON file {"profile"?, "mem"?, "cmdline"?, "areas": [...]}; an empty list is a kernel without CMA.',
     )
     .option(
       '--mem <size>',
       "the emulated machine's RAM (qemu -m, e.g. 6G): areas without a base_pfn are placed, or refused with the kernel's log lines and no area, as on an x86_64 qemu -machine pc guest of that size (RAM below 4 GiB up to 3 GiB once it reaches 3.5 GiB, the rest from 4 GiB; see docs/profiles.md). Default: 512M, with an area too large for it put above 4 GiB.",
+    )
+    .option(
+      '--cmdline <line>',
+      "the kernel command line to boot with: cma=SIZE[@BASE[-LIMIT]] makes 'reserved', hugetlb_cma=SIZE|0:SIZE|N% (N% on 7.3) 'hugetlb0' (on 7.3 in several ranges when one does not fit), memmap=SIZE$ADDR takes RAM out; each placed, or refused with the kernel's lines, as that boot does (other words are kept for dmesg). Its areas come before --area's. Without --mem: the oracles' RAM, 512M, or 3G (6.1) / 6G (6.12, 7.3) with hugetlb_cma.",
     )
     .option(
       '--pointers <mode>',
@@ -58,17 +63,24 @@ export function requestFromFlags(
     ...(pointers !== undefined ? { pointers: { mode: pointers as PointerMode } } : {}),
     ...(flags.profile !== undefined ? { profile: flags.profile } : {}),
     ...(flags.mem !== undefined ? { mem: flags.mem } : {}),
+    ...(flags.cmdline !== undefined ? { cmdline: flags.cmdline } : {}),
     ...(areas.length > 0 ? { areas } : {}),
     ...(flags.config !== undefined ? { configText: readConfig(flags.config), configName: flags.config } : {}),
     ...(bitmapFactory ? { bitmapFactory } : {}),
   };
 }
 
+const REFUSED_WHY = {
+  [-22]: 'larger than its RAM',
+  [-12]: 'no aligned free range',
+  [-16]: 'its fixed base is reserved memory',
+} as const;
+
 /** Tells on stderr of each area the kernel would not have reserved (the system is built without it). */
 export function reportRefused(refused: readonly RefusedArea[]): void {
   for (const r of refused)
     process.stderr.write(
-      `cma-debug: area '${r.name}' not created: the kernel cannot reserve ${(r.count * 4096) / 2 ** 20} MiB on this machine (${r.error === -22 ? 'larger than its RAM' : 'no aligned free range'}; see dmesg)\n`,
+      `cma-debug: area '${r.name}' not created: the kernel cannot reserve ${(r.count * 4096) / 2 ** 20} MiB on this machine (${r.why ?? REFUSED_WHY[r.error]}; see dmesg)\n`,
     );
 }
 

@@ -328,6 +328,7 @@ export class CmaFuseMount {
 
   private extraText(name: string): string | null {
     if (name === 'dmesg') return this.sys.dmesg();
+    if (name === 'cmdline') return this.sys.procCmdline();
     if (name === 'meminfo' || name === 'vmstat' || name === 'zoneinfo' || name === 'pagetypeinfo')
       return this.sys.procFile(name);
     return null;
@@ -379,7 +380,14 @@ export class CmaFuseMount {
     if (x === null)
       return [
         ...dots,
-        ...['dmesg', 'meminfo', 'pagetypeinfo', 'vmstat', 'zoneinfo'].map((n) => ({
+        ...[
+          ...(this.sys.boot ? ['cmdline'] : []),
+          'dmesg',
+          'meminfo',
+          'pagetypeinfo',
+          'vmstat',
+          'zoneinfo',
+        ].map((n) => ({
           ino: this.idOf(child(n)),
           name: n,
           type: 8,

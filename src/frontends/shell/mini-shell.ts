@@ -114,6 +114,11 @@ export function runCommand(
       let output = '';
       let status = 0;
       for (const path of args) {
+        const cmdline = path === '/proc/cmdline' ? sys.procCmdline() : null;
+        if (cmdline !== null) {
+          output += cmdline;
+          continue;
+        }
         const proc = /^\/proc\/(meminfo|vmstat|zoneinfo|pagetypeinfo)$/.exec(path);
         if (proc) {
           output += sys.procFile(proc[1] as 'meminfo' | 'vmstat' | 'zoneinfo' | 'pagetypeinfo');
