@@ -16,6 +16,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSystem } from '../../src/core/create.ts';
 import { ERRNO, STRERROR } from '../../src/core/errno.ts';
+import { placeSystem } from '../../src/core/system-request.ts';
+import { ORACLE_CMDLINE } from './boot-cmdline.ts';
 
 /** One write: the area directory, the file and the bytes of one write(2). */
 export interface HostileWrite {
@@ -149,11 +151,7 @@ export const ORACLE_AREAS: Record<string, string[]> = {
 export interface OracleLayout {
   /** The extra kernel command line (after the oracle's own `cma=16M`). */
   readonly cmdline: string;
-  /**
-   * ORACLE_MEM (qemu -m) per kernel. The emulator gets it as `mem` only where the machine model
-   * is the guest: without `memmap=` holes (machineModelled), hugetlb's 1 GiB pages from ordinary
-   * memory then match.
-   */
+  /** ORACLE_MEM (qemu -m) per kernel: the emulator boots the same line on the same RAM. */
   readonly mem: Readonly<Record<string, string>>;
   /** The areas each kernel made of it (as `--area` specs), for the kernels the layout runs on. */
   readonly areas: Readonly<Record<string, readonly string[]>>;
@@ -211,11 +209,6 @@ export const LAYOUTS: Readonly<Record<string, OracleLayout>> = {
     ranges: true,
   },
 };
-
-/** Whether the emulator's machine model (machine.ts) is the layout's guest: it has no `memmap=` holes. */
-function machineModelled(layout: OracleLayout): boolean {
-  return !layout.cmdline.includes('memmap=');
-}
 
 /** Every few writes the script prints the bitmaps' md5, the sysfs counters and the log. */
 export const CHECK_EVERY = 40;
@@ -298,8 +291,30 @@ export function emulatorTranscript(
 ): string {
   const geometry = layout.areas[profile];
   if (geometry === undefined) throw new Error(`no areas of kernel ${profile} known for ${layout.cmdline}`);
+  // booted from the layout's command line on its RAM (memmap= holes and all), so hugetlb's 1 GiB
+  // pages from ordinary memory match too; the areas must be the ones the kernel made
   const mem = layout.mem[profile];
-  const sys = createSystem({ profile, areas: geometry, ...(machineModelled(layout) && mem ? { mem } : {}) });
+  const sys = createSystem({
+    profile,
+    ...(mem ? { mem } : {}),
+    cmdline: `${ORACLE_CMDLINE} ${layout.cmdline}`,
+  });
+  const shape = (
+    areas: readonly {
+      name: string;
+      orderPerBit: number;
+      ranges: readonly { basePfn: number; count: number }[];
+    }[],
+  ) =>
+    JSON.stringify(
+      areas
+        .map((a) => [a.name, a.orderPerBit, a.ranges.map((r) => [r.basePfn, r.count])] as const)
+        .sort((a, b) => a[0].localeCompare(b[0])),
+    );
+  const made = shape(sys.areaList());
+  const kernel = shape(placeSystem({ profile, areas: geometry }).specs);
+  if (made !== kernel)
+    throw new Error(`${profile} ${layout.cmdline}: the boot made ${made}, the kernel ${kernel}`);
   const D = 'kernel/debug/cma';
   const task = { comm: 'sh', pid: 100 };
   sys.writeFile('kernel/tracing/events/cma/enable', '1\n');
