@@ -420,6 +420,15 @@ export const RUN_FIXTURES = {
     { layout: '1G', seed: 41, writes: 300, profiles: ['6.1', '6.12', '7.3'], hugepages: true },
     // (on 6.1 and 6.12 seed 43 releases the zero-bit record: the kernels never finished)
     { layout: '1G', seed: 43, writes: 300, profiles: ['7.3'], hugepages: true },
+    { layout: '1G', seed: 52, writes: 300, profiles: ['6.12'], hugepages: true },
+    // the emulator booted from the layouts' command lines (memmap= holes in its machine): 6.1
+    // frees the newest 1 GiB page first, 6.12 and 7.3 a write's batch oldest first
+    { layout: '2x1G', seed: 51, writes: 300, profiles: ['6.1'], hugepages: true },
+    { layout: '2x1G', seed: 52, writes: 300, profiles: ['6.1'], hugepages: true },
+    { layout: '2x1G', seed: 53, writes: 300, profiles: ['6.1'], hugepages: true },
+    { layout: '2x1G', seed: 50, writes: 300, profiles: ['7.3'], hugepages: true },
+    { layout: '3x1G', seed: 50, writes: 300, profiles: ['7.3'], hugepages: true },
+    { layout: '1G+2G', seed: 50, writes: 300, profiles: ['7.3'], hugepages: true },
   ],
 } as const;
 

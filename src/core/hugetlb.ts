@@ -16,6 +16,7 @@ import type { CmaArea, KernelHooks } from './cma.ts';
 import { cmaAlloc, cmaRelease } from './cma.ts';
 import type { Result } from './errno.ts';
 import { kstrtoull } from './kstrtox.ts';
+import type { KernelProfile } from './profile.ts';
 import type { TaskContext } from './trace.ts';
 import type { DirNode, VfsNode } from './vfs.ts';
 import { dir, sysfsFile } from './vfs.ts';
@@ -31,10 +32,11 @@ export function hugetlbNode(area: CmaArea): number | undefined {
 }
 
 /**
- * The pool of 1 GiB pages as the kernel's free list, head first. One `nr_hugepages` write adds
- * its new pages at the head in allocation order, and shrinking frees from the head: so a batch is
- * freed oldest first, and the newest batch before older ones (oracle: 3 pages then `1` freed the
- * first two; 1 + 1 then `1` freed the second).
+ * The pool of 1 GiB pages as the kernel's free list, head first. Shrinking frees from the head.
+ * One `nr_hugepages` write adds its new pages at the head: on 6.12 and 7.3 as a batch in
+ * allocation order, so a batch is freed oldest first and the newest batch before older ones
+ * (oracle: 3 pages then `1` freed the first two; 1 + 1 then `1` freed the second); on 6.1 one by
+ * one, so the newest page is freed first (KernelProfile.hugetlbPoolEnqueue).
  */
 export class GiganticPool {
   /** The pool, head first; `area` null: a page of ordinary memory. */
@@ -49,6 +51,7 @@ export class GiganticPool {
     private readonly hooks: KernelHooks,
     private readonly areas: () => readonly CmaArea[],
     private readonly ordinary: readonly number[] = [],
+    private readonly enqueue: KernelProfile['hugetlbPoolEnqueue'] = 'batch',
   ) {}
 
   /** The hugetlb areas by node number. */
@@ -86,7 +89,7 @@ export class GiganticPool {
   resize(count: bigint): void {
     const batch: { area: CmaArea | null; pfn: number }[] = [];
     while (BigInt(this.pages.length + batch.length) < count) if (!this.grow(batch)) break;
-    this.pages = [...batch, ...this.pages];
+    this.pages = [...(this.enqueue === 'batch' ? batch : batch.reverse()), ...this.pages];
     while (BigInt(this.pages.length) > count) {
       const page = this.pages.shift()!;
       if (page.area) cmaRelease(this.hooks, page.area, page.pfn, BigInt(GIGANTIC_PAGES));

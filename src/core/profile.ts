@@ -66,6 +66,14 @@ export interface KernelProfile {
    * 1 GiB boundaries.
    */
   readonly hugetlbAlignOrder: number;
+  /**
+   * How one `nr_hugepages` write puts its new 1 GiB pages on the pool's free list, which
+   * shrinking empties from its head: 6.1 enqueues each page as it is made, so the newest is
+   * freed first ('each'); 6.12 and 7.3 enqueue the write's pages as one batch, its first page
+   * at the head, so a batch is freed oldest first ('batch'). (Oracle runs: 6.1 with a CMA page
+   * and two of ordinary memory freed an ordinary one, test/fixtures/hostile-writes/runs/.)
+   */
+  readonly hugetlbPoolEnqueue: 'each' | 'batch';
   /** sizeof(struct page) on the reference build: `page=` of raw trace pointers is vmemmap + pfn * this. */
   readonly structPageSize: number;
   /** page_owner prints `PFN 0x1cc00` (6.12) rather than `PFN 117760` (6.1). */
@@ -121,6 +129,7 @@ export const PROFILE_6_1: KernelProfile = {
   sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success'],
   reservedLogStyle: 'at-address',
   hugetlbAlignOrder: 9,
+  hugetlbPoolEnqueue: 'each',
   structPageSize: 56,
   contigFreeWarnAt: 'mm/page_alloc.c:9508 0xffffffff810ff3b3',
   sysSkeleton: SKELETON_6_1,
@@ -155,6 +164,7 @@ export const PROFILE_6_12: KernelProfile = {
   sysfsFiles: ['alloc_pages_fail', 'alloc_pages_success', 'release_pages_success'],
   reservedLogStyle: 'at-address-on-node',
   hugetlbAlignOrder: 18,
+  hugetlbPoolEnqueue: 'batch',
   structPageSize: 64,
   contigFreeWarnAt: 'mm/page_alloc.c:6945 0xffffffff8111dc5b',
   sysSkeleton: SKELETON_6_12,
@@ -190,6 +200,7 @@ export const PROFILE_7_3: KernelProfile = {
   ],
   reservedLogStyle: 'in-ranges',
   hugetlbAlignOrder: 18,
+  hugetlbPoolEnqueue: 'batch',
   structPageSize: 64,
   contigFreeWarnAt: null,
   sysSkeleton: SKELETON_7_3,

@@ -148,7 +148,7 @@ export class CmaSystem implements KernelHooks {
               s.area.ranges.map((r) => ({ start: r.basePfn, end: r.basePfn + r.count })),
             ),
           );
-    this.gigantic = new GiganticPool(this, () => this.areaList(), ordinary);
+    this.gigantic = new GiganticPool(this, () => this.areaList(), ordinary, this.profile.hugetlbPoolEnqueue);
     this.tracing = new TraceBuffer(this.profile, () => BigInt(Math.round(this.now() * 1e6)), {
       mode: 'ptrval',
       structPageSize: this.profile.structPageSize,

@@ -41,7 +41,7 @@ export function addSystemOptions(cmd: Command): Command {
     )
     .option(
       '--cmdline <line>',
-      "the kernel command line to boot with: cma=SIZE[@BASE[-LIMIT]] makes 'reserved', hugetlb_cma=SIZE|0:SIZE|N% (N% on 7.3) 'hugetlb0' (on 7.3 in several ranges when one does not fit), memmap=SIZE$ADDR takes RAM out; each placed, or refused with the kernel's lines, as that boot does (other words are kept for dmesg). Its areas come before --area's. Without --mem: the oracles' RAM, 512M, or 3G (6.1) / 6G (6.12, 7.3) with hugetlb_cma.",
+      "the kernel command line to boot with: cma=SIZE[@BASE[-LIMIT]] makes 'reserved', hugetlb_cma=SIZE|0:SIZE|N% (N% on 7.3) 'hugetlb0' (on 7.3 in several ranges when one does not fit), memmap=SIZE$ADDR takes RAM out; each placed, or refused with the kernel's lines, as that boot does; words that move memory otherwise (numa=, mem=, hugepages=, crashkernel=…) are refused, others kept for dmesg and /proc/cmdline. Its areas come before --area's. Without --mem: the oracles' RAM, 512M, or 3G (6.1) / 6G (6.12, 7.3) with hugetlb_cma.",
     )
     .option(
       '--pointers <mode>',
