@@ -59,6 +59,8 @@ export interface SystemState {
     readonly enabled: readonly string[];
     readonly written: number;
     readonly counter: string;
+    /** Bytes used in the ring buffer's current page (where the counter clock next skips). */
+    readonly pageUsed?: number;
     readonly entries: readonly unknown[];
   };
 }
@@ -157,6 +159,7 @@ export function systemToState(sys: CmaSystem): SystemState {
       enabled: [...tracing.enabled],
       written: tracing.written,
       counter: tracing.counter.toString(),
+      pageUsed: tracing.pageUsed,
       entries: tracing.entries.map(encodeBig),
     },
   };
@@ -276,6 +279,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   for (const e of state.tracing.enabled) tr.enabled.add(e as TraceEventName);
   tr.written = state.tracing.written;
   tr.counter = BigInt(state.tracing.counter);
+  tr.pageUsed = state.tracing.pageUsed ?? 0;
   tr.entries = state.tracing.entries.map((e) => decodeBig(e) as TraceEntry);
   return sys;
 }

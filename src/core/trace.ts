@@ -45,9 +45,12 @@ export interface TraceEntry {
   /** Timestamp in the clock of the buffer when recorded: ns for time clocks, a count for counter. */
   readonly ts: bigint;
   readonly clock: string;
-  readonly event: CmaTraceEvent;
-  /** Rendered TP_printk text. */
+  /** The cma event, or null for a `trace_marker` write (ftrace's print entry). */
+  readonly event: CmaTraceEvent | null;
+  /** Rendered TP_printk text; a print entry's text as written (its newline included). */
   readonly text: string;
+  /** A print entry's ip and flags column (KernelProfile.traceMarker). */
+  readonly marker?: { readonly ip: string; readonly flags: string };
 }
 
 const FIELD_COMMON = [
@@ -117,6 +120,19 @@ export function traceFormatFile(profile: KernelProfile, event: TraceEventName): 
     `print fmt: ${fmt}`,
     '',
   ].join('\n');
+}
+
+/**
+ * The bytes of an event's record: the raw struct (its fields as the format file gives them, padded
+ * to 8 by its unsigned longs), then the `name` string with its NUL (the counter-clock runs of
+ * test/fixtures/tracefs-writes/ skip where records of these sizes fill a ring-buffer page).
+ */
+export function eventRecordSize(profile: KernelProfile, event: TraceEventName, nameBytes: number): number {
+  const ends = eventFields(profile, event).fields.map((f) => {
+    const m = /offset:(\d+);\tsize:(\d+);/.exec(f);
+    return m ? Number(m[1]) + Number(m[2]) : 0;
+  });
+  return Math.ceil(Math.max(12, ...ends) / 8) * 8 + nameBytes + 1;
 }
 
 /** Options for rendering `%p`. */
@@ -190,5 +206,9 @@ export function formatTraceLine(e: TraceEntry): string {
     const us = (e.ts + 500n) / 1000n; // ns2usecs rounds
     time = ` ${String(us / 1000000n).padStart(5)}.${String(us % 1000000n).padStart(6, '0')}`;
   }
-  return `${e.task.comm.padStart(16)}-${String(e.task.pid).padEnd(7)} [${cpu}] .....${time}: ${e.event.event}: ${e.text}\n`;
+  const task = `${e.task.comm.padStart(16)}-${String(e.task.pid).padEnd(7)} [${cpu}]`;
+  // a print entry: "%ps: %s" of the written text, which brings its own newline (or none)
+  if (e.event === null)
+    return `${task} ${e.marker?.flags ?? '.....'}${time}: ${e.marker?.ip ?? ''}: ${e.text}`;
+  return `${task} .....${time}: ${e.event.event}: ${e.text}\n`;
 }

@@ -6,6 +6,7 @@ import type { KernelProfile, TraceEventName } from './profile.ts';
 import type { PointerOptions, TaskContext, TraceEntry } from './trace.ts';
 import {
   CMA_TRACE_EVENTS,
+  eventRecordSize,
   formatEventText,
   formatTraceLine,
   TRACE_CLOCK_IN_NS,
@@ -14,8 +15,19 @@ import {
   traceHeader,
 } from './trace.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
-import type { DirNode, VfsNode } from './vfs.ts';
+import type { DirNode, FileNode, VfsNode } from './vfs.ts';
 import { controlFile, dir } from './vfs.ts';
+
+/** Data bytes of a ring-buffer page (BUF_PAGE_SIZE: 4096 less its 16-byte header). */
+const RB_PAGE_DATA = 4080;
+
+/**
+ * The bytes a record of `payload` bytes takes in a ring-buffer page (rb_calculate_event_length):
+ * a 4-byte header, 4 more for the length when the record is over 112 bytes, 4-byte aligned.
+ */
+function rbEventLength(payload: number): number {
+  return Math.ceil((payload + 4 + (payload > 112 ? 4 : 0)) / 4) * 4;
+}
 
 /** Entries kept before the oldest are overwritten (the kernel's buffer is per-CPU kB). */
 export const TRACE_BUFFER_ENTRIES = 200_000;
@@ -40,21 +52,66 @@ export class TraceBuffer {
     readonly cpus = 1,
   ) {}
 
-  private stamp(): bigint {
-    if (this.clock === 'counter') return ++this.counter;
+  /** Bytes used in the ring buffer's current page (kept in state files). */
+  pageUsed = 0;
+
+  /**
+   * The timestamp of a record of `payload` bytes. It is placed in the current page, or, when it
+   * does not fit, in the next one: the writer then reads the clock once more, so the counter
+   * clock skips a value (every ~75 cma events on 6.1; test/fixtures/tracefs-writes/).
+   */
+  private stamp(payload: number): bigint {
+    const len = rbEventLength(payload);
+    let skipped = false;
+    if (this.pageUsed + len > RB_PAGE_DATA) {
+      this.pageUsed = 0;
+      skipped = true;
+    }
+    this.pageUsed += len;
+    if (this.clock === 'counter') {
+      if (skipped) this.counter++;
+      return ++this.counter;
+    }
     return TRACE_CLOCK_IN_NS.has(this.clock) ? this.nowNs() : this.nowNs() / 1000n;
   }
 
   /** Records an event if tracing is on and the event is enabled. */
   record(event: CmaTraceEvent, task: TaskContext): void {
     if (!this.tracingOn || !this.enabled.has(event.event)) return;
-    const entry: TraceEntry = {
+    const size = eventRecordSize(this.profile, event.event, new TextEncoder().encode(event.name).length);
+    this.push({
       task,
-      ts: this.stamp(),
+      ts: this.stamp(size),
       clock: this.clock,
       event,
       text: formatEventText(this.profile, event, this.pointers),
-    };
+    });
+  }
+
+  /**
+   * A `trace_marker` write (tracing_mark_write): at most the profile's maxBytes of it are taken,
+   * as one print entry; the count taken, or -EBADF while tracing is off. The entry prints the
+   * text up to a NUL, with a newline added when the bytes taken do not end in one (so a NUL
+   * loses it, as on the kernels).
+   */
+  mark(data: Uint8Array, task: TaskContext): Result<{ written: number }> {
+    if (!this.tracingOn) return fail('EBADF');
+    const { ip, flags, maxBytes } = this.profile.traceMarker;
+    const taken = data.subarray(0, maxBytes);
+    if (taken.length === 0) return { ok: true, written: 0 };
+    const nul = taken.indexOf(0);
+    const text =
+      nul >= 0
+        ? new TextDecoder().decode(taken.subarray(0, nul))
+        : new TextDecoder().decode(taken) + (taken[taken.length - 1] === 0x0a ? '' : '\n');
+    // print_entry (8-byte header and the ip), the text, its '\n' and NUL; since 6.12 at least as
+    // much as "<faulted>" would take
+    const size = 16 + taken.length + 2 + (maxBytes > 1024 ? Math.max(0, 9 - taken.length) : 0);
+    this.push({ task, ts: this.stamp(size), clock: this.clock, event: null, text, marker: { ip, flags } });
+    return { ok: true, written: taken.length };
+  }
+
+  private push(entry: TraceEntry): void {
     this.written++;
     this.buf.push(entry);
     if (this.buf.length - this.head > TRACE_BUFFER_ENTRIES) {
@@ -88,6 +145,7 @@ export class TraceBuffer {
     this.buf = [];
     this.head = 0;
     this.written = 0;
+    this.pageUsed = 0;
     if (this.clock === 'counter') this.counter++;
   }
 
@@ -141,6 +199,25 @@ function enableFile(buf: TraceBuffer, events: readonly TraceEventName[]): VfsNod
   );
 }
 
+/** `trace_marker` (0220): each write one print entry (TraceBuffer.mark); nothing to read. */
+function traceMarkerFile(buf: TraceBuffer): FileNode {
+  return {
+    kind: 'file',
+    mode: 0o220,
+    size: 0,
+    seekable: true,
+    emptyPastStart: false,
+    open: () => ({
+      ok: true,
+      file: {
+        read: () => fail('EINVAL'),
+        textLength: () => 0,
+        write: (data, _pos, task) => buf.mark(data, task),
+      },
+    }),
+  };
+}
+
 /**
  * An event's or the subsystem's `filter`: `none` or the subsystem's help text while no filter is
  * set (print_event_filter, print_subsystem_event_filter); only a read from the start returns it.
@@ -160,8 +237,60 @@ const SUBSYSTEM_FILTER_HELP =
   '# Only events with the given fields will be affected.\n' +
   '# If no events are modified, an error message will be displayed here\n';
 
+/** set_event lists the cma events in the kernel's event-list order (the same on 6.1, 6.12, 7.3). */
+const SET_EVENT_ORDER: readonly TraceEventName[] = [
+  'cma_alloc_busy_retry',
+  'cma_alloc_finish',
+  'cma_alloc_start',
+  'cma_release',
+];
+
+/**
+ * One `set_event` word (ftrace_set_clr_event): `[!][SYSTEM:][EVENT]`, where an empty or `*`
+ * SYSTEM or EVENT matches any, and a word without a colon names a system or an event. The cma
+ * events are switched; another event the kernel has (`events`) is accepted and left alone (the
+ * emulator has no other events). Returns false when nothing matches (-EINVAL).
+ */
+function setEventWord(
+  buf: TraceBuffer,
+  word: string,
+  events: ReadonlyMap<string, ReadonlySet<string>>,
+): boolean {
+  const on = !word.startsWith('!');
+  const w = on ? word : word.slice(1);
+  const parts = w.split(':');
+  if (parts.length > 2 || w === '' || w === '*') return false;
+  const any = (x: string | undefined) => x === undefined || x === '' || x === '*';
+  const [sys, ev] = parts.length === 2 ? [parts[0], parts[1]] : [undefined, undefined];
+  let matched = false;
+  for (const [system, names] of events)
+    for (const name of names) {
+      const hit =
+        parts.length === 2
+          ? (any(sys) || sys === system) && (any(ev) || ev === name)
+          : w === system || w === name;
+      if (!hit) continue;
+      matched = true;
+      if (system === 'cma' && (CMA_TRACE_EVENTS as readonly string[]).includes(name)) {
+        if (on) buf.enabled.add(name as TraceEventName);
+        else buf.enabled.delete(name as TraceEventName);
+      }
+    }
+  return matched;
+}
+
 /** /sys/kernel/tracing: trace, tracing_on, trace_clock, current_tracer and events/cma/. */
-export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
+export function tracefsRoot(
+  profile: KernelProfile,
+  buf: TraceBuffer,
+  kernelEvents: () => ReadonlyMap<string, ReadonlySet<string>> = () => new Map(),
+): DirNode {
+  const events = () => {
+    // the kernel's events, and ours for sure
+    const all = new Map(kernelEvents());
+    all.set('cma', new Set([...(all.get('cma') ?? []), ...CMA_TRACE_EVENTS]));
+    return all;
+  };
   const event = (e: TraceEventName): DirNode =>
     dir(() => [
       ['enable', enableFile(buf, [e])],
@@ -175,6 +304,27 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
     ['filter', filterFile(SUBSYSTEM_FILTER_HELP)],
   ]);
   return dir(() => [
+    [
+      'set_event',
+      controlFile(
+        0o640,
+        () =>
+          SET_EVENT_ORDER.filter((e) => buf.enabled.has(e))
+            .map((e) => `cma:${e}\n`)
+            .join(''),
+        // the words of one write (whitespace and NULs part them), in order; the first that
+        // matches nothing ends the write with -EINVAL, the ones before it done
+        (text) => {
+          const all = events();
+          for (const word of text.split(/[\s\0]+/))
+            if (word !== '' && !setEventWord(buf, word, all)) return fail('EINVAL');
+          return { ok: true };
+        },
+        // opened with O_TRUNC (`>`): every event off first
+        () => buf.enabled.clear(),
+      ),
+    ],
+    ['trace_marker', traceMarkerFile(buf)],
     [
       'trace',
       controlFile(

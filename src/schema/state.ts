@@ -101,6 +101,7 @@ export const StateSchema = objectOf(
         enabled: list(text),
         written: uint,
         counter: u64,
+        pageUsed: v.optional(uint),
         entries: list(v.unknown()),
       },
       'loose',

@@ -15,7 +15,7 @@ const text = (sys: CmaSystem, path: string): string => {
   return r.text;
 };
 const bytes = (s: string) => new TextEncoder().encode(s);
-const traceLines = (sys: CmaSystem) => sys.tracing.entries.map((e) => `${e.event.event}: ${e.text}`);
+const traceLines = (sys: CmaSystem) => sys.tracing.entries.map((e) => `${e.event?.event}: ${e.text}`);
 
 describe('simple_attr files', () => {
   it('one open sees one value even when read a byte at a time', () => {

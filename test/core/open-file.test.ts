@@ -77,7 +77,7 @@ describe('open file descriptions', () => {
     assert.ok(sys.write(fh, enc('3\n')).ok);
     sys.close(fh);
     const starts = sys.tracing.entries
-      .filter((e) => e.event.event === 'cma_alloc_start')
+      .filter((e) => e.event?.event === 'cma_alloc_start')
       .map((e) => `${e.task.comm}-${e.task.pid}`);
     assert.deepEqual(starts, ['dd-11', 'busybox-12', 'sh-10']);
   });

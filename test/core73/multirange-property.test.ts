@@ -196,8 +196,8 @@ function run(
       if (!r.ok) assert.equal(r.errno, 'ENOMEM');
       if (expected) {
         ref.records.push(expected);
-        const finish = sys.tracing.entries.slice(before).find((e) => e.event.event === 'cma_alloc_finish');
-        assert.ok(finish && 'pfn' in finish.event);
+        const finish = sys.tracing.entries.slice(before).find((e) => e.event?.event === 'cma_alloc_finish');
+        assert.ok(finish?.event && 'pfn' in finish.event);
         assert.equal(finish.event.pfn, BigInt(expected.pfn), `alloc ${op.pages} placement`);
       }
     } else if (op.kind === 'free') {

@@ -120,7 +120,7 @@ done`,
     assert.deepEqual([...bitmap.words], [...union]);
     assert.equal(st.area.sysfs.allocPagesSuccess, BigInt(acked), 'every acknowledged alloc was counted once');
     let released = 0n;
-    for (const e of sys.tracing.entries) if (e.event.event === 'cma_release') released += e.event.count;
+    for (const e of sys.tracing.entries) if (e.event?.event === 'cma_release') released += e.event.count;
     const live = st.records.reduce((sum, m) => sum + m.count, 0n);
     assert.equal(BigInt(acked) - released, live, 'allocated - released = live records');
     assert.ok(acked > 0);

@@ -1,6 +1,7 @@
 // A few shell commands (echo/printf with `>`, cat, ls, dmesg) run against an emulated system
 // with busybox sh's messages, for quick experiments without a FUSE mount.
 
+import type { ErrnoName } from '../../core/errno.ts';
 import { STRERROR } from '../../core/errno.ts';
 import type { CmaSystem } from '../../core/system.ts';
 import type { TaskContext } from '../../core/trace.ts';
@@ -43,7 +44,9 @@ function splitWords(line: string): string[] {
       inWord = false;
     } else if (c === '>') {
       if (inWord) words.push(cur);
-      words.push('>');
+      const append = line[i + 1] === '>';
+      if (append) i++;
+      words.push(append ? '>>' : '>');
       cur = '';
       inWord = false;
     } else {
@@ -91,7 +94,9 @@ export function runCommand(
   } catch (e) {
     return { output: `sh: syntax error: ${(e as Error).message}\n`, status: 2 };
   }
-  const redirect = words.indexOf('>');
+  const redirect = words.findIndex((w) => w === '>' || w === '>>');
+  // `>` truncates (O_WRONLY|O_CREAT|O_TRUNC), `>>` appends (O_WRONLY|O_CREAT|O_APPEND)
+  const openFlags = words[redirect] === '>>' ? 0o2101 : 0o1101;
   const target = redirect >= 0 ? words[redirect + 1] : undefined;
   const argv = redirect >= 0 ? words.slice(0, redirect) : words;
   const [cmd, ...args] = argv;
@@ -102,9 +107,16 @@ export function runCommand(
     else if (cmd === 'echo') data = `${args.join(' ')}\n`;
     else if (cmd === 'printf') data = printfFormat(args[0] ?? '', args.slice(1));
     else return { output: `sh: ${cmd}: not supported here (echo, printf, cat, ls, dmesg)\n`, status: 127 };
-    const o = sys.open(target, 0o1101, task);
+    const o = sys.open(target, openFlags, task);
     if (!o.ok) return { output: `sh: can't create ${target}: ${STRERROR[o.errno]}\n`, status: 1 };
-    const r = data.length > 0 ? sys.write(o.fh, bytes(data)) : { ok: true as const, written: 0 };
+    // busybox's full_write: a short write (trace_marker takes at most 1 or 4 KiB) goes on with the rest
+    const all = bytes(data);
+    let r: { ok: true; written: number } | { ok: false; errno: ErrnoName } = { ok: true, written: 0 };
+    for (let off = 0; off < all.length; ) {
+      r = sys.write(o.fh, all.subarray(off));
+      if (!r.ok || r.written === 0) break;
+      off += r.written;
+    }
     sys.close(o.fh);
     if (!r.ok) return { output: cmd === 'echo' ? `sh: write error: ${STRERROR[r.errno]}\n` : '', status: 1 };
     return { output: '', status: 0 };
