@@ -128,12 +128,21 @@ export function traceFormatFile(profile: KernelProfile, event: TraceEventName): 
  * test/fixtures/tracefs-writes/ skip where records of these sizes fill a ring-buffer page).
  */
 export function eventRecordSize(profile: KernelProfile, event: TraceEventName, nameBytes: number): number {
-  const ends = eventFields(profile, event).fields.map((f) => {
-    const m = /offset:(\d+);\tsize:(\d+);/.exec(f);
-    return m ? Number(m[1]) + Number(m[2]) : 0;
-  });
-  return Math.ceil(Math.max(12, ...ends) / 8) * 8 + nameBytes + 1;
+  const key = `${profile.id} ${event}`;
+  let fixed = structSizes.get(key);
+  if (fixed === undefined) {
+    const ends = eventFields(profile, event).fields.map((f) => {
+      const m = /offset:(\d+);\tsize:(\d+);/.exec(f);
+      return m ? Number(m[1]) + Number(m[2]) : 0;
+    });
+    fixed = Math.ceil(Math.max(12, ...ends) / 8) * 8;
+    structSizes.set(key, fixed);
+  }
+  return fixed + nameBytes + 1;
 }
+
+/** sizeof of each profile's raw event structs, by `profile.id event`. */
+const structSizes = new Map<string, number>();
 
 /** Options for rendering `%p`. */
 export interface PointerOptions {

@@ -18,6 +18,8 @@ import type { CmaTraceEvent } from './trace-events.ts';
 import type { DirNode, FileNode, VfsNode } from './vfs.ts';
 import { controlFile, dir } from './vfs.ts';
 
+const utf8 = new TextEncoder();
+
 /** Data bytes of a ring-buffer page (BUF_PAGE_SIZE: 4096 less its 16-byte header). */
 const RB_PAGE_DATA = 4080;
 
@@ -78,7 +80,7 @@ export class TraceBuffer {
   /** Records an event if tracing is on and the event is enabled. */
   record(event: CmaTraceEvent, task: TaskContext): void {
     if (!this.tracingOn || !this.enabled.has(event.event)) return;
-    const size = eventRecordSize(this.profile, event.event, new TextEncoder().encode(event.name).length);
+    const size = eventRecordSize(this.profile, event.event, utf8.encode(event.name).length);
     this.push({
       task,
       ts: this.stamp(size),
