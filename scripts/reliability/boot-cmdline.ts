@@ -11,6 +11,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createSystem } from '../../src/core/create.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
+// mulberry32, the generator the recorded cases (seeds 1-4) came from
+import { rng } from '../../test/bitmap-check.ts';
 
 /** The words every oracle run.sh puts before the extra command line. */
 export const ORACLE_CMDLINE = 'console=ttyS0 cma=16M tsc_early_khz=2600000 tsc=reliable';
@@ -89,18 +91,6 @@ export function parseHeader(header: string): BootCase {
   const m = /^### (6\.1|6\.12|7\.3) (\S+) ?(.*)$/.exec(header);
   if (!m) throw new Error(`not a case header: ${header}`);
   return { profile: m[1] as BootCase['profile'], mem: m[2]!, extra: m[3]! };
-}
-
-/** mulberry32: the seeded generator of the cases. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
