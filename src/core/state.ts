@@ -156,7 +156,7 @@ export function systemToState(sys: CmaSystem): SystemState {
     tracing: {
       tracingOn: tracing.tracingOn,
       clock: tracing.clock,
-      enabled: [...tracing.enabled],
+      enabled: [...tracing.enabled, ...tracing.otherEnabled],
       written: tracing.written,
       counter: tracing.counter.toString(),
       pageUsed: tracing.pageUsed,
@@ -209,10 +209,11 @@ export function parseState(text: string, what = 'state'): SystemState {
   };
   const st = validate(StateSchema, doc, fail);
   st.tracing.enabled.forEach((e, i) => {
+    // the cma events by name; the kernel's others (set_event `*:*`) as system:event
     check(
-      (CMA_TRACE_EVENTS as readonly string[]).includes(e),
+      (CMA_TRACE_EVENTS as readonly string[]).includes(e) || /^\w+:\w+$/.test(e),
       what,
-      `tracing.enabled[${i}] '${e}' is not a CMA trace event (${CMA_TRACE_EVENTS.join(', ')})`,
+      `tracing.enabled[${i}] '${e}' is neither a CMA trace event (${CMA_TRACE_EVENTS.join(', ')}) nor system:event`,
     );
   });
   // before anything is allocated: numbers a kernel can have, and files that agree
@@ -276,7 +277,10 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   tr.tracingOn = state.tracing.tracingOn;
   tr.clock = state.tracing.clock;
   tr.enabled.clear();
-  for (const e of state.tracing.enabled) tr.enabled.add(e as TraceEventName);
+  tr.otherEnabled.clear();
+  for (const e of state.tracing.enabled)
+    if (e.includes(':')) tr.otherEnabled.add(e);
+    else tr.enabled.add(e as TraceEventName);
   tr.written = state.tracing.written;
   tr.counter = BigInt(state.tracing.counter);
   tr.pageUsed = state.tracing.pageUsed ?? 0;

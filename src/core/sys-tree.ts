@@ -178,19 +178,6 @@ function fromSkeleton(s: SkelNode, over: DirNode | undefined, path: string, rule
   return { kind: 'symlink', mode: 0o777, target: s.target } satisfies LinkNode;
 }
 
-/** The trace events the skeleton's kernel has: subsystem → its events (kernel/tracing/events/). */
-export function skeletonEvents(skeleton: string): ReadonlyMap<string, ReadonlySet<string>> {
-  let node: SkelNode | undefined = parseSkeleton(skeleton);
-  for (const p of ['kernel', 'tracing', 'events'])
-    node = node?.kind === 'dir' ? node.children.get(p) : undefined;
-  const out = new Map<string, Set<string>>();
-  if (node?.kind !== 'dir') return out;
-  for (const [sys, d] of node.children)
-    if (d.kind === 'dir')
-      out.set(sys, new Set([...d.children].filter(([, e]) => e.kind === 'dir').map(([name]) => name)));
-  return out;
-}
-
 /** /sys as the profile's skeleton shows it, with `emulated` (the emulator's own /sys tree) merged in. */
 export function sysTree(skeleton: string, emulated: DirNode, rules: SysTreeRules = {}): DirNode {
   return merged(parseSkeleton(skeleton), emulated, '', rules);

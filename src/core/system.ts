@@ -21,7 +21,7 @@ import { KernelLog } from './printk.ts';
 import { procMeminfo, procPagetypeinfo, procVmstat as procVmstatLines, procZoneinfo } from './procfs.ts';
 import type { KernelProfile } from './profile.ts';
 import { PROFILE_6_1 } from './profile.ts';
-import { skeletonEvents, sysTree } from './sys-tree.ts';
+import { sysTree } from './sys-tree.ts';
 import type { PointerOptions, TaskContext } from './trace.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
 import { TraceBuffer, tracefsRoot } from './tracefs.ts';
@@ -190,10 +190,7 @@ export class CmaSystem implements KernelHooks {
               ...this.hugepagesEntry(),
             ]),
           ],
-          [
-            'tracing',
-            tracefsRoot(this.profile, this.tracing, () => skeletonEvents(this.profile.sysSkeleton)),
-          ],
+          ['tracing', tracefsRoot(this.profile, this.tracing)],
         ]),
       ],
     ]);

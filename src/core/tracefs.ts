@@ -14,6 +14,7 @@ import {
   traceFormatFile,
   traceHeader,
 } from './trace.ts';
+import { kernelEventList } from './trace-event-list.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
 import type { DirNode, FileNode, VfsNode } from './vfs.ts';
 import { controlFile, dir } from './vfs.ts';
@@ -39,6 +40,8 @@ export class TraceBuffer {
   tracingOn = true;
   clock = 'local';
   readonly enabled = new Set<TraceEventName>();
+  /** The kernel's other events switched on (`system:event`): listed, never recorded. */
+  readonly otherEnabled = new Set<string>();
   written = 0;
   /** Recorded entries; the kept ones start at `head` (the oldest are dropped in batches). */
   private buf: TraceEntry[] = [];
@@ -239,60 +242,72 @@ const SUBSYSTEM_FILTER_HELP =
   '# Only events with the given fields will be affected.\n' +
   '# If no events are modified, an error message will be displayed here\n';
 
-/** set_event lists the cma events in the kernel's event-list order (the same on 6.1, 6.12, 7.3). */
-const SET_EVENT_ORDER: readonly TraceEventName[] = [
-  'cma_alloc_busy_retry',
-  'cma_alloc_finish',
-  'cma_alloc_start',
-  'cma_release',
-];
+/** Whether `system:event` is on (a cma event in `enabled`, another in `otherEnabled`). */
+function isOn(buf: TraceBuffer, full: string): boolean {
+  return full.startsWith('cma:')
+    ? buf.enabled.has(full.slice(4) as TraceEventName)
+    : buf.otherEnabled.has(full);
+}
+
+/** Switches `system:event` on or off. */
+function setOn(buf: TraceBuffer, full: string, on: boolean): void {
+  if (full.startsWith('cma:')) {
+    const e = full.slice(4) as TraceEventName;
+    if (on) buf.enabled.add(e);
+    else buf.enabled.delete(e);
+  } else if (on) buf.otherEnabled.add(full);
+  else buf.otherEnabled.delete(full);
+}
 
 /**
  * One `set_event` word (ftrace_set_clr_event): `[!][SYSTEM:][EVENT]`, where an empty or `*`
- * SYSTEM or EVENT matches any, and a word without a colon names a system or an event. The cma
- * events are switched; another event the kernel has (`events`) is accepted and left alone (the
- * emulator has no other events). Returns false when nothing matches (-EINVAL).
+ * SYSTEM or EVENT matches any, and a word without a colon names a system or an event; `*` alone,
+ * globs and a third part match nothing. Returns false when nothing matches (-EINVAL).
  */
-function setEventWord(
-  buf: TraceBuffer,
-  word: string,
-  events: ReadonlyMap<string, ReadonlySet<string>>,
-): boolean {
+function setEventWord(buf: TraceBuffer, word: string, events: readonly string[]): boolean {
   const on = !word.startsWith('!');
   const w = on ? word : word.slice(1);
   const parts = w.split(':');
   if (parts.length > 2 || w === '' || w === '*') return false;
   const any = (x: string | undefined) => x === undefined || x === '' || x === '*';
-  const [sys, ev] = parts.length === 2 ? [parts[0], parts[1]] : [undefined, undefined];
   let matched = false;
-  for (const [system, names] of events)
-    for (const name of names) {
-      const hit =
-        parts.length === 2
-          ? (any(sys) || sys === system) && (any(ev) || ev === name)
-          : w === system || w === name;
-      if (!hit) continue;
-      matched = true;
-      if (system === 'cma' && (CMA_TRACE_EVENTS as readonly string[]).includes(name)) {
-        if (on) buf.enabled.add(name as TraceEventName);
-        else buf.enabled.delete(name as TraceEventName);
-      }
-    }
+  for (const full of events) {
+    const [system, name] = full.split(':') as [string, string];
+    const hit =
+      parts.length === 2
+        ? (any(parts[0]) || parts[0] === system) && (any(parts[1]) || parts[1] === name)
+        : w === system || w === name;
+    if (!hit) continue;
+    matched = true;
+    setOn(buf, full, on);
+  }
   return matched;
 }
 
 /** /sys/kernel/tracing: trace, tracing_on, trace_clock, current_tracer and events/cma/. */
-export function tracefsRoot(
-  profile: KernelProfile,
-  buf: TraceBuffer,
-  kernelEvents: () => ReadonlyMap<string, ReadonlySet<string>> = () => new Map(),
-): DirNode {
-  const events = () => {
-    // the kernel's events, and ours for sure
-    const all = new Map(kernelEvents());
-    all.set('cma', new Set([...(all.get('cma') ?? []), ...CMA_TRACE_EVENTS]));
-    return all;
-  };
+export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
+  // the kernel's events in its list's order (ours, for a profile without a recorded list)
+  const known = kernelEventList(profile.id);
+  const events = known.length > 0 ? known : CMA_TRACE_EVENTS.map((e) => `cma:${e}`);
+  const listed = () =>
+    events
+      .filter((e) => isOn(buf, e))
+      .map((e) => `${e}\n`)
+      .join('');
+  // events/enable: every event of the kernel (the others listed, never recorded)
+  const allEnable = controlFile(
+    0o640,
+    () => {
+      const on = events.filter((e) => isOn(buf, e)).length;
+      return on === 0 ? '0\n' : on === events.length ? '1\n' : 'X\n';
+    },
+    (text) => {
+      const v = parseBool(text);
+      if (v === null) return fail('EINVAL');
+      for (const e of events) setOn(buf, e, v);
+      return { ok: true };
+    },
+  );
   const event = (e: TraceEventName): DirNode =>
     dir(() => [
       ['enable', enableFile(buf, [e])],
@@ -310,22 +325,22 @@ export function tracefsRoot(
       'set_event',
       controlFile(
         0o640,
-        () =>
-          SET_EVENT_ORDER.filter((e) => buf.enabled.has(e))
-            .map((e) => `cma:${e}\n`)
-            .join(''),
+        listed,
         // the words of one write (whitespace and NULs part them), in order; the first that
         // matches nothing ends the write with -EINVAL, the ones before it done
         (text) => {
-          const all = events();
           for (const word of text.split(/[\s\0]+/))
-            if (word !== '' && !setEventWord(buf, word, all)) return fail('EINVAL');
+            if (word !== '' && !setEventWord(buf, word, events)) return fail('EINVAL');
           return { ok: true };
         },
         // opened with O_TRUNC (`>`): every event off first
-        () => buf.enabled.clear(),
+        () => {
+          buf.enabled.clear();
+          buf.otherEnabled.clear();
+        },
       ),
     ],
+    ['available_events', controlFile(0o440, () => events.map((e) => `${e}\n`).join(''), null)],
     ['trace_marker', traceMarkerFile(buf)],
     [
       'trace',
@@ -369,7 +384,7 @@ export function tracefsRoot(
       'events',
       dir(() => [
         ['cma', cma],
-        ['enable', enableFile(buf, CMA_TRACE_EVENTS)],
+        ['enable', allEnable],
       ]),
     ],
   ]);

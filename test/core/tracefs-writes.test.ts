@@ -110,14 +110,80 @@ function counterRun(profile: string, pid: number): string {
   return read(sys, `${T}/trace`);
 }
 
-/** 7.3's flags column shows need-resched-lazy (`l`) when the tick set it: not reproducible. */
-const lazy = (s: string) => s.replace(/^( +sh-\d+ +\[\d+\] )\.l/gm, '$1..');
+/** ev.sh on the emulator: set_event with every form (`*:*` lists the kernel's whole event list). */
+function setEventAll(profile: string, pid: number): string {
+  const sys = createSystem({ profile });
+  let out = '';
+  const E = `${T}/events`;
+  const show = () => {
+    const en = [
+      `${E}/cma/enable`,
+      `${E}/cma/cma_alloc_start/enable`,
+      `${E}/cma/cma_release/enable`,
+      `${E}/enable`,
+    ]
+      .map((f) => read(sys, f).trim())
+      .join(' ');
+    out += `-- set_event:\n${read(sys, `${T}/set_event`)}-- enable: ${en}\n`;
+  };
+  const put = (file: string, arg: string, append: boolean) => {
+    const err = redirect(sys, `${T}/${file}`, new TextEncoder().encode(arg), append, pid);
+    out += `${append ? 'append' : 'write'} /sys/kernel/tracing/${file} '${arg}' rc=${err ? 1 : 0} \n`;
+  };
+  redirect(sys, `${T}/trace_clock`, new TextEncoder().encode('counter\n'), false, pid);
+  show();
+  for (const [op, arg] of [
+    ['w', 'cma:cma_alloc_start'],
+    ['a', 'cma:cma_release'],
+    ['a', '!cma:cma_alloc_start'],
+    ['w', 'cma:*'],
+    ['w', ''],
+    ['a', 'cma'],
+    ['w', 'cma_alloc_finish'],
+    ['a', 'cma:nosuch'],
+    ['a', 'nosuch:*'],
+    ['a', '*:*'],
+  ] as const) {
+    put('set_event', arg, op === 'a');
+    show();
+  }
+  out += `-- set_event lines: ${read(sys, `${T}/set_event`).split('\n').length - 1}\n`;
+  for (const [op, arg] of [
+    ['a', '!*:*'],
+    ['w', 'cma:cma_alloc_start cma:cma_release'],
+    ['a', 'cma:cma_alloc_finish\ncma:cma_alloc_busy_retry'],
+  ] as const) {
+    put('set_event', arg, op === 'a');
+    show();
+  }
+  redirect(sys, `${T}/trace`, new TextEncoder().encode('\n'), false, pid);
+  for (const m of ['hello', 'two\nlines', '']) put('trace_marker', m, false);
+  redirect(sys, `${D}/alloc`, new TextEncoder().encode('8\n'), false, pid);
+  redirect(sys, `${D}/free`, new TextEncoder().encode('8\n'), false, pid);
+  put('trace_marker', 'x'.repeat(40), false);
+  out += read(sys, `${T}/trace`).split('\n').slice(11).join('\n');
+  return out;
+}
+
+/** The counter column, where the kernel's other events (enabled by `*:*`) read the clock too. */
+const noCounter = (s: string) => s.replace(/^( +sh-\d+ +\[\d+\] .{5}) +\d+:/gm, '$1 N:');
+
+/** The flags column's need-resched (6.1 `N`, 7.3 lazy `l`) shows when the tick set it: not reproducible. */
+const lazy = (s: string) => s.replace(/^( +sh-\d+ +\[\d+\] )\.[lN]/gm, '$1..');
 
 describe('tracefs writes against the real kernels', () => {
   for (const profile of PROFILES) {
     it(`${profile}: set_event and trace_marker print the kernel's transcript`, () => {
       const want = readFileSync(join(DIR, `set-event-marker-${profile}.txt`), 'utf8');
       assert.equal(lazy(setEventAndMarker(profile, pidOf(want))), lazy(want));
+    });
+
+    it(`${profile}: available_events is the kernel's list, and set_event lists it all after *:*`, () => {
+      const list = readFileSync(join(DIR, `available-events-${profile}.txt`), 'utf8');
+      assert.equal(read(createSystem({ profile }), `${T}/available_events`), list);
+      const want = readFileSync(join(DIR, `set-event-all-${profile}.txt`), 'utf8');
+      assert.ok(want.includes(list), 'the kernel listed its whole list');
+      assert.equal(noCounter(lazy(setEventAll(profile, pidOf(want)))), noCounter(lazy(want)));
     });
 
     it(`${profile}: 150 rounds under the counter clock, page skips included, byte for byte`, () => {

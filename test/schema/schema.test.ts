@@ -106,7 +106,7 @@ describe('state files', () => {
       bad((d) => {
         d.tracing.enabled = ['cma_nope'];
       }),
-      /tracing\.enabled\[0\] 'cma_nope' is not a CMA trace event/,
+      /tracing\.enabled\[0\] 'cma_nope' is neither a CMA trace event/,
     );
     refuses(
       bad((d) => {
