@@ -61,6 +61,9 @@ export interface SystemState {
     readonly counter: string;
     /** Bytes used in the ring buffer's current page (where the counter clock next skips). */
     readonly pageUsed?: number;
+    /** buffer_size_kb, and whether the buffer has grown to it. */
+    readonly sizeKb?: number;
+    readonly expanded?: boolean;
     readonly entries: readonly unknown[];
   };
 }
@@ -160,6 +163,8 @@ export function systemToState(sys: CmaSystem): SystemState {
       written: tracing.written,
       counter: tracing.counter.toString(),
       pageUsed: tracing.pageUsed,
+      sizeKb: tracing.sizeKb,
+      expanded: tracing.expanded,
       entries: tracing.entries.map(encodeBig),
     },
   };
@@ -284,6 +289,8 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   tr.written = state.tracing.written;
   tr.counter = BigInt(state.tracing.counter);
   tr.pageUsed = state.tracing.pageUsed ?? 0;
+  tr.sizeKb = state.tracing.sizeKb ?? tr.sizeKb;
+  tr.expanded = state.tracing.expanded ?? tr.enabled.size > 0;
   tr.entries = state.tracing.entries.map((e) => decodeBig(e) as TraceEntry);
   return sys;
 }

@@ -190,7 +190,7 @@ export class CmaSystem implements KernelHooks {
               ...this.hugepagesEntry(),
             ]),
           ],
-          ['tracing', tracefsRoot(this.profile, this.tracing)],
+          ['tracing', tracefsRoot(this.profile, this.tracing, (this.memPages ?? 131072) * 4096)],
         ]),
       ],
     ]);

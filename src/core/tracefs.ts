@@ -2,6 +2,7 @@
 
 import type { Result } from './errno.ts';
 import { fail } from './errno.ts';
+import { kstrtoull } from './kstrtox.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import type { PointerOptions, TaskContext, TraceEntry } from './trace.ts';
 import {
@@ -32,8 +33,19 @@ function rbEventLength(payload: number): number {
   return Math.ceil((payload + 4 + (payload > 112 ? 4 : 0)) / 4) * 4;
 }
 
-/** Entries kept before the oldest are overwritten (the kernel's buffer is per-CPU kB). */
+/**
+ * Entries kept at most whatever the buffer's size (a memory bound of the emulator; the kernel's
+ * default 1408 KiB holds ~25,000 cma events, which the page model below keeps exactly).
+ */
 export const TRACE_BUFFER_ENTRIES = 200_000;
+
+/** trace_buf_size's default (1441792 bytes): buffer_size_kb once the buffer is expanded. */
+const DEFAULT_BUFFER_KB = 1408;
+
+/** Pages of a per-CPU ring buffer of `kb` KiB (at least 2). */
+function bufferPages(kb: number): number {
+  return Math.max(2, Math.ceil((kb * 1024) / RB_PAGE_DATA));
+}
 
 /** The ftrace instance: tracing_on, the clock, which cma events are enabled, and the buffer. */
 export class TraceBuffer {
@@ -59,6 +71,16 @@ export class TraceBuffer {
 
   /** Bytes used in the ring buffer's current page (kept in state files). */
   pageUsed = 0;
+  /** The current page's number, and the page of each kept entry (buf's order). */
+  private pageNo = 0;
+  private pageOf: number[] = [];
+  /** buffer_size_kb as last written (or the default); used once the buffer is expanded. */
+  sizeKb = DEFAULT_BUFFER_KB;
+  /**
+   * Whether the ring buffer has its full size: it boots with 2 pages per CPU and grows to
+   * buffer_size_kb when an event is first enabled or the size is written (tracing_update_buffers).
+   */
+  expanded = false;
 
   /**
    * The timestamp of a record of `payload` bytes. It is placed in the current page, or, when it
@@ -70,6 +92,7 @@ export class TraceBuffer {
     let skipped = false;
     if (this.pageUsed + len > RB_PAGE_DATA) {
       this.pageUsed = 0;
+      this.pageNo++;
       skipped = true;
     }
     this.pageUsed += len;
@@ -116,15 +139,54 @@ export class TraceBuffer {
     return { ok: true, written: taken.length };
   }
 
+  /** The ring buffer's pages (per CPU): 2 until it is expanded. */
+  get pages(): number {
+    return this.expanded ? bufferPages(this.sizeKb) : 2;
+  }
+
+  /**
+   * buffer_size_kb as it reads: the pages' data bytes in KiB, and before the buffer is expanded
+   * the size it will get (`7 (expanded: 1408)`; the per-CPU file leaves that out).
+   */
+  sizeText(perCpu: boolean): string {
+    const kb = Math.floor((this.pages * RB_PAGE_DATA) / 1024);
+    return this.expanded || perCpu ? `${kb}\n` : `${kb} (expanded: ${this.sizeKb})\n`;
+  }
+
+  /** Writing buffer_size_kb: the new size (the oldest pages' entries go if it is smaller). */
+  resize(kb: number): void {
+    this.sizeKb = kb;
+    this.expanded = true;
+    this.trim();
+  }
+
+  /** Enabling an event expands the buffer. */
+  expand(): void {
+    this.expanded = true;
+  }
+
   private push(entry: TraceEntry): void {
     this.written++;
     this.buf.push(entry);
-    if (this.buf.length - this.head > TRACE_BUFFER_ENTRIES) {
-      // overwrite the oldest entry; compact only now and then, so recording stays O(1)
-      this.head++;
-      if (this.head >= TRACE_BUFFER_ENTRIES / 4) this.compact();
-    }
+    this.pageOf.push(this.pageNo);
+    this.trim();
     for (const l of this.listeners) l(entry);
+  }
+
+  /**
+   * Overwrites what the ring buffer no longer holds: the entries of pages older than its last
+   * `pages` (the page being written and the full ones before it; oracle runs with 2 pages kept
+   * 83 of 300 cma events on 6.1), and past TRACE_BUFFER_ENTRIES. Compacts only now and then,
+   * so recording stays O(1).
+   */
+  private trim(): void {
+    const oldest = this.pageNo - this.pages + 1;
+    while (
+      this.head < this.buf.length &&
+      (this.pageOf[this.head]! < oldest || this.buf.length - this.head > TRACE_BUFFER_ENTRIES)
+    )
+      this.head++;
+    if (this.head >= TRACE_BUFFER_ENTRIES / 4 || this.head === this.buf.length) this.compact();
   }
 
   /** The entries in the buffer, oldest first. */
@@ -133,21 +195,24 @@ export class TraceBuffer {
     return this.buf;
   }
 
-  /** Replaces the buffer's contents (restoring a saved state). */
+  /** Replaces the buffer's contents (restoring a saved state: they count as the current page's). */
   set entries(entries: readonly TraceEntry[]) {
     this.buf = entries.slice(-TRACE_BUFFER_ENTRIES);
+    this.pageOf = this.buf.map(() => this.pageNo);
     this.head = 0;
   }
 
   private compact(): void {
     if (this.head === 0) return;
     this.buf = this.buf.slice(this.head);
+    this.pageOf = this.pageOf.slice(this.head);
     this.head = 0;
   }
 
   /** `echo > trace`: empties the buffer and the written count. */
   reset(): void {
     this.buf = [];
+    this.pageOf = [];
     this.head = 0;
     this.written = 0;
     this.pageUsed = 0;
@@ -195,10 +260,31 @@ function enableFile(buf: TraceBuffer, events: readonly TraceEventName[]): VfsNod
     (text) => {
       const v = parseBool(text);
       if (v === null) return fail('EINVAL');
+      if (v) buf.expand();
       for (const e of events) {
         if (v) buf.enabled.add(e);
         else buf.enabled.delete(e);
       }
+      return { ok: true };
+    },
+  );
+}
+
+/**
+ * `buffer_size_kb` (and `per_cpu/cpu0/`'s: one CPU): kstrtoul(s, 10) KiB per CPU; 0 and anything
+ * not decimal -EINVAL (past 2^64 -ERANGE), more than the machine's RAM -ENOMEM (`99999999999` on
+ * the oracles).
+ */
+function bufferSizeFile(buf: TraceBuffer, memBytes: number, perCpu: boolean): VfsNode {
+  return controlFile(
+    0o640,
+    () => buf.sizeText(perCpu),
+    (text) => {
+      const v = kstrtoull(new TextEncoder().encode(text), 10);
+      if (!v.ok) return v;
+      if (v.value === 0n) return fail('EINVAL');
+      if (v.value * 1024n > BigInt(memBytes)) return fail('ENOMEM');
+      buf.resize(Number(v.value));
       return { ok: true };
     },
   );
@@ -251,6 +337,7 @@ function isOn(buf: TraceBuffer, full: string): boolean {
 
 /** Switches `system:event` on or off. */
 function setOn(buf: TraceBuffer, full: string, on: boolean): void {
+  if (on) buf.expand();
   if (full.startsWith('cma:')) {
     const e = full.slice(4) as TraceEventName;
     if (on) buf.enabled.add(e);
@@ -285,7 +372,7 @@ function setEventWord(buf: TraceBuffer, word: string, events: readonly string[])
 }
 
 /** /sys/kernel/tracing: trace, tracing_on, trace_clock, current_tracer and events/cma/. */
-export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
+export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes = 512 * 2 ** 20): DirNode {
   // the kernel's events in its list's order (ours, for a profile without a recorded list)
   const known = kernelEventList(profile.id);
   const events = known.length > 0 ? known : CMA_TRACE_EVENTS.map((e) => `cma:${e}`);
@@ -342,6 +429,9 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer): DirNode {
     ],
     ['available_events', controlFile(0o440, () => events.map((e) => `${e}\n`).join(''), null)],
     ['trace_marker', traceMarkerFile(buf)],
+    ['buffer_size_kb', bufferSizeFile(buf, memBytes, false)],
+    ['buffer_total_size_kb', controlFile(0o440, () => buf.sizeText(false), null)],
+    ['per_cpu', dir(() => [['cpu0', dir(() => [['buffer_size_kb', bufferSizeFile(buf, memBytes, true)]])]])],
     [
       'trace',
       controlFile(

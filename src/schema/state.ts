@@ -102,6 +102,8 @@ export const StateSchema = objectOf(
         written: uint,
         counter: u64,
         pageUsed: v.optional(uint),
+        sizeKb: v.optional(uint),
+        expanded: v.optional(v.boolean()),
         entries: list(v.unknown()),
       },
       'loose',

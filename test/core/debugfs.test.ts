@@ -246,19 +246,32 @@ describe('pinned pages from the configuration', () => {
 });
 
 describe('the trace ring buffer', () => {
-  it('keeps the newest TRACE_BUFFER_ENTRIES entries while counting every write', () => {
+  const release = (k: number) =>
+    ({ event: 'cma_release', name: 'reserved', pfn: BigInt(k), hasPage: true, count: 1n }) as const;
+
+  it("keeps what the kernel's 1408 KiB keep (354 pages) while counting every write", () => {
     const sys = createSystem();
     sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1');
-    const total = TRACE_BUFFER_ENTRIES + 70_000;
-    for (let k = 0; k < total; k++)
-      sys.tracing.record(
-        { event: 'cma_release', name: 'reserved', pfn: BigInt(k), hasPage: true, count: 1n },
-        { comm: 'sh', pid: 1 },
-      );
+    // a 6.1 cma_release record is 56 bytes: 72 to a 4080-byte page
+    const total = 3750 * 72;
+    for (let k = 0; k < total; k++) sys.tracing.record(release(k), { comm: 'sh', pid: 1 });
     const entries = sys.tracing.entries;
-    assert.equal(entries.length, TRACE_BUFFER_ENTRIES);
+    assert.equal(entries.length, 354 * 72);
     assert.equal(sys.tracing.written, total);
-    assert.equal((entries[0]!.event as { pfn: bigint }).pfn, BigInt(total - TRACE_BUFFER_ENTRIES));
+    assert.equal((entries[0]!.event as { pfn: bigint }).pfn, BigInt(total - 354 * 72));
     assert.equal((entries.at(-1)!.event as { pfn: bigint }).pfn, BigInt(total - 1));
+  });
+
+  it('never keeps more than TRACE_BUFFER_ENTRIES, however large buffer_size_kb is', () => {
+    const sys = createSystem({ mem: '8G' });
+    assert.ok(sys.writeFile('/sys/kernel/tracing/buffer_size_kb', '4000000').ok);
+    sys.writeFile('/sys/kernel/tracing/events/cma/enable', '1');
+    const total = TRACE_BUFFER_ENTRIES + 70_000;
+    for (let k = 0; k < total; k++) sys.tracing.record(release(k), { comm: 'sh', pid: 1 });
+    assert.equal(sys.tracing.entries.length, TRACE_BUFFER_ENTRIES);
+    assert.equal(
+      (sys.tracing.entries[0]!.event as { pfn: bigint }).pfn,
+      BigInt(total - TRACE_BUFFER_ENTRIES),
+    );
   });
 });

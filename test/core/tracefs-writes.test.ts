@@ -165,6 +165,54 @@ function setEventAll(profile: string, pid: number): string {
   return out;
 }
 
+/** buffer-size.sh on the emulator (the sizes as each write leaves them, then 60 allocs in 2 pages). */
+function bufferSize(profile: string, pid: number): string {
+  const sys = createSystem({ profile });
+  let out = '';
+  const r = () => {
+    out += `-- size ${read(sys, `${T}/buffer_size_kb`).trim()} total ${read(sys, `${T}/buffer_total_size_kb`).trim()}\n`;
+  };
+  const w = (arg: string) => {
+    const err = redirect(sys, `${T}/buffer_size_kb`, echoBytes(arg), false, pid);
+    out += `${err}write '${arg}' rc=${err ? 1 : 0}\n`;
+    r();
+  };
+  const put = (path: string, text: string) => redirect(sys, path, new TextEncoder().encode(text), false, pid);
+  r();
+  for (const a of ['4\\n', '7\\n', '0\\n', '-1\\n', 'abc\\n', '0x10\\n', '99999999999\\n', '1408\\n']) w(a);
+  put(`${T}/trace_clock`, 'counter\n');
+  put(`${T}/events/cma/enable`, '1\n');
+  w('4\\n');
+  for (let i = 0; i < 60; i++) put(`${D}/alloc`, '1\n');
+  const trace = () => read(sys, `${T}/trace`).split('\n');
+  out += `${trace()[2]}\n${trace().slice(11, 14).join('\n')}\n`;
+  w('8\\n');
+  out += `${trace()[2]}\n`;
+  return out;
+}
+
+/** buffer-pages.sh on the emulator: when the buffer grows, and 300 events in 2 pages. */
+function bufferPages(profile: string, pid: number): string {
+  const sys = createSystem({ profile });
+  const put = (path: string, text: string) => redirect(sys, path, new TextEncoder().encode(text), false, pid);
+  const size = () => read(sys, `${T}/buffer_size_kb`).trim();
+  let out = `-- boot: ${size()} / ${read(sys, `${T}/buffer_total_size_kb`).trim()} / ${read(sys, `${T}/per_cpu/cpu0/buffer_size_kb`).trim()}\n`;
+  put(`${T}/trace_marker`, 'hi\n');
+  out += `-- after marker: ${size()}\n`;
+  put(`${T}/trace_clock`, 'counter\n');
+  out += `-- after clock: ${size()}\n`;
+  put(`${T}/events/cma/cma_release/enable`, '1\n');
+  out += `-- after enable: ${size()} / ${read(sys, `${T}/buffer_total_size_kb`).trim()} / ${read(sys, `${T}/per_cpu/cpu0/buffer_size_kb`).trim()}\n`;
+  put(`${T}/buffer_size_kb`, '4\n');
+  put(`${T}/events/cma/enable`, '1\n');
+  for (let i = 0; i < 100; i++) {
+    put(`${D}/alloc`, '1\n');
+    put(`${D}/free`, '1\n');
+  }
+  const trace = read(sys, `${T}/trace`).split('\n');
+  return `${out}${trace[2]}\n${trace.slice(11, 13).join('\n')}\n`;
+}
+
 /** The counter column, where the kernel's other events (enabled by `*:*`) read the clock too. */
 const noCounter = (s: string) => s.replace(/^( +sh-\d+ +\[\d+\] .{5}) +\d+:/gm, '$1 N:');
 
@@ -184,6 +232,14 @@ describe('tracefs writes against the real kernels', () => {
       const want = readFileSync(join(DIR, `set-event-all-${profile}.txt`), 'utf8');
       assert.ok(want.includes(list), 'the kernel listed its whole list');
       assert.equal(noCounter(lazy(setEventAll(profile, pidOf(want)))), noCounter(lazy(want)));
+    });
+
+    it(`${profile}: buffer_size_kb: sizes in pages, errors, growth on the first enable, 2 pages overwritten`, () => {
+      const sizes = readFileSync(join(DIR, `buffer-size-${profile}.txt`), 'utf8');
+      assert.equal(lazy(bufferSize(profile, pidOf(sizes))), lazy(sizes));
+      const pages = readFileSync(join(DIR, `buffer-pages-${profile}.txt`), 'utf8');
+      assert.match(pages, /entries-in-buffer\/entries-written: (83|102)\/300/);
+      assert.equal(lazy(bufferPages(profile, pidOf(pages))), lazy(pages));
     });
 
     it(`${profile}: 150 rounds under the counter clock, page skips included, byte for byte`, () => {
