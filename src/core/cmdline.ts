@@ -157,15 +157,15 @@ export function planBoot(params: BootParams, profile: KernelProfile, machine: Ma
       ]);
     else if (fixed) {
       const base = pages(cma.base);
+      // the limit is the direct map's end (RAM's, 2 MiB-aligned down)
+      const limit = Math.floor(machine.end / PAGEBLOCK_PAGES) * PAGEBLOCK_PAGES;
       const inRam = machine.ram.some((r) => r.start <= base && base + count <= r.end);
       // the 7.3 oracle oopses at boot on `cma=16M@3G` with 12 GiB (activating pages that have no
       // struct page): not a system to emulate
-      if (!inRam && base + count <= Math.floor(machine.end / PAGEBLOCK_PAGES) * PAGEBLOCK_PAGES)
+      if (!inRam && base + count <= limit)
         throw new ConfigError(
           `--cmdline: '${cma.word}' is not all RAM on this machine: the kernel crashes at boot activating it`,
         );
-      // the limit is the direct map's end (RAM's, 2 MiB-aligned down)
-      const limit = Math.floor(machine.end / PAGEBLOCK_PAGES) * PAGEBLOCK_PAGES;
       if (base + count > limit)
         refuse(-22, 'it ends past the direct map', [
           `cma: Size (${hex(BigInt(count) * PAGE)}) of region at ${hex(cma.base)} exceeds limit (${hex(BigInt(limit) * PAGE)})`,

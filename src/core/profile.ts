@@ -79,7 +79,13 @@ export interface KernelProfile {
    * the reference builds have no kallsyms), the flags column, and the most bytes one write
    * takes (the rest is a short write: 6.1's TRACE_BUF_SIZE, 1024; 4054 since 6.12).
    */
-  readonly traceMarker: { readonly ip: string; readonly flags: string; readonly maxBytes: number };
+  readonly traceMarker: {
+    readonly ip: string;
+    readonly flags: string;
+    readonly maxBytes: number;
+    /** The least text a print entry is sized for: 9 since 6.12 (room for "<faulted>"), else 0. */
+    readonly minBytes: number;
+  };
   /** sizeof(struct page) on the reference build: `page=` of raw trace pointers is vmemmap + pfn * this. */
   readonly structPageSize: number;
   /** page_owner prints `PFN 0x1cc00` (6.12) rather than `PFN 117760` (6.1). */
@@ -136,7 +142,7 @@ export const PROFILE_6_1: KernelProfile = {
   reservedLogStyle: 'at-address',
   hugetlbAlignOrder: 9,
   hugetlbPoolEnqueue: 'each',
-  traceMarker: { ip: '0xffffffff8109926f', flags: '.....', maxBytes: 1024 },
+  traceMarker: { ip: '0xffffffff8109926f', flags: '.....', maxBytes: 1024, minBytes: 0 },
   structPageSize: 56,
   contigFreeWarnAt: 'mm/page_alloc.c:9508 0xffffffff810ff3b3',
   sysSkeleton: SKELETON_6_1,
@@ -172,7 +178,7 @@ export const PROFILE_6_12: KernelProfile = {
   reservedLogStyle: 'at-address-on-node',
   hugetlbAlignOrder: 18,
   hugetlbPoolEnqueue: 'batch',
-  traceMarker: { ip: '0xffffffff810ad587', flags: '.....', maxBytes: 4054 },
+  traceMarker: { ip: '0xffffffff810ad587', flags: '.....', maxBytes: 4054, minBytes: 9 },
   structPageSize: 64,
   contigFreeWarnAt: 'mm/page_alloc.c:6945 0xffffffff8111dc5b',
   sysSkeleton: SKELETON_6_12,
@@ -209,7 +215,7 @@ export const PROFILE_7_3: KernelProfile = {
   reservedLogStyle: 'in-ranges',
   hugetlbAlignOrder: 18,
   hugetlbPoolEnqueue: 'batch',
-  traceMarker: { ip: '0xffffffff810c0db2', flags: '...2.', maxBytes: 4054 },
+  traceMarker: { ip: '0xffffffff810c0db2', flags: '...2.', maxBytes: 4054, minBytes: 9 },
   structPageSize: 64,
   contigFreeWarnAt: null,
   sysSkeleton: SKELETON_7_3,

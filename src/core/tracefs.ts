@@ -124,7 +124,7 @@ export class TraceBuffer {
    */
   mark(data: Uint8Array, task: TaskContext): Result<{ written: number }> {
     if (!this.tracingOn) return fail('EBADF');
-    const { ip, flags, maxBytes } = this.profile.traceMarker;
+    const { ip, flags, maxBytes, minBytes } = this.profile.traceMarker;
     const taken = data.subarray(0, maxBytes);
     if (taken.length === 0) return { ok: true, written: 0 };
     const nul = taken.indexOf(0);
@@ -132,9 +132,8 @@ export class TraceBuffer {
       nul >= 0
         ? new TextDecoder().decode(taken.subarray(0, nul))
         : new TextDecoder().decode(taken) + (taken[taken.length - 1] === 0x0a ? '' : '\n');
-    // print_entry (8-byte header and the ip), the text, its '\n' and NUL; since 6.12 at least as
-    // much as "<faulted>" would take
-    const size = 16 + taken.length + 2 + (maxBytes > 1024 ? Math.max(0, 9 - taken.length) : 0);
+    // print_entry (8-byte header and the ip), the text (at least minBytes), its '\n' and NUL
+    const size = 16 + Math.max(taken.length, minBytes) + 2;
     this.push({ task, ts: this.stamp(size), clock: this.clock, event: null, text, marker: { ip, flags } });
     return { ok: true, written: taken.length };
   }
