@@ -8,6 +8,7 @@
 import type { AreaRequest, RefusedArea } from './config.ts';
 import { ConfigError, PAGE_SIZE, PAGEBLOCK_PAGES } from './config.ts';
 import type { MachineMemory, Span } from './machine.ts';
+import { DEFAULT_MEM_PAGES } from './machine.ts';
 import type { KernelProfile } from './profile.ts';
 
 /** HUGETLB_PAGE_ORDER on x86_64: a hugetlb_cma area's order_per_bit. */
@@ -129,7 +130,7 @@ export function parseCmdline(cmdline: string, profile: KernelProfile): BootParam
  * is on the line, 3 GiB for 6.1 and 6 GiB for 6.12 and 7.x (a 1 GiB-aligned area needs it).
  */
 export function defaultMemPages(params: BootParams, profile: KernelProfile): number {
-  if (!params.cmdline.includes('hugetlb_cma')) return 512 * 256;
+  if (!params.cmdline.includes('hugetlb_cma')) return DEFAULT_MEM_PAGES;
   return (profile.hugetlbAlignOrder >= 18 ? 6 : 3) * 1024 * 256;
 }
 

@@ -4,7 +4,7 @@
 import { ConfigSchema } from '../schema/config.ts';
 import { validate } from '../schema/issues.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
-import type { MachineMemory, Span } from './machine.ts';
+import type { MachineMemory } from './machine.ts';
 import { pcMachine, placeArea, placeMultiRange } from './machine.ts';
 import type { BusyOwner } from './page-owner.ts';
 import type { KernelProfile } from './profile.ts';
@@ -347,21 +347,20 @@ export function resolveAreas(
   profile: KernelProfile,
   memPages?: number,
 ): AreaSpec[] {
-  return placeAreas(requests, profile, memPages).specs;
+  return placeAreas(requests, profile, memPages === undefined ? null : pcMachine(memPages)).specs;
 }
 
 /**
- * resolveAreas, with the areas the kernel would refuse. Without `memPages`: the 512 MiB
+ * resolveAreas, with the areas the kernel would refuse. Without a `machine`: the 512 MiB
  * machine, where an area too large for it goes above 4 GiB (as if the machine had the RAM) and
- * none is refused. With it: the RAM of an x86_64 qemu `-machine pc` guest (machine.ts), areas
+ * none is refused. With one: the RAM of an x86_64 qemu `-machine pc` guest (machine.ts), areas
  * placed one after the other as cma_declare_contiguous_nid does, aligned to a pageblock, their
  * bits and, for hugetlbN, the profile's hugetlb page; one that does not fit is refused.
  */
 export function placeAreas(
   requests: readonly AreaRequest[],
   profile: KernelProfile,
-  memPages?: number,
-  holes: readonly Span[] = [],
+  machine: MachineMemory | null = null,
 ): { specs: AreaSpec[]; refused: RefusedArea[] } {
   const fail = (m: string): never => {
     throw new ConfigError(m);
@@ -406,7 +405,6 @@ export function placeAreas(
     for (const rg of r.ranges)
       if (rg.basePfn !== undefined) placed.push({ name: r.name, basePfn: rg.basePfn, count: rg.count });
   const refused: RefusedArea[] = [];
-  const machine = memPages === undefined ? null : pcMachine(memPages, holes);
   const taken = () => placed.map((p) => ({ start: p.basePfn, end: p.basePfn + p.count }));
   let top = DEFAULT_TOP_PFN;
   for (const p of placed)

@@ -8,6 +8,8 @@
 const MIB = 256;
 /** Pages per GiB. */
 const GIB = 1024 * MIB;
+/** RAM of the machine when none is given: the oracles' default `qemu -m 512M`. */
+export const DEFAULT_MEM_PAGES = 512 * MIB;
 /** First pfn above 4 GiB. */
 const PFN_4G = 4 * GIB;
 

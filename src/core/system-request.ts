@@ -94,7 +94,7 @@ export function placeSystem(req: SystemRequest = {}): {
     const memPages = memOf() ?? defaultMemPages(params, profile);
     const machine = pcMachine(memPages, params.holes);
     const boot = planBoot(params, profile, machine);
-    const placed = placeAreas([...boot.requests, ...(requests ?? [])], profile, memPages, params.holes);
+    const placed = placeAreas([...boot.requests, ...(requests ?? [])], profile, machine);
     return {
       profile,
       specs: placed.specs,
@@ -116,7 +116,7 @@ export function placeSystem(req: SystemRequest = {}): {
       : placeAreas(
           requests ?? [{ name: 'reserved', orderPerBit: 0, ranges: [{ count: 4096 }] }],
           profile,
-          memPages,
+          memPages === undefined ? null : pcMachine(memPages),
         );
   return { profile, ...placed, ...(memPages !== undefined ? { memPages } : {}) };
 }

@@ -14,7 +14,7 @@ import { fail } from './errno.ts';
 import { GiganticPool, hugepagesSysfsRoot, hugetlbNode } from './hugetlb.ts';
 import { indexedBitmapFactory } from './indexed-bitmap.ts';
 import type { Span } from './machine.ts';
-import { giganticFallback, pcMachine } from './machine.ts';
+import { DEFAULT_MEM_PAGES, giganticFallback, pcMachine } from './machine.ts';
 import type { BusyOwner } from './page-owner.ts';
 import { pageOwnerText } from './page-owner.ts';
 import { KernelLog } from './printk.ts';
@@ -190,7 +190,7 @@ export class CmaSystem implements KernelHooks {
               ...this.hugepagesEntry(),
             ]),
           ],
-          ['tracing', tracefsRoot(this.profile, this.tracing, (this.memPages ?? 131072) * 4096)],
+          ['tracing', tracefsRoot(this.profile, this.tracing, (this.memPages ?? DEFAULT_MEM_PAGES) * 4096)],
         ]),
       ],
     ]);
@@ -648,15 +648,15 @@ export class CmaSystem implements KernelHooks {
   }
 }
 
-/** The boot lines announcing an area (cma_declare_contiguous*, cma_init_reserved_mem). */
-export function bootLogLines(area: CmaArea, profile: KernelProfile): string[] {
+/** The boot lines announcing an area (cma_declare_contiguous*, cma_init_reserved_mem), its size printed as `sizeMiB`. */
+export function bootLogLines(area: CmaArea, profile: KernelProfile, sizeMiB = mib(area.count)): string[] {
   const r0 = area.ranges[0];
   if (isHugetlbArea(area) && profile.reservedLogStyle === 'in-ranges') {
     const n = area.ranges.length;
-    return [`cma: Reserved ${mib(area.count)} MiB in ${n} range${n === 1 ? '' : 's'}`];
+    return [`cma: Reserved ${sizeMiB} MiB in ${n} range${n === 1 ? '' : 's'}`];
   }
   if (!r0) return [];
-  const at = `cma: Reserved ${mib(area.count)} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`;
+  const at = `cma: Reserved ${sizeMiB} MiB at 0x${(r0.basePfn * 4096).toString(16).padStart(16, '0')}`;
   return [profile.reservedLogStyle === 'at-address-on-node' ? `${at} on node ${areaNode(area)}` : at];
 }
 
@@ -715,11 +715,9 @@ export function bootLog(
       announced = true;
     }
     if ('area' in s) {
-      const own = bootLogLines(s.area, profile);
       // 7.x prints cma='s size as asked
-      if (name === 'reserved' && boot?.reservedMiB !== undefined)
-        own[0] = own[0]!.replace(/Reserved \d+ MiB/, `Reserved ${boot.reservedMiB} MiB`);
-      lines.push(...own);
+      const asked = name === 'reserved' ? boot?.reservedMiB : undefined;
+      lines.push(...bootLogLines(s.area, profile, asked ?? mib(s.area.count)));
       if (hugetlb) lines.push(`hugetlb_cma: reserved ${mib(s.area.count)} MiB on node ${name.slice(7)}`);
       continue;
     }

@@ -249,21 +249,21 @@ function parseBool(text: string): boolean | null {
   return null;
 }
 
-function enableFile(buf: TraceBuffer, events: readonly TraceEventName[]): VfsNode {
+/**
+ * An `enable` file over `system:event` names (an event's, its subsystem's, or all of events/):
+ * `1` if all are on, `0` if none, `X` if some; writing 0 or 1 switches them all.
+ */
+function enableFile(buf: TraceBuffer, events: readonly string[]): VfsNode {
   return controlFile(
     0o640,
     () => {
-      const on = events.filter((e) => buf.enabled.has(e)).length;
+      const on = events.filter((e) => isOn(buf, e)).length;
       return on === 0 ? '0\n' : on === events.length ? '1\n' : 'X\n';
     },
     (text) => {
       const v = parseBool(text);
       if (v === null) return fail('EINVAL');
-      if (v) buf.expand();
-      for (const e of events) {
-        if (v) buf.enabled.add(e);
-        else buf.enabled.delete(e);
-      }
+      for (const e of events) setOn(buf, e, v);
       return { ok: true };
     },
   );
@@ -371,7 +371,7 @@ function setEventWord(buf: TraceBuffer, word: string, events: readonly string[])
 }
 
 /** /sys/kernel/tracing: trace, tracing_on, trace_clock, current_tracer and events/cma/. */
-export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes = 512 * 2 ** 20): DirNode {
+export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes: number): DirNode {
   // the kernel's events in its list's order (ours, for a profile without a recorded list)
   const known = kernelEventList(profile.id);
   const events = known.length > 0 ? known : CMA_TRACE_EVENTS.map((e) => `cma:${e}`);
@@ -380,30 +380,22 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes =
       .filter((e) => isOn(buf, e))
       .map((e) => `${e}\n`)
       .join('');
-  // events/enable: every event of the kernel (the others listed, never recorded)
-  const allEnable = controlFile(
-    0o640,
-    () => {
-      const on = events.filter((e) => isOn(buf, e)).length;
-      return on === 0 ? '0\n' : on === events.length ? '1\n' : 'X\n';
-    },
-    (text) => {
-      const v = parseBool(text);
-      if (v === null) return fail('EINVAL');
-      for (const e of events) setOn(buf, e, v);
-      return { ok: true };
-    },
-  );
   const event = (e: TraceEventName): DirNode =>
     dir(() => [
-      ['enable', enableFile(buf, [e])],
+      ['enable', enableFile(buf, [`cma:${e}`])],
       ['filter', filterFile()],
       ['format', controlFile(0o440, () => traceFormatFile(profile, e), null)],
       ['id', controlFile(0o440, () => `${profile.traceEventIds[e]}\n`, null)],
     ]);
   const cma = dir(() => [
     ...CMA_TRACE_EVENTS.map((e): [string, VfsNode] => [e, event(e)]),
-    ['enable', enableFile(buf, CMA_TRACE_EVENTS)],
+    [
+      'enable',
+      enableFile(
+        buf,
+        CMA_TRACE_EVENTS.map((e) => `cma:${e}`),
+      ),
+    ],
     ['filter', filterFile(SUBSYSTEM_FILTER_HELP)],
   ]);
   return dir(() => [
@@ -473,7 +465,8 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes =
       'events',
       dir(() => [
         ['cma', cma],
-        ['enable', allEnable],
+        // every event of the kernel (the others listed, never recorded)
+        ['enable', enableFile(buf, events)],
       ]),
     ],
   ]);
