@@ -4,6 +4,7 @@
 export const ERRNO = {
   EPERM: 1,
   ENOENT: 2,
+  ESRCH: 3,
   EINTR: 4,
   EIO: 5,
   EBADF: 9,
@@ -26,6 +27,7 @@ export type ErrnoName = keyof typeof ERRNO;
 export const STRERROR: Record<ErrnoName, string> = {
   EPERM: 'Operation not permitted',
   ENOENT: 'No such file or directory',
+  ESRCH: 'No such process',
   EINTR: 'Interrupted system call',
   EIO: 'Input/output error',
   EBADF: 'Bad file descriptor',

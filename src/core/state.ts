@@ -7,11 +7,12 @@ import { StateSchema } from '../schema/state.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
 import { setBitsFromWords } from './cma-bitmap.ts';
 import { ConfigError, checkSystemLimits } from './config.ts';
+import { formatFields, parseFilter } from './event-filter.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import { findProfile, PROFILES } from './profile.ts';
 import { CmaSystem } from './system.ts';
 import type { TraceEntry } from './trace.ts';
-import { CMA_TRACE_EVENTS } from './trace.ts';
+import { CMA_TRACE_EVENTS, traceFormatFile } from './trace.ts';
 
 /** The version written in every state document. */
 const STATE_FORMAT = 'cma-debug-state';
@@ -64,6 +65,8 @@ export interface SystemState {
     /** buffer_size_kb, and whether the buffer has grown to it. */
     readonly sizeKb?: number;
     readonly expanded?: boolean;
+    /** Each cma event's `filter` file as it reads, and whether it filters (false: refused). */
+    readonly filters?: Readonly<Record<string, { shown: string; active: boolean }>>;
     readonly entries: readonly unknown[];
   };
 }
@@ -165,6 +168,13 @@ export function systemToState(sys: CmaSystem): SystemState {
       pageUsed: tracing.pageUsed,
       sizeKb: tracing.sizeKb,
       expanded: tracing.expanded,
+      ...(tracing.filters.size > 0
+        ? {
+            filters: Object.fromEntries(
+              [...tracing.filters].map(([e, f]) => [e, { shown: f.shown, active: f.filter !== null }]),
+            ),
+          }
+        : {}),
       entries: tracing.entries.map(encodeBig),
     },
   };
@@ -292,5 +302,22 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   tr.sizeKb = state.tracing.sizeKb ?? tr.sizeKb;
   tr.expanded = state.tracing.expanded ?? tr.enabled.size > 0;
   tr.entries = state.tracing.entries.map((e) => decodeBig(e) as TraceEntry);
+  tr.filters.clear();
+  for (const [e, f] of Object.entries(state.tracing.filters ?? {})) {
+    check(
+      (CMA_TRACE_EVENTS as readonly string[]).includes(e),
+      `${what}: tracing.filters`,
+      `'${e}' is not a CMA trace event`,
+    );
+    const event = e as TraceEventName;
+    if (!f.active) {
+      tr.filters.set(event, { shown: f.shown, filter: null });
+      continue;
+    }
+    const text = f.shown.replace(/\n$/, '');
+    const r = parseFilter(text, formatFields(traceFormatFile(sys.profile, event)));
+    check(r.ok, `${what}: tracing.filters.${e}`, `'${text}' is not a filter of this kernel's ${e}`);
+    if (r.ok) tr.filters.set(event, { shown: f.shown, filter: r.filter });
+  }
   return sys;
 }

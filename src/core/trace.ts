@@ -153,10 +153,16 @@ export interface PointerOptions {
   readonly hashKey: number;
 }
 
+/** The address of the struct page of `pfn` in the vmemmap (0 when there is none). */
+export function pagePointer(pfn: bigint, hasPage: boolean, opts: PointerOptions): bigint {
+  if (!hasPage) return 0n;
+  return (0xffffea0000000000n + pfn * BigInt(opts.structPageSize)) & 0xffffffffffffffffn;
+}
+
 /** %p of the struct page of `pfn` (hasPage false → NULL). */
 function renderPagePointer(pfn: bigint, hasPage: boolean, opts: PointerOptions): string {
   if (!hasPage) return '0000000000000000';
-  const raw = (0xffffea0000000000n + pfn * BigInt(opts.structPageSize)) & 0xffffffffffffffffn;
+  const raw = pagePointer(pfn, hasPage, opts);
   if (opts.mode === 'ptrval') return '(____ptrval____)';
   if (opts.mode === 'raw') return raw.toString(16).padStart(16, '0');
   // a keyed 64→32-bit mix: the right shape, not the kernel's siphash values

@@ -2,6 +2,15 @@
 
 import type { Result } from './errno.ts';
 import { fail } from './errno.ts';
+import type { EventFilter, FilterRecord } from './event-filter.ts';
+import {
+  clearsFilter,
+  FILTER_WRITE_MAX,
+  filterText,
+  formatFields,
+  parseFilter,
+  subsystemRefusal,
+} from './event-filter.ts';
 import { kstrtoull } from './kstrtox.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import type { PointerOptions, TaskContext, TraceEntry } from './trace.ts';
@@ -10,6 +19,7 @@ import {
   eventRecordSize,
   formatEventText,
   formatTraceLine,
+  pagePointer,
   TRACE_CLOCK_IN_NS,
   TRACE_CLOCKS,
   traceFormatFile,
@@ -60,6 +70,11 @@ export class TraceBuffer {
   private head = 0;
   /** The counter clock's value (trace_clock_counter: one tick per event and per buffer reset). */
   counter = 0n;
+  /**
+   * Each cma event's `filter`: what the file shows, and the filter that drops records (null after
+   * a refused write: the event is then unfiltered). No entry: `none`.
+   */
+  readonly filters = new Map<TraceEventName, { shown: string; filter: EventFilter | null }>();
   private listeners: ((e: TraceEntry) => void)[] = [];
 
   constructor(
@@ -103,9 +118,14 @@ export class TraceBuffer {
     return TRACE_CLOCK_IN_NS.has(this.clock) ? this.nowNs() : this.nowNs() / 1000n;
   }
 
-  /** Records an event if tracing is on and the event is enabled. */
+  /**
+   * Records an event if tracing is on, the event is enabled and its filter lets it through (a
+   * filtered-out record takes no place in the buffer and no tick of the counter clock).
+   */
   record(event: CmaTraceEvent, task: TaskContext): void {
     if (!this.tracingOn || !this.enabled.has(event.event)) return;
+    const filter = this.filters.get(event.event)?.filter;
+    if (filter && !filter.test(this.filterRecord(event, task))) return;
     const size = eventRecordSize(this.profile, event.event, utf8.encode(event.name).length);
     this.push({
       task,
@@ -114,6 +134,45 @@ export class TraceBuffer {
       event,
       text: formatEventText(this.profile, event, this.pointers),
     });
+  }
+
+  /** The fields a filter reads from a record: the event's own, its common and generic ones. */
+  private filterRecord(event: CmaTraceEvent, task: TaskContext): FilterRecord {
+    return (field) => {
+      switch (field) {
+        case 'common_type':
+          return BigInt(this.profile.traceEventIds[event.event]);
+        case 'common_pid':
+          return BigInt(task.pid);
+        case 'CPU':
+        case 'cpu':
+        case 'common_cpu':
+          return BigInt(task.cpu ?? 0);
+        case 'COMM':
+        case 'comm':
+          return task.comm;
+        case 'name':
+          return event.name;
+        case 'count':
+        case 'request_count':
+          return event.count;
+        case 'align':
+          return 'align' in event ? BigInt(event.align) : 0n;
+        case 'pfn':
+          return 'pfn' in event ? event.pfn : 0n;
+        case 'page':
+          return 'pfn' in event ? pagePointer(event.pfn, event.hasPage, this.pointers) : 0n;
+        case 'errorno':
+          return 'errorno' in event ? BigInt(event.errorno ?? 0) : 0n;
+        case 'available_count':
+          return 'availableCount' in event ? (event.availableCount ?? 0n) : 0n;
+        case 'total_count':
+          return 'totalCount' in event ? (event.totalCount ?? 0n) : 0n;
+        default:
+          // common_flags, common_preempt_count: the '.....' of every cma line
+          return 0n;
+      }
+    };
   }
 
   /**
@@ -309,17 +368,60 @@ function traceMarkerFile(buf: TraceBuffer): FileNode {
 }
 
 /**
- * An event's or the subsystem's `filter`: `none` or the subsystem's help text while no filter is
- * set (print_event_filter, print_subsystem_event_filter); only a read from the start returns it.
+ * A `filter` file: reads `show()` (only from the start, as print_event_filter does); each write
+ * (up to a NUL, under a page) goes to `store`, a page or more is -EINVAL and changes nothing.
  */
-const filterFile = (text = 'none\n'): VfsNode =>
-  controlFile(
-    0o640,
-    () => text,
-    (t) => (t.trim() === '0' || t.trim() === '' ? { ok: true } : fail('EINVAL')),
-    undefined,
-    true,
+function filterNode(show: () => string, store: (text: string) => Result<object>): FileNode {
+  return controlFile(0o640, show, (t) => store(t), undefined, true);
+}
+
+/** An event's `filter`: `0` clears it; an expression sets it or is refused (core/event-filter.ts). */
+function eventFilterFile(profile: KernelProfile, buf: TraceBuffer, e: TraceEventName): FileNode {
+  return filterNode(
+    () => buf.filters.get(e)?.shown ?? 'none\n',
+    (data) => {
+      if (utf8.encode(data).length >= FILTER_WRITE_MAX) return fail('EINVAL');
+      const text = filterText(data);
+      if (clearsFilter(text)) {
+        buf.filters.delete(e);
+        return { ok: true };
+      }
+      const r = parseFilter(text, formatFields(traceFormatFile(profile, e)));
+      if (r.ok) {
+        buf.filters.set(e, { shown: `${text}\n`, filter: r.filter });
+        return { ok: true };
+      }
+      buf.filters.set(e, { shown: r.shown, filter: null });
+      return fail(r.errno);
+    },
   );
+}
+
+/**
+ * The subsystem's `filter`: always its help text; a write sets the expression on every event it
+ * parses for and marks the others as not set (the write itself succeeds), `0` clears them all.
+ */
+function subsystemFilterFile(profile: KernelProfile, buf: TraceBuffer): FileNode {
+  return filterNode(
+    () => SUBSYSTEM_FILTER_HELP,
+    (data) => {
+      if (utf8.encode(data).length >= FILTER_WRITE_MAX) return fail('EINVAL');
+      const text = filterText(data);
+      for (const e of CMA_TRACE_EVENTS) {
+        if (clearsFilter(text)) {
+          buf.filters.delete(e);
+          continue;
+        }
+        const r = parseFilter(text, formatFields(traceFormatFile(profile, e)));
+        buf.filters.set(
+          e,
+          r.ok ? { shown: `${text}\n`, filter: r.filter } : { shown: subsystemRefusal(text), filter: null },
+        );
+      }
+      return { ok: true };
+    },
+  );
+}
 
 const SUBSYSTEM_FILTER_HELP =
   '### global filter ###\n' +
@@ -383,7 +485,7 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes: 
   const event = (e: TraceEventName): DirNode =>
     dir(() => [
       ['enable', enableFile(buf, [`cma:${e}`])],
-      ['filter', filterFile()],
+      ['filter', eventFilterFile(profile, buf, e)],
       ['format', controlFile(0o440, () => traceFormatFile(profile, e), null)],
       ['id', controlFile(0o440, () => `${profile.traceEventIds[e]}\n`, null)],
     ]);
@@ -396,7 +498,7 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes: 
         CMA_TRACE_EVENTS.map((e) => `cma:${e}`),
       ),
     ],
-    ['filter', filterFile(SUBSYSTEM_FILTER_HELP)],
+    ['filter', subsystemFilterFile(profile, buf)],
   ]);
   return dir(() => [
     [

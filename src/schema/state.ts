@@ -104,6 +104,7 @@ export const StateSchema = objectOf(
         pageUsed: v.optional(uint),
         sizeKb: v.optional(uint),
         expanded: v.optional(v.boolean()),
+        filters: v.optional(v.record(v.string(), v.object({ shown: v.string(), active: v.boolean() }))),
         entries: list(v.unknown()),
       },
       'loose',

@@ -15,6 +15,7 @@ export function httpStatusForErrno(errno: ErrnoName): number {
     case 'EFAULT':
     case 'ESPIPE':
     case 'ENOTDIR':
+    case 'ESRCH': // a tracefs filter with a quote left open
       return 400;
     case 'EACCES':
     case 'EPERM':
