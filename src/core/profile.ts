@@ -86,6 +86,12 @@ export interface KernelProfile {
     /** The least text a print entry is sized for: 9 since 6.12 (room for "<faulted>"), else 0. */
     readonly minBytes: number;
   };
+  /**
+   * The text buffer a `trace_pipe` read prints into (struct trace_seq's): 4096 bytes on 6.1, 8156
+   * on 6.12 and 7.3 (8155 bytes of lines fit, 8156 do not). A read returns at most this less
+   * one, in whole lines (test/fixtures/trace-pipe/).
+   */
+  readonly traceSeqBytes: number;
   /** sizeof(struct page) on the reference build: `page=` of raw trace pointers is vmemmap + pfn * this. */
   readonly structPageSize: number;
   /** page_owner prints `PFN 0x1cc00` (6.12) rather than `PFN 117760` (6.1). */
@@ -143,6 +149,7 @@ export const PROFILE_6_1: KernelProfile = {
   hugetlbAlignOrder: 9,
   hugetlbPoolEnqueue: 'each',
   traceMarker: { ip: '0xffffffff8109926f', flags: '.....', maxBytes: 1024, minBytes: 0 },
+  traceSeqBytes: 4096,
   structPageSize: 56,
   contigFreeWarnAt: 'mm/page_alloc.c:9508 0xffffffff810ff3b3',
   sysSkeleton: SKELETON_6_1,
@@ -179,6 +186,7 @@ export const PROFILE_6_12: KernelProfile = {
   hugetlbAlignOrder: 18,
   hugetlbPoolEnqueue: 'batch',
   traceMarker: { ip: '0xffffffff810ad587', flags: '.....', maxBytes: 4054, minBytes: 9 },
+  traceSeqBytes: 8156,
   structPageSize: 64,
   contigFreeWarnAt: 'mm/page_alloc.c:6945 0xffffffff8111dc5b',
   sysSkeleton: SKELETON_6_12,
@@ -216,6 +224,7 @@ export const PROFILE_7_3: KernelProfile = {
   hugetlbAlignOrder: 18,
   hugetlbPoolEnqueue: 'batch',
   traceMarker: { ip: '0xffffffff810c0db2', flags: '...2.', maxBytes: 4054, minBytes: 9 },
+  traceSeqBytes: 8156,
   structPageSize: 64,
   contigFreeWarnAt: null,
   sysSkeleton: SKELETON_7_3,

@@ -64,6 +64,8 @@ export interface Stat {
   readonly mode: number;
   readonly size: number;
   readonly nlink: number;
+  /** A pipe whose reads wait for more (`trace_pipe`). */
+  readonly pipe?: boolean;
 }
 
 interface Handle {
@@ -433,7 +435,10 @@ export class CmaSystem implements KernelHooks {
       return { ok: true, stat: { type: 'dir', mode: n.mode, size: 0, nlink } };
     }
     if (n.kind === 'symlink') return { ok: true, stat: { type: 'symlink', mode: n.mode, size: 0, nlink: 1 } };
-    return { ok: true, stat: { type: 'file', mode: n.mode, size: n.size, nlink: 1 } };
+    return {
+      ok: true,
+      stat: { type: 'file', mode: n.mode, size: n.size, nlink: 1, ...(n.blocking ? { pipe: true } : {}) },
+    };
   }
 
   /** Names in a directory, sorted. */
@@ -553,6 +558,11 @@ export class CmaSystem implements KernelHooks {
     return r;
   }
 
+  /** Whether an open file is a pipe whose reads take what they return (`trace_pipe`). */
+  isPipe(fh: number): boolean {
+    return this.handles.get(fh)?.node.blocking === true;
+  }
+
   /** close(2). */
   close(fh: number): Result<object> {
     const h = this.handles.get(fh);
@@ -571,12 +581,17 @@ export class CmaSystem implements KernelHooks {
     return r;
   }
 
-  /** Reads an open file from its position to EOF, as `cat` does after open. */
+  /**
+   * Reads an open file from its position to EOF, as `cat` does after open; a pipe (`trace_pipe`)
+   * until it has nothing more to give, where `cat` would wait.
+   */
   readAll(fh: number): Result<{ data: Uint8Array; text: string }> {
     const chunks: Uint8Array[] = [];
     let total = 0;
     for (;;) {
       const r = this.read(fh, 1 << 20);
+      // a pipe with nothing more to give (trace_pipe): what it gave is the text
+      if (!r.ok && r.errno === 'EAGAIN') break;
       if (!r.ok) return r;
       if (r.data.length === 0) break;
       chunks.push(r.data);

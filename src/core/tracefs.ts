@@ -247,6 +247,27 @@ export class TraceBuffer {
     if (this.head >= TRACE_BUFFER_ENTRIES / 4 || this.head === this.buf.length) this.compact();
   }
 
+  /** How many entries the buffer holds. */
+  get size(): number {
+    return this.buf.length - this.head;
+  }
+
+  /** The `i`th oldest entry. */
+  entryAt(i: number): TraceEntry | undefined {
+    return this.buf[this.head + i];
+  }
+
+  /**
+   * Takes the `n` oldest entries out (a `trace_pipe` read): they leave `trace`, and both of its
+   * header's counts drop by `n` (the oracles' entries-in-buffer/entries-written: 120/120 → 85/85).
+   */
+  consume(n: number): void {
+    const k = Math.min(n, this.size);
+    this.head += k;
+    this.written -= k;
+    if (this.head >= TRACE_BUFFER_ENTRIES / 4 || this.head === this.buf.length) this.compact();
+  }
+
   /** The entries in the buffer, oldest first. */
   get entries(): readonly TraceEntry[] {
     this.compact();
@@ -346,6 +367,64 @@ function bufferSizeFile(buf: TraceBuffer, memBytes: number, perCpu: boolean): Vf
       return { ok: true };
     },
   );
+}
+
+/**
+ * `trace_pipe` (and per_cpu/cpu0's: one CPU): a read takes the oldest entries out of the buffer
+ * and returns their lines (tracing_read_pipe). The lines are printed into the open file's text
+ * buffer (profile.traceSeqBytes) while they fit, until they reach the read's length; what the read
+ * did not take stays for the open file's next read (and is lost at close). With nothing to
+ * read, -EAGAIN: the kernel's reader blocks there, which a frontend may do (the FUSE mount waits
+ * for the next entry; `cat` in the mini-shell stops).
+ */
+function tracePipeFile(buf: TraceBuffer, profile: KernelProfile): FileNode {
+  return {
+    kind: 'file',
+    mode: 0o440,
+    size: 0,
+    seekable: false,
+    emptyPastStart: false,
+    blocking: true,
+    open: () => {
+      let left: Uint8Array = new Uint8Array(0);
+      return {
+        ok: true,
+        file: {
+          read: (_pos, length) => {
+            const cnt = Math.min(length, profile.traceSeqBytes - 1);
+            if (left.length > 0) {
+              const out = left.subarray(0, cnt);
+              left = left.subarray(out.length);
+              return { ok: true, data: out };
+            }
+            if (buf.size === 0) return fail('EAGAIN');
+            const lines: Uint8Array[] = [];
+            let used = 0;
+            let taken = 0;
+            while (taken < buf.size && used < cnt) {
+              const line = utf8.encode(formatTraceLine(buf.entryAt(taken)!));
+              // a line that does not fit in what is left of the text buffer waits for the next read
+              if (used + line.length > profile.traceSeqBytes - 1 && used > 0) break;
+              lines.push(line);
+              used += line.length;
+              taken++;
+            }
+            buf.consume(taken);
+            const text = new Uint8Array(used);
+            let at = 0;
+            for (const l of lines) {
+              text.set(l, at);
+              at += l.length;
+            }
+            left = text.subarray(Math.min(cnt, used));
+            return { ok: true, data: text.subarray(0, Math.min(cnt, used)) };
+          },
+          textLength: () => 0,
+          write: () => fail('EACCES'),
+        },
+      };
+    },
+  };
 }
 
 /** `trace_marker` (0220): each write one print entry (TraceBuffer.mark); nothing to read. */
@@ -524,7 +603,19 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes: 
     ['trace_marker', traceMarkerFile(buf)],
     ['buffer_size_kb', bufferSizeFile(buf, memBytes, false)],
     ['buffer_total_size_kb', controlFile(0o440, () => buf.sizeText(false), null)],
-    ['per_cpu', dir(() => [['cpu0', dir(() => [['buffer_size_kb', bufferSizeFile(buf, memBytes, true)]])]])],
+    ['trace_pipe', tracePipeFile(buf, profile)],
+    [
+      'per_cpu',
+      dir(() => [
+        [
+          'cpu0',
+          dir(() => [
+            ['buffer_size_kb', bufferSizeFile(buf, memBytes, true)],
+            ['trace_pipe', tracePipeFile(buf, profile)],
+          ]),
+        ],
+      ]),
+    ],
     [
       'trace',
       controlFile(

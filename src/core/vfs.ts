@@ -10,6 +10,8 @@ import type { TaskContext } from './trace.ts';
 export const O_ACCMODE = 3;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
+/** open(2)'s O_NONBLOCK: a pipe's read with nothing to give fails with EAGAIN instead of waiting. */
+export const O_NONBLOCK = 0o4000;
 const O_RDWR = 2;
 const O_TRUNC = 0o1000;
 
@@ -51,6 +53,11 @@ export interface FileNode {
    * subsystem_filter_read answer only a read from the start).
    */
   readonly emptyPastStart?: boolean;
+  /**
+   * A pipe (`trace_pipe`): a read with nothing to give fails with EAGAIN, where the kernel's
+   * reader would wait for more (unless opened O_NONBLOCK).
+   */
+  readonly blocking?: boolean;
   open(ctx: OpenContext): Result<{ file: OpenFile }>;
 }
 

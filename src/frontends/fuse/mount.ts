@@ -23,8 +23,8 @@ import type { ErrnoName } from '../../core/errno.ts';
 import { ERRNO } from '../../core/errno.ts';
 import type { CmaSystem } from '../../core/system.ts';
 import type { TaskContext } from '../../core/trace.ts';
-import { O_ACCMODE, O_RDONLY } from '../../core/vfs.ts';
-import type { Answer, Attr, Dirent, Request } from './protocol.ts';
+import { O_ACCMODE, O_NONBLOCK, O_RDONLY } from '../../core/vfs.ts';
+import type { Answer, Attr, Dirent, Reply, Request } from './protocol.ts';
 import {
   attrOut,
   direntsOut,
@@ -361,7 +361,11 @@ export class CmaFuseMount {
     if (st.type === 'dir') return { ...base, mode: S_IFDIR | st.mode, size: 0, nlink: st.nlink };
     if (st.type === 'symlink') return { ...base, mode: S_IFLNK | st.mode, size: 0, nlink: 1 };
     let size = st.size;
-    if (size === 0 && !this.opts.exactSizes) {
+    // a pipe (trace_pipe) is never empty to the kernel's splice path: with st_size 0, busybox
+    // cat's sendfile to a pipe would read EOF without asking us; with a size it asks, gets EIO
+    // (as every page-cache read here) and falls back to read(2), which waits as the kernel's does
+    if (st.pipe && !this.opts.exactSizes) size = 4096;
+    else if (size === 0 && !this.opts.exactSizes) {
       const own = fh !== undefined ? this.sys.textLength(Number(fh)) : null;
       const len = own?.ok ? own : this.sys.fileLength(p);
       size = len.ok ? len.length : 0;
@@ -540,6 +544,35 @@ export class CmaFuseMount {
   }
 
   private read(b: Buffer): Answer {
+    const r = this.readNow(b);
+    if (r !== 'empty') return r;
+    // trace_pipe with nothing to read: the kernel's reader waits for the next entry, unless the
+    // file was opened O_NONBLOCK (fuse_read_in.flags)
+    if ((b.readUInt32LE(32) & O_NONBLOCK) !== 0) return { error: -ERRNO.EAGAIN };
+    // the request's bytes are the session's buffer, which the next request overwrites
+    const req = Buffer.from(b);
+    return {
+      wait: (done) => {
+        let queued = false;
+        const stop = this.sys.tracing.subscribe(() => {
+          if (queued) return;
+          queued = true;
+          // once the write that recorded the entry has finished
+          setImmediate(() => {
+            queued = false;
+            const again = this.readNow(req);
+            if (again === 'empty') return;
+            stop();
+            done(again);
+          });
+        });
+        return stop;
+      },
+    };
+  }
+
+  /** A read answered now, or 'empty' where a pipe has nothing yet. */
+  private readNow(b: Buffer): Reply | 'empty' {
     const fh = b.readBigUInt64LE(0);
     const pos = Number(b.readBigUInt64LE(8));
     const size = b.readUInt32LE(16);
@@ -550,7 +583,13 @@ export class CmaFuseMount {
     if (extra)
       return { body: extra.subarray(Math.min(pos, extra.length), Math.min(pos + size, extra.length)) };
     const r = this.sys.read(Number(fh), size, pos);
+    if (!r.ok && r.errno === 'EAGAIN') return 'empty';
     if (!r.ok) return { error: -ERRNO[r.errno] };
+    // a pipe's read takes entries out of the buffer: a change to persist
+    if (this.sys.isPipe(Number(fh))) {
+      const e = this.save();
+      if (e) return { error: -ERRNO[e] };
+    }
     return { body: r.data.length > size ? r.data.subarray(0, size) : r.data };
   }
 

@@ -239,8 +239,18 @@ export function names(body: Buffer, from = 0): string[] {
   return out;
 }
 
-/** What a handler answers: an errno (negative), a body (success), or nothing (no reply). */
-export type Answer = { error: number } | { body: Uint8Array } | null;
+/** A reply now: an errno (negative) or a body (success). */
+export type Reply = { error: number } | { body: Uint8Array };
+
+/**
+ * What a handler answers: a reply, nothing (no reply), or a reply later (a read that waits, as
+ * the kernel's `trace_pipe` reader does): `wait` gets the function that sends it and returns one
+ * that gives up waiting (the session then answers EINTR, when the reader was interrupted).
+ */
+export type Answer = Reply | null | { wait: (done: (reply: Reply) => void) => () => void };
+
+/** errno EINTR, the answer to a request the caller interrupted. */
+const EINTR = 4;
 
 /**
  * Serves a /dev/fuse descriptor: reads requests one at a time (on libuv's thread pool, so the
@@ -254,7 +264,9 @@ export class FuseSession {
   private resolveClosed!: () => void;
 
   /** Replies held until the changes they acknowledge are durable (group commit). */
-  private held: { unique: bigint; answer: Exclude<Answer, null> }[] = [];
+  private held: { unique: bigint; answer: Reply }[] = [];
+  /** Requests answered later, by their unique: how to stop waiting. */
+  private readonly waiting = new Map<bigint, () => void>();
   private committing = false;
 
   constructor(
@@ -279,6 +291,7 @@ export class FuseSession {
 
   private next(): void {
     if (this.stopped) {
+      this.giveUpWaiting();
       this.resolveClosed();
       return;
     }
@@ -289,6 +302,7 @@ export class FuseSession {
         if (code === 'ENOENT' || code === 'EINTR' || code === 'EAGAIN') return this.next();
         if (code !== 'ENODEV') this.onError(`/dev/fuse: ${err.message}`);
         this.stopped = true;
+        this.giveUpWaiting();
         return this.resolveClosed();
       }
       if (n >= IN_HEADER) this.serve(parseRequest(this.buf.subarray(0, n)));
@@ -304,7 +318,26 @@ export class FuseSession {
       this.onError(`request ${req.opcode}: ${(e as Error).message}`);
       answer = { error: -5 };
     }
+    if (req.opcode === Op.INTERRUPT) {
+      // fuse_interrupt_in.unique: a request of ours still waiting is given up, with EINTR
+      const unique = req.body.readBigUInt64LE(0);
+      const stop = this.waiting.get(unique);
+      if (stop) {
+        this.waiting.delete(unique);
+        stop();
+        this.reply(unique, { error: -EINTR });
+      }
+      return;
+    }
     if (answer === null) return;
+    if ('wait' in answer) {
+      const stop = answer.wait((reply) => {
+        if (!this.waiting.delete(req.unique)) return;
+        this.reply(req.unique, reply);
+      });
+      this.waiting.set(req.unique, stop);
+      return;
+    }
     if (this.commit?.pending()) {
       this.held.push({ unique: req.unique, answer });
       if (!this.committing) setImmediate(() => void this.flush());
@@ -330,7 +363,7 @@ export class FuseSession {
     if (this.held.length > 0) void this.flush();
   }
 
-  private reply(unique: bigint, answer: Exclude<Answer, null>): void {
+  private reply(unique: bigint, answer: Reply): void {
     const out = 'error' in answer ? replyBytes(unique, answer.error) : replyBytes(unique, 0, answer.body);
     try {
       writeSync(this.fd, out);
@@ -344,5 +377,12 @@ export class FuseSession {
   /** Stops reading after the read in flight (for a mount that failed: nothing else ends it). */
   stop(): void {
     this.stopped = true;
+    this.giveUpWaiting();
+  }
+
+  /** Stops every wait (the connection is ending): nothing will answer them. */
+  giveUpWaiting(): void {
+    for (const stop of this.waiting.values()) stop();
+    this.waiting.clear();
   }
 }

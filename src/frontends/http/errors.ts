@@ -31,6 +31,7 @@ export function httpStatusForErrno(errno: ErrnoName): number {
     case 'ENOMEM':
       return 507;
     case 'EINTR':
+    case 'EAGAIN': // trace_pipe with nothing to read
       return 503;
     case 'EIO':
       return 500;

@@ -17,7 +17,7 @@ export function registerExec(program: Command): void {
       )
       .argument(
         '<commands...>',
-        'command lines: echo/printf … > PATH, cat PATH… (also /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo}), ls DIR, dmesg.',
+        'command lines: echo/printf … > PATH, cat PATH… (also /proc/{meminfo,vmstat,zoneinfo,pagetypeinfo}; cat of trace_pipe takes what it holds and stops where the kernel would wait), ls DIR, dmesg.',
       )
       .option('--transcript', 'print each command as "$ cmd", then its output and "rc=N".')
       .option(
