@@ -20,7 +20,7 @@ export interface FilterField {
 }
 
 /** The value of each field in one record (numbers as the field's raw bits). */
-export type FilterRecord = (field: string) => bigint | string;
+type FilterRecord = (field: string) => bigint | string;
 
 type NumOp = '==' | '!=' | '<' | '<=' | '>' | '>=' | '&';
 type Node =
@@ -62,24 +62,31 @@ const GENERIC: ReadonlyMap<string, FilterField> = new Map<string, FilterField>([
 ]);
 
 /**
- * The fields of an event from its format file's `field:` lines: `__data_loc char[]` and `char[]`
- * are strings, the rest numbers of their size and signedness.
+ * An event's own fields from its format file's `field:` lines, in order: `__data_loc char[]` and
+ * `char[]` are strings, the rest numbers of their size and signedness.
  */
-export function formatFields(format: string): Map<string, FilterField> {
-  const out = new Map(GENERIC);
+export function ownFields(format: string): [string, FilterField][] {
+  const out: [string, FilterField][] = [];
   for (const m of format.matchAll(/\tfield:(.*?);\toffset:\d+;\tsize:(\d+);\tsigned:(\d);/g)) {
     const decl = m[1]!;
     const name = /(\w+)(\[\])?$/.exec(decl)?.[1];
     if (!name || name.startsWith('common_')) continue;
-    const string = decl.includes('char[]');
     const size = Number(m[2]);
-    out.set(name, {
-      kind: string ? 'string' : 'number',
-      signed: m[3] === '1',
-      size: size === 1 || size === 2 || size === 4 ? size : 8,
-    });
+    out.push([
+      name,
+      {
+        kind: decl.includes('char[]') ? 'string' : 'number',
+        signed: m[3] === '1',
+        size: size === 1 || size === 2 || size === 4 ? size : 8,
+      },
+    ]);
   }
   return out;
+}
+
+/** The fields an expression may name: the generic ones and the event's own. */
+export function formatFields(format: string): Map<string, FilterField> {
+  return new Map([...GENERIC, ...ownFields(format)]);
 }
 
 /** A write of this many bytes or more is refused (-EINVAL) and changes nothing. */

@@ -23,6 +23,15 @@ export interface KernelProfile {
   readonly id: string;
   /** What `uname -r` says on the reference kernel. */
   readonly release: string;
+  /** The preemption model latency-format's header names (`M:server`, `M:PREEMPTLAZY`). */
+  readonly preemptModel: string;
+  /**
+   * With the hash-ptr trace option off, 6.1 prints the events' strings empty (`name=`; its
+   * trace_event_printf path): test/fixtures/trace-options/.
+   */
+  readonly hashPtrOffDropsStrings: boolean;
+  /** The `fields` option prints 8-byte fields as 16 hex digits (7.3: `count=0x0000000000000002 (2)`). */
+  readonly fieldsPad64: boolean;
   /** 'classic': base_pfn/bitmap files per area; 'ranges': ranges/N/ with top-level symlinks. */
   readonly layout: 'classic' | 'ranges';
   /** How many physical ranges an area may have (CMA_MAX_RANGES; 1 before multi-range). */
@@ -128,6 +137,9 @@ export type SysfsFile =
 export const PROFILE_6_1: KernelProfile = {
   id: '6.1',
   release: '6.1.192',
+  preemptModel: 'server',
+  hashPtrOffDropsStrings: true,
+  fieldsPad64: false,
   layout: 'classic',
   maxRanges: 1,
   usedMode: 'bitmap',
@@ -165,6 +177,9 @@ export const PROFILE_6_1: KernelProfile = {
 export const PROFILE_6_12: KernelProfile = {
   id: '6.12',
   release: '6.12.118',
+  preemptModel: 'server',
+  hashPtrOffDropsStrings: false,
+  fieldsPad64: false,
   layout: 'classic',
   maxRanges: 1,
   usedMode: 'bitmap',
@@ -197,6 +212,9 @@ export const PROFILE_6_12: KernelProfile = {
 export const PROFILE_7_3: KernelProfile = {
   id: '7.3',
   release: '7.3.4',
+  preemptModel: 'PREEMPTLAZY',
+  hashPtrOffDropsStrings: false,
+  fieldsPad64: true,
   layout: 'ranges',
   maxRanges: 8,
   usedMode: 'exact',

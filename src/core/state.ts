@@ -13,6 +13,7 @@ import { findProfile, PROFILES } from './profile.ts';
 import { CmaSystem } from './system.ts';
 import type { TraceEntry } from './trace.ts';
 import { CMA_TRACE_EVENTS, traceFormatFile } from './trace.ts';
+import { traceOptionList } from './trace-options.ts';
 
 /** The version written in every state document. */
 const STATE_FORMAT = 'cma-debug-state';
@@ -65,6 +66,11 @@ export interface SystemState {
     /** buffer_size_kb, and whether the buffer has grown to it. */
     readonly sizeKb?: number;
     readonly expanded?: boolean;
+    /** The trace options that are on, and the pids whose tgid the buffer saved. */
+    readonly options?: readonly string[];
+    readonly tgids?: readonly number[];
+    /** The clock's value at the last reset (latency-format counts from it). */
+    readonly timeStart?: string;
     /** Each cma event's `filter` file as it reads, and whether it filters (false: refused). */
     readonly filters?: Readonly<Record<string, { shown: string; active: boolean }>>;
     readonly entries: readonly unknown[];
@@ -168,6 +174,9 @@ export function systemToState(sys: CmaSystem): SystemState {
       pageUsed: tracing.pageUsed,
       sizeKb: tracing.sizeKb,
       expanded: tracing.expanded,
+      options: [...tracing.options],
+      timeStart: tracing.timeStart.toString(),
+      ...(tracing.tgids.size > 0 ? { tgids: [...tracing.tgids] } : {}),
       ...(tracing.filters.size > 0
         ? {
             filters: Object.fromEntries(
@@ -302,6 +311,17 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   tr.sizeKb = state.tracing.sizeKb ?? tr.sizeKb;
   tr.expanded = state.tracing.expanded ?? tr.enabled.size > 0;
   tr.entries = state.tracing.entries.map((e) => decodeBig(e) as TraceEntry);
+  if (state.tracing.options) {
+    const known = new Set(traceOptionList(sys.profile).map((o) => o.name));
+    tr.options.clear();
+    for (const o of state.tracing.options) {
+      check(known.has(o), `${what}: tracing.options`, `'${o}' is not a trace option of ${sys.profile.id}`);
+      tr.options.add(o);
+    }
+  }
+  tr.timeStart = BigInt(state.tracing.timeStart ?? '0');
+  tr.tgids.clear();
+  for (const p of state.tracing.tgids ?? []) tr.tgids.add(p);
   tr.filters.clear();
   for (const [e, f] of Object.entries(state.tracing.filters ?? {})) {
     check(

@@ -2,7 +2,7 @@
 
 import type { Result } from './errno.ts';
 import { fail } from './errno.ts';
-import type { EventFilter, FilterRecord } from './event-filter.ts';
+import type { EventFilter } from './event-filter.ts';
 import {
   clearsFilter,
   FILTER_WRITE_MAX,
@@ -18,15 +18,15 @@ import {
   CMA_TRACE_EVENTS,
   eventRecordSize,
   formatEventText,
-  formatTraceLine,
-  pagePointer,
   TRACE_CLOCK_IN_NS,
   TRACE_CLOCKS,
   traceFormatFile,
-  traceHeader,
 } from './trace.ts';
 import { kernelEventList } from './trace-event-list.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
+import { traceOptionList } from './trace-options.ts';
+import type { TraceView } from './trace-view.ts';
+import { eventFieldValue, renderHeader, renderLine } from './trace-view.ts';
 import type { DirNode, FileNode, VfsNode } from './vfs.ts';
 import { controlFile, dir } from './vfs.ts';
 
@@ -70,6 +70,12 @@ export class TraceBuffer {
   private head = 0;
   /** The counter clock's value (trace_clock_counter: one tick per event and per buffer reset). */
   counter = 0n;
+  /** The trace options that are on (trace_options, options/): the profile's defaults at boot. */
+  readonly options: Set<string>;
+  /** Pids whose tgid the buffer saved (an entry recorded while record-tgid was on). */
+  readonly tgids = new Set<number>();
+  /** The clock's value at the last reset: latency-format's times count from it. */
+  timeStart = 0n;
   /**
    * Each cma event's `filter`: what the file shows, and the filter that drops records (null after
    * a refused write: the event is then unfiltered). No entry: `none`.
@@ -82,7 +88,27 @@ export class TraceBuffer {
     private readonly nowNs: () => bigint,
     readonly pointers: PointerOptions,
     readonly cpus = 1,
-  ) {}
+  ) {
+    this.options = new Set(
+      traceOptionList(profile)
+        .filter((o) => o.on)
+        .map((o) => o.name),
+    );
+  }
+
+  /** What printing the buffer depends on besides its entries. */
+  view(): TraceView {
+    const defaults = traceOptionList(this.profile);
+    return {
+      profile: this.profile,
+      pointers: this.pointers,
+      on: this.options,
+      changed: defaults.some((o) => o.on !== this.options.has(o.name)),
+      tgids: this.tgids,
+      timeStart: this.timeStart,
+      cpus: this.cpus,
+    };
+  }
 
   /** Bytes used in the ring buffer's current page (kept in state files). */
   pageUsed = 0;
@@ -102,10 +128,17 @@ export class TraceBuffer {
    * does not fit, in the next one: the writer then reads the clock once more, so the counter
    * clock skips a value (every ~75 cma events on 6.1; test/fixtures/tracefs-writes/).
    */
-  private stamp(payload: number): bigint {
+  private stamp(payload: number): bigint | null {
     const len = rbEventLength(payload);
     let skipped = false;
     if (this.pageUsed + len > RB_PAGE_DATA) {
+      // with the overwrite option off a full buffer takes nothing more (its oldest page stays)
+      const oldest = this.size > 0 ? this.pageOf[this.head]! : this.pageNo;
+      // (and the rest of its last page is padded: a smaller record does not fit in it either)
+      if (!this.options.has('overwrite') && this.pageNo + 1 - oldest >= this.pages) {
+        this.pageUsed = RB_PAGE_DATA;
+        return null;
+      }
       this.pageUsed = 0;
       this.pageNo++;
       skipped = true;
@@ -125,54 +158,17 @@ export class TraceBuffer {
   record(event: CmaTraceEvent, task: TaskContext): void {
     if (!this.tracingOn || !this.enabled.has(event.event)) return;
     const filter = this.filters.get(event.event)?.filter;
-    if (filter && !filter.test(this.filterRecord(event, task))) return;
+    if (filter && !filter.test((f) => eventFieldValue(this.profile, this.pointers, event, task, f))) return;
     const size = eventRecordSize(this.profile, event.event, utf8.encode(event.name).length);
+    const ts = this.stamp(size);
+    if (ts === null) return;
     this.push({
       task,
-      ts: this.stamp(size),
+      ts,
       clock: this.clock,
       event,
       text: formatEventText(this.profile, event, this.pointers),
     });
-  }
-
-  /** The fields a filter reads from a record: the event's own, its common and generic ones. */
-  private filterRecord(event: CmaTraceEvent, task: TaskContext): FilterRecord {
-    return (field) => {
-      switch (field) {
-        case 'common_type':
-          return BigInt(this.profile.traceEventIds[event.event]);
-        case 'common_pid':
-          return BigInt(task.pid);
-        case 'CPU':
-        case 'cpu':
-        case 'common_cpu':
-          return BigInt(task.cpu ?? 0);
-        case 'COMM':
-        case 'comm':
-          return task.comm;
-        case 'name':
-          return event.name;
-        case 'count':
-        case 'request_count':
-          return event.count;
-        case 'align':
-          return 'align' in event ? BigInt(event.align) : 0n;
-        case 'pfn':
-          return 'pfn' in event ? event.pfn : 0n;
-        case 'page':
-          return 'pfn' in event ? pagePointer(event.pfn, event.hasPage, this.pointers) : 0n;
-        case 'errorno':
-          return 'errorno' in event ? BigInt(event.errorno ?? 0) : 0n;
-        case 'available_count':
-          return 'availableCount' in event ? (event.availableCount ?? 0n) : 0n;
-        case 'total_count':
-          return 'totalCount' in event ? (event.totalCount ?? 0n) : 0n;
-        default:
-          // common_flags, common_preempt_count: the '.....' of every cma line
-          return 0n;
-      }
-    };
   }
 
   /**
@@ -183,6 +179,7 @@ export class TraceBuffer {
    */
   mark(data: Uint8Array, task: TaskContext): Result<{ written: number }> {
     if (!this.tracingOn) return fail('EBADF');
+    if (!this.options.has('markers')) return fail('EINVAL');
     const { ip, flags, maxBytes, minBytes } = this.profile.traceMarker;
     const taken = data.subarray(0, maxBytes);
     if (taken.length === 0) return { ok: true, written: 0 };
@@ -193,7 +190,8 @@ export class TraceBuffer {
         : new TextDecoder().decode(taken) + (taken[taken.length - 1] === 0x0a ? '' : '\n');
     // print_entry (8-byte header and the ip), the text (at least minBytes), its '\n' and NUL
     const size = 16 + Math.max(taken.length, minBytes) + 2;
-    this.push({ task, ts: this.stamp(size), clock: this.clock, event: null, text, marker: { ip, flags } });
+    const ts = this.stamp(size);
+    if (ts !== null) this.push({ task, ts, clock: this.clock, event: null, text, marker: { ip, flags } });
     return { ok: true, written: taken.length };
   }
 
@@ -224,6 +222,7 @@ export class TraceBuffer {
   }
 
   private push(entry: TraceEntry): void {
+    if (this.options.has('record-tgid')) this.tgids.add(entry.task.pid);
     this.written++;
     this.buf.push(entry);
     this.pageOf.push(this.pageNo);
@@ -295,7 +294,8 @@ export class TraceBuffer {
     this.head = 0;
     this.written = 0;
     this.pageUsed = 0;
-    if (this.clock === 'counter') this.counter++;
+    if (this.clock === 'counter') this.timeStart = ++this.counter;
+    else this.timeStart = TRACE_CLOCK_IN_NS.has(this.clock) ? this.nowNs() : this.nowNs() / 1000n;
   }
 
   /** Writing trace_clock: switches the clock and resets the buffer, as tracing_set_clock does. */
@@ -308,8 +308,11 @@ export class TraceBuffer {
 
   /** The text of the `trace` file. */
   text(): string {
+    const v = this.view();
+    const entries = this.entries;
     return (
-      traceHeader(this.entries.length, this.written, this.cpus) + this.entries.map(formatTraceLine).join('')
+      renderHeader(v, entries.length, this.written) +
+      entries.map((e, i) => renderLine(v, e, entries[i + 1])).join('')
     );
   }
 
@@ -398,11 +401,12 @@ function tracePipeFile(buf: TraceBuffer, profile: KernelProfile): FileNode {
               return { ok: true, data: out };
             }
             if (buf.size === 0) return fail('EAGAIN');
+            const view = buf.view();
             const lines: Uint8Array[] = [];
             let used = 0;
             let taken = 0;
             while (taken < buf.size && used < cnt) {
-              const line = utf8.encode(formatTraceLine(buf.entryAt(taken)!));
+              const line = utf8.encode(renderLine(view, buf.entryAt(taken)!, buf.entryAt(taken + 1)));
               // a line that does not fit in what is left of the text buffer waits for the next read
               if (used + line.length > profile.traceSeqBytes - 1 && used > 0) break;
               lines.push(line);
@@ -425,6 +429,45 @@ function tracePipeFile(buf: TraceBuffer, profile: KernelProfile): FileNode {
       };
     },
   };
+}
+
+/**
+ * `trace_options`: every option, `no` before those off; a write names one option, `no` before it
+ * to clear it (blanks around it allowed), anything else -EINVAL.
+ */
+function traceOptionsFile(profile: KernelProfile, buf: TraceBuffer): FileNode {
+  const names = traceOptionList(profile).map((o) => o.name);
+  return controlFile(
+    0o640,
+    () => names.map((n) => `${buf.options.has(n) ? '' : 'no'}${n}\n`).join(''),
+    (text) => {
+      const word = text.trim();
+      const off = word.startsWith('no');
+      const name = off ? word.slice(2) : word;
+      if (!names.includes(name)) return fail('EINVAL');
+      setOption(buf, name, !off);
+      return { ok: true };
+    },
+  );
+}
+
+/** `options/NAME`: `0` or `1`; a write of kstrtoul's 0 or 1 sets it, anything else -EINVAL. */
+function optionFile(buf: TraceBuffer, name: string): FileNode {
+  return controlFile(
+    0o640,
+    () => (buf.options.has(name) ? '1\n' : '0\n'),
+    (text) => {
+      const v = kstrtoull(utf8.encode(text), 10);
+      if (!v.ok || v.value > 1n) return fail('EINVAL');
+      setOption(buf, name, v.value === 1n);
+      return { ok: true };
+    },
+  );
+}
+
+function setOption(buf: TraceBuffer, name: string, on: boolean): void {
+  if (on) buf.options.add(name);
+  else buf.options.delete(name);
 }
 
 /** `trace_marker` (0220): each write one print entry (TraceBuffer.mark); nothing to read. */
@@ -604,6 +647,11 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes: 
     ['buffer_size_kb', bufferSizeFile(buf, memBytes, false)],
     ['buffer_total_size_kb', controlFile(0o440, () => buf.sizeText(false), null)],
     ['trace_pipe', tracePipeFile(buf, profile)],
+    ['trace_options', traceOptionsFile(profile, buf)],
+    [
+      'options',
+      dir(() => traceOptionList(profile).map((o): [string, VfsNode] => [o.name, optionFile(buf, o.name)])),
+    ],
     [
       'per_cpu',
       dir(() => [
