@@ -20,6 +20,7 @@ export const ERRNO = {
   ESPIPE: 29,
   ERANGE: 34,
   ENOTEMPTY: 39,
+  EOVERFLOW: 75,
 } as const;
 
 export type ErrnoName = keyof typeof ERRNO;
@@ -44,6 +45,7 @@ export const STRERROR: Record<ErrnoName, string> = {
   ESPIPE: 'Illegal seek',
   ERANGE: 'Numerical result out of range',
   ENOTEMPTY: 'Directory not empty',
+  EOVERFLOW: 'Value too large for defined data type',
 };
 
 /** A failed kernel operation: the errno a system call would return. */

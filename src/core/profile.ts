@@ -32,6 +32,8 @@ export interface KernelProfile {
   readonly hashPtrOffDropsStrings: boolean;
   /** The `fields` option prints 8-byte fields as 16 hex digits (7.3: `count=0x0000000000000002 (2)`). */
   readonly fieldsPad64: boolean;
+  /** What saved_cmdlines_size reads at boot (its writes are not modelled). */
+  readonly savedCmdlinesSize: number;
   /** 'classic': base_pfn/bitmap files per area; 'ranges': ranges/N/ with top-level symlinks. */
   readonly layout: 'classic' | 'ranges';
   /** How many physical ranges an area may have (CMA_MAX_RANGES; 1 before multi-range). */
@@ -140,6 +142,7 @@ export const PROFILE_6_1: KernelProfile = {
   preemptModel: 'server',
   hashPtrOffDropsStrings: true,
   fieldsPad64: false,
+  savedCmdlinesSize: 818,
   layout: 'classic',
   maxRanges: 1,
   usedMode: 'bitmap',
@@ -180,6 +183,7 @@ export const PROFILE_6_12: KernelProfile = {
   preemptModel: 'server',
   hashPtrOffDropsStrings: false,
   fieldsPad64: false,
+  savedCmdlinesSize: 6552,
   layout: 'classic',
   maxRanges: 1,
   usedMode: 'bitmap',
@@ -215,6 +219,7 @@ export const PROFILE_7_3: KernelProfile = {
   preemptModel: 'PREEMPTLAZY',
   hashPtrOffDropsStrings: false,
   fieldsPad64: true,
+  savedCmdlinesSize: 6552,
   layout: 'ranges',
   maxRanges: 8,
   usedMode: 'exact',

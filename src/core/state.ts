@@ -71,6 +71,12 @@ export interface SystemState {
     readonly tgids?: readonly number[];
     /** The clock's value at the last reset (latency-format counts from it). */
     readonly timeStart?: string;
+    /** set_event_pid, set_event_notrace_pid, tracing_cpumask, buffer_percent, tracing_thresh. */
+    readonly eventPids?: readonly number[];
+    readonly notracePids?: readonly number[];
+    readonly cpumask?: string;
+    readonly bufferPercent?: number;
+    readonly thresh?: string;
     /** Each cma event's `filter` file as it reads, and whether it filters (false: refused). */
     readonly filters?: Readonly<Record<string, { shown: string; active: boolean }>>;
     readonly entries: readonly unknown[];
@@ -176,6 +182,11 @@ export function systemToState(sys: CmaSystem): SystemState {
       expanded: tracing.expanded,
       options: [...tracing.options],
       timeStart: tracing.timeStart.toString(),
+      ...(tracing.eventPids.size > 0 ? { eventPids: [...tracing.eventPids] } : {}),
+      ...(tracing.notracePids.size > 0 ? { notracePids: [...tracing.notracePids] } : {}),
+      cpumask: tracing.cpumask.toString(),
+      bufferPercent: tracing.bufferPercent,
+      thresh: tracing.thresh.toString(),
       ...(tracing.tgids.size > 0 ? { tgids: [...tracing.tgids] } : {}),
       ...(tracing.filters.size > 0
         ? {
@@ -320,6 +331,13 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     }
   }
   tr.timeStart = BigInt(state.tracing.timeStart ?? '0');
+  tr.eventPids.clear();
+  for (const p of state.tracing.eventPids ?? []) tr.eventPids.add(p);
+  tr.notracePids.clear();
+  for (const p of state.tracing.notracePids ?? []) tr.notracePids.add(p);
+  tr.cpumask = BigInt(state.tracing.cpumask ?? '1');
+  tr.bufferPercent = state.tracing.bufferPercent ?? 50;
+  tr.thresh = BigInt(state.tracing.thresh ?? '0');
   tr.tgids.clear();
   for (const p of state.tracing.tgids ?? []) tr.tgids.add(p);
   tr.filters.clear();

@@ -76,6 +76,14 @@ export class TraceBuffer {
   readonly tgids = new Set<number>();
   /** The clock's value at the last reset: latency-format's times count from it. */
   timeStart = 0n;
+  /** set_event_pid (when not empty, only these pids' events are recorded) and set_event_notrace_pid. */
+  readonly eventPids = new Set<number>();
+  readonly notracePids = new Set<number>();
+  /** tracing_cpumask: a CPU outside it records nothing (markers fail with EBADF). */
+  cpumask = 1n;
+  /** buffer_percent and tracing_thresh: kept and shown, nothing here depends on them. */
+  bufferPercent = 50;
+  thresh = 0n;
   /**
    * Each cma event's `filter`: what the file shows, and the filter that drops records (null after
    * a refused write: the event is then unfiltered). No entry: `none`.
@@ -156,7 +164,9 @@ export class TraceBuffer {
    * filtered-out record takes no place in the buffer and no tick of the counter clock).
    */
   record(event: CmaTraceEvent, task: TaskContext): void {
-    if (!this.tracingOn || !this.enabled.has(event.event)) return;
+    if (!this.tracingOn || !this.enabled.has(event.event) || !this.cpuOn(task)) return;
+    if (this.eventPids.size > 0 && !this.eventPids.has(task.pid)) return;
+    if (this.notracePids.has(task.pid)) return;
     const filter = this.filters.get(event.event)?.filter;
     if (filter && !filter.test((f) => eventFieldValue(this.profile, this.pointers, event, task, f))) return;
     const size = eventRecordSize(this.profile, event.event, utf8.encode(event.name).length);
@@ -180,6 +190,7 @@ export class TraceBuffer {
   mark(data: Uint8Array, task: TaskContext): Result<{ written: number }> {
     if (!this.tracingOn) return fail('EBADF');
     if (!this.options.has('markers')) return fail('EINVAL');
+    if (!this.cpuOn(task)) return fail('EBADF');
     const { ip, flags, maxBytes, minBytes } = this.profile.traceMarker;
     const taken = data.subarray(0, maxBytes);
     if (taken.length === 0) return { ok: true, written: 0 };
@@ -193,6 +204,11 @@ export class TraceBuffer {
     const ts = this.stamp(size);
     if (ts !== null) this.push({ task, ts, clock: this.clock, event: null, text, marker: { ip, flags } });
     return { ok: true, written: taken.length };
+  }
+
+  /** Whether the task's CPU is in tracing_cpumask. */
+  private cpuOn(task: TaskContext): boolean {
+    return ((this.cpumask >> BigInt(task.cpu ?? 0)) & 1n) === 1n;
   }
 
   /** The ring buffer's pages (per CPU): 2 until it is expanded. */
@@ -470,6 +486,77 @@ function setOption(buf: TraceBuffer, name: string, on: boolean): void {
   else buf.options.delete(name);
 }
 
+/**
+ * `set_event_pid` and `set_event_notrace_pid`: the pids, ascending; a write adds the decimal pids
+ * it holds (blank-separated), all or none (`7 x`, `!1`, `-1` are -EINVAL); `>` empties it first.
+ */
+function pidListFile(pids: Set<number>): FileNode {
+  return controlFile(
+    0o640,
+    () =>
+      [...pids]
+        .sort((a, b) => a - b)
+        .map((p) => `${p}\n`)
+        .join(''),
+    (text) => {
+      const words = text.split(/\s+/).filter(Boolean);
+      if (!words.every((w) => /^\d+$/.test(w) && Number(w) < 2 ** 32)) return fail('EINVAL');
+      for (const w of words) pids.add(Number(w));
+      return { ok: true };
+    },
+    () => pids.clear(),
+  );
+}
+
+/**
+ * `tracing_cpumask`: the mask in hex (comma-separated 32-bit groups when written); a bit past the
+ * machine's CPUs is -EOVERFLOW, anything not hex -EINVAL.
+ */
+function cpumaskFile(buf: TraceBuffer): FileNode {
+  return controlFile(
+    0o640,
+    () => `${buf.cpumask.toString(16)}\n`,
+    (text) => {
+      const groups = text.trim().split(',');
+      if (!groups.every((g) => /^[0-9a-fA-F]{1,8}$/.test(g))) return fail('EINVAL');
+      const mask = groups.reduce((m, g) => (m << 32n) | BigInt(`0x${g}`), 0n);
+      if (mask >> BigInt(buf.cpus) !== 0n) return fail('EOVERFLOW');
+      buf.cpumask = mask;
+      return { ok: true };
+    },
+  );
+}
+
+/** A number file taking kstrtoul's decimal (`buffer_percent` at most 100). */
+function numberFile(show: () => string, set: (v: bigint) => boolean): FileNode {
+  return controlFile(0o640, show, (text) => {
+    const v = kstrtoull(utf8.encode(text), 10);
+    if (!v.ok) return v;
+    return set(v.value) ? { ok: true } : fail('EINVAL');
+  });
+}
+
+/** A file whose reads are -EINVAL (`trace_marker_raw`, `free_buffer`): writes are taken. */
+function writeOnlyFile(mode: number): FileNode {
+  return {
+    kind: 'file',
+    mode,
+    size: 0,
+    seekable: true,
+    emptyPastStart: false,
+    open: () => ({
+      ok: true,
+      file: {
+        read: () => fail('EINVAL'),
+        // not 0: a front end that sizes files by their text (the mount's st_size) must not make
+        // the file look empty, or `cat`'s sendfile reads EOF instead of the read's EINVAL
+        textLength: () => 1,
+        write: (data) => ({ ok: true, written: data.length }),
+      },
+    }),
+  };
+}
+
 /** `trace_marker` (0220): each write one print entry (TraceBuffer.mark); nothing to read. */
 function traceMarkerFile(buf: TraceBuffer): FileNode {
   return {
@@ -694,6 +781,42 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes: 
         (text) => buf.setClock(text.trim()),
       ),
     ],
+    ['set_event_pid', pidListFile(buf.eventPids)],
+    ['set_event_notrace_pid', pidListFile(buf.notracePids)],
+    ['tracing_cpumask', cpumaskFile(buf)],
+    [
+      'buffer_percent',
+      numberFile(
+        () => `${buf.bufferPercent}\n`,
+        (v) => {
+          if (v > 100n) return false;
+          buf.bufferPercent = Number(v);
+          return true;
+        },
+      ),
+    ],
+    [
+      'tracing_thresh',
+      numberFile(
+        () => `${buf.thresh}\n`,
+        (v) => {
+          buf.thresh = v;
+          return true;
+        },
+      ),
+    ],
+    ['available_tracers', controlFile(0o440, () => 'nop\n', null)],
+    [
+      'timestamp_mode',
+      controlFile(
+        0o440,
+        () => '[delta] absolute\n',
+        () => fail('EINVAL'),
+      ),
+    ],
+    ['saved_cmdlines_size', controlFile(0o640, () => `${profile.savedCmdlinesSize}\n`, null)],
+    ['trace_marker_raw', writeOnlyFile(0o220)],
+    ['free_buffer', writeOnlyFile(0o200)],
     [
       'current_tracer',
       controlFile(

@@ -78,6 +78,9 @@ describe('trace options as on the real kernels', () => {
       ['options/record-tgid', '1'],
       ['trace_clock', 'counter'],
       ['events/cma/enable', '1'],
+      ['set_event_pid', '1 7'],
+      ['tracing_cpumask', '1'],
+      ['buffer_percent', '20'],
     ])
       assert.ok(sys.writeFile(`${T}/${f}`, `${v}\n`).ok, f);
     assert.ok(sys.writeFile('/sys/kernel/debug/cma/reserved/alloc', '2\n').ok);
@@ -87,6 +90,11 @@ describe('trace options as on the real kernels', () => {
     assert.ok(a.ok && b.ok);
     assert.equal(b.text, a.text);
     assert.match(b.text, /TGID {4}CPU# {5}TIMESTAMP/);
+    for (const f of ['set_event_pid', 'buffer_percent', 'trace_options']) {
+      const x = sys.readFile(`${T}/${f}`);
+      const y = back.readFile(`${T}/${f}`);
+      assert.ok(x.ok && y.ok && x.text === y.text, f);
+    }
     assert.match(b.text, /\(\s+1\) \[000\] {13}2: cma_alloc_start/);
   });
 });

@@ -16,6 +16,7 @@ export function httpStatusForErrno(errno: ErrnoName): number {
     case 'ESPIPE':
     case 'ENOTDIR':
     case 'ESRCH': // a tracefs filter with a quote left open
+    case 'EOVERFLOW': // a tracing_cpumask past the CPUs
       return 400;
     case 'EACCES':
     case 'EPERM':
