@@ -8,6 +8,7 @@ import type { AreaSpec, BusyRange } from './cma.ts';
 import { setBitsFromWords } from './cma-bitmap.ts';
 import { ConfigError, checkSystemLimits } from './config.ts';
 import { formatFields, parseFilter } from './event-filter.ts';
+import type { TriggerCommand } from './event-trigger.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import { findProfile, PROFILES } from './profile.ts';
 import { CmaSystem } from './system.ts';
@@ -71,6 +72,15 @@ export interface SystemState {
     readonly tgids?: readonly number[];
     /** The clock's value at the last reset (latency-format counts from it). */
     readonly timeStart?: string;
+    /** Each cma event's triggers (newest first), and the events they hold in soft mode. */
+    readonly triggers?: Readonly<
+      Record<
+        string,
+        readonly { cmd: TriggerCommand; target?: string; count: number | null; filter?: string }[]
+      >
+    >;
+    readonly softMode?: Readonly<Record<string, number>>;
+    readonly softDisabled?: readonly string[];
     /** set_event_pid, set_event_notrace_pid, tracing_cpumask, buffer_percent, tracing_thresh. */
     readonly eventPids?: readonly number[];
     readonly notracePids?: readonly number[];
@@ -182,6 +192,23 @@ export function systemToState(sys: CmaSystem): SystemState {
       expanded: tracing.expanded,
       options: [...tracing.options],
       timeStart: tracing.timeStart.toString(),
+      ...(tracing.triggers.size > 0
+        ? {
+            triggers: Object.fromEntries(
+              [...tracing.triggers].map(([e, list]) => [
+                e,
+                list.map((t) => ({
+                  cmd: t.cmd,
+                  ...(t.target ? { target: t.target } : {}),
+                  count: t.count,
+                  ...(t.filter ? { filter: t.filter.text } : {}),
+                })),
+              ]),
+            ),
+          }
+        : {}),
+      ...(tracing.softMode.size > 0 ? { softMode: Object.fromEntries(tracing.softMode) } : {}),
+      ...(tracing.softDisabled.size > 0 ? { softDisabled: [...tracing.softDisabled] } : {}),
       ...(tracing.eventPids.size > 0 ? { eventPids: [...tracing.eventPids] } : {}),
       ...(tracing.notracePids.size > 0 ? { notracePids: [...tracing.notracePids] } : {}),
       cpumask: tracing.cpumask.toString(),
@@ -331,6 +358,36 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
     }
   }
   tr.timeStart = BigInt(state.tracing.timeStart ?? '0');
+  tr.triggers.clear();
+  for (const [e, list] of Object.entries(state.tracing.triggers ?? {})) {
+    check(
+      (CMA_TRACE_EVENTS as readonly string[]).includes(e),
+      `${what}: tracing.triggers`,
+      `'${e}' is not a CMA trace event`,
+    );
+    const fields = formatFields(traceFormatFile(sys.profile, e as TraceEventName));
+    tr.triggers.set(
+      e as TraceEventName,
+      list.map((t) => {
+        const f = t.filter === undefined ? undefined : parseFilter(t.filter, fields);
+        check(
+          f === undefined || f.ok,
+          `${what}: tracing.triggers.${e}`,
+          `'${t.filter}' is not a filter of ${e}`,
+        );
+        return {
+          cmd: t.cmd,
+          ...(t.target ? { target: t.target } : {}),
+          count: t.count,
+          ...(f?.ok ? { filter: f.filter } : {}),
+        };
+      }),
+    );
+  }
+  tr.softMode.clear();
+  for (const [e, n] of Object.entries(state.tracing.softMode ?? {})) tr.softMode.set(e, n);
+  tr.softDisabled.clear();
+  for (const e of state.tracing.softDisabled ?? []) tr.softDisabled.add(e);
   tr.eventPids.clear();
   for (const p of state.tracing.eventPids ?? []) tr.eventPids.add(p);
   tr.notracePids.clear();

@@ -11,6 +11,8 @@ import {
   parseFilter,
   subsystemRefusal,
 } from './event-filter.ts';
+import type { Trigger } from './event-trigger.ts';
+import { NO_TRIGGERS, parseTrigger, triggerKind, triggerLine } from './event-trigger.ts';
 import { kstrtoull } from './kstrtox.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import type { PointerOptions, TaskContext, TraceEntry } from './trace.ts';
@@ -76,6 +78,14 @@ export class TraceBuffer {
   readonly tgids = new Set<number>();
   /** The clock's value at the last reset: latency-format's times count from it. */
   timeStart = 0n;
+  /** Each cma event's triggers, newest first (event-trigger.ts). */
+  readonly triggers = new Map<TraceEventName, Trigger[]>();
+  /**
+   * Events in soft mode (`system:event` → how many triggers hold it there: its own triggers, and
+   * enable_event/disable_event naming it) and those soft-disabled (enabled, but not recording).
+   */
+  readonly softMode = new Map<string, number>();
+  readonly softDisabled = new Set<string>();
   /** set_event_pid (when not empty, only these pids' events are recorded) and set_event_notrace_pid. */
   readonly eventPids = new Set<number>();
   readonly notracePids = new Set<number>();
@@ -164,21 +174,54 @@ export class TraceBuffer {
    * filtered-out record takes no place in the buffer and no tick of the counter clock).
    */
   record(event: CmaTraceEvent, task: TaskContext): void {
-    if (!this.tracingOn || !this.enabled.has(event.event) || !this.cpuOn(task)) return;
-    if (this.eventPids.size > 0 && !this.eventPids.has(task.pid)) return;
-    if (this.notracePids.has(task.pid)) return;
+    if (this.recordable(event, task)) {
+      const size = eventRecordSize(this.profile, event.event, utf8.encode(event.name).length);
+      const ts = this.stamp(size);
+      if (ts !== null)
+        this.push({
+          task,
+          ts,
+          clock: this.clock,
+          event,
+          text: formatEventText(this.profile, event, this.pointers),
+        });
+    }
+    // the event's triggers act after it (a traceoff's event is still recorded, a traceon's not)
+    const triggers = this.triggers.get(event.event);
+    if (triggers) this.fire(triggers, event, task);
+  }
+
+  private recordable(event: CmaTraceEvent, task: TaskContext): boolean {
+    if (!this.tracingOn || !this.enabled.has(event.event) || !this.cpuOn(task)) return false;
+    if (this.softDisabled.has(`cma:${event.event}`)) return false;
+    if (this.eventPids.size > 0 && !this.eventPids.has(task.pid)) return false;
+    if (this.notracePids.has(task.pid)) return false;
     const filter = this.filters.get(event.event)?.filter;
-    if (filter && !filter.test((f) => eventFieldValue(this.profile, this.pointers, event, task, f))) return;
-    const size = eventRecordSize(this.profile, event.event, utf8.encode(event.name).length);
-    const ts = this.stamp(size);
-    if (ts === null) return;
-    this.push({
-      task,
-      ts,
-      clock: this.clock,
-      event,
-      text: formatEventText(this.profile, event, this.pointers),
-    });
+    return !filter || filter.test((f) => eventFieldValue(this.profile, this.pointers, event, task, f));
+  }
+
+  /**
+   * Runs the triggers whose filter the event passes and whose count is not spent. A count only
+   * drops when the trigger changes something (traceon while tracing is off, enable_event on a
+   * soft-disabled event…); stacktrace's drops each time (its stacks are not modelled).
+   */
+  private fire(triggers: readonly Trigger[], event: CmaTraceEvent, task: TaskContext): void {
+    for (const t of triggers) {
+      if (t.count === 0) continue;
+      if (t.filter && !t.filter.test((f) => eventFieldValue(this.profile, this.pointers, event, task, f)))
+        continue;
+      const on = t.cmd === 'traceon' || t.cmd === 'enable_event';
+      if (t.cmd === 'traceon' || t.cmd === 'traceoff') {
+        if (this.tracingOn === on) continue;
+        this.tracingOn = on;
+      } else if (t.cmd !== 'stacktrace') {
+        const target = t.target!;
+        if (this.softDisabled.has(target) !== on) continue;
+        if (on) this.softDisabled.delete(target);
+        else this.softDisabled.add(target);
+      }
+      if (t.count !== null) t.count--;
+    }
   }
 
   /**
@@ -356,6 +399,12 @@ function enableFile(buf: TraceBuffer, events: readonly string[]): VfsNode {
   return controlFile(
     0o640,
     () => {
+      if (events.length === 1) {
+        // one event: `0*`/`1*` while triggers hold it in soft mode (soft-disabled reads 0)
+        const e = events[0]!;
+        const on = isOn(buf, e) && !buf.softDisabled.has(e);
+        return `${on ? 1 : 0}${buf.softMode.has(e) ? '*' : ''}\n`;
+      }
       const on = events.filter((e) => isOn(buf, e)).length;
       return on === 0 ? '0\n' : on === events.length ? '1\n' : 'X\n';
     },
@@ -557,6 +606,68 @@ function writeOnlyFile(mode: number): FileNode {
   };
 }
 
+/** A trigger puts an event in soft mode: enabled if it was not, then soft-disabled. */
+function holdSoft(buf: TraceBuffer, full: string): void {
+  const n = buf.softMode.get(full) ?? 0;
+  buf.softMode.set(full, n + 1);
+  if (n === 0 && !isOn(buf, full)) {
+    setEnabled(buf, full, true);
+    buf.softDisabled.add(full);
+  }
+}
+
+/** The last trigger holding an event goes: soft-disabled, it is disabled; else it stays on. */
+function releaseSoft(buf: TraceBuffer, full: string): void {
+  const n = (buf.softMode.get(full) ?? 1) - 1;
+  if (n > 0) {
+    buf.softMode.set(full, n);
+    return;
+  }
+  buf.softMode.delete(full);
+  if (buf.softDisabled.delete(full)) setEnabled(buf, full, false);
+}
+
+/**
+ * An event's `trigger` file: its triggers newest first, or the list of those available. A write
+ * adds one (a second of its kind is -EEXIST) or, with `!`, removes its kind; `>` does not clear.
+ */
+function triggerFile(
+  profile: KernelProfile,
+  buf: TraceBuffer,
+  e: TraceEventName,
+  events: readonly string[],
+): FileNode {
+  const own = `cma:${e}`;
+  return controlFile(
+    0o640,
+    () => {
+      const list = buf.triggers.get(e) ?? [];
+      return list.length === 0 ? NO_TRIGGERS : list.map(triggerLine).join('');
+    },
+    (text) => {
+      const w = parseTrigger(text, formatFields(traceFormatFile(profile, e)), events);
+      if (!w.ok) return fail(w.errno);
+      const list = buf.triggers.get(e) ?? [];
+      const kind = triggerKind(w.trigger.cmd, w.trigger.target);
+      const at = list.findIndex((t) => triggerKind(t.cmd, t.target) === kind);
+      if (w.remove) {
+        if (at >= 0) {
+          const [gone] = list.splice(at, 1);
+          if (gone?.target) releaseSoft(buf, gone.target);
+          releaseSoft(buf, own);
+          if (list.length === 0) buf.triggers.delete(e);
+        }
+        return { ok: true };
+      }
+      if (at >= 0) return fail('EEXIST');
+      buf.triggers.set(e, [w.trigger, ...list]);
+      holdSoft(buf, own);
+      if (w.trigger.target) holdSoft(buf, w.trigger.target);
+      return { ok: true };
+    },
+  );
+}
+
 /** `trace_marker` (0220): each write one print entry (TraceBuffer.mark); nothing to read. */
 function traceMarkerFile(buf: TraceBuffer): FileNode {
   return {
@@ -645,8 +756,20 @@ function isOn(buf: TraceBuffer, full: string): boolean {
     : buf.otherEnabled.has(full);
 }
 
-/** Switches `system:event` on or off. */
+/** Switches `system:event` on or off (in soft mode: off soft-disables it, on clears that). */
 function setOn(buf: TraceBuffer, full: string, on: boolean): void {
+  if (buf.softMode.has(full)) {
+    if (on) buf.softDisabled.delete(full);
+    else {
+      buf.softDisabled.add(full);
+      return;
+    }
+  }
+  setEnabled(buf, full, on);
+}
+
+/** Sets the event's enabled flag itself. */
+function setEnabled(buf: TraceBuffer, full: string, on: boolean): void {
   if (on) buf.expand();
   if (full.startsWith('cma:')) {
     const e = full.slice(4) as TraceEventName;
@@ -695,6 +818,7 @@ export function tracefsRoot(profile: KernelProfile, buf: TraceBuffer, memBytes: 
     dir(() => [
       ['enable', enableFile(buf, [`cma:${e}`])],
       ['filter', eventFilterFile(profile, buf, e)],
+      ['trigger', triggerFile(profile, buf, e, events)],
       ['format', controlFile(0o440, () => traceFormatFile(profile, e), null)],
       ['id', controlFile(0o440, () => `${profile.traceEventIds[e]}\n`, null)],
     ]);

@@ -106,6 +106,21 @@ export const StateSchema = objectOf(
         expanded: v.optional(v.boolean()),
         options: v.optional(list(v.string())),
         timeStart: v.optional(u64),
+        triggers: v.optional(
+          v.record(
+            v.string(),
+            list(
+              v.object({
+                cmd: v.picklist(['traceon', 'traceoff', 'stacktrace', 'enable_event', 'disable_event']),
+                target: v.optional(v.string()),
+                count: v.nullable(uint),
+                filter: v.optional(v.string()),
+              }),
+            ),
+          ),
+        ),
+        softMode: v.optional(v.record(v.string(), uint)),
+        softDisabled: v.optional(list(v.string())),
         eventPids: v.optional(list(uint)),
         notracePids: v.optional(list(uint)),
         cpumask: v.optional(u64),
