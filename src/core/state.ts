@@ -241,6 +241,11 @@ export function stateAreaSpecs(state: SystemState): AreaSpec[] {
   }));
 }
 
+/** A state's per-event table names a cma event. */
+function checkCmaEvent(e: string, what: string): asserts e is TraceEventName {
+  check((CMA_TRACE_EVENTS as readonly string[]).includes(e), what, `'${e}' is not a CMA trace event`);
+}
+
 function check(cond: unknown, what: string, problem: string): asserts cond {
   if (!cond) throw new ConfigError(`${what}: ${problem}`);
 }
@@ -360,11 +365,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   tr.timeStart = BigInt(state.tracing.timeStart ?? '0');
   tr.triggers.clear();
   for (const [e, list] of Object.entries(state.tracing.triggers ?? {})) {
-    check(
-      (CMA_TRACE_EVENTS as readonly string[]).includes(e),
-      `${what}: tracing.triggers`,
-      `'${e}' is not a CMA trace event`,
-    );
+    checkCmaEvent(e, `${what}: tracing.triggers`);
     const fields = formatFields(traceFormatFile(sys.profile, e as TraceEventName));
     tr.triggers.set(
       e as TraceEventName,
@@ -399,11 +400,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   for (const p of state.tracing.tgids ?? []) tr.tgids.add(p);
   tr.filters.clear();
   for (const [e, f] of Object.entries(state.tracing.filters ?? {})) {
-    check(
-      (CMA_TRACE_EVENTS as readonly string[]).includes(e),
-      `${what}: tracing.filters`,
-      `'${e}' is not a CMA trace event`,
-    );
+    checkCmaEvent(e, `${what}: tracing.filters`);
     const event = e as TraceEventName;
     if (!f.active) {
       tr.filters.set(event, { shown: f.shown, filter: null });

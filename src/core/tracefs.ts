@@ -29,7 +29,7 @@ import type { CmaTraceEvent } from './trace-events.ts';
 import { traceOptionList } from './trace-options.ts';
 import type { TraceView } from './trace-view.ts';
 import { eventFieldValue, renderHeader, renderLine } from './trace-view.ts';
-import type { DirNode, FileNode, VfsNode } from './vfs.ts';
+import type { DirNode, FileNode, OpenFile, VfsNode } from './vfs.ts';
 import { controlFile, dir } from './vfs.ts';
 
 const utf8 = new TextEncoder();
@@ -585,8 +585,16 @@ function numberFile(show: () => string, set: (v: bigint) => boolean): FileNode {
   });
 }
 
-/** A file whose reads are -EINVAL (`trace_marker_raw`, `free_buffer`): writes are taken. */
-function writeOnlyFile(mode: number): FileNode {
+/**
+ * A file whose reads are -EINVAL and whose writes go to `write` (`trace_marker`; `trace_marker_raw`
+ * and `free_buffer` take them). `textLength` is what a front end sizing files by their text sees:
+ * not 0 where `cat` must reach the read's EINVAL (with st_size 0 the mount's sendfile reads EOF).
+ */
+function writeOnlyFile(
+  mode: number,
+  write: OpenFile['write'] = (data) => ({ ok: true, written: data.length }),
+  textLength = 1,
+): FileNode {
   return {
     kind: 'file',
     mode,
@@ -595,13 +603,7 @@ function writeOnlyFile(mode: number): FileNode {
     emptyPastStart: false,
     open: () => ({
       ok: true,
-      file: {
-        read: () => fail('EINVAL'),
-        // not 0: a front end that sizes files by their text (the mount's st_size) must not make
-        // the file look empty, or `cat`'s sendfile reads EOF instead of the read's EINVAL
-        textLength: () => 1,
-        write: (data) => ({ ok: true, written: data.length }),
-      },
+      file: { read: () => fail('EINVAL'), textLength: () => textLength, write },
     }),
   };
 }
@@ -670,21 +672,7 @@ function triggerFile(
 
 /** `trace_marker` (0220): each write one print entry (TraceBuffer.mark); nothing to read. */
 function traceMarkerFile(buf: TraceBuffer): FileNode {
-  return {
-    kind: 'file',
-    mode: 0o220,
-    size: 0,
-    seekable: true,
-    emptyPastStart: false,
-    open: () => ({
-      ok: true,
-      file: {
-        read: () => fail('EINVAL'),
-        textLength: () => 0,
-        write: (data, _pos, task) => buf.mark(data, task),
-      },
-    }),
-  };
+  return writeOnlyFile(0o220, (data, _pos, task) => buf.mark(data, task), 0);
 }
 
 /**

@@ -5,30 +5,9 @@
 // saved_cmdlines_size's boot value, trace_marker_raw and free_buffer. The oracle's transcript,
 // byte for byte (pids, and the flags column's need-resched bit set by the timer tick, aside).
 
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, test } from 'node:test';
-import { withoutTick } from '../../scripts/reliability/filter-cases.ts';
-import { adaptScript, asSys, busyboxScript, fuseUnavailable, ROOT, startMount } from './helpers.ts';
+import { oracleScriptTests, tickless } from './oracle-script.ts';
 
-const skip = fuseUnavailable();
-const FIX = join(ROOT, 'test/fixtures/tracefs-misc');
-const script = adaptScript(readFileSync(join(FIX, 'misc.sh'), 'utf8'));
-
-describe('mount: tracefs files as on the real kernels', { skip: skip ?? false }, () => {
-  for (const profile of ['6.1', '6.12', '7.3']) {
-    test(`${profile}: the oracle's transcript`, async () => {
-      const s = await startMount(['--profile', profile]);
-      try {
-        const r = await busyboxScript(script, s.dir);
-        const want = readFileSync(join(FIX, `${profile}.txt`), 'utf8').replace(/^oracle: .*\n?/m, '');
-        // the script prints its own pid as SHELL (its trace lines padded to the pid's width)
-        const norm = (t: string) => withoutTick(t).replace(/-SHELL +\[/g, '-SHELL [');
-        assert.equal(norm(asSys(r.stdout + r.stderr, s.dir)), norm(want));
-      } finally {
-        await s.stop();
-      }
-    });
-  }
-});
+// the script prints its own pid as SHELL (its trace lines padded to the pid's width)
+oracleScriptTests('mount: tracefs files as on the real kernels', 'tracefs-misc', 'misc.sh', (t) =>
+  tickless(t).replace(/-SHELL +\[/g, '-SHELL ['),
+);

@@ -4,37 +4,9 @@
 // filters, and the soft mode an event's enable file shows (`0*`, `1*`). The oracle's transcript,
 // byte for byte (pids, and the flags column's need-resched bit set by the timer tick, aside).
 
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { describe, test } from 'node:test';
-import { withoutTick } from '../../scripts/reliability/filter-cases.ts';
-import {
-  adaptScript,
-  asSys,
-  busyboxScript,
-  fuseUnavailable,
-  normalisePids,
-  ROOT,
-  startMount,
-} from './helpers.ts';
+import { normalisePids } from './helpers.ts';
+import { oracleScriptTests, tickless } from './oracle-script.ts';
 
-const skip = fuseUnavailable();
-const FIX = join(ROOT, 'test/fixtures/tracefs-triggers');
-const script = adaptScript(readFileSync(join(FIX, 'triggers.sh'), 'utf8'));
-
-describe('mount: event triggers as on the real kernels', { skip: skip ?? false }, () => {
-  for (const profile of ['6.1', '6.12', '7.3']) {
-    test(`${profile}: the oracle's transcript`, async () => {
-      const s = await startMount(['--profile', profile]);
-      try {
-        const r = await busyboxScript(script, s.dir);
-        const want = readFileSync(join(FIX, `${profile}.txt`), 'utf8').replace(/^oracle: .*\n?/m, '');
-        const norm = (t: string) => normalisePids(withoutTick(t));
-        assert.equal(norm(asSys(r.stdout + r.stderr, s.dir)), norm(want));
-      } finally {
-        await s.stop();
-      }
-    });
-  }
-});
+oracleScriptTests('mount: event triggers as on the real kernels', 'tracefs-triggers', 'triggers.sh', (t) =>
+  normalisePids(tickless(t)),
+);
