@@ -37,6 +37,8 @@ export interface TaskContext {
   readonly comm: string;
   readonly pid: number;
   readonly cpu?: number;
+  /** Its ancestors' pids, parent first, where the front end can tell (set_event_pid's event-fork). */
+  readonly parents?: () => readonly number[];
 }
 
 /** One recorded trace entry. */

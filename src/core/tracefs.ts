@@ -194,10 +194,26 @@ export class TraceBuffer {
   private recordable(event: CmaTraceEvent, task: TaskContext): boolean {
     if (!this.tracingOn || !this.enabled.has(event.event) || !this.cpuOn(task)) return false;
     if (this.softDisabled.has(`cma:${event.event}`)) return false;
-    if (this.eventPids.size > 0 && !this.eventPids.has(task.pid)) return false;
-    if (this.notracePids.has(task.pid)) return false;
+    if (this.eventPids.size > 0 && !this.eventPids.has(task.pid) && !this.forkedFrom(this.eventPids, task))
+      return false;
+    if (this.notracePids.has(task.pid) || this.forkedFrom(this.notracePids, task)) return false;
     const filter = this.filters.get(event.event)?.filter;
     return !filter || filter.test((f) => eventFieldValue(this.profile, this.pointers, event, task, f));
+  }
+
+  /**
+   * With the event-fork option a pid list takes in the children of its tasks as they fork. The
+   * emulator sees a task only when it acts, so it asks then: a task below a listed one joins the
+   * list with the ancestors between them (the kernel also lists children that never record).
+   */
+  private forkedFrom(pids: Set<number>, task: TaskContext): boolean {
+    if (pids.size === 0 || !this.options.has('event-fork') || !task.parents) return false;
+    const up = task.parents();
+    const at = up.findIndex((p) => pids.has(p));
+    if (at < 0) return false;
+    pids.add(task.pid);
+    for (const p of up.slice(0, at)) pids.add(p);
+    return true;
   }
 
   /**

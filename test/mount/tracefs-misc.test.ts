@@ -7,7 +7,7 @@
 
 import { oracleScriptTests, tickless } from './oracle-script.ts';
 
-// the script prints its own pid as SHELL (its trace lines padded to the pid's width)
+// the script prints its own pid as SHELL and its children's as CHILD (padded to the pids' widths)
 oracleScriptTests('mount: tracefs files as on the real kernels', 'tracefs-misc', 'misc.sh', (t) =>
-  tickless(t).replace(/-SHELL +\[/g, '-SHELL ['),
+  tickless(t).replace(/-(SHELL|CHILD) +\[/g, '-$1 ['),
 );

@@ -205,6 +205,30 @@ function commOf(pid: number): string {
   }
 }
 
+/** The task of a request: its pid and comm, and (when asked) its ancestors' pids from /proc. */
+function taskOf(pid: number): TaskContext {
+  return { pid, comm: commOf(pid), parents: () => parentsOf(pid) };
+}
+
+/** The pids above `pid`, its parent first (/proc/PID/stat's ppid, up to init or 64 levels). */
+function parentsOf(pid: number): number[] {
+  const out: number[] = [];
+  for (let p = pid; out.length < 64; ) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    } catch {
+      break;
+    }
+    // the comm is in parentheses and may hold spaces: the fields after its last ')'
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!(ppid > 0)) break;
+    out.push(ppid);
+    p = ppid;
+  }
+  return out;
+}
+
 /** A mounted emulated system. */
 export class CmaFuseMount {
   private session: FuseSession | null = null;
@@ -525,7 +549,7 @@ export class CmaFuseMount {
     }
     const writing = (flags & O_ACCMODE) !== O_RDONLY;
     if (writing && this.stateError) return err('EIO');
-    const task: TaskContext = { pid: req.pid, comm: commOf(req.pid) };
+    const task = taskOf(req.pid);
     const r = this.sys.open(p, flags, task, 0);
     if (!r.ok) return err(r.errno);
     if (writing) {
@@ -600,7 +624,7 @@ export class CmaFuseMount {
     if (this.extras.has(fh)) return { error: -ERRNO.EBADF };
     if (this.stateError) return { error: -ERRNO.EIO };
     // the writer is the task that made this request (its thread id, as the kernel's current)
-    const task: TaskContext = { pid: req.pid, comm: commOf(req.pid) };
+    const task = taskOf(req.pid);
     const data = Uint8Array.prototype.slice.call(b, 40, 40 + size);
     const r = this.sys.write(Number(fh), data, pos, task);
     const e = this.save();
