@@ -267,8 +267,8 @@ function predicate(s: string, at: number, fields: ReadonlyMap<string, FilterFiel
 
 /** A value as a field of `f`'s size and signedness holds it. */
 function cast(v: bigint, f: FilterField): bigint {
-  const bits = BigInt(f.size * 8);
-  return f.signed ? BigInt.asIntN(Number(bits), v) : BigInt.asUintN(Number(bits), v);
+  const bits = f.size * 8;
+  return f.signed ? BigInt.asIntN(bits, v) : BigInt.asUintN(bits, v);
 }
 
 /**
