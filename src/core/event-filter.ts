@@ -49,7 +49,7 @@ export interface FilterError {
 }
 
 /** The generic fields every event has (trace_define_generic_fields, trace_define_common_fields). */
-const GENERIC: ReadonlyMap<string, FilterField> = new Map<string, FilterField>([
+export const GENERIC_FIELDS: ReadonlyMap<string, FilterField> = new Map<string, FilterField>([
   ['common_type', { kind: 'number', signed: false, size: 2 }],
   ['common_flags', { kind: 'number', signed: false, size: 1 }],
   ['common_preempt_count', { kind: 'number', signed: false, size: 1 }],
@@ -82,11 +82,6 @@ export function ownFields(format: string): [string, FilterField][] {
     ]);
   }
   return out;
-}
-
-/** The fields an expression may name: the generic ones and the event's own. */
-export function formatFields(format: string): Map<string, FilterField> {
-  return new Map([...GENERIC, ...ownFields(format)]);
 }
 
 /** A write of this many bytes or more is refused (-EINVAL) and changes nothing. */

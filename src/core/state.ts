@@ -7,13 +7,13 @@ import { StateSchema } from '../schema/state.ts';
 import type { AreaSpec, BusyRange } from './cma.ts';
 import { setBitsFromWords } from './cma-bitmap.ts';
 import { ConfigError, checkSystemLimits } from './config.ts';
-import { formatFields, parseFilter } from './event-filter.ts';
+import { parseFilter } from './event-filter.ts';
 import type { TriggerCommand } from './event-trigger.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import { findProfile, PROFILES } from './profile.ts';
 import { CmaSystem } from './system.ts';
 import type { TraceEntry } from './trace.ts';
-import { CMA_TRACE_EVENTS, traceFormatFile } from './trace.ts';
+import { CMA_TRACE_EVENTS, eventFieldTable } from './trace.ts';
 import { traceOptionList } from './trace-options.ts';
 
 /** The version written in every state document. */
@@ -366,7 +366,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
   tr.triggers.clear();
   for (const [e, list] of Object.entries(state.tracing.triggers ?? {})) {
     checkCmaEvent(e, `${what}: tracing.triggers`);
-    const fields = formatFields(traceFormatFile(sys.profile, e as TraceEventName));
+    const fields = eventFieldTable(sys.profile, e as TraceEventName).all;
     tr.triggers.set(
       e as TraceEventName,
       list.map((t) => {
@@ -407,7 +407,7 @@ export function systemFromState(state: SystemState, what = 'state'): CmaSystem {
       continue;
     }
     const text = f.shown.replace(/\n$/, '');
-    const r = parseFilter(text, formatFields(traceFormatFile(sys.profile, event)));
+    const r = parseFilter(text, eventFieldTable(sys.profile, event).all);
     check(r.ok, `${what}: tracing.filters.${e}`, `'${text}' is not a filter of this kernel's ${e}`);
     if (r.ok) tr.filters.set(event, { shown: f.shown, filter: r.filter });
   }

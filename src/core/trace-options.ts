@@ -60,8 +60,15 @@ const MISSING: Record<string, readonly string[]> = {
   '7.3': [],
 };
 
-/** The profile's options in trace_options order, with their defaults. */
+/** The profile's options in trace_options order, with their defaults (made once per profile). */
 export function traceOptionList(profile: KernelProfile): readonly { name: string; on: boolean }[] {
-  const missing = new Set(MISSING[profile.id] ?? MISSING['6.1']);
-  return BASE.filter((n) => !missing.has(n)).map((name) => ({ name, on: ON.has(name) }));
+  let list = lists.get(profile.id);
+  if (!list) {
+    const missing = new Set(MISSING[profile.id] ?? MISSING['6.1']);
+    list = BASE.filter((n) => !missing.has(n)).map((name) => ({ name, on: ON.has(name) }));
+    lists.set(profile.id, list);
+  }
+  return list;
 }
+
+const lists = new Map<string, readonly { name: string; on: boolean }[]>();

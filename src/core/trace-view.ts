@@ -3,15 +3,14 @@
 // hash-ptr and fields, as the three oracles printed them (test/fixtures/trace-options/). With
 // every option at its default, the lines are trace.ts's formatTraceLine.
 
-import { ownFields } from './event-filter.ts';
 import type { KernelProfile } from './profile.ts';
 import type { PointerOptions, TaskContext, TraceEntry } from './trace.ts';
 import {
+  eventFieldTable,
   formatEventText,
   formatTraceLine,
   pagePointer,
   TRACE_CLOCK_IN_NS,
-  traceFormatFile,
   traceHeader,
 } from './trace.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
@@ -198,7 +197,7 @@ function context(v: TraceView, e: TraceEntry, next?: TraceEntry): string {
 function eventText(v: TraceView, ev: CmaTraceEvent, e: TraceEntry): string {
   if (v.on.has('fields')) {
     const parts: string[] = [];
-    for (const [name, f] of ownFields(traceFormatFile(v.profile, ev.event))) {
+    for (const [name, f] of eventFieldTable(v.profile, ev.event).own) {
       const val = eventFieldValue(v.profile, v.pointers, ev, e.task, name);
       if (typeof val === 'string') parts.push(`${name}=${val}`);
       else {

@@ -1,6 +1,8 @@
 // The ftrace side of the cma tracepoints: event definitions, the ring buffer and the exact text
 // of /sys/kernel/tracing/trace (kernel/trace/trace_output.c, trace.c).
 
+import type { FilterField } from './event-filter.ts';
+import { GENERIC_FIELDS, ownFields } from './event-filter.ts';
 import type { KernelProfile, TraceEventName } from './profile.ts';
 import type { CmaTraceEvent } from './trace-events.ts';
 
@@ -145,6 +147,27 @@ export function eventRecordSize(profile: KernelProfile, event: TraceEventName, n
 
 /** sizeof of each profile's raw event structs, by `profile.id event`. */
 const structSizes = new Map<string, number>();
+
+/** An event's fields from its format file: its own in order, and with the generic ones by name. */
+export interface EventFieldTable {
+  readonly own: readonly (readonly [string, FilterField])[];
+  /** What a filter or trigger on the event may name. */
+  readonly all: ReadonlyMap<string, FilterField>;
+}
+
+/** The field table of `event` on `profile` (made once per profile and event). */
+export function eventFieldTable(profile: KernelProfile, event: TraceEventName): EventFieldTable {
+  const key = `${profile.id} ${event}`;
+  let t = fieldTables.get(key);
+  if (!t) {
+    const own = ownFields(traceFormatFile(profile, event));
+    t = { own, all: new Map([...GENERIC_FIELDS, ...own]) };
+    fieldTables.set(key, t);
+  }
+  return t;
+}
+
+const fieldTables = new Map<string, EventFieldTable>();
 
 /** Options for rendering `%p`. */
 export interface PointerOptions {

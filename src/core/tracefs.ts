@@ -3,14 +3,7 @@
 import type { Result } from './errno.ts';
 import { fail } from './errno.ts';
 import type { EventFilter } from './event-filter.ts';
-import {
-  clearsFilter,
-  FILTER_WRITE_MAX,
-  filterText,
-  formatFields,
-  parseFilter,
-  subsystemRefusal,
-} from './event-filter.ts';
+import { clearsFilter, FILTER_WRITE_MAX, filterText, parseFilter, subsystemRefusal } from './event-filter.ts';
 import type { Trigger } from './event-trigger.ts';
 import { NO_TRIGGERS, parseTrigger, triggerKind, triggerLine } from './event-trigger.ts';
 import { kstrtoull } from './kstrtox.ts';
@@ -18,6 +11,7 @@ import type { KernelProfile, TraceEventName } from './profile.ts';
 import type { PointerOptions, TaskContext, TraceEntry } from './trace.ts';
 import {
   CMA_TRACE_EVENTS,
+  eventFieldTable,
   eventRecordSize,
   formatEventText,
   TRACE_CLOCK_IN_NS,
@@ -663,7 +657,7 @@ function triggerFile(
       return list.length === 0 ? NO_TRIGGERS : list.map(triggerLine).join('');
     },
     (text) => {
-      const w = parseTrigger(text, formatFields(traceFormatFile(profile, e)), events);
+      const w = parseTrigger(text, eventFieldTable(profile, e).all, events);
       if (!w.ok) return fail(w.errno);
       const list = buf.triggers.get(e) ?? [];
       const kind = triggerKind(w.trigger.cmd, w.trigger.target);
@@ -710,7 +704,7 @@ function eventFilterFile(profile: KernelProfile, buf: TraceBuffer, e: TraceEvent
         buf.filters.delete(e);
         return { ok: true };
       }
-      const r = parseFilter(text, formatFields(traceFormatFile(profile, e)));
+      const r = parseFilter(text, eventFieldTable(profile, e).all);
       if (r.ok) {
         buf.filters.set(e, { shown: `${text}\n`, filter: r.filter });
         return { ok: true };
@@ -736,7 +730,7 @@ function subsystemFilterFile(profile: KernelProfile, buf: TraceBuffer): FileNode
           buf.filters.delete(e);
           continue;
         }
-        const r = parseFilter(text, formatFields(traceFormatFile(profile, e)));
+        const r = parseFilter(text, eventFieldTable(profile, e).all);
         buf.filters.set(
           e,
           r.ok ? { shown: `${text}\n`, filter: r.filter } : { shown: subsystemRefusal(text), filter: null },

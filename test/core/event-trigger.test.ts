@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createSystem } from '../../src/core/create.ts';
-import { formatFields } from '../../src/core/event-filter.ts';
 import { parseTrigger } from '../../src/core/event-trigger.ts';
 import { PROFILE_6_1 } from '../../src/core/profile.ts';
 import { parseState, stateToJson, systemFromState, systemToState } from '../../src/core/state.ts';
 import type { CmaSystem } from '../../src/core/system.ts';
-import { traceFormatFile } from '../../src/core/trace.ts';
+import { eventFieldTable } from '../../src/core/trace.ts';
 
 const E = '/sys/kernel/tracing/events/cma';
 const D = '/sys/kernel/debug/cma/reserved';
@@ -22,7 +21,7 @@ function read(sys: CmaSystem, p: string): string {
 }
 
 describe('event triggers', () => {
-  const fields = formatFields(traceFormatFile(PROFILE_6_1, 'cma_alloc_start'));
+  const fields = eventFieldTable(PROFILE_6_1, 'cma_alloc_start').all;
   const events = ['cma:cma_release', 'kmem:mm_page_alloc'];
 
   it('parses what the kernels take and refuses the rest', () => {

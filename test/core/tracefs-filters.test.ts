@@ -16,10 +16,10 @@ import {
   withoutTick,
 } from '../../scripts/reliability/filter-cases.ts';
 import { createSystem } from '../../src/core/create.ts';
-import { formatFields, globMatch, parseFilter } from '../../src/core/event-filter.ts';
+import { globMatch, parseFilter } from '../../src/core/event-filter.ts';
 import { PROFILE_6_1 } from '../../src/core/profile.ts';
 import { parseState, stateToJson, systemFromState, systemToState } from '../../src/core/state.ts';
-import { traceFormatFile } from '../../src/core/trace.ts';
+import { eventFieldTable } from '../../src/core/trace.ts';
 
 const DIR = join(import.meta.dirname, '../fixtures/tracefs-filters');
 const E = '/sys/kernel/tracing/events/cma';
@@ -76,7 +76,7 @@ describe('filters: the records they let through, as on the real kernels', () => 
 });
 
 describe('filters: details', () => {
-  const fields = formatFields(traceFormatFile(PROFILE_6_1, 'cma_alloc_finish'));
+  const fields = eventFieldTable(PROFILE_6_1, 'cma_alloc_finish').all;
 
   it('reads the fields from the format file, with the generic ones', () => {
     assert.deepEqual(fields.get('name'), { kind: 'string', signed: true, size: 4 });

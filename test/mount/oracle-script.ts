@@ -6,11 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { withoutTick } from '../../scripts/reliability/filter-cases.ts';
 import { adaptScript, asSys, busyboxScript, fuseUnavailable, ROOT, startMount } from './helpers.ts';
-
-/** The flags column's need-resched bit, set by the timer tick, as '.'. */
-export const tickless = withoutTick;
 
 export function oracleScriptTests(
   title: string,

@@ -3,13 +3,14 @@
 // `trace_pipe` as each option prints them. The oracle's transcript, byte for byte (pids, and the
 // flags column's need-resched bit set by the timer tick, aside).
 
+import { withoutTick } from '../../scripts/reliability/filter-cases.ts';
 import { normalisePids } from './helpers.ts';
-import { oracleScriptTests, tickless } from './oracle-script.ts';
+import { oracleScriptTests } from './oracle-script.ts';
 
 /** Pids as PID wherever the formats print them (context, tgid, latency, raw and hex columns). */
 function pidless(text: string, pid: string): string {
   const hexPid = Number(pid).toString(16).padStart(8, '0');
-  return normalisePids(tickless(text))
+  return normalisePids(withoutTick(text))
     .replace(new RegExp(`\\(\\s*${pid}\\)`, 'g'), '(TGID)')
     .replace(new RegExp(`^${pid} `, 'gm'), 'PID ')
     .replace(new RegExp(`^${hexPid} `, 'gm'), 'HEXPID ')

@@ -5,11 +5,12 @@
 // skips are unchanged by them. The oracle's transcript, byte for byte (pids, and the flags
 // column's need-resched bit set by the timer tick, aside).
 
+import { withoutTick } from '../../scripts/reliability/filter-cases.ts';
 import { normalisePids } from './helpers.ts';
-import { oracleScriptTests, tickless } from './oracle-script.ts';
+import { oracleScriptTests } from './oracle-script.ts';
 
 oracleScriptTests('mount: trace_pipe as on the real kernels', 'trace-pipe', 'pipe.sh', (t) =>
-  normalisePids(tickless(t))
+  normalisePids(withoutTick(t))
     // ls -l: the mount gives trace_pipe st_size 4096 where the kernel has 0 (mount.ts: with 0,
     // cat's sendfile would read EOF without asking the mount), and the owner columns
     .replace(/^(-r--r-----\s+1) root\s+root\s+4096 /gm, '$1 0        0                0 '),

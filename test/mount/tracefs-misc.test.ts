@@ -5,9 +5,10 @@
 // saved_cmdlines_size's boot value, trace_marker_raw and free_buffer. The oracle's transcript,
 // byte for byte (pids, and the flags column's need-resched bit set by the timer tick, aside).
 
-import { oracleScriptTests, tickless } from './oracle-script.ts';
+import { withoutTick } from '../../scripts/reliability/filter-cases.ts';
+import { oracleScriptTests } from './oracle-script.ts';
 
 // the script prints its own pid as SHELL and its children's as CHILD (padded to the pids' widths)
 oracleScriptTests('mount: tracefs files as on the real kernels', 'tracefs-misc', 'misc.sh', (t) =>
-  tickless(t).replace(/-(SHELL|CHILD) +\[/g, '-$1 ['),
+  withoutTick(t).replace(/-(SHELL|CHILD) +\[/g, '-$1 ['),
 );

@@ -4,9 +4,10 @@
 // filters, and the soft mode an event's enable file shows (`0*`, `1*`). The oracle's transcript,
 // byte for byte (pids, and the flags column's need-resched bit set by the timer tick, aside).
 
+import { withoutTick } from '../../scripts/reliability/filter-cases.ts';
 import { normalisePids } from './helpers.ts';
-import { oracleScriptTests, tickless } from './oracle-script.ts';
+import { oracleScriptTests } from './oracle-script.ts';
 
 oracleScriptTests('mount: event triggers as on the real kernels', 'tracefs-triggers', 'triggers.sh', (t) =>
-  normalisePids(tickless(t)),
+  normalisePids(withoutTick(t)),
 );

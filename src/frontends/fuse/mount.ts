@@ -207,7 +207,9 @@ function commOf(pid: number): string {
 
 /** The task of a request: its pid and comm, and (when asked) its ancestors' pids from /proc. */
 function taskOf(pid: number): TaskContext {
-  return { pid, comm: commOf(pid), parents: () => parentsOf(pid) };
+  let parents: number[] | undefined;
+  // read once per request, whichever pid lists ask
+  return { pid, comm: commOf(pid), parents: () => (parents ??= parentsOf(pid)) };
 }
 
 /** The pids above `pid`, its parent first (/proc/PID/stat's ppid, up to init or 64 levels). */
